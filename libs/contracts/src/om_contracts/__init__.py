@@ -1,0 +1,1 @@
+"""Event contracts with the Ordermentum platform: pydantic models, JSON Schema, sealed credentials."""

@@ -1,0 +1,1 @@
+"""Embedded development stack: tansu broker, secantusdb server, NetSuite simulator; pytest fixtures."""

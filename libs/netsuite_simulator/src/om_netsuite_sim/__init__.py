@@ -1,0 +1,1 @@
+"""A NetSuite REST/SuiteQL simulator for development, tests, demos and benchmarks."""

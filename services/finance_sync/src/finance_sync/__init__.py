@@ -1,0 +1,1 @@
+"""finance_sync: finalised invoices, credit notes, paid invoices and auto-reconciliation."""

@@ -1,0 +1,1 @@
+"""order_sync: Ordermentum orders/invoices into NetSuite, exactly once."""

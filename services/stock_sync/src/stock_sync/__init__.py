@@ -1,0 +1,1 @@
+"""stock_sync: NetSuite stock levels into Ordermentum, only what changed."""
