@@ -1,0 +1,76 @@
+"""How a failure is classified at the Kafka edge: retry later, or this event cannot succeed.
+
+Use cases raise (or let through) exceptions; only the edge decides what they mean for offsets and
+dead letters:
+
+    Exception
+     +-- PermanentFailure     the event cannot succeed as it is: dead-letter it at once
+     |    +-- InvalidEvent    the payload breaks the contract (code INVALID_EVENT)
+     +-- TransientFailure     something outside the event is down: retry with backoff
+
+Anything else is unexpected (a bug or an unknown library error): retried a few times in case it is
+a blip, then dead-lettered with code UNEXPECTED_ERROR so a human looks at it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class FailureKind(StrEnum):
+    PERMANENT = "permanent"
+    TRANSIENT = "transient"
+    UNEXPECTED = "unexpected"
+
+
+class PermanentFailure(Exception):
+    """The event can never succeed as it is; `code` is the stable error code for the dead letter."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class InvalidEvent(PermanentFailure):
+    """The payload does not satisfy its contract."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("INVALID_EVENT", message)
+
+
+class TransientFailure(Exception):
+    """A dependency failed in a way that may clear by itself (outage, timeout, rate limit)."""
+
+
+_TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
+    TransientFailure,
+    TimeoutError,
+    ConnectionError,
+)
+
+
+def register_transient(*types: type[BaseException]) -> None:
+    """Teach the edge that these library exceptions are transient (PyMongo, aiokafka, NetSuite)."""
+    global _TRANSIENT_TYPES
+    _TRANSIENT_TYPES = (*_TRANSIENT_TYPES, *types)
+
+
+def classify(exc: BaseException) -> FailureKind:
+    if isinstance(exc, PermanentFailure):
+        return FailureKind.PERMANENT
+    if isinstance(exc, _TRANSIENT_TYPES):
+        return FailureKind.TRANSIENT
+    retryable = getattr(exc, "retryable", None)  # e.g. NetSuite errors carry their own verdict
+    if retryable is True:
+        return FailureKind.TRANSIENT
+    if retryable is False:
+        return FailureKind.PERMANENT
+    return FailureKind.UNEXPECTED
+
+
+def error_code(exc: BaseException) -> str:
+    if isinstance(exc, PermanentFailure):
+        return exc.code
+    code = getattr(exc, "code", None)
+    return code if isinstance(code, str) and code else "UNEXPECTED_ERROR"

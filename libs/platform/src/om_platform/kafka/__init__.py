@@ -1,0 +1,39 @@
+"""The Kafka edge shared by all services: at-least-once consumption, dead letters, publishing."""
+
+from om_platform.kafka._consumer import (
+    ConsumerOptions,
+    Decoded,
+    Decoder,
+    Handler,
+    RecordContext,
+    Skip,
+    TopicConsumer,
+)
+from om_platform.kafka._deadletter import (
+    CONTEXT_HEADERS,
+    DeadLetterPublisher,
+    dead_letter_headers,
+    dead_letter_topic,
+)
+from om_platform.kafka._lanes import LaneScheduler
+from om_platform.kafka._offsets import PartitionOffsets
+from om_platform.kafka._publisher import EventPublisher
+from om_platform.kafka._retry import RetryPolicy
+
+__all__ = [
+    "CONTEXT_HEADERS",
+    "ConsumerOptions",
+    "DeadLetterPublisher",
+    "Decoded",
+    "Decoder",
+    "EventPublisher",
+    "Handler",
+    "LaneScheduler",
+    "PartitionOffsets",
+    "RecordContext",
+    "RetryPolicy",
+    "Skip",
+    "TopicConsumer",
+    "dead_letter_headers",
+    "dead_letter_topic",
+]

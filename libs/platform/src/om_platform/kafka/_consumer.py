@@ -1,0 +1,425 @@
+"""The consuming half of the Kafka edge: at-least-once, concurrent per tenant, ordered per record.
+
+A FastStream subscriber (ack policy MANUAL, so FastStream never commits) hands every record to
+`TopicConsumer._on_record`, which decodes it and schedules it on a `LaneScheduler` lane. The
+subscriber returns at once; the poll loop keeps reading other partitions. Offsets are committed by
+a background committer, per partition, only up to the oldest record not yet finished
+(`PartitionOffsets`), so a crash or rebalance redelivers every record whose effect might not be
+durable, and no record is ever skipped.
+
+Failures (see `om_platform.errors`): transient ones are retried in the record's own task with
+full-jitter backoff; permanent ones, invalid payloads and exhausted retries are dead-lettered to
+`<topic>.dlq` (awaiting the broker's confirmation) and only then count as finished. A poison record
+therefore never blocks its partition, and nothing is dropped silently.
+
+Back-pressure: when a partition has `max_in_flight` unfinished records it is paused (aiokafka keeps
+polling, so the group membership stays healthy) and resumed below half of that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar
+
+from aiokafka import ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaMessage
+
+from om_platform.errors import FailureKind, InvalidEvent, classify, error_code
+from om_platform.kafka._deadletter import DeadLetterPublisher
+from om_platform.kafka._lanes import LaneScheduler
+from om_platform.kafka._offsets import PartitionOffsets
+from om_platform.kafka._retry import RetryPolicy
+from om_platform.logging import bind_event
+from om_platform.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+PayloadT = TypeVar("PayloadT")
+
+
+@dataclass(frozen=True)
+class Decoded(Generic[PayloadT]):
+    """A record understood by its topic's decoder.
+
+    `tenant` groups records that share a concurrency budget (the supplier), `lane` orders records
+    of one business entity (an order id); records with the same lane run one after another.
+    """
+
+    tenant: str
+    lane: str
+    payload: PayloadT
+    event_id: str = ""
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A record that is valid but not for this consumer (unknown event type, other sync type)."""
+
+    reason: str
+
+
+@dataclass
+class RecordContext:
+    """What a handler knows about the record it processes (never the raw credentials)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    headers: Sequence[tuple[str, bytes]]
+    timestamp_ms: int
+    attempt: int = 1
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers:
+            if key == name:
+                return value.decode("utf-8", "replace")
+        return None
+
+
+Decoder = Callable[[bytes | None, RecordContext], "Decoded[PayloadT] | Skip"]
+Handler = Callable[[PayloadT, RecordContext], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ConsumerOptions:
+    """Tuning knobs of one consumer (filled from the service settings)."""
+
+    group_id: str
+    max_in_flight: int = 1000
+    commit_interval_s: float = 0.5
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    auto_offset_reset: Literal["earliest", "latest"] = "earliest"
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 3_000
+    max_poll_interval_ms: int = 300_000
+    group_instance_id: str | None = None
+    revoke_timeout_s: float = 10.0
+
+
+class TopicConsumer(Generic[PayloadT]):
+    """One topic's subscription with the guarantees described in the module docstring."""
+
+    def __init__(
+        self,
+        broker: KafkaBroker,
+        topic: str,
+        *,
+        decode: Decoder[PayloadT],
+        handle: Handler[PayloadT],
+        options: ConsumerOptions,
+        dead_letters: DeadLetterPublisher,
+        metrics: Metrics,
+        limit_for: Callable[[str], int] = lambda _tenant: 1,
+        title: str | None = None,
+        description: str | None = None,
+    ) -> None:
+        self.topic = topic
+        self._decode = decode
+        self._handle = handle
+        self._options = options
+        self._dead_letters = dead_letters
+        self._metrics = metrics
+        self._limit_for = limit_for
+        self._offsets: dict[TopicPartition, PartitionOffsets] = {}
+        self._paused: set[TopicPartition] = set()
+        self._scheduler = LaneScheduler(on_crash=self._on_job_crash)
+        self._consumer: Any = None
+        self._commit_wakeup = asyncio.Event()
+        self._committer: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.last_progress = time.monotonic()
+        self.crashed: BaseException | None = None
+
+        self.subscriber = broker.subscriber(
+            topic,
+            group_id=options.group_id,
+            group_instance_id=options.group_instance_id,
+            ack_policy=AckPolicy.MANUAL,
+            auto_offset_reset=options.auto_offset_reset,
+            session_timeout_ms=options.session_timeout_ms,
+            heartbeat_interval_ms=options.heartbeat_interval_ms,
+            max_poll_interval_ms=options.max_poll_interval_ms,
+            listener=_Rebalance(self),
+            title=title or f"{topic}:consume",
+            description=description,
+        )
+        self.subscriber(self._on_record)
+
+    # -- poll loop side -------------------------------------------------------------------------
+
+    async def _on_record(self, message: KafkaMessage) -> None:
+        record = message.raw_message
+        assert not isinstance(record, tuple)  # batch mode is never configured here
+        self._consumer = message.consumer
+        self.last_progress = time.monotonic()
+        tp = TopicPartition(record.topic, record.partition)
+        offsets = self._offsets.setdefault(tp, PartitionOffsets())
+        offsets.started(record.offset)
+        ctx = RecordContext(
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key,
+            headers=tuple(record.headers or ()),
+            timestamp_ms=record.timestamp,
+        )
+        try:
+            decoded = self._decode(record.value, ctx)
+        except InvalidEvent as exc:
+            dead_letter = self._dead_letter_job(record.value, ctx, exc, attempts=1)
+            self._schedule(tp, offsets, record.offset, "", f"dlq:{record.offset}", dead_letter)
+            return
+        if isinstance(decoded, Skip):
+            log.info("event skipped: %s", decoded.reason, extra={"topic": self.topic})
+            self._metrics.events_consumed.labels(self.topic, "skipped").inc()
+            offsets.finished(record.offset)
+            self._commit_wakeup.set()
+            return
+        work = self._process_job(decoded, record.value, ctx)
+        self._schedule(tp, offsets, record.offset, decoded.tenant, decoded.lane, work)
+
+    def _schedule(
+        self,
+        tp: TopicPartition,
+        offsets: PartitionOffsets,
+        record_offset: int,
+        tenant: str,
+        lane: str,
+        work: Callable[[], Awaitable[None]],
+    ) -> None:
+        async def job() -> None:
+            await work()
+            self._finish(tp, offsets, record_offset)
+
+        limit = self._limit_for(tenant) if tenant else 1
+        self._scheduler.submit(tenant, lane, job, limit)
+        self._metrics.in_flight.labels(self.topic).inc()
+        if offsets.in_flight >= self._options.max_in_flight and tp not in self._paused:
+            self._pause(tp)
+
+    # -- processing side ------------------------------------------------------------------------
+
+    def _process_job(
+        self, decoded: Decoded[PayloadT], raw: bytes | None, ctx: RecordContext
+    ) -> Callable[[], Awaitable[None]]:
+        async def work() -> None:
+            started = time.monotonic()
+            policy = self._options.retry
+            attempt = 1
+            with bind_event(supplier_id=decoded.tenant, event_id=decoded.event_id, topic=ctx.topic):
+                while True:
+                    ctx.attempt = attempt
+                    try:
+                        await self._handle(decoded.payload, ctx)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as exc:
+                        kind = classify(exc)
+                        elapsed = time.monotonic() - started
+                        if kind is FailureKind.PERMANENT or policy.gives_up(
+                            attempt, elapsed, unexpected=kind is FailureKind.UNEXPECTED
+                        ):
+                            log.warning(
+                                "event failed (%s) after %d attempt(s): %s",
+                                kind.value,
+                                attempt,
+                                exc,
+                                exc_info=kind is FailureKind.UNEXPECTED,
+                            )
+                            await self._dead_letter_job(raw, ctx, exc, attempts=attempt)()
+                            return
+                        delay = policy.delay(attempt)
+                        self._metrics.retries.labels(kind.value).inc()
+                        log.info(
+                            "event attempt %d failed (%s), retrying in %.2fs: %s",
+                            attempt,
+                            kind.value,
+                            delay,
+                            exc,
+                        )
+                        self.last_progress = time.monotonic()
+                        await asyncio.sleep(delay)
+                        attempt += 1
+                        continue
+                    self._metrics.events_consumed.labels(self.topic, "processed").inc()
+                    self._metrics.handler_seconds.labels(self.topic).observe(time.monotonic() - started)
+                    return
+
+        return work
+
+    def _dead_letter_job(
+        self, raw: bytes | None, ctx: RecordContext, exc: BaseException, *, attempts: int
+    ) -> Callable[[], Awaitable[None]]:
+        async def work() -> None:
+            code = error_code(exc)
+            # Publishing the dead letter is itself retried without bound: dropping the record
+            # because the broker blinked would be the silent loss this edge exists to prevent.
+            delay = 0.5
+            while True:
+                try:
+                    await self._dead_letters.publish(ctx, raw, code=code, message=str(exc), attempts=attempts)
+                    break
+                except (KafkaError, OSError) as publish_error:
+                    log.warning("dead letter publish failed, retrying: %s", publish_error)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 30.0)
+            self._metrics.events_consumed.labels(self.topic, "dead_lettered").inc()
+            self._metrics.failures.labels(code).inc()
+
+        return work
+
+    def _finish(self, tp: TopicPartition, offsets: PartitionOffsets, offset: int) -> None:
+        self.last_progress = time.monotonic()
+        self._metrics.in_flight.labels(self.topic).dec()
+        if self._offsets.get(tp) is not offsets:
+            return  # the partition was revoked meanwhile: its new owner will redeliver
+        offsets.finished(offset)
+        if tp in self._paused and offsets.in_flight <= self._options.max_in_flight // 2:
+            self._resume(tp)
+        self._commit_wakeup.set()
+
+    def _on_job_crash(self, exc: BaseException) -> None:
+        log.error("a record job crashed; the consumer is unhealthy", exc_info=exc)
+        self.crashed = exc
+
+    # -- flow control and commits ---------------------------------------------------------------
+
+    def _pause(self, tp: TopicPartition) -> None:
+        if self._consumer is not None:
+            self._consumer.pause(tp)
+        self._paused.add(tp)
+        self._metrics.paused_partitions.labels(self.topic).set(len(self._paused))
+
+    def _resume(self, tp: TopicPartition) -> None:
+        self._paused.discard(tp)
+        if self._consumer is not None and tp in self._consumer.assignment():
+            self._consumer.resume(tp)
+        self._metrics.paused_partitions.labels(self.topic).set(len(self._paused))
+
+    async def start(self) -> None:
+        """Start the committer (the subscriber itself is started by the broker)."""
+        self._stopping = False
+        self._committer = asyncio.create_task(self._commit_loop(), name=f"committer:{self.topic}")
+
+    async def _commit_loop(self) -> None:
+        while not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._commit_wakeup.wait(), self._options.commit_interval_s)
+            self._commit_wakeup.clear()
+            # Coalesce bursts of completions into one commit per interval.
+            await asyncio.sleep(self._options.commit_interval_s / 5)
+            await self.commit(self._offsets.keys())
+
+    async def commit(self, partitions: Iterable[TopicPartition]) -> None:
+        consumer = self._consumer
+        if consumer is None:
+            return
+        assigned = consumer.assignment()
+        pending = {}
+        for tp in list(partitions):
+            offsets = self._offsets.get(tp)
+            position = offsets.committable() if offsets else None
+            if offsets is not None and position is not None and tp in assigned:
+                pending[tp] = (offsets, position)
+        if not pending:
+            return
+        try:
+            await consumer.commit({tp: position for tp, (_, position) in pending.items()})
+        except CommitFailedError as exc:
+            # A rebalance took the partitions away; their new owner redelivers from the last
+            # committed position, and idempotent handlers make that harmless.
+            log.warning("commit refused after a rebalance: %s", exc)
+            return
+        except KafkaError as exc:
+            log.warning("commit failed, will retry: %s", exc)
+            return
+        for offsets, position in pending.values():
+            offsets.mark_committed(position)
+
+    async def drain(self, timeout: float) -> bool:
+        """Graceful shutdown: stop taking records, finish in-flight work, commit what is done.
+
+        Work still running after `timeout` is cancelled without committing past it, so it is
+        redelivered to whoever owns the partition next. Returns True when everything finished.
+        """
+        self._stopping = True
+        if self._consumer is not None:
+            for tp in self._consumer.assignment():
+                self._pause(tp)
+        finished = await self._scheduler.wait_idle(timeout)
+        if not finished:
+            log.warning("shutdown: %d record(s) still in flight are abandoned", self._scheduler.running)
+            await self._scheduler.cancel_all()
+        await self.commit(list(self._offsets.keys()))
+        if self._committer is not None:
+            self._committer.cancel()
+            await asyncio.gather(self._committer, return_exceptions=True)
+        return finished
+
+    async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
+        """Before losing partitions, let their in-flight records finish (bounded) and commit them."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._options.revoke_timeout_s
+        while any(self._in_flight(tp) for tp in revoked) and loop.time() < deadline:
+            self._commit_wakeup.clear()
+            try:
+                await asyncio.wait_for(self._commit_wakeup.wait(), deadline - loop.time())
+            except TimeoutError:
+                break
+        await self.commit(revoked)
+        for tp in revoked:
+            self._offsets.pop(tp, None)
+            self._paused.discard(tp)
+        self._metrics.paused_partitions.labels(self.topic).set(len(self._paused))
+
+    def _on_assigned(self, assigned: set[TopicPartition]) -> None:
+        for tp in assigned:
+            self._offsets[tp] = PartitionOffsets()
+            self._paused.discard(tp)
+
+    def _in_flight(self, tp: TopicPartition) -> int:
+        offsets = self._offsets.get(tp)
+        return offsets.in_flight if offsets else 0
+
+    def pending_work(self) -> bool:
+        return self.in_flight > 0 or self.lag() > 0
+
+    def lag(self) -> int:
+        """Records behind the log end on the partitions this process owns (0 when unknown)."""
+        consumer = self._consumer
+        if consumer is None:
+            return 0
+        total = 0
+        for tp, offsets in self._offsets.items():
+            highwater = consumer.highwater(tp)
+            position = offsets.position()
+            if highwater is not None and position is not None:
+                total += max(0, highwater - position)
+        return total
+
+    @property
+    def in_flight(self) -> int:
+        return sum(o.in_flight for o in self._offsets.values())
+
+    @property
+    def consumer(self) -> Any:
+        return self._consumer or getattr(self.subscriber, "consumer", None)
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, owner: TopicConsumer[Any]) -> None:
+        self._owner = owner
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        await self._owner._on_revoked(set(revoked))
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        self._owner._on_assigned(set(assigned))

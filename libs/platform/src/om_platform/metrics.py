@@ -1,0 +1,82 @@
+"""Prometheus metrics shared by the services (one registry per process).
+
+Label policy: topic, outcome, error code, operation and status are bounded sets. Supplier ids are
+NOT used as labels (thousands of suppliers would explode series count); per-supplier state is
+in MongoDB and shown by `omctl status`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+@dataclass
+class Metrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.events_consumed = Counter(
+            "om_events_consumed_total",
+            "Events consumed, by topic and outcome (processed, skipped, dead_lettered)",
+            ["topic", "outcome"],
+            registry=r,
+        )
+        self.events_produced = Counter(
+            "om_events_produced_total",
+            "Events produced and confirmed by the broker",
+            ["topic"],
+            registry=r,
+        )
+        self.failures = Counter("om_failures_total", "Failures by stable error code", ["code"], registry=r)
+        self.retries = Counter(
+            "om_event_retries_total",
+            "In-process retries of an event, by failure kind",
+            ["kind"],
+            registry=r,
+        )
+        self.handler_seconds = Histogram(
+            "om_event_handler_seconds",
+            "Time from an event's first attempt to its outcome",
+            ["topic"],
+            registry=r,
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+        )
+        self.in_flight = Gauge("om_events_in_flight", "Events being processed", ["topic"], registry=r)
+        self.paused_partitions = Gauge(
+            "om_paused_partitions", "Partitions paused for back-pressure", ["topic"], registry=r
+        )
+        self.consumer_lag = Gauge(
+            "om_consumer_lag", "Records behind the log end, per topic", ["topic"], registry=r
+        )
+        self.netsuite_request_seconds = Histogram(
+            "om_netsuite_request_seconds",
+            "NetSuite request latency by operation and HTTP status",
+            ["operation", "status"],
+            registry=r,
+            buckets=(0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+        self.netsuite_rate_limited = Counter(
+            "om_netsuite_rate_limited_total", "429 answers from NetSuite", registry=r
+        )
+        self.budget_wait_seconds = Histogram(
+            "om_netsuite_budget_wait_seconds",
+            "Time spent waiting for a slot of an account's concurrency budget",
+            registry=r,
+            buckets=(0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 30),
+        )
+        self.job_seconds = Histogram(
+            "om_job_seconds",
+            "Duration of scheduled jobs",
+            ["job", "outcome"],
+            registry=r,
+            buckets=(0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600),
+        )
+        self.cursor_age_seconds = Gauge(
+            "om_cursor_age_seconds",
+            "Age of the oldest polling cursor, per job",
+            ["job"],
+            registry=r,
+        )

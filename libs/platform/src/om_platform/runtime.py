@@ -1,0 +1,260 @@
+"""A service's process: broker, consumers, publishers, MongoDB, health, metrics and lifecycle.
+
+Each service builds one `ServiceRuntime` from its settings in its `main`, registers its consumers
+and publishers, and runs `runtime.app()` (a FastStream ASGI app served by uvicorn). Clients are
+created in the lifespan, never at import time.
+
+Lifecycle (FastStream calls these around `broker.start()` / `broker.stop()`):
+  on_startup      connect MongoDB, start the dead-letter producer, run the service's start hooks
+  after_startup   start the offset committers (the subscribers are running now)
+  on_shutdown     drain: pause partitions, let in-flight records finish within the grace period,
+                  commit what finished; then the service's stop hooks
+  after_shutdown  stop the producer, close MongoDB
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+import uvicorn
+from aiokafka import AIOKafkaProducer
+from faststream.asgi import AsgiFastStream, AsgiResponse, AsyncAPIRoute, get
+from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from om_platform.kafka import (
+    DeadLetterPublisher,
+    Decoder,
+    EventPublisher,
+    Handler,
+    TopicConsumer,
+)
+from om_platform.logging import configure_logging
+from om_platform.metrics import Metrics
+from om_platform.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+PayloadT = TypeVar("PayloadT")
+Hook = Callable[[], Awaitable[None]]
+
+
+class ServiceRuntime:
+    """Everything a service process owns, built once from its settings."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        title: str,
+        version: str = "0.1.0",
+        description: str = "",
+    ) -> None:
+        self.settings = settings
+        self.title = title
+        self.version = version
+        self.description = description
+        self.metrics = Metrics()
+        self.broker = KafkaBroker(
+            settings.kafka_bootstrap_servers,
+            enable_idempotence=settings.kafka_enable_idempotence,
+            acks="all",
+            graceful_timeout=settings.shutdown_grace_s,
+            client_id=settings.service_name,
+        )
+        self.dead_letters = DeadLetterPublisher()
+        self.consumers: list[TopicConsumer[Any]] = []
+        self.mongo_client: AsyncMongoClient[dict[str, Any]] | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self._start_hooks: list[Hook] = []
+        self._stop_hooks: list[Hook] = []
+        self._background: list[asyncio.Task[None]] = []
+        self.started_at = time.monotonic()
+
+    # -- wiring ---------------------------------------------------------------------------------
+
+    def consume(
+        self,
+        topic: str,
+        *,
+        decode: Decoder[PayloadT],
+        handle: Handler[PayloadT],
+        limit_for: Callable[[str], int] = lambda _tenant: 1,
+        group_suffix: str = "",
+        description: str | None = None,
+    ) -> TopicConsumer[PayloadT]:
+        consumer: TopicConsumer[PayloadT] = TopicConsumer(
+            self.broker,
+            topic,
+            decode=decode,
+            handle=handle,
+            options=self.settings.consumer_options(group_suffix),
+            dead_letters=self.dead_letters,
+            metrics=self.metrics,
+            limit_for=limit_for,
+            description=description,
+        )
+        self.consumers.append(consumer)
+        return consumer
+
+    def publisher(
+        self, topic: str, *, schema: type[BaseModel] | Any, description: str | None = None
+    ) -> EventPublisher:
+        raw = self.broker.publisher(topic, title=f"{topic}:publish", schema=schema, description=description)
+        return EventPublisher(raw, topic, self.metrics)
+
+    def on_start(self, hook: Hook) -> None:
+        self._start_hooks.append(hook)
+
+    def on_stop(self, hook: Hook) -> None:
+        self._stop_hooks.append(hook)
+
+    def supervise(self, name: str, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run a background loop for the life of the process; if it dies, liveness fails."""
+
+        async def start() -> None:
+            self._background.append(asyncio.create_task(loop(), name=name))
+
+        self._start_hooks.append(start)
+
+    @property
+    def db(self) -> AsyncDatabase[dict[str, Any]]:
+        if self.mongo_client is None:
+            raise RuntimeError("MongoDB is connected in the lifespan; the runtime has not started")
+        return self.mongo_client[self.settings.mongodb_database]
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def _on_startup(self) -> None:
+        self.mongo_client = AsyncMongoClient(
+            self.settings.mongodb_url.get_secret_value(),
+            tz_aware=True,
+            serverSelectionTimeoutMS=10_000,
+        )
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            enable_idempotence=self.settings.kafka_enable_idempotence,
+            acks="all",
+            client_id=f"{self.settings.service_name}-dlq",
+        )
+        await self._producer.start()
+        self.dead_letters.attach(self._producer)
+        for hook in self._start_hooks:
+            await hook()
+
+    async def _after_startup(self) -> None:
+        for consumer in self.consumers:
+            await consumer.start()
+        log.info("%s started", self.settings.service_name)
+
+    async def _on_shutdown(self) -> None:
+        grace = self.settings.shutdown_grace_s
+        results = await asyncio.gather(*(c.drain(grace) for c in self.consumers))
+        if not all(results):
+            log.warning("shutdown abandoned in-flight records; they will be redelivered")
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        for hook in reversed(self._stop_hooks):
+            await hook()
+
+    async def _after_shutdown(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+        if self.mongo_client is not None:
+            await self.mongo_client.close()
+
+    # -- health ---------------------------------------------------------------------------------
+
+    def liveness(self) -> tuple[bool, dict[str, Any]]:
+        """Alive unless a consumer or background loop died, or pending work makes no progress."""
+        now = time.monotonic()
+        problems: dict[str, Any] = {}
+        for consumer in self.consumers:
+            if consumer.crashed is not None:
+                problems[consumer.topic] = f"job crashed: {consumer.crashed!r}"
+            elif consumer.pending_work() and now - consumer.last_progress > self.settings.liveness_stall_s:
+                problems[consumer.topic] = f"no progress for {now - consumer.last_progress:.0f}s"
+            self.metrics.consumer_lag.labels(consumer.topic).set(consumer.lag())
+        for task in self._background:
+            if task.done():
+                problems[task.get_name()] = "background loop stopped"
+        return not problems, problems
+
+    async def readiness(self) -> tuple[bool, dict[str, Any]]:
+        checks: dict[str, Any] = {}
+        try:
+            checks["kafka"] = bool(await self.broker.ping(timeout=3.0))
+        except Exception as exc:  # readiness reports, never raises
+            checks["kafka"] = repr(exc)
+        try:
+            await asyncio.wait_for(self.db.command("ping"), 3.0)
+            checks["mongodb"] = True
+        except Exception as exc:
+            checks["mongodb"] = repr(exc)
+        return all(v is True for v in checks.values()), checks
+
+    # -- the app --------------------------------------------------------------------------------
+
+    def app(self) -> AsgiFastStream:
+        runtime = self
+
+        @get(include_in_schema=False)
+        async def live() -> AsgiResponse:
+            ok, problems = runtime.liveness()
+            return _json(200 if ok else 503, {"status": "ok" if ok else "stalled", "problems": problems})
+
+        @get(include_in_schema=False)
+        async def ready() -> AsgiResponse:
+            ok, checks = await runtime.readiness()
+            return _json(200 if ok else 503, {"status": "ok" if ok else "unavailable", "checks": checks})
+
+        @get(include_in_schema=False)
+        async def metrics() -> AsgiResponse:
+            runtime.liveness()  # refresh lag gauges
+            return AsgiResponse(
+                generate_latest(runtime.metrics.registry),
+                200,
+                {"content-type": CONTENT_TYPE_LATEST},
+            )
+
+        return AsgiFastStream(
+            self.broker,
+            asgi_routes=[("/health/live", live), ("/health/ready", ready), ("/metrics", metrics)],
+            specification=self.specification(),
+            asyncapi_path=AsyncAPIRoute("/docs/asyncapi", include_in_schema=False),
+            on_startup=[self._on_startup],
+            after_startup=[self._after_startup],
+            on_shutdown=[self._on_shutdown],
+            after_shutdown=[self._after_shutdown],
+        )
+
+    def specification(self) -> AsyncAPI:
+        return AsyncAPI(title=self.title, version=self.version, description=self.description)
+
+    def serve(self) -> None:
+        """Run the service until SIGTERM/SIGINT (uvicorn handles the signals, then the lifespan drains)."""
+        configure_logging(self.settings.log_level, self.settings.log_format)
+        config = uvicorn.Config(
+            self.app(),
+            host=self.settings.http_host,
+            port=self.settings.http_port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=int(self.settings.shutdown_grace_s) + 5,
+        )
+        uvicorn.Server(config).run()
+
+
+def _json(status: int, body: dict[str, Any]) -> AsgiResponse:
+    return AsgiResponse(json.dumps(body).encode(), status, {"content-type": "application/json"})

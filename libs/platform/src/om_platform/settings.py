@@ -1,0 +1,134 @@
+"""Settings every service shares. Each service subclasses `ServiceSettings` once, at start-up.
+
+Environment variable names equal the field names in upper case (`KAFKA_BOOTSTRAP_SERVERS`), so
+docker-compose, Kubernetes ConfigMaps/Secrets and the README all use the same names. Nothing else
+in the code reads `os.environ`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from om_platform.kafka._consumer import ConsumerOptions
+from om_platform.kafka._retry import RetryPolicy
+
+
+class ServiceSettings(BaseSettings):
+    """Settings shared by order_sync, stock_sync and finance_sync (defaults suit the embedded stack)."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore", frozen=True)
+
+    service_name: str = Field(
+        "service", description="Name used in logs, metrics and the default consumer group."
+    )
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092", description="Comma-separated Kafka bootstrap servers."
+    )
+    kafka_enable_idempotence: bool = Field(
+        True,
+        description="Idempotent producer (acks=all, no duplicates on producer retry). Must be false for the "
+        "embedded tansu broker, which refuses idempotent producers.",
+    )
+    kafka_consumer_group: str | None = Field(
+        None, description="Consumer group id; defaults to `om.<service_name>`."
+    )
+    kafka_group_instance_id: str | None = Field(
+        None,
+        description="Static group membership id (e.g. the pod name of a StatefulSet) to avoid rebalances on restart.",
+    )
+    kafka_session_timeout_ms: int = Field(10_000, ge=1000, description="Consumer session timeout.")
+    kafka_heartbeat_interval_ms: int = Field(3_000, ge=100, description="Consumer heartbeat interval.")
+    kafka_max_poll_interval_ms: int = Field(
+        300_000, ge=1000, description="Max time between polls before the consumer leaves the group."
+    )
+    kafka_auto_offset_reset: Literal["earliest", "latest"] = Field(
+        "earliest", description="Where a new consumer group starts reading."
+    )
+    kafka_max_in_flight_per_partition: int = Field(
+        1000,
+        ge=1,
+        description="Unfinished records per partition before it is paused (back-pressure).",
+    )
+    kafka_commit_interval_ms: int = Field(500, ge=10, description="How often finished offsets are committed.")
+    kafka_topic_partitions: int = Field(
+        12, ge=1, description="Partitions used when this service creates a missing topic."
+    )
+    retry_max_attempts: int = Field(
+        8,
+        ge=1,
+        description="Attempts for an event failing with a transient error before it is dead-lettered.",
+    )
+    retry_base_delay_s: float = Field(
+        0.5, gt=0, description="First backoff delay (full jitter, doubled per attempt)."
+    )
+    retry_max_delay_s: float = Field(30.0, gt=0, description="Largest backoff delay.")
+    retry_max_elapsed_s: float = Field(
+        300.0, gt=0, description="Longest time an event is retried in process."
+    )
+    shutdown_grace_s: float = Field(
+        20.0,
+        ge=0,
+        description="On SIGTERM, how long in-flight events may finish before being abandoned (uncommitted).",
+    )
+    mongodb_url: SecretStr = Field(
+        SecretStr("mongodb://127.0.0.1:27017/?directConnection=true"),
+        description="MongoDB connection string.",
+    )
+    mongodb_database: str = Field(
+        "ordermentum_netsuite", description="Database holding this service's collections."
+    )
+    netsuite_credentials_keys: SecretStr = Field(
+        SecretStr(""),
+        description="Comma-separated Fernet keys: the first seals, all open (rotation).",
+    )
+    netsuite_base_url: str | None = Field(
+        None,
+        description="Override of every account's NetSuite host (the simulator); unset in production.",
+    )
+    netsuite_timeout_s: float = Field(60.0, gt=0, description="Timeout of one NetSuite HTTP request.")
+    http_host: str = Field(
+        "0.0.0.0",  # noqa: S104 - a container must listen on its pod address
+        description="Bind address of the health and metrics endpoint.",
+    )
+    http_port: int = Field(
+        8080, ge=0, le=65535, description="Port of /health/live, /health/ready and /metrics."
+    )
+    liveness_stall_s: float = Field(
+        300.0,
+        gt=0,
+        description="Liveness fails if there is pending work but no progress for this long.",
+    )
+    log_level: str = Field("INFO", description="Log level.")
+    log_format: Literal["json", "text"] = Field("json", description="json for production, text for humans.")
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return value.upper()
+
+    @property
+    def consumer_group(self) -> str:
+        return self.kafka_consumer_group or f"om.{self.service_name}"
+
+    def consumer_options(self, group_suffix: str = "") -> ConsumerOptions:
+        return ConsumerOptions(
+            group_id=self.consumer_group + group_suffix,
+            group_instance_id=self.kafka_group_instance_id,
+            max_in_flight=self.kafka_max_in_flight_per_partition,
+            commit_interval_s=self.kafka_commit_interval_ms / 1000,
+            auto_offset_reset=self.kafka_auto_offset_reset,
+            session_timeout_ms=self.kafka_session_timeout_ms,
+            heartbeat_interval_ms=self.kafka_heartbeat_interval_ms,
+            max_poll_interval_ms=self.kafka_max_poll_interval_ms,
+            retry=RetryPolicy(
+                max_attempts=self.retry_max_attempts,
+                base_delay_s=self.retry_base_delay_s,
+                max_delay_s=self.retry_max_delay_s,
+                max_elapsed_s=self.retry_max_elapsed_s,
+            ),
+        )
