@@ -52,7 +52,8 @@ def uv() -> Path:
 def setup() -> None:
     if sys.version_info < (3, 11):
         sys.exit("Python 3.11 or newer is required")
-    lock = ["--locked"] if (ROOT / "uv.lock").exists() else []
+    # In CI the committed lock must already match the project files; locally uv refreshes it.
+    lock = ["--locked"] if os.environ.get("CI") and (ROOT / "uv.lock").exists() else []
     _run(uv(), "sync", "--all-packages", "--python", sys.executable, *lock)
 
 
