@@ -1,1 +1,12 @@
-"""Embedded development stack: tansu broker, secantusdb server, NetSuite simulator; pytest fixtures."""
+"""Embedded development stack: tansu broker, secantusdb server, NetSuite simulator; pytest fixtures.
+
+``EmbeddedStack`` starts the servers as child processes on free loopback ports and guarantees
+they do not outlive the parent; ``om_devstack.pytest_plugin`` exposes them as fixtures;
+``python -m om_devstack up`` runs them in the foreground for development.
+"""
+
+from om_devstack._process import StartupError
+from om_devstack._session import StackSession
+from om_devstack.stack import EmbeddedStack, TopicSpec, create_topics
+
+__all__ = ["EmbeddedStack", "StackSession", "StartupError", "TopicSpec", "create_topics"]

