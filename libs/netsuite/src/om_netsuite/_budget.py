@@ -1,0 +1,96 @@
+"""Per-account concurrency budget: the ``Budget`` protocol and the in-process ``LocalBudget``.
+
+NetSuite limits concurrent requests per account, across every integration (Help Center
+subsect_1559222360, bridgehead_1500275603). Every request attempt of this client holds one slot
+of its account's budget while it is on the wire, and none while it sleeps in backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+__all__ = ["Budget", "FifoGate", "LocalBudget"]
+
+
+@runtime_checkable
+class Budget(Protocol):
+    """Bounds in-flight requests per NetSuite account."""
+
+    def slot(self, account_id: str, limit: int) -> AbstractAsyncContextManager[None]:
+        """Wait for, hold, and on exit release one of ``limit`` slots of ``account_id``."""
+
+
+@dataclass
+class FifoGate:
+    """A fair semaphore: waiters are served strictly in arrival order.
+
+    ``asyncio.Semaphore`` lets a newcomer overtake woken waiters; here a released slot is handed
+    directly to the oldest waiter. The limit may change between calls (it is read on each call).
+    """
+
+    in_use: int = 0
+    waiters: deque[asyncio.Future[None]] = field(default_factory=deque)
+    peak: int = 0
+
+    async def acquire(self, limit: int) -> None:
+        if self.in_use < limit and not self.waiters:
+            self._take()
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiters.append(future)
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                # The slot was handed to us just as we were cancelled: pass it on.
+                self.release(limit)
+            else:
+                self.waiters.remove(future)
+            raise
+
+    def _take(self) -> None:
+        self.in_use += 1
+        self.peak = max(self.peak, self.in_use)
+
+    def release(self, limit: int) -> None:
+        self.in_use -= 1
+        while self.waiters and self.in_use < limit:
+            future = self.waiters.popleft()
+            if not future.done():
+                self._take()
+                future.set_result(None)
+
+
+class LocalBudget:
+    """:class:`Budget` for one process: a fair FIFO gate per account.
+
+    Enough when a single process talks to an account; use :class:`~om_netsuite.MongoBudget` when
+    several processes or services share one.
+    """
+
+    def __init__(self) -> None:
+        self._gates: dict[str, FifoGate] = {}
+
+    def gate(self, account_id: str) -> FifoGate:
+        """The gate of one account (created on first use); exposes ``in_use`` and ``peak``."""
+        gate = self._gates.get(account_id)
+        if gate is None:
+            gate = self._gates[account_id] = FifoGate()
+        return gate
+
+    @asynccontextmanager
+    async def slot(self, account_id: str, limit: int) -> AsyncIterator[None]:
+        """Hold one of ``limit`` slots for ``account_id``."""
+        if limit < 1:
+            raise ValueError("limit must be >= 1")
+        gate = self.gate(account_id)
+        await gate.acquire(limit)
+        try:
+            yield
+        finally:
+            gate.release(limit)

@@ -1,0 +1,230 @@
+"""The pooled client: one ``httpx2.AsyncClient`` per process, one lightweight session per account.
+
+Every attempt of every request: prepare auth (token exchange outside the budget), wait for a slot
+of the account's budget, sign the exact URL afresh, send, release the slot, classify the outcome,
+and either return, raise, or sleep (without a slot) and try again under the :class:`RetryPolicy`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import httpx2
+
+from ._accounts import account_base_url, normalize_account_id
+from ._auth import Auth
+from ._budget import Budget, LocalBudget
+from ._exceptions import (
+    AuthenticationFailed,
+    NetSuiteError,
+    NetSuiteHTTPError,
+    NetSuiteNetworkError,
+    NetSuiteTimeout,
+    RequestInfo,
+    error_from_response,
+)
+from ._retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from ._session import NetSuiteSession
+
+__all__ = ["BudgetWaitHook", "NetSuiteClient", "RequestHook"]
+
+logger = logging.getLogger("om_netsuite")
+
+#: ``on_request(operation, status, duration_s, account_id)``; status is None for network errors.
+RequestHook = Callable[[str, int | None, float, str], None]
+#: ``on_budget_wait(account_id, seconds)`` after each slot acquisition.
+BudgetWaitHook = Callable[[str, float], None]
+
+_NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
+
+
+def encode_query(params: Sequence[tuple[str, str]]) -> str:
+    """RFC 3986 query encoding (space = %20), so the signed and the sent URL agree byte for byte."""
+    return "&".join(f"{quote(k, safe='-._~')}={quote(v, safe='-._~')}" for k, v in params)
+
+
+class NetSuiteClient:
+    """Process-wide NetSuite client.
+
+    ``base_url_override`` replaces ``https://<account host>`` (simulator, tests);
+    ``transport`` is any ``httpx2.AsyncBaseTransport`` (``MockTransport`` in unit tests);
+    ``budget`` bounds in-flight requests per account (default: a :class:`LocalBudget`).
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url_override: str | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        budget: Budget | None = None,
+        timeout: float | httpx2.Timeout = 60.0,
+        retry: RetryPolicy | None = None,
+        property_name_validation: str = "Error",
+        on_request: RequestHook | None = None,
+        on_budget_wait: BudgetWaitHook | None = None,
+        max_connections: int = 100,
+    ) -> None:
+        self.base_url_override = base_url_override
+        self.budget: Budget = budget if budget is not None else LocalBudget()
+        self.retry = retry if retry is not None else RetryPolicy()
+        self.property_name_validation = property_name_validation
+        self.on_request = on_request
+        self.on_budget_wait = on_budget_wait
+        self._http = httpx2.AsyncClient(
+            transport=transport,
+            timeout=timeout,
+            limits=httpx2.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            headers={"Accept": "application/json", "User-Agent": "om-netsuite/0.1"},
+        )
+
+    async def __aenter__(self) -> NetSuiteClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    def session(self, account_id: str, auth: Auth, concurrency_limit: int = 5) -> NetSuiteSession:
+        """A handle for one account; cheap, create one per use if convenient."""
+        from ._session import NetSuiteSession
+
+        realm = normalize_account_id(account_id)
+        if auth.realm != realm:
+            raise ValueError(f"auth is for account {auth.realm}, not {realm}")
+        if concurrency_limit < 1:
+            raise ValueError("concurrency_limit must be >= 1")
+        return NetSuiteSession(self, realm, auth, concurrency_limit)
+
+    async def execute(
+        self,
+        *,
+        account_id: str,
+        auth: Auth,
+        limit: int,
+        method: str,
+        path: str,
+        operation: str,
+        idempotent: bool,
+        query: Sequence[tuple[str, str]] = (),
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx2.Response:
+        """Send one logical request with budget, signing and retries; return the 2xx response."""
+        base = account_base_url(account_id, self.base_url_override)
+        url = base + path + (f"?{encode_query(query)}" if query else "")
+        content = None
+        send_headers = dict(headers or {})
+        if body is not None:
+            content = json.dumps(body, separators=(",", ":")).encode()
+            send_headers["Content-Type"] = "application/json"
+        info = RequestInfo(method, url, operation)
+        started = time.monotonic()
+        attempt = 0
+        reauthenticated = False
+        while True:
+            attempt += 1
+            await auth.prepare(self._http, base)
+            try:
+                return await self._attempt(
+                    account_id, auth, limit, url, content, send_headers, info, attempt, idempotent
+                )
+            except NetSuiteError as error:
+                if (
+                    isinstance(error, AuthenticationFailed)
+                    and error.status == 401
+                    and not reauthenticated
+                    and auth.invalidate()
+                ):
+                    # A revoked/expired bearer token: one retry with a new one, no backoff.
+                    reauthenticated = True
+                    continue
+                if not self.retry.should_retry(error, attempt=attempt, idempotent=idempotent):
+                    raise
+                retry_after = error.retry_after if isinstance(error, NetSuiteHTTPError) else None
+                delay = self.retry.backoff(attempt, retry_after)
+                if time.monotonic() - started + delay > self.retry.max_elapsed:
+                    raise
+                logger.debug(
+                    "netsuite retry scheduled",
+                    extra={"account_id": account_id, "operation": operation, "delay_s": delay},
+                )
+                await asyncio.sleep(delay)
+
+    async def _attempt(
+        self,
+        account_id: str,
+        auth: Auth,
+        limit: int,
+        url: str,
+        content: bytes | None,
+        headers: dict[str, str],
+        info: RequestInfo,
+        attempt: int,
+        idempotent: bool,
+    ) -> httpx2.Response:
+        method = info.method
+        wait_started = time.perf_counter()
+        status: int | None = None
+        async with self.budget.slot(account_id, limit):
+            sent_at = time.perf_counter()
+            if self.on_budget_wait is not None:
+                self.on_budget_wait(account_id, sent_at - wait_started)
+            request = self._http.build_request(method, url, content=content, headers=headers)
+            # Sign the URL exactly as it will go on the wire, with a fresh nonce/timestamp.
+            request.headers["Authorization"] = auth.authorization(method, str(request.url))
+            try:
+                response = await self._http.send(request)
+                status = response.status_code
+            except httpx2.TransportError as exc:
+                raise self._network_error(exc, info, idempotent) from exc
+            finally:
+                self._observe(info, account_id, status, time.perf_counter() - sent_at, attempt)
+        if response.is_success:
+            return response
+        error = error_from_response(response.status_code, response.content, response.headers, info)
+        # A 5xx on a create may come after the record was saved.
+        error.outcome_unknown = not idempotent and response.status_code >= 500
+        raise error
+
+    def _network_error(
+        self, exc: httpx2.TransportError, info: RequestInfo, idempotent: bool
+    ) -> NetSuiteError:
+        cls = NetSuiteTimeout if isinstance(exc, httpx2.TimeoutException) else NetSuiteNetworkError
+        error = cls(f"{info}: {type(exc).__name__}", request=info)
+        # Once the request may have reached NetSuite, a create's outcome is unknown.
+        error.outcome_unknown = not idempotent and not isinstance(exc, _NOT_SENT)
+        return error
+
+    def _observe(
+        self, info: RequestInfo, account_id: str, status: int | None, duration: float, attempt: int
+    ) -> None:
+        logger.info(
+            "netsuite request",
+            extra={
+                "account_id": account_id,
+                "method": info.method,
+                "operation": info.operation,
+                "status": status,
+                "duration_ms": round(duration * 1000, 1),
+                "attempt": attempt,
+            },
+        )
+        if self.on_request is not None:
+            self.on_request(info.operation, status, duration, account_id)

@@ -1,0 +1,393 @@
+"""Per-account handle: record service (Help Center section_1545141395 ff.) and SuiteQL."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Mapping, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+import httpx2
+from pydantic import BaseModel
+
+from ._auth import Auth
+from ._exceptions import PermanentError, RequestInfo
+from ._suiteql import (
+    MAX_PAGE_SIZE,
+    bind_keyset,
+    check_page,
+    count_placeholders,
+    normalize_row,
+    render_params,
+    row_converters,
+)
+
+if TYPE_CHECKING:
+    from ._client import NetSuiteClient
+
+__all__ = ["NetSuiteSession"]
+
+M = TypeVar("M", bound=BaseModel)
+
+RECORD_PATH = "/services/rest/record/v1"
+SUITEQL_PATH = "/services/rest/query/v1/suiteql"
+_RECORD_TYPE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}")
+_INTERNAL_ID_RE = re.compile(r"[0-9]{1,20}")
+# NetSuite external ids written through eid: may hold letters, digits, '_' and '-' (section_156334828635).
+_EXTERNAL_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,255}")
+_LOCATION_ID_RE = re.compile(r"/([0-9]+)/?$")
+
+
+def _record_type(value: str) -> str:
+    if not _RECORD_TYPE_RE.fullmatch(value):
+        raise ValueError(f"invalid record type: {value!r}")
+    return value
+
+
+def _record_id(value: str | int) -> str:
+    text = str(value)
+    if text.startswith("eid:"):
+        return f"eid:{_external_id(text[4:])}"
+    if not _INTERNAL_ID_RE.fullmatch(text):
+        raise ValueError(f"invalid internal id: {value!r}")
+    return text
+
+
+def _external_id(value: str) -> str:
+    if not _EXTERNAL_ID_RE.fullmatch(value):
+        raise ValueError(f"external id must match [A-Za-z0-9_-]+: {value!r}")
+    return value
+
+
+def _jsonable(value: Any) -> Any:
+    """Turn models, Decimals and dates into JSON; money stays a JSON number."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump(by_alias=True, exclude_none=True, mode="python")
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        # float(Decimal) round-trips every amount with <= 15 significant digits, and NetSuite
+        # expects numbers, not strings.
+        return int(value) if value == value.to_integral_value() else float(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _id_from_location(response: httpx2.Response, info: RequestInfo) -> str:
+    location = response.headers.get("location", "")
+    match = _LOCATION_ID_RE.search(location)
+    if match is None:
+        raise PermanentError(
+            f"{info}: no record id in Location header", status=response.status_code, request=info
+        )
+    return match.group(1)
+
+
+class NetSuiteSession:
+    """Record and SuiteQL operations for one account; created by :meth:`NetSuiteClient.session`."""
+
+    def __init__(self, client: NetSuiteClient, account_id: str, auth: Auth, limit: int) -> None:
+        self.client = client
+        self.account_id = account_id
+        self.auth = auth
+        self.concurrency_limit = limit
+
+    def __repr__(self) -> str:
+        return f"NetSuiteSession(account_id={self.account_id!r}, limit={self.concurrency_limit})"
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        idempotent: bool,
+        query: Sequence[tuple[str, str]] = (),
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx2.Response:
+        return await self.client.execute(
+            account_id=self.account_id,
+            auth=self.auth,
+            limit=self.concurrency_limit,
+            method=method,
+            path=path,
+            operation=operation,
+            idempotent=idempotent,
+            query=query,
+            body=body,
+            headers=headers,
+        )
+
+    def _write_headers(self) -> dict[str, str]:
+        # Misspelt field names fail loudly instead of being dropped with a warning header.
+        return {"X-NetSuite-PropertyNameValidation": self.client.property_name_validation}
+
+    # -- records -----------------------------------------------------------------------------
+
+    @overload
+    async def get(
+        self,
+        record_type: str,
+        record_id: str | int,
+        *,
+        fields: Sequence[str] | None = ...,
+        expand_sub_resources: bool = ...,
+        model: None = ...,
+    ) -> dict[str, Any]: ...
+
+    @overload
+    async def get(
+        self,
+        record_type: str,
+        record_id: str | int,
+        *,
+        fields: Sequence[str] | None = ...,
+        expand_sub_resources: bool = ...,
+        model: type[M],
+    ) -> M: ...
+
+    async def get(
+        self,
+        record_type: str,
+        record_id: str | int,
+        *,
+        fields: Sequence[str] | None = None,
+        expand_sub_resources: bool = False,
+        model: type[M] | None = None,
+    ) -> dict[str, Any] | M:
+        """GET one record (section_1545141500); ``record_id`` may be ``eid:<external id>``."""
+        query: list[tuple[str, str]] = []
+        if expand_sub_resources:
+            query.append(("expandSubResources", "true"))
+        if fields:
+            query.append(("fields", ",".join(fields)))
+        response = await self._call(
+            "GET",
+            f"{RECORD_PATH}/{_record_type(record_type)}/{_record_id(record_id)}",
+            operation=f"{record_type}.get",
+            idempotent=True,
+            query=query,
+        )
+        data: dict[str, Any] = response.json()
+        return model.model_validate(data) if model is not None else data
+
+    async def create(self, record_type: str, body: BaseModel | Mapping[str, Any]) -> str:
+        """POST a new record (section_1545141395); returns the internal id from ``Location``.
+
+        Not retried on 5xx or lost responses (``outcome_unknown`` is set); prefer :meth:`upsert`.
+        """
+        path = f"{RECORD_PATH}/{_record_type(record_type)}"
+        response = await self._call(
+            "POST",
+            path,
+            operation=f"{record_type}.create",
+            idempotent=False,
+            body=_jsonable(body),
+            headers=self._write_headers(),
+        )
+        return _id_from_location(response, RequestInfo("POST", path))
+
+    async def update(
+        self,
+        record_type: str,
+        record_id: str | int,
+        body: BaseModel | Mapping[str, Any],
+        *,
+        replace: Sequence[str] | None = None,
+    ) -> None:
+        """PATCH a record (section_1545142173); ``replace=["item"]`` replaces those sublists."""
+        query = [("replace", ",".join(replace))] if replace else []
+        await self._call(
+            "PATCH",
+            f"{RECORD_PATH}/{_record_type(record_type)}/{_record_id(record_id)}",
+            operation=f"{record_type}.update",
+            idempotent=True,
+            query=query,
+            body=_jsonable(body),
+            headers=self._write_headers(),
+        )
+
+    async def upsert(
+        self,
+        record_type: str,
+        external_id: str,
+        body: BaseModel | Mapping[str, Any],
+        *,
+        replace: Sequence[str] | None = None,
+    ) -> str:
+        """PUT ``/{type}/eid:{external_id}`` (section_156335203191); returns the internal id.
+
+        Safe to retry: the external id makes it idempotent.
+        """
+        path = f"{RECORD_PATH}/{_record_type(record_type)}/eid:{_external_id(external_id)}"
+        query = [("replace", ",".join(replace))] if replace else []
+        response = await self._call(
+            "PUT",
+            path,
+            operation=f"{record_type}.upsert",
+            idempotent=True,
+            query=query,
+            body=_jsonable(body),
+            headers=self._write_headers(),
+        )
+        if _LOCATION_ID_RE.search(response.headers.get("location", "")):
+            return _id_from_location(response, RequestInfo("PUT", path))
+        # Some responses point at eid:...; ask for the internal id.
+        record = await self.get(record_type, f"eid:{external_id}")
+        return str(record["id"])
+
+    async def delete(self, record_type: str, record_id: str | int) -> None:
+        """DELETE a record (section_1545142287)."""
+        await self._call(
+            "DELETE",
+            f"{RECORD_PATH}/{_record_type(record_type)}/{_record_id(record_id)}",
+            operation=f"{record_type}.delete",
+            idempotent=True,
+        )
+
+    async def transform(
+        self,
+        source_type: str,
+        source_id: str | int,
+        target_type: str,
+        body: BaseModel | Mapping[str, Any] | None = None,
+    ) -> str:
+        """POST ``/{source}/{id}/!transform/{target}`` (section_157901123882); returns the new id.
+
+        E.g. salesOrder -> invoice, invoice -> creditMemo / customerPayment. Like a create, it is
+        not retried blindly.
+        """
+        path = (
+            f"{RECORD_PATH}/{_record_type(source_type)}/{_record_id(source_id)}"
+            f"/!transform/{_record_type(target_type)}"
+        )
+        response = await self._call(
+            "POST",
+            path,
+            operation=f"{source_type}.transform.{target_type}",
+            idempotent=False,
+            body=_jsonable(body) if body is not None else {},
+            headers=self._write_headers(),
+        )
+        return _id_from_location(response, RequestInfo("POST", path))
+
+    async def list(
+        self, record_type: str, q: str | None = None, *, page_size: int = MAX_PAGE_SIZE
+    ) -> AsyncIterator[str]:
+        """Internal ids of a record collection, filtered by ``q`` (section_1545222128), paged."""
+        offset = 0
+        while True:
+            check_page(page_size, offset)
+            query = [("limit", str(page_size)), ("offset", str(offset))]
+            if q:
+                query.insert(0, ("q", q))
+            response = await self._call(
+                "GET",
+                f"{RECORD_PATH}/{_record_type(record_type)}",
+                operation=f"{record_type}.list",
+                idempotent=True,
+                query=query,
+            )
+            page = response.json()
+            for item in page.get("items", []):
+                yield str(item["id"])
+            if not page.get("hasMore"):
+                return
+            offset += page_size
+
+    # -- SuiteQL -----------------------------------------------------------------------------
+
+    async def _suiteql_page(
+        self, query: str, params: Sequence[str], limit: int, offset: int
+    ) -> dict[str, Any]:
+        check_page(limit, offset)
+        body: dict[str, Any] = {"q": query}
+        if params:
+            body["params"] = params
+        response = await self._call(
+            "POST",
+            SUITEQL_PATH,
+            operation="suiteql",
+            idempotent=True,  # a query has no side effects
+            query=[("limit", str(limit)), ("offset", str(offset))],
+            body=body,
+            headers={"Prefer": "transient"},  # required by the query service
+        )
+        page: dict[str, Any] = response.json()
+        return page
+
+    async def suiteql(
+        self,
+        query: str,
+        params: Sequence[object] = (),
+        *,
+        types: Mapping[str, Any] | None = None,
+        row_model: type[BaseModel] | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> AsyncIterator[Any]:
+        """Rows of a SuiteQL query (section_157909186990), offset-paged.
+
+        For result sets up to 100,000 rows; raises :class:`SuiteQLPagingError` before the next page
+        would pass that window (use :meth:`suiteql_keyset`). ``params`` bind the ``?`` markers.
+        Rows are dicts with lower-case keys, values converted by ``types`` (column -> ``int``,
+        ``Decimal``, ``date``, ``bool``...), or instances of ``row_model``.
+        """
+        rendered = render_params(params)
+        _check_arity(query, rendered)
+        converters = row_converters(types, row_model)
+        offset = 0
+        while True:
+            page = await self._suiteql_page(query, rendered, page_size, offset)
+            for item in page.get("items", []):
+                row = normalize_row(item, converters)
+                yield row_model.model_validate(row) if row_model is not None else row
+            if not page.get("hasMore"):
+                return
+            offset += page_size
+
+    async def suiteql_keyset(
+        self,
+        query: str,
+        params: Sequence[object] = (),
+        *,
+        key: str = "id",
+        start: object = 0,
+        types: Mapping[str, Any] | None = None,
+        row_model: type[BaseModel] | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> AsyncIterator[Any]:
+        """Rows of an arbitrarily large query by keyset paging, each row once.
+
+        ``query`` orders by a unique key and filters on it with ``:last``, e.g.
+        ``SELECT id, tranid FROM transaction WHERE type = ? AND id > :last ORDER BY id``. Each page
+        is re-issued with ``offset=0`` and ``:last`` bound to the ``key`` column of the previous
+        page's last row (section_157960586441 asks for a unique ORDER BY).
+        """
+        rendered = render_params(params)
+        last = render_params([start])[0]
+        converters = row_converters(types, row_model)
+        key = key.lower()
+        while True:
+            bound_query, bound_params = bind_keyset(query, rendered, last)
+            _check_arity(bound_query, bound_params)
+            page = await self._suiteql_page(bound_query, bound_params, page_size, 0)
+            items = page.get("items", [])
+            for item in items:
+                row = normalize_row(item, converters)
+                yield row_model.model_validate(row) if row_model is not None else row
+            if not items or (len(items) < page_size and not page.get("hasMore")):
+                return
+            raw_last = {k.lower(): v for k, v in items[-1].items()}.get(key)
+            if raw_last is None:
+                raise ValueError(f"keyset column {key!r} missing from the rows")
+            last = str(raw_last)
+
+
+def _check_arity(query: str, params: Sequence[str]) -> None:
+    expected = count_placeholders(query)
+    if expected != len(params):
+        raise ValueError(f"query has {expected} '?' placeholders but {len(params)} params")
