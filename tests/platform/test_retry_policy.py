@@ -1,0 +1,35 @@
+"""Backoff bounds and failure classification used by the edge."""
+
+import random
+
+from om_platform.errors import FailureKind, InvalidEvent, PermanentFailure, TransientFailure, classify
+from om_platform.kafka import RetryPolicy
+
+
+def test_delays_are_full_jitter_and_capped() -> None:
+    policy = RetryPolicy(base_delay_s=1, max_delay_s=8)
+    rng = random.Random(7)
+    for attempt in range(1, 10):
+        delay = policy.delay(attempt, rng)
+        assert 0 <= delay <= min(8, 2 ** (attempt - 1))
+
+
+def test_gives_up_on_attempts_or_elapsed_time_whichever_first() -> None:
+    policy = RetryPolicy(max_attempts=4, max_elapsed_s=60, unexpected_max_attempts=2)
+    assert not policy.gives_up(3, 10, unexpected=False)
+    assert policy.gives_up(4, 10, unexpected=False)
+    assert policy.gives_up(1, 61, unexpected=False)
+    assert policy.gives_up(2, 1, unexpected=True)
+
+
+class _Retryable(Exception):
+    retryable = True
+
+
+def test_failures_are_classified_by_type_or_their_own_verdict() -> None:
+    assert classify(InvalidEvent("bad")) is FailureKind.PERMANENT
+    assert classify(PermanentFailure("UNMAPPED_PRODUCT", "x")) is FailureKind.PERMANENT
+    assert classify(TransientFailure("down")) is FailureKind.TRANSIENT
+    assert classify(TimeoutError()) is FailureKind.TRANSIENT
+    assert classify(_Retryable()) is FailureKind.TRANSIENT
+    assert classify(KeyError("bug")) is FailureKind.UNEXPECTED
