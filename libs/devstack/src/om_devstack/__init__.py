@@ -7,6 +7,16 @@ they do not outlive the parent; ``om_devstack.pytest_plugin`` exposes them as fi
 
 from om_devstack._process import StartupError
 from om_devstack._session import StackSession
+from om_devstack._watch import alive, children_of, wait_dead
 from om_devstack.stack import EmbeddedStack, TopicSpec, create_topics
 
-__all__ = ["EmbeddedStack", "StackSession", "StartupError", "TopicSpec", "create_topics"]
+__all__ = [
+    "EmbeddedStack",
+    "StackSession",
+    "StartupError",
+    "TopicSpec",
+    "alive",
+    "children_of",
+    "create_topics",
+    "wait_dead",
+]

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import IO
 
 __all__ = ["ChildProcess", "StartupError", "live_children"]
 
@@ -106,7 +107,7 @@ class ChildProcess:
         self,
         name: str,
         argv: Sequence[str],
-        log_path: Path,
+        log_path: Path | None,
         env: Mapping[str, str] | None = None,
     ) -> None:
         self.name = name
@@ -121,15 +122,18 @@ class ChildProcess:
         return self._popen.pid if self._popen is not None else None
 
     def start(self) -> None:
-        """Spawn the child (output appended to ``log_path``)."""
+        """Spawn the child, output appended to ``log_path`` (``None``: share our stdout/err)."""
         _install_hooks()
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
+        with contextlib.ExitStack() as files:
+            log: IO[bytes] | None = None
+            if self.log_path is not None:
+                self.log_path.parent.mkdir(parents=True, exist_ok=True)
+                log = files.enter_context(self.log_path.open("ab"))
             self._popen = subprocess.Popen(
                 self.argv,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
-                stderr=subprocess.STDOUT,
+                stderr=subprocess.STDOUT if log is not None else None,
                 env=self.env,
                 start_new_session=True,
                 preexec_fn=_make_preexec(),  # noqa: PLW1509 - needed for PR_SET_PDEATHSIG
@@ -147,6 +151,8 @@ class ChildProcess:
 
     def log_tail(self, limit: int = _TAIL_BYTES) -> str:
         """The last ``limit`` bytes of the child's log, for error messages."""
+        if self.log_path is None:
+            return ""
         try:
             with self.log_path.open("rb") as log:
                 log.seek(0, os.SEEK_END)
@@ -163,6 +169,12 @@ class ChildProcess:
             f"command: {' '.join(self.argv)}\nlog: {self.log_path}\n"
             f"--- last lines of its log ---\n{self.log_tail()}"
         )
+
+    def terminate(self) -> None:
+        """Send ``SIGTERM`` to the process group without waiting (see :meth:`stop`)."""
+        if self._popen is not None and self._popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._popen.pid, signal.SIGTERM)
 
     def kill(self) -> None:
         """``SIGKILL`` the whole process group at once (crash simulation)."""

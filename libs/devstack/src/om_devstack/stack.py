@@ -23,6 +23,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from om_devstack._probes import free_port, kafka_answers, mongo_answers, tcp_answers, wait_until
 from om_devstack._process import ChildProcess, StartupError
+from om_devstack._watch import alive
 
 __all__ = ["EmbeddedStack", "StartupError", "TopicSpec", "create_topics"]
 
@@ -75,6 +76,21 @@ async def create_topics(bootstrap: str, topics: Iterable[TopicLike]) -> list[str
     finally:
         await admin.close()
     return [s.name for s in specs]
+
+
+_WORKDIR_PREFIX = "om-devstack-"
+_OWNER_FILE = "owner.pid"
+
+
+def _sweep_stale_workdirs() -> None:
+    """Remove work directories left by stacks whose owner was killed (SIGKILL skips cleanup)."""
+    for candidate in Path(tempfile.gettempdir()).glob(f"{_WORKDIR_PREFIX}*"):
+        try:
+            owner = int((candidate / _OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue  # not ours, or still being created
+        if not alive(owner):
+            shutil.rmtree(candidate, ignore_errors=True)
 
 
 def _venv_script(name: str) -> str:
@@ -151,7 +167,9 @@ class EmbeddedStack:
     def workdir(self) -> Path:
         """Temporary directory holding logs and on-disk state of this stack."""
         if self._workdir is None:
-            self._workdir = Path(tempfile.mkdtemp(prefix="om-devstack-"))
+            _sweep_stale_workdirs()
+            self._workdir = Path(tempfile.mkdtemp(prefix=_WORKDIR_PREFIX))
+            (self._workdir / _OWNER_FILE).write_text(str(os.getpid()))
         return self._workdir
 
     def pids(self) -> dict[str, int]:
@@ -208,8 +226,11 @@ class EmbeddedStack:
 
     async def astop(self) -> None:
         """Stop every child (SIGTERM, then SIGKILL after a grace period) and remove temp files."""
-        for name in list(self._children):
-            self._children.pop(name).stop()
+        children = [self._children.pop(name) for name in list(self._children)]
+        for child in children:
+            child.terminate()  # all at once, so the grace periods overlap
+        for child in children:
+            child.stop(grace=self._grace(child.name))
         self._ports.clear()
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
@@ -247,6 +268,12 @@ class EmbeddedStack:
         env = dict(os.environ)
         env["TMPDIR"] = str(self.workdir)  # so scratch files die with the workdir
         return env
+
+    def _grace(self, name: str) -> float:
+        # In-memory secantusdb takes ~2 s to honour SIGTERM and has nothing to flush.
+        if name == "mongo" and self.mongo_path is None:
+            return 0.2
+        return 5.0
 
     async def start_kafka(self) -> None:
         """Start tansu (memory storage, or S3 via a local moto server)."""

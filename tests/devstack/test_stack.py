@@ -1,0 +1,107 @@
+"""EmbeddedStack starts answering servers quickly, creates topics, and stops without leftovers."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from pymongo import AsyncMongoClient
+
+from om_devstack import EmbeddedStack, StartupError, alive
+
+pytestmark = pytest.mark.integration
+
+
+async def _describe(bootstrap: str, names: list[str]) -> tuple[dict[str, int], dict[str, str]]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        topics = await admin.describe_topics(names)
+        configs = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, n) for n in names])
+    finally:
+        await admin.close()
+    partitions = {t["topic"]: len(t["partitions"]) for t in topics}
+    policy = dict.fromkeys(names, "delete")
+    for response in configs:
+        for resource in response.resources:
+            for entry in resource[4]:
+                if entry[0] == "cleanup.policy":
+                    policy[resource[3]] = entry[1]
+    return partitions, policy
+
+
+async def _mongo_ping(url: str) -> dict[str, Any]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url)
+    try:
+        return await client.admin.command("ping")
+    finally:
+        await client.close()
+
+
+async def test_the_stack_starts_within_ten_seconds_with_topics_and_stops_its_children() -> None:
+    began = time.monotonic()
+    stack = EmbeddedStack(topics=[("orders", 3, False), ("suppliers", 2, True)])
+    async with stack:
+        elapsed = time.monotonic() - began
+        pids = stack.pids()
+        workdir = stack.workdir
+        partitions, policy = await _describe(stack.kafka_bootstrap, ["orders", "suppliers"])
+        assert (await _mongo_ping(stack.mongo_url))["ok"] == 1.0
+    assert elapsed < 10, f"stack took {elapsed:.1f} s"
+    assert partitions == {"orders": 3, "suppliers": 2}
+    assert policy == {"orders": "delete", "suppliers": "compact"}
+    assert set(pids) == {"kafka", "mongo"}
+    assert not [name for name, pid in pids.items() if alive(pid)]
+    assert not workdir.exists()
+
+
+async def test_mongo_data_in_a_directory_survives_a_kill_and_restart(tmp_path: Path) -> None:
+    async with EmbeddedStack(kafka=False, mongo_path=tmp_path, mongo_sync_on_commit=True) as stack:
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongo_url)
+        await client.db.ledger.insert_one({"_id": "o-1", "state": "synced"})
+        await client.close()
+        old_pid = stack.pids()["mongo"]
+        url = stack.mongo_url
+
+        await stack.restart_mongo()
+
+        assert not alive(old_pid)
+        assert stack.mongo_url == url
+        client = AsyncMongoClient(stack.mongo_url)
+        try:
+            assert await client.db.ledger.find_one({"_id": "o-1"}) == {
+                "_id": "o-1",
+                "state": "synced",
+            }
+        finally:
+            await client.close()
+
+
+async def test_a_restarted_broker_answers_on_the_same_address() -> None:
+    async with EmbeddedStack(mongo=False) as stack:
+        before = stack.kafka_bootstrap
+        old_pid = stack.pids()["kafka"]
+        await stack.restart_kafka()
+        assert not alive(old_pid)
+        assert stack.kafka_bootstrap == before
+        assert await stack.create_topics([("after-restart", 2, False)]) == ["after-restart"]
+
+
+async def test_a_server_that_cannot_start_raises_with_the_tail_of_its_log() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        stack = EmbeddedStack(kafka=False)
+        stack._ports["mongo"] = taken.getsockname()[1]  # force a port clash
+        with pytest.raises(StartupError) as info:
+            await stack.astart()
+    message = str(info.value)
+    assert "mongo failed to start" in message
+    assert "last lines of its log" in message
+    assert message.rstrip().splitlines()[-1].strip()  # the log tail is not empty
+    assert stack.pids() == {}
