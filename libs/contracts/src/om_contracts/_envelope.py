@@ -1,0 +1,113 @@
+"""The event envelope and the errors raised when an event breaks its contract.
+
+CONTRACTS.md, "General rules": every event is
+``{"event_id", "event_type", "occurred_at", "supplier_id", "data"}``; ``event_id`` is what
+consumers deduplicate on; ``occurred_at`` is RFC 3339 with an offset (naive times are refused).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import AwareDatetime, Field, StringConstraints, ValidationError
+
+from om_contracts._base import InboundModel, OutboundModel
+
+DataT = TypeVar("DataT")
+
+EventId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200),
+    Field(description="Globally unique event id; consumers deduplicate on it."),
+]
+SupplierId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200),
+    Field(description="Ordermentum supplier id; also the Kafka message key."),
+]
+OccurredAt = Annotated[
+    AwareDatetime,
+    Field(description="When it happened: RFC 3339 date-time with an offset."),
+]
+
+
+class Envelope(InboundModel, Generic[DataT]):
+    """Envelope of an event produced by the Ordermentum platform (unknown fields ignored)."""
+
+    event_id: EventId
+    event_type: str = Field(description="What happened, e.g. 'order.placed'.")
+    occurred_at: OccurredAt
+    supplier_id: SupplierId
+    data: DataT = Field(description="The event payload; its shape depends on event_type.")
+
+
+class OutboundEnvelope(OutboundModel, Generic[DataT]):
+    """Envelope of an event produced by these services (unknown fields forbidden)."""
+
+    event_id: EventId
+    event_type: str = Field(description="What happened, e.g. 'netsuite.order.synced'.")
+    occurred_at: OccurredAt
+    supplier_id: SupplierId
+    data: DataT = Field(description="The event payload; its shape depends on event_type.")
+
+
+def new_event_id() -> str:
+    """A fresh globally unique event id (``evt_`` + 32 hex digits)."""
+    return f"evt_{uuid.uuid4().hex}"
+
+
+Problem = tuple[str, str]
+"""A contract problem: (dotted field path, reason)."""
+
+
+class ContractViolation(ValueError):
+    """An event value does not satisfy its contract.
+
+    ``problems`` lists every ``(field path, reason)`` found, not only the first. The message
+    names each field and reason and never includes the offending values (they may be secrets).
+    """
+
+    def __init__(self, topic: str, problems: list[Problem]) -> None:
+        self.topic = topic
+        self.problems = problems
+        listed = "; ".join(f"{path or '<value>'}: {reason}" for path, reason in problems)
+        super().__init__(f"invalid event on {topic}: {listed}")
+
+    @classmethod
+    def from_validation_error(
+        cls, topic: str, error: ValidationError, *, strip_tag: str | None = None
+    ) -> ContractViolation:
+        """Build from a pydantic error; ``strip_tag`` drops a union discriminator from paths."""
+        problems: list[Problem] = []
+        for item in error.errors(include_url=False, include_input=False):
+            loc = list(item["loc"])
+            if strip_tag is not None and loc and loc[0] == strip_tag:
+                loc = loc[1:]
+            problems.append((".".join(str(part) for part in loc), item["msg"]))
+        return cls(topic, problems)
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownEventType:
+    """A well-formed envelope whose ``event_type`` this version does not know.
+
+    CONTRACTS.md: unknown event types on a known topic are skipped (and counted), never fatal.
+    """
+
+    topic: str
+    event_type: str
+    event_id: str
+    supplier_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tombstone:
+    """A null value on a compacted topic: the record for ``key`` is deleted.
+
+    On ``ordermentum.integrations.v1`` this disconnects the supplier ``key``.
+    """
+
+    topic: str
+    key: str | None

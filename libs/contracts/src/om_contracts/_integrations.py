@@ -1,0 +1,220 @@
+"""``ordermentum.integrations.v1`` (compacted): a supplier's NetSuite Integration settings.
+
+CONTRACTS.md, ``integration``. Event types ``integration.netsuite.configured`` and
+``integration.netsuite.disconnected``; a null value (tombstone) also disconnects.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+from om_contracts._base import InboundModel
+from om_contracts._credentials import SealedSecret
+from om_contracts._envelope import Envelope, Tombstone
+from om_contracts._ids import AccountId, NetSuiteId, OrdermentumId
+
+MAX_CONCURRENCY_LIMIT = 100
+"""Upper bound for ``concurrency_limit``; NetSuite accounts rarely exceed a few dozen slots."""
+
+
+class SyncType(StrEnum):
+    """Which Ordermentum record becomes a NetSuite transaction: orders or invoices."""
+
+    ORDERS = "orders"
+    INVOICES = "invoices"
+
+
+class StockField(StrEnum):
+    """Which NetSuite stock figure is published: Available or On Hand."""
+
+    AVAILABLE = "available"
+    ON_HAND = "on_hand"
+
+
+class IntegrationCredentials(InboundModel):
+    """The four NetSuite Token-Based Authentication values, each sealed with the key ring."""
+
+    client_id: SealedSecret = Field(description="Sealed consumer key (integration record).")
+    client_secret: SealedSecret = Field(description="Sealed consumer secret.")
+    token_id: SealedSecret = Field(description="Sealed access token id.")
+    token_secret: SealedSecret = Field(description="Sealed access token secret.")
+
+
+def _location_list(value: Any) -> Any:
+    # Suppliers type "3,1,2"; a JSON list ("[3,1,2]" or an actual list) is accepted too.
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except ValueError:
+                raise PydanticCustomError(
+                    "location_ids", "must be a comma-separated list of numbers such as '3,1,2'"
+                ) from None
+        else:
+            return tuple(part.strip() for part in text.split(",") if part.strip())
+    if isinstance(value, list | tuple):
+        return tuple(str(item).strip() if isinstance(item, int | str) else item for item in value)
+    return value
+
+
+LocationIds = Annotated[
+    tuple[NetSuiteId, ...],
+    Field(
+        description=(
+            "NetSuite location internal ids, as a comma-separated string ('3,1,2') or a list; "
+            "the first is the default location."
+        )
+    ),
+]
+
+
+class StockSettings(InboundModel):
+    """Stock sync settings (NetSuite -> Ordermentum)."""
+
+    enabled: bool = Field(default=False, description="Whether stock levels are synced.")
+    field: StockField = Field(
+        default=StockField.AVAILABLE, description="NetSuite figure: 'available' or 'on_hand'."
+    )
+    location_ids: LocationIds = ()
+    interval_minutes: int = Field(
+        default=15, ge=1, le=1440, description="Minutes between stock polls (1 to 1440)."
+    )
+
+    @field_validator("location_ids", mode="before")
+    @classmethod
+    def _parse_locations(cls, value: Any) -> Any:
+        return _location_list(value)
+
+    @field_validator("location_ids")
+    @classmethod
+    def _locations_when_enabled(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        if info.data.get("enabled") and not value:
+            raise PydanticCustomError(
+                "location_ids", "at least one location is required when stock sync is enabled"
+            )
+        return value
+
+    @property
+    def default_location_id(self) -> str | None:
+        """The first location, which the stock event reports ``quantity`` for."""
+        return self.location_ids[0] if self.location_ids else None
+
+
+class TransactionClassification(InboundModel):
+    """Class, location and department put on a NetSuite transaction."""
+
+    class_id: NetSuiteId | None = Field(default=None, description="NetSuite class internal id.")
+    location_id: NetSuiteId | None = Field(default=None, description="NetSuite location internal id.")
+    department_id: NetSuiteId | None = Field(default=None, description="NetSuite department internal id.")
+
+
+class AutoReconciliationSettings(InboundModel):
+    """How Ordermentum payments (customer payments) and payouts (deposits) are recorded."""
+
+    enabled: bool = Field(default=False, description="Whether auto-reconciliation runs.")
+    bank_account_id: NetSuiteId | None = Field(
+        default=None, description="NetSuite bank account internal id that payouts deposit into."
+    )
+    payment: TransactionClassification = Field(
+        default_factory=TransactionClassification,
+        description="Classification of customer payments.",
+    )
+    deposit: TransactionClassification = Field(
+        default_factory=TransactionClassification, description="Classification of deposits."
+    )
+
+    @field_validator("bank_account_id")
+    @classmethod
+    def _bank_account_when_enabled(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("enabled") and value is None:
+            raise PydanticCustomError("bank_account_id", "is required when auto-reconciliation is enabled")
+        return value
+
+
+class IntegrationSettings(InboundModel):
+    """The NetSuite Integration settings a supplier saves in Ordermentum (``integration``)."""
+
+    account_id: AccountId
+    credentials: IntegrationCredentials = Field(
+        description="TBA credentials, each sealed with NETSUITE_CREDENTIALS_KEYS."
+    )
+    sync_type: SyncType = Field(
+        description="'orders' (orders become sales orders) or 'invoices' (invoices become invoices)."
+    )
+    concurrency_limit: int = Field(
+        default=5,
+        ge=1,
+        le=MAX_CONCURRENCY_LIMIT,
+        description="Concurrent NetSuite requests these services together may use for the account.",
+    )
+    stock: StockSettings = Field(default_factory=StockSettings, description="Stock sync settings.")
+    auto_reconciliation: AutoReconciliationSettings = Field(
+        default_factory=AutoReconciliationSettings,
+        description="Payment and payout recording settings.",
+    )
+    finalised_invoice_sync: bool = Field(
+        default=False,
+        description="Publish NetSuite invoices finalised from synced orders; needs sync_type 'orders'.",
+    )
+    inbound_credit_notes: bool = Field(
+        default=False, description="Publish NetSuite credit memos to Ordermentum."
+    )
+    mark_invoices_paid: bool = Field(default=False, description="Publish NetSuite invoices that became paid.")
+    surcharge_item_id: NetSuiteId | None = Field(
+        default=None, description="NetSuite item internal id used for the surcharge line."
+    )
+    product_mappings: dict[OrdermentumId, NetSuiteId] = Field(
+        default_factory=dict, description="Ordermentum product id -> NetSuite item internal id."
+    )
+    customer_mappings: dict[OrdermentumId, NetSuiteId] = Field(
+        default_factory=dict,
+        description="Ordermentum customer id -> NetSuite customer internal id.",
+    )
+
+    @field_validator("finalised_invoice_sync")
+    @classmethod
+    def _finalised_needs_orders(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("sync_type") == SyncType.INVOICES:
+            raise PydanticCustomError(
+                "finalised_invoice_sync",
+                "requires sync_type 'orders': with 'invoices' the invoices already come from Ordermentum",
+            )
+        return value
+
+
+class DisconnectedIntegration(InboundModel):
+    """Payload of ``integration.netsuite.disconnected``: only the account id, if any, is read."""
+
+    account_id: AccountId | None = None
+
+
+class IntegrationConfigured(Envelope[IntegrationSettings]):
+    """A supplier saved (or changed) its NetSuite Integration settings."""
+
+    event_type: Literal["integration.netsuite.configured"] = "integration.netsuite.configured"
+
+
+class IntegrationDisconnected(Envelope[DisconnectedIntegration]):
+    """A supplier disconnected NetSuite; its settings must be forgotten."""
+
+    event_type: Literal["integration.netsuite.disconnected"] = "integration.netsuite.disconnected"
+
+
+IntegrationEvent = Annotated[
+    IntegrationConfigured | IntegrationDisconnected, Field(discriminator="event_type")
+]
+
+
+def integration_settings(
+    record: IntegrationConfigured | IntegrationDisconnected | Tombstone,
+) -> IntegrationSettings | None:
+    """The settings a compacted-topic record leaves in force: ``None`` means disconnected."""
+    if isinstance(record, IntegrationConfigured):
+        return record.data
+    return None

@@ -1,0 +1,27 @@
+"""Exact JSON decoding.
+
+CONTRACTS.md: "JSON numbers are accepted on input and converted exactly; floats are never used
+for money inside the services". The standard ``json`` module can hand every non-integer number
+to :class:`decimal.Decimal` as its original text, which is exact and keeps trailing zeros.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+
+def _reject_constant(name: str) -> Any:
+    # NaN, Infinity and -Infinity are not JSON; Python's json module accepts them by default.
+    raise ValueError(f"non-finite number {name} is not allowed in an event")
+
+
+def loads(raw: str | bytes | bytearray) -> Any:
+    """Decode JSON text with every non-integer number as an exact ``Decimal``.
+
+    Use this (or :func:`om_contracts.parse_event`, or a model's ``model_validate_json``) to
+    decode event values; a plain ``json.loads`` yields floats, which the money types reject.
+    Raises ``ValueError`` (``json.JSONDecodeError``) for invalid JSON, NaN or Infinity.
+    """
+    return json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)

@@ -1,0 +1,129 @@
+"""``ordermentum.orders.v1`` and ``ordermentum.invoices.v1`` (CONTRACTS.md, ``order``/``invoice``).
+
+An invoice has the order's shape plus ``order_id``, ``issued_at`` and ``due_date``; its
+``number`` is the invoice number. ``freight``, ``surcharge``, ``purchase_order_number``,
+``notes`` and line ``description`` may be null or absent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field
+
+from om_contracts._base import InboundModel
+from om_contracts._customers import Customer
+from om_contracts._envelope import Envelope
+from om_contracts._ids import OrdermentumId
+from om_contracts._money import Currency, Money, Quantity, Rate
+from om_contracts._products import Product
+from om_contracts._properties import HasProperties, Properties
+
+
+class OrderLine(InboundModel):
+    """One product line."""
+
+    id: str = Field(description="Line id, unique within the order.")
+    quantity: Quantity
+    unit_price: Money = Field(description="Price per unit, excluding tax, as a decimal string.")
+    tax_rate: Rate | None = Field(default=None, description="Tax rate as a fraction ('0.10').")
+    description: str | None = Field(default=None, description="Line description, if any.")
+    product: Product = Field(description="The product ordered.")
+
+
+class Freight(InboundModel):
+    """Freight (delivery) charge."""
+
+    amount: Money = Field(description="Freight amount excluding tax.")
+    tax_rate: Rate | None = Field(default=None, description="Tax rate as a fraction ('0.10').")
+
+
+class Surcharge(InboundModel):
+    """Surcharge, e.g. a card surcharge."""
+
+    amount: Money = Field(description="Surcharge amount.")
+    description: str | None = Field(default=None, description="What the surcharge is for.")
+
+
+class Totals(InboundModel):
+    """Totals as computed by Ordermentum."""
+
+    subtotal: Money = Field(description="Sum of the lines excluding tax.")
+    freight: Money = Field(default=Decimal("0"), description="Freight excluding tax.")
+    surcharge: Money = Field(default=Decimal("0"), description="Surcharge.")
+    tax: Money = Field(description="Total tax.")
+    total: Money = Field(description="Grand total including tax.")
+
+
+class _Transaction(InboundModel, HasProperties):
+    id: OrdermentumId
+    number: str = Field(description="Human-facing number (order number or invoice number).")
+    purchase_order_number: str | None = Field(default=None, description="Customer's purchase order number.")
+    delivery_date: dt.date | None = Field(default=None, description="Requested delivery date.")
+    currency: Currency
+    customer: Customer = Field(description="The buying customer.")
+    lines: tuple[OrderLine, ...] = Field(description="Product lines.")
+    freight: Freight | None = Field(default=None, description="Freight charge, if any.")
+    surcharge: Surcharge | None = Field(default=None, description="Surcharge, if any.")
+    notes: str | None = Field(default=None, description="Free-text notes from the customer.")
+    properties: Properties = Field(default_factory=dict)
+    totals: Totals = Field(description="Totals.")
+
+
+class Order(_Transaction):
+    """An Ordermentum order (becomes a NetSuite sales order when ``sync_type`` is orders)."""
+
+    placed_at: AwareDatetime = Field(description="When the order was placed (RFC 3339).")
+
+
+class Invoice(_Transaction):
+    """An Ordermentum invoice (becomes a NetSuite invoice when ``sync_type`` is invoices)."""
+
+    order_id: OrdermentumId | None = Field(default=None, description="The order this invoice bills.")
+    placed_at: AwareDatetime | None = Field(
+        default=None, description="When the underlying order was placed (RFC 3339)."
+    )
+    issued_at: AwareDatetime = Field(description="When the invoice was issued (RFC 3339).")
+    due_date: dt.date | None = Field(default=None, description="Payment due date.")
+
+
+class OrderPlaced(Envelope[Order]):
+    """A customer placed an order."""
+
+    event_type: Literal["order.placed"] = "order.placed"
+
+
+class OrderUpdated(Envelope[Order]):
+    """An order changed (lines, freight, dates, properties...)."""
+
+    event_type: Literal["order.updated"] = "order.updated"
+
+
+class OrderCancelled(Envelope[Order]):
+    """An order was cancelled."""
+
+    event_type: Literal["order.cancelled"] = "order.cancelled"
+
+
+class InvoiceIssued(Envelope[Invoice]):
+    """An invoice was issued."""
+
+    event_type: Literal["invoice.issued"] = "invoice.issued"
+
+
+class InvoiceUpdated(Envelope[Invoice]):
+    """An issued invoice changed."""
+
+    event_type: Literal["invoice.updated"] = "invoice.updated"
+
+
+class InvoiceVoided(Envelope[Invoice]):
+    """An invoice was voided."""
+
+    event_type: Literal["invoice.voided"] = "invoice.voided"
+
+
+OrderEvent = Annotated[OrderPlaced | OrderUpdated | OrderCancelled, Field(discriminator="event_type")]
+InvoiceEvent = Annotated[InvoiceIssued | InvoiceUpdated | InvoiceVoided, Field(discriminator="event_type")]

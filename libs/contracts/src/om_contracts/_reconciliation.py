@@ -1,0 +1,66 @@
+"""``netsuite.reconciliation.v1``: how Ordermentum payments and payouts landed in NetSuite.
+
+Outcome ``applied`` (customer payment applied to invoices), ``unapplied`` (payment recorded
+against the customer, no invoice to apply it to) or ``unmatched`` (no customer found: flagged
+for manual review). Payouts become bank deposits.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from om_contracts._base import OutboundModel
+from om_contracts._envelope import OutboundEnvelope
+from om_contracts._ids import NetSuiteId, OrdermentumId
+from om_contracts._money import Money
+
+ReconciliationOutcome = Literal["applied", "unapplied", "unmatched"]
+
+
+class AppliedAmount(OutboundModel):
+    """Part of a payment applied to one NetSuite invoice."""
+
+    invoice_id: OrdermentumId | None = Field(default=None, description="Ordermentum invoice id.")
+    netsuite_invoice_id: NetSuiteId
+    amount: Money
+
+
+class PaymentReconciliation(OutboundModel):
+    """The result of recording one Ordermentum payment in NetSuite."""
+
+    payment_id: OrdermentumId = Field(description="Ordermentum payment id.")
+    outcome: ReconciliationOutcome = Field(description="'applied', 'unapplied' or 'unmatched'.")
+    netsuite_payment_id: NetSuiteId | None = Field(
+        default=None, description="NetSuite customer payment id (absent when unmatched)."
+    )
+    applied_to: tuple[AppliedAmount, ...] = Field(
+        default=(), description="Invoices the payment was applied to."
+    )
+    reason: str | None = Field(default=None, description="Why the payment is unapplied or unmatched.")
+
+
+class PayoutDeposit(OutboundModel):
+    """The bank deposit recorded for an Ordermentum payout."""
+
+    payout_id: OrdermentumId = Field(description="Ordermentum payout id.")
+    netsuite_deposit_id: NetSuiteId
+    amount: Money
+
+
+class NetSuitePaymentReconciled(OutboundEnvelope[PaymentReconciliation]):
+    """An Ordermentum payment was recorded (or flagged) in NetSuite."""
+
+    event_type: Literal["netsuite.payment.reconciled"] = "netsuite.payment.reconciled"
+
+
+class NetSuitePayoutDeposited(OutboundEnvelope[PayoutDeposit]):
+    """An Ordermentum payout was recorded as a NetSuite deposit."""
+
+    event_type: Literal["netsuite.payout.deposited"] = "netsuite.payout.deposited"
+
+
+ReconciliationEvent = Annotated[
+    NetSuitePaymentReconciled | NetSuitePayoutDeposited, Field(discriminator="event_type")
+]

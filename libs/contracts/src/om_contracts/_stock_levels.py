@@ -1,0 +1,43 @@
+"""``netsuite.stock-levels.v1``: ``netsuite.stock.changed`` (published only on change)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+
+from om_contracts._base import OutboundModel
+from om_contracts._envelope import OutboundEnvelope
+from om_contracts._ids import NetSuiteId, OrdermentumId
+from om_contracts._integrations import StockField
+from om_contracts._money import Quantity
+
+
+class LocationQuantity(OutboundModel):
+    """Stock of one item at one NetSuite location."""
+
+    location_id: NetSuiteId
+    quantity: Quantity
+
+
+class StockLevel(OutboundModel):
+    """Stock of one product, from NetSuite."""
+
+    product_id: OrdermentumId = Field(description="Ordermentum product id.")
+    netsuite_item_id: NetSuiteId
+    field: StockField = Field(description="Which NetSuite figure: 'available' or 'on_hand'.")
+    quantity: Quantity = Field(description="Quantity at the default location.")
+    default_location_id: NetSuiteId = Field(description="The first configured location.")
+    locations: tuple[LocationQuantity, ...] = Field(
+        description="Quantity at every configured location, in configured order."
+    )
+    as_of: AwareDatetime = Field(description="When NetSuite was read (RFC 3339).")
+
+
+class NetSuiteStockChanged(OutboundEnvelope[StockLevel]):
+    """An item's stock changed in NetSuite since the last poll."""
+
+    event_type: Literal["netsuite.stock.changed"] = "netsuite.stock.changed"
+
+
+StockLevelEvent = NetSuiteStockChanged

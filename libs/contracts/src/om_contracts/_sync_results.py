@@ -1,0 +1,141 @@
+"""``netsuite.sync-results.v1``: the outcome of every order/invoice these services handled.
+
+CONTRACTS.md, "Outbound". Synced, cancelled and voided results carry the NetSuite record;
+failed results carry an ``error`` with a stable ``code`` and every problem found in ``details``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from om_contracts._base import OutboundModel
+from om_contracts._envelope import OutboundEnvelope
+from om_contracts._ids import NetSuiteId, OrdermentumId
+
+
+class ErrorCode(StrEnum):
+    """Stable failure codes (CONTRACTS.md). Consumers may branch on them; never rename one.
+
+    The last two are additions of these services for refusals NetSuite makes on follow-ups:
+    ``NOT_CANCELLABLE`` (the sales order is already fulfilled or billed, so it cannot be
+    closed) and ``NOT_VOIDABLE`` (the invoice has payments or credits applied).
+    """
+
+    UNMAPPED_CUSTOMER = "UNMAPPED_CUSTOMER"
+    UNMAPPED_PRODUCT = "UNMAPPED_PRODUCT"
+    MISSING_FREIGHT_ITEM = "MISSING_FREIGHT_ITEM"
+    MISSING_SURCHARGE_ITEM = "MISSING_SURCHARGE_ITEM"
+    INTEGRATION_NOT_CONFIGURED = "INTEGRATION_NOT_CONFIGURED"
+    NETSUITE_REJECTED = "NETSUITE_REJECTED"
+    NETSUITE_AUTH_FAILED = "NETSUITE_AUTH_FAILED"
+    NETSUITE_UNAVAILABLE = "NETSUITE_UNAVAILABLE"
+    INVALID_EVENT = "INVALID_EVENT"
+    NOT_CANCELLABLE = "NOT_CANCELLABLE"
+    NOT_VOIDABLE = "NOT_VOIDABLE"
+
+
+SyncKind = Literal["order", "invoice"]
+
+
+class NetSuiteRecordRef(OutboundModel):
+    """The NetSuite record an Ordermentum order or invoice became."""
+
+    record_type: str = Field(description="NetSuite REST record type, e.g. 'salesOrder'.")
+    internal_id: NetSuiteId
+    external_id: str = Field(description="Deterministic external id, e.g. 'OM-ORDER-ord_8f3a2c'.")
+    tran_id: str | None = Field(default=None, description="NetSuite transaction number (tranId).")
+
+
+class ErrorDetail(OutboundModel):
+    """One problem behind a failure (all problems are listed, not only the first)."""
+
+    reason: str = Field(description="What is wrong, in plain English.")
+    path: str | None = Field(default=None, description="Field path the problem is about.")
+    ordermentum_id: str | None = Field(
+        default=None, description="Ordermentum id concerned, e.g. the unmapped product."
+    )
+    netsuite_code: str | None = Field(
+        default=None, description="NetSuite's own error code (o:errorCode), when it answered."
+    )
+
+
+class SyncError(OutboundModel):
+    """Why a sync failed."""
+
+    code: ErrorCode = Field(description="Stable failure code.")
+    message: str = Field(description="Human-readable summary.")
+    retryable: bool = Field(description="Whether the same event may succeed if retried later.")
+    details: tuple[ErrorDetail, ...] = Field(default=(), description="Every problem found.")
+
+
+class _SyncResult(OutboundModel):
+    source_event_id: str = Field(description="event_id of the Ordermentum event handled.")
+    kind: SyncKind = Field(description="'order' or 'invoice'.")
+    ordermentum_id: OrdermentumId
+    number: str = Field(description="Ordermentum order or invoice number.")
+    attempts: int = Field(ge=1, description="How many attempts were made.")
+
+
+class SyncSucceeded(_SyncResult):
+    """A successful sync (synced, cancelled or voided): the NetSuite record is known."""
+
+    netsuite: NetSuiteRecordRef = Field(description="The NetSuite record.")
+
+
+class SyncFailed(_SyncResult):
+    """A failed sync, with the reason."""
+
+    netsuite: NetSuiteRecordRef | None = Field(
+        default=None, description="The NetSuite record, when one already exists."
+    )
+    error: SyncError = Field(description="Why it failed.")
+
+
+class NetSuiteOrderSynced(OutboundEnvelope[SyncSucceeded]):
+    """An order was created or updated in NetSuite as a sales order."""
+
+    event_type: Literal["netsuite.order.synced"] = "netsuite.order.synced"
+
+
+class NetSuiteOrderFailed(OutboundEnvelope[SyncFailed]):
+    """An order could not be synced."""
+
+    event_type: Literal["netsuite.order.failed"] = "netsuite.order.failed"
+
+
+class NetSuiteOrderCancelled(OutboundEnvelope[SyncSucceeded]):
+    """An order's sales order was closed in NetSuite."""
+
+    event_type: Literal["netsuite.order.cancelled"] = "netsuite.order.cancelled"
+
+
+class NetSuiteInvoiceSynced(OutboundEnvelope[SyncSucceeded]):
+    """An invoice was created or updated in NetSuite."""
+
+    event_type: Literal["netsuite.invoice.synced"] = "netsuite.invoice.synced"
+
+
+class NetSuiteInvoiceFailed(OutboundEnvelope[SyncFailed]):
+    """An invoice could not be synced."""
+
+    event_type: Literal["netsuite.invoice.failed"] = "netsuite.invoice.failed"
+
+
+class NetSuiteInvoiceVoided(OutboundEnvelope[SyncSucceeded]):
+    """An invoice was voided in NetSuite."""
+
+    event_type: Literal["netsuite.invoice.voided"] = "netsuite.invoice.voided"
+
+
+SyncResultEvent = Annotated[
+    NetSuiteOrderSynced
+    | NetSuiteOrderFailed
+    | NetSuiteOrderCancelled
+    | NetSuiteInvoiceSynced
+    | NetSuiteInvoiceFailed
+    | NetSuiteInvoiceVoided,
+    Field(discriminator="event_type"),
+]

@@ -1,0 +1,291 @@
+"""The single registry of Kafka topics and the events that travel on them.
+
+Used by consumers (:func:`parse_event`), the schema generator, the dev stack's topic creation
+and the deploy manifests. Keys are the ``supplier_id`` on every topic (CONTRACTS.md); dead
+letters of ``<topic>`` go to ``<topic>.dlq``.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, TypeAdapter, ValidationError
+
+from om_contracts._catalog import NetSuiteCustomerChanged, NetSuiteItemChanged
+from om_contracts._customers import CustomerUpserted
+from om_contracts._documents import (
+    NetSuiteCreditNoteCreated,
+    NetSuiteInvoiceFinalised,
+    NetSuiteInvoicePaid,
+)
+from om_contracts._envelope import (
+    ContractViolation,
+    Envelope,
+    OutboundEnvelope,
+    Tombstone,
+    UnknownEventType,
+)
+from om_contracts._integrations import IntegrationConfigured, IntegrationDisconnected
+from om_contracts._json import loads
+from om_contracts._orders import (
+    InvoiceIssued,
+    InvoiceUpdated,
+    InvoiceVoided,
+    OrderCancelled,
+    OrderPlaced,
+    OrderUpdated,
+)
+from om_contracts._payments import PaymentSucceeded, PayoutSettled
+from om_contracts._products import ProductUpserted
+from om_contracts._reconciliation import NetSuitePaymentReconciled, NetSuitePayoutDeposited
+from om_contracts._stock_levels import NetSuiteStockChanged
+from om_contracts._sync_results import (
+    NetSuiteInvoiceFailed,
+    NetSuiteInvoiceSynced,
+    NetSuiteInvoiceVoided,
+    NetSuiteOrderCancelled,
+    NetSuiteOrderFailed,
+    NetSuiteOrderSynced,
+)
+
+DEFAULT_PARTITIONS = 12
+"""Partitions per topic unless a deployment says otherwise."""
+
+DLQ_SUFFIX = ".dlq"
+
+EventModel = type[Envelope[Any]] | type[OutboundEnvelope[Any]]
+Direction = Literal["inbound", "outbound"]
+
+
+def event_type_of(model: EventModel) -> str:
+    """The ``event_type`` literal an event class carries."""
+    default = model.model_fields["event_type"].default
+    if not isinstance(default, str):  # pragma: no cover - guarded by the registry test
+        raise TypeError(f"{model.__name__} has no event_type default")
+    return default
+
+
+def dead_letter_topic(topic: str) -> str:
+    """``<topic>.dlq``."""
+    return f"{topic}{DLQ_SUFFIX}"
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One topic: its name, family, direction, Kafka settings and event classes."""
+
+    name: str
+    family: str
+    direction: Direction
+    events: tuple[EventModel, ...]
+    compacted: bool = False
+    partitions: int = DEFAULT_PARTITIONS
+    key: str = "supplier_id"
+    description: str = ""
+
+    @property
+    def dead_letter_topic(self) -> str:
+        """Where messages from this topic that cannot be handled go."""
+        return dead_letter_topic(self.name)
+
+    @cached_property
+    def event_types(self) -> dict[str, EventModel]:
+        """``event_type`` -> event class."""
+        return {event_type_of(model): model for model in self.events}
+
+    @cached_property
+    def adapter(self) -> TypeAdapter[Any]:
+        """A validator for any event of this topic, discriminated by ``event_type``."""
+        if len(self.events) == 1:
+            return TypeAdapter(self.events[0])
+        union: Any = functools.reduce(operator.or_, self.events)
+        return TypeAdapter(Annotated[union, Field(discriminator="event_type")])
+
+
+INTEGRATIONS_TOPIC = "ordermentum.integrations.v1"
+ORDERS_TOPIC = "ordermentum.orders.v1"
+INVOICES_TOPIC = "ordermentum.invoices.v1"
+CUSTOMERS_TOPIC = "ordermentum.customers.v1"
+PRODUCTS_TOPIC = "ordermentum.products.v1"
+PAYMENTS_TOPIC = "ordermentum.payments.v1"
+SYNC_RESULTS_TOPIC = "netsuite.sync-results.v1"
+STOCK_LEVELS_TOPIC = "netsuite.stock-levels.v1"
+NETSUITE_INVOICES_TOPIC = "netsuite.invoices.v1"
+CREDIT_NOTES_TOPIC = "netsuite.credit-notes.v1"
+INVOICE_PAYMENTS_TOPIC = "netsuite.invoice-payments.v1"
+RECONCILIATION_TOPIC = "netsuite.reconciliation.v1"
+CATALOG_TOPIC = "netsuite.catalog.v1"
+
+TOPICS: tuple[Topic, ...] = (
+    Topic(
+        INTEGRATIONS_TOPIC,
+        "integrations",
+        "inbound",
+        (IntegrationConfigured, IntegrationDisconnected),
+        compacted=True,
+        description="Suppliers' NetSuite Integration settings; a null value disconnects.",
+    ),
+    Topic(
+        ORDERS_TOPIC,
+        "orders",
+        "inbound",
+        (OrderPlaced, OrderUpdated, OrderCancelled),
+        description="Ordermentum orders.",
+    ),
+    Topic(
+        INVOICES_TOPIC,
+        "invoices",
+        "inbound",
+        (InvoiceIssued, InvoiceUpdated, InvoiceVoided),
+        description="Ordermentum invoices.",
+    ),
+    Topic(
+        CUSTOMERS_TOPIC,
+        "customers",
+        "inbound",
+        (CustomerUpserted,),
+        description="Ordermentum customers.",
+    ),
+    Topic(PRODUCTS_TOPIC, "products", "inbound", (ProductUpserted,), description="Products."),
+    Topic(
+        PAYMENTS_TOPIC,
+        "payments",
+        "inbound",
+        (PaymentSucceeded, PayoutSettled),
+        description="Ordermentum payments and payouts.",
+    ),
+    Topic(
+        SYNC_RESULTS_TOPIC,
+        "sync-results",
+        "outbound",
+        (
+            NetSuiteOrderSynced,
+            NetSuiteOrderFailed,
+            NetSuiteOrderCancelled,
+            NetSuiteInvoiceSynced,
+            NetSuiteInvoiceFailed,
+            NetSuiteInvoiceVoided,
+        ),
+        description="Outcome of every order or invoice sync.",
+    ),
+    Topic(
+        STOCK_LEVELS_TOPIC,
+        "stock-levels",
+        "outbound",
+        (NetSuiteStockChanged,),
+        description="Stock levels from NetSuite, published on change.",
+    ),
+    Topic(
+        NETSUITE_INVOICES_TOPIC,
+        "invoices",
+        "outbound",
+        (NetSuiteInvoiceFinalised,),
+        description="NetSuite invoices finalised from synced orders.",
+    ),
+    Topic(
+        CREDIT_NOTES_TOPIC,
+        "credit-notes",
+        "outbound",
+        (NetSuiteCreditNoteCreated,),
+        description="NetSuite credit memos.",
+    ),
+    Topic(
+        INVOICE_PAYMENTS_TOPIC,
+        "invoice-payments",
+        "outbound",
+        (NetSuiteInvoicePaid,),
+        description="NetSuite invoices marked paid.",
+    ),
+    Topic(
+        RECONCILIATION_TOPIC,
+        "reconciliation",
+        "outbound",
+        (NetSuitePaymentReconciled, NetSuitePayoutDeposited),
+        description="How Ordermentum payments and payouts were recorded in NetSuite.",
+    ),
+    Topic(
+        CATALOG_TOPIC,
+        "catalog",
+        "outbound",
+        (NetSuiteCustomerChanged, NetSuiteItemChanged),
+        description="NetSuite customers and items, for mapping.",
+    ),
+)
+
+_BY_NAME: dict[str, Topic] = {topic.name: topic for topic in TOPICS}
+
+
+def get_topic(name: str) -> Topic:
+    """The registered topic called ``name``; ``KeyError`` if there is none."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown topic {name!r}") from None
+
+
+def topic_for_event(model: EventModel) -> Topic:
+    """The topic an event class travels on."""
+    for topic in TOPICS:
+        if model in topic.events:
+            return topic
+    raise KeyError(f"{model.__name__} is not registered on any topic")
+
+
+_ANY_ENVELOPE: TypeAdapter[Envelope[Any]] = TypeAdapter(Envelope[Any])
+
+ParsedEvent = Envelope[Any] | OutboundEnvelope[Any]
+
+
+def _decode_key(key: str | bytes | None) -> str | None:
+    if isinstance(key, bytes):
+        return key.decode("utf-8", errors="replace")
+    return key
+
+
+def parse_event(
+    topic: str, value: bytes | str | None, *, key: str | bytes | None = None
+) -> ParsedEvent | UnknownEventType | Tombstone:
+    """Decode and validate one Kafka record value of ``topic``.
+
+    Returns the concrete event model (e.g. :class:`OrderPlaced`), an :class:`UnknownEventType`
+    for a well-formed envelope with an ``event_type`` this version does not know (skip and
+    count it), or a :class:`Tombstone` for a null value on a compacted topic. Raises
+    :class:`ContractViolation` listing every ``(field path, reason)`` otherwise. JSON numbers
+    are decoded exactly (see :func:`om_contracts.loads`).
+    """
+    registered = get_topic(topic)
+    if value is None:
+        if registered.compacted:
+            return Tombstone(topic=topic, key=_decode_key(key))
+        raise ContractViolation(topic, [("", "null value on a topic that is not compacted")])
+    try:
+        decoded = loads(value)
+    except ValueError as exc:
+        reason = exc.msg if hasattr(exc, "msg") else str(exc)
+        raise ContractViolation(topic, [("", f"not valid JSON ({reason})")]) from None
+    if not isinstance(decoded, dict):
+        raise ContractViolation(topic, [("", "an event must be a JSON object")])
+    event_type = decoded.get("event_type")
+    if not isinstance(event_type, str):
+        reason = "is required" if event_type is None else "must be a string"
+        raise ContractViolation(topic, [("event_type", reason)])
+    if event_type not in registered.event_types:
+        try:
+            envelope = _ANY_ENVELOPE.validate_python(decoded)
+        except ValidationError as exc:
+            raise ContractViolation.from_validation_error(topic, exc) from None
+        return UnknownEventType(
+            topic=topic,
+            event_type=event_type,
+            event_id=envelope.event_id,
+            supplier_id=envelope.supplier_id,
+        )
+    try:
+        parsed: ParsedEvent = registered.adapter.validate_python(decoded)
+    except ValidationError as exc:
+        raise ContractViolation.from_validation_error(topic, exc, strip_tag=event_type) from None
+    return parsed
