@@ -1,0 +1,84 @@
+"""One NetSuite client per process and a session per supplier, built from its integration.
+
+The concurrency budget lives in a MongoDB collection shared by all three services (setting
+`NETSUITE_BUDGET_DATABASE`), because NetSuite's limit is per account, whoever calls.
+Credentials are opened from their sealed form only here, in memory, and cached as the client's
+secret-typed auth objects, keyed by a digest of the sealed tokens so a credential rotation in the
+integration takes effect at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from om_contracts import IntegrationSettings, KeyRing
+from om_netsuite import MongoBudget, NetSuiteClient, NetSuiteSession, TbaAuth, TbaCredentials
+from om_netsuite import RetryPolicy as NetSuiteRetryPolicy
+from om_platform.metrics import Metrics
+
+
+class NetSuiteAccess:
+    def __init__(
+        self,
+        keyring: KeyRing,
+        metrics: Metrics,
+        *,
+        base_url_override: str | None,
+        timeout_s: float,
+        budget_db: AsyncDatabase[dict[str, Any]],
+        retry: NetSuiteRetryPolicy | None = None,
+        budget_max_wait_s: float = 300.0,
+    ) -> None:
+        self._keyring = keyring
+        self._metrics = metrics
+        self.client = NetSuiteClient(
+            base_url_override=base_url_override,
+            budget=MongoBudget(budget_db["netsuite_budget"], max_wait=budget_max_wait_s),
+            timeout=timeout_s,
+            retry=retry,
+            on_request=self._observe_request,
+            on_budget_wait=self._observe_budget_wait,
+        )
+        self._auth: dict[str, tuple[str, TbaAuth]] = {}
+
+    def session(self, supplier_id: str, integration: IntegrationSettings) -> NetSuiteSession:
+        creds = integration.credentials
+        fingerprint = hashlib.sha256(
+            "|".join(
+                (
+                    integration.account_id,
+                    creds.client_id.token,
+                    creds.client_secret.token,
+                    creds.token_id.token,
+                    creds.token_secret.token,
+                )
+            ).encode()
+        ).hexdigest()
+        cached = self._auth.get(supplier_id)
+        if cached is None or cached[0] != fingerprint:
+            auth = TbaAuth(
+                integration.account_id,
+                TbaCredentials(
+                    consumer_key=self._keyring.open(creds.client_id),
+                    consumer_secret=self._keyring.open(creds.client_secret),
+                    token_id=self._keyring.open(creds.token_id),
+                    token_secret=self._keyring.open(creds.token_secret),
+                ),
+            )
+            cached = (fingerprint, auth)
+            self._auth[supplier_id] = cached
+        return self.client.session(integration.account_id, cached[1], integration.concurrency_limit)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    def _observe_request(self, operation: str, status: int | None, seconds: float, account_id: str) -> None:
+        self._metrics.netsuite_request_seconds.labels(operation, str(status or "error")).observe(seconds)
+        if status == 429:
+            self._metrics.netsuite_rate_limited.inc()
+
+    def _observe_budget_wait(self, account_id: str, seconds: float) -> None:
+        self._metrics.budget_wait_seconds.observe(seconds)
