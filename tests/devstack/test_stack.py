@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from pymongo import AsyncMongoClient
@@ -105,3 +106,47 @@ async def test_a_server_that_cannot_start_raises_with_the_tail_of_its_log() -> N
     assert "last lines of its log" in message
     assert message.rstrip().splitlines()[-1].strip()  # the log tail is not empty
     assert stack.pids() == {}
+
+
+async def test_records_and_committed_offsets_survive_a_broker_kill_with_s3_storage() -> None:
+    async with EmbeddedStack(mongo=False, kafka_storage="s3", topics=[("ledger", 1, False)]) as s:
+        producer = AIOKafkaProducer(bootstrap_servers=s.kafka_bootstrap, enable_idempotence=False)
+        await producer.start()
+        try:
+            for n in range(3):
+                await producer.send_and_wait("ledger", f"v{n}".encode(), key=b"k")
+        finally:
+            await producer.stop()
+        tp = TopicPartition("ledger", 0)
+        consumer = _consumer(s.kafka_bootstrap)
+        await consumer.start()
+        try:
+            consumer.assign([tp])
+            await consumer.commit({tp: 2})
+        finally:
+            await consumer.stop()
+        old_pid = s.pids()["kafka"]
+
+        await s.restart_kafka()  # SIGKILL, then start on the same port and bucket
+
+        assert not alive(old_pid)
+        consumer = _consumer(s.kafka_bootstrap)
+        await consumer.start()
+        try:
+            assert await consumer.committed(tp) == 2
+            consumer.assign([tp])
+            consumer.seek(tp, 0)
+            records = await consumer.getmany(tp, timeout_ms=5000)
+        finally:
+            await consumer.stop()
+        assert [r.value for r in records[tp]] == [b"v0", b"v1", b"v2"]
+
+
+def _consumer(bootstrap: str) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id="ledger-readers",
+        enable_auto_commit=False,
+        session_timeout_ms=2000,
+        heartbeat_interval_ms=500,
+    )
