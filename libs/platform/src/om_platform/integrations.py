@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -33,6 +33,13 @@ log = logging.getLogger(__name__)
 IntegrationRecord = IntegrationConfigured | IntegrationDisconnected | Tombstone
 
 
+class HasDatabase(Protocol):
+    """Whatever holds the service's database once it has started (the runtime)."""
+
+    @property
+    def db(self) -> AsyncDatabase[dict[str, Any]]: ...
+
+
 class IntegrationStore:
     """Latest settings per supplier, with a short in-process cache for the hot path.
 
@@ -40,10 +47,21 @@ class IntegrationStore:
     MongoDB after that), and this replica at once.
     """
 
-    def __init__(self, db: AsyncDatabase[dict[str, Any]], cache_ttl_s: float = 5.0) -> None:
-        self._collection: AsyncCollection[dict[str, Any]] = db["integrations"]
+    def __init__(self, db: HasDatabase, cache_ttl_s: float = 5.0) -> None:
+        self._db = db
         self._ttl = cache_ttl_s
         self._cache: dict[str, tuple[float, IntegrationSettings | None]] = {}
+
+    @property
+    def _collection(self) -> AsyncCollection[dict[str, Any]]:
+        return self._db.db["integrations"]
+
+    async def warm(self) -> None:
+        """Load every configured supplier into the cache, so concurrency limits are known at once."""
+        await self._collection.create_index("status")
+        now = time.monotonic()
+        async for supplier_id, settings in self.configured():
+            self._cache[supplier_id] = (now, settings)
 
     async def apply(self, supplier_id: str, record: IntegrationRecord, ctx: RecordContext) -> None:
         """Apply one record of the compacted topic; an older event never overwrites a newer one."""

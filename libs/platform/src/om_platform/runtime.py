@@ -31,6 +31,8 @@ from pydantic import BaseModel
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from om_contracts import INTEGRATIONS_TOPIC, KeyRing, get_topic
+from om_platform.integrations import IntegrationStore, integrations_decoder
 from om_platform.kafka import (
     DeadLetterPublisher,
     Decoder,
@@ -40,6 +42,7 @@ from om_platform.kafka import (
 )
 from om_platform.logging import configure_logging
 from om_platform.metrics import Metrics
+from om_platform.netsuite_access import NetSuiteAccess
 from om_platform.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -74,6 +77,7 @@ class ServiceRuntime:
         self.dead_letters = DeadLetterPublisher()
         self.consumers: list[TopicConsumer[Any]] = []
         self.mongo_client: AsyncMongoClient[dict[str, Any]] | None = None
+        self._netsuite: NetSuiteAccess | None = None
         self._producer: AIOKafkaProducer | None = None
         self._start_hooks: list[Hook] = []
         self._stop_hooks: list[Hook] = []
@@ -126,6 +130,28 @@ class ServiceRuntime:
 
         self._start_hooks.append(start)
 
+    def consume_integrations(self) -> IntegrationStore:
+        """Project the compacted integrations topic into this service's MongoDB (see integrations.py).
+
+        Returns the store; it is usable once the runtime has started (MongoDB connects in the lifespan).
+        """
+        store = IntegrationStore(self)
+        self.consume(
+            INTEGRATIONS_TOPIC,
+            decode=integrations_decoder(),
+            handle=store.handle,
+            description="NetSuite Integration settings per supplier (compacted; tombstone disconnects).",
+        )
+        self.on_start(store.warm)
+        return store
+
+    @property
+    def netsuite(self) -> NetSuiteAccess:
+        """Per-supplier NetSuite sessions (built in the lifespan from NETSUITE_CREDENTIALS_KEYS)."""
+        if self._netsuite is None:
+            raise RuntimeError("NetSuite access is built in the lifespan; the runtime has not started")
+        return self._netsuite
+
     @property
     def db(self) -> AsyncDatabase[dict[str, Any]]:
         if self.mongo_client is None:
@@ -148,6 +174,14 @@ class ServiceRuntime:
         )
         await self._producer.start()
         self.dead_letters.attach(self._producer)
+        self._netsuite = NetSuiteAccess(
+            KeyRing.from_string(self.settings.netsuite_credentials_keys.get_secret_value()),
+            self.metrics,
+            base_url_override=self.settings.netsuite_base_url,
+            timeout_s=self.settings.netsuite_timeout_s,
+            budget_db=self.mongo_client[self.settings.netsuite_budget_database],
+            budget_max_wait_s=self.settings.netsuite_budget_max_wait_s,
+        )
         for hook in self._start_hooks:
             await hook()
 
@@ -168,6 +202,8 @@ class ServiceRuntime:
             await hook()
 
     async def _after_shutdown(self) -> None:
+        if self._netsuite is not None:
+            await self._netsuite.aclose()
         if self._producer is not None:
             await self._producer.stop()
         if self.mongo_client is not None:
@@ -237,6 +273,33 @@ class ServiceRuntime:
             on_shutdown=[self._on_shutdown],
             after_shutdown=[self._after_shutdown],
         )
+
+    def asyncapi(self) -> dict[str, Any]:
+        """The AsyncAPI document, with each consumed topic's payload schema from om_contracts.
+
+        Subscribers take the raw record (so an invalid payload can be dead-lettered instead of
+        failing inside FastStream), which leaves FastStream without a payload type to document;
+        the contract's discriminated union of the topic's events is filled in here.
+        """
+        spec: dict[str, Any] = self.app().schema.to_specification().to_jsonable()
+        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+        messages = spec["components"].get("messages", {})
+        for channel in spec.get("channels", {}).values():
+            try:
+                topic = get_topic(channel["address"])
+            except KeyError:
+                continue
+            schema = topic.adapter.json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(schema.pop("$defs", {}))
+            name = f"{topic.family.title()}Event"
+            schemas[name] = schema
+            for ref in channel.get("messages", {}).values():
+                message = messages.get(ref["$ref"].rsplit("/", 1)[-1])
+                if message is not None and message["payload"].get("$ref", "").endswith("/EmptyPayload"):
+                    message["payload"] = {"$ref": f"#/components/schemas/{name}"}
+        if not any(m["payload"].get("$ref", "").endswith("/EmptyPayload") for m in messages.values()):
+            schemas.pop("EmptyPayload", None)
+        return spec
 
     def specification(self) -> AsyncAPI:
         return AsyncAPI(title=self.title, version=self.version, description=self.description)

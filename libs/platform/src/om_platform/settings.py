@@ -88,6 +88,13 @@ class ServiceSettings(BaseSettings):
         None,
         description="Override of every account's NetSuite host (the simulator); unset in production.",
     )
+    netsuite_budget_database: str = Field(
+        "om_netsuite_budget",
+        description="Database of the per-account concurrency budget, shared by all three services (NetSuite's limit is per account).",
+    )
+    netsuite_budget_max_wait_s: float = Field(
+        300.0, gt=0, description="Longest wait for a budget slot before the request fails as transient."
+    )
     netsuite_timeout_s: float = Field(60.0, gt=0, description="Timeout of one NetSuite HTTP request.")
     http_host: str = Field(
         "0.0.0.0",  # noqa: S104 - a container must listen on its pod address

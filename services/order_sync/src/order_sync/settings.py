@@ -1,0 +1,12 @@
+"""order_sync settings: the shared service settings plus what only this service needs."""
+
+from pydantic import Field
+
+from om_platform.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    service_name: str = Field(
+        "order_sync", description="Name used in logs, metrics and the default consumer group."
+    )
+    mongodb_database: str = Field("om_order_sync", description="Database holding order_sync's collections.")
