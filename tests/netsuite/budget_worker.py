@@ -1,6 +1,6 @@
 """Subprocess used by the two-process budget tests.
 
-``python budget_worker.py <mongo_url> <db> <collection> <account> <limit> <tasks> <hold_s> [<sim_url>]``
+``python budget_worker.py <mongo_url> <db> <collection> <account> <limit> <tasks> <hold_s> [<sim_url> <customer_id>]``
 
 Without ``sim_url`` each task holds a MongoBudget slot for ``hold_s`` and the script prints the
 (start, end) wall-clock intervals as JSON. With ``sim_url`` (and TBA credentials in the env), each
@@ -24,7 +24,7 @@ from om_netsuite import MongoBudget, NetSuiteClient, TbaAuth, TbaCredentials
 
 async def main(argv: list[str]) -> None:
     url, db, coll, account, limit, tasks, hold = argv[:7]
-    sim_url = argv[7] if len(argv) > 7 else None
+    sim_url, customer_id = (argv[7], argv[8]) if len(argv) > 8 else (None, "")
     mongo: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(url)
     budget = MongoBudget(mongo[db][coll], lease=5.0)
     print("ready", flush=True)
@@ -50,10 +50,7 @@ async def main(argv: list[str]) -> None:
         async with NetSuiteClient(base_url_override=sim_url, budget=budget) as client:
             ns = client.session(account, TbaAuth(account, creds), int(limit))
             results = await asyncio.gather(
-                *(
-                    ns.suiteql_keyset("SELECT id FROM customer WHERE id > :last ORDER BY id").__anext__()
-                    for _ in range(int(tasks))
-                ),
+                *(ns.get("customer", customer_id) for _ in range(int(tasks))),
                 return_exceptions=True,
             )
         print(json.dumps({"ok": sum(1 for r in results if not isinstance(r, BaseException))}), flush=True)
