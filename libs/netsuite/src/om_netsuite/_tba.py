@@ -27,8 +27,6 @@ from ._accounts import normalize_account_id
 
 __all__ = ["TbaAuth", "TbaCredentials", "signature_base_string", "tba_authorization_header"]
 
-_NONCE_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-
 
 def _pct(value: str) -> str:
     """RFC 5849 §3.6 percent-encoding: only ``A-Za-z0-9-._~`` stay, hex upper-case, space=%20."""
@@ -86,8 +84,8 @@ class TbaCredentials(BaseModel):
 
 
 def _new_nonce() -> str:
-    # 20 characters as Oracle recommends (at least 6 are required).
-    return "".join(secrets.choice(_NONCE_ALPHABET) for _ in range(20))
+    # 20 characters (80 random bits) as Oracle recommends; at least 6 are required.
+    return secrets.token_hex(10)
 
 
 class TbaAuth:
