@@ -1,0 +1,187 @@
+"""Ordermentum customer/product id <-> NetSuite internal id, from the three places CONTRACTS.md names.
+
+Precedence (CONTRACTS.md): the integration's mapping tabs (`customer_mappings` /
+`product_mappings`), then the `netsuite_id` property on the record carried by the event being
+processed, then the latest `customer.upserted` / `product.upserted` seen for it (kept here), then
+an operator's mapping imported with `omctl mappings import` (kept here too, used only when none of
+the Ordermentum-owned sources names an id). Each service keeps its own copy (its own collection,
+fed by its own consumer of the customers/products topics); the logic is this one module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+from pymongo import UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+
+from om_contracts import IntegrationSettings
+
+Kind = Literal["customer", "product"]
+
+
+class HasDatabase(Protocol):
+    @property
+    def db(self) -> AsyncDatabase[dict[str, Any]]: ...
+
+
+class MappedEntity(Protocol):
+    """A customer or product as carried in an event."""
+
+    @property
+    def id(self) -> str: ...
+    def property(self, name: Any) -> str | None: ...
+
+
+def _key(supplier_id: str, kind: Kind, ordermentum_id: str) -> str:
+    return f"{supplier_id}:{kind}:{ordermentum_id}"
+
+
+class MappingStore:
+    """The per-service mapping collection and the precedence rules over it."""
+
+    def __init__(self, db: HasDatabase) -> None:
+        self._db = db
+
+    @property
+    def _collection(self) -> AsyncCollection[dict[str, Any]]:
+        return self._db.db["mappings"]
+
+    async def ensure_indexes(self) -> None:
+        await self._collection.create_index([("supplier_id", 1), ("kind", 1), ("netsuite_id", 1)])
+
+    async def record_entity(
+        self,
+        supplier_id: str,
+        kind: Kind,
+        entity: MappedEntity,
+        *,
+        name: str | None,
+        occurred_at: datetime,
+        event_id: str,
+    ) -> None:
+        """Remember the latest upsert event for an entity (its `netsuite_id` property, name, ...)."""
+        document = {
+            "supplier_id": supplier_id,
+            "kind": kind,
+            "ordermentum_id": entity.id,
+            "event_netsuite_id": entity.property("netsuite_id"),
+            "name": name,
+            "occurred_at": occurred_at,
+            "event_id": event_id,
+            "updated_at": datetime.now(UTC),
+        }
+        await self._collection.update_one(
+            {
+                "_id": _key(supplier_id, kind, entity.id),
+                "$or": [{"occurred_at": {"$lte": occurred_at}}, {"occurred_at": None}],
+            },
+            {"$set": document},
+            upsert=False,
+        )
+        await self._collection.update_one(
+            {"_id": _key(supplier_id, kind, entity.id)}, {"$setOnInsert": document}, upsert=True
+        )
+
+    async def set_operator_mappings(self, supplier_id: str, kind: Kind, pairs: Mapping[str, str]) -> int:
+        """Store operator-imported mappings (lowest precedence); returns how many were written."""
+        now = datetime.now(UTC)
+        requests = [
+            UpdateOne(
+                {"_id": _key(supplier_id, kind, om_id)},
+                {
+                    "$set": {"operator_netsuite_id": ns_id, "updated_at": now},
+                    "$setOnInsert": {
+                        "supplier_id": supplier_id,
+                        "kind": kind,
+                        "ordermentum_id": om_id,
+                        "occurred_at": None,
+                    },
+                },
+                upsert=True,
+            )
+            for om_id, ns_id in pairs.items()
+        ]
+        if requests:
+            await self._collection.bulk_write(requests, ordered=False)
+        return len(requests)
+
+    async def resolve(
+        self,
+        supplier_id: str,
+        integration: IntegrationSettings,
+        kind: Kind,
+        entities: Iterable[MappedEntity],
+    ) -> dict[str, str | None]:
+        """NetSuite id for each entity (None when unmapped), by the precedence in the module docstring."""
+        tab = integration.customer_mappings if kind == "customer" else integration.product_mappings
+        result: dict[str, str | None] = {}
+        missing: list[str] = []
+        for entity in entities:
+            found = tab.get(entity.id) or entity.property("netsuite_id")
+            result[entity.id] = found
+            if found is None:
+                missing.append(entity.id)
+        if missing:
+            stored = await self._stored(supplier_id, kind, missing)
+            for om_id in missing:
+                result[om_id] = stored.get(om_id)
+        return result
+
+    async def _stored(self, supplier_id: str, kind: Kind, ids: list[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        cursor = self._collection.find({"_id": {"$in": [_key(supplier_id, kind, i) for i in ids]}})
+        async for document in cursor:
+            value = document.get("event_netsuite_id") or document.get("operator_netsuite_id")
+            if value:
+                found[document["ordermentum_id"]] = value
+        return found
+
+    async def reverse(
+        self, supplier_id: str, integration: IntegrationSettings, kind: Kind, netsuite_ids: Iterable[str]
+    ) -> dict[str, str]:
+        """Ordermentum id for each NetSuite id that is mapped (unmapped ones are absent).
+
+        When several Ordermentum ids claim one NetSuite id, the integration tab wins, then the
+        most recent event; the choice is deterministic.
+        """
+        wanted = set(netsuite_ids)
+        tab = integration.customer_mappings if kind == "customer" else integration.product_mappings
+        result: dict[str, str] = {}
+        for om_id, ns_id in sorted(tab.items()):
+            if ns_id in wanted and ns_id not in result:
+                result[ns_id] = om_id
+        remaining = list(wanted - result.keys())
+        if remaining:
+            query = {
+                "supplier_id": supplier_id,
+                "kind": kind,
+                "$or": [
+                    {"event_netsuite_id": {"$in": remaining}},
+                    {"operator_netsuite_id": {"$in": remaining}},
+                ],
+            }
+            async for document in self._collection.find(query).sort([("occurred_at", -1), ("_id", 1)]):
+                candidate = document.get("event_netsuite_id") or document.get("operator_netsuite_id")
+                if (
+                    isinstance(candidate, str)
+                    and candidate in wanted
+                    and candidate not in result
+                    and tab.get(document["ordermentum_id"]) in (None, candidate)
+                ):
+                    result[candidate] = document["ordermentum_id"]
+        return result
+
+    async def export(self, supplier_id: str, integration: IntegrationSettings, kind: Kind) -> dict[str, str]:
+        """Every known mapping of a supplier as Ordermentum id -> NetSuite id (effective values)."""
+        result: dict[str, str] = {}
+        async for document in self._collection.find({"supplier_id": supplier_id, "kind": kind}):
+            value = document.get("event_netsuite_id") or document.get("operator_netsuite_id")
+            if value:
+                result[document["ordermentum_id"]] = value
+        tab = integration.customer_mappings if kind == "customer" else integration.product_mappings
+        result.update(tab)
+        return result
