@@ -38,13 +38,17 @@ class NetSuiteItem(OutboundModel):
 class NetSuiteCustomerChanged(OutboundEnvelope[NetSuiteCustomer]):
     """A NetSuite customer was created or changed."""
 
-    event_type: Literal["netsuite.customer.changed"] = "netsuite.customer.changed"
+    event_type: Literal["netsuite.customer.changed"] = Field(
+        default="netsuite.customer.changed", description="Always 'netsuite.customer.changed'."
+    )
 
 
 class NetSuiteItemChanged(OutboundEnvelope[NetSuiteItem]):
     """A NetSuite item was created or changed."""
 
-    event_type: Literal["netsuite.item.changed"] = "netsuite.item.changed"
+    event_type: Literal["netsuite.item.changed"] = Field(
+        default="netsuite.item.changed", description="Always 'netsuite.item.changed'."
+    )
 
 
 CatalogEvent = Annotated[NetSuiteCustomerChanged | NetSuiteItemChanged, Field(discriminator="event_type")]

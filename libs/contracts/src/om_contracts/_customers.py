@@ -24,7 +24,9 @@ class Customer(InboundModel, HasProperties):
 class CustomerUpserted(Envelope[Customer]):
     """A customer was created or changed in Ordermentum."""
 
-    event_type: Literal["customer.upserted"] = "customer.upserted"
+    event_type: Literal["customer.upserted"] = Field(
+        default="customer.upserted", description="Always 'customer.upserted'."
+    )
 
 
 CustomerEvent = CustomerUpserted

@@ -34,9 +34,9 @@ class DocumentLine(OutboundModel):
 class DocumentTotals(OutboundModel):
     """Totals of a NetSuite document."""
 
-    subtotal: Money
-    tax: Money
-    total: Money
+    subtotal: Money = Field(description="Total before tax.")
+    tax: Money = Field(description="Total tax.")
+    total: Money = Field(description="Total including tax.")
 
 
 class FinalisedInvoice(OutboundModel):
@@ -49,7 +49,7 @@ class FinalisedInvoice(OutboundModel):
     due_date: dt.date | None = Field(default=None, description="Payment due date.")
     currency: Currency
     lines: tuple[DocumentLine, ...] = Field(description="Invoice lines.")
-    totals: DocumentTotals
+    totals: DocumentTotals = Field(description="Invoice totals.")
     amount_due: Money = Field(description="Amount remaining to be paid.")
 
 
@@ -80,19 +80,25 @@ class InvoicePaid(OutboundModel):
 class NetSuiteInvoiceFinalised(OutboundEnvelope[FinalisedInvoice]):
     """NetSuite billed a synced order."""
 
-    event_type: Literal["netsuite.invoice.finalised"] = "netsuite.invoice.finalised"
+    event_type: Literal["netsuite.invoice.finalised"] = Field(
+        default="netsuite.invoice.finalised", description="Always 'netsuite.invoice.finalised'."
+    )
 
 
 class NetSuiteCreditNoteCreated(OutboundEnvelope[CreditNote]):
     """A credit memo was created in NetSuite."""
 
-    event_type: Literal["netsuite.credit_note.created"] = "netsuite.credit_note.created"
+    event_type: Literal["netsuite.credit_note.created"] = Field(
+        default="netsuite.credit_note.created", description="Always 'netsuite.credit_note.created'."
+    )
 
 
 class NetSuiteInvoicePaid(OutboundEnvelope[InvoicePaid]):
     """An invoice was marked paid in NetSuite."""
 
-    event_type: Literal["netsuite.invoice.paid"] = "netsuite.invoice.paid"
+    event_type: Literal["netsuite.invoice.paid"] = Field(
+        default="netsuite.invoice.paid", description="Always 'netsuite.invoice.paid'."
+    )
 
 
 InvoiceFinalisedEvent = NetSuiteInvoiceFinalised

@@ -81,7 +81,7 @@ class StockSettings(InboundModel):
     field: StockField = Field(
         default=StockField.AVAILABLE, description="NetSuite figure: 'available' or 'on_hand'."
     )
-    location_ids: LocationIds = ()
+    location_ids: LocationIds = Field(default=(), validate_default=True)
     interval_minutes: int = Field(
         default=15, ge=1, le=1440, description="Minutes between stock polls (1 to 1440)."
     )
@@ -119,7 +119,9 @@ class AutoReconciliationSettings(InboundModel):
 
     enabled: bool = Field(default=False, description="Whether auto-reconciliation runs.")
     bank_account_id: NetSuiteId | None = Field(
-        default=None, description="NetSuite bank account internal id that payouts deposit into."
+        default=None,
+        validate_default=True,
+        description="NetSuite bank account internal id that payouts deposit into.",
     )
     payment: TransactionClassification = Field(
         default_factory=TransactionClassification,
@@ -191,19 +193,25 @@ class IntegrationSettings(InboundModel):
 class DisconnectedIntegration(InboundModel):
     """Payload of ``integration.netsuite.disconnected``: only the account id, if any, is read."""
 
-    account_id: AccountId | None = None
+    account_id: AccountId | None = Field(
+        default=None, description="NetSuite account id that was disconnected, if given."
+    )
 
 
 class IntegrationConfigured(Envelope[IntegrationSettings]):
     """A supplier saved (or changed) its NetSuite Integration settings."""
 
-    event_type: Literal["integration.netsuite.configured"] = "integration.netsuite.configured"
+    event_type: Literal["integration.netsuite.configured"] = Field(
+        default="integration.netsuite.configured", description="Always 'integration.netsuite.configured'."
+    )
 
 
 class IntegrationDisconnected(Envelope[DisconnectedIntegration]):
     """A supplier disconnected NetSuite; its settings must be forgotten."""
 
-    event_type: Literal["integration.netsuite.disconnected"] = "integration.netsuite.disconnected"
+    event_type: Literal["integration.netsuite.disconnected"] = Field(
+        default="integration.netsuite.disconnected", description="Always 'integration.netsuite.disconnected'."
+    )
 
 
 IntegrationEvent = Annotated[

@@ -92,37 +92,47 @@ class Invoice(_Transaction):
 class OrderPlaced(Envelope[Order]):
     """A customer placed an order."""
 
-    event_type: Literal["order.placed"] = "order.placed"
+    event_type: Literal["order.placed"] = Field(default="order.placed", description="Always 'order.placed'.")
 
 
 class OrderUpdated(Envelope[Order]):
     """An order changed (lines, freight, dates, properties...)."""
 
-    event_type: Literal["order.updated"] = "order.updated"
+    event_type: Literal["order.updated"] = Field(
+        default="order.updated", description="Always 'order.updated'."
+    )
 
 
 class OrderCancelled(Envelope[Order]):
     """An order was cancelled."""
 
-    event_type: Literal["order.cancelled"] = "order.cancelled"
+    event_type: Literal["order.cancelled"] = Field(
+        default="order.cancelled", description="Always 'order.cancelled'."
+    )
 
 
 class InvoiceIssued(Envelope[Invoice]):
     """An invoice was issued."""
 
-    event_type: Literal["invoice.issued"] = "invoice.issued"
+    event_type: Literal["invoice.issued"] = Field(
+        default="invoice.issued", description="Always 'invoice.issued'."
+    )
 
 
 class InvoiceUpdated(Envelope[Invoice]):
     """An issued invoice changed."""
 
-    event_type: Literal["invoice.updated"] = "invoice.updated"
+    event_type: Literal["invoice.updated"] = Field(
+        default="invoice.updated", description="Always 'invoice.updated'."
+    )
 
 
 class InvoiceVoided(Envelope[Invoice]):
     """An invoice was voided."""
 
-    event_type: Literal["invoice.voided"] = "invoice.voided"
+    event_type: Literal["invoice.voided"] = Field(
+        default="invoice.voided", description="Always 'invoice.voided'."
+    )
 
 
 OrderEvent = Annotated[OrderPlaced | OrderUpdated | OrderCancelled, Field(discriminator="event_type")]

@@ -59,13 +59,17 @@ class Payout(InboundModel):
 class PaymentSucceeded(Envelope[Payment]):
     """A customer payment succeeded."""
 
-    event_type: Literal["payment.succeeded"] = "payment.succeeded"
+    event_type: Literal["payment.succeeded"] = Field(
+        default="payment.succeeded", description="Always 'payment.succeeded'."
+    )
 
 
 class PayoutSettled(Envelope[Payout]):
     """A payout reached the supplier's bank account."""
 
-    event_type: Literal["payout.settled"] = "payout.settled"
+    event_type: Literal["payout.settled"] = Field(
+        default="payout.settled", description="Always 'payout.settled'."
+    )
 
 
 PaymentEvent = Annotated[PaymentSucceeded | PayoutSettled, Field(discriminator="event_type")]

@@ -24,7 +24,9 @@ class Product(InboundModel, HasProperties):
 class ProductUpserted(Envelope[Product]):
     """A product was created or changed in Ordermentum."""
 
-    event_type: Literal["product.upserted"] = "product.upserted"
+    event_type: Literal["product.upserted"] = Field(
+        default="product.upserted", description="Always 'product.upserted'."
+    )
 
 
 ProductEvent = ProductUpserted

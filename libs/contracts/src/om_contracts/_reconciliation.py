@@ -52,13 +52,17 @@ class PayoutDeposit(OutboundModel):
 class NetSuitePaymentReconciled(OutboundEnvelope[PaymentReconciliation]):
     """An Ordermentum payment was recorded (or flagged) in NetSuite."""
 
-    event_type: Literal["netsuite.payment.reconciled"] = "netsuite.payment.reconciled"
+    event_type: Literal["netsuite.payment.reconciled"] = Field(
+        default="netsuite.payment.reconciled", description="Always 'netsuite.payment.reconciled'."
+    )
 
 
 class NetSuitePayoutDeposited(OutboundEnvelope[PayoutDeposit]):
     """An Ordermentum payout was recorded as a NetSuite deposit."""
 
-    event_type: Literal["netsuite.payout.deposited"] = "netsuite.payout.deposited"
+    event_type: Literal["netsuite.payout.deposited"] = Field(
+        default="netsuite.payout.deposited", description="Always 'netsuite.payout.deposited'."
+    )
 
 
 ReconciliationEvent = Annotated[

@@ -37,7 +37,9 @@ class StockLevel(OutboundModel):
 class NetSuiteStockChanged(OutboundEnvelope[StockLevel]):
     """An item's stock changed in NetSuite since the last poll."""
 
-    event_type: Literal["netsuite.stock.changed"] = "netsuite.stock.changed"
+    event_type: Literal["netsuite.stock.changed"] = Field(
+        default="netsuite.stock.changed", description="Always 'netsuite.stock.changed'."
+    )
 
 
 StockLevelEvent = NetSuiteStockChanged

@@ -97,37 +97,49 @@ class SyncFailed(_SyncResult):
 class NetSuiteOrderSynced(OutboundEnvelope[SyncSucceeded]):
     """An order was created or updated in NetSuite as a sales order."""
 
-    event_type: Literal["netsuite.order.synced"] = "netsuite.order.synced"
+    event_type: Literal["netsuite.order.synced"] = Field(
+        default="netsuite.order.synced", description="Always 'netsuite.order.synced'."
+    )
 
 
 class NetSuiteOrderFailed(OutboundEnvelope[SyncFailed]):
     """An order could not be synced."""
 
-    event_type: Literal["netsuite.order.failed"] = "netsuite.order.failed"
+    event_type: Literal["netsuite.order.failed"] = Field(
+        default="netsuite.order.failed", description="Always 'netsuite.order.failed'."
+    )
 
 
 class NetSuiteOrderCancelled(OutboundEnvelope[SyncSucceeded]):
     """An order's sales order was closed in NetSuite."""
 
-    event_type: Literal["netsuite.order.cancelled"] = "netsuite.order.cancelled"
+    event_type: Literal["netsuite.order.cancelled"] = Field(
+        default="netsuite.order.cancelled", description="Always 'netsuite.order.cancelled'."
+    )
 
 
 class NetSuiteInvoiceSynced(OutboundEnvelope[SyncSucceeded]):
     """An invoice was created or updated in NetSuite."""
 
-    event_type: Literal["netsuite.invoice.synced"] = "netsuite.invoice.synced"
+    event_type: Literal["netsuite.invoice.synced"] = Field(
+        default="netsuite.invoice.synced", description="Always 'netsuite.invoice.synced'."
+    )
 
 
 class NetSuiteInvoiceFailed(OutboundEnvelope[SyncFailed]):
     """An invoice could not be synced."""
 
-    event_type: Literal["netsuite.invoice.failed"] = "netsuite.invoice.failed"
+    event_type: Literal["netsuite.invoice.failed"] = Field(
+        default="netsuite.invoice.failed", description="Always 'netsuite.invoice.failed'."
+    )
 
 
 class NetSuiteInvoiceVoided(OutboundEnvelope[SyncSucceeded]):
     """An invoice was voided in NetSuite."""
 
-    event_type: Literal["netsuite.invoice.voided"] = "netsuite.invoice.voided"
+    event_type: Literal["netsuite.invoice.voided"] = Field(
+        default="netsuite.invoice.voided", description="Always 'netsuite.invoice.voided'."
+    )
 
 
 SyncResultEvent = Annotated[
