@@ -53,15 +53,16 @@ async def _run_probe(env: Mapping[str, str]) -> tuple[asyncio.subprocess.Process
     return proc, json.loads(line)
 
 
-async def test_sigkill_of_a_pytest_run_leaves_no_server_running() -> None:
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
+async def test_a_killed_pytest_run_leaves_no_server_running(signum: signal.Signals) -> None:
     proc, report = await _run_probe(_env(OM_PROBE_HANG="1"))
     pids = report["embedded_pids"]
     assert isinstance(pids, dict)
     assert set(pids) == {"kafka", "mongo"}
     assert all(alive(pid) for pid in pids.values())
 
-    proc.send_signal(signal.SIGKILL)
-    await proc.wait()
+    proc.send_signal(signum)
+    await asyncio.wait_for(proc.wait(), 30)
 
     for pid in pids.values():
         await wait_dead(pid)

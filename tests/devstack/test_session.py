@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from om_devstack import StackSession
+from om_devstack import DockerUnavailableError, StackSession
 
 
 def test_with_no_settings_the_embedded_broker_is_used_without_idempotence() -> None:
@@ -36,3 +36,12 @@ async def test_external_addresses_are_returned_as_given_without_starting_anythin
 def test_an_unknown_stack_mode_is_refused() -> None:
     with pytest.raises(ValueError, match="OM_TEST_STACK"):
         StackSession(environ={"OM_TEST_STACK": "podman"})
+
+
+async def test_docker_mode_without_a_docker_engine_fails_with_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    session = StackSession(environ={"OM_TEST_STACK": "docker"})
+    with pytest.raises(DockerUnavailableError, match="OM_TEST_STACK=docker"):
+        await session.kafka_bootstrap()

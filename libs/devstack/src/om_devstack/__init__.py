@@ -5,12 +5,14 @@ they do not outlive the parent; ``om_devstack.pytest_plugin`` exposes them as fi
 ``python -m om_devstack up`` runs them in the foreground for development.
 """
 
+from om_devstack._docker import DockerUnavailableError
 from om_devstack._process import StartupError
 from om_devstack._session import StackSession
 from om_devstack._watch import alive, children_of, wait_dead
 from om_devstack.stack import EmbeddedStack, TopicSpec, create_topics
 
 __all__ = [
+    "DockerUnavailableError",
     "EmbeddedStack",
     "StackSession",
     "StartupError",

@@ -1,13 +1,18 @@
 """Real Apache Kafka (KRaft) and MongoDB 7 in Docker via testcontainers (``OM_TEST_STACK=docker``).
 
-testcontainers is an optional dependency (``om-devstack[docker]``); it and the Docker engine are
-only needed when this mode is selected.
+testcontainers is an optional dependency (``om-devstack[docker]``); it and a Docker engine are
+only needed when this mode is selected. testcontainers' Python ``KafkaContainer`` drives the
+Confluent image's start scripts, so the ``apache/kafka`` image is configured here directly
+through its documented ``KAFKA_*`` environment variables (single combined broker/controller).
+Containers left by a killed test run are removed by testcontainers' reaper (Ryuk).
 """
 
 from __future__ import annotations
 
 import importlib
 from typing import Any
+
+from om_devstack._probes import free_port
 
 __all__ = ["DockerContainers", "DockerUnavailableError"]
 
@@ -21,10 +26,12 @@ class DockerUnavailableError(RuntimeError):
 
 def _require_docker() -> None:
     try:
+        importlib.import_module("testcontainers.core.container")
         docker: Any = importlib.import_module("docker")
     except ImportError as exc:
         raise DockerUnavailableError(
-            "OM_TEST_STACK=docker needs testcontainers: install om-devstack[docker]"
+            "OM_TEST_STACK=docker needs testcontainers: install om-devstack[docker] "
+            "(or unset OM_TEST_STACK to use the embedded stack)"
         ) from exc
     try:
         docker.from_env().ping()
@@ -35,8 +42,15 @@ def _require_docker() -> None:
         ) from exc
 
 
+def _with_direct_connection(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    hosts, _, path = rest.partition("/")
+    sep = "&" if "?" in path else "?"
+    return f"{scheme}://{hosts}/{path}{sep}directConnection=true"
+
+
 class DockerContainers:
-    """Starts each container on first request; :meth:`stop` removes them."""
+    """Starts each container on first request (blocking); :meth:`stop` removes them."""
 
     def __init__(self) -> None:
         _require_docker()
@@ -44,13 +58,31 @@ class DockerContainers:
         self._mongo: Any = None
 
     def kafka_bootstrap(self) -> str:
-        """Start Apache Kafka in KRaft mode; return its bootstrap address."""
+        """Start Apache Kafka in KRaft mode; return its bootstrap address (may not answer yet)."""
         if self._kafka is None:
-            from testcontainers.kafka import KafkaContainer
+            from testcontainers.core.container import DockerContainer
 
-            self._kafka = KafkaContainer(KAFKA_IMAGE).with_kraft()
-            self._kafka.start()
-        return str(self._kafka.get_bootstrap_server())
+            port = free_port()
+            # The advertised address must be the host-side port: bind it explicitly.
+            container = DockerContainer(KAFKA_IMAGE).with_bind_ports(9092, port)
+            settings = {
+                "KAFKA_NODE_ID": "1",
+                "KAFKA_PROCESS_ROLES": "broker,controller",
+                "KAFKA_LISTENERS": "PLAINTEXT://:9092,CONTROLLER://:9093",
+                "KAFKA_ADVERTISED_LISTENERS": f"PLAINTEXT://127.0.0.1:{port}",
+                "KAFKA_CONTROLLER_LISTENER_NAMES": "CONTROLLER",
+                "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                "KAFKA_CONTROLLER_QUORUM_VOTERS": "1@localhost:9093",
+                "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": "1",
+                "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": "1",
+                "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": "1",
+                "KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS": "0",
+            }
+            for key, value in settings.items():
+                container = container.with_env(key, value)
+            container.start()
+            self._kafka = (container, port)
+        return f"127.0.0.1:{self._kafka[1]}"
 
     def mongo_url(self) -> str:
         """Start MongoDB 7; return a direct-connection URL."""
@@ -59,13 +91,12 @@ class DockerContainers:
 
             self._mongo = MongoDbContainer(MONGO_IMAGE)
             self._mongo.start()
-        url = str(self._mongo.get_connection_url())
-        sep = "&" if "?" in url else "?"
-        return f"{url}{sep}directConnection=true"
+        return _with_direct_connection(str(self._mongo.get_connection_url()))
 
     def stop(self) -> None:
         """Stop and remove the containers that were started."""
-        for container in (self._kafka, self._mongo):
-            if container is not None:
-                container.stop()
+        if self._kafka is not None:
+            self._kafka[0].stop()
+        if self._mongo is not None:
+            self._mongo.stop()
         self._kafka = self._mongo = None

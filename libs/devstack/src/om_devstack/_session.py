@@ -12,6 +12,8 @@ import os
 from collections.abc import Mapping
 
 from om_devstack._docker import DockerContainers
+from om_devstack._probes import kafka_answers, wait_until
+from om_devstack._process import StartupError
 from om_devstack.stack import EmbeddedStack
 
 __all__ = ["StackSession"]
@@ -55,7 +57,12 @@ class StackSession:
                 if self._external_kafka is not None:
                     self._kafka = self._external_kafka
                 elif self.mode == "docker":
-                    self._kafka = self._containers().kafka_bootstrap()
+                    containers = await self._containers()
+                    bootstrap = await asyncio.to_thread(containers.kafka_bootstrap)
+                    reason = await wait_until(lambda: kafka_answers(bootstrap), 120)
+                    if reason is not None:
+                        raise StartupError(f"Kafka container at {bootstrap}: {reason}")
+                    self._kafka = bootstrap
                 else:
                     await self.embedded.start_kafka()
                     self._kafka = self.embedded.kafka_bootstrap
@@ -68,15 +75,17 @@ class StackSession:
                 if self._external_mongo is not None:
                     self._mongo = self._external_mongo
                 elif self.mode == "docker":
-                    self._mongo = self._containers().mongo_url()
+                    containers = await self._containers()
+                    self._mongo = await asyncio.to_thread(containers.mongo_url)
                 else:
                     await self.embedded.start_mongo()
                     self._mongo = self.embedded.mongo_url
             return self._mongo
 
-    def _containers(self) -> DockerContainers:
+    async def _containers(self) -> DockerContainers:
         if self._docker is None:
-            self._docker = DockerContainers()
+            # Docker calls block; containers are not our children, so a thread is fine here.
+            self._docker = await asyncio.to_thread(DockerContainers)
         return self._docker
 
     async def close(self) -> None:
