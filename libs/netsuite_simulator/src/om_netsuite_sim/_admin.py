@@ -1,0 +1,148 @@
+"""The unauthenticated admin API under ``/_sim/`` (seeding and inspection for other processes).
+
+See the package README for the route list. Bodies and answers are plain JSON; decimals are
+sent as strings or numbers and answered as numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict
+from decimal import Decimal
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ._faults import Fault
+from ._responses import ApiError, error_response, json_response
+from ._simulator import Account, Simulator
+from ._tba import TbaCredentials
+
+__all__ = ["handle"]
+
+Record = dict[str, Any]
+_JSON = "application/json"
+
+
+def _doc(record: Record) -> Record:
+    return {k: v for k, v in record.items() if not k.startswith("_")} | {
+        "recordType": record["_type"],
+        "createdDate": record["_created"] + "Z",
+        "lastModifiedDate": record["_modified"] + "Z",
+    }
+
+
+def _ok(value: Any, status: int = 200) -> Response:
+    return json_response(value, status, _JSON)
+
+
+async def handle(sim: Simulator, request: Request) -> Response:
+    try:
+        return await _route(sim, request)
+    except ApiError as error:
+        return error_response(error)
+    except (KeyError, TypeError, ValueError) as exc:
+        return _ok({"error": type(exc).__name__, "detail": str(exc)}, 400)
+
+
+async def _json(request: Request) -> Any:
+    raw = await request.body()
+    return json.loads(raw, parse_float=Decimal) if raw.strip() else {}
+
+
+async def _route(sim: Simulator, request: Request) -> Response:
+    parts = request.url.path.strip("/").split("/")[1:]
+    method = request.method
+    if parts == ["accounts"]:
+        if method == "GET":
+            return _ok({"accounts": sorted(sim.accounts)})
+        body = await _json(request)
+        creds = body.get("credentials")
+        credentials = sim.add_account(
+            body["account_id"],
+            int(body.get("concurrency_limit", 5)),
+            credentials=TbaCredentials(**creds) if creds else None,
+        )
+        return _ok({"account_id": body["account_id"], "credentials": asdict(credentials)}, 201)
+    if len(parts) < 3 or parts[0] != "accounts":
+        return _ok({"error": "not_found"}, 404)
+    account = sim.accounts.get(parts[1])
+    if account is None:
+        return _ok({"error": "unknown_account", "account_id": parts[1]}, 404)
+    return await _account_route(sim, account, method, parts[2:], request)
+
+
+async def _account_route(
+    sim: Simulator, account: Account, method: str, rest: list[str], request: Request
+) -> Response:
+    key = "/".join(rest)
+    if method == "GET":
+        if key == "stats":
+            return _ok(account.stats())
+        if key == "requests":
+            return _ok({"requests": [list(entry) for entry in account.request_log]})
+        if key == "faults":
+            return _ok(
+                {"latency": account.faults.latency, "rules": [f.as_dict() for f in account.faults.rules]}
+            )
+        if rest[0] == "records" and len(rest) == 2:
+            return _ok({"items": [_doc(r) for r in account.records(rest[1])]})
+        if rest[0] == "records" and len(rest) == 3:
+            return _ok(_doc(account.record(rest[1], rest[2])))
+    if method == "DELETE" and key == "faults":
+        account.faults.clear()
+        return Response(status_code=204)
+    if method != "POST":
+        return _ok({"error": "not_found"}, 404)
+    body = await _json(request)
+    if key == "customers":
+        return _ok({"id": account.add_customer(**body)}, 201)
+    if key == "items":
+        return _ok({"id": account.add_item(**body)}, 201)
+    if key == "locations":
+        return _ok({"id": account.add_location(**body)}, 201)
+    if key == "references":
+        return _ok({"id": account.add_reference(body["type"], body["id"], body["name"])}, 201)
+    if key == "stock":
+        rows = body.get("rows", [body])
+        for row in rows:
+            account.set_stock(
+                row["item_id"], row["location_id"], on_hand=row["on_hand"], available=row.get("available")
+            )
+        return _ok({"updated": len(rows)})
+    if key == "faults":
+        if "latency" in body:
+            latency = body["latency"]
+            account.faults.latency = tuple(latency) if isinstance(latency, list) else float(latency)
+        for rule in body.get("rules", []):
+            account.faults.rules.append(Fault(**rule))
+        return _ok({"rules": len(account.faults.rules)})
+    if key == "reset-peak":
+        account.reset_peak()
+        return _ok(account.stats())
+    if key == "concurrency":
+        account.concurrency_limit = int(body["limit"])
+        return _ok(account.stats())
+    if key == "oauth2-clients":
+        sim.add_oauth2_client(account.account_id, **body)
+        return Response(status_code=204)
+    if key == "payments":
+        return _ok({"id": account.record_customer_payment(**body)}, 201)
+    if rest[0] == "records" and len(rest) == 2:
+        return _ok({"id": account.create(rest[1], body)}, 201)
+    match = re.fullmatch(r"(sales-orders|invoices)/(\d+)/(bill|close|cancel|credit)", key)
+    if match:
+        kind, rid, action = match.groups()
+        if kind == "sales-orders" and action == "bill":
+            return _ok({"id": account.bill_sales_order(rid, body or None)}, 201)
+        if kind == "sales-orders" and action == "close":
+            account.close_sales_order(rid)
+            return Response(status_code=204)
+        if kind == "sales-orders" and action == "cancel":
+            account.cancel_sales_order(rid)
+            return Response(status_code=204)
+        if kind == "invoices" and action == "credit":
+            return _ok({"id": account.create_credit_memo(rid, body or None)}, 201)
+    return _ok({"error": "not_found"}, 404)

@@ -1,0 +1,400 @@
+"""Transaction business rules: totals, statuses, applications of payments and credits, deposits.
+
+What NetSuite does that the services must cope with, reproduced here:
+
+* sales order status follows its lines: B Pending Fulfillment, E partly billed, G Billed,
+  H Closed when every line is closed, C Cancelled; a billed order cannot be closed;
+* invoice ``amountRemaining`` falls as customer payments and credit memos are applied, status
+  goes A (Open) to B (Paid In Full), and the invoice's ``lastModifiedDate`` does **not** change;
+* payments may be left (partly) unapplied; a bank deposit holds payments (``payment`` sublist)
+  and moves them to Deposited.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from ._responses import ApiError
+from ._types import RECORD_TYPES, RecordType
+
+if TYPE_CHECKING:
+    from ._records import RecordStore
+
+__all__ = ["after_save", "before_delete", "before_save", "snapshot", "transform"]
+
+Record = dict[str, Any]
+ZERO = Decimal(0)
+_APPLY_SUBLISTS = ("apply", "credit", "deposit")
+
+
+def snapshot(record: Record) -> Record:
+    """A shallow copy with copied sublists, to compare before and after an update."""
+    return {k: ([dict(x) for x in v] if isinstance(v, list) else v) for k, v in record.items()}
+
+
+def _user_error(detail: str, path: str | None = None) -> ApiError:
+    return ApiError(400, "USER_ERROR", detail, path)
+
+
+def _price_lines(record: Record) -> Decimal:
+    total = ZERO
+    for line in record.get("item") or []:
+        quantity, rate, amount = line.get("quantity"), line.get("rate"), line.get("amount")
+        if amount is None and quantity is not None and rate is not None:
+            line["amount"] = amount = (quantity * rate).quantize(Decimal("0.01"))
+        if rate is None and amount is not None and quantity:
+            line["rate"] = amount / quantity
+        if quantity is None and amount is not None:
+            line["quantity"] = Decimal(1)
+        total += amount or ZERO
+    return total
+
+
+def _applications(store: RecordStore) -> dict[str, dict[str, Decimal]]:
+    """Index invoice id -> {applying transaction id -> amount} kept on the store."""
+    return store.applied
+
+
+def _deposited(store: RecordStore) -> dict[str, str]:
+    """Index payment id -> id of the bank deposit holding it."""
+    return store.deposited
+
+
+def invoice_paid(store: RecordStore, invoice_id: str, *, excluding: str | None = None) -> Decimal:
+    paid = _applications(store).get(invoice_id, {})
+    return sum((amount for src, amount in paid.items() if src != excluding), ZERO)
+
+
+def _so_status(record: Record) -> str:
+    if record.get("_cancelled"):
+        return "C"
+    lines = record.get("item") or []
+    if lines and all(line.get("isClosed") for line in lines):
+        return "H"
+    open_lines = [line for line in lines if not line.get("isClosed")]
+    billed = [line for line in lines if (line.get("quantityBilled") or ZERO) > 0]
+    if open_lines and all(
+        (line.get("quantityBilled") or ZERO) >= (line.get("quantity") or ZERO) for line in open_lines
+    ):
+        return "G" if billed else "B"
+    if billed:
+        return "E"
+    order_status = record.get("orderStatus")
+    if isinstance(order_status, dict):
+        order_status = order_status.get("id")
+    return "A" if order_status == "A" else "B"
+
+
+def _check_applications(
+    store: RecordStore, record: Record, customer_field: str, available: Decimal | None
+) -> Decimal:
+    """Validate ``apply`` lines against open invoices; return the total applied."""
+    applied = ZERO
+    customer = (record.get(customer_field) or {}).get("id")
+    for i, line in enumerate(record.get("apply") or []):
+        if line.get("apply") is False:
+            continue
+        path = f"apply.items[{i}]"
+        doc = (line.get("doc") or {}).get("id")
+        invoice = store.find("transaction", doc) if doc else None
+        if invoice is None or invoice["_type"] != "invoice":
+            raise ApiError(
+                400,
+                "INVALID_CONTENT",
+                f"Invalid Field Value {doc} for the following field: doc",
+                f"{path}.doc",
+            )
+        if customer is not None and (invoice.get("entity") or {}).get("id") != customer:
+            raise _user_error(f"Invoice {doc} belongs to another customer.", f"{path}.doc")
+        remaining = invoice["total"] - invoice_paid(store, str(doc), excluding=record.get("id"))
+        amount = line.get("amount")
+        if amount is None:
+            amount = remaining if available is None else min(remaining, available - applied)
+            line["amount"] = amount
+        if amount <= 0 or amount > remaining:
+            raise _user_error(
+                f"The amount applied to invoice {doc} ({amount}) exceeds the amount due ({remaining}).",
+                f"{path}.amount",
+            )
+        line["apply"] = True
+        applied += amount
+    if available is not None and applied > available:
+        raise _user_error("The total amount applied exceeds the payment amount.", "apply")
+    return applied
+
+
+def before_save(store: RecordStore, rtype: RecordType, record: Record, before: Record | None) -> None:
+    """Validate and derive totals and statuses; raises ``ApiError`` before anything is stored."""
+    name = rtype.name
+    if name in ("salesOrder", "invoice", "creditMemo"):
+        if name != "creditMemo" and not record.get("entity"):
+            raise _user_error("Please enter value(s) for: Customer", "entity")
+        subtotal = _price_lines(record)
+        record["subtotal"] = subtotal
+        record["total"] = (
+            subtotal + (record.get("shippingCost") or ZERO) + (record.get("handlingCost") or ZERO)
+        )
+    if name == "salesOrder":
+        was_billed = before is not None and _so_status(before) == "G"
+        newly_closed = before is not None and any(
+            line.get("isClosed") and not old.get("isClosed")
+            for line, old in zip(record.get("item") or [], before.get("item") or [], strict=False)
+        )
+        if was_billed and newly_closed:
+            raise _user_error("You cannot close this sales order because it has already been billed.", "item")
+        record["status"] = _so_status(record)
+    elif name == "invoice":
+        paid = invoice_paid(store, record["id"])
+        if record["total"] < paid:
+            raise _user_error("The invoice total is less than the amount already paid.")
+        _set_invoice_amounts(record, paid)
+    elif name == "creditMemo":
+        if not record.get("entity"):
+            raise _user_error("Please enter value(s) for: Customer", "entity")
+        applied = _check_applications(store, record, "entity", record["total"])
+        record["applied"], record["unapplied"] = applied, record["total"] - applied
+        record["status"] = "B" if record["unapplied"] == 0 else "A"
+    elif name == "customerPayment":
+        if not record.get("customer"):
+            raise _user_error("Please enter value(s) for: Customer", "customer")
+        payment = record.get("payment")
+        applied = _check_applications(store, record, "customer", payment)
+        if payment is None:
+            record["payment"] = payment = applied
+        record["applied"], record["unapplied"], record["total"] = applied, payment - applied, payment
+        record["status"] = "C" if record["id"] in _deposited(store) else "B"
+    elif name == "customerDeposit":
+        if not record.get("customer"):
+            raise _user_error("Please enter value(s) for: Customer", "customer")
+        record["total"] = record.get("payment") or ZERO
+        record["status"] = "B" if record["id"] in _deposited(store) else "A"
+    elif name == "deposit":
+        _check_deposit(store, record)
+
+
+def _set_invoice_amounts(record: Record, paid: Decimal) -> None:
+    record["amountPaid"] = paid
+    record["amountRemaining"] = record["total"] - paid
+    record["status"] = "B" if record["amountRemaining"] <= 0 and record["total"] > 0 else "A"
+
+
+def _check_deposit(store: RecordStore, record: Record) -> None:
+    if not record.get("account"):
+        raise _user_error("Please enter value(s) for: Account", "account")
+    total = ZERO
+    deposited = _deposited(store)
+    for i, line in enumerate(record.get("payment") or []):
+        if line.get("deposit") is False:
+            continue
+        path = f"payment.items[{i}]"
+        ref = line.get("doc") or ({"id": str(line["id"])} if line.get("id") else None)
+        pid = (ref or {}).get("id")
+        payment = store.find("transaction", pid) if pid else None
+        if payment is None or payment["_type"] not in ("customerPayment", "customerDeposit"):
+            raise ApiError(
+                400, "INVALID_CONTENT", f"Invalid Field Value {pid} for the following field: doc",
+                f"{path}.doc",
+            )  # fmt: skip
+        pid = str(pid)
+        holder = deposited.get(pid)
+        if holder is not None and holder != record["id"]:
+            raise _user_error(f"Payment {pid} has already been deposited.", path)
+        line["doc"] = {"id": pid}
+        line.pop("id", None)
+        line["deposit"] = True
+        line["paymentAmount"] = payment["total"]
+        total += payment["total"]
+    record["total"] = total
+
+
+def after_save(store: RecordStore, rtype: RecordType, record: Record) -> None:
+    """Propagate a saved transaction to the records it touches (without their lastModifiedDate)."""
+    if rtype.name in ("customerPayment", "creditMemo"):
+        _reapply(store, record["id"], record.get("apply") or [])
+    elif rtype.name == "deposit":
+        _redeposit(store, record)
+
+
+def _reapply(store: RecordStore, source_id: str, lines: list[Record]) -> None:
+    index = _applications(store)
+    touched = {inv for inv, sources in index.items() if source_id in sources}
+    for inv in touched:
+        index[inv].pop(source_id, None)
+    for line in lines:
+        if line.get("apply") is False:
+            continue
+        doc = line["doc"]["id"]
+        index.setdefault(doc, {})[source_id] = line["amount"]
+        touched.add(doc)
+    invoice_type = RECORD_TYPES["invoice"]
+    for inv in touched:
+        invoice = store.find("transaction", inv)
+        if invoice is not None:
+            _set_invoice_amounts(invoice, invoice_paid(store, inv))
+            store.touch_derived(invoice_type, invoice)
+
+
+def _redeposit(store: RecordStore, record: Record) -> None:
+    deposited = _deposited(store)
+    now_held = {line["doc"]["id"] for line in record.get("payment") or [] if line.get("deposit")}
+    touched = {pid for pid, holder in deposited.items() if holder == record["id"]} | now_held
+    for pid in list(deposited):
+        if deposited[pid] == record["id"]:
+            del deposited[pid]
+    for pid in now_held:
+        deposited[pid] = record["id"]
+    for pid in touched:
+        payment = store.find("transaction", pid)
+        if payment is None:
+            continue
+        held = pid in deposited
+        if payment["_type"] == "customerPayment":
+            payment["status"] = "C" if held else "B"
+        else:
+            payment["status"] = "B" if held else "A"
+        store.touch_derived(RECORD_TYPES[payment["_type"].lower()], payment)
+
+
+def before_delete(store: RecordStore, rtype: RecordType, record: Record) -> None:
+    if rtype.name == "invoice" and _applications(store).get(record["id"]):
+        raise _user_error("This invoice has payments or credits applied and cannot be deleted.")
+    if record["id"] in _deposited(store):
+        raise _user_error("This payment has been deposited and cannot be deleted.")
+    if rtype.name in ("customerPayment", "creditMemo"):
+        _reapply(store, record["id"], [])
+    if rtype.name == "deposit":
+        record["payment"] = []
+        _redeposit(store, record)
+    if rtype.name == "invoice":
+        _unbill(store, record)
+
+
+def _unbill(store: RecordStore, invoice: Record) -> None:
+    so_id = (invoice.get("createdFrom") or {}).get("id")
+    order = store.find("transaction", so_id) if so_id else None
+    if order is None or order["_type"] != "salesOrder":
+        return
+    by_line = {int(line["line"]): line for line in order.get("item") or []}
+    for line in invoice.get("item") or []:
+        source = by_line.get(int(line.get("orderLine") or 0))
+        if source is not None:
+            source["quantityBilled"] = (source.get("quantityBilled") or ZERO) - line["quantity"]
+    order["status"] = _so_status(order)
+    store.touch_derived(RECORD_TYPES["salesorder"], order)
+
+
+def close_sales_order(store: RecordStore, order: Record) -> None:
+    """Close every open line (what the UI's Close button does)."""
+    if _so_status(order) == "G":
+        raise _user_error("You cannot close this sales order because it has already been billed.")
+    for line in order.get("item") or []:
+        line["isClosed"] = True
+    order["status"] = _so_status(order)
+    order["_modified"] = store.now()
+    store.touch_derived(RECORD_TYPES["salesorder"], order)
+
+
+def cancel_sales_order(store: RecordStore, order: Record) -> None:
+    if any((line.get("quantityBilled") or ZERO) > 0 for line in order.get("item") or []):
+        raise _user_error("You cannot cancel this sales order because it has been billed.")
+    order["_cancelled"] = True
+    order["status"] = "C"
+    order["_modified"] = store.now()
+    store.touch_derived(RECORD_TYPES["salesorder"], order)
+
+
+_COPY_FIELDS = ("entity", "location", "department", "class", "currency", "subsidiary", "memo",
+                "otherRefNum", "salesRep", "terms")  # fmt: skip
+
+
+def _ref_body(value: Any) -> Any:
+    return {"id": value["id"]} if isinstance(value, dict) and "id" in value else value
+
+
+def transform(store: RecordStore, source: Record, target: str, body: Record) -> Record:
+    """Build the create body of ``target`` from ``source`` (Help section_157901123882)."""
+    pair = (source["_type"], target)
+    out: Record = {}
+    if pair == ("salesOrder", "invoice"):
+        out = _order_to_invoice(source, body)
+    elif pair == ("invoice", "creditMemo"):
+        out = {k: _ref_body(source[k]) for k in _COPY_FIELDS if k in source}
+        out["item"] = {"items": [_line_copy(line) for line in source.get("item") or []]}
+        remaining = source["amountRemaining"]
+        if remaining > 0:
+            out["apply"] = {"items": [{"doc": {"id": source["id"]}, "apply": True}]}
+    elif pair == ("invoice", "customerPayment"):
+        out = {"customer": _ref_body(source["entity"])}
+        for k in ("department", "class", "location", "currency", "subsidiary"):
+            if k in source:
+                out[k] = _ref_body(source[k])
+        remaining = source["amountRemaining"]
+        if remaining <= 0:
+            raise _user_error(f"Invoice {source['id']} is already paid in full.")
+        out["payment"] = remaining
+        out["apply"] = {"items": [{"doc": {"id": source["id"]}, "apply": True}]}
+    else:
+        raise ApiError(
+            400,
+            "INVALID_PARAMETER",
+            f"Transformation from {source['_type']} to {target} is not supported.",
+        )
+    for key, value in body.items():
+        if key.lower() == "item" and pair == ("salesOrder", "invoice"):
+            continue
+        out[key] = value
+    out["createdFrom"] = {"id": source["id"]}
+    return out
+
+
+def _line_copy(line: Record) -> Record:
+    keep = ("item", "quantity", "rate", "amount", "description", "location", "department", "class")
+    return {k: _ref_body(line[k]) for k in keep if k in line}
+
+
+def _order_to_invoice(order: Record, body: Record) -> Record:
+    status = _so_status(order)
+    if status in ("C", "H", "G", "A"):
+        raise _user_error(f"You can not initialize invoice: invalid reference {order['id']}.")
+    out = {k: _ref_body(order[k]) for k in _COPY_FIELDS if k in order}
+    for k in ("shippingCost", "handlingCost", "shipMethod"):
+        if k in order:
+            out[k] = _ref_body(order[k])
+    overrides: dict[int, Decimal] = {}
+    extra: list[Record] = []
+    body_items = next((v for k, v in body.items() if k.lower() == "item"), None)
+    for line in (body_items or {}).get("items") or []:
+        if "orderLine" in line:
+            overrides[int(line["orderLine"])] = Decimal(str(line.get("quantity", 0)))
+        else:
+            extra.append(line)
+    lines: list[Record] = []
+    for line in order.get("item") or []:
+        if line.get("isClosed"):
+            continue
+        remaining = (line.get("quantity") or ZERO) - (line.get("quantityBilled") or ZERO)
+        quantity = overrides.get(int(line["line"]), remaining)
+        if quantity <= 0:
+            continue
+        if quantity > remaining:
+            raise _user_error(f"You cannot bill more than the remaining quantity on line {line['line']}.")
+        copy = _line_copy(line)
+        copy.pop("amount", None)
+        copy["quantity"] = quantity
+        copy["orderLine"] = int(line["line"])
+        lines.append(copy)
+    if not lines:
+        raise _user_error(f"You can not initialize invoice: invalid reference {order['id']}.")
+    out["item"] = {"items": lines + extra}
+    return out
+
+
+def mark_billed(store: RecordStore, order: Record, invoice: Record) -> None:
+    by_line = {int(line["line"]): line for line in order.get("item") or []}
+    for line in invoice.get("item") or []:
+        source = by_line.get(int(line.get("orderLine") or 0))
+        if source is not None:
+            source["quantityBilled"] = (source.get("quantityBilled") or ZERO) + line["quantity"]
+    order["status"] = _so_status(order)
+    store.touch_derived(RECORD_TYPES["salesorder"], order)

@@ -1,0 +1,82 @@
+"""Running the simulator as a real HTTP server (uvicorn) inside the current event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from types import TracebackType
+
+import uvicorn
+
+from ._app import SimulatorApp
+from ._simulator import Simulator
+
+__all__ = ["SimulatorServer"]
+
+
+class SimulatorServer:
+    """Serve a ``Simulator`` over HTTP on ``host:port`` (port 0 picks a free port).
+
+    ``await server.start()`` returns once the socket is listening; ``server.base_url`` is then
+    e.g. ``http://127.0.0.1:54321``. Use ``async with SimulatorServer(sim) as server:`` in tests.
+    """
+
+    def __init__(self, sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.sim = sim
+        self.host = host
+        self.port = port
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._socket: socket.socket | None = None
+
+    @property
+    def base_url(self) -> str:
+        if self._socket is None:
+            raise RuntimeError("server not started")
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        sock.listen(1024)
+        sock.setblocking(False)
+        self._socket = sock
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            SimulatorApp(self.sim),
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=1,
+            timeout_keep_alive=30,
+            http="h11",
+        )
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()
+            await asyncio.sleep(0.005)
+
+    async def stop(self) -> None:
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            await self._task
+        self._server = None
+        self._task = None
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+
+    async def __aenter__(self) -> SimulatorServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()

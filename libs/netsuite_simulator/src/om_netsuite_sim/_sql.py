@@ -1,0 +1,172 @@
+"""Keeps the SuiteQL tables (``_db``) in step with the record documents."""
+
+from __future__ import annotations
+
+import sqlite3
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from ._types import STATUS_LABELS, RecordType
+
+if TYPE_CHECKING:
+    from ._records import RecordStore
+
+__all__ = ["SqlMirror"]
+
+Record = dict[str, Any]
+_SALES_SIDE = {"SalesOrd", "CustInvc"}
+
+
+def _ref(record: Record, field: str) -> int | None:
+    value = record.get(field)
+    return int(value["id"]) if isinstance(value, dict) and value.get("id") else None
+
+
+def _num(value: Any) -> Any:
+    # SQLite has no decimal type; NUMERIC columns keep integers exact and money as REAL.
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def _tf(value: Any) -> str:
+    return "T" if value else "F"
+
+
+def _day(value: Any) -> str | None:
+    return f"{value}T00:00:00" if isinstance(value, str) and len(value) == 10 else None
+
+
+def display_name(record: Record, rtype: RecordType) -> str:
+    """The ``refName`` NetSuite shows for a record."""
+    if rtype.family == "customer":
+        person = " ".join(str(record[k]) for k in ("firstName", "lastName") if record.get(k))
+        name = record.get("companyName") or person or record.get("entityId") or ""
+        return f"{record['id']} {name}".strip() if not record.get("entityId") else str(name)
+    if rtype.family == "item":
+        return str(record.get("itemId") or record.get("displayName") or record["id"])
+    if rtype.family == "transaction":
+        return f"{rtype.label} #{record.get('tranId', record['id'])}"
+    return str(record.get("name") or record.get("displayName") or record["id"])
+
+
+class SqlMirror:
+    """Writes rows for one account's database."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def save(self, store: RecordStore, rtype: RecordType, record: Record) -> None:
+        rid = int(record["id"])
+        self.db.execute(
+            "INSERT OR REPLACE INTO ns_refnames VALUES (?, ?, ?)",
+            (rtype.family, rid, display_name(record, rtype)),
+        )
+        if rtype.family == "transaction":
+            self._transaction(rtype, record)
+        elif rtype.family == "customer":
+            self._customer(record)
+        elif rtype.family == "item":
+            self._item(rtype, record)
+        elif rtype.family == "location":
+            self.db.execute(
+                "INSERT OR REPLACE INTO location VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (rid, record.get("name"), record.get("name"), record.get("externalId"),
+                 _tf(record.get("isInactive")), _ref(record, "subsidiary"), record["_modified"]),
+            )  # fmt: skip
+
+    def delete(self, rtype: RecordType, record: Record) -> None:
+        rid = int(record["id"])
+        self.db.execute("DELETE FROM ns_refnames WHERE kind = ? AND id = ?", (rtype.family, rid))
+        if rtype.family == "transaction":
+            self.db.execute('DELETE FROM "transaction" WHERE id = ?', (rid,))
+            self.db.execute('DELETE FROM transactionline WHERE "transaction" = ?', (rid,))
+        elif rtype.family in ("customer", "item", "location"):
+            self.db.execute(f'DELETE FROM "{rtype.family}" WHERE id = ?', (rid,))  # noqa: S608
+
+    def _customer(self, r: Record) -> None:
+        person = " ".join(str(r[k]) for k in ("firstName", "lastName") if r.get(k))
+        self.db.execute(
+            "INSERT OR REPLACE INTO customer VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (int(r["id"]), r.get("entityId"), r.get("companyName") or person, r.get("companyName") or person,
+             r.get("companyName"), r.get("email"), r.get("phone"), r.get("firstName"),
+             r.get("lastName"), _tf(r.get("isPerson")), _tf(r.get("isInactive")),
+             _ref(r, "salesRep"), _ref(r, "subsidiary"), r.get("externalId"), r["_created"],
+             r["_modified"], None),
+        )  # fmt: skip
+
+    def _item(self, rtype: RecordType, r: Record) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO item VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?, "
+            "(SELECT SUM(quantityonhand) FROM inventoryitemlocations WHERE item = ?))",
+            (int(r["id"]), r.get("itemId"), r.get("displayName"), r.get("description"), rtype.code,
+             "Sale", _tf(r.get("isInactive")), r.get("externalId"), _num(r.get("cost")),
+             _num(r.get("basePrice")), r.get("upcCode"), r["_created"], r["_modified"], int(r["id"])),
+        )  # fmt: skip
+
+    def _transaction(self, rtype: RecordType, r: Record) -> None:
+        rid = int(r["id"])
+        status = r.get("status")
+        labels = STATUS_LABELS.get(rtype.code, {})
+        total = r.get("total")
+        paid: Any = None
+        unpaid: Any = None
+        if rtype.name == "invoice":
+            paid, unpaid = r.get("amountPaid"), r.get("amountRemaining")
+        elif rtype.name in ("creditMemo", "customerPayment"):
+            paid, unpaid = r.get("applied"), r.get("unapplied")
+        entity = _ref(r, "entity") or _ref(r, "customer")
+        self.db.execute(
+            'INSERT OR REPLACE INTO "transaction" VALUES '
+            "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (rid, r.get("tranId"), r.get("tranId"), f"{rtype.label} #{r.get('tranId')}", rtype.code,
+             rtype.name.lower(), entity, _day(r.get("tranDate")), _day(r.get("dueDate")),
+             _day(r.get("closeDate")), r["_created"], r["_modified"], status,
+             f"{rtype.code}:{status}" if status else None, labels.get(status or "", None),
+             r.get("externalId"), _num(total), _num(paid), _num(unpaid), _ref(r, "createdFrom"),
+             r.get("memo"), r.get("otherRefNum"), _ref(r, "currency"), _ref(r, "location"),
+             _ref(r, "department"), _ref(r, "class"), _ref(r, "subsidiary"), _ref(r, "account"),
+             "T", None, _num(r.get("exchangeRate"))),
+        )  # fmt: skip
+        self.db.execute('DELETE FROM transactionline WHERE "transaction" = ?', (rid,))
+        sign = Decimal(-1) if rtype.code in _SALES_SIDE else Decimal(1)
+        created_from = _ref(r, "createdFrom")
+        rows: list[tuple[Any, ...]] = [
+            (rid, 0, 0, "T", "F", None, None, None, None, None, _num(total), _num(total),
+             created_from, entity, _ref(r, "location"), _ref(r, "department"), _ref(r, "class"),
+             r.get("memo"), "F", None, r["_modified"]),
+        ]  # fmt: skip
+        for line in r.get("item") or []:
+            quantity = line.get("quantity")
+            amount = line.get("amount")
+            item_id = _ref(line, "item")
+            rows.append(
+                (rid, int(line["line"]), int(line["line"]), "F", "F", item_id, None,
+                 _num(quantity * sign) if quantity is not None else None, _num(line.get("rate")),
+                 _num(line.get("rate")), _num(amount * sign) if amount is not None else None,
+                 _num(amount * sign) if amount is not None else None, created_from, entity,
+                 _ref(line, "location") or _ref(r, "location"), _ref(line, "department"),
+                 _ref(line, "class"), line.get("description"), _tf(line.get("isClosed")),
+                 _num(line.get("quantityBilled")), r["_modified"]),
+            )  # fmt: skip
+        self.db.executemany(
+            "INSERT INTO transactionline VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows
+        )
+        if any(row[5] is not None for row in rows):
+            self.db.execute(
+                "UPDATE transactionline SET itemtype = (SELECT itemtype FROM item "
+                'WHERE item.id = transactionline.item) WHERE "transaction" = ? AND item IS NOT NULL',
+                (rid,),
+            )
+
+    def set_stock(self, item: int, location: int, on_hand: Decimal, available: Decimal, changed: str) -> None:
+        committed = on_hand - available if on_hand > available else Decimal(0)
+        self.db.execute(
+            "INSERT OR REPLACE INTO inventoryitemlocations VALUES (?,?,?,?,?,?,?,?,?)",
+            (item, location, _num(on_hand), _num(available), _num(committed), 0, 0, 0, changed),
+        )
+        self.db.execute(
+            "UPDATE item SET totalquantityonhand = (SELECT SUM(quantityonhand) FROM "
+            "inventoryitemlocations WHERE item = ?) WHERE id = ?",
+            (item, item),
+        )
