@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
 from pydantic import ValidationError
 
-from om_contracts import Freight, LocationQuantity, loads
+from om_contracts import Freight, LocationQuantity, OrderLine, decode_message_body, loads
 
 
 def test_a_json_number_keeps_every_digit_and_its_trailing_zero() -> None:
@@ -62,3 +64,22 @@ def test_booleans_are_not_money() -> None:
 
 def test_loads_turns_every_json_fraction_into_a_decimal() -> None:
     assert loads(b'{"a": 1.10, "b": [2, 0.5]}') == {"a": Decimal("1.10"), "b": [2, Decimal("0.5")]}
+
+
+@dataclass
+class _Message:
+    body: bytes
+
+
+def test_the_message_decoder_keeps_json_numbers_exact_for_faststream() -> None:
+    decoded = decode_message_body(_Message(b'{"amount": 42.50}'))
+
+    assert Freight.model_validate(decoded).amount == Decimal("42.50")
+    assert decode_message_body(_Message(b"")) is None
+
+
+def test_plain_json_loads_floats_are_refused_so_inexact_money_never_slips_in() -> None:
+    with pytest.raises(ValidationError, match="not a binary float"):
+        OrderLine.model_validate(
+            json.loads('{"id": "l", "quantity": 1, "unit_price": 42.5, "product": {"id": "p", "name": "n"}}')
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -187,3 +188,17 @@ def test_a_catalog_item_carries_its_mapping_when_known() -> None:
     )
 
     assert parse_event(CATALOG_TOPIC, event.model_dump_json()) == event
+
+
+def test_a_sync_result_kind_must_agree_with_its_event_type() -> None:
+    body = _synced().model_dump()
+    body["data"]["kind"] = "invoice"
+
+    with pytest.raises(
+        ValidationError, match=re.escape("data.kind must be 'order' for netsuite.order.synced")
+    ):
+        NetSuiteOrderSynced.model_validate(body)
+
+
+def test_the_kafka_key_is_the_supplier_id() -> None:
+    assert _synced().kafka_key() == b"sup_7c1e"

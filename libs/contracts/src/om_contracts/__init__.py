@@ -75,7 +75,7 @@ from om_contracts._integrations import (
     TransactionClassification,
     integration_settings,
 )
-from om_contracts._json import loads
+from om_contracts._json import HasBody, decode_message_body, loads
 from om_contracts._money import Currency, Money, Quantity, Rate
 from om_contracts._orders import (
     Freight,
@@ -204,6 +204,7 @@ __all__ = [
     "ExternalIdKind",
     "FinalisedInvoice",
     "Freight",
+    "HasBody",
     "InboundModel",
     "IntegrationConfigured",
     "IntegrationCredentials",
@@ -288,6 +289,7 @@ __all__ = [
     "account_host_label",
     "dead_letter_headers",
     "dead_letter_topic",
+    "decode_message_body",
     "event_type_of",
     "external_id",
     "get_topic",

@@ -42,6 +42,10 @@ class Envelope(InboundModel, Generic[DataT]):
     supplier_id: SupplierId
     data: DataT = Field(description="The event payload; its shape depends on event_type.")
 
+    def kafka_key(self) -> bytes:
+        """The Kafka message key: the supplier id, UTF-8 (CONTRACTS.md "General rules")."""
+        return self.supplier_id.encode("utf-8")
+
 
 class OutboundEnvelope(OutboundModel, Generic[DataT]):
     """Envelope of an event produced by these services (unknown fields forbidden)."""
@@ -51,6 +55,10 @@ class OutboundEnvelope(OutboundModel, Generic[DataT]):
     occurred_at: OccurredAt
     supplier_id: SupplierId
     data: DataT = Field(description="The event payload; its shape depends on event_type.")
+
+    def kafka_key(self) -> bytes:
+        """The Kafka message key: the supplier id, UTF-8 (CONTRACTS.md "General rules")."""
+        return self.supplier_id.encode("utf-8")
 
 
 def new_event_id() -> str:

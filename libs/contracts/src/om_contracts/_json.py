@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 
 def _reject_constant(name: str) -> Any:
@@ -25,3 +25,23 @@ def loads(raw: str | bytes | bytearray) -> Any:
     Raises ``ValueError`` (``json.JSONDecodeError``) for invalid JSON, NaN or Infinity.
     """
     return json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
+
+
+class HasBody(Protocol):
+    """Anything carrying a raw message body, such as FastStream's ``StreamMessage``."""
+
+    @property
+    def body(self) -> bytes: ...
+
+
+def decode_message_body(message: HasBody) -> Any:
+    """Exact JSON decoder for a FastStream subscriber or broker (``decoder=``).
+
+    FastStream's default decoder uses ``json.loads``, which turns ``42.50`` into a binary
+    float that the money types refuse; this one keeps it a ``Decimal``. An empty body (a
+    tombstone) decodes to ``None``.
+    """
+    body = message.body
+    if not body:
+        return None
+    return loads(body)

@@ -7,9 +7,10 @@ failed results carry an ``error`` with a stable ``code`` and every problem found
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Generic, Literal, Self, TypeVar
 
-from pydantic import Field
+from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from om_contracts._base import OutboundModel
 from om_contracts._envelope import OutboundEnvelope
@@ -94,48 +95,79 @@ class SyncFailed(_SyncResult):
     error: SyncError = Field(description="Why it failed.")
 
 
-class NetSuiteOrderSynced(OutboundEnvelope[SyncSucceeded]):
+ResultT = TypeVar("ResultT", bound="SyncSucceeded | SyncFailed")
+
+
+class _SyncResultEnvelope(OutboundEnvelope[ResultT], Generic[ResultT]):
+    """A sync-result event whose ``data.kind`` must agree with its event type."""
+
+    expected_kind: ClassVar[SyncKind]
+
+    @model_validator(mode="after")
+    def _kind_matches_event_type(self) -> Self:
+        if self.data.kind != self.expected_kind:
+            raise PydanticCustomError(
+                "sync_kind",
+                "data.kind must be '{kind}' for {event_type}",
+                {"kind": self.expected_kind, "event_type": self.event_type},
+            )
+        return self
+
+
+class NetSuiteOrderSynced(_SyncResultEnvelope[SyncSucceeded]):
     """An order was created or updated in NetSuite as a sales order."""
+
+    expected_kind: ClassVar[SyncKind] = "order"
 
     event_type: Literal["netsuite.order.synced"] = Field(
         default="netsuite.order.synced", description="Always 'netsuite.order.synced'."
     )
 
 
-class NetSuiteOrderFailed(OutboundEnvelope[SyncFailed]):
+class NetSuiteOrderFailed(_SyncResultEnvelope[SyncFailed]):
     """An order could not be synced."""
+
+    expected_kind: ClassVar[SyncKind] = "order"
 
     event_type: Literal["netsuite.order.failed"] = Field(
         default="netsuite.order.failed", description="Always 'netsuite.order.failed'."
     )
 
 
-class NetSuiteOrderCancelled(OutboundEnvelope[SyncSucceeded]):
+class NetSuiteOrderCancelled(_SyncResultEnvelope[SyncSucceeded]):
     """An order's sales order was closed in NetSuite."""
+
+    expected_kind: ClassVar[SyncKind] = "order"
 
     event_type: Literal["netsuite.order.cancelled"] = Field(
         default="netsuite.order.cancelled", description="Always 'netsuite.order.cancelled'."
     )
 
 
-class NetSuiteInvoiceSynced(OutboundEnvelope[SyncSucceeded]):
+class NetSuiteInvoiceSynced(_SyncResultEnvelope[SyncSucceeded]):
     """An invoice was created or updated in NetSuite."""
+
+    expected_kind: ClassVar[SyncKind] = "invoice"
 
     event_type: Literal["netsuite.invoice.synced"] = Field(
         default="netsuite.invoice.synced", description="Always 'netsuite.invoice.synced'."
     )
 
 
-class NetSuiteInvoiceFailed(OutboundEnvelope[SyncFailed]):
+class NetSuiteInvoiceFailed(_SyncResultEnvelope[SyncFailed]):
     """An invoice could not be synced."""
+
+    expected_kind: ClassVar[SyncKind] = "invoice"
 
     event_type: Literal["netsuite.invoice.failed"] = Field(
         default="netsuite.invoice.failed", description="Always 'netsuite.invoice.failed'."
     )
 
 
-class NetSuiteInvoiceVoided(OutboundEnvelope[SyncSucceeded]):
+class NetSuiteInvoiceVoided(_SyncResultEnvelope[SyncSucceeded]):
     """An invoice was voided in NetSuite."""
+
+    expected_kind: ClassVar[SyncKind] = "invoice"
 
     event_type: Literal["netsuite.invoice.voided"] = Field(
         default="netsuite.invoice.voided", description="Always 'netsuite.invoice.voided'."
