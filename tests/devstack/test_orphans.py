@@ -91,16 +91,18 @@ async def test_sigkill_of_the_cli_leaves_no_server_or_run_command_running(tmp_pa
         await wait_dead(pid)
 
 
-async def test_the_cli_stops_everything_on_sigterm() -> None:
+async def test_the_cli_prints_the_simulator_url_and_stops_everything_on_sigterm() -> None:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "om_devstack", "up", "--simulator", "off", "--no-mongo",
+        sys.executable, "-m", "om_devstack", "up", "--simulator", "on", "--no-mongo",
         env=_env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     assert proc.stdout is not None
-    first = await asyncio.wait_for(proc.stdout.readline(), 30)
-    assert first.startswith(b"KAFKA_BOOTSTRAP_SERVERS=")
+    lines = [(await asyncio.wait_for(proc.stdout.readline(), 30)).decode() for _ in range(3)]
+    names = [line.split("=", 1)[0] for line in lines]
+    assert names == ["KAFKA_BOOTSTRAP_SERVERS", "KAFKA_ENABLE_IDEMPOTENCE", "NETSUITE_BASE_URL"]
+    assert lines[2].startswith("NETSUITE_BASE_URL=http://127.0.0.1:")
     children = children_of(proc.pid)
-    assert len(children) == 1
+    assert len(children) == 2
 
     proc.send_signal(signal.SIGTERM)
 

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
-__all__ = ["free_port", "kafka_answers", "mongo_answers", "tcp_answers", "wait_until"]
+__all__ = ["free_port", "http_answers", "kafka_answers", "mongo_answers", "tcp_answers", "wait_until"]
 
 
 def free_port() -> int:
@@ -32,6 +32,26 @@ async def tcp_answers(host: str, port: int) -> bool:
     with contextlib.suppress(OSError):
         await writer.wait_closed()
     return True
+
+
+async def http_answers(host: str, port: int, path: str) -> bool:
+    """True if an HTTP server on host:port answers ``GET path`` with any status line."""
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 1.0)
+    except (OSError, TimeoutError):
+        return False
+    try:
+        request = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n"
+        writer.write(request.encode())
+        await writer.drain()
+        status = await asyncio.wait_for(reader.readline(), 2.0)
+    except (OSError, TimeoutError):
+        return False
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+    return status.startswith(b"HTTP/")
 
 
 async def kafka_answers(bootstrap: str) -> bool:

@@ -5,6 +5,7 @@ Session fixtures start a component only when a test asks for it:
 * ``kafka_bootstrap`` / ``mongo_url`` -- external servers when ``KAFKA_BOOTSTRAP_SERVERS`` /
   ``MONGODB_URL`` are set, Docker containers when ``OM_TEST_STACK=docker``, else embedded.
 * ``kafka_idempotence`` -- whether producers may enable idempotence (False on tansu).
+* ``simulator`` -- an in-process NetSuite simulator (``.base_url``, ``.sim``).
 * ``embedded_stack`` -- the embedded :class:`EmbeddedStack` itself, with broker and Mongo running,
   for crash tests (``restart_kafka``, ``kill_mongo``...). It ignores the environment variables.
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 import pytest_asyncio
@@ -25,6 +26,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from om_devstack._session import StackSession
 from om_devstack.stack import EmbeddedStack, create_topics
+
+if TYPE_CHECKING:
+    from om_netsuite_sim import SimulatorServer
 
 __all__ = ["MakeTopics"]
 
@@ -70,6 +74,23 @@ async def embedded_stack(om_stack_session: StackSession) -> EmbeddedStack:
     await stack.start_kafka()
     await stack.start_mongo()
     return stack
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def simulator() -> AsyncIterator[SimulatorServer]:
+    """An in-process NetSuite simulator over real HTTP, shared by the session.
+
+    ``simulator.base_url`` is its address and ``simulator.sim`` its state: tests add their own
+    accounts (``simulator.sim.add_account(f"{unique_name}_SB1")``) so they do not collide.
+    """
+    from om_netsuite_sim import Simulator, SimulatorServer
+
+    server = SimulatorServer(Simulator())
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
 
 
 @pytest.fixture

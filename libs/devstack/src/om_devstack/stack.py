@@ -21,7 +21,14 @@ from typing import Literal, NamedTuple, Self
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from om_devstack._probes import free_port, kafka_answers, mongo_answers, tcp_answers, wait_until
+from om_devstack._probes import (
+    free_port,
+    http_answers,
+    kafka_answers,
+    mongo_answers,
+    tcp_answers,
+    wait_until,
+)
 from om_devstack._process import ChildProcess, StartupError
 from om_devstack._watch import alive
 
@@ -131,6 +138,7 @@ class EmbeddedStack:
         mongo_path: Path | None = None,
         mongo_standalone: bool = True,
         mongo_sync_on_commit: bool = False,
+        simulator_args: Iterable[str] = (),
         start_timeout: float = 30.0,
     ) -> None:
         self._want = {"kafka": kafka, "mongo": mongo, "simulator": simulator}
@@ -139,6 +147,7 @@ class EmbeddedStack:
         self.mongo_path = mongo_path
         self.mongo_standalone = mongo_standalone
         self.mongo_sync_on_commit = mongo_sync_on_commit
+        self.simulator_args = list(simulator_args)
         self.start_timeout = start_timeout
         self._workdir: Path | None = None
         self._children: dict[str, ChildProcess] = {}
@@ -252,7 +261,7 @@ class EmbeddedStack:
         probe = {
             "kafka": lambda: kafka_answers(self.kafka_bootstrap),
             "mongo": lambda: mongo_answers(self.mongo_url),
-            "simulator": lambda: tcp_answers("127.0.0.1", self._ports["simulator"]),
+            "simulator": self._simulator_answers,
             "s3": lambda: tcp_answers("127.0.0.1", self._ports["s3"]),
         }[name]
         reason = await wait_until(probe, self.start_timeout, child.poll)
@@ -315,13 +324,30 @@ class EmbeddedStack:
         await self._launch("mongo", argv, self._child_env())
 
     async def start_simulator(self) -> None:
-        """Start the NetSuite simulator as ``python -m om_netsuite_sim`` on a free port."""
+        """Start the NetSuite simulator as ``python -m om_netsuite_sim``.
+
+        It binds port 0 itself and reports the port through ``--port-file`` (no race for a
+        port); ready once it answers ``GET /_sim/accounts``.
+        """
         if "simulator" in self._children:
             return
-        port = self._ports.setdefault("simulator", free_port())
+        port_file = self.workdir / "simulator.port"
+        port_file.unlink(missing_ok=True)
+        port = self._ports.get("simulator", 0)  # a restart keeps the address
         argv = [sys.executable, "-m", "om_netsuite_sim", "--host", "127.0.0.1"]
-        argv += ["--port", str(port)]
+        argv += ["--port", str(port), "--port-file", str(port_file), *self.simulator_args]
         await self._launch("simulator", argv, self._child_env())
+
+    async def _simulator_answers(self) -> bool:
+        if "simulator" not in self._ports:
+            try:
+                text = (self.workdir / "simulator.port").read_text().strip()
+            except FileNotFoundError:
+                return False
+            if not text:
+                return False
+            self._ports["simulator"] = int(text)
+        return await http_answers("127.0.0.1", self._ports["simulator"], "/_sim/accounts")
 
     # ----------------------------------------------------------------- crash helpers
 
