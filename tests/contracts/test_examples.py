@@ -53,6 +53,9 @@ def test_the_order_example_validates_with_exact_money_and_typed_properties(
     assert order.customer.property("netsuite_freight_item_id") == "2301"
     assert order.property("netsuite_location_id") == "3"
     assert order.property("netsuite_class_id") is None
+    assert order.resolved_property("netsuite_location_id") == "3"
+    assert order.resolved_property("netsuite_freight_item_id") == "2301"
+    assert order.resolved_property("netsuite_sales_rep_id") is None
     line = order.lines[0]
     assert (line.quantity, line.unit_price, line.tax_rate) == (
         Decimal("3"),

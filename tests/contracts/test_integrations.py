@@ -10,8 +10,10 @@ from pydantic import ValidationError
 
 from om_contracts import (
     MAX_CONCURRENCY_LIMIT,
+    Customer,
     IntegrationSettings,
     KeyRing,
+    Product,
     SyncType,
 )
 
@@ -197,3 +199,27 @@ def test_sealed_credentials_stay_sealed_when_serialised_again(
         assert plain not in str(settings.model_dump())
     assert "gAAAA" not in repr(settings)
     assert key_ring.open(settings.credentials.client_id).get_secret_value() == "ck-plain"
+
+
+def test_all_four_credentials_open_with_the_key_ring(
+    settings_dict: dict[str, Any], key_ring: KeyRing
+) -> None:
+    opened = IntegrationSettings.model_validate(settings_dict).credentials.open(key_ring)
+
+    assert opened.client_id.get_secret_value() == "ck-plain"
+    assert opened.token_secret.get_secret_value() == "ts-plain"
+    assert "ts-plain" not in repr(opened)
+
+
+def test_the_mapping_tab_wins_over_the_netsuite_id_property(
+    settings_dict: dict[str, Any],
+) -> None:
+    settings = IntegrationSettings.model_validate(settings_dict)
+    mapped = Customer(id="cus_19ab", name="Café Luna", properties={"netsuite_id": "999"})
+    unmapped = Customer(id="cus_other", name="B", properties={"netsuite_id": "777"})
+    unknown = Product(id="prd_99", name="P")
+
+    assert settings.netsuite_customer_id(mapped) == "812"
+    assert settings.netsuite_customer_id(unmapped) == "777"
+    assert settings.netsuite_item_id(Product(id="prd_55", name="House Blend")) == "2044"
+    assert settings.netsuite_item_id(unknown) is None

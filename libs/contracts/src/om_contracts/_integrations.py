@@ -8,15 +8,26 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from om_contracts._base import InboundModel
-from om_contracts._credentials import SealedSecret
+from om_contracts._credentials import KeyRing, OpenCredentials, SealedSecret
 from om_contracts._envelope import Envelope, Tombstone
 from om_contracts._ids import AccountId, NetSuiteId, OrdermentumId
+from om_contracts._properties import PropertyName
+
+
+class HasIdAndProperties(Protocol):
+    """A customer or product: an Ordermentum id and NetSuite properties."""
+
+    @property
+    def id(self) -> str: ...
+
+    def property(self, name: PropertyName) -> str | None: ...
+
 
 MAX_CONCURRENCY_LIMIT = 100
 """Upper bound for ``concurrency_limit``; NetSuite accounts rarely exceed a few dozen slots."""
@@ -43,6 +54,15 @@ class IntegrationCredentials(InboundModel):
     client_secret: SealedSecret = Field(description="Sealed consumer secret.")
     token_id: SealedSecret = Field(description="Sealed access token id.")
     token_secret: SealedSecret = Field(description="Sealed access token secret.")
+
+    def open(self, ring: KeyRing) -> OpenCredentials:
+        """Open all four values with ``ring``; raises :class:`CredentialError` on a wrong key."""
+        return OpenCredentials(
+            client_id=ring.open(self.client_id),
+            client_secret=ring.open(self.client_secret),
+            token_id=ring.open(self.token_id),
+            token_secret=ring.open(self.token_secret),
+        )
 
 
 def _location_list(value: Any) -> Any:
@@ -178,6 +198,18 @@ class IntegrationSettings(InboundModel):
         default_factory=dict,
         description="Ordermentum customer id -> NetSuite customer internal id.",
     )
+
+    def netsuite_customer_id(self, customer: HasIdAndProperties) -> str | None:
+        """NetSuite customer id from the Customer Fields tab, else the record's ``netsuite_id``.
+
+        The third step of CONTRACTS.md's precedence (the latest ``customer.upserted`` seen)
+        needs state and belongs to the service.
+        """
+        return self.customer_mappings.get(customer.id) or customer.property("netsuite_id")
+
+    def netsuite_item_id(self, product: HasIdAndProperties) -> str | None:
+        """NetSuite item id from the Product Fields tab, else the record's ``netsuite_id``."""
+        return self.product_mappings.get(product.id) or product.property("netsuite_id")
 
     @field_validator("finalised_invoice_sync")
     @classmethod

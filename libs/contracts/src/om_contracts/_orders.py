@@ -19,7 +19,7 @@ from om_contracts._envelope import Envelope
 from om_contracts._ids import OrdermentumId
 from om_contracts._money import Currency, Money, Quantity, Rate
 from om_contracts._products import Product
-from om_contracts._properties import HasProperties, Properties
+from om_contracts._properties import HasProperties, Properties, PropertyName
 
 
 class OrderLine(InboundModel):
@@ -70,6 +70,14 @@ class _Transaction(InboundModel, HasProperties):
     notes: str | None = Field(default=None, description="Free-text notes from the customer.")
     properties: Properties = Field(default_factory=dict)
     totals: Totals = Field(description="Totals.")
+
+    def resolved_property(self, name: PropertyName) -> str | None:
+        """The transaction's own property, else its customer's, else ``None``.
+
+        CONTRACTS.md precedence for department, class, sales rep, freight item and location.
+        """
+        own = self.property(name)
+        return own if own is not None else self.customer.property(name)
 
 
 class Order(_Transaction):
