@@ -196,6 +196,10 @@ class SimulatorApp:
             return await self._route(account, request)
         except ApiError as error:
             return error_response(error)
+        except Exception:
+            # NetSuite answers its own failures as UNEXPECTED_ERROR with an error id.
+            log.exception("simulator handler failed", extra={"account_id": account.account_id})
+            return unexpected_error()
 
     async def _route(self, account: Account, request: Request) -> Response:
         path, method = request.url.path, request.method

@@ -81,7 +81,8 @@ class RecordStore:
         return key
 
     def get(self, rtype: RecordType, key: str) -> Record:
-        return self.by_family[rtype.family][self.resolve(rtype, key)]
+        rid = self.resolve(rtype, key)
+        return self.by_family[rtype.family][rid]
 
     def records(self, type_name: str) -> list[Record]:
         """Every record of a type, in id order (for the admin API and tests)."""
