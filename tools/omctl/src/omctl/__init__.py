@@ -1,0 +1,1 @@
+"""omctl: the operators command line."""
