@@ -18,9 +18,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from om_contracts import KeyRing, dead_letter_topic
 from om_devstack.stack import create_topics
 from om_platform.errors import InvalidEvent, PermanentFailure, TransientFailure
-from om_platform.kafka import Decoded, RecordContext, Skip, dead_letter_topic
+from om_platform.kafka import Decoded, RecordContext, Skip
 from om_platform.runtime import ServiceRuntime
 from om_platform.settings import ServiceSettings
 
@@ -68,6 +69,9 @@ def decode(raw: bytes | None, ctx: RecordContext) -> Decoded[dict[str, Any]] | S
     return Decoded(tenant=payload["tenant"], lane=payload["lane"], payload=payload)
 
 
+KEY = KeyRing.generate_key()
+
+
 def settings(kafka_bootstrap: str, mongo_url: str, group: str, **overrides: Any) -> ServiceSettings:
     values: dict[str, Any] = {
         "service_name": "edge-test",
@@ -82,6 +86,7 @@ def settings(kafka_bootstrap: str, mongo_url: str, group: str, **overrides: Any)
         "retry_max_attempts": 1000,
         "shutdown_grace_s": 5,
         "mongodb_url": mongo_url,
+        "netsuite_credentials_keys": KEY,
         **overrides,
     }
     return ServiceSettings(**values)

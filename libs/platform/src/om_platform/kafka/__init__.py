@@ -9,19 +9,13 @@ from om_platform.kafka._consumer import (
     Skip,
     TopicConsumer,
 )
-from om_platform.kafka._deadletter import (
-    CONTEXT_HEADERS,
-    DeadLetterPublisher,
-    dead_letter_headers,
-    dead_letter_topic,
-)
+from om_platform.kafka._deadletter import DeadLetterPublisher, failure_headers
 from om_platform.kafka._lanes import LaneScheduler
 from om_platform.kafka._offsets import PartitionOffsets
 from om_platform.kafka._publisher import EventPublisher
 from om_platform.kafka._retry import RetryPolicy
 
 __all__ = [
-    "CONTEXT_HEADERS",
     "ConsumerOptions",
     "DeadLetterPublisher",
     "Decoded",
@@ -34,6 +28,5 @@ __all__ = [
     "RetryPolicy",
     "Skip",
     "TopicConsumer",
-    "dead_letter_headers",
-    "dead_letter_topic",
+    "failure_headers",
 ]

@@ -14,23 +14,9 @@ from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
 
+from om_contracts import DeadLetterHeaders, dead_letter_headers, dead_letter_topic
+
 log = logging.getLogger(__name__)
-
-DLQ_SUFFIX = ".dlq"
-CONTEXT_HEADERS = (
-    "x-error-code",
-    "x-error-message",
-    "x-original-topic",
-    "x-original-partition",
-    "x-original-offset",
-    "x-attempts",
-    "x-failed-at",
-)
-_MAX_MESSAGE = 2000  # a header, not a log: keep the reason readable and bounded
-
-
-def dead_letter_topic(topic: str) -> str:
-    return topic + DLQ_SUFFIX
 
 
 class _Record(Protocol):
@@ -46,22 +32,20 @@ class _Record(Protocol):
     def headers(self) -> Sequence[tuple[str, bytes]]: ...
 
 
-def dead_letter_headers(
+def failure_headers(
     record: _Record, *, code: str, message: str, attempts: int, failed_at: datetime | None = None
 ) -> list[tuple[str, bytes]]:
     """The original headers (minus any earlier failure context) followed by this failure's context."""
-    kept = [(k, v) for k, v in record.headers if k not in CONTEXT_HEADERS]
-    when = (failed_at or datetime.now(UTC)).isoformat()
-    context = {
-        "x-error-code": code,
-        "x-error-message": message[:_MAX_MESSAGE],
-        "x-original-topic": record.topic,
-        "x-original-partition": str(record.partition),
-        "x-original-offset": str(record.offset),
-        "x-attempts": str(attempts),
-        "x-failed-at": when,
-    }
-    return kept + [(k, v.encode()) for k, v in context.items()]
+    context = DeadLetterHeaders(
+        error_code=code,
+        error_message=message,
+        original_topic=record.topic,
+        original_partition=record.partition,
+        original_offset=record.offset,
+        attempts=attempts,
+        failed_at=failed_at or datetime.now(UTC),
+    )
+    return dead_letter_headers(record.headers, context)
 
 
 class DeadLetterPublisher:
@@ -80,7 +64,7 @@ class DeadLetterPublisher:
         if self._producer is None:
             raise RuntimeError("dead-letter producer not started")
         topic = dead_letter_topic(record.topic)
-        headers = dead_letter_headers(record, code=code, message=message, attempts=attempts)
+        headers = failure_headers(record, code=code, message=message, attempts=attempts)
         await self._producer.send_and_wait(topic, value=value, key=record.key, headers=headers)
         log.warning(
             "dead-lettered %s[%d]@%d to %s: %s",
