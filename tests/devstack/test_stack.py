@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -150,3 +151,18 @@ def _consumer(bootstrap: str) -> AIOKafkaConsumer:
         session_timeout_ms=2000,
         heartbeat_interval_ms=500,
     )
+
+
+@dataclass(frozen=True)
+class _RegistryTopic:
+    name: str
+    partitions: int
+    compacted: bool
+
+
+async def test_topics_can_be_given_as_names_tuples_or_registry_entries() -> None:
+    topics = ["plain", ("tupled", 2, False), _RegistryTopic("registered", 4, True)]
+    async with EmbeddedStack(mongo=False, topics=topics) as stack:
+        partitions, policy = await _describe(stack.kafka_bootstrap, ["plain", "tupled", "registered"])
+    assert partitions == {"plain": 1, "tupled": 2, "registered": 4}
+    assert policy == {"plain": "delete", "tupled": "delete", "registered": "compact"}

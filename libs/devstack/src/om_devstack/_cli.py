@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from om_devstack._process import ChildProcess, StartupError
-from om_devstack.stack import EmbeddedStack
+from om_devstack.stack import EmbeddedStack, TopicLike
 
 __all__ = ["main"]
 
@@ -58,7 +58,23 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME[:PARTITIONS[:compact]]",
         help="topic to create (repeatable)",
     )
+    up.add_argument(
+        "--topics-from",
+        action="append",
+        default=[],
+        metavar="MODULE:ATTR",
+        help="create every topic in this iterable (names, tuples, or objects with "
+        "name/partitions/compacted), e.g. a topic registry; repeatable",
+    )
     return parser
+
+
+def _load_topics(ref: str) -> list[TopicLike]:
+    module_name, _, attr = ref.partition(":")
+    if not attr:
+        raise SystemExit(f"--topics-from expects MODULE:ATTR, not {ref!r}")
+    value = getattr(importlib.import_module(module_name), attr)
+    return list(value() if callable(value) else value)
 
 
 def _topic(text: str) -> tuple[str, int, bool]:
@@ -79,7 +95,10 @@ async def _up(args: argparse.Namespace) -> int:
         kafka=args.kafka,
         mongo=args.mongo,
         simulator=_simulator_wanted(args.simulator),
-        topics=[_topic(t) for t in args.topic],
+        topics=[
+            *(_topic(t) for t in args.topic),
+            *(spec for ref in args.topics_from for spec in _load_topics(ref)),
+        ],
         kafka_storage=args.kafka_storage,
         mongo_path=args.mongo_path,
         mongo_sync_on_commit=args.sync_on_commit,

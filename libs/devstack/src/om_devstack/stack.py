@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import Literal, NamedTuple, Self
+from typing import Literal, NamedTuple, Protocol, Self
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
@@ -32,7 +32,14 @@ from om_devstack._probes import (
 from om_devstack._process import ChildProcess, StartupError
 from om_devstack._watch import alive
 
-__all__ = ["EmbeddedStack", "StartupError", "TopicSpec", "create_topics"]
+__all__ = [
+    "EmbeddedStack",
+    "StartupError",
+    "TopicDescription",
+    "TopicLike",
+    "TopicSpec",
+    "create_topics",
+]
 
 _log = logging.getLogger("om_devstack.stack")
 
@@ -47,13 +54,26 @@ class TopicSpec(NamedTuple):
     compacted: bool = False
 
 
-TopicLike = TopicSpec | tuple[str, int, bool] | tuple[str, int] | str
+class TopicDescription(Protocol):
+    """Anything with a name, partitions and compaction flag (e.g. a contracts registry entry)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def partitions(self) -> int: ...
+    @property
+    def compacted(self) -> bool: ...
+
+
+TopicLike = TopicSpec | tuple[str, int, bool] | tuple[str, int] | str | TopicDescription
 
 
 def _as_spec(topic: TopicLike) -> TopicSpec:
     if isinstance(topic, str):
         return TopicSpec(topic)
-    return TopicSpec(*topic)
+    if isinstance(topic, tuple):
+        return TopicSpec(*topic)
+    return TopicSpec(topic.name, topic.partitions, topic.compacted)
 
 
 async def create_topics(bootstrap: str, topics: Iterable[TopicLike]) -> list[str]:
@@ -118,6 +138,8 @@ def _tansu_binary() -> str:
 
 class EmbeddedStack:
     """Start and stop the embedded servers; usable as ``async with`` or via ``start()/stop()``.
+
+    Start it from a long-lived thread (the event loop's): see ``_process`` on PR_SET_PDEATHSIG.
 
     Components not requested are not started. ``mongo_path=None`` keeps Mongo data in memory;
     a directory keeps it across :meth:`restart_mongo`. ``kafka_storage="s3"`` stores the broker's
@@ -238,8 +260,8 @@ class EmbeddedStack:
         children = [self._children.pop(name) for name in list(self._children)]
         for child in children:
             child.terminate()  # all at once, so the grace periods overlap
-        for child in children:
-            child.stop(grace=self._grace(child.name))
+        # Waiting happens in threads so the event loop keeps serving while children exit.
+        await asyncio.gather(*(asyncio.to_thread(child.stop, self._grace(child.name)) for child in children))
         self._ports.clear()
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
@@ -364,7 +386,7 @@ class EmbeddedStack:
         """
         child = self._children.pop("kafka", None)
         if child is not None:
-            child.stop(grace=0.0 if kill else 5.0)
+            await asyncio.to_thread(child.stop, 0.0 if kill else 5.0)
         await self.start_kafka()
 
     def kill_mongo(self) -> None:
@@ -381,7 +403,7 @@ class EmbeddedStack:
         """
         child = self._children.pop("mongo", None)
         if child is not None:
-            child.stop(grace=0.0 if kill else 5.0)
+            await asyncio.to_thread(child.stop, 0.0 if kill else 5.0)
         await self.start_mongo()
 
     async def create_topics(self, topics: Iterable[TopicLike]) -> list[str]:
