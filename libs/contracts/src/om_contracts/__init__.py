@@ -159,6 +159,7 @@ from om_contracts._topics import (
     get_topic,
     parse_event,
     topic_for_event,
+    topic_specs,
 )
 
 __all__ = [
@@ -302,4 +303,5 @@ __all__ = [
     "parse_event",
     "parse_external_id",
     "topic_for_event",
+    "topic_specs",
 ]

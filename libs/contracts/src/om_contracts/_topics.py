@@ -289,3 +289,18 @@ def parse_event(
     except ValidationError as exc:
         raise ContractViolation.from_validation_error(topic, exc, strip_tag=event_type) from None
     return parsed
+
+
+def topic_specs(partitions: int | None = None) -> list[tuple[str, int, bool]]:
+    """``(name, partitions, compacted)`` for every topic and every inbound topic's ``.dlq``.
+
+    What a deployment (or the embedded stack) must create; ``partitions`` overrides the registry
+    default. Dead-letter topics are never compacted: each dead letter is its own record.
+    """
+    specs: list[tuple[str, int, bool]] = []
+    for topic in TOPICS:
+        count = partitions or topic.partitions
+        specs.append((topic.name, count, topic.compacted))
+        if topic.direction == "inbound":
+            specs.append((topic.dead_letter_topic, count, False))
+    return specs
