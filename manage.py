@@ -67,7 +67,7 @@ def lint() -> None:
 
 
 def typecheck() -> None:
-    _run(tool("mypy"), "libs", "services")
+    _run(tool("mypy"), "libs", "services", "tools")
 
 
 def main(argv: list[str]) -> None:

@@ -53,9 +53,6 @@ class ServiceSettings(BaseSettings):
         description="Unfinished records per partition before it is paused (back-pressure).",
     )
     kafka_commit_interval_ms: int = Field(500, ge=10, description="How often finished offsets are committed.")
-    kafka_topic_partitions: int = Field(
-        12, ge=1, description="Partitions used when this service creates a missing topic."
-    )
     retry_max_attempts: int = Field(
         8,
         ge=1,
