@@ -36,7 +36,12 @@ ACCOUNT = "1234567_SB1"
 # Runs in the child process: one account, one customer, fixed latency; prints what the client needs.
 SERVER = """
 import asyncio, json, sys
-from om_netsuite_sim import Simulator, SimulatorServer
+import uvicorn
+from om_netsuite_sim import Simulator
+# Served with uvicorn directly rather than SimulatorServer: SimulatorServer binds its socket without
+# IPPROTO_TCP, so asyncio does not set TCP_NODELAY and every keep-alive response stalls ~40 ms on
+# Nagle + delayed ACK, which would hide the client's own cost (reported to the simulator's owner).
+from om_netsuite_sim._app import SimulatorApp
 
 async def main():
     limit, latency = int(sys.argv[1]), float(sys.argv[2])
@@ -46,11 +51,19 @@ async def main():
     customer = account.create("customer", {"companyName": "Bench Co", "subsidiary": {"id": "1"}})
     bearer = sim.issue_bearer("1234567_SB1", lifetime=86400)
     account.faults.latency = latency
-    async with SimulatorServer(sim, host="127.0.0.1", port=0) as server:
-        print(json.dumps({"url": server.base_url, "customer": customer, "bearer": bearer,
-                          "ck": creds.consumer_key, "cs": creds.consumer_secret,
-                          "tk": creds.token_id, "ts": creds.token_secret}), flush=True)
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    config = uvicorn.Config(SimulatorApp(sim), host="127.0.0.1", port=0, lifespan="off",
+                            log_level="warning", access_log=False, http="h11")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    print(json.dumps({"url": f"http://127.0.0.1:{port}", "customer": customer, "bearer": bearer,
+                      "ck": creds.consumer_key, "cs": creds.consumer_secret,
+                      "tk": creds.token_id, "ts": creds.token_secret}), flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    server.should_exit = True
+    await task
 
 asyncio.run(main())
 """
