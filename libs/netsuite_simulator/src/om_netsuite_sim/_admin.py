@@ -115,9 +115,12 @@ async def _account_route(
     if key == "faults":
         if "latency" in body:
             latency = body["latency"]
-            account.faults.latency = tuple(latency) if isinstance(latency, list) else float(latency)
+            account.faults.latency = (
+                (float(latency[0]), float(latency[1])) if isinstance(latency, list) else float(latency)
+            )
         for rule in body.get("rules", []):
-            account.faults.rules.append(Fault(**rule))
+            options: dict[str, Any] = {k: float(v) if isinstance(v, Decimal) else v for k, v in rule.items()}
+            account.faults.rules.append(Fault(**options))
         return _ok({"rules": len(account.faults.rules)})
     if key == "reset-peak":
         account.reset_peak()

@@ -13,6 +13,42 @@ from ._simulator import Simulator
 
 __all__ = ["SimulatorServer"]
 
+_GRACE_SECONDS = 1.0
+
+
+class _Uvicorn(uvicorn.Server):
+    """uvicorn with an event-driven exit: tests start and stop many servers, and the stock
+    100 ms polling in ``main_loop``/``shutdown`` would dominate their run time."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._exit = asyncio.Event()
+
+    def request_exit(self) -> None:
+        self.should_exit = True
+        self._exit.set()
+
+    async def main_loop(self) -> None:
+        counter = 0
+        while not await self.on_tick(counter):
+            counter = (counter + 1) % 864_000
+            try:
+                await asyncio.wait_for(self._exit.wait(), 0.1)
+            except TimeoutError:
+                continue
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _GRACE_SECONDS
+        while (self.server_state.connections or self.server_state.tasks) and loop.time() < deadline:
+            await asyncio.sleep(0.002)  # uvicorn exposes no event for "all connections closed"
+        for task in list(self.server_state.tasks):
+            task.cancel()
+
 
 class SimulatorServer:
     """Serve a ``Simulator`` over HTTP on ``host:port`` (port 0 picks a free port).
@@ -25,7 +61,7 @@ class SimulatorServer:
         self.sim = sim
         self.host = host
         self.port = port
-        self._server: uvicorn.Server | None = None
+        self._server: _Uvicorn | None = None
         self._task: asyncio.Task[None] | None = None
         self._socket: socket.socket | None = None
 
@@ -52,7 +88,7 @@ class SimulatorServer:
             timeout_keep_alive=30,
             http="h11",
         )
-        self._server = uvicorn.Server(config)
+        self._server = _Uvicorn(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
         while not self._server.started:
             if self._task.done():
@@ -61,7 +97,7 @@ class SimulatorServer:
 
     async def stop(self) -> None:
         if self._server is not None and self._task is not None:
-            self._server.should_exit = True
+            self._server.request_exit()
             await self._task
         self._server = None
         self._task = None
