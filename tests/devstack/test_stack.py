@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import socket
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,3 +169,25 @@ async def test_topics_can_be_given_as_names_tuples_or_registry_entries() -> None
         partitions, policy = await _describe(stack.kafka_bootstrap, ["plain", "tupled", "registered"])
     assert partitions == {"plain": 1, "tupled": 2, "registered": 4}
     assert policy == {"plain": "delete", "tupled": "delete", "registered": "compact"}
+
+
+_SYNC_SCRIPT = """
+import json
+from om_devstack import EmbeddedStack
+stack = EmbeddedStack(mongo=False, topics=[("sync", 2, False)])
+stack.start()
+pids = stack.pids()
+stack.stop()
+print(json.dumps(pids))
+"""
+
+
+async def test_the_synchronous_start_and_stop_work_outside_an_event_loop() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _SYNC_SCRIPT, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0
+    pids = json.loads(out)
+    assert set(pids) == {"kafka"}
+    assert not alive(pids["kafka"])
