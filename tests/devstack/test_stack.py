@@ -18,6 +18,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from pymongo import AsyncMongoClient
 
 from om_devstack import EmbeddedStack, StartupError, alive
+from om_devstack.stack import TopicLike
 
 pytestmark = pytest.mark.integration
 
@@ -164,7 +165,7 @@ class _RegistryTopic:
 
 
 async def test_topics_can_be_given_as_names_tuples_or_registry_entries() -> None:
-    topics = ["plain", ("tupled", 2, False), _RegistryTopic("registered", 4, True)]
+    topics: list[TopicLike] = ["plain", ("tupled", 2, False), _RegistryTopic("registered", 4, True)]
     async with EmbeddedStack(mongo=False, topics=topics) as stack:
         partitions, policy = await _describe(stack.kafka_bootstrap, ["plain", "tupled", "registered"])
     assert partitions == {"plain": 1, "tupled": 2, "registered": 4}
