@@ -1,0 +1,135 @@
+"""MongoDB repositories of stock_sync: `stock_snapshots` and `stock_runs`.
+
+`stock_snapshots`: one document per (supplier, NetSuite item), `_id = "<supplier>:<item>"`, with
+the product, view (field and locations), quantities and fingerprint last published, and the item
+id as a number (`item_num`) for range reads. Only changed items are written, in one unordered
+bulk per page.
+
+`stock_runs`: one document per supplier, `_id = supplier_id`: the schedule (`next_run_at`,
+`trigger`), the current or last run (`state`, `started_at`, `finished_at`, `outcome`, `reason`,
+counts) and `last_success_at`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from pymongo import ReplaceOne
+from pymongo.asynchronous.database import AsyncDatabase
+
+from stock_sync.service_layer.ports import Snapshot
+
+SNAPSHOTS = "stock_snapshots"
+RUNS = "stock_runs"
+
+
+def _snapshot_id(supplier_id: str, item_id: str) -> str:
+    return f"{supplier_id}:{item_id}"
+
+
+class MongoSnapshots:
+    """`SnapshotStore` over `stock_snapshots`."""
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self._collection = db[SNAPSHOTS]
+
+    async def ensure_indexes(self) -> None:
+        await self._collection.create_index([("supplier_id", 1), ("item_num", 1)])
+
+    async def fingerprints(self, supplier_id: str, item_ids: Sequence[str]) -> dict[str, str]:
+        """Stored fingerprints of `item_ids` (one range query: a page is a contiguous id range).
+
+        A range on the (supplier_id, item_num) index is much cheaper than `$in` over a thousand
+        ids, on MongoDB and even more on the embedded server.
+        """
+        if not item_ids:
+            return {}
+        wanted = set(item_ids)
+        numbers = [int(item) for item in item_ids]
+        query = {"supplier_id": supplier_id, "item_num": {"$gte": min(numbers), "$lte": max(numbers)}}
+        found: dict[str, str] = {}
+        async for document in self._collection.find(query, {"item_id": 1, "fingerprint": 1}):
+            if document["item_id"] in wanted:
+                found[document["item_id"]] = document["fingerprint"]
+        return found
+
+    async def save(self, supplier_id: str, snapshots: Sequence[Snapshot]) -> None:
+        if not snapshots:
+            return
+        requests = [
+            ReplaceOne(
+                {"_id": _snapshot_id(supplier_id, snap.item_id)},
+                {
+                    "supplier_id": supplier_id,
+                    "item_id": snap.item_id,
+                    "item_num": int(snap.item_id),
+                    "product_id": snap.product_id,
+                    "view": snap.view_key,
+                    "quantities": list(snap.quantities),
+                    "fingerprint": snap.fingerprint,
+                    "event_id": snap.event_id,
+                    "as_of": snap.as_of,
+                },
+                upsert=True,
+            )
+            for snap in snapshots
+        ]
+        await self._collection.bulk_write(requests, ordered=False)
+
+    async def count(self, supplier_id: str) -> int:
+        return await self._collection.count_documents({"supplier_id": supplier_id})
+
+
+class MongoRuns:
+    """The per-supplier schedule and run status in `stock_runs`."""
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self._collection = db[RUNS]
+
+    async def schedules(self, supplier_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """`next_run_at` and `trigger` of each supplier that has a document."""
+        found: dict[str, dict[str, Any]] = {}
+        cursor = self._collection.find({"_id": {"$in": list(supplier_ids)}}, {"next_run_at": 1, "trigger": 1})
+        async for document in cursor:
+            found[document["_id"]] = document
+        return found
+
+    async def get(self, supplier_id: str) -> dict[str, Any] | None:
+        return await self._collection.find_one({"_id": supplier_id})
+
+    async def request(self, supplier_id: str, at: datetime) -> None:
+        """Ask any replica to run the supplier at its next look (the on-demand trigger)."""
+        await self._collection.update_one(
+            {"_id": supplier_id}, {"$set": {"trigger": True, "requested_at": at}}, upsert=True
+        )
+
+    async def started(self, supplier_id: str, at: datetime, owner: str) -> None:
+        await self._collection.update_one(
+            {"_id": supplier_id},
+            {"$set": {"state": "running", "started_at": at, "owner": owner, "trigger": False}},
+            upsert=True,
+        )
+
+    async def finished(
+        self,
+        supplier_id: str,
+        *,
+        at: datetime,
+        outcome: str,
+        reason: str | None,
+        counts: dict[str, object],
+        next_run_at: datetime,
+    ) -> None:
+        update: dict[str, Any] = {
+            "state": "idle",
+            "finished_at": at,
+            "outcome": outcome,
+            "reason": reason,
+            "counts": counts,
+            "next_run_at": next_run_at,
+        }
+        if outcome == "succeeded":
+            update["last_success_at"] = at
+        await self._collection.update_one({"_id": supplier_id}, {"$set": update}, upsert=True)

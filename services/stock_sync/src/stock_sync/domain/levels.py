@@ -1,0 +1,126 @@
+"""Stock levels as read from NetSuite, their fingerprint for change detection, and the event.
+
+Pure: no I/O, no clock, no random ids (the caller passes `as_of` and `event_id`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from om_contracts import LocationQuantity, NetSuiteStockChanged, StockField, StockLevel, StockSettings
+
+ZERO = Decimal(0)
+
+
+class BadConfiguration(ValueError):
+    """The supplier's stock settings cannot be run as they are (reason in the message)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class StockView:
+    """What a supplier asked to see: one NetSuite figure at an ordered list of locations."""
+
+    field: StockField
+    location_ids: tuple[str, ...]
+
+    @classmethod
+    def from_settings(cls, stock: StockSettings) -> StockView:
+        """The view of `stock`; raises `BadConfiguration` for an empty location list."""
+        locations = tuple(stock.location_ids)
+        if not locations:
+            raise BadConfiguration("NO_LOCATIONS", "stock sync is enabled but no location ids are configured")
+        if len(set(locations)) != len(locations):
+            raise BadConfiguration("DUPLICATE_LOCATIONS", f"location ids repeat: {','.join(locations)}")
+        return cls(stock.field, locations)
+
+    @property
+    def default_location_id(self) -> str:
+        return self.location_ids[0]
+
+    @property
+    def key(self) -> str:
+        """A stable text form of the view, stored with each snapshot."""
+        return f"{self.field.value}@{','.join(self.location_ids)}"
+
+
+@dataclass(frozen=True, slots=True)
+class ItemLevels:
+    """One NetSuite item's quantity at each location of a view, in the view's order."""
+
+    item_id: str
+    quantities: tuple[Decimal, ...]
+
+
+def canonical(quantity: Decimal) -> str:
+    """A quantity as text that does not depend on how NetSuite wrote it ("5", "5.0", "5.00")."""
+    if quantity == quantity.to_integral_value():
+        return str(quantity.quantize(Decimal(1)))
+    return format(quantity.normalize(), "f")
+
+
+def column(index: int) -> str:
+    """Name of the SuiteQL result column holding the quantity at the view's `index`-th location."""
+    return f"q{index}"
+
+
+def parse_row(row: Mapping[str, object], view: StockView) -> ItemLevels:
+    """One SuiteQL row (`id`, `q0`..`qn`, strings) as levels; an absent column is zero.
+
+    NetSuite omits null columns, and an item without a stock record at a location has none.
+    """
+    quantities: list[Decimal] = []
+    for index in range(len(view.location_ids)):
+        raw = row.get(column(index))
+        if raw is None or raw == "":
+            quantities.append(ZERO)
+            continue
+        try:
+            quantities.append(Decimal(str(raw)))
+        except InvalidOperation as exc:
+            raise ValueError(f"quantity {raw!r} of item {row.get('id')!r} is not a number") from exc
+    return ItemLevels(str(row["id"]), tuple(quantities))
+
+
+def fingerprint(view: StockView, product_id: str, levels: ItemLevels) -> str:
+    """Hash of everything a published event says; a different view or product means "changed"."""
+    text = "|".join((view.key, product_id, levels.item_id, *(canonical(q) for q in levels.quantities)))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def stock_event(
+    *,
+    supplier_id: str,
+    product_id: str,
+    levels: ItemLevels,
+    view: StockView,
+    as_of: datetime,
+    event_id: str,
+) -> NetSuiteStockChanged:
+    """The `netsuite.stock.changed` event for one product (CONTRACTS.md, stock-levels)."""
+    locations = tuple(
+        LocationQuantity(location_id=location, quantity=quantity)
+        for location, quantity in zip(view.location_ids, levels.quantities, strict=True)
+    )
+    return NetSuiteStockChanged(
+        event_id=event_id,
+        occurred_at=as_of,
+        supplier_id=supplier_id,
+        data=StockLevel(
+            product_id=product_id,
+            netsuite_item_id=levels.item_id,
+            field=view.field,
+            quantity=levels.quantities[0],
+            default_location_id=view.default_location_id,
+            locations=locations,
+            as_of=as_of,
+        ),
+    )

@@ -1,0 +1,228 @@
+"""When and where stock runs happen: due suppliers, one replica per supplier, bounded concurrency.
+
+`StockScheduler.tick()` looks at every configured supplier with stock enabled, and starts those due
+(never run, triggered on demand, or whose jittered slot has come) while this process has room.
+Each run holds the lease `stock:<supplier>` (at most one holder across replicas) and re-reads the
+schedule once it holds it, so a replica that saw a supplier due just before another finished it
+does not run it again. A run's outcome is stored in `stock_runs` whatever happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from om_contracts import IntegrationSettings
+from om_platform.leases import LeaseLost
+from stock_sync.domain.levels import BadConfiguration
+from stock_sync.domain.schedule import is_due, next_run_after, retry_after_failure
+from stock_sync.service_layer.ports import Clock, LeaseCheck, StockReadFailed
+from stock_sync.service_layer.sync import RunCounts, StockRun, UnknownLocations
+
+log = logging.getLogger(__name__)
+
+
+class Integrations(Protocol):
+    async def get(self, supplier_id: str) -> IntegrationSettings | None: ...
+
+    def configured(self) -> AsyncIterator[tuple[str, IntegrationSettings]]: ...
+
+
+class Leases(Protocol):
+    def hold(self, name: str, ttl_s: float = ...) -> AbstractAsyncContextManager[Any]: ...
+
+
+class RunStore(Protocol):
+    async def schedules(self, supplier_ids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
+
+    async def request(self, supplier_id: str, at: datetime) -> None: ...
+
+    async def started(self, supplier_id: str, at: datetime, owner: str) -> None: ...
+
+    async def finished(
+        self,
+        supplier_id: str,
+        *,
+        at: datetime,
+        outcome: str,
+        reason: str | None,
+        counts: dict[str, object],
+        next_run_at: datetime,
+    ) -> None: ...
+
+
+RunFactory = Callable[[str, IntegrationSettings, LeaseCheck | None], StockRun]
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """The outcome of one run: `succeeded` or `failed` (with a stable `code` and a `reason`)."""
+
+    supplier_id: str
+    outcome: str
+    counts: RunCounts
+    started_at: datetime
+    finished_at: datetime
+    code: str | None = None
+    reason: str | None = None
+
+
+@dataclass
+class StockScheduler:
+    integrations: Integrations
+    runs: RunStore
+    leases: Leases
+    make_run: RunFactory
+    clock: Clock
+    max_concurrent_runs: int = 4
+    lease_ttl_s: float = 60.0
+    on_finished: Callable[[RunReport], None] = lambda _report: None
+    owner: str = field(default_factory=lambda: secrets.token_hex(6))
+    _running: dict[str, asyncio.Task[RunReport | None]] = field(default_factory=dict)
+
+    # -- the loop -------------------------------------------------------------------------------
+
+    async def loop(self, every_s: float) -> None:
+        """Tick every `every_s` seconds for the life of the process (supervised by the runtime)."""
+        try:
+            while True:
+                try:
+                    await self.tick()
+                except Exception:
+                    # MongoDB blips must not end the loop; the next tick tries again.
+                    log.exception("stock scheduler tick failed")
+                await asyncio.sleep(every_s)
+        finally:
+            await self.cancel_runs()
+
+    async def tick(self) -> list[str]:
+        """Start the due suppliers this process has room for; returns their ids."""
+        enabled = [
+            sid async for sid, integration in self.integrations.configured() if integration.stock.enabled
+        ]
+        if not enabled:
+            return []
+        schedules = await self.runs.schedules(enabled)
+        now = self.clock()
+        due: list[tuple[datetime, str]] = []
+        for supplier_id in enabled:
+            if supplier_id in self._running:
+                continue
+            schedule = schedules.get(supplier_id, {})
+            next_run_at = schedule.get("next_run_at")
+            triggered = bool(schedule.get("trigger"))
+            if is_due(next_run_at, triggered, now):
+                due.append((now if triggered or next_run_at is None else next_run_at, supplier_id))
+        room = self.max_concurrent_runs - len(self._running)
+        started = [supplier_id for _, supplier_id in sorted(due)[: max(room, 0)]]
+        for supplier_id in started:
+            self._running[supplier_id] = asyncio.create_task(
+                self._guarded(supplier_id), name=f"stock:{supplier_id}"
+            )
+        return started
+
+    async def _guarded(self, supplier_id: str) -> RunReport | None:
+        try:
+            return await self.run_supplier(supplier_id, force=False)
+        except Exception:
+            log.exception("stock run crashed", extra={"supplier_id": supplier_id})
+            return None
+        finally:
+            self._running.pop(supplier_id, None)
+
+    async def wait_idle(self) -> None:
+        """Wait for the runs this process started (tests and shutdown)."""
+        while self._running:
+            await asyncio.gather(*self._running.values(), return_exceptions=True)
+
+    async def cancel_runs(self) -> None:
+        tasks = list(self._running.values())
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    # -- on demand ------------------------------------------------------------------------------
+
+    async def request_run(self, supplier_id: str) -> None:
+        """Ask whichever replica looks next to run the supplier now (sets the trigger flag)."""
+        await self.runs.request(supplier_id, self.clock())
+
+    async def run_now(self, supplier_id: str) -> RunReport | None:
+        """Run the supplier here and now; None when another holder runs it or stock is off."""
+        return await self.run_supplier(supplier_id, force=True)
+
+    # -- one run --------------------------------------------------------------------------------
+
+    async def run_supplier(self, supplier_id: str, *, force: bool) -> RunReport | None:
+        async with self.leases.hold(f"stock:{supplier_id}", self.lease_ttl_s) as lease:
+            if lease is None:
+                log.debug("stock run held elsewhere", extra={"supplier_id": supplier_id})
+                return None
+            integration = await self.integrations.get(supplier_id)
+            if integration is None or not integration.stock.enabled:
+                return None
+            if not force:
+                schedule = (await self.runs.schedules([supplier_id])).get(supplier_id, {})
+                if not is_due(schedule.get("next_run_at"), bool(schedule.get("trigger")), self.clock()):
+                    return None  # another replica ran it between our look and our lease
+            return await self._execute(supplier_id, integration, lease)
+
+    async def _execute(
+        self, supplier_id: str, integration: IntegrationSettings, lease: LeaseCheck
+    ) -> RunReport:
+        started_at = self.clock()
+        await self.runs.started(supplier_id, started_at, self.owner)
+        log.info("stock run started", extra={"supplier_id": supplier_id})
+        run = self.make_run(supplier_id, integration, lease)
+        interval = integration.stock.interval_minutes
+        code: str | None = None
+        reason: str | None = None
+        retry_soon = False
+        try:
+            await run.execute()
+        except BadConfiguration as exc:
+            code, reason = exc.code, exc.message
+        except UnknownLocations as exc:
+            code, reason = "UNKNOWN_LOCATION", str(exc)
+        except StockReadFailed as exc:
+            code, reason, retry_soon = exc.code, exc.message, exc.retryable
+        except LeaseLost:
+            # Another replica holds the supplier now; it records its own run.
+            log.warning("stock run lost its lease", extra={"supplier_id": supplier_id})
+            raise
+        except Exception as exc:
+            log.exception("stock run failed unexpectedly", extra={"supplier_id": supplier_id})
+            code, reason, retry_soon = "INTERNAL_ERROR", type(exc).__name__, True
+        finished_at = self.clock()
+        outcome = "succeeded" if code is None else "failed"
+        next_run_at = (
+            retry_after_failure(interval, finished_at)
+            if retry_soon
+            else next_run_after(supplier_id, interval, finished_at)
+        )
+        report = RunReport(supplier_id, outcome, run.counts, started_at, finished_at, code, reason)
+        await self.runs.finished(
+            supplier_id,
+            at=finished_at,
+            outcome=outcome,
+            reason=None if code is None else f"{code}: {reason}",
+            counts=run.counts.as_dict(),
+            next_run_at=next_run_at,
+        )
+        extra = {"supplier_id": supplier_id, "outcome": outcome, **run.counts.as_dict()}
+        extra.pop("unmapped_sample")
+        if code is None:
+            log.info("stock run succeeded", extra=extra)
+        else:
+            log.warning("stock run failed: %s", code, extra={**extra, "reason": reason})
+        self.on_finished(report)
+        return report

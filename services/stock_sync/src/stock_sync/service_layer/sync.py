@@ -1,0 +1,199 @@
+"""One stock run for one supplier: read NetSuite page by page, publish what changed, snapshot it.
+
+Order per page (at-least-once, never lossy): compare the page against the stored snapshots (one
+query), publish the changed items and await the broker, then write their snapshots. A crash or a
+NetSuite failure mid-scan leaves every earlier page fully published and snapshotted, and nothing
+of the failing page published, so the next run publishes exactly what is still different.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from om_contracts import IntegrationSettings
+from stock_sync.domain.levels import ItemLevels, StockView, canonical, fingerprint, stock_event
+from stock_sync.domain.queries import stripes
+from stock_sync.service_layer.ports import (
+    Clock,
+    LeaseCheck,
+    NewId,
+    ProductMap,
+    Publish,
+    Snapshot,
+    SnapshotStore,
+    StockReader,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunCounts:
+    """What a run did; stored in `stock_runs` and shown by status."""
+
+    items: int = 0
+    pages: int = 0
+    published: int = 0
+    unchanged: int = 0
+    unmapped: int = 0
+    stripes: int = 0
+    unmapped_sample: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "items": self.items,
+            "pages": self.pages,
+            "published": self.published,
+            "unchanged": self.unchanged,
+            "unmapped": self.unmapped,
+            "stripes": self.stripes,
+            "unmapped_sample": list(self.unmapped_sample),
+        }
+
+
+class UnknownLocations(Exception):
+    def __init__(self, unknown: list[str]) -> None:
+        super().__init__(f"NetSuite does not know location id(s) {', '.join(unknown)}")
+        self.unknown = unknown
+
+
+@dataclass
+class StockRun:
+    """The ports and parameters of one run (built by the scheduler or `run_now`)."""
+
+    supplier_id: str
+    integration: IntegrationSettings
+    reader: StockReader
+    snapshots: SnapshotStore
+    products: ProductMap
+    publish: Publish
+    clock: Clock
+    new_event_id: NewId
+    max_stripes: int = 5
+    lease: LeaseCheck | None = None
+    counts: RunCounts = field(default_factory=RunCounts)
+    _stopping: bool = False
+
+    async def execute(self) -> RunCounts:
+        """Run the scan; raises `BadConfiguration`, `UnknownLocations` or `StockReadFailed`."""
+        view = StockView.from_settings(self.integration.stock)
+        known = await self.reader.known_locations(view.location_ids)
+        unknown = [location for location in view.location_ids if location not in known]
+        if unknown:
+            raise UnknownLocations(unknown)
+        bounds = await self.reader.id_range()
+        if bounds is None:
+            return self.counts
+        # Keyset paging is sequential, so the id range is split into stripes scanned concurrently,
+        # as many as the account's budget lets run at once (the shared budget still governs).
+        parts = stripes(bounds[0], bounds[1], min(self.max_stripes, self.integration.concurrency_limit))
+        self.counts.stripes = len(parts)
+        # Not a TaskGroup: when one stripe fails, the others finish the page they are publishing
+        # (cancelling it halfway would publish events whose snapshots are never written) and stop.
+        results = await asyncio.gather(
+            *(self._stripe(view, after, up_to) for after, up_to in parts), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return self.counts
+
+    async def _stripe(self, view: StockView, after: int, up_to: int) -> None:
+        try:
+            async for page in _prefetched(self.reader.pages(view, after, up_to)):
+                if self._stopping:
+                    return
+                if self.lease is not None:
+                    self.lease.check()
+                await self._page(view, page)
+        except Exception:
+            self._stopping = True
+            raise
+
+    async def _page(self, view: StockView, page: list[ItemLevels]) -> None:
+        as_of = self.clock()
+        self.counts.pages += 1
+        self.counts.items += len(page)
+        products = await self.products.products_for(
+            self.supplier_id, self.integration, (levels.item_id for levels in page)
+        )
+        mapped = [levels for levels in page if levels.item_id in products]
+        unmapped = len(page) - len(mapped)
+        if unmapped:
+            self.counts.unmapped += unmapped
+            room = 20 - len(self.counts.unmapped_sample)
+            if room > 0:
+                self.counts.unmapped_sample.extend(
+                    [levels.item_id for levels in page if levels.item_id not in products][:room]
+                )
+        if not mapped:
+            return
+        stored = await self.snapshots.fingerprints(self.supplier_id, [levels.item_id for levels in mapped])
+        changed: list[Snapshot] = []
+        for levels in mapped:
+            product_id = products[levels.item_id]
+            digest = fingerprint(view, product_id, levels)
+            if stored.get(levels.item_id) == digest:
+                continue
+            changed.append(
+                Snapshot(
+                    item_id=levels.item_id,
+                    product_id=product_id,
+                    fingerprint=digest,
+                    view_key=view.key,
+                    quantities=tuple(canonical(q) for q in levels.quantities),
+                    event_id=self.new_event_id(),
+                    as_of=as_of,
+                )
+            )
+        self.counts.unchanged += len(mapped) - len(changed)
+        if not changed:
+            return
+        by_item = {levels.item_id: levels for levels in mapped}
+        events = [
+            stock_event(
+                supplier_id=self.supplier_id,
+                product_id=snap.product_id,
+                levels=by_item[snap.item_id],
+                view=view,
+                as_of=as_of,
+                event_id=snap.event_id,
+            )
+            for snap in changed
+        ]
+        # Every event of the page is confirmed by the broker before any snapshot is written.
+        await asyncio.gather(*(self.publish(event) for event in events))
+        self.counts.published += len(events)
+        await self.snapshots.save(self.supplier_id, changed)
+
+
+async def _prefetched(pages: AsyncIterator[list[ItemLevels]]) -> AsyncIterator[list[ItemLevels]]:
+    """Fetch the next page while the current one is compared and published (one page ahead)."""
+    queue: asyncio.Queue[list[ItemLevels] | BaseException | None] = asyncio.Queue(maxsize=1)
+
+    async def pump() -> None:
+        try:
+            async for page in pages:
+                await queue.put(page)
+        except Exception as exc:  # handed to the consumer, which re-raises it
+            await queue.put(exc)
+            return
+        await queue.put(None)
+
+    task = asyncio.create_task(pump())
+    try:
+        while True:
+            item = await queue.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
