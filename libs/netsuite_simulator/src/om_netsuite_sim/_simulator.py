@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import _ledger
 from ._db import create_database
@@ -34,9 +34,11 @@ _SEED_LISTS: dict[str, list[tuple[str, str]]] = {
 }
 
 
-@dataclass(frozen=True)
-class AuthFailure:
-    """One login-audit-trail entry: ``reason`` as NetSuite names it, when, and how it came in."""
+class AuthFailure(NamedTuple):
+    """One login-audit-trail entry: ``reason`` as NetSuite names it, when, and how it came in.
+
+    A tuple, so ``reason, *_ = failure`` and ``failure.reason`` both work.
+    """
 
     reason: str
     at: float
