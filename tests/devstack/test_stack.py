@@ -18,6 +18,8 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from pymongo import AsyncMongoClient
 
 from om_devstack import EmbeddedStack, StartupError, alive
+from om_devstack._probes import free_port
+from om_devstack._watch import listening_ports
 from om_devstack.stack import TopicLike
 
 pytestmark = pytest.mark.integration
@@ -192,3 +194,18 @@ async def test_the_synchronous_start_and_stop_work_outside_an_event_loop() -> No
     pids = json.loads(out)
     assert set(pids) == {"kafka"}
     assert not alive(pids["kafka"])
+
+
+async def test_a_port_taken_by_another_server_is_never_mistaken_for_ours(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with EmbeddedStack(kafka=False) as stranger:
+        taken = int(stranger.mongo_url.split(":")[2].split("/")[0])
+        choices = iter([taken])
+        monkeypatch.setattr("om_devstack.stack.free_port", lambda: next(choices, None) or free_port())
+
+        async with EmbeddedStack(kafka=False) as ours:
+            assert ours.mongo_url != stranger.mongo_url
+            ports = listening_ports(ours.pids()["mongo"])
+            assert ports is not None
+            assert int(ours.mongo_url.split(":")[2].split("/")[0]) in ports

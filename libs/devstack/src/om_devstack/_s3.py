@@ -12,8 +12,6 @@ import sys
 import urllib.request
 from typing import TYPE_CHECKING
 
-from om_devstack._probes import free_port
-
 if TYPE_CHECKING:
     from om_devstack.stack import EmbeddedStack
 
@@ -41,7 +39,9 @@ def _create_bucket(port: int, bucket: str) -> None:
 
 async def start_s3(stack: EmbeddedStack, bucket: str) -> None:
     """Start moto's S3 server as a child of ``stack`` and create ``bucket``."""
-    port = stack._ports.setdefault("s3", free_port())
-    argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+
+    def argv(port: int) -> list[str]:
+        return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+
     await stack._launch("s3", argv, stack._child_env())
-    await asyncio.to_thread(_create_bucket, port, bucket)
+    await asyncio.to_thread(_create_bucket, stack._ports["s3"], bucket)

@@ -11,7 +11,7 @@ import contextlib
 import os
 from pathlib import Path
 
-__all__ = ["alive", "children_of", "wait_dead"]
+__all__ = ["alive", "children_of", "listening_ports", "wait_dead"]
 
 
 def alive(pid: int) -> bool:
@@ -51,3 +51,30 @@ async def wait_dead(pid: int, timeout: float = 10.0) -> None:
     finally:
         loop.remove_reader(fd)
         os.close(fd)
+
+
+def listening_ports(pid: int) -> set[int] | None:
+    """TCP ports ``pid`` listens on, or ``None`` where ``/proc`` cannot tell (not Linux).
+
+    Used to make sure a port answers because *our* child bound it, not a stranger that took
+    the port between our choosing it and the child binding it.
+    """
+    fd_dir = Path(f"/proc/{pid}/fd")
+    if not fd_dir.is_dir():
+        return None
+    inodes = set()
+    with contextlib.suppress(OSError):
+        for fd in fd_dir.iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                # fields: sl local_address rem_address st ... inode (index 9); 0A = LISTEN
+                if len(fields) > 9 and fields[3] == "0A" and fields[9] in inodes:
+                    ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports

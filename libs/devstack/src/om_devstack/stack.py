@@ -8,13 +8,14 @@ protocol. Logs go to a temporary directory and only surface in a :class:`Startup
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, NamedTuple, Protocol, Self
@@ -30,7 +31,7 @@ from om_devstack._probes import (
     wait_until,
 )
 from om_devstack._process import ChildProcess, StartupError
-from om_devstack._watch import alive
+from om_devstack._watch import alive, listening_ports
 
 __all__ = [
     "EmbeddedStack",
@@ -275,25 +276,64 @@ class EmbeddedStack:
         """Synchronous :meth:`astop`."""
         asyncio.run(self.astop())
 
-    async def _launch(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
-        began = time.monotonic()
-        child = ChildProcess(name, argv, self.workdir / f"{name}.log", env=env)
-        child.start()  # in the caller's thread: PR_SET_PDEATHSIG is tied to it
-        self._children[name] = child
-        probe = {
-            "kafka": lambda: kafka_answers(self.kafka_bootstrap),
-            "mongo": lambda: mongo_answers(self.mongo_url),
-            "simulator": self._simulator_answers,
-            "s3": lambda: tcp_answers("127.0.0.1", self._ports["s3"]),
-        }[name]
-        reason = await wait_until(probe, self.start_timeout, child.poll)
-        if reason is not None:
-            raise child.startup_error(reason)
-        self.startup_seconds[name] = time.monotonic() - began
-        _log.info(
-            "component ready",
-            extra={"component": name, "pid": child.pid, "seconds": self.startup_seconds[name]},
-        )
+    async def _launch(
+        self,
+        name: str,
+        build_argv: Callable[[int], list[str]],
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """Start ``name`` on its port (chosen now unless kept from an earlier start).
+
+        A freshly chosen port can be taken by someone else before the child binds it; the
+        child then exits and we retry on another port. Readiness also requires that the
+        child itself listens on the port, so a stranger's server is never mistaken for ours.
+        """
+        attempts = 1 if name in self._ports else 3
+        for attempt in range(1, attempts + 1):
+            began = time.monotonic()
+            port = self._ports.setdefault(name, free_port())
+            child = ChildProcess(name, build_argv(port), self.workdir / f"{name}.log", env=env)
+            child.start()  # in the caller's thread: PR_SET_PDEATHSIG is tied to it
+            self._children[name] = child
+            probe = functools.partial(self._answers, child)
+            reason = await wait_until(probe, self.start_timeout, child.poll)
+            if reason is None:
+                self.startup_seconds[name] = time.monotonic() - began
+                _log.info(
+                    "component ready",
+                    extra={"component": name, "pid": child.pid, "seconds": time.monotonic() - began},
+                )
+                return
+            error = child.startup_error(reason)
+            exited = child.poll() is not None
+            del self._children[name]
+            await asyncio.to_thread(child.stop, 0.0)
+            if not exited or attempt == attempts:
+                raise error
+            _log.warning(
+                "component exited at start, retrying on another port",
+                extra={"component": name, "port": port, "attempt": attempt},
+            )
+            del self._ports[name]
+
+    async def _answers(self, child: ChildProcess) -> bool:
+        name = child.name
+        if name == "simulator" and not await self._simulator_port_known():
+            return False
+        port = self._ports[name]
+        pid = child.pid
+        if pid is None:
+            return False
+        owned = listening_ports(pid)
+        if owned is not None and port not in owned:
+            return False
+        if name == "kafka":
+            return await kafka_answers(self.kafka_bootstrap)
+        if name == "mongo":
+            return await mongo_answers(self.mongo_url)
+        if name == "simulator":
+            return await http_answers("127.0.0.1", port, "/_sim/accounts")
+        return await tcp_answers("127.0.0.1", port)
 
     def _child_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -310,7 +350,6 @@ class EmbeddedStack:
         """Start tansu (memory storage, or S3 via a local moto server)."""
         if "kafka" in self._children:
             return
-        self._ports.setdefault("kafka", free_port())
         env = self._child_env()
         if self.kafka_storage == "s3":
             from om_devstack._s3 import s3_env, start_s3
@@ -321,28 +360,36 @@ class EmbeddedStack:
             storage = f"s3://{self._s3_bucket}/"
         else:
             storage = "memory://tansu/"
-        url = f"tcp://127.0.0.1:{self._ports['kafka']}"
-        argv = [_tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url]
-        argv += ["--storage-engine", storage]
+        binary = _tansu_binary()
+
+        def argv(port: int) -> list[str]:
+            url = f"tcp://127.0.0.1:{port}"
+            return [
+                *(binary, "broker", "--listener-url", url, "--advertised-listener-url", url),
+                *("--storage-engine", storage),
+            ]
+
         await self._launch("kafka", argv, env)
 
     async def start_mongo(self) -> None:
         """Start secantusdb (standalone by default; ``--sync-on-commit`` when configured)."""
         if "mongo" in self._children:
             return
-        self._ports.setdefault("mongo", free_port())
         storage = str(self.mongo_path) if self.mongo_path is not None else ":memory:"
-        argv = [_venv_script("secantusd-py"), "--host", "127.0.0.1"]
-        argv += ["--port", str(self._ports["mongo"]), "--storage-path", storage]
-        argv += ["--log-level", "WARNING"]
-        if self.mongo_standalone:
-            argv.append("--standalone")
-        if self.mongo_sync_on_commit:
-            argv.append("--sync-on-commit")
         # An explicit, empty config keeps a stray ./secantusd.toml from being picked up.
         config = self.workdir / "secantusd.toml"
         config.touch()
-        argv += ["--config", str(config)]
+        script = _venv_script("secantusd-py")
+
+        def argv(port: int) -> list[str]:
+            args = [script, "--host", "127.0.0.1", "--port", str(port)]
+            args += ["--storage-path", storage, "--log-level", "WARNING", "--config", str(config)]
+            if self.mongo_standalone:
+                args.append("--standalone")
+            if self.mongo_sync_on_commit:
+                args.append("--sync-on-commit")
+            return args
+
         await self._launch("mongo", argv, self._child_env())
 
     async def start_simulator(self) -> None:
@@ -355,21 +402,27 @@ class EmbeddedStack:
             return
         port_file = self.workdir / "simulator.port"
         port_file.unlink(missing_ok=True)
-        port = self._ports.get("simulator", 0)  # a restart keeps the address
-        argv = [sys.executable, "-m", "om_netsuite_sim", "--host", "127.0.0.1"]
-        argv += ["--port", str(port), "--port-file", str(port_file), *self.simulator_args]
+        self._ports.setdefault("simulator", 0)  # 0 until the port file says otherwise
+
+        def argv(port: int) -> list[str]:
+            return [
+                *(sys.executable, "-m", "om_netsuite_sim", "--host", "127.0.0.1"),
+                *("--port", str(port), "--port-file", str(port_file), *self.simulator_args),
+            ]
+
         await self._launch("simulator", argv, self._child_env())
 
-    async def _simulator_answers(self) -> bool:
-        if "simulator" not in self._ports:
-            try:
-                text = (self.workdir / "simulator.port").read_text().strip()
-            except FileNotFoundError:
-                return False
-            if not text:
-                return False
-            self._ports["simulator"] = int(text)
-        return await http_answers("127.0.0.1", self._ports["simulator"], "/_sim/accounts")
+    async def _simulator_port_known(self) -> bool:
+        if self._ports.get("simulator"):
+            return True
+        try:
+            text = (self.workdir / "simulator.port").read_text().strip()
+        except FileNotFoundError:
+            return False
+        if not text:
+            return False
+        self._ports["simulator"] = int(text)
+        return True
 
     # ----------------------------------------------------------------- crash helpers
 
