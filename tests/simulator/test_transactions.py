@@ -178,3 +178,22 @@ async def test_a_customer_deposit_is_recorded_against_a_sales_order(ns: Any, acc
         "customer": {"id": ids["customer"]}, "salesOrder": {"id": ids["so"]}, "payment": 5})  # fmt: skip
     deposit = await ns.get("customerDeposit", dep_id)
     assert (deposit["status"]["id"], deposit["salesOrder"]["id"]) == ("A", ids["so"])
+
+
+async def test_a_line_named_by_its_number_is_updated_in_place_keeping_its_billed_quantity(
+    ns: Any, account: Account
+) -> None:
+    ids = await _order(ns, account, (2, 4))
+    await _transform(ns, "salesOrder", ids["so"], "invoice", {"item": {"items": [
+        {"orderLine": 1, "quantity": 2}, {"orderLine": 2, "quantity": 0}]}})  # fmt: skip
+    close_second = {"item": {"items": [{"line": 2, "isClosed": True}]}}
+    response = await ns.request("PATCH", f"{RECORD}/salesOrder/{ids['so']}", json=close_second)
+    assert response.status_code == 204, response.text
+    order = await ns.get("salesOrder", ids["so"], "?expandSubResources=true")
+    lines = order["item"]["items"]
+    assert [(x["line"], x["isClosed"] if "isClosed" in x else False) for x in lines] == [
+        (1, False),
+        (2, True),
+    ]
+    assert lines[0]["quantityBilled"] == 2
+    assert order["status"]["id"] == "G"  # the only open line is fully billed

@@ -248,14 +248,36 @@ class RecordStore:
     def _merge(self, record: Record, data: Record, *, replace: set[str], creating: bool) -> None:
         for field, value in data.items():
             if isinstance(value, list):
-                existing = record.get(field) or []
-                lines = [] if (field in replace or creating) else list(existing)
-                next_line = max((int(line.get("line", 0)) for line in lines), default=0)
-                for line in value:
-                    next_line += 1
-                    lines.append({**line, "line": next_line})
-                record[field] = lines
+                record[field] = self._merge_lines(
+                    [] if creating else (record.get(field) or []), value, field in replace
+                )
             elif value is None:
                 record.pop(field, None)
             else:
                 record[field] = value
+
+    @staticmethod
+    def _merge_lines(existing: list[Record], incoming: list[Record], replace: bool) -> list[Record]:
+        """Lines that name an existing ``line`` update it (keeping read-only state such as
+        ``quantityBilled``); other lines are appended, or with ``replace`` they become the
+        whole list (Help section_1545142420)."""
+        by_line = {int(line["line"]): line for line in existing if "line" in line}
+        next_line = max(by_line, default=0)
+        kept: list[Record] = [] if replace else [dict(line) for line in existing]
+        index = {int(line["line"]): i for i, line in enumerate(kept) if "line" in line}
+        for line in incoming:
+            number = line.get("line")
+            key = int(number) if isinstance(number, int | str) and str(number).isdigit() else None
+            if key is not None and key in by_line:
+                updated = {**by_line[key], **{k: v for k, v in line.items() if k != "quantityBilled"}}
+                if key in index:
+                    kept[index[key]] = updated
+                else:
+                    index[key] = len(kept)
+                    kept.append(updated)
+                continue
+            next_line += 1
+            fresh = {k: v for k, v in line.items() if k != "quantityBilled"}
+            fresh["line"] = next_line
+            kept.append(fresh)
+        return kept
