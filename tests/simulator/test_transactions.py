@@ -191,7 +191,7 @@ async def test_a_line_named_by_its_number_is_updated_in_place_keeping_its_billed
     assert response.status_code == 204, response.text
     order = await ns.get("salesOrder", ids["so"], "?expandSubResources=true")
     lines = order["item"]["items"]
-    assert [(x["line"], x["isClosed"] if "isClosed" in x else False) for x in lines] == [
+    assert [(x["line"], x.get("isClosed", False)) for x in lines] == [
         (1, False),
         (2, True),
     ]
