@@ -158,3 +158,26 @@ async def test_a_list_pages_in_netsuites_shape_and_refuses_misaligned_offsets(
     assert {link["rel"] for link in page["links"]} == {"self", "next"}
     bad = await ns.request("GET", f"{RECORD}/customer?limit=2&offset=3")
     assert bad.status_code == 400
+
+
+async def test_a_list_filters_on_last_modified_date_in_the_users_date_format(
+    ns: Any, account: Account
+) -> None:
+    account.add_customer("Today")
+    after_past = await ns.request("GET", f'{RECORD}/customer?q=lastModifiedDate AFTER "1/1/2020"')
+    assert after_past.json()["totalResults"] == 1
+    after_future = await ns.request("GET", f'{RECORD}/customer?q=lastModifiedDate ON_OR_AFTER "1/1/2999"')
+    assert after_future.json()["totalResults"] == 0
+    garbage = await ns.request("GET", f'{RECORD}/customer?q=lastModifiedDate AFTER "someday"')
+    assert garbage.status_code == 400
+    assert garbage.json()["o:errorDetails"][0]["o:errorCode"] == "INVALID_PARAMETER"
+
+
+async def test_a_sublist_and_one_line_can_be_read_as_sub_resources(ns: Any, account: Account) -> None:
+    so_id, _, item = await _order(ns, account)
+    sublist = (await ns.request("GET", f"{RECORD}/salesOrder/{so_id}/item")).json()
+    assert sublist["count"] == 1
+    assert sublist["items"][0]["links"][0]["href"].endswith(f"/salesOrder/{so_id}/item/1")
+    line = (await ns.request("GET", f"{RECORD}/salesOrder/{so_id}/item/1")).json()
+    assert (line["item"]["id"], line["quantity"]) == (item, 2)
+    assert (await ns.request("GET", f"{RECORD}/salesOrder/{so_id}/item/9")).status_code == 404

@@ -16,7 +16,7 @@ from starlette.types import Receive, Scope, Send
 from . import _admin, _oauth2
 from ._listing import list_ids
 from ._records import record_type
-from ._render import render_record
+from ._render import render_record, sublist_resource
 from ._responses import (
     COLLECTION,
     ApiError,
@@ -252,6 +252,10 @@ class SimulatorApp:
             if method == "DELETE":
                 store.delete(rtype, key)
                 return Response(status_code=204)
+        elif len(parts) in (3, 4) and parts[2] != "!transform" and method == "GET":
+            account.counters[f"GET {rtype.name} sublist"] += 1
+            record = store.get(rtype, parts[1])
+            return json_response(sublist_resource(store, rtype, record, base, parts[2:]))
         elif len(parts) == 4 and parts[2] == "!transform" and method == "POST":
             account.counters[f"transform {rtype.name}->{parts[3]}"] += 1
             source_id = store.resolve(rtype, parts[1])

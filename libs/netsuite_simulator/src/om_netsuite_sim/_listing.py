@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -41,13 +42,45 @@ def _number(value: Any) -> Decimal | None:
         return None
 
 
+_DATE_FIELDS = {"lastmodifieddate": "_modified", "createddate": "_created", "datecreated": "_created"}
+
+
+def _date(value: Any) -> str | None:
+    """A ``q`` date in the user's format (``M/D/YYYY``) or ISO, as ``YYYY-MM-DD``."""
+    text = str(value).strip()
+    for pattern in ("%m/%d/%Y", "%Y-%m-%d", "%m/%d/%Y %I:%M %p", "%Y-%m-%dT%H:%M:%SZ"):
+        try:
+            return datetime.strptime(text, pattern).strftime("%Y-%m-%d")  # noqa: DTZ007
+        except ValueError:
+            continue
+    return None
+
+
+def _match_date(record: Record, field: str, base: str, value: Any) -> bool:
+    raw = record.get(_DATE_FIELDS.get(field.lower(), field))
+    wanted = _date(value)
+    if wanted is None:
+        raise ApiError(400, "INVALID_PARAMETER", f"Unparseable date: {value}")
+    if not isinstance(raw, str):
+        return False
+    actual = raw[:10]
+    return {
+        "AFTER": actual > wanted,
+        "BEFORE": actual < wanted,
+        "ON": actual == wanted,
+        "ON_OR_AFTER": actual >= wanted,
+    }.get(base, actual <= wanted)
+
+
 def _match(record: Record, field: str, op: str, value: Any) -> bool:
     actual = _plain(record.get(field))
     if field.lower() == "id":
         actual = record["id"]
     negate = op.endswith("_NOT")
     base = op[:-4] if negate else op
-    if base == "EMPTY":
+    if base in ("AFTER", "BEFORE", "ON", "ON_OR_AFTER", "ON_OR_BEFORE"):
+        result = _match_date(record, field, base, value)
+    elif base == "EMPTY":
         result = actual in (None, "")
     elif base in ("IS", "EQUAL"):
         if isinstance(value, bool):

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from ._records import RecordStore
+from ._responses import ApiError
 from ._sql import display_name
 from ._types import RECORD_TYPES, REF_FIELDS, STATUS_LABELS, RecordType
 
-__all__ = ["iso", "render_record"]
+__all__ = ["iso", "render_record", "sublist_resource"]
 
 Record = dict[str, Any]
 _FAMILY_DEFAULT_TYPE = {
@@ -90,4 +91,31 @@ def render_record(
         out["createdDate"] = iso(record["_created"])
     if wanted is None or "lastmodifieddate" in wanted:
         out["lastModifiedDate"] = iso(record["_modified"])
+    return out
+
+
+def sublist_resource(
+    store: RecordStore, rtype: RecordType, record: Record, base: str, parts: list[str]
+) -> Record:
+    """``GET /{type}/{id}/{sublist}[/{line}]`` (Help section_159894563219)."""
+    name = next((k for k in record if k.lower() == parts[0].lower()), None)
+    lines = record.get(name) if name else None
+    if name is None or not isinstance(lines, list):
+        raise ApiError(404, "NONEXISTENT_ID", f"The sub-resource {parts[0]} does not exist.")
+    href = f"{base}/{rtype.name}/{record['id']}/{name}"
+    if len(parts) == 1:
+        items = [{"links": [{"rel": "self", "href": f"{href}/{line['line']}"}]} for line in lines]
+        return {
+            "links": [{"rel": "self", "href": href}],
+            "items": items,
+            "count": len(items),
+            "hasMore": False,
+            "offset": 0,
+            "totalResults": len(items),
+        }
+    line = next((x for x in lines if str(x.get("line")) == parts[1]), None)
+    if line is None:
+        raise ApiError(404, "NONEXISTENT_ID", f"The line {parts[1]} does not exist.")
+    out = _line(store, line, base)
+    out["links"] = [{"rel": "self", "href": f"{href}/{parts[1]}"}]
     return out
