@@ -72,7 +72,10 @@ def live_children() -> list[ChildProcess]:
 
 
 def _kill_all() -> None:
-    for child in live_children():
+    children = live_children()
+    for child in children:
+        child.terminate()  # all first, so the grace periods overlap
+    for child in children:
         child.stop(grace=1.0)
 
 

@@ -321,19 +321,19 @@ class EmbeddedStack:
         if name == "simulator" and not await self._simulator_port_known():
             return False
         port = self._ports[name]
-        pid = child.pid
-        if pid is None:
-            return False
-        owned = listening_ports(pid)
-        if owned is not None and port not in owned:
-            return False
         if name == "kafka":
-            return await kafka_answers(self.kafka_bootstrap)
-        if name == "mongo":
-            return await mongo_answers(self.mongo_url)
-        if name == "simulator":
-            return await http_answers("127.0.0.1", port, "/_sim/accounts")
-        return await tcp_answers("127.0.0.1", port)
+            answered = await kafka_answers(self.kafka_bootstrap)
+        elif name == "mongo":
+            answered = await mongo_answers(self.mongo_url)
+        elif name == "simulator":
+            answered = await http_answers("127.0.0.1", port, "/_sim/accounts")
+        else:
+            answered = await tcp_answers("127.0.0.1", port)
+        if not answered or child.pid is None:
+            return False
+        # Checked last because reading /proc is the dearer step; see _launch for why.
+        owned = listening_ports(child.pid)
+        return owned is None or port in owned
 
     def _child_env(self) -> dict[str, str]:
         env = dict(os.environ)
