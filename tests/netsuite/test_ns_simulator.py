@@ -161,11 +161,18 @@ async def test_a_sales_order_is_transformed_into_an_invoice_then_paid_and_credit
     assert paid.amount_remaining == 0
 
 
+async def test_governance_limits_report_the_accounts_concurrency(ns: NetSuiteSession) -> None:
+    limits = await ns.governance_limits()
+    assert limits["accountConcurrencyLimit"] == 5
+
+
 async def test_a_record_list_is_filtered_and_paged(ns: NetSuiteSession) -> None:
     for n in range(7):
         await ns.upsert("customer", f"LIST-{n}", {"companyName": f"Listed {n}", "subsidiary": {"id": "1"}})
     ids = [i async for i in ns.list("customer", page_size=3)]
     assert len(ids) == len(set(ids)) >= 7
+    listed = [i async for i in ns.list("customer", 'companyName START_WITH "Listed 1"', page_size=3)]
+    assert len(listed) == 1
 
 
 async def test_a_keyset_scan_returns_each_of_25000_rows_once_while_rows_are_added(env: SimEnv) -> None:

@@ -299,6 +299,18 @@ class NetSuiteSession:
                 return
             offset += page_size
 
+    async def governance_limits(self) -> dict[str, Any]:
+        """The account's concurrency limits (article_0625010817; administrator roles only).
+
+        E.g. ``{"accountConcurrencyLimit": 5, "integrationConcurrencyLimit": 2, ...}``; use it to
+        size ``concurrency_limit`` (at most the integration's share).
+        """
+        response = await self._call(
+            "GET", "/services/rest/system/v1/governanceLimits", operation="governanceLimits", idempotent=True
+        )
+        limits: dict[str, Any] = response.json()
+        return limits
+
     # -- SuiteQL -----------------------------------------------------------------------------
 
     async def _suiteql_page(
