@@ -1,10 +1,211 @@
-"""Wiring of finance_sync: consumers, publishers and stores on one ServiceRuntime (the entry point layer)."""
+"""Wiring of finance_sync: consumers, publishers, stores and the hourly scheduler on one runtime."""
 
+from __future__ import annotations
+
+import asyncio
+import secrets
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from finance_sync.adapters.mongo import CursorStore, JobRuns, PublishedStore, ReconciliationLedger
+from finance_sync.adapters.netsuite_gateway import FinanceGateway
+from finance_sync.domain.schedule import Feature
+from finance_sync.service_layer.features import feed
+from finance_sync.service_layer.polling import RunResult, WindowOptions, run_window
+from finance_sync.service_layer.reconcile import Reconciler
+from finance_sync.service_layer.scheduling import FinanceScheduler, ScheduleOptions
 from finance_sync.settings import Settings
+from om_contracts import (
+    CREDIT_NOTES_TOPIC,
+    CUSTOMERS_TOPIC,
+    INVOICE_PAYMENTS_TOPIC,
+    NETSUITE_INVOICES_TOPIC,
+    PAYMENTS_TOPIC,
+    PRODUCTS_TOPIC,
+    RECONCILIATION_TOPIC,
+    CustomerUpserted,
+    IntegrationSettings,
+    NetSuiteCreditNoteCreated,
+    NetSuiteInvoiceFinalised,
+    NetSuiteInvoicePaid,
+    ProductUpserted,
+    ReconciliationEvent,
+)
+from om_platform.decoding import contract_decoder
+from om_platform.integrations import IntegrationStore
+from om_platform.kafka import EventPublisher, RecordContext
+from om_platform.leases import LeaseStore
+from om_platform.mappings import MappingStore
 from om_platform.runtime import ServiceRuntime
+
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class FinanceService:
+    """Everything the service wires, for the entry point, the CLI and the tests."""
+
+    runtime: ServiceRuntime
+    integrations: IntegrationStore
+    mappings: MappingStore
+    cursors: CursorStore
+    job_runs: JobRuns
+    published: PublishedStore
+    ledger: ReconciliationLedger
+    scheduler: FinanceScheduler
+    reconciler: Reconciler
+
+    async def run_now(self, supplier_id: str, feature: Feature) -> RunResult:
+        """Run one supplier's feature up to now (what `omctl finance run-now` calls)."""
+        integration = await self.integrations.get(supplier_id)
+        if integration is None:
+            raise LookupError(f"supplier {supplier_id} has no NetSuite integration")
+        return await self.scheduler.run_now(supplier_id, integration, feature)
+
+
+def build_service(settings: Settings, *, clock: Clock = _utc_now, owner: str | None = None) -> FinanceService:
+    runtime = ServiceRuntime(settings, title="finance_sync", description=__doc__ or "")
+    integrations = runtime.consume_integrations()
+    mappings = MappingStore(runtime)
+    cursors, job_runs = CursorStore(runtime), JobRuns(runtime)
+    published, ledger = PublishedStore(runtime), ReconciliationLedger(runtime)
+    publishers = {
+        Feature.FINALISED_INVOICES: runtime.publisher(
+            NETSUITE_INVOICES_TOPIC, schema=NetSuiteInvoiceFinalised
+        ),
+        Feature.CREDIT_NOTES: runtime.publisher(CREDIT_NOTES_TOPIC, schema=NetSuiteCreditNoteCreated),
+        Feature.PAID_INVOICES: runtime.publisher(INVOICE_PAYMENTS_TOPIC, schema=NetSuiteInvoicePaid),
+    }
+    reconciliation: EventPublisher = runtime.publisher(RECONCILIATION_TOPIC, schema=ReconciliationEvent)
+    window = WindowOptions(
+        overlap=timedelta(minutes=settings.finance_overlap_minutes),
+        max_rows=settings.finance_max_rows_per_run,
+        page_size=settings.finance_page_size,
+        initial_lookback=timedelta(hours=settings.finance_initial_lookback_hours),
+    )
+
+    def gateway(supplier_id: str, integration: IntegrationSettings) -> FinanceGateway:
+        return FinanceGateway(runtime.netsuite.session(supplier_id, integration), settings.finance_page_size)
+
+    async def run_feature(
+        supplier_id: str, integration: IntegrationSettings, feature: Feature, until: datetime
+    ) -> RunResult:
+        fetch = feed(
+            feature,
+            supplier_id,
+            integration,
+            gateway(supplier_id, integration),
+            mappings,
+            default_currency=settings.finance_default_currency,
+            paid_lookback=timedelta(days=settings.finance_paid_invoice_max_age_days),
+        )
+        return await run_window(
+            supplier_id,
+            str(feature),
+            until,
+            fetch,
+            cursors=cursors,
+            published=published,
+            publisher=publishers[feature],
+            options=window,
+        )
+
+    scheduler = FinanceScheduler(
+        integrations=integrations,
+        leases=_LazyLeases(runtime),
+        cursors=cursors,
+        job_runs=job_runs,
+        run_window=run_feature,
+        clock=clock,
+        options=ScheduleOptions(
+            owner=owner or f"{socket.gethostname()}-{secrets.token_hex(4)}",
+            lease_ttl_s=settings.finance_lease_ttl_s,
+            max_catch_up_hours=settings.finance_max_catch_up_hours,
+            concurrency=settings.finance_concurrent_runs,
+        ),
+    )
+    reconciler = Reconciler(
+        integrations=integrations,
+        ledger=ledger,
+        mappings=mappings,
+        gateway_for=gateway,
+        publisher=reconciliation,
+    )
+
+    async def on_customer(event: CustomerUpserted, ctx: RecordContext) -> None:
+        await mappings.record_entity(
+            event.supplier_id, "customer", event.data, name=event.data.name,
+            occurred_at=event.occurred_at, event_id=event.event_id,
+        )  # fmt: skip
+
+    async def on_product(event: ProductUpserted, ctx: RecordContext) -> None:
+        await mappings.record_entity(
+            event.supplier_id, "product", event.data, name=event.data.name,
+            occurred_at=event.occurred_at, event_id=event.event_id,
+        )  # fmt: skip
+
+    def by_id(event: Any) -> str:
+        return str(event.data.id)
+
+    runtime.consume(
+        CUSTOMERS_TOPIC,
+        decode=contract_decoder(CUSTOMERS_TOPIC, by_id),
+        handle=on_customer,
+        limit_for=lambda _supplier: 8,
+        description="Customers, for the NetSuite customer mapping of payments and credit notes.",
+    )
+    runtime.consume(
+        PRODUCTS_TOPIC,
+        decode=contract_decoder(PRODUCTS_TOPIC, by_id),
+        handle=on_product,
+        limit_for=lambda _supplier: 8,
+        description="Products, to map NetSuite items on invoices and credit notes back to Ordermentum.",
+    )
+    runtime.consume(
+        PAYMENTS_TOPIC,
+        decode=contract_decoder(PAYMENTS_TOPIC, by_id),
+        handle=reconciler.handle,
+        limit_for=integrations.limit_for,
+        description="Payments and payouts recorded in NetSuite (auto-reconciliation); lane = payment/payout id.",
+    )
+
+    async def ensure_indexes() -> None:
+        await mappings.ensure_indexes()
+        await published.ensure_indexes()
+
+    async def schedule_forever() -> None:
+        while True:
+            await scheduler.tick()
+            await asyncio.sleep(settings.finance_schedule_poll_s)  # a timer: nothing to await instead
+
+    runtime.on_start(ensure_indexes)
+    runtime.supervise("finance-scheduler", schedule_forever)
+    return FinanceService(
+        runtime, integrations, mappings, cursors, job_runs, published, ledger, scheduler, reconciler
+    )
+
+
+class _LazyLeases(LeaseStore):
+    """A `LeaseStore` over the runtime's `leases` collection, resolved once MongoDB is connected."""
+
+    def __init__(self, runtime: ServiceRuntime) -> None:
+        self._runtime = runtime
+
+    @property
+    def _collection(self) -> Any:  # the base class reads this attribute
+        return self._runtime.db["leases"]
+
+    @_collection.setter
+    def _collection(self, value: Any) -> None:
+        raise AttributeError("read-only")
 
 
 def build(settings: Settings) -> ServiceRuntime:
-    runtime = ServiceRuntime(settings, title="finance_sync", description=__doc__ or "")
-    runtime.consume_integrations()
-    return runtime
+    return build_service(settings).runtime

@@ -1,0 +1,175 @@
+"""MongoDB repositories of finance_sync: cursors, job runs, published markers, reconciliations.
+
+Collections (all in the service's database):
+
+* ``cursors``          ``_id = supplier:feature``: high-water position, last completed slot
+* ``job_runs``         ``_id = feature:supplier:YYYY-MM-DDTHH``: one document per completed hour
+* ``published``        batches of ``netsuite id@version`` keys already confirmed by the broker
+* ``reconciliations``  ``_id = supplier:payment|payout:id``: plan, NetSuite id, outcome, event id
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from finance_sync.domain.schedule import Cursor, Position
+
+
+class HasDatabase(Protocol):
+    @property
+    def db(self) -> AsyncDatabase[dict[str, Any]]: ...
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class _Repository:
+    name = ""
+
+    def __init__(self, holder: HasDatabase) -> None:
+        self._holder = holder
+
+    @property
+    def collection(self) -> AsyncCollection[dict[str, Any]]:
+        return self._holder.db[self.name]
+
+
+class CursorStore(_Repository):
+    name = "cursors"
+
+    async def get(self, supplier_id: str, feature: str) -> Cursor | None:
+        document = await self.collection.find_one({"_id": f"{supplier_id}:{feature}"})
+        if document is None:
+            return None
+        last_slot = document.get("last_slot")
+        return Cursor(
+            Position(_utc(document["at"]), int(document.get("last_id", 0))),
+            last_slot=_utc(last_slot) if last_slot else None,
+            resume=bool(document.get("resume", False)),
+        )
+
+    async def save(self, supplier_id: str, feature: str, position: Position, *, resume: bool) -> None:
+        await self.collection.update_one(
+            {"_id": f"{supplier_id}:{feature}"},
+            {
+                "$set": {
+                    "supplier_id": supplier_id,
+                    "feature": feature,
+                    "at": position.at,
+                    "last_id": position.id,
+                    "resume": resume,
+                    "updated_at": datetime.now(UTC),
+                }
+            },
+            upsert=True,
+        )
+
+    async def complete_slot(self, supplier_id: str, feature: str, slot: datetime) -> None:
+        await self.collection.update_one(
+            {"_id": f"{supplier_id}:{feature}"}, {"$max": {"last_slot": slot}}, upsert=True
+        )
+
+
+def job_run_id(feature: str, supplier_id: str, slot: datetime) -> str:
+    return f"{feature}:{supplier_id}:{_utc(slot):%Y-%m-%dT%H}"
+
+
+class JobRuns(_Repository):
+    name = "job_runs"
+
+    async def is_done(self, feature: str, supplier_id: str, slot: datetime) -> bool:
+        return (
+            await self.collection.find_one({"_id": job_run_id(feature, supplier_id, slot)}, {"_id": 1})
+            is not None
+        )
+
+    async def mark_done(
+        self, feature: str, supplier_id: str, slot: datetime, owner: str, published: int
+    ) -> bool:
+        """Record the hour as done; False if another holder already recorded it."""
+        try:
+            await self.collection.insert_one(
+                {
+                    "_id": job_run_id(feature, supplier_id, slot),
+                    "feature": feature,
+                    "supplier_id": supplier_id,
+                    "slot": slot,
+                    "owner": owner,
+                    "published": published,
+                    "finished_at": datetime.now(UTC),
+                }
+            )
+        except DuplicateKeyError:
+            return False
+        return True
+
+
+class PublishedStore(_Repository):
+    """Keys (`<netsuite id>@<version>`) whose events the broker confirmed, one document per batch.
+
+    Batches keep MongoDB writes per page, not per document (the embedded server does ~500 writes/s).
+    """
+
+    name = "published"
+
+    async def ensure_indexes(self) -> None:
+        await self.collection.create_index([("supplier_id", 1), ("feature", 1), ("keys", 1)])
+
+    async def already(self, supplier_id: str, feature: str, keys: Iterable[str]) -> set[str]:
+        wanted = list(set(keys))
+        if not wanted:
+            return set()
+        found: set[str] = set()
+        query = {"supplier_id": supplier_id, "feature": feature, "keys": {"$in": wanted}}
+        async for document in self.collection.find(query, {"keys": 1}):
+            found.update(document["keys"])
+        return found & set(wanted)
+
+    async def mark(self, supplier_id: str, feature: str, keys: list[str]) -> None:
+        if keys:
+            await self.collection.insert_one(
+                {"supplier_id": supplier_id, "feature": feature, "keys": keys, "at": datetime.now(UTC)}
+            )
+
+
+class ReconciliationLedger(_Repository):
+    """Idempotency and status of each payment and payout recorded in NetSuite."""
+
+    name = "reconciliations"
+
+    @staticmethod
+    def key(supplier_id: str, kind: str, ordermentum_id: str) -> str:
+        return f"{supplier_id}:{kind}:{ordermentum_id}"
+
+    async def get(self, supplier_id: str, kind: str, ordermentum_id: str) -> dict[str, Any] | None:
+        return await self.collection.find_one({"_id": self.key(supplier_id, kind, ordermentum_id)})
+
+    async def many(self, supplier_id: str, kind: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        keys = [self.key(supplier_id, kind, i) for i in ids]
+        found: dict[str, dict[str, Any]] = {}
+        async for document in self.collection.find({"_id": {"$in": keys}}):
+            found[document["ordermentum_id"]] = document
+        return found
+
+    async def update(self, supplier_id: str, kind: str, ordermentum_id: str, fields: dict[str, Any]) -> None:
+        await self.collection.update_one(
+            {"_id": self.key(supplier_id, kind, ordermentum_id)},
+            {
+                "$set": {**fields, "updated_at": datetime.now(UTC)},
+                "$setOnInsert": {"supplier_id": supplier_id, "kind": kind, "ordermentum_id": ordermentum_id},
+            },
+            upsert=True,
+        )
+
+    async def forget_plan(self, supplier_id: str, kind: str, ordermentum_id: str) -> None:
+        await self.collection.update_one(
+            {"_id": self.key(supplier_id, kind, ordermentum_id), "status": "planned"},
+            {"$unset": {"plan": ""}, "$set": {"status": "failed"}},
+        )

@@ -1,0 +1,288 @@
+"""finance_sync's NetSuite queries and writes, over one supplier's `NetSuiteSession`.
+
+Reads are SuiteQL (Help "SuiteQL", section_157909186990): headers page by a composite keyset on
+(timestamp, id) with ``FETCH FIRST n ROWS ONLY``, so a window is read in time order and a run can
+stop after any page and resume exactly there; lines of a whole page of headers come in one
+offset-paged query over the page's id range. Writes are upserts by external id
+(``PUT /record/v1/<type>/eid:<id>``, section_156335203191), safe to repeat.
+
+SuiteQL answers every value as text in the user's format; timestamps are therefore selected
+with ``TO_CHAR(..., 'YYYY-MM-DD HH24:MI:SS')`` and treated as UTC (the overlap window absorbs
+an account time zone's skew), money is parsed into `Decimal` from the text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from finance_sync.domain.documents import CreditMemoRow, InvoiceRow, LineRow
+from finance_sync.domain.schedule import Position
+from om_netsuite import NetSuiteSession
+
+MASK = "'YYYY-MM-DD HH24:MI:SS'"
+_PY_MASK = "%Y-%m-%d %H:%M:%S"
+IN_CHUNK = 100
+CENT = Decimal("0.01")
+
+
+def _ts(value: datetime) -> str:
+    return value.astimezone(UTC).strftime(_PY_MASK)
+
+
+def _parse_ts(text: str) -> datetime:
+    return datetime.strptime(text, _PY_MASK).replace(tzinfo=UTC)
+
+
+def _parse_date(text: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(text[:10]) if text else None
+
+
+def _dec(text: Any) -> Decimal:
+    return Decimal(str(text)) if text not in (None, "") else Decimal(0)
+
+
+def _money(text: Any) -> Decimal:
+    """An amount with at least cents (SuiteQL drops trailing zeros: '127.5'); never rounds."""
+    value = _dec(text)
+    exponent = value.as_tuple().exponent
+    return value.quantize(CENT) if isinstance(exponent, int) and exponent > -2 else value
+
+
+def _opt_dec(text: Any) -> Decimal | None:
+    return Decimal(str(text)) if text not in (None, "") else None
+
+
+def _window(column: str) -> str:
+    """Rows strictly after the (timestamp, id) position and strictly before the window's end."""
+    return (
+        f"({column} > TO_TIMESTAMP(?, {MASK}) OR ({column} = TO_TIMESTAMP(?, {MASK}) AND t.id > ?)) "
+        f"AND {column} < TO_TIMESTAMP(?, {MASK})"
+    )
+
+
+def _window_params(after: Position, until: datetime) -> list[object]:
+    return [_ts(after.at), _ts(after.at), after.id, _ts(until)]
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" for _ in range(count))
+
+
+@dataclass(frozen=True)
+class PaymentChange:
+    """A customer payment or credit memo changed in the window: its customer may have paid invoices."""
+
+    id: str
+    entity_id: str | None
+    at: datetime
+
+    @property
+    def position(self) -> Position:
+        return Position(self.at, int(self.id))
+
+
+class FinanceGateway:
+    """Queries and writes of one supplier's NetSuite account."""
+
+    def __init__(self, session: NetSuiteSession, page_size: int = 1000) -> None:
+        self.session = session
+        self.page_size = page_size
+
+    async def _rows(self, query: str, params: Sequence[object]) -> list[dict[str, Any]]:
+        return [row async for row in self.session.suiteql(query, params)]
+
+    async def _page(self, query: str, params: Sequence[object], limit: int) -> list[dict[str, Any]]:
+        limit = max(1, min(limit, self.page_size))
+        return [
+            row
+            async for row in self.session.suiteql(
+                f"{query} FETCH FIRST {limit} ROWS ONLY", params, page_size=limit
+            )
+        ]
+
+    # -- finalised invoices and credit memos ---------------------------------------------------
+
+    async def invoices_created(self, after: Position, until: datetime, limit: int) -> list[InvoiceRow]:
+        """Invoices created from sales orders with one of our external ids, in (created, id) order."""
+        query = (
+            "SELECT t.id, t.tranid, t.entity, t.externalid, so.externalid AS order_eid, "  # noqa: S608 - fixed SQL; values are bound ? parameters
+            f"TO_CHAR(t.createddate, {MASK}) AS created, TO_CHAR(t.duedate, 'YYYY-MM-DD') AS duedate, "
+            "BUILTIN.DF(t.currency) AS currency, t.foreigntotal AS total, "
+            "t.foreignamountpaid AS paid, t.foreignamountunpaid AS unpaid "
+            "FROM transaction t JOIN transaction so ON so.id = t.createdfrom "
+            "WHERE t.type = 'CustInvc' AND so.externalid LIKE 'OM-ORDER-%' AND "
+            f"{_window('t.createddate')} ORDER BY t.createddate, t.id"
+        )
+        rows = await self._page(query, _window_params(after, until), limit)
+        headers = [_invoice_row(row) for row in rows]
+        lines = await self.lines("CustInvc", [h.id for h in headers], sign=Decimal(-1))
+        return [_with_lines(h, lines.get(h.id, ())) for h in headers]
+
+    async def credit_memos_created(self, after: Position, until: datetime, limit: int) -> list[CreditMemoRow]:
+        query = (
+            "SELECT t.id, t.tranid, t.entity, "  # noqa: S608 - fixed SQL; values are bound ? parameters
+            f"TO_CHAR(t.createddate, {MASK}) AS created, BUILTIN.DF(t.currency) AS currency, "
+            "t.foreigntotal AS total, inv.externalid AS invoice_eid, so.externalid AS order_eid "
+            "FROM transaction t LEFT JOIN transaction inv ON inv.id = t.createdfrom "
+            "LEFT JOIN transaction so ON so.id = inv.createdfrom "
+            f"WHERE t.type = 'CustCred' AND {_window('t.createddate')} ORDER BY t.createddate, t.id"
+        )
+        rows = await self._page(query, _window_params(after, until), limit)
+        memos = [
+            CreditMemoRow(
+                id=str(row["id"]),
+                tran_id=str(row.get("tranid") or row["id"]),
+                created_at=_parse_ts(row["created"]),
+                entity_id=row.get("entity"),
+                currency=row.get("currency"),
+                total=_money(row.get("total")),
+                invoice_external_id=row.get("invoice_eid"),
+                invoice_order_external_id=row.get("order_eid"),
+            )
+            for row in rows
+        ]
+        lines = await self.lines("CustCred", [m.id for m in memos], sign=Decimal(1))
+        return [CreditMemoRow(**{**m.__dict__, "lines": tuple(lines.get(m.id, ()))}) for m in memos]
+
+    async def lines(self, type_code: str, ids: Sequence[str], *, sign: Decimal) -> dict[str, list[LineRow]]:
+        """Item and tax lines of the given transactions, in one query over their id range.
+
+        `sign` turns NetSuite's posting sign (negative quantities on sales documents) into the
+        document's own.
+        """
+        if not ids:
+            return {}
+        wanted = set(ids)
+        numbers = [int(i) for i in ids]
+        query = (
+            "SELECT tl.transaction AS tx, tl.id AS line, tl.item AS item, tl.memo AS memo, "
+            "tl.quantity AS quantity, tl.rate AS rate, tl.netamount AS amount, tl.taxline AS taxline "
+            "FROM transactionline tl JOIN transaction t ON t.id = tl.transaction "
+            "WHERE t.type = ? AND tl.mainline = 'F' AND tl.transaction >= ? AND tl.transaction <= ? "
+            "ORDER BY tl.transaction, tl.id"
+        )
+        out: dict[str, list[LineRow]] = {}
+        for row in await self._rows(query, [type_code, min(numbers), max(numbers)]):
+            tx = str(row["tx"])
+            if tx not in wanted:
+                continue
+            rate = _opt_dec(row.get("rate"))
+            out.setdefault(tx, []).append(
+                LineRow(
+                    line=int(row["line"]),
+                    item_id=row.get("item"),
+                    description=row.get("memo"),
+                    quantity=_dec(row.get("quantity")) * sign
+                    if row.get("quantity") is not None
+                    else Decimal(1),
+                    rate=rate,
+                    amount=_money(row.get("amount")) * sign,
+                    is_tax=row.get("taxline") == "T",
+                )
+            )
+        return out
+
+    # -- paid invoices ------------------------------------------------------------------------
+
+    async def payment_changes(self, after: Position, until: datetime, limit: int) -> list[PaymentChange]:
+        """Customer payments and credit memos changed in the window, in (modified, id) order.
+
+        Applying a payment does not change the invoice's own `lastmodifieddate`, so paid invoices
+        are found through the payments (and credits) that pay them.
+        """
+        query = (
+            f"SELECT t.id, t.entity, TO_CHAR(t.lastmodifieddate, {MASK}) AS modified FROM transaction t "  # noqa: S608 - fixed SQL; values are bound ? parameters
+            f"WHERE t.type IN ('CustPymt', 'CustCred') AND {_window('t.lastmodifieddate')} "
+            "ORDER BY t.lastmodifieddate, t.id"
+        )
+        rows = await self._page(query, _window_params(after, until), limit)
+        return [PaymentChange(str(r["id"]), r.get("entity"), _parse_ts(r["modified"])) for r in rows]
+
+    async def paid_known_invoices(
+        self, entity_ids: Iterable[str], created_since: datetime
+    ) -> list[InvoiceRow]:
+        """Paid-in-full invoices of these customers that Ordermentum knows (our external ids)."""
+        entities = sorted(set(entity_ids))
+        out: list[InvoiceRow] = []
+        for start in range(0, len(entities), IN_CHUNK):
+            chunk = entities[start : start + IN_CHUNK]
+            query = (
+                "SELECT t.id, t.tranid, t.entity, t.externalid, so.externalid AS order_eid, "  # noqa: S608 - fixed SQL; values are bound ? parameters
+                f"TO_CHAR(t.createddate, {MASK}) AS created, TO_CHAR(t.duedate, 'YYYY-MM-DD') AS duedate, "
+                "BUILTIN.DF(t.currency) AS currency, t.foreigntotal AS total, "
+                "t.foreignamountpaid AS paid, t.foreignamountunpaid AS unpaid "
+                "FROM transaction t LEFT JOIN transaction so ON so.id = t.createdfrom "
+                "WHERE t.type = 'CustInvc' AND BUILTIN.CF(t.status) = 'CustInvc:B' "
+                f"AND t.entity IN ({_marks(len(chunk))}) "
+                "AND (t.externalid LIKE 'OM-INV-%' OR so.externalid LIKE 'OM-ORDER-%') "
+                f"AND t.createddate >= TO_TIMESTAMP(?, {MASK}) ORDER BY t.id"
+            )
+            rows = await self._rows(query, [*chunk, _ts(created_since)])
+            out.extend(_invoice_row(row) for row in rows)
+        return out
+
+    # -- reconciliation -----------------------------------------------------------------------
+
+    async def find_invoices(
+        self, external_ids: Sequence[str], numbers: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """Invoices with one of our external ids or one of these numbers (tranid)."""
+        terms: list[str] = []
+        params: list[object] = []
+        if external_ids:
+            terms.append(f"t.externalid IN ({_marks(len(external_ids))})")
+            params.extend(external_ids)
+        if numbers:
+            terms.append(f"t.tranid IN ({_marks(len(numbers))})")
+            params.extend(numbers)
+        if not terms:
+            return []
+        query = (
+            "SELECT t.id, t.tranid, t.externalid, t.entity, t.foreignamountunpaid AS unpaid "  # noqa: S608 - fixed SQL; values are bound ? parameters
+            f"FROM transaction t WHERE t.type = 'CustInvc' AND ({' OR '.join(terms)}) ORDER BY t.id"
+        )
+        return await self._rows(query, params)
+
+    async def find_orders(self, external_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Sales orders by external id, one row per invoice billed from them (or one without)."""
+        if not external_ids:
+            return []
+        query = (
+            "SELECT so.id AS so_id, so.externalid AS externalid, so.entity AS entity, "  # noqa: S608 - fixed SQL; values are bound ? parameters
+            "inv.id AS invoice_id, inv.entity AS invoice_entity, inv.foreignamountunpaid AS unpaid "
+            "FROM transaction so LEFT JOIN transaction inv ON inv.createdfrom = so.id AND inv.type = 'CustInvc' "
+            f"WHERE so.type = 'SalesOrd' AND so.externalid IN ({_marks(len(external_ids))}) "
+            "ORDER BY so.id, inv.id"
+        )
+        return await self._rows(query, list(external_ids))
+
+    async def upsert_customer_payment(self, external_id: str, body: dict[str, Any]) -> str:
+        return await self.session.upsert("customerPayment", external_id, body, replace=["apply"])
+
+    async def upsert_deposit(self, external_id: str, body: dict[str, Any]) -> str:
+        return await self.session.upsert("deposit", external_id, body, replace=["payment"])
+
+
+def _invoice_row(row: dict[str, Any]) -> InvoiceRow:
+    return InvoiceRow(
+        id=str(row["id"]),
+        tran_id=str(row.get("tranid") or row["id"]),
+        created_at=_parse_ts(row["created"]),
+        entity_id=row.get("entity"),
+        external_id=row.get("externalid"),
+        order_external_id=row.get("order_eid"),
+        currency=row.get("currency"),
+        due_date=_parse_date(row.get("duedate")),
+        total=_money(row.get("total")),
+        amount_paid=_money(row.get("paid")),
+        amount_unpaid=_money(row.get("unpaid")),
+    )
+
+
+def _with_lines(row: InvoiceRow, lines: Iterable[LineRow]) -> InvoiceRow:
+    return InvoiceRow(**{**row.__dict__, "lines": tuple(lines)})

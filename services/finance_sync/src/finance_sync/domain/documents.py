@@ -1,0 +1,198 @@
+"""NetSuite finance documents as read from SuiteQL, and the outbound events built from them.
+
+Rows arrive as plain dataclasses (the gateway parses SuiteQL text into `Decimal`, `datetime`
+and `date`); these functions only decide what to publish. Event ids are derived from the
+supplier, feature, NetSuite id and version, so a re-run after a crash republishes the same event
+id and Ordermentum's de-duplication on `event_id` absorbs it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from om_contracts import (
+    CreditNote,
+    DocumentLine,
+    DocumentTotals,
+    ExternalIdKind,
+    FinalisedInvoice,
+    InvoicePaid,
+    NetSuiteCreditNoteCreated,
+    NetSuiteInvoiceFinalised,
+    NetSuiteInvoicePaid,
+    parse_external_id,
+)
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class LineRow:
+    """One item line of an invoice or credit memo (`transactionline`, signs already normalised)."""
+
+    line: int
+    item_id: str | None
+    description: str | None
+    quantity: Decimal
+    rate: Decimal | None
+    amount: Decimal
+    is_tax: bool = False
+
+
+@dataclass(frozen=True)
+class InvoiceRow:
+    """An invoice header with what tells whether Ordermentum knows it."""
+
+    id: str
+    tran_id: str
+    created_at: dt.datetime
+    entity_id: str | None
+    external_id: str | None
+    order_external_id: str | None
+    currency: str | None
+    due_date: dt.date | None
+    total: Decimal
+    amount_paid: Decimal
+    amount_unpaid: Decimal
+    lines: tuple[LineRow, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class CreditMemoRow:
+    id: str
+    tran_id: str
+    created_at: dt.datetime
+    entity_id: str | None
+    currency: str | None
+    total: Decimal
+    invoice_external_id: str | None
+    invoice_order_external_id: str | None
+    lines: tuple[LineRow, ...] = field(default=())
+
+
+def deterministic_event_id(*parts: str) -> str:
+    """`evt_` + 32 hex digits derived from `parts`: the same fact always gets the same id."""
+    return "evt_" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+def ordermentum_id(external_id: str | None, kind: ExternalIdKind) -> str | None:
+    """The Ordermentum id inside one of our external ids of `kind` (None if not ours/hashed)."""
+    if not external_id:
+        return None
+    parsed = parse_external_id(external_id)
+    if parsed is None or parsed.kind != kind:
+        return None
+    return parsed.ordermentum_id
+
+
+def known_invoice_id(invoice_external_id: str | None, order_external_id: str | None) -> str | None:
+    """The Ordermentum id an invoice is known by: its invoice id (invoice sync) or its order id."""
+    return ordermentum_id(invoice_external_id, ExternalIdKind.INVOICE) or ordermentum_id(
+        order_external_id, ExternalIdKind.ORDER
+    )
+
+
+def document_lines(lines: Iterable[LineRow], products: Mapping[str, str]) -> tuple[DocumentLine, ...]:
+    """Item lines mapped back to Ordermentum products (`products`: NetSuite item id -> product id)."""
+    out: list[DocumentLine] = []
+    for line in sorted(lines, key=lambda x: x.line):
+        if line.is_tax or line.item_id is None:
+            continue
+        rate = line.rate
+        if rate is None:
+            rate = line.amount / line.quantity if line.quantity else line.amount
+        out.append(
+            DocumentLine(
+                product_id=products.get(line.item_id),
+                netsuite_item_id=line.item_id,
+                description=line.description,
+                quantity=line.quantity,
+                unit_price=rate,
+                amount=line.amount,
+            )
+        )
+    return tuple(out)
+
+
+def totals(total: Decimal, lines: Iterable[LineRow]) -> DocumentTotals:
+    """Total from the header, tax from tax lines, subtotal = total - tax (freight included)."""
+    tax = sum((line.amount for line in lines if line.is_tax), ZERO)
+    return DocumentTotals(subtotal=total - tax, tax=tax, total=total)
+
+
+def finalised_invoice_event(
+    supplier_id: str, row: InvoiceRow, products: Mapping[str, str], default_currency: str
+) -> NetSuiteInvoiceFinalised | None:
+    """`netsuite.invoice.finalised` for an invoice billed from one of our sales orders."""
+    order_id = ordermentum_id(row.order_external_id, ExternalIdKind.ORDER)
+    if order_id is None:
+        return None
+    return NetSuiteInvoiceFinalised(
+        event_id=deterministic_event_id(supplier_id, "finalised", row.id),
+        occurred_at=row.created_at,
+        supplier_id=supplier_id,
+        data=FinalisedInvoice(
+            order_id=order_id,
+            netsuite_invoice_id=row.id,
+            tran_id=row.tran_id,
+            issued_at=row.created_at,
+            due_date=row.due_date,
+            currency=row.currency or default_currency,
+            lines=document_lines(row.lines, products),
+            totals=totals(row.total, row.lines),
+            amount_due=row.amount_unpaid,
+        ),
+    )
+
+
+def credit_note_event(
+    supplier_id: str,
+    row: CreditMemoRow,
+    customer_id: str | None,
+    products: Mapping[str, str],
+    default_currency: str,
+) -> NetSuiteCreditNoteCreated | None:
+    """`netsuite.credit_note.created`; None when the NetSuite customer maps to no Ordermentum one."""
+    if customer_id is None:
+        return None
+    return NetSuiteCreditNoteCreated(
+        event_id=deterministic_event_id(supplier_id, "credit_note", row.id),
+        occurred_at=row.created_at,
+        supplier_id=supplier_id,
+        data=CreditNote(
+            netsuite_credit_memo_id=row.id,
+            tran_id=row.tran_id,
+            customer_id=customer_id,
+            invoice_id=known_invoice_id(row.invoice_external_id, row.invoice_order_external_id),
+            created_at=row.created_at,
+            currency=row.currency or default_currency,
+            lines=document_lines(row.lines, products),
+            total=row.total,
+        ),
+    )
+
+
+def is_paid_in_full(row: InvoiceRow) -> bool:
+    return row.total > 0 and row.amount_unpaid <= 0
+
+
+def invoice_paid_event(supplier_id: str, row: InvoiceRow, paid_at: dt.datetime) -> NetSuiteInvoicePaid | None:
+    """`netsuite.invoice.paid` for a known invoice paid in full; None otherwise."""
+    invoice_id = known_invoice_id(row.external_id, row.order_external_id)
+    if invoice_id is None or not is_paid_in_full(row):
+        return None
+    return NetSuiteInvoicePaid(
+        event_id=deterministic_event_id(supplier_id, "paid", row.id),
+        occurred_at=paid_at,
+        supplier_id=supplier_id,
+        data=InvoicePaid(
+            invoice_id=invoice_id,
+            netsuite_invoice_id=row.id,
+            paid_at=paid_at,
+            amount_paid=row.amount_paid or row.total,
+        ),
+    )

@@ -1,0 +1,232 @@
+"""Auto-reconciliation: how an Ordermentum payment lands in NetSuite (pure decisions).
+
+The cascade is Ordermentum's own (help article "How auto-reconciliation works with NetSuite"):
+
+* invoice sync: find the invoice (by number, or by our external id) and apply the payment,
+  otherwise record it unapplied against the customer;
+* order sync: find the sales order by external id and apply to its invoice(s); an order not yet
+  invoiced leaves the payment unapplied;
+* no invoice/order: match the customer and record the payment unapplied;
+* no customer: record nothing; the payment is reported `unmatched` for manual review.
+
+Amounts are exact decimals. Each allocation is applied line by line, never more than the
+allocation, the invoice's amount due or what is left of the payment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from om_contracts import (
+    Allocation,
+    AppliedAmount,
+    Payment,
+    PaymentReconciliation,
+    ReconciliationOutcome,
+    SyncType,
+    TransactionClassification,
+)
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class OpenInvoice:
+    """A NetSuite invoice a payment may be applied to."""
+
+    netsuite_id: str
+    entity_id: str | None
+    amount_due: Decimal
+
+
+@dataclass(frozen=True)
+class AllocationMatch:
+    """What NetSuite holds for one allocation: the invoice, or the order and its invoices."""
+
+    allocation: Allocation
+    label: str
+    found: bool
+    entity_id: str | None = None
+    invoices: tuple[OpenInvoice, ...] = ()
+
+
+@dataclass(frozen=True)
+class Application:
+    invoice_id: str | None
+    netsuite_invoice_id: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class PaymentPlan:
+    """What to record: the NetSuite customer (None = unmatched) and the applications."""
+
+    outcome: ReconciliationOutcome
+    customer_id: str | None
+    applications: tuple[Application, ...] = ()
+    reasons: tuple[str, ...] = field(default=())
+
+    @property
+    def reason(self) -> str | None:
+        return "; ".join(self.reasons) or None
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome,
+            "customer_id": self.customer_id,
+            "applications": [
+                {
+                    "invoice_id": a.invoice_id,
+                    "netsuite_invoice_id": a.netsuite_invoice_id,
+                    "amount": str(a.amount),
+                }
+                for a in self.applications
+            ],
+            "reasons": list(self.reasons),
+        }
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> PaymentPlan:
+        return cls(
+            outcome=document["outcome"],
+            customer_id=document.get("customer_id"),
+            applications=tuple(
+                Application(a.get("invoice_id"), a["netsuite_invoice_id"], Decimal(a["amount"]))
+                for a in document.get("applications", [])
+            ),
+            reasons=tuple(document.get("reasons", [])),
+        )
+
+
+def allocation_label(allocation: Allocation, sync_type: SyncType) -> str:
+    if sync_type == SyncType.ORDERS:
+        return f"order {allocation.order_id}" if allocation.order_id else "an allocation without an order id"
+    name = allocation.invoice_number or allocation.invoice_id
+    return f"invoice {name}" if name else "an allocation without an invoice"
+
+
+def plan_payment(
+    payment: Payment,
+    sync_type: SyncType,
+    matches: Sequence[AllocationMatch],
+    mapped_customer_id: str | None,
+) -> PaymentPlan:
+    """Decide how `payment` is recorded, following the cascade in the module docstring."""
+    customer = mapped_customer_id or next((m.entity_id for m in matches if m.found and m.entity_id), None)
+    if customer is None:
+        return PaymentPlan(
+            outcome="unmatched",
+            customer_id=None,
+            reasons=(
+                f"customer {payment.customer.id} is not mapped to a NetSuite customer and no "
+                "invoice or order of the payment was found in NetSuite",
+            ),
+        )
+    reasons: list[str] = []
+    if not matches:
+        reasons.append("the payment has no allocations")
+    applied: dict[str, Decimal] = {}
+    om_ids: dict[str, str | None] = {}
+    due: dict[str, Decimal] = {}
+    payment_left = payment.amount
+    for match in matches:
+        if not match.found:
+            reasons.append(f"{match.label} was not found in NetSuite")
+            continue
+        if match.entity_id is not None and match.entity_id != customer:
+            reasons.append(f"{match.label} belongs to another NetSuite customer")
+            continue
+        if not match.invoices:
+            reasons.append(f"{match.label} is not invoiced yet")
+            continue
+        left = match.allocation.amount
+        for invoice in match.invoices:
+            if invoice.entity_id is not None and invoice.entity_id != customer:
+                continue
+            available = due.get(invoice.netsuite_id, invoice.amount_due)
+            amount = min(left, available, payment_left)
+            if amount <= 0:
+                continue
+            applied[invoice.netsuite_id] = applied.get(invoice.netsuite_id, ZERO) + amount
+            om_ids.setdefault(invoice.netsuite_id, match.allocation.invoice_id)
+            due[invoice.netsuite_id] = available - amount
+            left -= amount
+            payment_left -= amount
+        if left > 0:
+            reasons.append(f"{left} of {match.label} exceeds what is due and stays unapplied")
+    applications = tuple(Application(om_ids[ns_id], ns_id, amount) for ns_id, amount in applied.items())
+    return PaymentPlan(
+        outcome="applied" if applications else "unapplied",
+        customer_id=customer,
+        applications=applications,
+        reasons=tuple(reasons),
+    )
+
+
+def customer_payment_body(
+    payment: Payment, plan: PaymentPlan, classification: TransactionClassification
+) -> dict[str, Any]:
+    """The NetSuite customerPayment (REST field names; `customer`, not `entity`)."""
+    body: dict[str, Any] = {
+        "customer": {"id": plan.customer_id},
+        "payment": payment.amount,
+        "tranDate": payment.paid_at.date().isoformat(),
+        "undepFunds": True,
+        "memo": f"Ordermentum payment {payment.reference or payment.id}",
+    }
+    body.update(_classification(classification))
+    if plan.applications:
+        body["apply"] = {
+            "items": [
+                {"doc": {"id": a.netsuite_invoice_id}, "apply": True, "amount": a.amount}
+                for a in plan.applications
+            ]
+        }
+    return body
+
+
+def deposit_body(
+    account_id: str,
+    payment_ids: Sequence[str],
+    tran_date: str,
+    memo: str,
+    classification: TransactionClassification,
+) -> dict[str, Any]:
+    """The NetSuite bank deposit holding the given customer payments."""
+    body: dict[str, Any] = {
+        "account": {"id": account_id},
+        "tranDate": tran_date,
+        "memo": memo,
+        "payment": {"items": [{"doc": {"id": pid}, "deposit": True} for pid in payment_ids]},
+    }
+    body.update(_classification(classification))
+    return body
+
+
+def _classification(classification: TransactionClassification) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if classification.class_id:
+        out["class"] = {"id": classification.class_id}
+    if classification.location_id:
+        out["location"] = {"id": classification.location_id}
+    if classification.department_id:
+        out["department"] = {"id": classification.department_id}
+    return out
+
+
+def reconciliation_data(
+    payment_id: str, plan: PaymentPlan, netsuite_payment_id: str | None
+) -> PaymentReconciliation:
+    return PaymentReconciliation(
+        payment_id=payment_id,
+        outcome=plan.outcome,
+        netsuite_payment_id=netsuite_payment_id,
+        applied_to=tuple(
+            AppliedAmount(invoice_id=a.invoice_id, netsuite_invoice_id=a.netsuite_invoice_id, amount=a.amount)
+            for a in plan.applications
+        ),
+        reason=plan.reason,
+    )

@@ -1,0 +1,1 @@
+"""finance_sync use cases: polling windows, the hourly scheduler, payment reconciliation."""

@@ -1,0 +1,70 @@
+"""The ports the use cases depend on (concrete adapters are wired in app.py)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from finance_sync.domain.schedule import Cursor, Position
+from om_contracts import IntegrationSettings
+from om_platform.mappings import Kind, MappedEntity
+
+
+class Publish(Protocol):
+    """Publishes an event keyed by supplier and returns once the broker confirmed it."""
+
+    async def publish(self, event: BaseModel, *, key: str) -> None: ...
+
+
+class Cursors(Protocol):
+    async def get(self, supplier_id: str, feature: str) -> Cursor | None: ...
+    async def save(self, supplier_id: str, feature: str, position: Position, *, resume: bool) -> None: ...
+    async def complete_slot(self, supplier_id: str, feature: str, slot: datetime) -> None: ...
+
+
+class Published(Protocol):
+    async def already(self, supplier_id: str, feature: str, keys: Iterable[str]) -> set[str]: ...
+    async def mark(self, supplier_id: str, feature: str, keys: list[str]) -> None: ...
+
+
+class JobRunLog(Protocol):
+    async def is_done(self, feature: str, supplier_id: str, slot: datetime) -> bool: ...
+    async def mark_done(
+        self, feature: str, supplier_id: str, slot: datetime, owner: str, published: int
+    ) -> bool: ...
+
+
+class Mappings(Protocol):
+    async def resolve(
+        self, supplier_id: str, integration: IntegrationSettings, kind: Kind, entities: Iterable[MappedEntity]
+    ) -> dict[str, str | None]: ...
+
+    async def reverse(
+        self, supplier_id: str, integration: IntegrationSettings, kind: Kind, netsuite_ids: Iterable[str]
+    ) -> dict[str, str]: ...
+
+
+class Integrations(Protocol):
+    async def get(self, supplier_id: str) -> IntegrationSettings | None: ...
+    def configured(self) -> AsyncIterator[tuple[str, IntegrationSettings]]: ...
+
+
+class Ledger(Protocol):
+    async def get(self, supplier_id: str, kind: str, ordermentum_id: str) -> dict[str, Any] | None: ...
+    async def many(self, supplier_id: str, kind: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]: ...
+    async def update(
+        self, supplier_id: str, kind: str, ordermentum_id: str, fields: dict[str, Any]
+    ) -> None: ...
+    async def forget_plan(self, supplier_id: str, kind: str, ordermentum_id: str) -> None: ...
+
+
+class ReconciliationGateway(Protocol):
+    async def find_invoices(
+        self, external_ids: Sequence[str], numbers: Sequence[str]
+    ) -> list[dict[str, Any]]: ...
+    async def find_orders(self, external_ids: Sequence[str]) -> list[dict[str, Any]]: ...
+    async def upsert_customer_payment(self, external_id: str, body: dict[str, Any]) -> str: ...
+    async def upsert_deposit(self, external_id: str, body: dict[str, Any]) -> str: ...

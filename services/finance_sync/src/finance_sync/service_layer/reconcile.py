@@ -1,0 +1,288 @@
+"""Auto-reconciliation use cases: record Ordermentum payments and payouts in NetSuite once.
+
+Idempotency, whatever is replayed or retried (ledger ``reconciliations``):
+
+1. a payment's plan (customer, applications) is computed once and stored (`planned`) before any
+   NetSuite write; a retry reuses it, so the upsert body never changes between attempts (a
+   recomputed plan would see its own application already reducing the amount due);
+2. the customer payment is upserted by external id ``OM-PAY-<id>`` (PUT eid), which NetSuite
+   turns into "create once, then update with the same values";
+3. the outcome event is stored with a fixed event id (`recorded`), then published and marked
+   `published`; a replay of a published payment does nothing.
+
+A payout is deposited (``OM-PAYOUT-<id>``) with the payments the ledger recorded in NetSuite.
+Payments not recorded yet make the payout fail as transient (the edge retries it with backoff,
+then dead-letters it for an operator to redrive); unmatched payments have no NetSuite record and
+are left out of the deposit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from finance_sync.domain.documents import deterministic_event_id
+from finance_sync.domain.reconciliation import (
+    AllocationMatch,
+    OpenInvoice,
+    PaymentPlan,
+    allocation_label,
+    customer_payment_body,
+    deposit_body,
+    plan_payment,
+    reconciliation_data,
+)
+from finance_sync.service_layer.ports import Integrations, Ledger, Mappings, Publish, ReconciliationGateway
+from om_contracts import (
+    ExternalIdKind,
+    IntegrationSettings,
+    NetSuitePaymentReconciled,
+    NetSuitePayoutDeposited,
+    Payment,
+    PaymentSucceeded,
+    PayoutDeposit,
+    PayoutSettled,
+    SyncType,
+    external_id,
+)
+from om_netsuite import PermanentError
+from om_platform.errors import PermanentFailure, TransientFailure
+from om_platform.kafka import RecordContext
+
+log = logging.getLogger(__name__)
+
+PAYMENT = "payment"
+PAYOUT = "payout"
+
+
+class Reconciler:
+    def __init__(
+        self,
+        *,
+        integrations: Integrations,
+        ledger: Ledger,
+        mappings: Mappings,
+        gateway_for: Callable[[str, IntegrationSettings], ReconciliationGateway],
+        publisher: Publish,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._integrations = integrations
+        self._ledger = ledger
+        self._mappings = mappings
+        self._gateway_for = gateway_for
+        self._publisher = publisher
+        self._clock = clock
+
+    async def handle(self, event: PaymentSucceeded | PayoutSettled, ctx: RecordContext) -> None:
+        """Edge handler of `ordermentum.payments.v1`."""
+        integration = await self._integrations.get(event.supplier_id)
+        if integration is None:
+            raise PermanentFailure("INTEGRATION_NOT_CONFIGURED", "the supplier has no NetSuite integration")
+        if not integration.auto_reconciliation.enabled:
+            log.info("auto-reconciliation is off; event ignored", extra={"supplier_id": event.supplier_id})
+            return
+        if isinstance(event, PaymentSucceeded):
+            await self.reconcile_payment(event, integration)
+        else:
+            await self.deposit_payout(event, integration)
+
+    # -- payments -----------------------------------------------------------------------------
+
+    async def reconcile_payment(self, event: PaymentSucceeded, integration: IntegrationSettings) -> None:
+        supplier_id, payment = event.supplier_id, event.data
+        entry = await self._ledger.get(supplier_id, PAYMENT, payment.id)
+        if await self._finish_recorded(supplier_id, PAYMENT, payment.id, entry):
+            return
+        gateway = self._gateway_for(supplier_id, integration)
+        if entry is not None and entry.get("status") == "planned" and entry.get("plan"):
+            plan = PaymentPlan.from_document(entry["plan"])
+        else:
+            plan = await self._plan(supplier_id, payment, integration, gateway)
+            await self._ledger.update(
+                supplier_id,
+                PAYMENT,
+                payment.id,
+                {"status": "planned", "plan": plan.to_document(), "source_event_id": event.event_id},
+            )
+        netsuite_id: str | None = None
+        if plan.customer_id is not None:
+            body = customer_payment_body(payment, plan, integration.auto_reconciliation.payment)
+            try:
+                netsuite_id = await gateway.upsert_customer_payment(
+                    external_id(ExternalIdKind.PAYMENT, payment.id), body
+                )
+            except PermanentError as exc:
+                await self._ledger.forget_plan(supplier_id, PAYMENT, payment.id)
+                raise PermanentFailure(
+                    "NETSUITE_REJECTED", f"NetSuite refused the payment: {exc.code}"
+                ) from exc
+        outbound = NetSuitePaymentReconciled(
+            event_id=deterministic_event_id(supplier_id, PAYMENT, payment.id),
+            occurred_at=self._clock(),
+            supplier_id=supplier_id,
+            data=reconciliation_data(payment.id, plan, netsuite_id),
+        )
+        await self._record_and_publish(
+            supplier_id, PAYMENT, payment.id, outbound, {"netsuite_id": netsuite_id, "outcome": plan.outcome}
+        )
+
+    async def _plan(
+        self,
+        supplier_id: str,
+        payment: Payment,
+        integration: IntegrationSettings,
+        gateway: ReconciliationGateway,
+    ) -> PaymentPlan:
+        if integration.sync_type == SyncType.ORDERS:
+            matches = await self._match_orders(payment, gateway)
+        else:
+            matches = await self._match_invoices(payment, gateway)
+        mapped = await self._mappings.resolve(supplier_id, integration, "customer", [payment.customer])
+        return plan_payment(payment, integration.sync_type, matches, mapped.get(payment.customer.id))
+
+    async def _match_invoices(
+        self, payment: Payment, gateway: ReconciliationGateway
+    ) -> list[AllocationMatch]:
+        eids = [
+            external_id(ExternalIdKind.INVOICE, a.invoice_id) for a in payment.allocations if a.invoice_id
+        ]
+        numbers = [a.invoice_number for a in payment.allocations if a.invoice_number]
+        rows = await gateway.find_invoices(eids, numbers)
+        by_eid = {row["externalid"]: row for row in rows if row.get("externalid")}
+        by_number = {row["tranid"]: row for row in rows if row.get("tranid")}
+        matches: list[AllocationMatch] = []
+        for allocation in payment.allocations:
+            row = None
+            if allocation.invoice_id:
+                row = by_eid.get(external_id(ExternalIdKind.INVOICE, allocation.invoice_id))
+            if row is None and allocation.invoice_number:
+                row = by_number.get(allocation.invoice_number)
+            label = allocation_label(allocation, SyncType.INVOICES)
+            if row is None:
+                matches.append(AllocationMatch(allocation, label, found=False))
+                continue
+            invoice = OpenInvoice(str(row["id"]), row.get("entity"), _money(row.get("unpaid")))
+            matches.append(AllocationMatch(allocation, label, True, invoice.entity_id, (invoice,)))
+        return matches
+
+    async def _match_orders(self, payment: Payment, gateway: ReconciliationGateway) -> list[AllocationMatch]:
+        eids = sorted(
+            {external_id(ExternalIdKind.ORDER, a.order_id) for a in payment.allocations if a.order_id}
+        )
+        rows = await gateway.find_orders(eids)
+        orders: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            orders.setdefault(row["externalid"], []).append(row)
+        matches: list[AllocationMatch] = []
+        for allocation in payment.allocations:
+            label = allocation_label(allocation, SyncType.ORDERS)
+            found = (
+                orders.get(external_id(ExternalIdKind.ORDER, allocation.order_id))
+                if allocation.order_id
+                else None
+            )
+            if not found:
+                matches.append(AllocationMatch(allocation, label, found=False))
+                continue
+            invoices = tuple(
+                OpenInvoice(str(r["invoice_id"]), r.get("invoice_entity"), _money(r.get("unpaid")))
+                for r in found
+                if r.get("invoice_id")
+            )
+            matches.append(AllocationMatch(allocation, label, True, found[0].get("entity"), invoices))
+        return matches
+
+    # -- payouts ------------------------------------------------------------------------------
+
+    async def deposit_payout(self, event: PayoutSettled, integration: IntegrationSettings) -> None:
+        supplier_id, payout = event.supplier_id, event.data
+        entry = await self._ledger.get(supplier_id, PAYOUT, payout.id)
+        if await self._finish_recorded(supplier_id, PAYOUT, payout.id, entry):
+            return
+        settings = integration.auto_reconciliation
+        if settings.bank_account_id is None:
+            raise PermanentFailure("INTEGRATION_NOT_CONFIGURED", "auto-reconciliation has no bank account")
+        recorded = await self._ledger.many(supplier_id, PAYMENT, payout.payment_ids)
+        pending = [
+            pid
+            for pid in payout.payment_ids
+            if recorded.get(pid, {}).get("status") not in ("recorded", "published")
+        ]
+        if pending:
+            raise TransientFailure(
+                f"{len(pending)} payment(s) of the payout are not recorded yet: {pending[:5]}"
+            )
+        held = [
+            recorded[pid]["netsuite_id"] for pid in payout.payment_ids if recorded[pid].get("netsuite_id")
+        ]
+        if not held:
+            raise PermanentFailure(
+                "NO_DEPOSITABLE_PAYMENTS", "no payment of the payout was recorded in NetSuite"
+            )
+        body = deposit_body(
+            settings.bank_account_id,
+            held,
+            payout.settled_at.date().isoformat(),
+            f"Ordermentum payout {payout.reference or payout.id}",
+            settings.deposit,
+        )
+        deposit_id = await self._gateway_for(supplier_id, integration).upsert_deposit(
+            external_id(ExternalIdKind.PAYOUT, payout.id), body
+        )
+        outbound = NetSuitePayoutDeposited(
+            event_id=deterministic_event_id(supplier_id, PAYOUT, payout.id),
+            occurred_at=self._clock(),
+            supplier_id=supplier_id,
+            data=PayoutDeposit(payout_id=payout.id, netsuite_deposit_id=deposit_id, amount=payout.amount),
+        )
+        left_out = [pid for pid in payout.payment_ids if not recorded[pid].get("netsuite_id")]
+        await self._record_and_publish(
+            supplier_id, PAYOUT, payout.id, outbound, {"netsuite_id": deposit_id, "left_out": left_out}
+        )
+
+    # -- shared -------------------------------------------------------------------------------
+
+    async def _finish_recorded(
+        self, supplier_id: str, kind: str, oid: str, entry: dict[str, Any] | None
+    ) -> bool:
+        """True when nothing is left to do: published already, or recorded and published now."""
+        if entry is None:
+            return False
+        if entry.get("status") == "published":
+            return True
+        if entry.get("status") == "recorded":
+            model = NetSuitePaymentReconciled if kind == PAYMENT else NetSuitePayoutDeposited
+            await self._publisher.publish(model.model_validate(entry["event"]), key=supplier_id)
+            await self._ledger.update(supplier_id, kind, oid, {"status": "published"})
+            return True
+        return False
+
+    async def _record_and_publish(
+        self,
+        supplier_id: str,
+        kind: str,
+        oid: str,
+        outbound: NetSuitePaymentReconciled | NetSuitePayoutDeposited,
+        fields: dict[str, Any],
+    ) -> None:
+        await self._ledger.update(
+            supplier_id,
+            kind,
+            oid,
+            {"status": "recorded", "event": outbound.model_dump(mode="json"), **fields},
+        )
+        await self._publisher.publish(outbound, key=supplier_id)
+        await self._ledger.update(supplier_id, kind, oid, {"status": "published"})
+        log.info(
+            "%s %s recorded",
+            kind,
+            oid,
+            extra={"supplier_id": supplier_id, "netsuite_id": fields.get("netsuite_id")},
+        )
+
+
+def _money(text: Any) -> Decimal:
+    return Decimal(str(text)) if text not in (None, "") else Decimal(0)

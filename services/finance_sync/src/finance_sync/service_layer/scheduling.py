@@ -1,0 +1,158 @@
+"""The hourly schedule: every enabled feature of every configured supplier, once per hour.
+
+A slot (an hour, on the hour, UTC) is run under the lease ``finance:<feature>:<supplier>`` (at
+most one holder across replicas) and recorded in ``job_runs``; a replica that gets the lease
+later finds the slot done and skips it. Missed slots (downtime) run oldest first, each window
+reaching from the cursor to its slot. `run_now` runs one supplier's feature up to now, on demand,
+under the same lease; `rewind_cursor` moves a cursor back so the next run re-reads from there
+(already published facts stay de-duplicated).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from finance_sync.domain.schedule import Feature, Position, due_slots, enabled_features
+from finance_sync.service_layer.polling import RunResult
+from finance_sync.service_layer.ports import Cursors, Integrations, JobRunLog
+from om_contracts import IntegrationSettings
+from om_platform.leases import LeaseStore
+
+log = logging.getLogger(__name__)
+
+RunWindow = Callable[[str, IntegrationSettings, Feature, datetime], Awaitable[RunResult]]
+
+
+class LeaseBusy(Exception):
+    """Another run of this supplier's feature holds the lease right now."""
+
+
+@dataclass(frozen=True)
+class ScheduleOptions:
+    owner: str
+    lease_ttl_s: float = 120.0
+    max_catch_up_hours: int = 168
+    concurrency: int = 8
+
+
+class FinanceScheduler:
+    def __init__(
+        self,
+        *,
+        integrations: Integrations,
+        leases: LeaseStore,
+        cursors: Cursors,
+        job_runs: JobRunLog,
+        run_window: RunWindow,
+        clock: Callable[[], datetime],
+        options: ScheduleOptions,
+    ) -> None:
+        self._integrations = integrations
+        self._leases = leases
+        self._cursors = cursors
+        self._job_runs = job_runs
+        self._run_window = run_window
+        self._clock = clock
+        self._options = options
+
+    async def tick(self) -> list[tuple[str, Feature, datetime]]:
+        """Run every due slot now; returns the (supplier, feature, slot)s this replica ran."""
+        now = self._clock()
+        jobs = [
+            (supplier_id, integration, feature)
+            async for supplier_id, integration in self._integrations.configured()
+            for feature in enabled_features(integration)
+        ]
+        gate = asyncio.Semaphore(self._options.concurrency)
+
+        async def one(supplier_id: str, integration: IntegrationSettings, feature: Feature) -> list[datetime]:
+            async with gate:
+                return await self.run_due(supplier_id, integration, feature, now)
+
+        results = await asyncio.gather(*(one(*job) for job in jobs), return_exceptions=True)
+        ran: list[tuple[str, Feature, datetime]] = []
+        for (supplier_id, _integration, feature), result in zip(jobs, results, strict=True):
+            if isinstance(result, BaseException):
+                # The slot stays not done and is retried on the next tick; other suppliers go on.
+                log.error(
+                    "finance run failed: %r",
+                    result,
+                    exc_info=result,
+                    extra={"supplier_id": supplier_id, "feature": str(feature)},
+                )
+                continue
+            ran.extend((supplier_id, feature, slot) for slot in result)
+        return ran
+
+    async def run_due(
+        self, supplier_id: str, integration: IntegrationSettings, feature: Feature, now: datetime
+    ) -> list[datetime]:
+        """Run the supplier's due slots of `feature` in order, if this replica gets the lease."""
+        ran: list[datetime] = []
+        async with self._leases.hold(f"finance:{feature}:{supplier_id}", self._options.lease_ttl_s) as lease:
+            if lease is None:
+                return ran
+            cursor = await self._cursors.get(supplier_id, feature)
+            slots = due_slots(cursor.last_slot if cursor else None, now, self._options.max_catch_up_hours)
+            for slot in slots:
+                lease.check()
+                if await self._job_runs.is_done(feature, supplier_id, slot):
+                    await self._cursors.complete_slot(supplier_id, feature, slot)
+                    continue
+                result = await self._until_complete(supplier_id, integration, feature, slot, lease.check)
+                await self._job_runs.mark_done(
+                    feature, supplier_id, slot, self._options.owner, result.published
+                )
+                await self._cursors.complete_slot(supplier_id, feature, slot)
+                log.info(
+                    "finance slot done",
+                    extra={
+                        "supplier_id": supplier_id,
+                        "feature": str(feature),
+                        "slot": slot.isoformat(),
+                        "rows": result.rows,
+                        "published": result.published,
+                    },
+                )
+                ran.append(slot)
+        return ran
+
+    async def run_now(
+        self, supplier_id: str, integration: IntegrationSettings, feature: Feature
+    ) -> RunResult:
+        """Run one supplier's feature up to now (the on-demand trigger); raises `LeaseBusy`."""
+        now = self._clock()
+        async with self._leases.hold(f"finance:{feature}:{supplier_id}", self._options.lease_ttl_s) as lease:
+            if lease is None:
+                raise LeaseBusy(f"{feature} of {supplier_id} is running elsewhere")
+            return await self._until_complete(supplier_id, integration, feature, now, lease.check)
+
+    async def _until_complete(
+        self,
+        supplier_id: str,
+        integration: IntegrationSettings,
+        feature: Feature,
+        until: datetime,
+        check: Callable[[], None],
+    ) -> RunResult:
+        rows = published = 0
+        while True:
+            check()
+            result = await self._run_window(supplier_id, integration, feature, until)
+            rows += result.rows
+            published += result.published
+            if result.complete:
+                return RunResult(rows, published, complete=True)
+
+
+async def rewind_cursor(cursors: Cursors, supplier_id: str, feature: Feature | str, to: datetime) -> None:
+    """Move a cursor back to `to`: the next run re-reads from there (less the overlap).
+
+    Facts already published stay de-duplicated; what was never published (e.g. a credit memo of
+    a customer mapped since) is published then.
+    """
+    await cursors.save(supplier_id, str(feature), Position(to, 0), resume=False)
