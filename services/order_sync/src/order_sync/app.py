@@ -1,10 +1,234 @@
-"""Wiring of order_sync: consumers, publishers and stores on one ServiceRuntime (the entry point layer)."""
+"""Wiring of order_sync: consumers, publishers and stores on one ServiceRuntime (the entry point layer).
 
+Consumes ordermentum.orders.v1 and ordermentum.invoices.v1 (one lane per order/invoice, up to the
+supplier's NetSuite concurrency limit), ordermentum.customers.v1 / ordermentum.products.v1 (the
+mapping store) and the integrations topic; publishes netsuite.sync-results.v1 and
+netsuite.catalog.v1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
+from pymongo.errors import ConnectionFailure
+
+from om_contracts import (
+    CATALOG_TOPIC,
+    CUSTOMERS_TOPIC,
+    INVOICES_TOPIC,
+    ORDERS_TOPIC,
+    PRODUCTS_TOPIC,
+    SYNC_RESULTS_TOPIC,
+    CatalogEvent,
+    CustomerUpserted,
+    ErrorCode,
+    IntegrationSettings,
+    ProductUpserted,
+    SyncResultEvent,
+    new_event_id,
+)
+from om_platform.decoding import contract_decoder
+from om_platform.errors import TransientFailure, register_transient
+from om_platform.integrations import IntegrationStore
+from om_platform.kafka import RecordContext
+from om_platform.leases import LeaseStore
+from om_platform.mappings import MappingStore
 from om_platform.runtime import ServiceRuntime
+from order_sync.adapters.cursors import MongoCursors
+from order_sync.adapters.ledger import MongoLedger
+from order_sync.adapters.mappings import PrometheusCounters, StoreMappings
+from order_sync.adapters.netsuite_gateway import Gateways
+from order_sync.domain.outcomes import Outcome
+from order_sync.service_layer import catalog
+from order_sync.service_layer.events import TransactionEvent, payload_of, source_of
+from order_sync.service_layer.resync import resync
+from order_sync.service_layer.sync import Attempt, SyncDeps, sync_event
 from order_sync.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class OrderSync:
+    """The wired service: its runtime plus the operations an operator CLI calls.
+
+    `resync` and `refresh_catalog` need the runtime started (MongoDB, broker and NetSuite access
+    are connected in its lifespan).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.runtime = ServiceRuntime(settings, title="order_sync", description=__doc__ or "")
+        self.integrations: IntegrationStore = self.runtime.consume_integrations()
+        self.mappings = MappingStore(self.runtime)
+        self.counters = PrometheusCounters(self.runtime.metrics.registry)
+        self._results = self.runtime.publisher(
+            SYNC_RESULTS_TOPIC, schema=SyncResultEvent, description="Outcome of every order/invoice event."
+        )
+        self._catalog = self.runtime.publisher(
+            CATALOG_TOPIC, schema=CatalogEvent, description="NetSuite customers and items that changed."
+        )
+        self._retry = settings.consumer_options().retry
+        self._first_attempt: dict[tuple[str, int, int], float] = {}
+        self._deps: SyncDeps | None = None
+        self._catalog_deps: catalog.CatalogDeps | None = None
+        self._leases: LeaseStore | None = None
+        for topic in (ORDERS_TOPIC, INVOICES_TOPIC):
+            self.runtime.consume(
+                topic,
+                decode=contract_decoder(topic, lambda event: event.data.id),
+                handle=self.on_transaction_event,
+                limit_for=self.integrations.limit_for,
+            )
+        for topic in (CUSTOMERS_TOPIC, PRODUCTS_TOPIC):
+            self.runtime.consume(
+                topic,
+                decode=contract_decoder(topic, lambda event: event.data.id),
+                handle=self.on_entity_upserted,
+                limit_for=lambda _supplier: 16,  # MongoDB only; no NetSuite budget involved
+            )
+        self.runtime.on_start(self._start)
+        if settings.catalog_enabled:
+            self.runtime.supervise("catalog", self._catalog_loop)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def _start(self) -> None:
+        db = self.runtime.db
+        ledger = MongoLedger(db["ledger"])
+        await ledger.ensure_indexes()
+        await self.mappings.ensure_indexes()
+        gateways = Gateways(self.runtime.netsuite.session)
+        self._gateways = gateways
+        self._deps = SyncDeps(
+            ledger=ledger,
+            integrations=self.integrations,
+            mappings=StoreMappings(self.mappings),
+            netsuite=gateways,
+            publish=self._publish_outcome,
+            counters=self.counters,
+            new_event_id=new_event_id,
+            clock=_now,
+        )
+        self._catalog_deps = catalog.CatalogDeps(
+            cursors=MongoCursors(db["catalog_cursors"]),
+            mappings=self.mappings,
+            publish=self._publish_catalog,
+            new_event_id=new_event_id,
+            clock=_now,
+            overlap_s=self.settings.catalog_overlap_s,
+        )
+        self._leases = LeaseStore(db["leases"])
+
+    @property
+    def deps(self) -> SyncDeps:
+        if self._deps is None:
+            raise RuntimeError("order_sync has not started")
+        return self._deps
+
+    async def _publish_outcome(self, outcome: Outcome) -> None:
+        await self._results.publish(outcome, key=outcome.supplier_id)
+
+    async def _publish_catalog(self, event: catalog.CatalogEvent) -> None:
+        await self._catalog.publish(event, key=event.supplier_id)
+
+    # -- subscribers (thin) ------------------------------------------------------------------
+
+    async def on_transaction_event(self, event: TransactionEvent, ctx: RecordContext) -> None:
+        key = (ctx.topic, ctx.partition, ctx.offset)
+        started = self._first_attempt.setdefault(key, time.monotonic())
+        number = ctx.attempt
+
+        def is_final() -> bool:
+            return self._retry.gives_up(number, time.monotonic() - started, unexpected=False)
+
+        try:
+            await sync_event(self.deps, source_of(event), payload_of(event), Attempt(number, is_final))
+        except TransientFailure:
+            raise  # the edge retries; keep the first attempt's time
+        except BaseException:
+            self._first_attempt.pop(key, None)
+            raise
+        self._first_attempt.pop(key, None)
+
+    async def on_entity_upserted(self, event: CustomerUpserted | ProductUpserted, ctx: RecordContext) -> None:
+        kind: Literal["customer", "product"] = (
+            "customer" if isinstance(event, CustomerUpserted) else "product"
+        )
+        await self.mappings.record_entity(
+            event.supplier_id,
+            kind,
+            event.data,
+            name=event.data.name,
+            occurred_at=event.occurred_at,
+            event_id=event.event_id,
+        )
+
+    # -- operations --------------------------------------------------------------------------
+
+    async def resync(
+        self, supplier_id: str, *, ordermentum_id: str | None = None, code: ErrorCode | None = None
+    ) -> list[Outcome]:
+        """Re-sync one record, or all failed records of a supplier (optionally only one code)."""
+        return await resync(self.deps, supplier_id, ordermentum_id=ordermentum_id, code=code)
+
+    async def refresh_catalog(self, supplier_id: str, integration: IntegrationSettings | None = None) -> int:
+        """Publish the supplier's NetSuite customers and items changed since the last poll, now."""
+        if self._catalog_deps is None:
+            raise RuntimeError("order_sync has not started")
+        integration = integration or await self.integrations.get(supplier_id)
+        if integration is None:
+            raise LookupError(f"supplier {supplier_id} has no NetSuite integration configured")
+        session = self.runtime.netsuite.session(supplier_id, integration)
+
+        def query(query: str, params: list[object], page_size: int) -> AsyncIterator[dict[str, Any]]:
+            return session.suiteql(query, params, page_size=page_size)
+
+        kinds: tuple[catalog.CatalogKind, ...] = ("customer", "item")
+        total = 0
+        for kind in kinds:
+            total += await catalog.publish_changes(self._catalog_deps, supplier_id, integration, query, kind)
+        return total
+
+    async def _catalog_loop(self) -> None:
+        while True:
+            started = time.monotonic()
+            await self._catalog_round()
+            self.runtime.metrics.job_seconds.labels("catalog", "done").observe(time.monotonic() - started)
+            await asyncio.sleep(self.settings.catalog_interval_s)
+
+    async def _catalog_round(self) -> None:
+        if self._leases is None:
+            return
+        async for supplier_id, integration in self.integrations.configured():
+            try:
+                async with self._leases.hold(
+                    f"order_sync.catalog:{supplier_id}", self.settings.catalog_lease_ttl_s
+                ) as lease:
+                    if lease is None:
+                        continue  # another replica polls this supplier now
+                    count = await self.refresh_catalog(supplier_id, integration)
+                    log.info("catalog published %d record(s)", count, extra={"supplier_id": supplier_id})
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # One supplier's outage must not stop the others' catalogs; the next round retries.
+                log.exception("catalog poll failed", extra={"supplier_id": supplier_id})
+
+
+def wire(settings: Settings) -> OrderSync:
+    register_transient(ConnectionFailure, KafkaConnectionError, KafkaTimeoutError)
+    return OrderSync(settings)
 
 
 def build(settings: Settings) -> ServiceRuntime:
-    runtime = ServiceRuntime(settings, title="order_sync", description=__doc__ or "")
-    runtime.consume_integrations()
-    return runtime
+    return wire(settings).runtime

@@ -1,0 +1,1 @@
+"""The only order_sync code that touches MongoDB, NetSuite or the broker."""

@@ -1,0 +1,145 @@
+"""order_sync's view of a supplier's NetSuite account, over `om_netsuite.NetSuiteSession`.
+
+The upsert (``PUT /{type}/eid:{externalId}?replace=item``, Help section_156335203191 and
+section_1545142420) answers 204 with the internal id in ``Location`` but no ``tranId``. The
+transaction number is read once per record with SuiteQL, and concurrent reads of one account are
+coalesced into a single query ("group commit"), so a busy account spends one request per batch of
+new records instead of one per record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from om_contracts import IntegrationSettings, NetSuiteRecordRef
+from om_netsuite import NetSuiteSession, PermanentError
+from order_sync.domain.mapping import TransactionBody
+
+SessionFor = Callable[[str, IntegrationSettings], NetSuiteSession]
+MAX_BATCH = 500
+
+
+class TranIdReader:
+    """Coalesces `tran_id(internal_id)` calls of one account into `SELECT ... WHERE id IN (...)`."""
+
+    def __init__(self) -> None:
+        self._pending: dict[str, list[asyncio.Future[str | None]]] = {}
+        self._session: NetSuiteSession | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def tran_id(self, session: NetSuiteSession, internal_id: str) -> str | None:
+        self._session = session
+        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        self._pending.setdefault(internal_id, []).append(future)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._drain(), name="tran-id-reader")
+        return await future
+
+    async def _drain(self) -> None:
+        while self._pending and self._session is not None:
+            ids = list(self._pending)[:MAX_BATCH]
+            batch = {i: self._pending.pop(i) for i in ids}
+            try:
+                found = await _read_tran_ids(self._session, ids)
+            except BaseException as exc:  # every waiter must hear about it, even on cancellation
+                for futures in batch.values():
+                    for future in futures:
+                        if not future.done():
+                            future.set_exception(exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                continue
+            for internal_id, futures in batch.items():
+                for future in futures:
+                    if not future.done():
+                        future.set_result(found.get(internal_id))
+
+
+async def _read_tran_ids(session: NetSuiteSession, ids: list[str]) -> dict[str, str]:
+    marks = ", ".join("?" for _ in ids)
+    query = f"SELECT id, tranid FROM transaction WHERE id IN ({marks})"  # noqa: S608 - only ? markers
+    found: dict[str, str] = {}
+    async for row in session.suiteql(query, [int(i) for i in ids]):
+        if row.get("tranid") is not None:
+            found[str(row["id"])] = str(row["tranid"])
+    return found
+
+
+class NetSuiteGateway:
+    """Implements `service_layer.ports.Gateway` for one supplier."""
+
+    def __init__(
+        self, session: NetSuiteSession, reader: TranIdReader, currencies: dict[str, str | None]
+    ) -> None:
+        self._session = session
+        self._reader = reader
+        self._currencies = currencies
+
+    async def currency_id(self, iso_code: str) -> str | None:
+        if iso_code not in self._currencies:
+            await self._load_currencies()
+            self._currencies.setdefault(iso_code, None)
+        return self._currencies.get(iso_code)
+
+    async def _load_currencies(self) -> None:
+        # A handful of records per account, read once per process: match the ISO symbol (or the
+        # name, which some accounts set to the code).
+        found: dict[str, str | None] = {}
+        async for currency_id in self._session.list("currency"):
+            record = await self._session.get("currency", currency_id)
+            for key in ("symbol", "name"):
+                value = record.get(key)
+                if isinstance(value, str) and len(value) == 3 and value.upper() not in found:
+                    found[value.upper()] = str(currency_id)
+        self._currencies.update(found)
+
+    async def upsert(self, transaction: TransactionBody, *, known_tran_id: str | None) -> NetSuiteRecordRef:
+        internal_id = await self._session.upsert(
+            transaction.record_type, transaction.external_id, transaction.body, replace=["item"]
+        )
+        tran_id = known_tran_id or await self._reader.tran_id(self._session, internal_id)
+        return NetSuiteRecordRef(
+            record_type=transaction.record_type,
+            internal_id=internal_id,
+            external_id=transaction.external_id,
+            tran_id=tran_id,
+        )
+
+    async def find(self, record_type: str, external_id: str) -> dict[str, Any] | None:
+        try:
+            return await self._session.get(record_type, f"eid:{external_id}", expand_sub_resources=True)
+        except PermanentError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    async def close_lines(self, record_type: str, internal_id: str, lines: list[dict[str, Any]]) -> None:
+        await self._session.update(record_type, internal_id, {"item": {"items": lines}}, replace=["item"])
+
+    async def credit_invoice(self, invoice_id: str, credit_external_id: str, memo: str) -> str:
+        body = {"externalId": credit_external_id, "memo": memo}
+        try:
+            return await self._session.transform("invoice", invoice_id, "creditMemo", body)
+        except PermanentError:
+            # A lost response may have created it already: the external id tells.
+            existing = await self.find("creditMemo", credit_external_id)
+            if existing is not None:
+                return str(existing["id"])
+            raise
+
+
+class Gateways:
+    """`GatewayFactory`: a gateway per supplier over the runtime's NetSuite access."""
+
+    def __init__(self, session_for: SessionFor) -> None:
+        self._session_for = session_for
+        self._readers: dict[str, TranIdReader] = {}
+        self._currencies: dict[str, dict[str, str | None]] = {}
+
+    def for_supplier(self, supplier_id: str, integration: IntegrationSettings) -> NetSuiteGateway:
+        session = self._session_for(supplier_id, integration)
+        reader = self._readers.setdefault(integration.account_id, TranIdReader())
+        currencies = self._currencies.setdefault(integration.account_id, {})
+        return NetSuiteGateway(session, reader, currencies)

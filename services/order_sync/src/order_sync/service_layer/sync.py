@@ -1,0 +1,391 @@
+"""Use case: apply one Ordermentum order/invoice event to NetSuite and publish its outcome.
+
+Exactly-once effect (README, "Idempotency"): the NetSuite write is an upsert by deterministic
+external id with ``replace=item``; the outcome is stored in the ledger before it is published and
+marked published after the broker confirmed it. A redelivered or replayed event whose outcome was
+published does nothing; one whose outcome was stored but not confirmed republishes that very
+outcome (same event id, so consumers deduplicate it).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Literal
+
+from om_contracts import (
+    CredentialError,
+    ErrorCode,
+    ErrorDetail,
+    IntegrationSettings,
+    Invoice,
+    NetSuiteRecordRef,
+    Order,
+    SyncType,
+    external_id,
+)
+from om_netsuite import AuthenticationFailed, NetSuiteError, NetSuiteHTTPError
+from om_platform.errors import TransientFailure
+from order_sync.domain import mapping, outcomes
+from order_sync.domain.outcomes import Outcome, SourceEvent
+from order_sync.service_layer.ports import (
+    Counters,
+    Gateway,
+    GatewayFactory,
+    Integrations,
+    Ledger,
+    LedgerEntry,
+    MappingResolver,
+    Publish,
+)
+
+log = logging.getLogger(__name__)
+
+_UPSERT_TYPES = frozenset({"order.placed", "order.updated", "invoice.issued", "invoice.updated"})
+_BILLED_STATUSES = frozenset({"E", "F", "G"})  # some or all of the order is billed (or being billed)
+
+
+@dataclass
+class SyncDeps:
+    ledger: Ledger
+    integrations: Integrations
+    mappings: MappingResolver
+    netsuite: GatewayFactory
+    publish: Publish
+    counters: Counters
+    new_event_id: Callable[[], str]
+    clock: Callable[[], datetime]
+
+
+def _never() -> bool:
+    return False
+
+
+def _always() -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """Which attempt this is, and whether the edge would give up on a transient failure now.
+
+    ``is_final`` is asked at the moment of failure (elapsed time counts), with the edge's own
+    retry policy, so the last attempt ends in a NETSUITE_UNAVAILABLE outcome, not a dead letter.
+    """
+
+    number: int = 1
+    is_final: Callable[[], bool] = _never
+
+    @classmethod
+    def only(cls) -> Attempt:
+        """A single attempt with no retry after it (operator re-sync)."""
+        return cls(1, _always)
+
+
+class _Failure(Exception):
+    """Internal: the record cannot be synced as it is (turned into a failed outcome)."""
+
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        *,
+        retryable: bool = False,
+        details: tuple[ErrorDetail, ...] = (),
+        record: NetSuiteRecordRef | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+        self.details = details
+        self.record = record
+
+
+async def sync_event(
+    deps: SyncDeps,
+    source: SourceEvent,
+    payload: str,
+    attempt: Attempt = Attempt(),
+    *,
+    resync: bool = False,
+) -> Outcome | None:
+    """Apply one event; returns the outcome published (None when nothing was published).
+
+    ``payload`` is the event's JSON, kept in the ledger so `resync` can run it again. With
+    ``resync`` the event is applied even if the ledger shows it applied already.
+    """
+    extra = {"supplier_id": source.supplier_id, "event_id": source.event_id}
+    integration = await deps.integrations.get(source.supplier_id)
+    if integration is not None and _other_sync_type(integration, source):
+        deps.counters.count("sync_type_mismatch")
+        log.info("event of the other sync type acknowledged", extra=extra)
+        return None
+    tx = source.transaction
+    entry = await deps.ledger.get(source.supplier_id, source.kind, tx.id)
+    if entry is not None and not resync:
+        decision = outcomes.decide(
+            event_id=source.event_id,
+            occurred_at=source.occurred_at,
+            applied_event_ids=entry.applied_event_ids,
+            last_occurred_at=entry.last_occurred_at,
+        )
+        if decision == "already_applied":
+            await _republish_if_unconfirmed(deps, entry, source)
+            return None
+        if decision == "stale":
+            deps.counters.count("stale")
+            log.info("event older than the one applied to this record is ignored", extra=extra)
+            return None
+    entry = entry or LedgerEntry(supplier_id=source.supplier_id, kind=source.kind, ordermentum_id=tx.id)
+    try:
+        outcome = await _apply(deps, source, integration, entry, attempt)
+    except _Failure as failure:
+        outcome = outcomes.failed(
+            source,
+            failure.code,
+            failure.message,
+            retryable=failure.retryable,
+            details=failure.details,
+            record=failure.record or entry.netsuite,
+            attempts=attempt.number,
+            event_id=deps.new_event_id(),
+            now=deps.clock(),
+        )
+    await deps.ledger.record(
+        entry,
+        outcome,
+        event_payload=payload,
+        event_type=source.event_type,
+        occurred_at=source.occurred_at,
+        attempts_made=1,
+    )
+    await deps.publish(outcome)
+    await deps.ledger.mark_published(source.supplier_id, source.kind, tx.id, outcome.event_id)
+    log.info("record %s", outcome.event_type, extra=extra)
+    return outcome
+
+
+def _other_sync_type(integration: IntegrationSettings, source: SourceEvent) -> bool:
+    wanted = SyncType.ORDERS if source.kind == "order" else SyncType.INVOICES
+    return integration.sync_type != wanted
+
+
+async def _republish_if_unconfirmed(deps: SyncDeps, entry: LedgerEntry, source: SourceEvent) -> None:
+    if entry.outcome_published or entry.outcome is None or entry.last_event_id != source.event_id:
+        deps.counters.count("duplicate")
+        return
+    outcome = outcomes.parse_outcome(entry.outcome)
+    await deps.publish(outcome)
+    await deps.ledger.mark_published(entry.supplier_id, entry.kind, entry.ordermentum_id, outcome.event_id)
+    deps.counters.count("republished")
+
+
+async def _apply(
+    deps: SyncDeps,
+    source: SourceEvent,
+    integration: IntegrationSettings | None,
+    entry: LedgerEntry,
+    attempt: Attempt,
+) -> Outcome:
+    if integration is None:
+        raise _Failure(
+            ErrorCode.INTEGRATION_NOT_CONFIGURED,
+            f"supplier {source.supplier_id} has no NetSuite integration configured",
+        )
+    try:
+        gateway = deps.netsuite.for_supplier(source.supplier_id, integration)
+        if source.event_type in _UPSERT_TYPES:
+            record = await _upsert(deps, source, integration, entry, gateway)
+            status: Literal["synced", "cancelled", "voided"] = "synced"
+        elif source.event_type == "order.cancelled":
+            record = await _cancel(source, gateway)
+            status = "cancelled"
+        else:
+            record = await _void(source, gateway)
+            status = "voided"
+    except CredentialError as exc:
+        raise _Failure(ErrorCode.INTEGRATION_NOT_CONFIGURED, str(exc)) from exc
+    except AuthenticationFailed as exc:
+        raise _Failure(
+            ErrorCode.NETSUITE_AUTH_FAILED,
+            f"NetSuite refused the credentials: {exc.code or exc.status}",
+            details=(ErrorDetail(reason=exc.detail or "authentication failed", netsuite_code=exc.code),),
+        ) from exc
+    except NetSuiteHTTPError as exc:
+        if exc.retryable:
+            await _transient(deps, source, exc, attempt)
+        raise _Failure(
+            ErrorCode.NETSUITE_REJECTED,
+            f"NetSuite rejected the record: {exc.detail or exc.code or exc.status}",
+            details=tuple(
+                ErrorDetail(reason=d.detail or "rejected", path=d.path, netsuite_code=d.code)
+                for d in exc.details
+            )
+            or (ErrorDetail(reason=str(exc), netsuite_code=exc.code),),
+        ) from exc
+    except NetSuiteError as exc:
+        if exc.retryable:
+            await _transient(deps, source, exc, attempt)
+        raise
+    return outcomes.succeeded(
+        source, status, record, attempts=attempt.number, event_id=deps.new_event_id(), now=deps.clock()
+    )
+
+
+async def _transient(deps: SyncDeps, source: SourceEvent, exc: NetSuiteError, attempt: Attempt) -> None:
+    """Retry through the edge; on its last attempt, report NETSUITE_UNAVAILABLE instead of a dead letter."""
+    if attempt.is_final():
+        raise _Failure(
+            ErrorCode.NETSUITE_UNAVAILABLE,
+            f"NetSuite stayed unavailable after {attempt.number} attempt(s): {type(exc).__name__}",
+            retryable=True,
+        ) from exc
+    await deps.ledger.note_attempt(
+        source.supplier_id,
+        source.kind,
+        source.transaction.id,
+        {"code": ErrorCode.NETSUITE_UNAVAILABLE.value, "message": str(exc), "retryable": True},
+    )
+    raise TransientFailure(f"NetSuite unavailable ({type(exc).__name__}); will retry") from exc
+
+
+async def _upsert(
+    deps: SyncDeps,
+    source: SourceEvent,
+    integration: IntegrationSettings,
+    entry: LedgerEntry,
+    gateway: Gateway,
+) -> NetSuiteRecordRef:
+    tx = source.transaction
+    customer = await deps.mappings.resolve_customer(source.supplier_id, integration, tx.customer)
+    products = await deps.mappings.resolve_products(
+        source.supplier_id, integration, [line.product for line in tx.lines]
+    )
+    currency = await gateway.currency_id(tx.currency)
+    resolved = mapping.Mappings(customer=customer, products=dict(products), currency=currency)
+    problem = mapping.check_mappings(tx, resolved, surcharge_item_id=integration.surcharge_item_id)
+    if problem is not None:
+        raise _Failure(problem.code, problem.message, details=problem.details)
+    if currency is None:
+        raise _Failure(
+            ErrorCode.NETSUITE_REJECTED,
+            f"currency {tx.currency} is not set up in the NetSuite account",
+            details=(ErrorDetail(reason=f"no NetSuite currency with symbol {tx.currency}", path="currency"),),
+        )
+    body = mapping.build_body(
+        source.kind,
+        tx,
+        resolved,
+        external_id=_external_id(source.kind, tx),
+        surcharge_item_id=integration.surcharge_item_id,
+    )
+    known = entry.netsuite.tran_id if entry.netsuite is not None else None
+    return await gateway.upsert(body, known_tran_id=known)
+
+
+def _external_id(kind: str, tx: Order | Invoice) -> str:
+    return external_id("ORDER" if kind == "order" else "INV", tx.id)
+
+
+def _ref(record_type: str, eid: str, record: dict[str, object]) -> NetSuiteRecordRef:
+    tran_id = record.get("tranId")
+    return NetSuiteRecordRef(
+        record_type=record_type,
+        internal_id=str(record["id"]),
+        external_id=eid,
+        tran_id=str(tran_id) if tran_id is not None else None,
+    )
+
+
+def _status(record: dict[str, object]) -> str | None:
+    status = record.get("status")
+    if isinstance(status, dict):
+        status = status.get("id")
+    return str(status) if status is not None else None
+
+
+async def _cancel(source: SourceEvent, gateway: Gateway) -> NetSuiteRecordRef:
+    """Close every line of the sales order (NetSuite's "Close"; a closed order cannot be billed)."""
+    eid = _external_id("order", source.transaction)
+    record = await gateway.find("salesOrder", eid)
+    if record is None:
+        raise _Failure(
+            ErrorCode.NOT_CANCELLABLE,
+            "NetSuite has no sales order for this order, so there is nothing to close",
+            details=(ErrorDetail(reason=f"no salesOrder with external id {eid}"),),
+        )
+    ref = _ref("salesOrder", eid, record)
+    status = _status(record)
+    if status in ("C", "H"):
+        return ref  # already cancelled or closed: the same effect again
+    lines = _lines(record)
+    if status in _BILLED_STATUSES or any(_billed(line) for line in lines):
+        raise _Failure(
+            ErrorCode.NOT_CANCELLABLE,
+            "the sales order has already been billed in NetSuite and cannot be closed",
+            details=(ErrorDetail(reason=f"sales order status is {status}", path="status"),),
+            record=ref,
+        )
+    closed = [_closed_copy(line) for line in lines]
+    await gateway.close_lines("salesOrder", ref.internal_id, closed)
+    return ref
+
+
+def _lines(record: dict[str, object]) -> list[dict[str, object]]:
+    sublist = record.get("item")
+    items = sublist.get("items") if isinstance(sublist, dict) else None
+    return [line for line in items if isinstance(line, dict)] if isinstance(items, list) else []
+
+
+def _billed(line: dict[str, object]) -> bool:
+    return _decimal(line.get("quantityBilled")) > 0
+
+
+def _decimal(value: object) -> Decimal:
+    try:
+        return Decimal(str(value)) if value is not None else Decimal(0)
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def _closed_copy(line: dict[str, object]) -> dict[str, object]:
+    copy: dict[str, object] = {"isClosed": True}
+    for key in ("item", "quantity", "rate", "amount", "description", "location", "department", "class"):
+        value = line.get(key)
+        if value is None:
+            continue
+        if isinstance(value, dict):
+            value = {"id": value.get("id")}
+        copy[key] = value
+    return copy
+
+
+async def _void(source: SourceEvent, gateway: Gateway) -> NetSuiteRecordRef:
+    """Void = a credit memo transformed from the invoice and applied to it in full (README)."""
+    eid = _external_id("invoice", source.transaction)
+    record = await gateway.find("invoice", eid)
+    if record is None:
+        raise _Failure(
+            ErrorCode.NOT_VOIDABLE,
+            "NetSuite has no invoice for this Ordermentum invoice, so there is nothing to void",
+            details=(ErrorDetail(reason=f"no invoice with external id {eid}"),),
+        )
+    ref = _ref("invoice", eid, record)
+    credit_eid = f"{eid}-VOID"
+    if await gateway.find("creditMemo", credit_eid) is not None:
+        return ref
+    paid = _decimal(record.get("amountPaid"))
+    if paid > 0:
+        raise _Failure(
+            ErrorCode.NOT_VOIDABLE,
+            "the NetSuite invoice has payments applied and cannot be voided",
+            details=(ErrorDetail(reason=f"amount paid is {paid}", path="amountPaid"),),
+            record=ref,
+        )
+    memo = f"Void of Ordermentum invoice {source.transaction.number}"
+    await gateway.credit_invoice(ref.internal_id, credit_eid, memo)
+    return ref
