@@ -181,3 +181,37 @@ async def test_a_sublist_and_one_line_can_be_read_as_sub_resources(ns: Any, acco
     line = (await ns.request("GET", f"{RECORD}/salesOrder/{so_id}/item/1")).json()
     assert (line["item"]["id"], line["quantity"]) == (item, 2)
     assert (await ns.request("GET", f"{RECORD}/salesOrder/{so_id}/item/9")).status_code == 404
+
+
+async def test_an_async_create_answers_202_with_a_job_whose_result_locates_the_record(ns: Any) -> None:
+    headers = {
+        "Prefer": "respond-async",
+        "X-NetSuite-Idempotency-Key": "5c3e2a9e-0b7b-4b43-9d7e-6b1f0d1d2a11",
+    }
+    body = {"companyName": "Async Co", "externalId": "ASYNC-1"}
+    accepted = await ns.request("POST", f"{RECORD}/customer", json=body, headers=headers)
+    assert accepted.status_code == 202
+    assert accepted.headers["preference-applied"] == "respond-async"
+    job_path = accepted.headers["location"].removeprefix(ns.base_url)
+    job = (await ns.request("GET", job_path)).json()
+    assert (job["completed"], job["progress"]) == (True, "succeeded")
+    task = (await ns.request("GET", f"{job_path}/task/1")).json()
+    assert task["progress"] == "succeeded"
+    result = (await ns.request("GET", f"{job_path}/task/1/result")).json()
+    rid = (await ns.get("customer", "eid:ASYNC-1"))["id"]
+    assert result["links"][0]["href"].endswith(f"/customer/{rid}")
+    duplicate = await ns.request("POST", f"{RECORD}/customer", json=body, headers=headers)
+    assert duplicate.status_code == 400
+    assert duplicate.json()["o:errorDetails"][0]["o:errorCode"] == "IDEMPOTENCY_ERROR"
+    assert duplicate.headers["location"] == accepted.headers["location"]
+
+
+async def test_a_failed_async_request_reports_a_failed_job_with_the_error_as_result(ns: Any) -> None:
+    accepted = await ns.request(
+        "POST", f"{RECORD}/salesOrder", json={"entity": {"id": "999"}}, headers={"Prefer": "respond-async"}
+    )
+    job_path = accepted.headers["location"].removeprefix(ns.base_url)
+    assert (await ns.request("GET", job_path)).json()["progress"] == "failed"
+    result = await ns.request("GET", f"{job_path}/task/1/result")
+    assert result.status_code == 400
+    assert result.json()["o:errorDetails"][0]["o:errorPath"] == "entity"

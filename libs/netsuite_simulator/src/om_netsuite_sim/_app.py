@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from . import _admin, _oauth2
+from ._jobs import accepted, idempotency_conflict, job_resource
 from ._listing import list_ids
 from ._records import record_type
 from ._render import render_record, sublist_resource
@@ -35,6 +36,7 @@ __all__ = ["SimulatorApp"]
 log = logging.getLogger("om_netsuite_sim")
 _REST = "/services/rest"
 _RECORD = "/services/rest/record/v1"
+_JOBS = "/services/rest/async/v1/job"
 _BEARER_CHALLENGE = (
     'Bearer realm="{realm}", error="invalid_token", error_description="Invalid login attempt."'
 )
@@ -192,6 +194,20 @@ class SimulatorApp:
 
     # ---- REST dispatch ------------------------------------------------------------------
     async def _dispatch(self, account: Account, request: Request) -> Response:
+        prefer = request.headers.get("prefer", "").lower()
+        if "respond-async" in prefer and request.url.path.startswith(_RECORD + "/"):
+            return await self._async(account, request)
+        return await self._sync(account, request)
+
+    async def _async(self, account: Account, request: Request) -> Response:
+        origin = f"{request.url.scheme}://{request.headers.get('host', '')}"
+        key = request.headers.get("x-netsuite-idempotency-key")
+        if key and key in account.jobs.by_key:
+            return idempotency_conflict(origin, account.jobs.by_key[key])
+        response = await self._sync(account, request)
+        return accepted(origin, account.jobs.record(response, key))
+
+    async def _sync(self, account: Account, request: Request) -> Response:
         try:
             return await self._route(account, request)
         except ApiError as error:
@@ -212,6 +228,9 @@ class SimulatorApp:
         if path == f"{_REST}/system/v1/governanceLimits" and method == "GET":
             account.counters["governanceLimits"] += 1
             return json_response(account.governance)
+        if path.startswith(_JOBS + "/") and method == "GET":
+            account.counters["async job"] += 1
+            return job_resource(account.jobs, origin, path[len(_JOBS) + 1 :].split("/"))
         if not path.startswith(_RECORD + "/"):
             raise ApiError(404, "INVALID_REQUEST", f"Unknown path {path}.")
         parts = path[len(_RECORD) + 1 :].split("/")

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from . import _ledger
 from ._db import create_database
 from ._faults import Faults
+from ._jobs import Jobs
 from ._records import RecordStore, record_type
 from ._responses import ApiError
 from ._sql import SqlMirror
@@ -76,6 +77,7 @@ class Account:
         self.request_log: deque[tuple[str, str, int]] = deque(maxlen=_REQUEST_LOG_SIZE)
         self.counters: Counter[str] = Counter()
         self.oauth2_clients: dict[str, OAuth2Client] = {}
+        self.jobs = Jobs()
         self.governance: dict[str, Any] = {
             "accountConcurrencyLimit": concurrency_limit,
             "accountUnallocatedConcurrencyLimit": concurrency_limit,
