@@ -140,8 +140,9 @@ class NetSuiteClient:
         reauthenticated = False
         while True:
             attempt += 1
-            await auth.prepare(self._http, base)
             try:
+                # Token exchanges happen here, outside the budget, and are retried like requests.
+                await auth.prepare(self._http, base)
                 return await self._attempt(
                     account_id, auth, limit, url, content, send_headers, info, attempt, idempotent
                 )
