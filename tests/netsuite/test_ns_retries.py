@@ -198,3 +198,32 @@ async def test_every_attempt_reports_to_the_request_hook(tba: TbaAuth, fast_retr
         ("customer.get", 429, "1234567_SB1"),
         ("customer.get", 200, "1234567_SB1"),
     ]
+
+
+async def test_a_request_sleeping_in_backoff_does_not_hold_its_budget_slot(tba: TbaAuth) -> None:
+    order: list[str] = []
+    first_refused = asyncio.Event()
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        name = request.url.path.rsplit("/", 1)[-1]
+        if name == "1" and "1" not in order:
+            order.append("1")
+            return httpx2.Response(429, json=CONCURRENCY)
+        order.append(name)
+        return httpx2.Response(200, json={"id": name})
+
+    def on_request(operation: str, status: int | None, duration: float, account: str) -> None:
+        if status == 429:
+            first_refused.set()
+
+    policy = RetryPolicy(max_attempts=3, base=0.3, cap=0.3, random=lambda: 1.0)
+    async with NetSuiteClient(
+        transport=httpx2.MockTransport(handler), retry=policy, on_request=on_request
+    ) as client:
+        ns = client.session(ACCOUNT, tba, concurrency_limit=1)
+        retried = asyncio.create_task(ns.get("customer", 1))
+        await first_refused.wait()
+        # With limit 1, this only completes now if the backing-off request released its slot.
+        assert await ns.get("customer", 2) == {"id": "2"}
+        assert await retried == {"id": "1"}
+    assert order == ["1", "2", "1"]
