@@ -326,8 +326,17 @@ class SimulatorApp:
         if not isinstance(body, dict):
             raise ApiError(400, "INVALID_REQUEST", "The request body must be a JSON object.")
         self_url = f"{origin}{_REST}/query/v1/suiteql?limit={limit}&offset={offset}"
-        result = run_suiteql(account.db, body.get("q"), body.get("params"), limit, offset, self_url)
+        result = await asyncio.to_thread(
+            _locked_suiteql, account, body.get("q"), body.get("params"), limit, offset, self_url
+        )
         return json_response(result, media_type=COLLECTION)
+
+
+def _locked_suiteql(
+    account: Account, q: Any, params: Any, limit: int, offset: int, self_url: str
+) -> dict[str, Any]:
+    with account.store.sql.lock:
+        return run_suiteql(account.db, q, params, limit, offset, self_url)
 
 
 def _created(base: str, type_name: str, rid: str) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -55,8 +56,11 @@ class SqlMirror:
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
+        # SuiteQL runs in worker threads (long scans must not stall the event loop); writes
+        # from the loop and those reads take turns on the one connection.
+        self.lock = threading.Lock()
 
-    def save(self, store: RecordStore, rtype: RecordType, record: Record) -> None:
+    def _save(self, store: RecordStore, rtype: RecordType, record: Record) -> None:
         rid = int(record["id"])
         self.db.execute(
             "INSERT OR REPLACE INTO ns_refnames VALUES (?, ?, ?)",
@@ -75,7 +79,7 @@ class SqlMirror:
                  _tf(record.get("isInactive")), _ref(record, "subsidiary"), record["_modified"]),
             )  # fmt: skip
 
-    def delete(self, rtype: RecordType, record: Record) -> None:
+    def _delete(self, rtype: RecordType, record: Record) -> None:
         rid = int(record["id"])
         self.db.execute("DELETE FROM ns_refnames WHERE kind = ? AND id = ?", (rtype.family, rid))
         if rtype.family == "transaction":
@@ -159,7 +163,9 @@ class SqlMirror:
                 (rid,),
             )
 
-    def set_stock(self, item: int, location: int, on_hand: Decimal, available: Decimal, changed: str) -> None:
+    def _set_stock(
+        self, item: int, location: int, on_hand: Decimal, available: Decimal, changed: str
+    ) -> None:
         committed = on_hand - available if on_hand > available else Decimal(0)
         self.db.execute(
             "INSERT OR REPLACE INTO inventoryitemlocations VALUES (?,?,?,?,?,?,?,?,?)",
@@ -170,3 +176,15 @@ class SqlMirror:
             "inventoryitemlocations WHERE item = ?) WHERE id = ?",
             (item, item),
         )
+
+    def save(self, store: RecordStore, rtype: RecordType, record: Record) -> None:
+        with self.lock:
+            self._save(store, rtype, record)
+
+    def delete(self, rtype: RecordType, record: Record) -> None:
+        with self.lock:
+            self._delete(rtype, record)
+
+    def set_stock(self, item: int, location: int, on_hand: Decimal, available: Decimal, changed: str) -> None:
+        with self.lock:
+            self._set_stock(item, location, on_hand, available, changed)
