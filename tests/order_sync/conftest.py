@@ -18,7 +18,7 @@ from om_netsuite_sim import SimulatorServer
 # test folders on sys.path, and a package named after the service would shadow the service itself.
 sys.path.insert(0, str(Path(__file__).parent))
 
-from order_sync_harness import Stack  # noqa: E402
+from order_sync_harness import Stack
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

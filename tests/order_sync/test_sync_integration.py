@@ -5,10 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from order_sync_harness import OutcomeReader, Stack, money
 
 from om_contracts import SYNC_RESULTS_TOPIC
-
-from order_sync_harness import OutcomeReader, Stack, money
 
 pytestmark = pytest.mark.integration
 

@@ -1,0 +1,245 @@
+"""Pure mapping of Ordermentum orders/invoices to NetSuite bodies, and the ledger rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from om_contracts import ErrorCode, Invoice, NetSuiteCustomer, Order
+from order_sync.domain import catalog, mapping, outcomes
+
+SURCHARGE = "900"
+
+
+def order_data(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": "ord_1",
+        "number": "100231",
+        "purchase_order_number": "PO-5521",
+        "placed_at": "2026-11-24T09:15:00+11:00",
+        "delivery_date": "2026-11-26",
+        "currency": "AUD",
+        "customer": {
+            "id": "cus_1",
+            "name": "Café Luna",
+            "properties": {
+                "netsuite_freight_item_id": "2301",
+                "netsuite_department_id": "2",
+                "netsuite_class_id": "7",
+            },
+        },
+        "lines": [
+            {
+                "id": "l1",
+                "quantity": "3",
+                "unit_price": "42.50",
+                "product": {"id": "prd_a", "sku": "A", "name": "A"},
+            },
+            {
+                "id": "l2",
+                "quantity": "0.125",
+                "unit_price": "9.99",
+                "product": {"id": "prd_b", "sku": "B", "name": "B"},
+            },
+            {
+                "id": "l3",
+                "quantity": "2",
+                "unit_price": "1",
+                "product": {"id": "prd_c", "sku": "C", "name": "C"},
+            },
+        ],
+        "freight": {"amount": "15.00"},
+        "surcharge": {"amount": "2.35", "description": "Card surcharge"},
+        "notes": "Leave at back door",
+        "properties": {"netsuite_department_id": "5", "netsuite_location_id": "3"},
+        "totals": {"subtotal": "0", "tax": "0", "total": "0"},
+    }
+    data.update(overrides)
+    return data
+
+
+def an_order(**overrides: Any) -> Order:
+    return Order.model_validate(order_data(**overrides))
+
+
+MAPPED = mapping.Mappings(customer="812", products={"prd_a": "1", "prd_b": "2", "prd_c": "3"}, currency="1")
+
+
+def body(order: Order | Invoice, mappings: mapping.Mappings = MAPPED, **kwargs: Any) -> dict[str, Any]:
+    kind = "invoice" if isinstance(order, Invoice) else "order"
+    return mapping.build_body(
+        kind, order, mappings, external_id="OM-ORDER-ord_1", surcharge_item_id=SURCHARGE, **kwargs
+    ).body
+
+
+def test_products_freight_and_surcharge_become_five_lines_in_order() -> None:
+    lines = body(an_order())["item"]["items"]
+    assert [line["item"]["id"] for line in lines] == ["1", "2", "3", "2301", SURCHARGE]
+
+
+def test_quantities_and_rates_are_sent_as_exact_decimal_strings() -> None:
+    lines = body(an_order())["item"]["items"]
+    assert [(line["quantity"], line["rate"]) for line in lines] == [
+        ("3", "42.50"),
+        ("0.125", "9.99"),
+        ("2", "1"),
+        ("1", "15.00"),
+        ("1", "2.35"),
+    ]
+
+
+def test_line_amounts_are_rounded_half_up_to_the_cent() -> None:
+    assert mapping.line_amount(Decimal("0.125"), Decimal("9.99")) == Decimal("1.25")
+    assert mapping.line_amount(Decimal("3"), Decimal("0.335")) == Decimal("1.01")
+    assert mapping.line_amount(Decimal("1"), Decimal("0.125")) == Decimal("0.13")
+
+
+def test_the_orders_own_property_wins_over_its_customers() -> None:
+    sent = body(an_order())
+    assert sent["department"] == {"id": "5"}
+    assert sent["class"] == {"id": "7"}
+    assert sent["location"] == {"id": "3"}
+    assert "salesRep" not in sent
+
+
+def test_the_freight_item_of_the_order_wins_over_the_customers() -> None:
+    order = an_order(properties={"netsuite_freight_item_id": "4444"})
+    assert body(order)["item"]["items"][3]["item"] == {"id": "4444"}
+
+
+def test_header_fields_carry_po_number_dates_currency_and_the_ordermentum_number() -> None:
+    sent = body(an_order())
+    assert sent["otherRefNum"] == "PO-5521"
+    assert sent["tranDate"] == "2026-11-24"
+    assert sent["shipDate"] == "2026-11-26"
+    assert sent["currency"] == {"id": "1"}
+    assert sent["entity"] == {"id": "812"}
+    assert sent["externalId"] == "OM-ORDER-ord_1"
+    assert sent["memo"] == "Ordermentum order 100231: Leave at back door"
+
+
+def test_the_memo_is_cut_to_netsuites_length() -> None:
+    assert len(body(an_order(notes="x" * 5000))["memo"]) == mapping.MEMO_MAX
+
+
+def test_absent_freight_surcharge_and_po_leave_only_product_lines() -> None:
+    sent = body(an_order(freight=None, surcharge=None, purchase_order_number=None))
+    assert len(sent["item"]["items"]) == 3
+    assert "otherRefNum" not in sent
+
+
+def test_an_invoice_becomes_an_invoice_dated_when_issued_with_its_due_date() -> None:
+    invoice = Invoice.model_validate(order_data(issued_at="2026-11-25T10:00:00+11:00", due_date="2026-12-25"))
+    built = mapping.build_body(
+        "invoice", invoice, MAPPED, external_id="OM-INV-ord_1", surcharge_item_id=SURCHARGE
+    )
+    assert built.record_type == "invoice"
+    assert built.body["tranDate"] == "2026-11-25"
+    assert built.body["dueDate"] == "2026-12-25"
+    assert built.body["memo"].startswith("Ordermentum invoice 100231")
+
+
+def test_closing_marks_every_line_closed() -> None:
+    assert all(line["isClosed"] for line in body(an_order(), closed=True)["item"]["items"])
+
+
+def test_an_unmapped_customer_and_two_unmapped_products_are_all_named_at_once() -> None:
+    unmapped = mapping.Mappings(
+        customer=None, products={"prd_a": None, "prd_b": None, "prd_c": "3"}, currency="1"
+    )
+    failure = mapping.check_mappings(an_order(), unmapped, surcharge_item_id=SURCHARGE)
+    assert failure is not None
+    assert failure.code is ErrorCode.UNMAPPED_CUSTOMER
+    assert [d.ordermentum_id for d in failure.details] == ["cus_1", "prd_a", "prd_b"]
+
+
+def test_a_product_on_two_lines_is_reported_once() -> None:
+    lines = order_data()["lines"]
+    lines[1]["product"] = lines[0]["product"]
+    unmapped = mapping.Mappings(customer="812", products={"prd_a": None, "prd_c": "3"}, currency="1")
+    failure = mapping.check_mappings(an_order(lines=lines), unmapped, surcharge_item_id=SURCHARGE)
+    assert failure is not None
+    assert failure.code is ErrorCode.UNMAPPED_PRODUCT
+    assert [d.ordermentum_id for d in failure.details] == ["prd_a"]
+
+
+def test_freight_without_a_freight_item_fails_with_missing_freight_item() -> None:
+    customer = order_data()["customer"] | {"properties": {}}
+    failure = mapping.check_mappings(an_order(customer=customer), MAPPED, surcharge_item_id=SURCHARGE)
+    assert failure is not None
+    assert failure.code is ErrorCode.MISSING_FREIGHT_ITEM
+
+
+def test_a_surcharge_without_a_surcharge_item_fails_with_missing_surcharge_item() -> None:
+    failure = mapping.check_mappings(an_order(), MAPPED, surcharge_item_id=None)
+    assert failure is not None
+    assert failure.code is ErrorCode.MISSING_SURCHARGE_ITEM
+
+
+def test_no_freight_needs_no_freight_item_and_no_surcharge_needs_no_surcharge_item() -> None:
+    customer = order_data()["customer"] | {"properties": {}}
+    order = an_order(customer=customer, freight=None, surcharge=None)
+    assert mapping.check_mappings(order, MAPPED, surcharge_item_id=None) is None
+
+
+def test_a_fully_mapped_order_has_no_problem() -> None:
+    assert mapping.check_mappings(an_order(), MAPPED, surcharge_item_id=SURCHARGE) is None
+
+
+NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+
+def test_a_new_event_is_applied() -> None:
+    assert (
+        outcomes.decide(event_id="e2", occurred_at=NOW, applied_event_ids=["e1"], last_occurred_at=NOW)
+        == "apply"
+    )
+
+
+def test_an_event_already_applied_is_recognised() -> None:
+    decision = outcomes.decide(event_id="e1", occurred_at=NOW, applied_event_ids=["e1"], last_occurred_at=NOW)
+    assert decision == "already_applied"
+
+
+def test_an_event_older_than_the_one_applied_is_stale() -> None:
+    decision = outcomes.decide(
+        event_id="e0",
+        occurred_at=NOW - timedelta(microseconds=1),
+        applied_event_ids=["e1"],
+        last_occurred_at=NOW,
+    )
+    assert decision == "stale"
+
+
+def test_the_first_event_of_a_record_is_applied() -> None:
+    assert (
+        outcomes.decide(event_id="e1", occurred_at=NOW, applied_event_ids=[], last_occurred_at=None)
+        == "apply"
+    )
+
+
+def test_a_failed_outcome_of_an_invoice_is_an_invoice_failed_event() -> None:
+    invoice = Invoice.model_validate(order_data(issued_at="2026-11-25T10:00:00+11:00"))
+    source = outcomes.SourceEvent("e1", "invoice.issued", NOW, "sup_1", "invoice", invoice)
+    event = outcomes.failed(
+        source, ErrorCode.UNMAPPED_PRODUCT, "x", retryable=False, attempts=1, event_id="evt_1", now=NOW
+    )
+    assert event.event_type == "netsuite.invoice.failed"
+    assert outcomes.status_of(event) == "failed"
+    assert outcomes.parse_outcome(event.model_dump_json()) == event
+
+
+def test_catalog_rows_become_catalog_records_with_name_fallbacks() -> None:
+    customer = catalog.customer_of({"id": 7, "entityid": "CUST7", "isinactive": "T"}, "cus_1")
+    assert customer == NetSuiteCustomer(
+        netsuite_id="7", name="CUST7", is_inactive=True, ordermentum_id="cus_1"
+    )
+    item = catalog.item_of({"id": 9, "itemid": "SKU9", "displayname": None, "isinactive": "F"}, None)
+    assert (item.name, item.sku, item.is_inactive) == ("SKU9", "SKU9", False)
+
+
+def test_the_catalog_cursor_restarts_an_overlap_before_the_high_water_mark() -> None:
+    assert catalog.start_from(None, 5) == catalog.EPOCH
+    assert catalog.start_from("2026-11-24 10:00:03", 5) == "2026-11-24 09:59:58"
+    assert catalog.start_from("1970-01-01 00:00:01", 5) == catalog.EPOCH
