@@ -1,0 +1,138 @@
+"""NetSuite invoices and credit memos turned into Ordermentum events (pure functions)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from finance_sync.domain.documents import (
+    CreditMemoRow,
+    InvoiceRow,
+    LineRow,
+    credit_note_event,
+    deterministic_event_id,
+    finalised_invoice_event,
+    invoice_paid_event,
+    known_invoice_id,
+)
+
+CREATED = dt.datetime(2026, 11, 24, 9, 30, tzinfo=dt.UTC)
+
+
+def invoice(**overrides: object) -> InvoiceRow:
+    values: dict[str, object] = {
+        "id": "1002",
+        "tran_id": "INV-77",
+        "created_at": CREATED,
+        "entity_id": "812",
+        "external_id": None,
+        "order_external_id": "OM-ORDER-ord_8f3a2c",
+        "currency": "AUD",
+        "due_date": dt.date(2026, 12, 24),
+        "total": Decimal("142.50"),
+        "amount_paid": Decimal("0.00"),
+        "amount_unpaid": Decimal("142.50"),
+        "lines": (
+            LineRow(1, "2044", "House Blend 1kg", Decimal("3"), Decimal("42.50"), Decimal("127.50")),
+            LineRow(2, "2301", "Freight", Decimal("1"), None, Decimal("15.00")),
+        ),
+    }
+    values.update(overrides)
+    return InvoiceRow(**values)  # type: ignore[arg-type]  # test builder: values checked by the dataclass
+
+
+def test_an_invoice_billed_from_our_order_becomes_a_finalised_event_with_lines_mapped_back() -> None:
+    event = finalised_invoice_event("sup_1", invoice(), {"2044": "prd_55"}, "AUD")
+    assert event is not None
+    data = event.data
+    assert data.order_id == "ord_8f3a2c"
+    assert (data.netsuite_invoice_id, data.tran_id, data.due_date) == (
+        "1002",
+        "INV-77",
+        dt.date(2026, 12, 24),
+    )
+    assert [
+        (line.product_id, line.netsuite_item_id, line.quantity, line.unit_price, line.amount)
+        for line in data.lines
+    ] == [
+        ("prd_55", "2044", Decimal("3"), Decimal("42.50"), Decimal("127.50")),
+        (None, "2301", Decimal("1"), Decimal("15.00"), Decimal("15.00")),
+    ]
+    assert (data.totals.subtotal, data.totals.tax, data.totals.total) == (
+        Decimal("142.50"),
+        Decimal("0"),
+        Decimal("142.50"),
+    )
+    assert data.amount_due == Decimal("142.50")
+    assert event.model_dump(mode="json")["data"]["amount_due"] == "142.50"
+
+
+def test_tax_lines_count_as_tax_not_as_invoice_lines() -> None:
+    row = invoice(lines=(LineRow(1, "2044", None, Decimal("1"), Decimal("100.00"), Decimal("100.00")),
+                         LineRow(2, "9", None, Decimal("1"), None, Decimal("10.00"), is_tax=True)),
+                  total=Decimal("110.00"))  # fmt: skip
+    event = finalised_invoice_event("sup_1", row, {}, "AUD")
+    assert event is not None
+    assert len(event.data.lines) == 1
+    assert (event.data.totals.subtotal, event.data.totals.tax) == (Decimal("100.00"), Decimal("10.00"))
+
+
+def test_an_invoice_not_created_from_our_order_is_not_finalised() -> None:
+    assert finalised_invoice_event("sup_1", invoice(order_external_id="SO-FROM-ELSEWHERE"), {}, "AUD") is None
+    assert finalised_invoice_event("sup_1", invoice(order_external_id=None), {}, "AUD") is None
+
+
+def test_the_event_id_is_the_same_for_the_same_fact_and_differs_per_supplier() -> None:
+    first = finalised_invoice_event("sup_1", invoice(), {}, "AUD")
+    again = finalised_invoice_event("sup_1", invoice(), {}, "AUD")
+    other = finalised_invoice_event("sup_2", invoice(), {}, "AUD")
+    assert first is not None
+    assert again is not None
+    assert other is not None
+    assert first.event_id == again.event_id != other.event_id
+    assert first.event_id == deterministic_event_id("sup_1", "finalised", "1002")
+
+
+def test_a_missing_currency_falls_back_to_the_default() -> None:
+    event = finalised_invoice_event("sup_1", invoice(currency=None), {}, "NZD")
+    assert event is not None
+    assert event.data.currency == "NZD"
+
+
+def test_known_invoices_are_ours_by_invoice_or_order_external_id() -> None:
+    assert known_invoice_id("OM-INV-inv_77d1", None) == "inv_77d1"
+    assert known_invoice_id(None, "OM-ORDER-ord_1") == "ord_1"
+    assert known_invoice_id("INV-FROM-ELSEWHERE", "SO-9") is None
+
+
+def test_a_paid_invoice_known_to_ordermentum_yields_one_paid_event() -> None:
+    paid_at = CREATED + dt.timedelta(days=2)
+    row = invoice(external_id="OM-INV-inv_77d1", order_external_id=None, amount_paid=Decimal("142.50"),
+                  amount_unpaid=Decimal("0.00"))  # fmt: skip
+    event = invoice_paid_event("sup_1", row, paid_at)
+    assert event is not None
+    assert (event.data.invoice_id, event.data.netsuite_invoice_id) == ("inv_77d1", "1002")
+    assert (event.data.paid_at, event.data.amount_paid) == (paid_at, Decimal("142.50"))
+
+
+def test_a_partly_paid_or_unknown_invoice_yields_no_paid_event() -> None:
+    assert invoice_paid_event("sup_1", invoice(amount_unpaid=Decimal("0.01")), CREATED) is None
+    unknown = invoice(order_external_id=None, amount_unpaid=Decimal("0"), amount_paid=Decimal("142.50"))
+    assert invoice_paid_event("sup_1", unknown, CREATED) is None
+
+
+def test_a_credit_memo_names_the_ordermentum_customer_and_invoice() -> None:
+    memo = CreditMemoRow(
+        id="1003", tran_id="CM1", created_at=CREATED, entity_id="812", currency=None, total=Decimal("42.50"),
+        invoice_external_id="OM-INV-inv_77d1", invoice_order_external_id=None,
+        lines=(LineRow(1, "2044", None, Decimal("1"), Decimal("42.50"), Decimal("42.50")),),
+    )  # fmt: skip
+    event = credit_note_event("sup_1", memo, "cus_19ab", {"2044": "prd_55"}, "AUD")
+    assert event is not None
+    assert (event.data.customer_id, event.data.invoice_id, event.data.total) == (
+        "cus_19ab",
+        "inv_77d1",
+        Decimal("42.50"),
+    )
+    assert event.data.lines[0].product_id == "prd_55"
+    assert credit_note_event("sup_1", memo, None, {}, "AUD") is None

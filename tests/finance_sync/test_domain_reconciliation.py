@@ -1,0 +1,170 @@
+"""The reconciliation cascade, for both sync types, with exact amounts (pure functions)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from finance_sync.domain.reconciliation import (
+    AllocationMatch,
+    OpenInvoice,
+    PaymentPlan,
+    customer_payment_body,
+    deposit_body,
+    plan_payment,
+)
+from om_contracts import Allocation, Payment, SyncType, TransactionClassification
+
+
+def payment(*allocations: dict[str, Any], amount: str = "159.10") -> Payment:
+    return Payment.model_validate(
+        {
+            "id": "pay_31c0",
+            "customer": {"id": "cus_19ab", "name": "Cafe Luna", "properties": {}},
+            "amount": amount,
+            "currency": "AUD",
+            "paid_at": "2026-11-27T10:02:11+11:00",
+            "reference": "OMP-88231",
+            "allocations": list(allocations),
+        }
+    )
+
+
+def alloc(amount: str, **ids: str) -> dict[str, Any]:
+    return {"amount": amount, **ids}
+
+
+def match(
+    allocation: Allocation, *invoices: tuple[str, str], entity: str | None = "812", found: bool = True
+) -> AllocationMatch:
+    return AllocationMatch(
+        allocation,
+        "label",
+        found,
+        entity,
+        tuple(OpenInvoice(ns_id, entity, Decimal(due)) for ns_id, due in invoices),
+    )
+
+
+def test_invoice_sync_applies_a_payment_to_the_invoice_found_by_number() -> None:
+    pay = payment(alloc("159.10", invoice_id="inv_77d1", invoice_number="INV-100231"))
+    plan = plan_payment(pay, SyncType.INVOICES, [match(pay.allocations[0], ("1002", "159.10"))], "812")
+    assert plan.outcome == "applied"
+    assert plan.customer_id == "812"
+    assert [(a.invoice_id, a.netsuite_invoice_id, a.amount) for a in plan.applications] == [
+        ("inv_77d1", "1002", Decimal("159.10"))
+    ]
+    assert plan.reason is None
+
+
+def test_invoice_sync_records_an_unapplied_payment_when_the_invoice_is_missing() -> None:
+    pay = payment(alloc("159.10", invoice_number="INV-404"))
+    plan = plan_payment(pay, SyncType.INVOICES, [match(pay.allocations[0], found=False, entity=None)], "812")
+    assert (plan.outcome, plan.customer_id, plan.applications) == ("unapplied", "812", ())
+    assert plan.reason is not None
+    assert "not found" in plan.reason
+
+
+def test_order_sync_applies_to_the_invoice_of_the_order() -> None:
+    pay = payment(alloc("159.10", order_id="ord_1"))
+    plan = plan_payment(pay, SyncType.ORDERS, [match(pay.allocations[0], ("1002", "200.00"))], None)
+    assert plan.outcome == "applied"
+    assert plan.customer_id == "812"  # taken from the order when the customer is not mapped
+    assert plan.applications[0].amount == Decimal("159.10")
+
+
+def test_order_sync_leaves_the_payment_unapplied_when_the_order_is_not_invoiced() -> None:
+    pay = payment(alloc("159.10", order_id="ord_1"))
+    plan = plan_payment(pay, SyncType.ORDERS, [match(pay.allocations[0])], None)
+    assert (plan.outcome, plan.customer_id) == ("unapplied", "812")
+    assert plan.reason is not None
+    assert "not invoiced" in plan.reason
+
+
+def test_a_missing_order_with_a_mapped_customer_is_recorded_unapplied() -> None:
+    pay = payment(alloc("159.10", order_id="ord_404"))
+    plan = plan_payment(pay, SyncType.ORDERS, [match(pay.allocations[0], found=False, entity=None)], "812")
+    assert (plan.outcome, plan.customer_id) == ("unapplied", "812")
+
+
+def test_no_customer_means_unmatched_and_nothing_to_record() -> None:
+    pay = payment(alloc("159.10", order_id="ord_404"))
+    plan = plan_payment(pay, SyncType.ORDERS, [match(pay.allocations[0], found=False, entity=None)], None)
+    assert (plan.outcome, plan.customer_id, plan.applications) == ("unmatched", None, ())
+    assert plan.reason is not None
+    assert "cus_19ab" in plan.reason
+
+
+def test_a_payment_over_several_invoices_is_applied_line_by_line() -> None:
+    pay = payment(alloc("100.05", invoice_id="inv_a"), alloc("59.05", invoice_id="inv_b"))
+    matches = [match(pay.allocations[0], ("11", "100.05")), match(pay.allocations[1], ("12", "80.00"))]
+    plan = plan_payment(pay, SyncType.INVOICES, matches, "812")
+    assert [(a.netsuite_invoice_id, a.amount) for a in plan.applications] == [
+        ("11", Decimal("100.05")),
+        ("12", Decimal("59.05")),
+    ]
+    assert sum(a.amount for a in plan.applications) == pay.amount
+
+
+def test_a_partial_payment_applies_only_its_allocation() -> None:
+    pay = payment(alloc("50.00", invoice_id="inv_a"), amount="50.00")
+    plan = plan_payment(pay, SyncType.INVOICES, [match(pay.allocations[0], ("11", "159.10"))], "812")
+    assert [(a.netsuite_invoice_id, a.amount) for a in plan.applications] == [("11", Decimal("50.00"))]
+
+
+def test_an_allocation_above_the_amount_due_applies_the_due_and_leaves_the_rest_unapplied() -> None:
+    pay = payment(alloc("159.10", invoice_id="inv_a"))
+    plan = plan_payment(pay, SyncType.INVOICES, [match(pay.allocations[0], ("11", "100.00"))], "812")
+    assert plan.applications[0].amount == Decimal("100.00")
+    assert plan.reason is not None
+    assert "59.10" in plan.reason
+
+
+def test_an_order_billed_in_two_invoices_is_paid_across_both() -> None:
+    pay = payment(alloc("159.10", order_id="ord_1"))
+    plan = plan_payment(
+        pay, SyncType.ORDERS, [match(pay.allocations[0], ("11", "100.00"), ("12", "59.10"))], "812"
+    )
+    assert [(a.netsuite_invoice_id, a.amount) for a in plan.applications] == [
+        ("11", Decimal("100.00")),
+        ("12", Decimal("59.10")),
+    ]
+
+
+def test_an_invoice_of_another_customer_is_never_applied() -> None:
+    pay = payment(alloc("159.10", invoice_id="inv_a"))
+    plan = plan_payment(
+        pay, SyncType.INVOICES, [match(pay.allocations[0], ("11", "159.10"), entity="999")], "812"
+    )
+    assert (plan.outcome, plan.applications) == ("unapplied", ())
+    assert plan.reason is not None
+    assert "another NetSuite customer" in plan.reason
+
+
+def test_a_plan_survives_its_round_trip_through_the_ledger_exactly() -> None:
+    pay = payment(alloc("159.10", invoice_id="inv_a"))
+    plan = plan_payment(pay, SyncType.INVOICES, [match(pay.allocations[0], ("11", "159.10"))], "812")
+    assert PaymentPlan.from_document(plan.to_document()) == plan
+
+
+def test_the_customer_payment_carries_the_classification_and_the_applications() -> None:
+    pay = payment(alloc("159.10", invoice_id="inv_a"))
+    plan = plan_payment(pay, SyncType.INVOICES, [match(pay.allocations[0], ("11", "159.10"))], "812")
+    body = customer_payment_body(
+        pay, plan, TransactionClassification(class_id="4", location_id="3", department_id="2")
+    )
+    assert body["customer"] == {"id": "812"}
+    assert body["payment"] == Decimal("159.10")
+    assert (body["class"], body["location"], body["department"]) == ({"id": "4"}, {"id": "3"}, {"id": "2"})
+    assert body["apply"]["items"] == [{"doc": {"id": "11"}, "apply": True, "amount": Decimal("159.10")}]
+    assert body["tranDate"] == "2026-11-27"
+
+
+def test_a_deposit_holds_each_payment_once() -> None:
+    body = deposit_body("112", ["1004", "1005"], "2026-11-28", "payout", TransactionClassification())
+    assert body["account"] == {"id": "112"}
+    assert body["payment"]["items"] == [
+        {"doc": {"id": "1004"}, "deposit": True},
+        {"doc": {"id": "1005"}, "deposit": True},
+    ]
+    assert "class" not in body
