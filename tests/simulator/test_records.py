@@ -215,3 +215,32 @@ async def test_a_failed_async_request_reports_a_failed_job_with_the_error_as_res
     result = await ns.request("GET", f"{job_path}/task/1/result")
     assert result.status_code == 400
     assert result.json()["o:errorDetails"][0]["o:errorPath"] == "entity"
+
+
+@pytest.mark.parametrize(
+    ("record_type", "body", "path"),
+    [
+        ("customer", {"email": "x@y.example"}, "companyName"),
+        ("customer", {"isPerson": True, "firstName": "Jo"}, None),
+        ("customer", {"companyName": "A", "tranDate": "24/11/2026"}, "tranDate"),
+    ],
+)
+async def test_missing_mandatory_values_are_user_errors(
+    ns: Any, record_type: str, body: dict[str, Any], path: str | None
+) -> None:
+    response = await ns.request("POST", f"{RECORD}/{record_type}", json=body)
+    assert response.status_code == 400
+    detail = response.json()["o:errorDetails"][0]
+    assert detail.get("o:errorPath") == path
+
+
+async def test_a_sales_order_needs_at_least_one_line_with_an_item(ns: Any, account: Account) -> None:
+    customer = account.add_customer("A")
+    empty = await ns.request("POST", f"{RECORD}/salesOrder", json={"entity": {"id": customer}})
+    assert empty.json()["o:errorDetails"][0]["o:errorCode"] == "USER_ERROR"
+    no_item = await ns.request(
+        "POST",
+        f"{RECORD}/salesOrder",
+        json={"entity": {"id": customer}, "item": {"items": [{"quantity": 1}]}},
+    )
+    assert no_item.json()["o:errorDetails"][0]["o:errorPath"] == "item.items[0].item"

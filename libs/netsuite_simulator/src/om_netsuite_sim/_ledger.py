@@ -12,6 +12,8 @@ What NetSuite does that the services must cope with, reproduced here:
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -127,9 +129,20 @@ def _check_applications(
 def before_save(store: RecordStore, rtype: RecordType, record: Record, before: Record | None) -> None:
     """Validate and derive totals and statuses; raises ``ApiError`` before anything is stored."""
     name = rtype.name
+    _check_dates(record)
+    if name == "customer":
+        _check_customer(record)
     if name in ("salesOrder", "invoice", "creditMemo"):
         if name != "creditMemo" and not record.get("entity"):
             raise _user_error("Please enter value(s) for: Customer", "entity")
+        lines = record.get("item") or []
+        if not lines:
+            raise _user_error("You must enter at least one line item for this transaction.", "item")
+        for i, line in enumerate(lines):
+            if not line.get("item"):
+                raise _user_error("Please enter value(s) for: Item", f"item.items[{i}].item")
+        if name == "invoice" and not record.get("dueDate"):
+            record["dueDate"] = record.get("tranDate")
         subtotal = _price_lines(record)
         record["subtotal"] = subtotal
         record["total"] = (
@@ -171,6 +184,37 @@ def before_save(store: RecordStore, rtype: RecordType, record: Record, before: R
         record["status"] = "B" if record["id"] in _deposited(store) else "A"
     elif name == "deposit":
         _check_deposit(store, record)
+
+
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _check_dates(record: Record) -> None:
+    """REST dates are ``YYYY-MM-DD`` (Help section_157305090645)."""
+    for field in ("tranDate", "dueDate", "shipDate"):
+        value = record.get(field)
+        if value is None:
+            continue
+        try:
+            ok = bool(_DATE_RE.match(str(value))) and date.fromisoformat(str(value)) is not None
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ApiError(
+                400,
+                "INVALID_CONTENT",
+                f"Error while accessing a resource. Invalid date value {value} for field {field}.",
+                field,
+            )
+
+
+def _check_customer(record: Record) -> None:
+    # Reported NetSuite text (reference 3.8): persons need both names, companies a name.
+    if record.get("isPerson"):
+        if not (record.get("firstName") and record.get("lastName")):
+            raise _user_error("Please enter value(s) for: First Name, Last Name.")
+    elif not record.get("companyName"):
+        raise _user_error("Please enter value(s) for: Company Name.", "companyName")
 
 
 def _set_invoice_amounts(record: Record, paid: Decimal) -> None:
