@@ -1,0 +1,215 @@
+"""One stock run against in-memory fakes of NetSuite, the snapshot store and the mapping."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Iterable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from om_contracts import IntegrationSettings, KeyRing, NetSuiteStockChanged
+from stock_sync.domain.levels import BadConfiguration, ItemLevels, StockView
+from stock_sync.service_layer.ports import Snapshot, StockReadFailed
+from stock_sync.service_layer.sync import StockRun, UnknownLocations
+
+RING = KeyRing([KeyRing.generate_key()])
+
+
+def integration(**stock: Any) -> IntegrationSettings:
+    sealed = RING.seal("x")
+    return IntegrationSettings.model_validate(
+        {
+            "account_id": "1234567_SB1",
+            "credentials": {
+                "client_id": sealed,
+                "client_secret": sealed,
+                "token_id": sealed,
+                "token_secret": sealed,
+            },
+            "sync_type": "orders",
+            "concurrency_limit": 3,
+            "stock": {"enabled": True, "field": "available", "location_ids": "3,1", **stock},
+        }
+    )
+
+
+class FakeNetSuite:
+    """Items 1..n with quantities per location; `fail_after` pages raise like an exhausted retry."""
+
+    def __init__(
+        self, levels: dict[str, dict[str, Decimal]], locations: Iterable[str] = ("1", "2", "3")
+    ) -> None:
+        self.levels = levels
+        self.locations = set(locations)
+        self.page_size = 4
+        self.fail_at_page: int | None = None
+        self.pages_served = 0
+
+    async def known_locations(self, location_ids: tuple[str, ...]) -> set[str]:
+        return self.locations & set(location_ids)
+
+    async def id_range(self) -> tuple[int, int] | None:
+        ids = [int(i) for i in self.levels]
+        return (min(ids), max(ids)) if ids else None
+
+    async def pages(self, view: StockView, after: int, up_to: int) -> AsyncIterator[list[ItemLevels]]:
+        ids = sorted(int(i) for i in self.levels if after < int(i) <= up_to)
+        for start in range(0, len(ids), self.page_size):
+            if self.fail_at_page is not None and self.pages_served >= self.fail_at_page:
+                raise StockReadFailed("NETSUITE_UNAVAILABLE", "429 after retries", retryable=True)
+            self.pages_served += 1
+            yield [
+                ItemLevels(
+                    str(i), tuple(self.levels[str(i)].get(loc, Decimal(0)) for loc in view.location_ids)
+                )
+                for i in ids[start : start + self.page_size]
+            ]
+
+
+class FakeSnapshots:
+    def __init__(self) -> None:
+        self.docs: dict[tuple[str, str], Snapshot] = {}
+
+    async def fingerprints(self, supplier_id: str, item_ids: Sequence[str]) -> dict[str, str]:
+        return {i: self.docs[(supplier_id, i)].fingerprint for i in item_ids if (supplier_id, i) in self.docs}
+
+    async def save(self, supplier_id: str, snapshots: Sequence[Snapshot]) -> None:
+        for snap in snapshots:
+            self.docs[(supplier_id, snap.item_id)] = snap
+
+
+class FakeProducts:
+    def __init__(self, mapping: dict[str, str]) -> None:
+        self.mapping = mapping
+
+    async def products_for(
+        self, supplier_id: str, integration: IntegrationSettings, item_ids: Iterable[str]
+    ) -> dict[str, str]:
+        return {i: self.mapping[i] for i in item_ids if i in self.mapping}
+
+
+class World:
+    def __init__(self, items: int = 10) -> None:
+        self.netsuite = FakeNetSuite(
+            {str(i): {"3": Decimal(i), "1": Decimal(i * 2)} for i in range(1, items + 1)}
+        )
+        self.snapshots = FakeSnapshots()
+        self.products = FakeProducts({str(i): f"prd_{i}" for i in range(1, items + 1)})
+        self.published: list[NetSuiteStockChanged] = []
+        self.ids = itertools.count()
+        self.integration = integration()
+
+    async def publish(self, event: NetSuiteStockChanged) -> None:
+        self.published.append(event)
+
+    async def run(self) -> StockRun:
+        run = StockRun(
+            supplier_id="sup_1",
+            integration=self.integration,
+            reader=self.netsuite,
+            snapshots=self.snapshots,
+            products=self.products,
+            publish=self.publish,
+            clock=lambda: datetime(2026, 11, 24, tzinfo=UTC),
+            new_event_id=lambda: f"evt_{next(self.ids)}",
+            max_stripes=3,
+        )
+        await run.execute()
+        return run
+
+
+async def test_the_first_run_publishes_every_mapped_item_with_both_locations() -> None:
+    world = World(items=10)
+    run = await world.run()
+    assert run.counts.published == 10
+    assert run.counts.stripes == 3
+    by_item = {e.data.netsuite_item_id: e.data for e in world.published}
+    assert by_item["7"].quantity == Decimal(7)
+    assert [(loc.location_id, loc.quantity) for loc in by_item["7"].locations] == [
+        ("3", Decimal(7)),
+        ("1", Decimal(14)),
+    ]
+
+
+async def test_a_second_run_without_changes_publishes_nothing() -> None:
+    world = World()
+    await world.run()
+    world.published.clear()
+    run = await world.run()
+    assert world.published == []
+    assert run.counts.unchanged == 10
+
+
+async def test_only_changed_items_are_published() -> None:
+    world = World()
+    await world.run()
+    world.published.clear()
+    world.netsuite.levels["4"]["1"] = Decimal(99)
+    world.netsuite.levels["9"]["3"] = Decimal(0)
+    run = await world.run()
+    assert sorted(e.data.netsuite_item_id for e in world.published) == ["4", "9"]
+    assert run.counts.unchanged == 8
+
+
+async def test_unmapped_items_are_counted_not_published_and_published_once_mapped() -> None:
+    world = World()
+    del world.products.mapping["5"]
+    run = await world.run()
+    assert run.counts.unmapped == 1
+    assert run.counts.unmapped_sample == ["5"]
+    assert "5" not in {e.data.netsuite_item_id for e in world.published}
+    world.published.clear()
+    world.products.mapping["5"] = "prd_5"
+    await world.run()
+    assert [e.data.product_id for e in world.published] == ["prd_5"]
+
+
+async def test_changing_the_field_or_locations_republishes_the_new_view_once() -> None:
+    world = World()
+    await world.run()
+    world.published.clear()
+    world.integration = integration(location_ids="1,3")
+    await world.run()
+    assert len(world.published) == 10
+    assert world.published[0].data.default_location_id == "1"
+    world.published.clear()
+    await world.run()
+    assert world.published == []
+    world.integration = integration(location_ids="1,3", field="on_hand")
+    await world.run()
+    assert len(world.published) == 10
+
+
+async def test_an_unknown_location_fails_before_any_page_is_read() -> None:
+    world = World()
+    world.integration = integration(location_ids="3,77")
+    with pytest.raises(UnknownLocations, match="77"):
+        await world.run()
+    assert world.netsuite.pages_served == 0
+
+
+async def test_an_empty_location_list_is_refused() -> None:
+    world = World()
+    world.integration = integration(enabled=False, location_ids="")
+    with pytest.raises(BadConfiguration):
+        await world.run()
+
+
+async def test_a_failure_mid_scan_leaves_no_partial_page_and_the_next_run_completes_without_duplicates() -> (
+    None
+):
+    world = World(items=24)
+    world.netsuite.fail_at_page = 3
+    with pytest.raises(StockReadFailed):
+        await world.run()
+    first = [e.data.netsuite_item_id for e in world.published]
+    assert len(first) % 4 == 0  # whole pages only
+    assert len(first) == len(world.snapshots.docs)
+    world.netsuite.fail_at_page = None
+    world.published.clear()
+    await world.run()
+    second = [e.data.netsuite_item_id for e in world.published]
+    assert sorted(first + second, key=int) == [str(i) for i in range(1, 25)]
