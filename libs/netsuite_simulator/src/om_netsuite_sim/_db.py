@@ -160,6 +160,7 @@ def create_database() -> sqlite3.Connection:
     """A fresh in-memory database with the NetSuite tables and SuiteQL helper functions."""
     db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
     db.executescript(_SCHEMA)
+    db.execute("PRAGMA case_sensitive_like = ON")  # Oracle LIKE is case-sensitive
     db.create_function("to_date", 2, to_date, deterministic=True)
     db.create_function("to_date", 1, to_date, deterministic=True)
     db.create_function("to_timestamp", 2, to_date, deterministic=True)

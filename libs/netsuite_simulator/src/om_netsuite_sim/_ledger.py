@@ -130,6 +130,11 @@ def before_save(store: RecordStore, rtype: RecordType, record: Record, before: R
     """Validate and derive totals and statuses; raises ``ApiError`` before anything is stored."""
     name = rtype.name
     _check_dates(record)
+    if rtype.family in ("transaction", "customer"):
+        # NetSuite fills these from the subsidiary (single-subsidiary account, base currency 1).
+        record.setdefault("subsidiary", {"id": "1"})
+        if rtype.family == "transaction":
+            record.setdefault("currency", {"id": "1"})
     if name == "customer":
         _check_customer(record)
     if name in ("salesOrder", "invoice", "creditMemo"):
