@@ -16,7 +16,7 @@ from finance_sync.domain.schedule import Feature
 from finance_sync.service_layer.features import feed
 from finance_sync.service_layer.polling import RunResult, WindowOptions, run_window
 from finance_sync.service_layer.reconcile import Reconciler
-from finance_sync.service_layer.scheduling import FinanceScheduler, ScheduleOptions
+from finance_sync.service_layer.scheduling import FinanceScheduler, RunWindow, ScheduleOptions
 from finance_sync.settings import Settings
 from om_contracts import (
     CREDIT_NOTES_TOPIC,
@@ -61,6 +61,7 @@ class FinanceService:
     ledger: ReconciliationLedger
     scheduler: FinanceScheduler
     reconciler: Reconciler
+    run_feature: RunWindow
 
     async def run_now(self, supplier_id: str, feature: Feature) -> RunResult:
         """Run one supplier's feature up to now (what `omctl finance run-now` calls)."""
@@ -188,7 +189,16 @@ def build_service(settings: Settings, *, clock: Clock = _utc_now, owner: str | N
     runtime.on_start(ensure_indexes)
     runtime.supervise("finance-scheduler", schedule_forever)
     return FinanceService(
-        runtime, integrations, mappings, cursors, job_runs, published, ledger, scheduler, reconciler
+        runtime,
+        integrations,
+        mappings,
+        cursors,
+        job_runs,
+        published,
+        ledger,
+        scheduler,
+        reconciler,
+        run_feature,
     )
 
 
