@@ -1,0 +1,3 @@
+from omctl.cli import main
+
+main()

@@ -1,0 +1,26 @@
+"""omctl: see, fix and recover the Ordermentum <-> NetSuite services without writing a script.
+
+Settings come from the environment with the services' own names (KAFKA_BOOTSTRAP_SERVERS,
+MONGODB_URL, NETSUITE_CREDENTIALS_KEYS, ...; see `omctl._settings`). Every command has --help;
+most have --json for scripts.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from omctl import _cli_kafka, seal
+
+app = typer.Typer(
+    name="omctl",
+    help=__doc__,
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals may hold credentials
+)
+app.command("replay")(_cli_kafka.replay)
+app.add_typer(_cli_kafka.dlq_app, name="dlq")
+app.command("seal")(seal.seal)
+
+
+def main() -> None:
+    app()

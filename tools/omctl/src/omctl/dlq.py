@@ -1,0 +1,231 @@
+"""`omctl dlq`: list, show, redrive and purge dead letters (`<topic>.dlq`, CONTRACTS.md).
+
+A dead letter keeps the original key, value and headers and adds the `x-error-*`/`x-original-*`
+context. Redrive publishes the original record (key, value, headers without the context, plus
+`x-redriven-from`) to `x-original-topic`; the service handles it again like any event, which is
+safe because handlers are idempotent.
+
+Kafka has no way to delete one record, and the embedded broker has no DeleteRecords, so omctl
+keeps its own ledger of resolved dead letters in MongoDB (database `OMCTL_MONGODB_DATABASE`,
+collection `dlq_resolved`, `_id` = `<dlq topic>/<partition>/<offset>`, `action` = `redriven` or
+`purged`). `list` and `redrive` skip resolved letters unless `--all`; the records themselves age
+out with the dead-letter topic's retention.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import ConsumerRecord, TopicPartition
+from pymongo import UpdateOne
+from rich.progress import Progress
+
+from om_contracts import DEAD_LETTER_HEADER_NAMES, TOPICS, dead_letter_topic
+from omctl import _kafka
+from omctl._mongo import mongo
+from omctl._settings import OpsSettings
+
+RESOLVED = "dlq_resolved"
+DLQ_SUFFIX = ".dlq"
+
+
+def default_dlq_topics() -> list[str]:
+    """The dead-letter topics of every topic the services consume."""
+    return [dead_letter_topic(t.name) for t in TOPICS if t.direction == "inbound"]
+
+
+@dataclass
+class DeadLetter:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+    resolved: str | None = None
+    context: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.topic}/{self.partition}/{self.offset}"
+
+    @property
+    def supplier_id(self) -> str | None:
+        return self.key.decode("utf-8", "replace") if self.key is not None else None
+
+    @property
+    def code(self) -> str:
+        return self.context.get("x-error-code", "")
+
+    @property
+    def failed_at(self) -> datetime | None:
+        raw = self.context.get("x-failed-at")
+        try:
+            return datetime.fromisoformat(raw) if raw else None
+        except ValueError:
+            return None
+
+    @property
+    def original_topic(self) -> str:
+        return self.context.get("x-original-topic") or self.topic.removesuffix(DLQ_SUFFIX)
+
+    def payload(self) -> Any:
+        if self.value is None:
+            return None
+        try:
+            return json.loads(self.value)
+        except ValueError:
+            return self.value.decode("utf-8", "replace")
+
+    def summary(self) -> dict[str, Any]:
+        body = self.payload()
+        return {
+            "ref": self.ref,
+            "supplier_id": self.supplier_id,
+            "event_type": body.get("event_type") if isinstance(body, dict) else None,
+            "event_id": body.get("event_id") if isinstance(body, dict) else None,
+            "code": self.code,
+            "message": self.context.get("x-error-message", ""),
+            "failed_at": self.failed_at,
+            "attempts": self.context.get("x-attempts"),
+            "original": f"{self.original_topic}/{self.context.get('x-original-partition')}/"
+            f"{self.context.get('x-original-offset')}",
+            "resolved": self.resolved,
+        }
+
+    def detail(self) -> dict[str, Any]:
+        return self.summary() | {
+            "headers": {k: v.decode("utf-8", "replace") for k, v in self.headers},
+            "payload": self.payload(),
+        }
+
+    def original_headers(self) -> list[tuple[str, bytes]]:
+        kept = [
+            (k, v) for k, v in self.headers if k not in DEAD_LETTER_HEADER_NAMES and k != "x-redriven-from"
+        ]
+        return [*kept, ("x-redriven-from", self.ref.encode())]
+
+
+@dataclass(frozen=True)
+class Selection:
+    supplier_id: str | None = None
+    code: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    include_resolved: bool = False
+
+    def matches(self, letter: DeadLetter) -> bool:
+        if letter.resolved and not self.include_resolved:
+            return False
+        if self.supplier_id is not None and letter.supplier_id != self.supplier_id:
+            return False
+        if self.code is not None and letter.code != self.code:
+            return False
+        when = letter.failed_at
+        if self.since is not None and (when is None or when < self.since):
+            return False
+        return not (self.until is not None and (when is None or when >= self.until))
+
+
+def _letter(record: ConsumerRecord[bytes, bytes]) -> DeadLetter:
+    headers = list(record.headers)
+    context = {k: v.decode("utf-8", "replace") for k, v in headers if k in DEAD_LETTER_HEADER_NAMES}
+    return DeadLetter(
+        record.topic, record.partition, record.offset, record.key, record.value, headers, context=context
+    )
+
+
+async def scan(settings: OpsSettings, topics: Sequence[str], selection: Selection) -> list[DeadLetter]:
+    """Every dead letter of the topics that matches the selection, oldest first per partition."""
+    letters: list[DeadLetter] = []
+    async with _kafka.reader(settings) as consumer:
+        for topic in topics:
+            try:
+                partitions = await _kafka.partitions_of(consumer, topic)
+            except LookupError:
+                continue
+            if selection.supplier_id is not None:
+                partitions = [partitions[_kafka.partition_for_key(selection.supplier_id, len(partitions))]]
+            starts = await consumer.beginning_offsets(partitions)
+            ends = await consumer.end_offsets(partitions)
+            for tp in partitions:
+                letters.extend(
+                    [_letter(r) async for r in _kafka.read_range(consumer, tp, starts[tp], ends[tp])]
+                )
+    async with mongo(settings) as client:
+        resolved = client[settings.omctl_mongodb_database][RESOLVED]
+        refs = [letter.ref for letter in letters]
+        actions: dict[str, str] = {}
+        for start in range(0, len(refs), 1000):
+            async for doc in resolved.find({"_id": {"$in": refs[start : start + 1000]}}, {"action": 1}):
+                actions[doc["_id"]] = doc["action"]
+    for letter in letters:
+        letter.resolved = actions.get(letter.ref)
+    return [letter for letter in letters if selection.matches(letter)]
+
+
+async def fetch(settings: OpsSettings, ref: str) -> DeadLetter:
+    """One dead letter by `<dlq topic>/<partition>/<offset>`."""
+    topic, _, rest = ref.rpartition("/")
+    topic, _, partition = topic.rpartition("/")
+    try:
+        tp, offset = TopicPartition(topic, int(partition)), int(rest)
+    except ValueError:
+        raise LookupError(f"{ref!r} is not <dlq topic>/<partition>/<offset>") from None
+    async with _kafka.reader(settings) as consumer:
+        async for record in _kafka.read_range(consumer, tp, offset, offset + 1):
+            letter = _letter(record)
+            break
+        else:
+            raise LookupError(f"no dead letter at {ref}")
+    async with mongo(settings) as client:
+        doc = await client[settings.omctl_mongodb_database][RESOLVED].find_one({"_id": letter.ref})
+    letter.resolved = doc["action"] if doc else None
+    return letter
+
+
+async def _mark(settings: OpsSettings, letters: Iterable[DeadLetter], action: str) -> None:
+    now = datetime.now(UTC)
+    requests = [
+        UpdateOne(
+            {"_id": letter.ref},
+            {"$set": {"action": action, "at": now, "supplier_id": letter.supplier_id, "code": letter.code}},
+            upsert=True,
+        )
+        for letter in letters
+    ]
+    if requests:
+        async with mongo(settings) as client:
+            await client[settings.omctl_mongodb_database][RESOLVED].bulk_write(requests, ordered=False)
+
+
+async def redrive(settings: OpsSettings, letters: Sequence[DeadLetter], *, progress: bool = True) -> int:
+    """Publish each letter's original record back to its source topic with its original key."""
+    done: list[DeadLetter] = []
+    try:
+        async with _kafka.producer(settings) as sender:
+            with Progress(disable=not progress, transient=True) as bar:
+                task = bar.add_task("redriving", total=len(letters))
+                for letter in letters:
+                    await sender.send_and_wait(
+                        letter.original_topic,
+                        value=letter.value,
+                        key=letter.key,
+                        headers=letter.original_headers(),
+                    )
+                    done.append(letter)
+                    bar.advance(task)
+    finally:
+        # what was published is recorded even if a later one failed, so a retry does not double it
+        await _mark(settings, done, "redriven")
+    return len(done)
+
+
+async def purge(settings: OpsSettings, letters: Sequence[DeadLetter]) -> int:
+    """Mark letters as purged: they no longer show in list or redrive (see the module docstring)."""
+    await _mark(settings, letters, "purged")
+    return len(letters)
