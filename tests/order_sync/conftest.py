@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaProducer
 
@@ -19,6 +19,8 @@ from om_netsuite_sim import SimulatorServer
 sys.path.insert(0, str(Path(__file__).parent))
 
 from order_sync_harness import Stack
+
+from order_sync.app import OrderSync
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -40,6 +42,7 @@ async def stack(
     kafka_producer: AIOKafkaProducer,
     unique_name: str,
 ) -> AsyncIterator[Stack]:
+    """A fresh harness: runtimes started through it are this test's own."""
     harness = Stack(kafka_bootstrap, mongo_url, kafka_idempotence, simulator, kafka_producer, unique_name)
     try:
         yield harness
@@ -47,6 +50,22 @@ async def stack(
         await harness.close()
 
 
-@pytest.fixture
-def name(unique_name: str) -> str:
-    return unique_name
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def shared(
+    order_sync_topics: None,
+    kafka_bootstrap: str,
+    mongo_url: str,
+    kafka_idempotence: bool,
+    simulator: SimulatorServer,
+) -> AsyncIterator[tuple[Stack, OrderSync]]:
+    """One running order_sync for a whole test module (starting one takes seconds); tests keep
+    apart by using their own suppliers, each with its own simulated NetSuite account."""
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=kafka_idempotence)
+    await producer.start()
+    harness = Stack(kafka_bootstrap, mongo_url, kafka_idempotence, simulator, producer, uuid.uuid4().hex[:10])
+    try:
+        service = await harness.start()
+        yield harness, service
+    finally:
+        await harness.close()
+        await producer.stop()

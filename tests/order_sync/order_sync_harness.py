@@ -4,8 +4,10 @@ server and the NetSuite simulator over HTTP, plus helpers to produce events and 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -42,8 +44,8 @@ def settings_for(
         "kafka_bootstrap_servers": kafka_bootstrap,
         "kafka_enable_idempotence": idempotence,
         "kafka_consumer_group": f"order-sync-{name}",
-        "kafka_session_timeout_ms": 2000,
-        "kafka_heartbeat_interval_ms": 500,
+        "kafka_session_timeout_ms": 1000,
+        "kafka_heartbeat_interval_ms": 250,
         "kafka_commit_interval_ms": 50,
         "retry_base_delay_s": 0.05,
         "retry_max_delay_s": 0.5,
@@ -177,7 +179,7 @@ class Supplier:
 def seed_supplier(
     server: SimulatorServer, name: str, *, sync_type: str = "orders", concurrency_limit: int = 5
 ) -> Supplier:
-    digits = str(int(name, 16) % 10**9)
+    digits = str(int(hashlib.sha256(name.encode()).hexdigest(), 16) % 10**9)
     account_id = f"{digits}_SB1"
     server.sim.add_account(account_id, concurrency_limit=concurrency_limit)
     account = server.sim.account(account_id)
@@ -310,8 +312,8 @@ class Stack:
                 await app.stop()
                 self.apps.remove(app)
 
-    def supplier(self, suffix: str = "", **kwargs: Any) -> Supplier:
-        supplier = seed_supplier(self.simulator, f"{self.name}{suffix}", **kwargs)
+    def supplier(self, **kwargs: Any) -> Supplier:
+        supplier = seed_supplier(self.simulator, uuid.uuid4().hex[:10], **kwargs)
         self.suppliers.append(supplier)
         return supplier
 

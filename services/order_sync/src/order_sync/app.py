@@ -88,6 +88,9 @@ class OrderSync:
                 decode=contract_decoder(topic, lambda event: event.data.id),
                 handle=self.on_transaction_event,
                 limit_for=self.integrations.limit_for,
+                # One group per topic: a subscriber joining one group would otherwise make every
+                # other subscriber of the process rebalance too.
+                group_suffix=f".{topic}",
             )
         for topic in (CUSTOMERS_TOPIC, PRODUCTS_TOPIC):
             self.runtime.consume(
@@ -95,6 +98,7 @@ class OrderSync:
                 decode=contract_decoder(topic, lambda event: event.data.id),
                 handle=self.on_entity_upserted,
                 limit_for=lambda _supplier: 16,  # MongoDB only; no NetSuite budget involved
+                group_suffix=f".{topic}",
             )
         self.runtime.on_start(self._start)
         if settings.catalog_enabled:
