@@ -92,3 +92,18 @@ async def test_path_pieces_are_validated_before_sending(
         with pytest.raises(ValueError):
             await client.session(ACCOUNT, tba).get(record_type, record_id)
     assert sent == []
+
+
+async def test_a_failing_metrics_hook_does_not_fail_the_request(
+    tba: TbaAuth, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: object) -> None:
+        raise RuntimeError("metrics backend down")
+
+    async with NetSuiteClient(
+        transport=httpx2.MockTransport(lambda request: httpx2.Response(200, json={"id": "1"})),
+        on_request=broken,
+        on_budget_wait=broken,
+    ) as client:
+        assert await client.session(ACCOUNT, tba).get("customer", 1) == {"id": "1"}
+    assert any(r.getMessage() == "netsuite observability hook failed" for r in caplog.records)

@@ -186,14 +186,14 @@ class NetSuiteClient:
         async with self.budget.slot(account_id, limit):
             sent_at = time.perf_counter()
             if self.on_budget_wait is not None:
-                self.on_budget_wait(account_id, sent_at - wait_started)
+                self._call_hook(self.on_budget_wait, account_id, sent_at - wait_started)
             request = self._http.build_request(method, url, content=content, headers=headers)
             # Sign the URL exactly as it will go on the wire, with a fresh nonce/timestamp.
             request.headers["Authorization"] = auth.authorization(method, str(request.url))
             try:
                 response = await self._http.send(request)
                 status = response.status_code
-            except httpx2.TransportError as exc:
+            except httpx2.RequestError as exc:
                 raise self._network_error(exc, info, idempotent) from exc
             finally:
                 self._observe(info, account_id, status, time.perf_counter() - sent_at, attempt)
@@ -204,9 +204,7 @@ class NetSuiteClient:
         error.outcome_unknown = not idempotent and response.status_code >= 500
         raise error
 
-    def _network_error(
-        self, exc: httpx2.TransportError, info: RequestInfo, idempotent: bool
-    ) -> NetSuiteError:
+    def _network_error(self, exc: httpx2.RequestError, info: RequestInfo, idempotent: bool) -> NetSuiteError:
         cls = NetSuiteTimeout if isinstance(exc, httpx2.TimeoutException) else NetSuiteNetworkError
         error = cls(f"{info}: {type(exc).__name__}", request=info)
         # Once the request may have reached NetSuite, a create's outcome is unknown.
@@ -228,4 +226,12 @@ class NetSuiteClient:
             },
         )
         if self.on_request is not None:
-            self.on_request(info.operation, status, duration, account_id)
+            self._call_hook(self.on_request, info.operation, status, duration, account_id)
+
+    @staticmethod
+    def _call_hook(hook: Callable[..., None], *args: Any) -> None:
+        # A broken metrics hook must not fail (or retry) the NetSuite request it observes.
+        try:
+            hook(*args)
+        except Exception:
+            logger.exception("netsuite observability hook failed")
