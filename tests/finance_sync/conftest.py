@@ -178,16 +178,28 @@ async def end_offsets(kafka_bootstrap: str, topic: str) -> dict[TopicPartition, 
         await consumer.stop()
 
 
-async def events_on(kafka_bootstrap: str, topic: str, supplier_id: str) -> list[dict[str, Any]]:
-    """Every event of `supplier_id` on `topic` up to the current end of the topic."""
-    ends = await end_offsets(kafka_bootstrap, topic)
+async def events_on(
+    kafka_bootstrap: str, topic: str, supplier_id: str, at_least: int = 0
+) -> list[dict[str, Any]]:
+    """Every event of `supplier_id` on `topic` up to the end of the topic (at least `at_least`).
+
+    The end is read again while fewer than `at_least` events were found: the broker may report
+    a just-acknowledged record's offset a moment late.
+    """
     consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
+        found: list[dict[str, Any]] = []
+        ends = await end_offsets(kafka_bootstrap, topic)
         consumer.assign(list(ends))
         await consumer.seek_to_beginning(*ends)
-        found: list[dict[str, Any]] = []
-        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+        deadline = asyncio.get_running_loop().time() + 20
+        while True:
+            if not [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+                if len(found) >= at_least or asyncio.get_running_loop().time() > deadline:
+                    return found
+                ends = await end_offsets(kafka_bootstrap, topic)
+                continue
             batch = await asyncio.wait_for(consumer.getmany(timeout_ms=500), 20)
             found.extend(
                 json.loads(record.value)
@@ -196,7 +208,6 @@ async def events_on(kafka_bootstrap: str, topic: str, supplier_id: str) -> list[
                 if record.key == supplier_id.encode()
                 and record.offset < ends[TopicPartition(record.topic, record.partition)]
             )
-        return found
     finally:
         await consumer.stop()
 
