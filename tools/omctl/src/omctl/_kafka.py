@@ -3,7 +3,9 @@
 Notes on brokers (DESIGN.md): the embedded tansu broker answers `offsets_for_times` for a time
 after the last record with offset 0 and timestamp -1 instead of "none"; that is read here as "the
 log end". `list_consumer_group_offsets` needs explicit partitions on tansu, so partitions are
-always passed.
+always passed. Its ListOffsets(latest) answers the base offset of the last batch plus one, so
+a batch of several records looks shorter than it is; `log_ends` reads the high watermark from a
+fetch instead, which is right on every broker.
 """
 
 from __future__ import annotations
@@ -111,11 +113,37 @@ async def committed_offsets(
     return result
 
 
+async def log_ends(
+    consumer: AIOKafkaConsumer, partitions: Sequence[TopicPartition], timeout_s: float = 10.0
+) -> dict[TopicPartition, int]:
+    """The offset after the last record of each partition (the high watermark of a fetch)."""
+    listed = await consumer.end_offsets(list(partitions))
+    ends = {tp: 0 for tp in partitions if listed[tp] == 0}
+    pending = [tp for tp in partitions if tp not in ends]
+    if not pending:
+        return ends
+    consumer.assign(pending)
+    for tp in pending:
+        consumer.seek(tp, listed[tp] - 1)  # inside the last batch: the fetch carries the watermark
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while pending:
+        await consumer.getmany(*pending, timeout_ms=200, max_records=1)
+        for tp in list(pending):
+            high = consumer.highwater(tp)
+            if high is not None:
+                ends[tp] = max(high, listed[tp])
+                pending.remove(tp)
+        if loop.time() > deadline:
+            raise TimeoutError(f"no high watermark for {pending}")
+    return ends
+
+
 async def offsets_at(
     consumer: AIOKafkaConsumer, partitions: Sequence[TopicPartition], timestamp_ms: int
 ) -> dict[TopicPartition, int]:
     """First offset at or after a broker timestamp per partition; the log end when there is none."""
-    ends = await consumer.end_offsets(list(partitions))
+    ends = await log_ends(consumer, partitions)
     found = await consumer.offsets_for_times(dict.fromkeys(partitions, timestamp_ms))
     result: dict[TopicPartition, int] = {}
     for tp in partitions:

@@ -151,7 +151,7 @@ async def scan(settings: OpsSettings, topics: Sequence[str], selection: Selectio
             if selection.supplier_id is not None:
                 partitions = [partitions[_kafka.partition_for_key(selection.supplier_id, len(partitions))]]
             starts = await consumer.beginning_offsets(partitions)
-            ends = await consumer.end_offsets(partitions)
+            ends = await _kafka.log_ends(consumer, partitions)
             for tp in partitions:
                 letters.extend(
                     [_letter(r) async for r in _kafka.read_range(consumer, tp, starts[tp], ends[tp])]

@@ -91,7 +91,7 @@ async def plan(
             raise ReplayRefused(str(exc)) from exc
         if supplier_id is not None:
             partitions = [partitions[_kafka.partition_for_key(supplier_id, len(partitions))]]
-        ends = await consumer.end_offsets(partitions)
+        ends = await _kafka.log_ends(consumer, partitions)
         starts = await consumer.beginning_offsets(partitions)
         if at is not None:
             targets = await _kafka.offsets_at(consumer, partitions, int(at.timestamp() * 1000))
