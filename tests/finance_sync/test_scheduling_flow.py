@@ -1,0 +1,124 @@
+"""The hourly schedule across replicas and after downtime, against the real stores and simulator."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import datetime, timedelta
+
+import pytest
+
+from finance_sync.app import FinanceService
+from finance_sync.domain.schedule import Feature, Position
+from finance_sync.service_layer.polling import RunResult
+from finance_sync.service_layer.scheduling import FinanceScheduler, LeaseBusy, ScheduleOptions
+from om_contracts import NETSUITE_INVOICES_TOPIC, IntegrationSettings
+from om_platform.leases import LeaseStore
+
+from .conftest import MakeSupplier, Supplier, events_on
+from .test_documents_flow import sales_order, supplier_with_catalogue
+
+pytestmark = pytest.mark.integration
+
+
+class CountingRuns:
+    """The service's window runner, counting how often each supplier's slot really ran."""
+
+    def __init__(self, finance: FinanceService) -> None:
+        self.finance = finance
+        self.calls: Counter[tuple[str, str, datetime]] = Counter()
+
+    async def __call__(
+        self, supplier_id: str, integration: IntegrationSettings, feature: Feature, until: datetime
+    ) -> RunResult:
+        self.calls[(supplier_id, str(feature), until)] += 1
+        await asyncio.sleep(0)  # let a competing replica interleave here
+        return await self.finance.run_feature(supplier_id, integration, feature, until)
+
+
+def replica(finance: FinanceService, owner: str, runs: CountingRuns, now: list[datetime]) -> FinanceScheduler:
+    return FinanceScheduler(
+        integrations=finance.integrations,
+        leases=LeaseStore(finance.runtime.db["leases"]),
+        cursors=finance.cursors,
+        job_runs=finance.job_runs,
+        run_window=runs,
+        clock=lambda: now[0],
+        options=ScheduleOptions(owner=owner, lease_ttl_s=30),
+    )
+
+
+async def bill_each_hour(
+    supplier: Supplier, ids: dict[str, str], base_hour: datetime, hours: int, tag: str
+) -> None:
+    for hour in range(hours):
+        with supplier.at(base_hour + timedelta(hours=hour, minutes=10)):
+            supplier.account.bill_sales_order(sales_order(supplier, ids, f"ord_{tag}_{hour}"))
+
+
+async def test_two_replicas_never_run_the_same_suppliers_hour_twice(
+    finance: FinanceService, make_supplier: MakeSupplier, kafka_bootstrap: str, base_hour: datetime
+) -> None:
+    supplier, ids = await supplier_with_catalogue(make_supplier, finalised_invoice_sync=True)
+    await bill_each_hour(supplier, ids, base_hour, 3, "rep")
+    runs = CountingRuns(finance)
+    now = [base_hour + timedelta(minutes=5)]
+    a, b = replica(finance, "replica-a", runs, now), replica(finance, "replica-b", runs, now)
+    feature = Feature.FINALISED_INVOICES
+    await a.run_due(supplier.id, supplier.integration, feature, now[0])
+    now[0] = base_hour + timedelta(hours=3, minutes=5)
+    for _ in range(2):  # two ticks of both replicas, concurrently
+        await asyncio.gather(
+            a.run_due(supplier.id, supplier.integration, feature, now[0]),
+            b.run_due(supplier.id, supplier.integration, feature, now[0]),
+        )
+    slots = [base_hour + timedelta(hours=h) for h in range(4)]
+    assert {
+        until: count for (sid, _f, until), count in runs.calls.items() if sid == supplier.id
+    } == dict.fromkeys(slots, 1)
+    done = await finance.job_runs.collection.find({"supplier_id": supplier.id}).to_list()
+    assert sorted(d["slot"].replace(tzinfo=None) for d in done) == [s.replace(tzinfo=None) for s in slots]
+    events = await events_on(kafka_bootstrap, NETSUITE_INVOICES_TOPIC, supplier.id, at_least=3)
+    assert sorted(e["data"]["order_id"] for e in events) == [f"ord_rep_{h}" for h in range(3)]
+
+
+async def test_a_service_down_for_three_hours_catches_up_every_hour_in_order_on_restart(
+    finance: FinanceService, make_supplier: MakeSupplier, kafka_bootstrap: str, base_hour: datetime
+) -> None:
+    supplier, ids = await supplier_with_catalogue(
+        make_supplier, finalised_invoice_sync=True, mark_invoices_paid=True
+    )
+    runs = CountingRuns(finance)
+    now = [base_hour + timedelta(minutes=5)]
+    before = replica(finance, "before-outage", runs, now)
+    ran = await before.tick()
+    assert {(f, slot) for sid, f, slot in ran if sid == supplier.id} == {
+        (Feature.FINALISED_INVOICES, base_hour),
+        (Feature.PAID_INVOICES, base_hour),
+    }
+    await bill_each_hour(supplier, ids, base_hour, 3, "down")  # changes while the service is down
+    now[0] = base_hour + timedelta(hours=3, minutes=1)
+    restarted = replica(finance, "after-restart", runs, now)
+    ran = await restarted.tick()
+    mine = [(f, slot) for sid, f, slot in ran if sid == supplier.id and f == Feature.FINALISED_INVOICES]
+    assert mine == [(Feature.FINALISED_INVOICES, base_hour + timedelta(hours=h)) for h in (1, 2, 3)]
+    events = await events_on(kafka_bootstrap, NETSUITE_INVOICES_TOPIC, supplier.id, at_least=3)
+    assert [e["data"]["order_id"] for e in events] == [f"ord_down_{h}" for h in range(3)]
+    again = await restarted.tick()  # nothing is due any more: the hours are recorded as done
+    assert all(sid != supplier.id for sid, _f, _s in again)
+
+
+async def test_an_on_demand_run_waits_for_no_hour_and_refuses_to_overlap_a_running_one(
+    finance: FinanceService, make_supplier: MakeSupplier, kafka_bootstrap: str, base_hour: datetime
+) -> None:
+    supplier, ids = await supplier_with_catalogue(make_supplier, finalised_invoice_sync=True)
+    with supplier.at(base_hour + timedelta(minutes=1)):
+        supplier.account.bill_sales_order(sales_order(supplier, ids, "ord_now"))
+    await finance.cursors.save(supplier.id, "finalised_invoices", Position(base_hour, 0), resume=False)
+    result = await finance.scheduler.run_now(supplier.id, supplier.integration, Feature.FINALISED_INVOICES)
+    assert result.published == 1
+    leases = LeaseStore(finance.runtime.db["leases"])
+    async with leases.hold(f"finance:{Feature.FINALISED_INVOICES}:{supplier.id}") as held:
+        assert held is not None
+        with pytest.raises(LeaseBusy):
+            await finance.scheduler.run_now(supplier.id, supplier.integration, Feature.FINALISED_INVOICES)
