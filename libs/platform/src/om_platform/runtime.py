@@ -18,7 +18,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, TypeVar
 
 import uvicorn
@@ -32,6 +32,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from om_contracts import INTEGRATIONS_TOPIC, KeyRing, get_topic
+from om_platform.commands import CommandHandler, CommandQueue, serve_commands
 from om_platform.integrations import IntegrationStore, integrations_decoder
 from om_platform.kafka import (
     DeadLetterPublisher,
@@ -144,6 +145,14 @@ class ServiceRuntime:
         )
         self.on_start(store.warm)
         return store
+
+    def serve_commands(self, handlers: Mapping[str, CommandHandler]) -> None:
+        """Run operator commands (`omctl resync`, `omctl run ...`) addressed to this service."""
+
+        async def loop() -> None:
+            await serve_commands(CommandQueue(self.db), handlers, self.settings.command_poll_s)
+
+        self.supervise("operator-commands", loop)
 
     @property
     def netsuite(self) -> NetSuiteAccess:

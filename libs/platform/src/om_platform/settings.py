@@ -105,6 +105,9 @@ class ServiceSettings(BaseSettings):
         gt=0,
         description="Liveness fails if there is pending work but no progress for this long.",
     )
+    command_poll_s: float = Field(
+        1.0, gt=0, description="How often the service looks for operator commands (omctl resync/run)."
+    )
     log_level: str = Field("INFO", description="Log level.")
     log_format: Literal["json", "text"] = Field("json", description="json for production, text for humans.")
 
