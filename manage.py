@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """One entry point for a fresh machine: only Python 3.11+ is assumed.
 
-    python3 manage.py dev      # install everything, start the embedded stack and the three services
+    python3 manage.py dev      # install everything, run the demo: embedded stack, three services, a supplier day
     python3 manage.py test     # install everything, run the quality gates and the whole test suite
 
 Other commands: ``setup`` (install only), ``lint``, ``typecheck``, ``pytest [args]``, ``run <cmd>``.
@@ -79,7 +79,7 @@ def main(argv: list[str]) -> None:
     if command == "setup":
         return
     if command == "dev":
-        _run(tool("python"), "-m", "om_devstack", "up", *rest)
+        _run(tool("python"), "-m", "om_demo", *rest)
     elif command == "test":
         lint()
         typecheck()

@@ -1,0 +1,202 @@
+"""What the demo drives: the embedded stack, the three services as processes, Kafka in and out, the simulator.
+
+The services run exactly as in production (`python -m order_sync`, ...), configured only through
+their environment variables; the demo talks to them only through Kafka topics, MongoDB command
+documents (the same ones `omctl` writes) and the NetSuite simulator's admin API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx2
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from om_contracts import KeyRing, topic_specs
+from om_devstack._process import ChildProcess
+from om_devstack.stack import EmbeddedStack
+
+SERVICES = ("order_sync", "stock_sync", "finance_sync")
+OUTBOUND = (
+    "netsuite.sync-results.v1",
+    "netsuite.catalog.v1",
+    "netsuite.stock-levels.v1",
+    "netsuite.invoices.v1",
+    "netsuite.credit-notes.v1",
+    "netsuite.invoice-payments.v1",
+    "netsuite.reconciliation.v1",
+)
+
+
+class Simulator:
+    """The simulator's admin API (acting as the supplier's NetSuite users)."""
+
+    def __init__(self, base_url: str, account: str) -> None:
+        self._http = httpx2.AsyncClient(base_url=f"{base_url}/_sim", timeout=30)
+        self.account = account
+
+    async def call(self, method: str, path: str, body: Any = None) -> Any:
+        response = await self._http.request(
+            method, f"/accounts/{self.account}/{path}" if path else "/accounts", json=body
+        )
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    async def create_account(self, limit: int) -> dict[str, str]:
+        answer = await self._http.post(
+            "/accounts", json={"account_id": self.account, "concurrency_limit": limit}
+        )
+        answer.raise_for_status()
+        credentials: dict[str, str] = answer.json()["credentials"]
+        return credentials
+
+    async def records(self, record_type: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = (await self.call("GET", f"records/{record_type}"))["items"]
+        return items
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+class Outbox:
+    """Everything the services publish, collected by topic as it arrives."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self._consumer = AIOKafkaConsumer(
+            *OUTBOUND, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+        )
+        self.events: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._changed = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        async for record in self._consumer:
+            async with self._changed:
+                self.events[record.topic].append(json.loads(record.value or b"null"))
+                self._changed.notify_all()
+
+    def of(self, event_type: str) -> list[dict[str, Any]]:
+        return [
+            e for events in self.events.values() for e in events if e and e.get("event_type") == event_type
+        ]
+
+    async def wait(self, predicate: Callable[[], bool], timeout: float = 60) -> None:
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+        await self._consumer.stop()
+
+
+class Harness:
+    def __init__(self, workdir: Path | None = None) -> None:
+        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="om-demo-"))
+        self.stack = EmbeddedStack(kafka=True, mongo=True, simulator=True, topics=topic_specs(partitions=3))
+        self.keyring_key = KeyRing.generate_key()
+        self.keyring = KeyRing([self.keyring_key])
+        self.services: dict[str, ChildProcess] = {}
+        self.ports: dict[str, int] = {}
+        self.producer: AIOKafkaProducer | None = None
+        self.outbox: Outbox | None = None
+        self.sim: Simulator | None = None
+
+    async def start_stack(self) -> float:
+        began = time.monotonic()
+        await self.stack.astart()
+        self.producer = AIOKafkaProducer(bootstrap_servers=self.stack.kafka_bootstrap, acks="all")
+        await self.producer.start()
+        self.outbox = Outbox(self.stack.kafka_bootstrap)
+        await self.outbox.start()
+        return time.monotonic() - began
+
+    def service_env(self, service: str, port: int) -> dict[str, str]:
+        return {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": self.stack.kafka_bootstrap,
+            "KAFKA_ENABLE_IDEMPOTENCE": "false",  # tansu refuses idempotent producers
+            "KAFKA_SESSION_TIMEOUT_MS": "2000",  # tansu waits half of it on every join
+            "KAFKA_HEARTBEAT_INTERVAL_MS": "500",
+            "KAFKA_COMMIT_INTERVAL_MS": "100",
+            "MONGODB_URL": self.stack.mongo_url,
+            "NETSUITE_BASE_URL": self.stack.simulator_url,
+            "NETSUITE_CREDENTIALS_KEYS": self.keyring_key,
+            "NETSUITE_TIMEOUT_S": "10",
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_PORT": str(port),
+            "LOG_FORMAT": "json",
+            "RETRY_BASE_DELAY_S": "0.2",
+            "RETRY_MAX_DELAY_S": "2",
+            "SHUTDOWN_GRACE_S": "5",
+            "FINANCE_SCHEDULE_POLL_S": "1",
+            "STOCK_TICK_S": "1",
+            "CATALOG_INTERVAL_S": "3600",
+        }
+
+    async def start_services(self) -> float:
+        from om_devstack._probes import free_port
+
+        began = time.monotonic()
+        for service in SERVICES:
+            port = free_port()
+            self.ports[service] = port
+            child = ChildProcess(
+                service,
+                [sys.executable, "-m", service],
+                self.workdir / f"{service}.log",
+                env=self.service_env(service, port),
+            )
+            child.start()
+            self.services[service] = child
+        async with httpx2.AsyncClient(timeout=2) as http:
+            for service, port in self.ports.items():
+                for _ in range(300):
+                    if self.services[service].poll() is not None:
+                        raise RuntimeError(
+                            f"{service} exited at start; see {self.workdir / (service + '.log')}"
+                        )
+                    try:
+                        if (await http.get(f"http://127.0.0.1:{port}/health/ready")).status_code == 200:
+                            break
+                    except httpx2.TransportError:
+                        pass
+                    await asyncio.sleep(0.1)
+                else:
+                    raise RuntimeError(
+                        f"{service} never became ready; see {self.workdir / (service + '.log')}"
+                    )
+        return time.monotonic() - began
+
+    async def publish(self, topic: str, event: dict[str, Any] | None, key: str) -> None:
+        assert self.producer is not None
+        value = None if event is None else json.dumps(event).encode()
+        await self.producer.send_and_wait(topic, value, key=key.encode())
+
+    async def metrics(self, service: str) -> str:
+        async with httpx2.AsyncClient(timeout=5) as http:
+            return (await http.get(f"http://127.0.0.1:{self.ports[service]}/metrics")).text
+
+    async def stop(self) -> None:
+        for child in self.services.values():
+            await asyncio.to_thread(child.stop, 10.0)
+        if self.outbox:
+            await self.outbox.stop()
+        if self.producer:
+            await self.producer.stop()
+        if self.sim:
+            await self.sim.aclose()
+        await self.stack.astop()

@@ -1,0 +1,354 @@
+"""A supplier's day, told through the real services: the steps and what each must produce."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from rich.console import Console
+
+from om_contracts import KeyRing
+from om_demo import _world as world
+from om_demo._harness import Harness, Simulator
+from om_platform.commands import CommandQueue
+
+
+@dataclass
+class Ids:
+    """NetSuite internal ids of what the demo seeded."""
+
+    locations: dict[str, str] = field(default_factory=dict)
+    items: dict[str, str] = field(default_factory=dict)
+    customers: dict[str, str] = field(default_factory=dict)
+    freight_item: str = ""
+    surcharge_item: str = ""
+
+
+class Story:
+    def __init__(self, harness: Harness, console: Console) -> None:
+        self.h = harness
+        self.console = console
+        self.ids = Ids()
+        self.clock = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
+        self._event_n = 0
+        self.mongo: AsyncMongoClient[dict[str, Any]] | None = None
+        self.notes: list[str] = []
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _next_event(self) -> tuple[str, datetime]:
+        self._event_n += 1
+        self.clock += timedelta(minutes=7)
+        return f"evt_demo_{self._event_n:04d}", self.clock
+
+    async def emit(self, topic: str, event_type: str, data: dict[str, Any]) -> str:
+        event_id, at = self._next_event()
+        await self.h.publish(topic, world.envelope(event_type, event_id, at, data), key=world.SUPPLIER)
+        return event_id
+
+    @property
+    def sim(self) -> Simulator:
+        assert self.h.sim is not None
+        return self.h.sim
+
+    async def command(self, service: str, command: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
+        assert self.mongo is not None
+        queue = CommandQueue(self.mongo[f"om_{service}"])
+        command_id = await queue.submit(command, world.SUPPLIER, args or {})
+        document = await queue.wait(command_id, timeout=120)
+        if document["status"] != "done":
+            raise RuntimeError(f"{service} {command} failed: {document.get('error')}")
+        result: dict[str, Any] = document.get("result") or {}
+        return result
+
+    def say(self, text: str) -> None:
+        self.console.print(f"[bold cyan]▸[/] {text}")
+
+    # -- the day --------------------------------------------------------------------------------
+
+    async def seed_netsuite(self) -> None:
+        self.say(
+            "NetSuite: the supplier's account with 3 warehouses, 7 items, freight and surcharge items, 4 customers"
+        )
+        creds = await self.sim.create_account(limit=5)
+        self.credentials = creds
+        for location in world.LOCATIONS:
+            self.ids.locations[location.key] = (
+                await self.sim.call("POST", "locations", {"name": location.name})
+            )["id"]
+        for item in world.ITEMS:
+            self.ids.items[item.product_id] = (
+                await self.sim.call(
+                    "POST",
+                    "items",
+                    {"item_id": item.sku, "display_name": item.name, "base_price": str(item.price)},
+                )
+            )["id"]
+        self.ids.freight_item = (
+            await self.sim.call(
+                "POST",
+                "items",
+                {"item_id": "FREIGHT", "display_name": "Freight", "item_type": "otherChargeSaleItem"},
+            )
+        )["id"]
+        self.ids.surcharge_item = (
+            await self.sim.call(
+                "POST",
+                "items",
+                {
+                    "item_id": "SURCHARGE",
+                    "display_name": "Card surcharge",
+                    "item_type": "otherChargeSaleItem",
+                },
+            )
+        )["id"]
+        for venue in world.VENUES:
+            self.ids.customers[venue.customer_id] = (
+                await self.sim.call("POST", "customers", {"company_name": venue.name, "email": venue.email})
+            )["id"]
+        rows = [
+            {
+                "item_id": self.ids.items[item.product_id],
+                "location_id": self.ids.locations[loc.key],
+                "on_hand": qty,
+            }
+            for item in world.ITEMS
+            for loc, qty in zip(world.LOCATIONS, item.stock, strict=True)
+        ]
+        await self.sim.call("POST", "stock", {"rows": rows})
+        for ref_type, rid, name in (
+            ("department", "2", "Wholesale"),
+            ("classification", "4", "Coffee"),
+            ("employee", "7", "Sam Rep"),
+        ):
+            await self.sim.call("POST", "references", {"type": ref_type, "id": rid, "name": name})
+
+    async def configure_integration(self) -> None:
+        self.say(
+            "Ordermentum: the supplier connects NetSuite (credentials sealed with the key ring) — orders sync, stock, finance, reconciliation"
+        )
+        ring: KeyRing = self.h.keyring
+        sealed = {
+            "client_id": ring.seal(self.credentials["consumer_key"]).token,
+            "client_secret": ring.seal(self.credentials["consumer_secret"]).token,
+            "token_id": ring.seal(self.credentials["token_id"]).token,
+            "token_secret": ring.seal(self.credentials["token_secret"]).token,
+        }
+        loc = self.ids.locations
+        integration = {
+            "account_id": world.ACCOUNT,
+            "credentials": sealed,
+            "sync_type": "orders",
+            "concurrency_limit": 5,
+            "stock": {
+                "enabled": True,
+                "field": "available",
+                "location_ids": f"{loc['syd']},{loc['mel']},{loc['bne']}",
+                "interval_minutes": 15,
+            },
+            "auto_reconciliation": {
+                "enabled": True,
+                "bank_account_id": "112",
+                "payment": {"class_id": "4", "location_id": loc["syd"], "department_id": "2"},
+                "deposit": {"class_id": "4", "location_id": loc["syd"], "department_id": "2"},
+            },
+            "finalised_invoice_sync": True,
+            "inbound_credit_notes": True,
+            "mark_invoices_paid": True,
+            "surcharge_item_id": self.ids.surcharge_item,
+            "product_mappings": {},
+            "customer_mappings": {
+                world.VENUES[0].customer_id: self.ids.customers[world.VENUES[0].customer_id]
+            },
+        }
+        await self.emit("ordermentum.integrations.v1", "integration.netsuite.configured", integration)
+        for venue in world.VENUES:
+            props = self.ids.customers[venue.customer_id]
+            data = world.customer_payload(venue, props)
+            data["properties"]["netsuite_freight_item_id"] = self.ids.freight_item
+            data["properties"]["netsuite_department_id"] = "2"
+            await self.emit("ordermentum.customers.v1", "customer.upserted", data)
+        for item in world.ITEMS:
+            netsuite_id = self.ids.items[item.product_id] if item.mapped else None
+            await self.emit(
+                "ordermentum.products.v1", "product.upserted", world.product_payload(item, netsuite_id)
+            )
+
+    async def orders_morning(self) -> None:
+        self.say("Morning: 5 orders placed; one includes the new Seasonal Espresso, which is not mapped yet")
+        items = {i.product_id: i for i in world.ITEMS}
+        v = world.VENUES
+        self.orders = {
+            "ord_1001": world.order_payload(
+                "ord_1001",
+                "101001",
+                v[0],
+                [(items["prd_house_1kg"], 3), (items["prd_cold_brew"], 2), (items["prd_cups_8oz"], 1)],
+                placed_at=self.clock,
+                surcharge=Decimal("2.35"),
+            ),
+            "ord_1002": world.order_payload(
+                "ord_1002", "101002", v[1], [(items["prd_single_1kg"], 2)], placed_at=self.clock
+            ),
+            "ord_1003": world.order_payload(
+                "ord_1003",
+                "101003",
+                v[2],
+                [(items["prd_decaf_1kg"], 1), (items["prd_chai_1kg"], 4)],
+                placed_at=self.clock,
+                freight=None,
+            ),
+            "ord_1004": world.order_payload(
+                "ord_1004",
+                "101004",
+                v[3],
+                [(items["prd_seasonal_500g"], 6), (items["prd_house_1kg"], 1)],
+                placed_at=self.clock,
+            ),
+            "ord_1005": world.order_payload(
+                "ord_1005",
+                "101005",
+                v[0],
+                [(items["prd_cold_brew"], 5)],
+                placed_at=self.clock,
+                notes="Leave at back door",
+            ),
+        }
+        for order in self.orders.values():
+            await self.emit("ordermentum.orders.v1", "order.placed", order)
+
+    async def edits(self) -> None:
+        self.say("Mid-morning: Harbour Eats adds decaf to its order; The Grind cancels")
+        items = {i.product_id: i for i in world.ITEMS}
+        v = world.VENUES
+        edited = world.order_payload(
+            "ord_1002",
+            "101002",
+            v[1],
+            [(items["prd_single_1kg"], 2), (items["prd_decaf_1kg"], 2)],
+            placed_at=self.clock,
+        )
+        self.orders["ord_1002"] = edited
+        await self.emit("ordermentum.orders.v1", "order.updated", edited)
+        await self.emit("ordermentum.orders.v1", "order.cancelled", self.orders["ord_1003"])
+
+    async def outage(self) -> None:
+        self.say("Late morning: NetSuite has a bad patch (503s and 429s) while 3 more orders arrive")
+        await self.sim.call(
+            "POST",
+            "faults",
+            {
+                "rules": [
+                    {"kind": "5xx", "status": 503, "count": 6},
+                    {"kind": "429", "count": 4},
+                    {"kind": "commit_then_500", "count": 1, "method": "PUT"},
+                ]
+            },
+        )
+        items = {i.product_id: i for i in world.ITEMS}
+        v = world.VENUES
+        for n, (venue, item, qty) in enumerate(
+            ((v[1], "prd_house_1kg", 4), (v[2], "prd_chai_1kg", 2), (v[3], "prd_cold_brew", 3)), start=6
+        ):
+            order_id = f"ord_100{n}"
+            self.orders[order_id] = world.order_payload(
+                order_id, f"10100{n}", venue, [(items[item], qty)], placed_at=self.clock
+            )
+            await self.emit("ordermentum.orders.v1", "order.placed", self.orders[order_id])
+
+    async def fix_mapping(self) -> None:
+        self.say(
+            "Noon: the supplier maps Seasonal Espresso in Ordermentum; the failed order is re-synced without Ordermentum re-sending it"
+        )
+        item = next(i for i in world.ITEMS if not i.mapped)
+        await self.emit(
+            "ordermentum.products.v1",
+            "product.upserted",
+            world.product_payload(item, self.ids.items[item.product_id]),
+        )
+
+    async def resync(self) -> dict[str, Any]:
+        return await self.command("order_sync", "resync", {"status": "failed"})
+
+    async def billing(self, sales_orders: dict[str, str]) -> dict[str, str]:
+        """Accounts bill three sales orders in NetSuite and credit one line; returns order id -> invoice id."""
+        self.say(
+            "Afternoon, in NetSuite: accounts bill 3 sales orders and raise a credit memo for a damaged carton"
+        )
+        invoices: dict[str, str] = {}
+        for order_id in ("ord_1001", "ord_1002", "ord_1005"):
+            answer = await self.sim.call("POST", f"sales-orders/{sales_orders[order_id]}/bill", {})
+            invoices[order_id] = answer["id"]
+        await self.sim.call("POST", f"invoices/{invoices['ord_1005']}/credit", {})
+        return invoices
+
+    async def payments(self, invoices: dict[str, str]) -> None:
+        self.say(
+            "Ordermentum payments: one pays a billed order, one an order not yet billed, one from an unknown venue; then a payout"
+        )
+        first = self.orders["ord_1001"]
+        unbilled = self.orders["ord_1004"]
+
+        def payment(
+            pid: str, customer: dict[str, Any], amount: str, order: dict[str, Any] | None
+        ) -> dict[str, Any]:
+            allocations = (
+                [
+                    {
+                        "invoice_id": f"inv_{order['id'][4:]}",
+                        "invoice_number": f"INV-{order['number']}",
+                        "order_id": order["id"],
+                        "amount": amount,
+                    }
+                ]
+                if order
+                else []
+            )
+            return {
+                "id": pid, "customer": customer, "amount": amount, "currency": world.CURRENCY,
+                "paid_at": self.clock.isoformat(), "method": "card", "reference": f"OMP-{pid[-4:]}", "allocations": allocations,
+            }  # fmt: skip
+
+        await self.emit(
+            "ordermentum.payments.v1",
+            "payment.succeeded",
+            payment("pay_0001", first["customer"], first["totals"]["total"], first),
+        )
+        await self.emit(
+            "ordermentum.payments.v1",
+            "payment.succeeded",
+            payment("pay_0002", unbilled["customer"], "50.00", unbilled),
+        )
+        stranger = {"id": "cus_unknown_kiosk", "name": "Pop-up Kiosk", "properties": {}}
+        await self.emit(
+            "ordermentum.payments.v1", "payment.succeeded", payment("pay_0003", stranger, "12.00", None)
+        )
+        total = Decimal(first["totals"]["total"]) + Decimal("50.00")
+        payout = {
+            "id": "po_0001", "settled_at": self.clock.isoformat(), "amount": str(total), "currency": world.CURRENCY,
+            "reference": "OM-SETTLE-0001", "payment_ids": ["pay_0001", "pay_0002"], "fees": "1.20",
+        }  # fmt: skip
+        await self.emit("ordermentum.payments.v1", "payout.settled", payout)
+
+    async def customer_pays_in_netsuite(self, invoices: dict[str, str]) -> None:
+        self.say("In NetSuite: Harbour Eats pays its invoice by bank transfer, recorded by accounts")
+        invoice = await self.sim.call("GET", f"records/invoice/{invoices['ord_1002']}")
+        remaining = str(invoice.get("amountRemaining") or invoice.get("total"))
+        customer = invoice["entity"]["id"] if isinstance(invoice.get("entity"), dict) else invoice["entity"]
+        await self.sim.call(
+            "POST",
+            "payments",
+            {"customer_id": customer, "amount": remaining, "applications": {invoices["ord_1002"]: remaining}},
+        )
+
+    async def stock_changes(self) -> None:
+        self.say("Warehouse: the morning's picking changes stock of 2 items")
+        changes = (("prd_house_1kg", "syd", 111), ("prd_cold_brew", "mel", 38))
+        rows = [
+            {"item_id": self.ids.items[pid], "location_id": self.ids.locations[loc], "on_hand": qty}
+            for pid, loc, qty in changes
+        ]
+        await self.sim.call("POST", "stock", {"rows": rows})
