@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from omctl import _cli_kafka, seal
+from omctl import _cli_kafka, _cli_ops, _cli_status, seal
 
 app = typer.Typer(
     name="omctl",
@@ -17,8 +17,14 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals may hold credentials
 )
+app.command("status")(_cli_status.status)
 app.command("replay")(_cli_kafka.replay)
 app.add_typer(_cli_kafka.dlq_app, name="dlq")
+app.command("resync")(_cli_ops.resync)
+app.add_typer(_cli_ops.run_app, name="run")
+app.add_typer(_cli_ops.cursor_app, name="cursor")
+app.add_typer(_cli_ops.commands_app, name="commands")
+app.add_typer(_cli_ops.mappings_app, name="mappings")
 app.command("seal")(seal.seal)
 
 

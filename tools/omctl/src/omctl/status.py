@@ -1,0 +1,127 @@
+"""`omctl status`: per supplier and flow, and consumer lag per group and topic.
+
+Read-only. Per service database it reads:
+  integrations            configured / disconnected per supplier
+  ledger-like collections every collection whose name contains "ledger": documents with
+                          `supplier_id`, `status`, `updated_at` and `last_error.code` (or `error.code`)
+  cursor-like collections every collection whose name contains "cursor": one document per
+                          supplier and job (position fields are shown as stored)
+  ops.commands            operator commands still pending or running
+Consumer lag: every consumer group whose id starts with `--group-prefix` (default `om.`), for each
+topic it has committed offsets on: log end minus committed offset, summed over partitions.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from aiokafka import TopicPartition
+
+from omctl import _kafka
+from omctl._mongo import mongo
+from omctl._settings import SERVICES, OpsSettings
+
+SUCCESS = {"synced", "succeeded", "success", "applied", "done", "ok", "cancelled", "voided", "published"}
+
+
+async def consumer_lag(settings: OpsSettings, prefix: str = "om.") -> list[dict[str, Any]]:
+    """Lag per (group, topic) for the groups whose id starts with prefix."""
+    rows: list[dict[str, Any]] = []
+    async with _kafka.admin_client(settings) as admin, _kafka.reader(settings) as consumer:
+        groups = sorted(g[0] for g in await admin.list_consumer_groups() if str(g[0]).startswith(prefix))
+        if not groups:
+            return rows
+        topics = [t for t in await consumer.topics() if not t.startswith("__")]
+        partitions: list[TopicPartition] = []
+        for topic in sorted(topics):
+            partitions.extend(await _kafka.partitions_of(consumer, topic))
+        ends = await _kafka.log_ends(consumer, partitions) if partitions else {}
+        for group in groups:
+            committed = await _kafka.committed_offsets(admin, group, partitions)
+            per_topic: dict[str, dict[str, int]] = defaultdict(lambda: {"lag": 0, "committed": 0, "end": 0})
+            for tp, offset in committed.items():
+                if offset is None:
+                    continue
+                entry = per_topic[tp.topic]
+                entry["lag"] += max(0, ends[tp] - offset)
+                entry["committed"] += offset
+                entry["end"] += ends[tp]
+            state = await _kafka.group_state(admin, group)
+            rows.extend(
+                {"group": group, "topic": topic, "state": state.state, "members": len(state.members)} | values
+                for topic, values in sorted(per_topic.items())
+            )
+    return rows
+
+
+async def suppliers(settings: OpsSettings, supplier_id: str | None = None) -> dict[str, dict[str, Any]]:
+    """supplier -> service -> {integration, flows: {collection: counts}, cursors, pending_commands}."""
+    result: dict[str, dict[str, Any]] = defaultdict(dict)
+    match: dict[str, Any] = {"supplier_id": supplier_id} if supplier_id else {}
+
+    def slot(supplier: str, service: str) -> dict[str, Any]:
+        view: dict[str, Any] = result[supplier].setdefault(
+            service, {"integration": None, "flows": {}, "cursors": [], "pending_commands": 0}
+        )
+        return view
+
+    async with mongo(settings) as client:
+        for service in SERVICES:
+            db = client[settings.database(service)]
+            names = await db.list_collection_names()
+            if "integrations" in names:
+                query = {"_id": supplier_id} if supplier_id else {}
+                async for doc in db["integrations"].find(query, {"status": 1, "updated_at": 1}):
+                    slot(doc["_id"], service)["integration"] = doc.get("status")
+            for name in sorted(n for n in names if "ledger" in n):
+                await _ledger(db[name], match, lambda s, svc=service: slot(s, svc), name)
+            for name in sorted(n for n in names if "cursor" in n):
+                async for doc in db[name].find(match):
+                    if "supplier_id" in doc:
+                        doc.pop("_id", None)
+                        slot(doc["supplier_id"], service)["cursors"].append({"collection": name} | doc)
+            if "ops.commands" in names:
+                pipeline = [
+                    {"$match": match | {"status": {"$in": ["pending", "running"]}}},
+                    {"$group": {"_id": "$supplier_id", "n": {"$sum": 1}}},
+                ]
+                async for row in await db["ops.commands"].aggregate(pipeline):
+                    slot(row["_id"], service)["pending_commands"] = row["n"]
+    return dict(result)
+
+
+async def _ledger(collection: Any, match: dict[str, Any], slot: Any, name: str) -> None:
+    pipeline = [
+        {"$match": match},
+        {
+            "$group": {
+                "_id": {
+                    "supplier_id": "$supplier_id",
+                    "status": "$status",
+                    "code": {"$ifNull": ["$last_error.code", "$error.code"]},
+                },
+                "n": {"$sum": 1},
+                "last": {"$max": "$updated_at"},
+            }
+        },
+    ]
+    async for row in await collection.aggregate(pipeline):
+        key = row["_id"]
+        supplier = key.get("supplier_id")
+        if supplier is None:
+            continue
+        flow = slot(supplier)["flows"].setdefault(
+            name, {"counts": {}, "failures_by_code": {}, "last_success": None, "last_failure": None}
+        )
+        status = str(key.get("status"))
+        flow["counts"][status] = flow["counts"].get(status, 0) + row["n"]
+        last: datetime | None = row.get("last")
+        if status.lower() in SUCCESS:
+            if last is not None and (flow["last_success"] is None or last > flow["last_success"]):
+                flow["last_success"] = last
+        elif key.get("code"):
+            flow["failures_by_code"][key["code"]] = flow["failures_by_code"].get(key["code"], 0) + row["n"]
+            if last is not None and (flow["last_failure"] is None or last > flow["last_failure"]):
+                flow["last_failure"] = last
