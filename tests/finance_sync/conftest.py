@@ -206,7 +206,6 @@ async def events_on(
                 for records in batch.values()
                 for record in records
                 if record.key == supplier_id.encode()
-                and record.offset < ends[TopicPartition(record.topic, record.partition)]
             )
     finally:
         await consumer.stop()
