@@ -1,0 +1,106 @@
+"""The Kubernetes manifests render from deploy/values.yaml and validate against the Kubernetes
+schemas (kubernetes-validate from PyPI) and the CRD schemas in deploy/schemas/ (what CI runs)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from finance_sync.settings import Settings as FinanceSettings
+from om_contracts import TOPICS, dead_letter_topic
+from omctl import manifests
+from order_sync.settings import Settings as OrderSettings
+from stock_sync.settings import Settings as StockSettings
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+SETTINGS = {"order_sync": OrderSettings, "stock_sync": StockSettings, "finance_sync": FinanceSettings}
+
+
+@pytest.fixture(scope="module")
+def values() -> dict[str, Any]:
+    return manifests.load_values([DEPLOY / "values.yaml"], DEPLOY / "values.schema.json")
+
+
+@pytest.fixture(scope="module")
+def objects(values: dict[str, Any]) -> list[dict[str, Any]]:
+    return manifests.render(values)
+
+
+def by_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {o["metadata"]["name"]: o for o in objects if o["kind"] == kind}
+
+
+def test_every_rendered_manifest_validates_against_the_kubernetes_and_crd_schemas(objects) -> None:
+    assert manifests.validate(objects, DEPLOY / "schemas") == []
+
+
+def test_a_broken_manifest_is_reported(objects) -> None:
+    broken = copy.deepcopy(by_kind(objects, "StatefulSet")["order-sync"])
+    broken["spec"]["replicas"] = "two"
+    del broken["spec"]["selector"]
+    problems = manifests.validate([broken], DEPLOY / "schemas")
+    assert problems and all(p.startswith("StatefulSet/order-sync") for p in problems)
+
+
+def test_one_statefulset_per_service_with_probes_grace_and_static_membership(objects, values) -> None:
+    sets = by_kind(objects, "StatefulSet")
+    assert sorted(sets) == ["finance-sync", "order-sync", "stock-sync"]
+    grace = float(values["config"]["SHUTDOWN_GRACE_S"])
+    for workload in sets.values():
+        pod = workload["spec"]["template"]["spec"]
+        container = pod["containers"][0]
+        assert container["livenessProbe"]["httpGet"]["path"] == "/health/live"
+        assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+        assert pod["terminationGracePeriodSeconds"] > grace
+        assert container["securityContext"]["runAsNonRoot"] is True
+        env = {e["name"]: e for e in container["env"]}
+        assert env["KAFKA_GROUP_INSTANCE_ID"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+        assert env["MONGODB_URL"]["valueFrom"]["secretKeyRef"]["key"] == "MONGODB_URL"
+        assert container["resources"]["limits"]["memory"]
+    assert sorted(by_kind(objects, "PodDisruptionBudget")) == sorted(sets)
+    assert sorted(by_kind(objects, "NetworkPolicy")) == sorted(sets)
+
+
+def test_autoscaling_is_capped_by_the_partition_count(objects, values, tmp_path: Path) -> None:
+    for scaled in by_kind(objects, "ScaledObject").values():
+        assert scaled["spec"]["maxReplicaCount"] <= values["kafka"]["partitions"]
+        assert all(t["type"] == "kafka" for t in scaled["spec"]["triggers"])
+    too_many = copy.deepcopy(values)
+    too_many["services"]["order_sync"]["maxReplicas"] = values["kafka"]["partitions"] + 1
+    path = tmp_path / "too-many.yaml"
+    path.write_text(yaml.safe_dump(too_many))
+    with pytest.raises(manifests.ValuesError, match="partitions"):
+        manifests.load_values([path], DEPLOY / "values.schema.json")
+
+
+def test_values_that_break_the_schema_are_refused_with_the_path(tmp_path: Path) -> None:
+    overlay = tmp_path / "bad.yaml"
+    overlay.write_text("services:\n  order_sync:\n    replicas: 0\nconfig:\n  lowercase_name: x\n")
+    with pytest.raises(manifests.ValuesError) as caught:
+        manifests.load_values([DEPLOY / "values.yaml", overlay], DEPLOY / "values.schema.json")
+    assert "services/order_sync/replicas" in str(caught.value)
+    assert "lowercase_name" in str(caught.value)
+
+
+def test_topics_come_from_the_contract_registry_with_dead_letter_topics_and_a_compacted_integrations_topic(
+    objects,
+) -> None:
+    topics = by_kind(objects, "KafkaTopic")
+    expected = {t.name for t in TOPICS} | {
+        dead_letter_topic(t.name) for t in TOPICS if t.direction == "inbound"
+    }
+    assert set(topics) == expected
+    assert topics["ordermentum.integrations.v1"]["spec"]["config"]["cleanup.policy"] == "compact"
+    assert topics["ordermentum.orders.v1.dlq"]["spec"]["config"]["cleanup.policy"] == "delete"
+
+
+def test_configmaps_use_only_the_services_own_setting_names(objects, values) -> None:
+    shared = set(values["config"]) | set(values["secret"]["keys"])
+    for service, settings in SETTINGS.items():
+        known = {name.upper() for name in settings.model_fields}
+        own = set(values["services"][service]["env"])
+        assert shared | own <= known, (shared | own) - known
