@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from om_contracts import (
     CUSTOMERS_TOPIC,
@@ -372,3 +373,63 @@ class Stack:
 
 def money(value: Any) -> Decimal:
     return Decimal(str(value))
+
+
+async def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(tps)
+        return ends
+    finally:
+        await consumer.stop()
+
+
+async def wait_committed(
+    bootstrap: str, group: str, targets: dict[TopicPartition, int], timeout: float = 30
+) -> None:
+    """Wait until `group` committed at least `targets` (everything up to there is processed)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+
+        async def done() -> bool:
+            committed = await admin.list_consumer_group_offsets(group, partitions=list(targets))
+            return all(
+                tp in committed and committed[tp].offset >= offset
+                for tp, offset in targets.items()
+                if offset > 0
+            )
+
+        await wait_until(done, timeout=timeout, interval=0.1)
+    finally:
+        await admin.close()
+
+
+async def dead_letters(bootstrap: str, topic: str, supplier_id: str) -> list[bytes]:
+    """Every dead letter of `supplier_id` on `topic`.dlq so far."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        dlq = topic + ".dlq"
+        tps = [TopicPartition(dlq, p) for p in sorted(consumer.partitions_for_topic(dlq) or ())]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        found: list[bytes] = []
+
+        async def behind() -> bool:
+            return any([await consumer.position(tp) < ends[tp] for tp in tps])
+
+        while await behind():
+            batches = await consumer.getmany(timeout_ms=200)
+            found.extend(
+                r.value or b""
+                for records in batches.values()
+                for r in records
+                if r.key is not None and r.key.decode() == supplier_id
+            )
+        return found
+    finally:
+        await consumer.stop()

@@ -71,16 +71,23 @@ class NetSuiteGateway:
     """Implements `service_layer.ports.Gateway` for one supplier."""
 
     def __init__(
-        self, session: NetSuiteSession, reader: TranIdReader, currencies: dict[str, str | None]
+        self,
+        session: NetSuiteSession,
+        reader: TranIdReader,
+        currencies: dict[str, str | None],
+        currency_lock: asyncio.Lock,
     ) -> None:
         self._session = session
         self._reader = reader
         self._currencies = currencies
+        self._currency_lock = currency_lock
 
     async def currency_id(self, iso_code: str) -> str | None:
         if iso_code not in self._currencies:
-            await self._load_currencies()
-            self._currencies.setdefault(iso_code, None)
+            async with self._currency_lock:  # one load per account, however many orders wait
+                if iso_code not in self._currencies:
+                    await self._load_currencies()
+                    self._currencies.setdefault(iso_code, None)
         return self._currencies.get(iso_code)
 
     async def _load_currencies(self) -> None:
@@ -137,9 +144,11 @@ class Gateways:
         self._session_for = session_for
         self._readers: dict[str, TranIdReader] = {}
         self._currencies: dict[str, dict[str, str | None]] = {}
+        self._currency_locks: dict[str, asyncio.Lock] = {}
 
     def for_supplier(self, supplier_id: str, integration: IntegrationSettings) -> NetSuiteGateway:
         session = self._session_for(supplier_id, integration)
         reader = self._readers.setdefault(integration.account_id, TranIdReader())
         currencies = self._currencies.setdefault(integration.account_id, {})
-        return NetSuiteGateway(session, reader, currencies)
+        lock = self._currency_locks.setdefault(integration.account_id, asyncio.Lock())
+        return NetSuiteGateway(session, reader, currencies, lock)
