@@ -43,7 +43,8 @@ def test_a_broken_manifest_is_reported(objects) -> None:
     broken["spec"]["replicas"] = "two"
     del broken["spec"]["selector"]
     problems = manifests.validate([broken], DEPLOY / "schemas")
-    assert problems and all(p.startswith("StatefulSet/order-sync") for p in problems)
+    assert problems
+    assert all(p.startswith("StatefulSet/order-sync") for p in problems)
 
 
 def test_one_statefulset_per_service_with_probes_grace_and_static_membership(objects, values) -> None:

@@ -1,0 +1,124 @@
+"""docker-compose.yml and the Dockerfiles cannot run here (no Docker engine), so their structure
+is checked: services present, env names equal the services' settings, images non-root and slim,
+each image copying exactly the workspace packages its service depends on."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from finance_sync.settings import Settings as FinanceSettings
+from om_contracts import TOPICS, dead_letter_topic
+from order_sync.settings import Settings as OrderSettings
+from stock_sync.settings import Settings as StockSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = {"order_sync": OrderSettings, "stock_sync": StockSettings, "finance_sync": FinanceSettings}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def workspace_packages() -> dict[str, Path]:
+    """Package name -> member directory, for every workspace member."""
+    out = {}
+    for pyproject in [
+        *ROOT.glob("libs/*/pyproject.toml"),
+        *ROOT.glob("services/*/pyproject.toml"),
+        *ROOT.glob("tools/*/pyproject.toml"),
+    ]:
+        out[tomllib.loads(pyproject.read_text())["project"]["name"]] = pyproject.parent.relative_to(ROOT)
+    return out
+
+
+def workspace_closure(package: str, members: dict[str, Path]) -> set[str]:
+    seen: set[str] = set()
+    todo = [package]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        deps = tomllib.loads((ROOT / members[name] / "pyproject.toml").read_text())["project"]["dependencies"]
+        todo.extend(d for d in (re.split(r"[<>=!~\[; ]", dep)[0] for dep in deps) if d in members)
+    return seen
+
+
+def test_compose_has_kafka_mongo_topics_simulator_and_the_three_services(compose) -> None:
+    services = compose["services"]
+    assert set(services) == {
+        "kafka",
+        "kafka-init",
+        "mongo",
+        "netsuite-sim",
+        "order-sync",
+        "stock-sync",
+        "finance-sync",
+    }
+    assert services["kafka"]["image"].startswith("apache/kafka:")
+    assert (
+        services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    )  # KRaft, no ZooKeeper
+    assert services["mongo"]["image"].startswith("mongo:")
+    for name in ("order-sync", "stock-sync", "finance-sync"):
+        assert services[name]["depends_on"]["kafka-init"]["condition"] == "service_completed_successfully"
+        assert (ROOT / services[name]["build"]["dockerfile"]).exists()
+    assert (ROOT / services["netsuite-sim"]["build"]["dockerfile"]).exists()
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_compose_environment_uses_only_the_services_own_setting_names(compose, service: str) -> None:
+    settings = SERVICES[service]
+    env = compose["services"][service.replace("_", "-")]["environment"]
+    known = {name.upper() for name in settings.model_fields}
+    assert set(env) <= known, set(env) - known
+    assert env["MONGODB_DATABASE"] == settings.model_fields["mongodb_database"].default
+    grace = float(env["SHUTDOWN_GRACE_S"])
+    stop = compose["services"][service.replace("_", "-")]["stop_grace_period"]
+    assert float(stop.removesuffix("s")) > grace
+
+
+def test_the_topic_init_script_creates_every_contract_topic_and_dead_letter_topic() -> None:
+    script = (ROOT / "deploy/compose/create-topics.sh").read_text()
+    created = set(re.findall(r"^create (\S+)", script, flags=re.MULTILINE))
+    expected = {t.name for t in TOPICS} | {
+        dead_letter_topic(t.name) for t in TOPICS if t.direction == "inbound"
+    }
+    assert created == expected
+    compacted = {t.name for t in TOPICS if t.compacted}
+    for name in compacted:
+        assert re.search(rf"^create {re.escape(name)} .*cleanup.policy=compact", script, flags=re.MULTILINE)
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_each_image_is_slim_non_root_and_copies_only_its_own_workspace_packages(service: str) -> None:
+    dockerfile = (ROOT / "services" / service / "Dockerfile").read_text()
+    members = workspace_packages()
+    package = service.replace("_", "-")
+    needed = {str(members[name]) for name in workspace_closure(package, members)}
+    copied_dirs = {m for m in re.findall(r"^COPY (\S+) \1/?$", dockerfile, flags=re.MULTILINE)}
+    assert copied_dirs == needed
+    assert f"--package {package}" in dockerfile
+    assert "--no-dev" in dockerfile
+    assert all(
+        line.split()[1].endswith("-slim")
+        for line in dockerfile.splitlines()
+        if line.startswith("FROM python")
+    )
+    assert re.search(r"^USER 10001", dockerfile, flags=re.MULTILINE)
+    assert f'ENTRYPOINT ["python", "-m", "{service}"]' in dockerfile
+    # every workspace member's pyproject is present so uv can read the workspace
+    for path in members.values():
+        assert f"COPY {path}/pyproject.toml {path}/" in dockerfile or str(path) in needed
+
+
+def test_the_build_context_leaves_out_virtualenvs_and_tests() -> None:
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".venv", ".git", "tests", ".tools"} <= set(ignored)
