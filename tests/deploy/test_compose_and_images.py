@@ -103,7 +103,7 @@ def test_each_image_is_slim_non_root_and_copies_only_its_own_workspace_packages(
     members = workspace_packages()
     package = service.replace("_", "-")
     needed = {str(members[name]) for name in workspace_closure(package, members)}
-    copied_dirs = {m for m in re.findall(r"^COPY (\S+) \1/?$", dockerfile, flags=re.MULTILINE)}
+    copied_dirs = set(re.findall(r"^COPY (\S+) \1/?$", dockerfile, flags=re.MULTILINE))
     assert copied_dirs == needed
     assert f"--package {package}" in dockerfile
     assert "--no-dev" in dockerfile
