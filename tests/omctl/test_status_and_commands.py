@@ -1,4 +1,4 @@
-"""`omctl status` JSON shape, and operator commands queued in `ops.commands` for a service."""
+"""`omctl status` JSON shape, and operator commands queued in a service's `operator_commands`."""
 
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ async def test_status_reports_ledgers_failures_cursors_and_consumer_lag_as_json(
 async def test_resync_queues_a_command_the_service_claims_and_the_cli_reports_its_result(
     cli: Cli, service_dbs
 ) -> None:
-    commands = service_dbs["order_sync"]["ops.commands"]
+    commands = service_dbs["order_sync"]["operator_commands"]
 
     async def service_side() -> None:
         # what the service's poller does: claim the pending command, run it, record the result
@@ -132,17 +132,17 @@ async def test_run_and_cursor_rewind_only_queue_when_not_asked_to_wait(cli: Cli,
         "--wait",
         "0",
     )
-    stock = await service_dbs["stock_sync"]["ops.commands"].find_one({"supplier_id": "sup_q"})
-    assert (stock["command"], stock["status"], stock["service"]) == ("run.stock", "pending", "stock_sync")
+    stock = await service_dbs["stock_sync"]["operator_commands"].find_one({"supplier_id": "sup_q"})
+    assert (stock["command"], stock["status"]) == ("run_stock", "pending")
     finance = [
         d
-        async for d in service_dbs["finance_sync"]["ops.commands"]
+        async for d in service_dbs["finance_sync"]["operator_commands"]
         .find({"supplier_id": "sup_q"})
         .sort("requested_at", 1)
     ]
     assert [(d["command"], d["args"]) for d in finance] == [
-        ("run.finance", {"feature": "credit_notes"}),
-        ("cursor.rewind", {"job": "credit_notes", "to": "2026-11-24T00:00:00+00:00"}),
+        ("run_finance", {"feature": "credit_notes"}),
+        ("rewind_cursor", {"job": "credit_notes", "to": "2026-11-24T00:00:00+00:00"}),
     ]
     listed = await cli.json("commands", "list", "--service", "finance_sync")
     assert len(listed["commands"]) == 2

@@ -82,13 +82,13 @@ def resync(
 @run_app.command("stock")
 def run_stock(supplier: SupplierArg, wait: WaitOpt = 120.0, as_json: JsonOpt = False) -> None:
     """Poll NetSuite stock for the supplier now and publish what changed."""
-    _submit("stock_sync", "run.stock", supplier, {}, wait, as_json)
+    _submit("stock_sync", "run_stock", supplier, {}, wait, as_json)
 
 
 @run_app.command("catalog")
 def run_catalog(supplier: SupplierArg, wait: WaitOpt = 120.0, as_json: JsonOpt = False) -> None:
     """Publish the supplier's NetSuite customers and items changed since the last poll, now."""
-    _submit("order_sync", "run.catalog", supplier, {}, wait, as_json)
+    _submit("order_sync", "run_catalog", supplier, {}, wait, as_json)
 
 
 @run_app.command("finance")
@@ -102,7 +102,7 @@ def run_finance(
 ) -> None:
     """Run the supplier's finance jobs (finalised invoices, credit notes, paid invoices) now."""
     args = {"feature": feature.value} if feature is not None else {}
-    _submit("finance_sync", "run.finance", supplier, args, wait, as_json)
+    _submit("finance_sync", "run_finance", supplier, args, wait, as_json)
 
 
 @cursor_app.command("rewind")
@@ -117,7 +117,7 @@ def cursor_rewind(
     """Move a job's polling cursor back so its next run re-reads NetSuite from that time."""
     when = utc_time(to, "--to")
     assert when is not None
-    _submit(_name(service), "cursor.rewind", supplier, {"job": job, "to": when.isoformat()}, wait, as_json)
+    _submit(_name(service), "rewind_cursor", supplier, {"job": job, "to": when.isoformat()}, wait, as_json)
 
 
 @commands_app.command("list")

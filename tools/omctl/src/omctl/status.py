@@ -6,7 +6,7 @@ Read-only. Per service database it reads:
                           `supplier_id`, `status`, `updated_at` and `last_error.code` (or `error.code`)
   cursor-like collections every collection whose name contains "cursor": one document per
                           supplier and job (position fields are shown as stored)
-  ops.commands            operator commands still pending or running
+  operator_commands       operator commands still pending or running
 Consumer lag: every consumer group whose id starts with `--group-prefix` (default `om.`), for each
 topic it has committed offsets on: log end minus committed offset, summed over partitions.
 """
@@ -19,6 +19,7 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
+from om_platform.commands import COLLECTION as COMMANDS
 from omctl import _kafka
 from omctl._mongo import mongo
 from omctl._settings import SERVICES, OpsSettings
@@ -82,12 +83,12 @@ async def suppliers(settings: OpsSettings, supplier_id: str | None = None) -> di
                     if "supplier_id" in doc:
                         doc.pop("_id", None)
                         slot(doc["supplier_id"], service)["cursors"].append({"collection": name} | doc)
-            if "ops.commands" in names:
+            if COMMANDS in names:
                 pipeline = [
                     {"$match": match | {"status": {"$in": ["pending", "running"]}}},
                     {"$group": {"_id": "$supplier_id", "n": {"$sum": 1}}},
                 ]
-                async for row in await db["ops.commands"].aggregate(pipeline):
+                async for row in await db[COMMANDS].aggregate(pipeline):
                     slot(row["_id"], service)["pending_commands"] = row["n"]
     return dict(result)
 
