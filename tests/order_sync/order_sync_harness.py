@@ -59,6 +59,7 @@ def settings_for(
         "catalog_enabled": False,
         "shutdown_grace_s": 5,
         "http_port": 0,
+        "command_poll_s": 0.1,
         "log_format": "text",
         **overrides,
     }

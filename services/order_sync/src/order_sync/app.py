@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -101,6 +101,9 @@ class OrderSync:
                 group_suffix=f".{topic}",
             )
         self.runtime.on_start(self._start)
+        self.runtime.serve_commands(
+            {"resync": self.on_resync_command, "run.catalog": self.on_catalog_command}
+        )
         if settings.catalog_enabled:
             self.runtime.supervise("catalog", self._catalog_loop)
 
@@ -202,6 +205,26 @@ class OrderSync:
         for kind in kinds:
             total += await catalog.publish_changes(self._catalog_deps, supplier_id, integration, query, kind)
         return total
+
+    async def on_resync_command(self, supplier_id: str | None, args: Mapping[str, Any]) -> Mapping[str, Any]:
+        """`omctl resync <supplier> [--record id] [--code CODE]`."""
+        if not supplier_id:
+            raise ValueError("resync needs a supplier id")
+        code = args.get("code")
+        results = await self.resync(
+            supplier_id,
+            ordermentum_id=args.get("ordermentum_id"),
+            code=ErrorCode(code) if code else None,
+        )
+        synced = [r.data.ordermentum_id for r in results if not r.event_type.endswith(".failed")]
+        failed = [r.data.ordermentum_id for r in results if r.event_type.endswith(".failed")]
+        return {"resynced": len(results), "synced": synced, "still_failed": failed}
+
+    async def on_catalog_command(self, supplier_id: str | None, args: Mapping[str, Any]) -> Mapping[str, Any]:
+        """`omctl run catalog <supplier>`."""
+        if not supplier_id:
+            raise ValueError("run.catalog needs a supplier id")
+        return {"published": await self.refresh_catalog(supplier_id)}
 
     async def _catalog_loop(self) -> None:
         while True:
