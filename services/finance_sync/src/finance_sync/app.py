@@ -173,7 +173,9 @@ def build_service(settings: Settings, *, clock: Clock = _utc_now, owner: str | N
         PAYMENTS_TOPIC,
         decode=contract_decoder(PAYMENTS_TOPIC, by_id),
         handle=reconciler.handle,
-        limit_for=integrations.limit_for,
+        # Twice the NetSuite budget in lanes: while some payments do their MongoDB bookkeeping the
+        # others keep the budget's slots busy (the shared budget still caps NetSuite requests).
+        limit_for=lambda supplier_id: 2 * integrations.limit_for(supplier_id),
         description="Payments and payouts recorded in NetSuite (auto-reconciliation); lane = payment/payout id.",
     )
 

@@ -7,8 +7,9 @@ Idempotency, whatever is replayed or retried (ledger ``reconciliations``):
    recomputed plan would see its own application already reducing the amount due);
 2. the customer payment is upserted by external id ``OM-PAY-<id>`` (PUT eid), which NetSuite
    turns into "create once, then update with the same values";
-3. the outcome event is stored with a fixed event id (`recorded`), then published and marked
-   `published`; a replay of a published payment does nothing.
+3. the outcome event (fixed event id) is published, then the entry is marked `published` with
+   the NetSuite id and the event; a replay of a published payment does nothing, a retry before
+   that repeats the same upsert and the same event id.
 
 A payout is deposited (``OM-PAYOUT-<id>``) with the payments the ledger recorded in NetSuite.
 Payments not recorded yet make the payout fail as transient (the edge retries it with backoff,
@@ -206,11 +207,7 @@ class Reconciler:
         if settings.bank_account_id is None:
             raise PermanentFailure("INTEGRATION_NOT_CONFIGURED", "auto-reconciliation has no bank account")
         recorded = await self._ledger.many(supplier_id, PAYMENT, payout.payment_ids)
-        pending = [
-            pid
-            for pid in payout.payment_ids
-            if recorded.get(pid, {}).get("status") not in ("recorded", "published")
-        ]
+        pending = [pid for pid in payout.payment_ids if recorded.get(pid, {}).get("status") != "published"]
         if pending:
             raise TransientFailure(
                 f"{len(pending)} payment(s) of the payout are not recorded yet: {pending[:5]}"
@@ -248,17 +245,8 @@ class Reconciler:
     async def _finish_recorded(
         self, supplier_id: str, kind: str, oid: str, entry: dict[str, Any] | None
     ) -> bool:
-        """True when nothing is left to do: published already, or recorded and published now."""
-        if entry is None:
-            return False
-        if entry.get("status") == "published":
-            return True
-        if entry.get("status") == "recorded":
-            model = NetSuitePaymentReconciled if kind == PAYMENT else NetSuitePayoutDeposited
-            await self._publisher.publish(model.model_validate(entry["event"]), key=supplier_id)
-            await self._ledger.update(supplier_id, kind, oid, {"status": "published"})
-            return True
-        return False
+        """True when nothing is left to do: the outcome was published already."""
+        return entry is not None and entry.get("status") == "published"
 
     async def _record_and_publish(
         self,
@@ -268,14 +256,15 @@ class Reconciler:
         outbound: NetSuitePaymentReconciled | NetSuitePayoutDeposited,
         fields: dict[str, Any],
     ) -> None:
+        # No intermediate "recorded" state: until `published` a retry repeats the upsert with the
+        # stored plan (same body, same NetSuite record) and publishes the same event id.
+        await self._publisher.publish(outbound, key=supplier_id)
         await self._ledger.update(
             supplier_id,
             kind,
             oid,
-            {"status": "recorded", "event": outbound.model_dump(mode="json"), **fields},
+            {"status": "published", "event": outbound.model_dump(mode="json"), **fields},
         )
-        await self._publisher.publish(outbound, key=supplier_id)
-        await self._ledger.update(supplier_id, kind, oid, {"status": "published"})
         log.info(
             "%s %s recorded",
             kind,
