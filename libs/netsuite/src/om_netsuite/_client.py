@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx2
+from opentelemetry import trace
 
 from ._accounts import account_base_url, normalize_account_id
 from ._auth import Auth
@@ -57,7 +58,9 @@ class NetSuiteClient:
 
     ``base_url_override`` replaces ``https://<account host>`` (simulator, tests);
     ``transport`` is any ``httpx2.AsyncBaseTransport`` (``MockTransport`` in unit tests);
-    ``budget`` bounds in-flight requests per account (default: a :class:`LocalBudget`).
+    ``budget`` bounds in-flight requests per account (default: a :class:`LocalBudget`);
+    ``tracer`` wraps every attempt in a ``netsuite <operation>`` span (default: the global
+    OpenTelemetry tracer, a no-op unless the application installed a provider).
     """
 
     def __init__(
@@ -72,6 +75,7 @@ class NetSuiteClient:
         on_request: RequestHook | None = None,
         on_budget_wait: BudgetWaitHook | None = None,
         max_connections: int = 100,
+        tracer: trace.Tracer | None = None,
     ) -> None:
         self.base_url_override = base_url_override
         self.budget: Budget = budget if budget is not None else LocalBudget()
@@ -79,6 +83,7 @@ class NetSuiteClient:
         self.property_name_validation = property_name_validation
         self.on_request = on_request
         self.on_budget_wait = on_budget_wait
+        self._tracer = tracer if tracer is not None else trace.get_tracer("om_netsuite")
         self._http = httpx2.AsyncClient(
             transport=transport,
             timeout=timeout,
@@ -169,6 +174,52 @@ class NetSuiteClient:
                 await asyncio.sleep(delay)
 
     async def _attempt(
+        self,
+        account_id: str,
+        auth: Auth,
+        limit: int,
+        url: str,
+        content: bytes | None,
+        headers: dict[str, str],
+        info: RequestInfo,
+        attempt: int,
+        idempotent: bool,
+    ) -> httpx2.Response:
+        # Attributes name the account and operation only: the URL may carry SuiteQL or query
+        # values, and the headers carry signatures, so neither goes on a span.
+        with self._tracer.start_as_current_span(
+            f"netsuite {info.operation}",
+            kind=trace.SpanKind.CLIENT,
+            attributes={
+                "netsuite.account_id": account_id,
+                "netsuite.operation": info.operation,
+                "http.request.method": info.method,
+                "netsuite.attempt": attempt,
+            },
+            # Exception messages carry the URL; the span gets the error class and code instead.
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                response = await self._send_in_slot(
+                    account_id, auth, limit, url, content, headers, info, attempt, idempotent
+                )
+            except NetSuiteError as error:
+                description = type(error).__name__
+                if isinstance(error, NetSuiteHTTPError):
+                    span.set_attribute("http.response.status_code", error.status)
+                    description = f"{description} {error.status} {error.code}"
+                span.set_attribute("error.type", type(error).__name__)
+                span.set_status(trace.Status(trace.StatusCode.ERROR, description))
+                raise
+            except BaseException as error:
+                span.set_attribute("error.type", type(error).__name__)
+                span.set_status(trace.Status(trace.StatusCode.ERROR, type(error).__name__))
+                raise
+            span.set_attribute("http.response.status_code", response.status_code)
+            return response
+
+    async def _send_in_slot(
         self,
         account_id: str,
         auth: Auth,
