@@ -32,7 +32,7 @@ class Service(StrEnum):
     finance_sync = "finance_sync"
 
 
-def _name(service: Service) -> ServiceName:
+def service_name(service: Service) -> ServiceName:
     names: dict[str, ServiceName] = {s: s for s in SERVICES}
     return names[service.value]
 
@@ -117,7 +117,9 @@ def cursor_rewind(
     """Move a job's polling cursor back so its next run re-reads NetSuite from that time."""
     when = utc_time(to, "--to")
     assert when is not None
-    _submit(_name(service), "rewind_cursor", supplier, {"job": job, "to": when.isoformat()}, wait, as_json)
+    _submit(
+        service_name(service), "rewind_cursor", supplier, {"job": job, "to": when.isoformat()}, wait, as_json
+    )
 
 
 @commands_app.command("list")
@@ -131,7 +133,7 @@ def commands_list(
     """Recent operator commands and their outcome."""
     ops = settings()
     rows: list[dict[str, Any]] = []
-    for name in [_name(service)] if service else list(SERVICES):
+    for name in [service_name(service)] if service else list(SERVICES):
         rows.extend(run(ops_commands.recent(ops, name, limit)))
     if as_json:
         emit_json({"commands": rows})
@@ -174,7 +176,7 @@ def mappings_import(
         parsed = mappings_csv.parse(text)
     except mappings_csv.CsvFormatError as exc:
         fail(str(exc))
-    targets = [_name(s) for s in service] if service else list(SERVICES)
+    targets = [service_name(s) for s in service] if service else list(SERVICES)
     skip = dry_run or (strict and bool(parsed.rejected))
     written = {} if skip else run(mappings_csv.import_pairs(settings(), supplier, parsed, targets))
     rejected: list[dict[str, Any]] = [
@@ -205,7 +207,7 @@ def mappings_export(
     ] = None,
 ) -> None:
     """Export a supplier's effective mappings as CSV (the same columns import reads)."""
-    rows = run(mappings_csv.export_rows(settings(), supplier, _name(service)))
+    rows = run(mappings_csv.export_rows(settings(), supplier, service_name(service)))
     text = mappings_csv.to_csv(rows)
     if output is None:
         sys.stdout.write(text)

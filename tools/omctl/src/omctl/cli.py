@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from omctl import _cli_deploy, _cli_kafka, _cli_ops, _cli_status, seal
+from omctl import _cli_deploy, _cli_integration, _cli_kafka, _cli_ops, _cli_status, seal
 
 app = typer.Typer(
     name="omctl",
@@ -25,6 +25,7 @@ app.add_typer(_cli_ops.run_app, name="run")
 app.add_typer(_cli_ops.cursor_app, name="cursor")
 app.add_typer(_cli_ops.commands_app, name="commands")
 app.add_typer(_cli_ops.mappings_app, name="mappings")
+app.add_typer(_cli_integration.integration_app, name="integration")
 app.command("seal")(seal.seal)
 app.add_typer(_cli_deploy.deploy_app, name="deploy")
 
