@@ -155,3 +155,29 @@ async def test_probing_members_still_refuses_while_a_live_member_holds_partition
     await produce(kafka_producer, topic, 4, 2)  # the service still consumes after the probe left
     await probe.wait_for(lambda: len(probe.handled) == 6)
     assert len(set(probe.handled)) == 6
+
+
+async def test_replay_finds_the_services_group_reading_the_topic(
+    cli: Cli, kafka_producer: AIOKafkaProducer, make_topics, probe_service: ProbeService, mongo_db
+) -> None:
+    (topic,) = await make_topics("omctl-replay-svc", partitions=2)
+    probe = Probe(mongo_db, mapped={"prd_1"})
+    await probe_service.start(topic, probe)
+    await produce(kafka_producer, topic, 0, 5)
+    await probe.wait_for(lambda: len(probe.handled) == 5)
+    await probe_service.stop()
+
+    plan = await cli.json(
+        "replay",
+        topic,
+        "--service",
+        "stock_sync",
+        "--offset",
+        "0",
+        "--dry-run",
+        stock_sync_consumer_group=probe_service.group,
+    )
+    assert (plan["plan"]["group"], plan["plan"]["total"]) == (probe_service.group, 5)
+    nobody = await cli("replay", topic, "--service", "finance_sync", "--offset", "0", "--dry-run")
+    assert nobody.exit_code == 1
+    assert "0 group(s) reading" in nobody.output

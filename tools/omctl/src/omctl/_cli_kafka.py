@@ -11,6 +11,7 @@ from omctl import dlq as dlq_ops
 from omctl import replay as replay_ops
 from omctl._common import JsonOpt, SupplierOpt, fail, run, settings, utc_time
 from omctl._output import console, emit_json, table
+from omctl._settings import SERVICES
 
 dlq_app = typer.Typer(
     help="Dead letters: list, show, redrive to the source topic, purge.", no_args_is_help=True
@@ -19,7 +20,17 @@ dlq_app = typer.Typer(
 
 def replay(
     topic: Annotated[str, typer.Argument(help="Topic to read again, e.g. ordermentum.orders.v1.")],
-    group: Annotated[str, typer.Option("--group", "-g", help="Consumer group, e.g. om.order_sync.")],
+    group: Annotated[
+        str | None,
+        typer.Option("--group", "-g", help="Consumer group, e.g. om.order_sync.ordermentum.orders.v1."),
+    ] = None,
+    service: Annotated[
+        str | None,
+        typer.Option(
+            "--service",
+            help="Instead of --group: the service (order_sync, ...) whose group reading the topic is used.",
+        ),
+    ] = None,
     at: Annotated[
         str | None, typer.Option("--at", help="UTC time to go back to (RFC 3339 with offset, e.g. ...Z).")
     ] = None,
@@ -54,6 +65,18 @@ def replay(
     """
     ops = settings()
     when = utc_time(at, "--at")
+    if (group is None) == (service is None):
+        fail("give exactly one of --group or --service")
+    if group is None:
+        assert service is not None
+        if service not in SERVICES:
+            fail(f"--service must be one of {', '.join(SERVICES)}")
+        candidates = run(replay_ops.groups_reading(ops, topic, ops.consumer_group(service)))
+        if len(candidates) != 1:
+            fail(
+                f"{service} has {len(candidates)} group(s) reading {topic}: {', '.join(candidates) or 'none'}; use --group"
+            )
+        group = candidates[0]
     try:
         plan = run(
             replay_ops.plan(ops, topic=topic, group=group, at=when, offset=offset, supplier_id=supplier)

@@ -70,6 +70,22 @@ class ReplayPlan:
         }
 
 
+async def groups_reading(settings: OpsSettings, topic: str, prefix: str) -> list[str]:
+    """Consumer groups whose id starts with prefix and that committed offsets on the topic."""
+    async with _kafka.reader(settings) as consumer, _kafka.admin_client(settings) as admin:
+        try:
+            partitions = await _kafka.partitions_of(consumer, topic)
+        except LookupError as exc:
+            raise ReplayRefused(str(exc)) from exc
+        found = []
+        for group_id, *_ in await admin.list_consumer_groups():
+            if str(group_id).startswith(prefix):
+                committed = await _kafka.committed_offsets(admin, str(group_id), partitions)
+                if any(offset is not None for offset in committed.values()):
+                    found.append(str(group_id))
+    return sorted(found)
+
+
 async def plan(
     settings: OpsSettings,
     *,
