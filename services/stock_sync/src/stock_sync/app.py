@@ -98,6 +98,7 @@ class StockSync:
             clock=_now,
             new_event_id=new_event_id,
             max_stripes=self.settings.stock_max_stripes,
+            publish_concurrency=self.settings.stock_publish_concurrency,
             lease=lease,
         )
 

@@ -17,12 +17,18 @@ class Settings(ServiceSettings):
         4, ge=1, description="Stock runs (of different suppliers) one process runs at the same time."
     )
     stock_max_stripes: int = Field(
-        8,
+        16,
         ge=1,
-        description="Most id-range stripes a run scans concurrently (also capped by the supplier's concurrency_limit).",
+        description="Most id-range stripes a run scans concurrently (otherwise twice the supplier's "
+        "concurrency_limit; the shared budget bounds requests in flight either way).",
     )
     stock_page_size: int = Field(
         1000, ge=1, le=1000, description="Items per SuiteQL page (NetSuite allows 1000)."
+    )
+    stock_publish_concurrency: int = Field(
+        16,
+        ge=1,
+        description="Stock events a stripe has awaiting broker confirmation at once (more only makes the producer spin).",
     )
     stock_lease_ttl_s: float = Field(
         60.0,

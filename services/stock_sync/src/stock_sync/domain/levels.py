@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import cache
 
 from om_contracts import LocationQuantity, NetSuiteStockChanged, StockField, StockLevel, StockSettings
 
@@ -72,14 +73,19 @@ def column(index: int) -> str:
     return f"q{index}"
 
 
+@cache
+def _columns(count: int) -> tuple[str, ...]:
+    return tuple(column(index) for index in range(count))
+
+
 def parse_row(row: Mapping[str, object], view: StockView) -> ItemLevels:
     """One SuiteQL row (`id`, `q0`..`qn`, strings) as levels; an absent column is zero.
 
     NetSuite omits null columns, and an item without a stock record at a location has none.
     """
     quantities: list[Decimal] = []
-    for index in range(len(view.location_ids)):
-        raw = row.get(column(index))
+    for name in _columns(len(view.location_ids)):
+        raw = row.get(name)
         if raw is None or raw == "":
             quantities.append(ZERO)
             continue

@@ -14,9 +14,9 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from om_contracts import IntegrationSettings
+from om_contracts import IntegrationSettings, NetSuiteStockChanged
 from stock_sync.domain.levels import ItemLevels, StockView, canonical, fingerprint, stock_event
-from stock_sync.domain.queries import stripes
+from stock_sync.domain.queries import stripe_count, stripes
 from stock_sync.service_layer.ports import (
     Clock,
     LeaseCheck,
@@ -74,6 +74,7 @@ class StockRun:
     clock: Clock
     new_event_id: NewId
     max_stripes: int = 5
+    publish_concurrency: int = 16
     lease: LeaseCheck | None = None
     counts: RunCounts = field(default_factory=RunCounts)
     _stopping: bool = False
@@ -88,9 +89,11 @@ class StockRun:
         bounds = await self.reader.id_range()
         if bounds is None:
             return self.counts
-        # Keyset paging is sequential, so the id range is split into stripes scanned concurrently,
-        # as many as the account's budget lets run at once (the shared budget still governs).
-        parts = stripes(bounds[0], bounds[1], min(self.max_stripes, self.integration.concurrency_limit))
+        # Keyset paging is sequential, so the id range is split into stripes scanned concurrently;
+        # the shared budget, not the stripe count, bounds the requests in flight.
+        parts = stripes(
+            bounds[0], bounds[1], stripe_count(self.integration.concurrency_limit, self.max_stripes)
+        )
         self.counts.stripes = len(parts)
         # Not a TaskGroup: when one stripe fails, the others finish the page they are publishing
         # (cancelling it halfway would publish events whose snapshots are never written) and stop.
@@ -165,8 +168,15 @@ class StockRun:
             )
             for snap in changed
         ]
-        # Every event of the page is confirmed by the broker before any snapshot is written.
-        await asyncio.gather(*(self.publish(event) for event in events))
+        # Every event of the page is confirmed by the broker before any snapshot is written. A few
+        # dozen sends in flight fill the producer's batches; thousands only make them spin.
+        window = asyncio.Semaphore(self.publish_concurrency)
+
+        async def send(event: NetSuiteStockChanged) -> None:
+            async with window:
+                await self.publish(event)
+
+        await asyncio.gather(*(send(event) for event in events))
         self.counts.published += len(events)
         await self.snapshots.save(self.supplier_id, changed)
 
