@@ -105,3 +105,18 @@ def test_configmaps_use_only_the_services_own_setting_names(objects, values) -> 
         known = {name.upper() for name in settings.model_fields}
         own = set(values["services"][service]["env"])
         assert shared | own <= known, (shared | own) - known
+
+
+def test_omctl_deploy_validate_and_render_run_from_the_command_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from omctl.cli import app
+
+    runner = CliRunner()
+    checked = runner.invoke(app, ["deploy", "validate", "--deploy-dir", str(DEPLOY), "--json"])
+    assert checked.exit_code == 0, checked.output
+    out = tmp_path / "all.yaml"
+    rendered = runner.invoke(app, ["deploy", "render", "--deploy-dir", str(DEPLOY), "-o", str(out)])
+    assert rendered.exit_code == 0, rendered.output
+    kinds = {doc["kind"] for doc in yaml.safe_load_all(out.read_text())}
+    assert {"StatefulSet", "ScaledObject", "KafkaTopic", "NetworkPolicy", "PodDisruptionBudget"} <= kinds
