@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from opentelemetry.trace import Tracer
 from pymongo.asynchronous.database import AsyncDatabase
 
 from om_contracts import IntegrationSettings, KeyRing
@@ -31,6 +32,7 @@ class NetSuiteAccess:
         budget_db: AsyncDatabase[dict[str, Any]],
         retry: NetSuiteRetryPolicy | None = None,
         budget_max_wait_s: float = 300.0,
+        tracer: Tracer | None = None,
     ) -> None:
         self._keyring = keyring
         self._metrics = metrics
@@ -41,6 +43,7 @@ class NetSuiteAccess:
             retry=retry,
             on_request=self._observe_request,
             on_budget_wait=self._observe_budget_wait,
+            tracer=tracer,
         )
         self._auth: dict[str, tuple[str, TbaAuth]] = {}
 

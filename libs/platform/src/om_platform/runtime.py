@@ -45,6 +45,7 @@ from om_platform.logging import configure_logging
 from om_platform.metrics import Metrics
 from om_platform.netsuite_access import NetSuiteAccess
 from om_platform.settings import ServiceSettings
+from om_platform.tracing import Tracing
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,9 @@ class ServiceRuntime:
         self.version = version
         self.description = description
         self.metrics = Metrics()
+        self.tracing = Tracing(
+            settings.otel_service_name or settings.service_name, settings.otel_exporter_otlp_endpoint
+        )
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers,
             enable_idempotence=settings.kafka_enable_idempotence,
@@ -107,6 +111,7 @@ class ServiceRuntime:
             metrics=self.metrics,
             limit_for=limit_for,
             description=description,
+            tracing=self.tracing,
         )
         self.consumers.append(consumer)
         return consumer
@@ -115,7 +120,7 @@ class ServiceRuntime:
         self, topic: str, *, schema: type[BaseModel] | Any, description: str | None = None
     ) -> EventPublisher:
         raw = self.broker.publisher(topic, title=f"{topic}:publish", schema=schema, description=description)
-        return EventPublisher(raw, topic, self.metrics)
+        return EventPublisher(raw, topic, self.metrics, self.tracing)
 
     def on_start(self, hook: Hook) -> None:
         self._start_hooks.append(hook)
@@ -170,10 +175,12 @@ class ServiceRuntime:
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def _on_startup(self) -> None:
+        self.tracing.start()  # a no-op unless OTEL_EXPORTER_OTLP_ENDPOINT (or an exporter) is set
         self.mongo_client = AsyncMongoClient(
             self.settings.mongodb_url.get_secret_value(),
             tz_aware=True,
             serverSelectionTimeoutMS=10_000,
+            event_listeners=self.tracing.mongo_listeners(),
         )
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self.settings.kafka_bootstrap_servers,
@@ -190,6 +197,7 @@ class ServiceRuntime:
             timeout_s=self.settings.netsuite_timeout_s,
             budget_db=self.mongo_client[self.settings.netsuite_budget_database],
             budget_max_wait_s=self.settings.netsuite_budget_max_wait_s,
+            tracer=self.tracing.tracer("om_netsuite"),
         )
         for hook in self._start_hooks:
             await hook()
@@ -217,6 +225,8 @@ class ServiceRuntime:
             await self._producer.stop()
         if self.mongo_client is not None:
             await self.mongo_client.close()
+        # Flushing may wait on the collector: off the event loop.
+        await asyncio.to_thread(self.tracing.shutdown)
 
     # -- health ---------------------------------------------------------------------------------
 

@@ -108,6 +108,14 @@ class ServiceSettings(BaseSettings):
     command_poll_s: float = Field(
         1.0, gt=0, description="How often the service looks for operator commands (omctl resync/run)."
     )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None,
+        description="OTLP/HTTP collector base URL (traces go to `<url>/v1/traces`); unset = tracing off. "
+        "The exporter also honours the other standard OTEL_EXPORTER_OTLP_* variables (headers, timeout).",
+    )
+    otel_service_name: str | None = Field(
+        None, description="`service.name` of the traces; defaults to `service_name`."
+    )
     log_level: str = Field("INFO", description="Log level.")
     log_format: Literal["json", "text"] = Field("json", description="json for production, text for humans.")
 

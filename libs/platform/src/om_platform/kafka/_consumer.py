@@ -30,6 +30,7 @@ from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
+from opentelemetry.trace import StatusCode
 
 from om_platform.errors import FailureKind, InvalidEvent, classify, error_code
 from om_platform.kafka._deadletter import DeadLetterPublisher
@@ -38,6 +39,7 @@ from om_platform.kafka._offsets import PartitionOffsets
 from om_platform.kafka._retry import RetryPolicy
 from om_platform.logging import bind_event
 from om_platform.metrics import Metrics
+from om_platform.tracing import Tracing
 
 log = logging.getLogger(__name__)
 
@@ -120,8 +122,10 @@ class TopicConsumer(Generic[PayloadT]):
         limit_for: Callable[[str], int] = lambda _tenant: 1,
         title: str | None = None,
         description: str | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.topic = topic
+        self._tracing = tracing if tracing is not None else Tracing(topic)
         self._decode = decode
         self._handle = handle
         self._options = options
@@ -217,41 +221,51 @@ class TopicConsumer(Generic[PayloadT]):
             with bind_event(supplier_id=decoded.tenant, event_id=decoded.event_id, topic=ctx.topic):
                 while True:
                     ctx.attempt = attempt
-                    try:
-                        await self._handle(decoded.payload, ctx)
-                    except asyncio.CancelledError:
-                        raise
-                    except Exception as exc:
-                        kind = classify(exc)
-                        elapsed = time.monotonic() - started
-                        if kind is FailureKind.PERMANENT or policy.gives_up(
-                            attempt, elapsed, unexpected=kind is FailureKind.UNEXPECTED
-                        ):
-                            log.warning(
-                                "event failed (%s) after %d attempt(s): %s",
-                                kind.value,
+                    # One span per attempt, so retries and their backoff show in the trace.
+                    with self._tracing.consume_span(
+                        ctx, supplier_id=decoded.tenant, event_id=decoded.event_id
+                    ) as span:
+                        try:
+                            await self._handle(decoded.payload, ctx)
+                        except asyncio.CancelledError:
+                            raise
+                        except Exception as exc:
+                            kind = classify(exc)
+                            elapsed = time.monotonic() - started
+                            span.set_status(StatusCode.ERROR, error_code(exc))
+                            if kind is FailureKind.PERMANENT or policy.gives_up(
+                                attempt, elapsed, unexpected=kind is FailureKind.UNEXPECTED
+                            ):
+                                span.set_attribute("om.outcome", "dead_lettered")
+                                log.warning(
+                                    "event failed (%s) after %d attempt(s): %s",
+                                    kind.value,
+                                    attempt,
+                                    exc,
+                                    exc_info=kind is FailureKind.UNEXPECTED,
+                                )
+                                await self._dead_letter_job(raw, ctx, exc, attempts=attempt)()
+                                return
+                            span.set_attribute("om.outcome", "retry")
+                            delay = policy.delay(attempt)
+                            self._metrics.retries.labels(kind.value).inc()
+                            log.info(
+                                "event attempt %d failed (%s), retrying in %.2fs: %s",
                                 attempt,
+                                kind.value,
+                                delay,
                                 exc,
-                                exc_info=kind is FailureKind.UNEXPECTED,
                             )
-                            await self._dead_letter_job(raw, ctx, exc, attempts=attempt)()
+                        else:
+                            span.set_attribute("om.outcome", "processed")
+                            self._metrics.events_consumed.labels(self.topic, "processed").inc()
+                            self._metrics.handler_seconds.labels(self.topic).observe(
+                                time.monotonic() - started
+                            )
                             return
-                        delay = policy.delay(attempt)
-                        self._metrics.retries.labels(kind.value).inc()
-                        log.info(
-                            "event attempt %d failed (%s), retrying in %.2fs: %s",
-                            attempt,
-                            kind.value,
-                            delay,
-                            exc,
-                        )
-                        self.last_progress = time.monotonic()
-                        await asyncio.sleep(delay)
-                        attempt += 1
-                        continue
-                    self._metrics.events_consumed.labels(self.topic, "processed").inc()
-                    self._metrics.handler_seconds.labels(self.topic).observe(time.monotonic() - started)
-                    return
+                    self.last_progress = time.monotonic()
+                    await asyncio.sleep(delay)
+                    attempt += 1
 
         return work
 
