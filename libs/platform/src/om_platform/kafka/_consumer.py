@@ -232,11 +232,13 @@ class TopicConsumer(Generic[PayloadT]):
                         except Exception as exc:
                             kind = classify(exc)
                             elapsed = time.monotonic() - started
-                            span.set_status(StatusCode.ERROR, error_code(exc))
+                            span.set_status(StatusCode.ERROR, kind.value)
+                            span.set_attribute("error.type", type(exc).__name__)
                             if kind is FailureKind.PERMANENT or policy.gives_up(
                                 attempt, elapsed, unexpected=kind is FailureKind.UNEXPECTED
                             ):
                                 span.set_attribute("om.outcome", "dead_lettered")
+                                span.set_attribute("om.error_code", error_code(exc))
                                 log.warning(
                                     "event failed (%s) after %d attempt(s): %s",
                                     kind.value,
