@@ -50,6 +50,7 @@ def cli(kafka_bootstrap: str, mongo_url: str, unique_name: str) -> Cli:
             "STOCK_SYNC_MONGODB_DATABASE": f"stock_{unique_name}",
             "FINANCE_SYNC_MONGODB_DATABASE": f"finance_{unique_name}",
             "NETSUITE_CREDENTIALS_KEYS": KEY,
+            "COLUMNS": "200",  # rich tables would wrap cells at 80 columns
         }
     )
 

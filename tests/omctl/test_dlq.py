@@ -101,6 +101,13 @@ async def test_redrive_sends_the_selected_dead_letters_back_with_their_key_and_t
 
     remaining = await cli.json("dlq", "list", "--topic", dlq)
     assert [d["supplier_id"] for d in remaining["dead_letters"]] == ["sup_b"]
+    table = await cli("dlq", "list", "--topic", dlq)
+    assert table.exit_code == 0, table.output
+    assert "1 dead letter(s)" in table.stdout
+    assert "UNMAPPED_PRODUCT" in table.stdout
+    shown = await cli("dlq", "show", remaining["dead_letters"][0]["ref"])
+    assert shown.exit_code == 0, shown.output
+    assert "evt_sup_b_3" in shown.stdout
     again = await cli.json("dlq", "redrive", "--topic", dlq, "--supplier", "sup_a")
     assert again["redriven"] == 0  # already redriven letters are not sent twice
     everything = await cli.json("dlq", "list", "--topic", dlq, "--all")

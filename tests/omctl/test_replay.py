@@ -88,6 +88,12 @@ async def test_replay_of_one_supplier_resets_only_its_partition(
     assert [p["partition"] for p in parts] == [partition_for_key("sup_b", 3)]
     same_partition = [s for s in SUPPLIERS if partition_for_key(s, 3) == parts[0]["partition"]]
     assert plan["plan"]["total"] == 4 * len(same_partition)
+    human = await cli(
+        "replay", topic, "--group", probe_service.group, "--offset", "0", "--supplier", "sup_b", "--dry-run"
+    )
+    assert human.exit_code == 0, human.output
+    assert f"would re-read {4 * len(same_partition)} record(s)" in human.stdout
+    assert "Other suppliers on the same partition" in human.stdout
 
 
 async def test_replay_refuses_to_move_offsets_while_the_group_has_members(

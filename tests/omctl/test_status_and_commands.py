@@ -65,6 +65,9 @@ async def test_status_reports_ledgers_failures_cursors_and_consumer_lag_as_json(
     await probe.wait_for(lambda: len(probe.handled) == 3)
     await probe_service.stop()
 
+    human = await cli("status", "--supplier", "sup_s", "--group-prefix", probe_service.group)
+    assert human.exit_code == 0, human.output
+    assert "UNMAPPED_PRODUCT=1" in human.stdout
     report = await cli.json("status", "--supplier", "sup_s", "--group-prefix", probe_service.group)
     order_view = report["suppliers"]["sup_s"]["order_sync"]
     assert order_view["integration"] == "configured"
