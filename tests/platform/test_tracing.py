@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import http.server
 import json
 import secrets
+import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -31,6 +33,7 @@ from om_platform.errors import TransientFailure
 from om_platform.kafka import Decoded, RecordContext, Skip
 from om_platform.runtime import ServiceRuntime
 from om_platform.settings import ServiceSettings
+from om_platform.tracing import Tracing
 
 pytestmark = pytest.mark.integration
 
@@ -309,3 +312,45 @@ async def test_each_attempt_at_a_record_is_its_own_span_with_its_outcome(
     assert attribute(attempts[0], "error.type") == "TransientFailure"
     assert attempts[1].status.status_code is not trace.StatusCode.ERROR
     assert [s.parent.span_id if s.parent else None for s in attempts] == [int(upstream_span_id, 16)] * 2
+
+
+class _Collector(http.server.BaseHTTPRequestHandler):
+    received: ClassVar[list[tuple[str, str, bytes]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append((self.path, self.headers["Content-Type"], body))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_a_configured_endpoint_exports_spans_over_otlp_http_to_its_traces_path() -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_address[1]}/"
+        tracing = Tracing("otlp-test", endpoint)
+        assert tracing.configured
+        enabled = [tracing.enabled]
+        tracing.start()
+        enabled.append(tracing.enabled)
+        with tracing.tracer("test").start_as_current_span("work"):
+            pass
+        tracing.shutdown()  # flushes the batch
+        enabled.append(tracing.enabled)
+        assert enabled == [False, True, False]
+    finally:
+        server.shutdown()
+        thread.join()
+    assert [(path, kind) for path, kind, _ in _Collector.received] == [
+        ("/v1/traces", "application/x-protobuf")
+    ]
+    body = _Collector.received[0][2]
+    assert b"otlp-test" in body
+    assert b"work" in body
