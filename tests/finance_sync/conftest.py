@@ -73,6 +73,7 @@ def finance_settings(
         "netsuite_credentials_keys": KEY,
         "netsuite_base_url": base_url,
         "finance_schedule_poll_s": 3600,  # tests drive the scheduler themselves
+        "command_poll_s": 0.05,
     }
     values.update(overrides)
     return Settings(**values)

@@ -13,6 +13,7 @@ from finance_sync.domain.schedule import Feature, Position
 from finance_sync.service_layer.polling import RunResult
 from finance_sync.service_layer.scheduling import FinanceScheduler, LeaseBusy, ScheduleOptions
 from om_contracts import NETSUITE_INVOICES_TOPIC, IntegrationSettings
+from om_platform.commands import CommandQueue
 from om_platform.leases import LeaseStore
 
 from .conftest import MakeSupplier, Supplier, events_on
@@ -122,3 +123,28 @@ async def test_an_on_demand_run_waits_for_no_hour_and_refuses_to_overlap_a_runni
         assert held is not None
         with pytest.raises(LeaseBusy):
             await finance.scheduler.run_now(supplier.id, supplier.integration, Feature.FINALISED_INVOICES)
+
+
+async def test_operator_commands_rewind_a_cursor_and_run_the_features_now(
+    finance: FinanceService, make_supplier: MakeSupplier, kafka_bootstrap: str, base_hour: datetime
+) -> None:
+    supplier, ids = await supplier_with_catalogue(
+        make_supplier, finalised_invoice_sync=True, inbound_credit_notes=True
+    )
+    with supplier.at(base_hour + timedelta(minutes=2)):
+        supplier.account.bill_sales_order(sales_order(supplier, ids, "ord_cmd"))
+    queue = CommandQueue(finance.runtime.db)
+    rewind = await queue.submit(
+        "rewind_cursor", supplier.id, {"job": "finalised_invoices", "to": base_hour.isoformat()}
+    )
+    assert (await queue.wait(rewind, timeout=20, poll_s=0.05))["status"] == "done"
+    cursor = await finance.cursors.get(supplier.id, "finalised_invoices")
+    assert cursor is not None
+    assert cursor.position == Position(base_hour, 0)
+    run = await queue.submit("run_finance", supplier.id, {})
+    done = await queue.wait(run, timeout=30, poll_s=0.05)
+    assert done["status"] == "done", done.get("error")
+    assert done["result"]["finalised_invoices"]["published"] == 1
+    assert set(done["result"]) == {"finalised_invoices", "credit_notes"}
+    events = await events_on(kafka_bootstrap, NETSUITE_INVOICES_TOPIC, supplier.id, at_least=1)
+    assert [e["data"]["order_id"] for e in events] == ["ord_cmd"]

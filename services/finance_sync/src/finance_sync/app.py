@@ -5,18 +5,18 @@ from __future__ import annotations
 import asyncio
 import secrets
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from finance_sync.adapters.mongo import CursorStore, JobRuns, PublishedStore, ReconciliationLedger
 from finance_sync.adapters.netsuite_gateway import FinanceGateway
-from finance_sync.domain.schedule import Feature
+from finance_sync.domain.schedule import Feature, enabled_features
 from finance_sync.service_layer.features import feed
 from finance_sync.service_layer.polling import RunResult, WindowOptions, run_window
 from finance_sync.service_layer.reconcile import Reconciler
-from finance_sync.service_layer.scheduling import FinanceScheduler, RunWindow, ScheduleOptions
+from finance_sync.service_layer.scheduling import FinanceScheduler, RunWindow, ScheduleOptions, rewind_cursor
 from finance_sync.settings import Settings
 from om_contracts import (
     CREDIT_NOTES_TOPIC,
@@ -69,6 +69,31 @@ class FinanceService:
         if integration is None:
             raise LookupError(f"supplier {supplier_id} has no NetSuite integration")
         return await self.scheduler.run_now(supplier_id, integration, feature)
+
+    async def command_run(self, supplier_id: str | None, args: Mapping[str, Any]) -> Mapping[str, Any]:
+        """`omctl run finance <supplier> [--feature F]`: the feature, or every enabled one, now."""
+        if not supplier_id:
+            raise ValueError("run_finance needs a supplier id")
+        integration = await self.integrations.get(supplier_id)
+        if integration is None:
+            raise LookupError(f"supplier {supplier_id} has no NetSuite integration")
+        features = [Feature(args["feature"])] if args.get("feature") else enabled_features(integration)
+        result: dict[str, Any] = {}
+        for feature in features:
+            run = await self.scheduler.run_now(supplier_id, integration, feature)
+            result[str(feature)] = {"rows": run.rows, "published": run.published}
+        return result
+
+    async def command_rewind(self, supplier_id: str | None, args: Mapping[str, Any]) -> Mapping[str, Any]:
+        """`omctl cursor rewind <supplier> --service finance_sync --job F --to T`."""
+        if not supplier_id:
+            raise ValueError("rewind_cursor needs a supplier id")
+        feature = Feature(args["job"])
+        to = datetime.fromisoformat(str(args["to"]))
+        if to.tzinfo is None:
+            raise ValueError("the rewind time needs an offset (RFC 3339)")
+        await rewind_cursor(self.cursors, supplier_id, feature, to)
+        return {"job": str(feature), "to": to.astimezone(UTC).isoformat()}
 
 
 def build_service(settings: Settings, *, clock: Clock = _utc_now, owner: str | None = None) -> FinanceService:
@@ -188,9 +213,7 @@ def build_service(settings: Settings, *, clock: Clock = _utc_now, owner: str | N
             await scheduler.tick()
             await asyncio.sleep(settings.finance_schedule_poll_s)  # a timer: nothing to await instead
 
-    runtime.on_start(ensure_indexes)
-    runtime.supervise("finance-scheduler", schedule_forever)
-    return FinanceService(
+    service = FinanceService(
         runtime,
         integrations,
         mappings,
@@ -202,6 +225,10 @@ def build_service(settings: Settings, *, clock: Clock = _utc_now, owner: str | N
         reconciler,
         run_feature,
     )
+    runtime.on_start(ensure_indexes)
+    runtime.supervise("finance-scheduler", schedule_forever)
+    runtime.serve_commands({"run_finance": service.command_run, "rewind_cursor": service.command_rewind})
+    return service
 
 
 class _LazyLeases(LeaseStore):
