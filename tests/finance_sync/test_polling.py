@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import BaseModel
 
-from finance_sync.domain.schedule import Cursor, Position
+from finance_sync.domain.schedule import NEVER, Cursor, Position
 from finance_sync.service_layer.polling import Page, WindowOptions, run_window
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -169,3 +169,14 @@ async def test_a_row_without_an_event_is_not_marked_so_a_rewind_can_retry_it() -
     )
     assert published.keys == set()
     assert publisher.sent == []
+
+
+async def test_a_cursor_without_a_high_water_mark_starts_from_the_initial_lookback() -> None:
+    cursors, published, publisher = FakeCursors(), FakePublished(), FakePublisher()
+    cursors.saved[("sup", "f")] = Cursor(Position(NEVER, 0), last_slot=T0 - timedelta(hours=1))
+    feed = FakeFeed([at(-90, 1), at(-30, 2)])
+    await run_window(
+        "sup", "f", T0, feed, cursors=cursors, published=published, publisher=publisher, options=OPTIONS
+    )
+    assert feed.reads[0] == Position(T0 - timedelta(hours=1, minutes=10), 0)
+    assert [e.id for e in publisher.sent] == [2]  # type: ignore[attr-defined]  # Fact events

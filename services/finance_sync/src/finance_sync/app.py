@@ -6,6 +6,7 @@ import asyncio
 import secrets
 import socket
 from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,7 +38,7 @@ from om_contracts import (
 from om_platform.decoding import contract_decoder
 from om_platform.integrations import IntegrationStore
 from om_platform.kafka import EventPublisher, RecordContext
-from om_platform.leases import LeaseStore
+from om_platform.leases import Lease, LeaseStore
 from om_platform.mappings import MappingStore
 from om_platform.runtime import ServiceRuntime
 
@@ -145,7 +146,7 @@ def build_service(settings: Settings, *, clock: Clock = _utc_now, owner: str | N
 
     scheduler = FinanceScheduler(
         integrations=integrations,
-        leases=_LazyLeases(runtime),
+        leases=_RuntimeLeases(runtime),
         cursors=cursors,
         job_runs=job_runs,
         run_window=run_feature,
@@ -231,19 +232,14 @@ def build_service(settings: Settings, *, clock: Clock = _utc_now, owner: str | N
     return service
 
 
-class _LazyLeases(LeaseStore):
-    """A `LeaseStore` over the runtime's `leases` collection, resolved once MongoDB is connected."""
+class _RuntimeLeases:
+    """Leases in the runtime's `leases` collection, reached once MongoDB is connected (lifespan)."""
 
     def __init__(self, runtime: ServiceRuntime) -> None:
         self._runtime = runtime
 
-    @property
-    def _collection(self) -> Any:  # the base class reads this attribute
-        return self._runtime.db["leases"]
-
-    @_collection.setter
-    def _collection(self, value: Any) -> None:
-        raise AttributeError("read-only")
+    def hold(self, name: str, ttl_s: float = 60.0) -> AbstractAsyncContextManager[Lease | None]:
+        return LeaseStore(self._runtime.db["leases"]).hold(name, ttl_s)
 
 
 def build(settings: Settings) -> ServiceRuntime:

@@ -18,7 +18,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from finance_sync.domain.schedule import Cursor, Position
+from finance_sync.domain.schedule import NEVER, Cursor, Position
 
 
 class HasDatabase(Protocol):
@@ -49,8 +49,9 @@ class CursorStore(_Repository):
         if document is None:
             return None
         last_slot = document.get("last_slot")
+        at = document.get("at")
         return Cursor(
-            Position(_utc(document["at"]), int(document.get("last_id", 0))),
+            Position(_utc(at) if at else NEVER, int(document.get("last_id", 0))),
             last_slot=_utc(last_slot) if last_slot else None,
             resume=bool(document.get("resume", False)),
         )

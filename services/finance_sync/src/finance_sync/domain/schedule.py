@@ -62,6 +62,10 @@ class Position:
     id: int = 0
 
 
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+"""Position time of a cursor that has a completed slot but no high-water mark yet."""
+
+
 @dataclass(frozen=True)
 class Cursor:
     """A feature's high-water mark for one supplier.
@@ -74,6 +78,10 @@ class Cursor:
     position: Position
     last_slot: datetime | None = None
     resume: bool = False
+
+    @property
+    def started(self) -> bool:
+        return self.position.at > NEVER
 
 
 def window_start(cursor: Cursor, overlap: timedelta) -> Position:

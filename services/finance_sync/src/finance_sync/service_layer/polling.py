@@ -71,7 +71,7 @@ async def run_window(
 ) -> RunResult:
     """Publish the feature's changes from the cursor up to `until` (bounded by `max_rows`)."""
     cursor = await cursors.get(supplier_id, feature)
-    if cursor is None or cursor.position.at.year < 1971:
+    if cursor is None or not cursor.started:
         cursor = initial_cursor(until, options.initial_lookback)
     position = window_start(cursor, options.overlap)
     rows = 0

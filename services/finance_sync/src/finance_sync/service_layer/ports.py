@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -10,7 +11,14 @@ from pydantic import BaseModel
 
 from finance_sync.domain.schedule import Cursor, Position
 from om_contracts import IntegrationSettings
+from om_platform.leases import Lease
 from om_platform.mappings import Kind, MappedEntity
+
+
+class Leases(Protocol):
+    """At-most-one-holder leases across replicas (`om_platform.leases.LeaseStore`)."""
+
+    def hold(self, name: str, ttl_s: float = ...) -> AbstractAsyncContextManager[Lease | None]: ...
 
 
 class Publish(Protocol):

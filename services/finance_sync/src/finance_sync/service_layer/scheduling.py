@@ -18,9 +18,8 @@ from datetime import datetime
 
 from finance_sync.domain.schedule import Feature, Position, due_slots, enabled_features
 from finance_sync.service_layer.polling import RunResult
-from finance_sync.service_layer.ports import Cursors, Integrations, JobRunLog
+from finance_sync.service_layer.ports import Cursors, Integrations, JobRunLog, Leases
 from om_contracts import IntegrationSettings
-from om_platform.leases import LeaseStore
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +43,7 @@ class FinanceScheduler:
         self,
         *,
         integrations: Integrations,
-        leases: LeaseStore,
+        leases: Leases,
         cursors: Cursors,
         job_runs: JobRunLog,
         run_window: RunWindow,
