@@ -269,3 +269,16 @@ async def test_a_crash_after_the_netsuite_write_or_a_lost_response_records_the_p
     assert account.record("invoice", target)["amountRemaining"] == Decimal("40.00")
     (outcome,) = await events_on(kafka_bootstrap, RECONCILIATION_TOPIC, supplier.id, at_least=1)
     assert outcome["data"]["applied_to"][0]["amount"] == "60.00"
+
+    # The ledger is lost (a fresh database): the payment NetSuite holds is adopted, not re-planned
+    # against the amount due its own application already reduced.
+    await finance.ledger.collection.delete_many({"supplier_id": supplier.id})
+    await reconciler(real).handle(event, ctx)
+    (recorded,) = account.records("customerPayment")
+    assert [(x["doc"]["id"], x["amount"]) for x in recorded["apply"]] == [(target, Decimal("60.00"))]
+    assert account.record("invoice", target)["amountRemaining"] == Decimal("40.00")
+    again = await events_on(kafka_bootstrap, RECONCILIATION_TOPIC, supplier.id, at_least=2)
+    assert {e["event_id"] for e in again} == {outcome["event_id"]}  # the same event, de-duplicated downstream
+    assert again[-1]["data"]["applied_to"] == [
+        {"invoice_id": "inv_crash", "netsuite_invoice_id": target, "amount": "60.00"}
+    ]

@@ -20,14 +20,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from finance_sync.domain.documents import CreditMemoRow, InvoiceRow, LineRow
+from finance_sync.domain.documents import CreditMemoRow, InvoiceRow, LineRow, cents
 from finance_sync.domain.schedule import Position
 from om_netsuite import NetSuiteSession
 
 MASK = "'YYYY-MM-DD HH24:MI:SS'"
 _PY_MASK = "%Y-%m-%d %H:%M:%S"
 IN_CHUNK = 100
-CENT = Decimal("0.01")
 
 
 def _ts(value: datetime) -> str:
@@ -48,9 +47,7 @@ def _dec(text: Any) -> Decimal:
 
 def _money(text: Any) -> Decimal:
     """An amount with at least cents (SuiteQL drops trailing zeros: '127.5'); never rounds."""
-    value = _dec(text)
-    exponent = value.as_tuple().exponent
-    return value.quantize(CENT) if isinstance(exponent, int) and exponent > -2 else value
+    return cents(_dec(text))
 
 
 def _opt_dec(text: Any) -> Decimal | None:
@@ -229,9 +226,13 @@ class FinanceGateway:
     # -- reconciliation -----------------------------------------------------------------------
 
     async def find_invoices(
-        self, external_ids: Sequence[str], numbers: Sequence[str]
+        self, external_ids: Sequence[str], numbers: Sequence[str], payment_external_id: str
     ) -> list[dict[str, Any]]:
-        """Invoices with one of our external ids or one of these numbers (tranid)."""
+        """Invoices with one of our external ids or numbers (tranid), plus our payment if it exists.
+
+        The payment row (`type` CustPymt) rides along in the same request: a payment NetSuite
+        already holds is never re-planned (see `Reconciler`).
+        """
         terms: list[str] = []
         params: list[object] = []
         if external_ids:
@@ -240,26 +241,33 @@ class FinanceGateway:
         if numbers:
             terms.append(f"t.tranid IN ({_marks(len(numbers))})")
             params.extend(numbers)
-        if not terms:
-            return []
+        invoices = f"(t.type = 'CustInvc' AND ({' OR '.join(terms)})) OR " if terms else ""
         query = (
-            "SELECT t.id, t.tranid, t.externalid, t.entity, t.foreignamountunpaid AS unpaid "  # noqa: S608 - fixed SQL; values are bound ? parameters
-            f"FROM transaction t WHERE t.type = 'CustInvc' AND ({' OR '.join(terms)}) ORDER BY t.id"
+            "SELECT t.id, t.type, t.tranid, t.externalid, t.entity, t.foreignamountunpaid AS unpaid "  # noqa: S608 - fixed SQL; values are bound ? parameters
+            f"FROM transaction t WHERE {invoices}(t.type = 'CustPymt' AND t.externalid = ?) ORDER BY t.id"
         )
-        return await self._rows(query, params)
+        return await self._rows(query, [*params, payment_external_id])
 
-    async def find_orders(self, external_ids: Sequence[str]) -> list[dict[str, Any]]:
-        """Sales orders by external id, one row per invoice billed from them (or one without)."""
-        if not external_ids:
-            return []
+    async def find_orders(
+        self, external_ids: Sequence[str], payment_external_id: str
+    ) -> list[dict[str, Any]]:
+        """Sales orders by external id, one row per invoice billed from them, plus our payment if it exists."""
+        orders = (
+            f"(so.type = 'SalesOrd' AND so.externalid IN ({_marks(len(external_ids))})) OR "
+            if external_ids
+            else ""
+        )
         query = (
-            "SELECT so.id AS so_id, so.externalid AS externalid, so.entity AS entity, "  # noqa: S608 - fixed SQL; values are bound ? parameters
+            "SELECT so.id AS so_id, so.type AS type, so.externalid AS externalid, so.entity AS entity, "  # noqa: S608 - fixed SQL; values are bound ? parameters
             "inv.id AS invoice_id, inv.entity AS invoice_entity, inv.foreignamountunpaid AS unpaid "
             "FROM transaction so LEFT JOIN transaction inv ON inv.createdfrom = so.id AND inv.type = 'CustInvc' "
-            f"WHERE so.type = 'SalesOrd' AND so.externalid IN ({_marks(len(external_ids))}) "
-            "ORDER BY so.id, inv.id"
+            f"WHERE {orders}(so.type = 'CustPymt' AND so.externalid = ?) ORDER BY so.id, inv.id"
         )
-        return await self._rows(query, list(external_ids))
+        return await self._rows(query, [*external_ids, payment_external_id])
+
+    async def customer_payment(self, internal_id: str) -> dict[str, Any]:
+        """A customer payment with its `apply` sublist."""
+        return await self.session.get("customerPayment", internal_id, expand_sub_resources=True)
 
     async def upsert_customer_payment(self, external_id: str, body: dict[str, Any]) -> str:
         return await self.session.upsert("customerPayment", external_id, body, replace=["apply"])

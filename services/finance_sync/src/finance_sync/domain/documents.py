@@ -28,6 +28,13 @@ from om_contracts import (
 )
 
 ZERO = Decimal(0)
+CENT = Decimal("0.01")
+
+
+def cents(value: Decimal) -> Decimal:
+    """`value` written with at least cents ('127.5' -> '127.50'); never rounds."""
+    exponent = value.as_tuple().exponent
+    return value.quantize(CENT) if isinstance(exponent, int) and exponent > -2 else value
 
 
 @dataclass(frozen=True)

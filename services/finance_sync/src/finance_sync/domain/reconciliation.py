@@ -166,6 +166,23 @@ def plan_payment(
     )
 
 
+def adopt_recorded(
+    customer_id: str, applied: Sequence[tuple[str, Decimal]], invoice_ids: dict[str, str | None]
+) -> PaymentPlan:
+    """The plan of a payment NetSuite already holds (ledger lost or never written): kept as it is.
+
+    Re-planning it would see its own applications already reducing the amounts due and could
+    rewrite them; the record in NetSuite is the truth.
+    """
+    applications = tuple(Application(invoice_ids.get(ns_id), ns_id, amount) for ns_id, amount in applied)
+    return PaymentPlan(
+        outcome="applied" if applications else "unapplied",
+        customer_id=customer_id,
+        applications=applications,
+        reasons=("the payment was already recorded in NetSuite; its applications are kept",),
+    )
+
+
 def customer_payment_body(
     payment: Payment, plan: PaymentPlan, classification: TransactionClassification
 ) -> dict[str, Any]:

@@ -4,7 +4,9 @@ Idempotency, whatever is replayed or retried (ledger ``reconciliations``):
 
 1. a payment's plan (customer, applications) is computed once and stored (`planned`) before any
    NetSuite write; a retry reuses it, so the upsert body never changes between attempts (a
-   recomputed plan would see its own application already reducing the amount due);
+   recomputed plan would see its own application already reducing the amount due). The lookup
+   that plans it also asks for ``OM-PAY-<id>`` in the same SuiteQL request: a payment NetSuite
+   already holds (ledger lost, another deployment) is adopted as it is, never re-planned;
 2. the customer payment is upserted by external id ``OM-PAY-<id>`` (PUT eid), which NetSuite
    turns into "create once, then update with the same values";
 3. the outcome event (fixed event id) is published, then the entry is marked `published` with
@@ -25,11 +27,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from finance_sync.domain.documents import deterministic_event_id
+from finance_sync.domain.documents import cents, deterministic_event_id
 from finance_sync.domain.reconciliation import (
     AllocationMatch,
     OpenInvoice,
     PaymentPlan,
+    adopt_recorded,
     allocation_label,
     customer_payment_body,
     deposit_body,
@@ -137,21 +140,39 @@ class Reconciler:
         integration: IntegrationSettings,
         gateway: ReconciliationGateway,
     ) -> PaymentPlan:
+        payment_eid = external_id(ExternalIdKind.PAYMENT, payment.id)
         if integration.sync_type == SyncType.ORDERS:
-            matches = await self._match_orders(payment, gateway)
+            matches, recorded = await self._match_orders(payment, payment_eid, gateway)
         else:
-            matches = await self._match_invoices(payment, gateway)
+            matches, recorded = await self._match_invoices(payment, payment_eid, gateway)
+        if recorded is not None:
+            return await self._adopt(recorded, matches, gateway)
         mapped = await self._mappings.resolve(supplier_id, integration, "customer", [payment.customer])
         return plan_payment(payment, integration.sync_type, matches, mapped.get(payment.customer.id))
 
+    async def _adopt(
+        self, netsuite_id: str, matches: list[AllocationMatch], gateway: ReconciliationGateway
+    ) -> PaymentPlan:
+        record = await gateway.customer_payment(netsuite_id)
+        lines = (record.get("apply") or {}).get("items") or []
+        applied = [
+            (str(line["doc"]["id"]), _money(line.get("amount")))
+            for line in lines
+            if line.get("apply", True) and line.get("doc")
+        ]
+        invoice_ids = {inv.netsuite_id: m.allocation.invoice_id for m in matches for inv in m.invoices}
+        return adopt_recorded(str((record.get("customer") or {}).get("id")), applied, invoice_ids)
+
     async def _match_invoices(
-        self, payment: Payment, gateway: ReconciliationGateway
-    ) -> list[AllocationMatch]:
+        self, payment: Payment, payment_eid: str, gateway: ReconciliationGateway
+    ) -> tuple[list[AllocationMatch], str | None]:
         eids = [
             external_id(ExternalIdKind.INVOICE, a.invoice_id) for a in payment.allocations if a.invoice_id
         ]
         numbers = [a.invoice_number for a in payment.allocations if a.invoice_number]
-        rows = await gateway.find_invoices(eids, numbers)
+        rows = await gateway.find_invoices(eids, numbers, payment_eid)
+        recorded = next((str(r["id"]) for r in rows if r.get("type") == "CustPymt"), None)
+        rows = [r for r in rows if r.get("type") != "CustPymt"]
         by_eid = {row["externalid"]: row for row in rows if row.get("externalid")}
         by_number = {row["tranid"]: row for row in rows if row.get("tranid")}
         matches: list[AllocationMatch] = []
@@ -167,16 +188,20 @@ class Reconciler:
                 continue
             invoice = OpenInvoice(str(row["id"]), row.get("entity"), _money(row.get("unpaid")))
             matches.append(AllocationMatch(allocation, label, True, invoice.entity_id, (invoice,)))
-        return matches
+        return matches, recorded
 
-    async def _match_orders(self, payment: Payment, gateway: ReconciliationGateway) -> list[AllocationMatch]:
+    async def _match_orders(
+        self, payment: Payment, payment_eid: str, gateway: ReconciliationGateway
+    ) -> tuple[list[AllocationMatch], str | None]:
         eids = sorted(
             {external_id(ExternalIdKind.ORDER, a.order_id) for a in payment.allocations if a.order_id}
         )
-        rows = await gateway.find_orders(eids)
+        rows = await gateway.find_orders(eids, payment_eid)
+        recorded = next((str(r["so_id"]) for r in rows if r.get("type") == "CustPymt"), None)
         orders: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
-            orders.setdefault(row["externalid"], []).append(row)
+            if row.get("type") != "CustPymt":
+                orders.setdefault(row["externalid"], []).append(row)
         matches: list[AllocationMatch] = []
         for allocation in payment.allocations:
             label = allocation_label(allocation, SyncType.ORDERS)
@@ -194,7 +219,7 @@ class Reconciler:
                 if r.get("invoice_id")
             )
             matches.append(AllocationMatch(allocation, label, True, found[0].get("entity"), invoices))
-        return matches
+        return matches, recorded
 
     # -- payouts ------------------------------------------------------------------------------
 
@@ -274,4 +299,5 @@ class Reconciler:
 
 
 def _money(text: Any) -> Decimal:
-    return Decimal(str(text)) if text not in (None, "") else Decimal(0)
+    """NetSuite answers money as JSON numbers or SuiteQL text; keep it exact, with cents."""
+    return cents(Decimal(str(text))) if text not in (None, "") else Decimal(0)
