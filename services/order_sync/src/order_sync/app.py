@@ -87,7 +87,7 @@ class OrderSync:
                 topic,
                 decode=contract_decoder(topic, lambda event: event.data.id),
                 handle=self.on_transaction_event,
-                limit_for=self.integrations.limit_for,
+                limit_for=self._lanes_for,
                 # One group per topic: a subscriber joining one group would otherwise make every
                 # other subscriber of the process rebalance too.
                 group_suffix=f".{topic}",
@@ -106,6 +106,12 @@ class OrderSync:
         )
         if settings.catalog_enabled:
             self.runtime.supervise("catalog", self._catalog_loop)
+
+    def _lanes_for(self, supplier_id: str) -> int:
+        # More records in flight than NetSuite slots: each record also spends time in MongoDB,
+        # the broker and the tranId batch, and with only `limit` records in flight the account's
+        # slots would sit idle meanwhile. The NetSuite budget still admits `limit` requests.
+        return self.settings.records_per_netsuite_slot * self.integrations.limit_for(supplier_id)
 
     # -- lifecycle ---------------------------------------------------------------------------
 

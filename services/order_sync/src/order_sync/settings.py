@@ -10,6 +10,12 @@ class Settings(ServiceSettings):
         "order_sync", description="Name used in logs, metrics and the default consumer group."
     )
     mongodb_database: str = Field("om_order_sync", description="Database holding order_sync's collections.")
+    records_per_netsuite_slot: int = Field(
+        8,
+        ge=1,
+        description="Records of one supplier processed at once per NetSuite concurrency slot (the NetSuite "
+        "budget still caps requests at the account's concurrency_limit).",
+    )
     catalog_enabled: bool = Field(
         True, description="Poll NetSuite customers and items and publish them to netsuite.catalog.v1."
     )
