@@ -65,7 +65,10 @@ class StockEvents:
         partitions = list(self._consumer.assignment())
         ends = await self._consumer.end_offsets(partitions)
         new: list[dict[str, Any]] = []
-        while [tp for tp in partitions if await self._consumer.position(tp) < ends[tp]]:
+        deadline = asyncio.get_running_loop().time() + 30
+        while behind := [tp for tp in partitions if await self._consumer.position(tp) < ends[tp]]:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"the stock topic reader is stuck behind the log end on {behind}")
             batch = await self._consumer.getmany(timeout_ms=500)
             for records in batch.values():
                 for record in records:
@@ -226,7 +229,7 @@ class Harness:
     async def start(self, **overrides: Any) -> StockSync:
         runtime, service = build_service(self.settings(**overrides))
         app = runtime.app()
-        await app.start()
+        await asyncio.wait_for(app.start(), 30)
         self.replicas.append((app, service))
         return service
 
@@ -249,9 +252,12 @@ class Harness:
         assert document is not None
         return document
 
+    async def stop(self, app: Any) -> None:
+        await asyncio.wait_for(app.stop(), 30)
+
     async def close(self) -> None:
         for app, _service in reversed(self.replicas):
-            await app.stop()
+            await self.stop(app)
         # Later tests' services replay the integrations topic: leave this test's suppliers disconnected.
         for supplier_id in self.configured:
             await self.producer.send_and_wait(INTEGRATIONS_TOPIC, None, key=supplier_id.encode())

@@ -8,7 +8,9 @@ scheduler offers `run_now(supplier_id)` and `request_run(supplier_id)` for the C
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from om_contracts import (
     PRODUCTS_TOPIC,
@@ -105,6 +107,29 @@ class StockSync:
     async def publish(self, event: NetSuiteStockChanged) -> None:
         await self.publisher.publish(event, key=event.supplier_id)
 
+    async def on_run_stock_command(
+        self, supplier_id: str | None, args: Mapping[str, Any]
+    ) -> Mapping[str, Any]:
+        """`omctl run stock --supplier S`: run now here, or leave the trigger for the replica running it."""
+        if not supplier_id:
+            raise ValueError("run_stock needs a supplier id")
+        report = await self.scheduler.run_now(supplier_id)
+        if report is None:
+            integration = await self.integrations.get(supplier_id)
+            if integration is None or not integration.stock.enabled:
+                raise ValueError(f"stock sync is not enabled for {supplier_id}")
+            await self.scheduler.request_run(supplier_id)
+            return {
+                "outcome": "queued",
+                "reason": "another replica is running this supplier; it runs again next",
+            }
+        return {
+            "outcome": report.outcome,
+            "code": report.code,
+            "reason": report.reason,
+            **report.counts.as_dict(),
+        }
+
     async def on_product_upserted(self, event: ProductUpserted, ctx: RecordContext) -> None:
         """Remember the product's `netsuite_id` property (a mapping source, CONTRACTS.md)."""
         await self.mappings.record_entity(
@@ -136,6 +161,7 @@ def build_service(settings: Settings) -> tuple[ServiceRuntime, StockSync]:
     )
     runtime.on_start(service.start)
     runtime.supervise("stock-scheduler", service.loop)
+    runtime.serve_commands({"run_stock": service.on_run_stock_command})
     return runtime, service
 
 

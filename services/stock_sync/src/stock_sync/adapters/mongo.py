@@ -102,13 +102,23 @@ class MongoRuns:
     async def request(self, supplier_id: str, at: datetime) -> None:
         """Ask any replica to run the supplier at its next look (the on-demand trigger)."""
         await self._collection.update_one(
-            {"_id": supplier_id}, {"$set": {"trigger": True, "requested_at": at}}, upsert=True
+            {"_id": supplier_id},
+            {"$set": {"supplier_id": supplier_id, "trigger": True, "requested_at": at}},
+            upsert=True,
         )
 
     async def started(self, supplier_id: str, at: datetime, owner: str) -> None:
         await self._collection.update_one(
             {"_id": supplier_id},
-            {"$set": {"state": "running", "started_at": at, "owner": owner, "trigger": False}},
+            {
+                "$set": {
+                    "supplier_id": supplier_id,
+                    "state": "running",
+                    "started_at": at,
+                    "owner": owner,
+                    "trigger": False,
+                }
+            },
             upsert=True,
         )
 
@@ -123,6 +133,7 @@ class MongoRuns:
         next_run_at: datetime,
     ) -> None:
         update: dict[str, Any] = {
+            "supplier_id": supplier_id,
             "state": "idle",
             "finished_at": at,
             "outcome": outcome,

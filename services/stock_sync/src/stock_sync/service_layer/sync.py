@@ -9,7 +9,6 @@ of the failing page published, so the next run publishes exactly what is still d
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -205,5 +204,5 @@ async def _prefetched(pages: AsyncIterator[list[ItemLevels]]) -> AsyncIterator[l
             yield item
     finally:
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        # asyncio.wait neither raises the pump's cancellation nor swallows our own.
+        await asyncio.wait([task])
