@@ -354,7 +354,20 @@ async def run(args: argparse.Namespace, sim_child: subprocess.Popen[str]) -> int
             "HTTP_PORT": str(http_port),
             "LOG_LEVEL": "WARNING",
         }
-        service = subprocess.Popen([sys.executable, "-m", "order_sync"], env=env, cwd=ROOT)
+        service_log = stack.workdir / "order_sync.log"
+        with service_log.open("wb") as log_file:
+            profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
+            service = await asyncio.create_subprocess_exec(
+                sys.executable,
+                *profile,
+                "-m",
+                "order_sync",
+                env=env,
+                cwd=ROOT,
+                stdout=log_file,
+                stderr=log_file,
+            )
+        print(f"service log: {service_log}")
         outcomes = Outcomes(stack.kafka_bootstrap)
         await outcomes.start(SYNC_RESULTS_TOPIC)
         mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongo_url)
@@ -519,7 +532,7 @@ async def run(args: argparse.Namespace, sim_child: subprocess.Popen[str]) -> int
             )
         finally:
             service.terminate()
-            await asyncio.to_thread(service.wait)
+            await service.wait()
             await outcomes.stop()
             await producer.stop()
             await mongo.close()
