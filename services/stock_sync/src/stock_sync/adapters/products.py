@@ -16,16 +16,17 @@ from om_platform.mappings import MappingStore
 class StoredProductMap:
     def __init__(self, mappings: MappingStore) -> None:
         self._mappings = mappings
-        self._inverted: tuple[int, dict[str, str]] | None = None
+        self._inverted: tuple[dict[str, str], dict[str, str]] | None = None
 
     def _tab(self, integration: IntegrationSettings) -> dict[str, str]:
         tab = integration.product_mappings
-        if self._inverted is None or self._inverted[0] != id(tab):
+        # Holding the tab itself (not its id, which a new object may reuse) keys the cache.
+        if self._inverted is None or self._inverted[0] is not tab:
             inverted: dict[str, str] = {}
             # Same tie-break as MappingStore.reverse: the smallest Ordermentum id wins.
             for om_id, ns_id in sorted(tab.items()):
                 inverted.setdefault(ns_id, om_id)
-            self._inverted = (id(tab), inverted)
+            self._inverted = (tab, inverted)
         return self._inverted[1]
 
     async def products_for(
