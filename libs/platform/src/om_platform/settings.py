@@ -44,6 +44,13 @@ class ServiceSettings(BaseSettings):
     kafka_max_poll_interval_ms: int = Field(
         300_000, ge=1000, description="Max time between polls before the consumer leaves the group."
     )
+    kafka_fetch_max_wait_ms: int = Field(
+        500,
+        ge=1,
+        description="Longest time the broker may hold a fetch when no data is available. Real Kafka answers as "
+        "soon as data arrives; the embedded tansu broker holds every fetch this long, so lower it there to "
+        "measure latency.",
+    )
     kafka_auto_offset_reset: Literal["earliest", "latest"] = Field(
         "earliest", description="Where a new consumer group starts reading."
     )
@@ -140,6 +147,7 @@ class ServiceSettings(BaseSettings):
             session_timeout_ms=self.kafka_session_timeout_ms,
             heartbeat_interval_ms=self.kafka_heartbeat_interval_ms,
             max_poll_interval_ms=self.kafka_max_poll_interval_ms,
+            fetch_max_wait_ms=self.kafka_fetch_max_wait_ms,
             retry=RetryPolicy(
                 max_attempts=self.retry_max_attempts,
                 base_delay_s=self.retry_base_delay_s,

@@ -104,6 +104,7 @@ class ConsumerOptions:
     max_poll_interval_ms: int = 300_000
     group_instance_id: str | None = None
     revoke_timeout_s: float = 10.0
+    fetch_max_wait_ms: int = 500
 
 
 class TopicConsumer(Generic[PayloadT]):
@@ -151,6 +152,7 @@ class TopicConsumer(Generic[PayloadT]):
             session_timeout_ms=options.session_timeout_ms,
             heartbeat_interval_ms=options.heartbeat_interval_ms,
             max_poll_interval_ms=options.max_poll_interval_ms,
+            fetch_max_wait_ms=options.fetch_max_wait_ms,
             listener=_Rebalance(self),
             title=title or f"{topic}:consume",
             description=description,
