@@ -189,8 +189,7 @@ async def run(args: argparse.Namespace, child: subprocess.Popen[str]) -> int:
                 )
                 view = StockView.from_settings(integration.stock)
                 started, cpu, sim_cpu = time.perf_counter(), time.process_time(), cpu_s(child.pid)
-                await reader.known_locations(view.location_ids)
-                bounds = await reader.id_range()
+                _, bounds = await asyncio.gather(reader.known_locations(view.location_ids), reader.id_range())
                 assert bounds is not None
                 parts = stripes(bounds[0], bounds[1], stripe_count(args.limit, settings.stock_max_stripes))
                 counted = [0, 0]

@@ -81,11 +81,13 @@ class StockRun:
     async def execute(self) -> RunCounts:
         """Run the scan; raises `BadConfiguration`, `UnknownLocations` or `StockReadFailed`."""
         view = StockView.from_settings(self.integration.stock)
-        known = await self.reader.known_locations(view.location_ids)
+        # Both cheap queries at once: one latency instead of two before the scan starts.
+        known, bounds = await asyncio.gather(
+            self.reader.known_locations(view.location_ids), self.reader.id_range()
+        )
         unknown = [location for location in view.location_ids if location not in known]
         if unknown:
             raise UnknownLocations(unknown)
-        bounds = await self.reader.id_range()
         if bounds is None:
             return self.counts
         # Keyset paging is sequential, so the id range is split into stripes scanned concurrently;
