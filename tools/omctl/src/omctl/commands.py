@@ -12,7 +12,7 @@ Command names and arguments (a service handles those it registers with
 | `run.catalog`    | order_sync   | -  (name as registered by order_sync)                       |
 | `run_stock`      | stock_sync   | -                                                           |
 | `run_finance`    | finance_sync | `feature` (finalised_invoices, credit_notes, paid_invoices) |
-| `rewind_cursor`  | any          | `job`, `to` (RFC 3339 UTC)                                  |
+| `rewind_cursor`  | finance_sync | `job` (a feature), `to` (RFC 3339 UTC)                      |
 """
 
 from __future__ import annotations
