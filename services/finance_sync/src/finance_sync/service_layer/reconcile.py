@@ -58,6 +58,17 @@ from om_platform.kafka import RecordContext
 
 log = logging.getLogger(__name__)
 
+
+class IntegrationNotKnownYet(TransientFailure):
+    """No settings for the supplier: retried, because the integrations topic is consumed
+    concurrently and a payment may overtake its supplier's settings (new replica, new group).
+    A supplier that never configures NetSuite ends dead-lettered with this code once the edge's
+    retry budget (`RETRY_MAX_ELAPSED_S`) is spent: dropping a payment silently is never an option.
+    """
+
+    code = "INTEGRATION_NOT_CONFIGURED"
+
+
 PAYMENT = "payment"
 PAYOUT = "payout"
 
@@ -84,7 +95,7 @@ class Reconciler:
         """Edge handler of `ordermentum.payments.v1`."""
         integration = await self._integrations.get(event.supplier_id)
         if integration is None:
-            raise PermanentFailure("INTEGRATION_NOT_CONFIGURED", "the supplier has no NetSuite integration")
+            raise IntegrationNotKnownYet("the supplier has no NetSuite integration (yet)")
         if not integration.auto_reconciliation.enabled:
             log.info("auto-reconciliation is off; event ignored", extra={"supplier_id": event.supplier_id})
             return
