@@ -60,6 +60,7 @@ def settings_for(
         "shutdown_grace_s": 5,
         "http_port": 0,
         "command_poll_s": 0.1,
+        "kafka_fetch_max_wait_ms": 20,
         "log_format": "text",
         **overrides,
     }
