@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import socket
 from collections.abc import Callable, Mapping
@@ -43,6 +44,7 @@ from om_platform.mappings import MappingStore
 from om_platform.runtime import ServiceRuntime
 
 Clock = Callable[[], datetime]
+log = logging.getLogger(__name__)
 
 
 def _utc_now() -> datetime:
@@ -211,7 +213,12 @@ def build_service(settings: Settings, *, clock: Clock = _utc_now, owner: str | N
 
     async def schedule_forever() -> None:
         while True:
-            await scheduler.tick()
+            try:
+                await scheduler.tick()
+            except Exception:
+                # Listing suppliers failed (MongoDB blip): nothing was marked done, so the next
+                # tick runs the same slots; per-supplier failures are handled inside tick().
+                log.exception("finance scheduler tick failed; retrying at the next tick")
             await asyncio.sleep(settings.finance_schedule_poll_s)  # a timer: nothing to await instead
 
     service = FinanceService(
