@@ -463,7 +463,7 @@ async def run(args: argparse.Namespace, sim_child: subprocess.Popen[str]) -> int
                 f"   where the time goes (means per order): handler {handler_ms:.1f} ms, of which {ns_requests:.1f} "
                 f"NetSuite request(s) {ns_ms:.1f} ms (signing, HTTP and the simulator's {args.latency * 1000:.0f} ms "
                 f"each); the rest of the handler {handler_ms - ns_ms:.1f} ms (ledger, mappings, budget, publish); "
-                f"Kafka delivery to the handler and publish: {statistics.median(latencies) - handler_ms:.1f} ms"
+                f"Kafka delivery to the handler and publish: {statistics.mean(latencies) - handler_ms:.1f} ms"
             )
             if args.diagnose:
                 print(f"   produced -> outcome built (median): {statistics.median(to_outcome):.1f} ms")

@@ -11,7 +11,7 @@ class Settings(ServiceSettings):
     )
     mongodb_database: str = Field("om_order_sync", description="Database holding order_sync's collections.")
     records_per_netsuite_slot: int = Field(
-        8,
+        16,
         ge=1,
         description="Records of one supplier processed at once per NetSuite concurrency slot (the NetSuite "
         "budget still caps requests at the account's concurrency_limit).",
