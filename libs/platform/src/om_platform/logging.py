@@ -62,3 +62,5 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     root.setLevel(level.upper())
     logging.getLogger("aiokafka").setLevel(max(logging.WARNING, root.level))
     logging.getLogger("httpx2").setLevel(max(logging.WARNING, root.level))
+    # FastStream logs every message at INFO ("callback ... is being executed"); our edge logs outcomes.
+    logging.getLogger("faststream.access").setLevel(max(logging.WARNING, root.level))

@@ -15,9 +15,6 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
-from pymongo.errors import ConnectionFailure
-
 from om_contracts import (
     CATALOG_TOPIC,
     CUSTOMERS_TOPIC,
@@ -34,7 +31,7 @@ from om_contracts import (
     new_event_id,
 )
 from om_platform.decoding import contract_decoder
-from om_platform.errors import TransientFailure, register_transient
+from om_platform.errors import TransientFailure
 from om_platform.integrations import IntegrationStore
 from om_platform.kafka import RecordContext
 from om_platform.leases import LeaseStore
@@ -88,8 +85,6 @@ class OrderSync:
                 decode=contract_decoder(topic, lambda event: event.data.id),
                 handle=self.on_transaction_event,
                 limit_for=self._lanes_for,
-                # One group per topic: a subscriber joining one group would otherwise make every
-                # other subscriber of the process rebalance too.
                 group_suffix=f".{topic}",
             )
         for topic in (CUSTOMERS_TOPIC, PRODUCTS_TOPIC):
@@ -102,7 +97,7 @@ class OrderSync:
             )
         self.runtime.on_start(self._start)
         self.runtime.serve_commands(
-            {"resync": self.on_resync_command, "run.catalog": self.on_catalog_command}
+            {"resync": self.on_resync_command, "run_catalog": self.on_catalog_command}
         )
         if settings.catalog_enabled:
             self.runtime.supervise("catalog", self._catalog_loop)
@@ -229,7 +224,7 @@ class OrderSync:
     async def on_catalog_command(self, supplier_id: str | None, args: Mapping[str, Any]) -> Mapping[str, Any]:
         """`omctl run catalog <supplier>`."""
         if not supplier_id:
-            raise ValueError("run.catalog needs a supplier id")
+            raise ValueError("run_catalog needs a supplier id")
         return {"published": await self.refresh_catalog(supplier_id)}
 
     async def _catalog_loop(self) -> None:
@@ -259,7 +254,6 @@ class OrderSync:
 
 
 def wire(settings: Settings) -> OrderSync:
-    register_transient(ConnectionFailure, KafkaConnectionError, KafkaTimeoutError)
     return OrderSync(settings)
 
 

@@ -88,7 +88,7 @@ def run_stock(supplier: SupplierArg, wait: WaitOpt = 120.0, as_json: JsonOpt = F
 @run_app.command("catalog")
 def run_catalog(supplier: SupplierArg, wait: WaitOpt = 120.0, as_json: JsonOpt = False) -> None:
     """Publish the supplier's NetSuite customers and items changed since the last poll, now."""
-    _submit("order_sync", "run.catalog", supplier, {}, wait, as_json)  # the name order_sync registers
+    _submit("order_sync", "run_catalog", supplier, {}, wait, as_json)
 
 
 @run_app.command("finance")
