@@ -21,7 +21,7 @@ from finance_sync.app import FinanceService
 from om_contracts import PAYMENTS_TOPIC, RECONCILIATION_TOPIC, dead_letter_topic
 from om_netsuite_sim import SimulatorServer
 
-from .conftest import MakeSupplier, events_on
+from .conftest import MakeSupplier, events_on, wait_consumed
 from .helpers import KEY
 from .test_reconciliation_flow import RECONCILE, catalogue, envelope, invoice, payment, send
 
@@ -114,6 +114,8 @@ async def test_a_process_killed_mid_reconciliation_records_each_payment_once_aft
     process = ServiceProcess(service_env)
     try:
         process.start()
+        # A new consumer group replays the whole payments topic (other tests' payments too) first.
+        await wait_consumed(kafka_bootstrap, service_env["KAFKA_CONSUMER_GROUP"], PAYMENTS_TOPIC)
         await send(
             kafka_producer,
             *(
@@ -122,7 +124,7 @@ async def test_a_process_killed_mid_reconciliation_records_each_payment_once_aft
                 for n in range(PAYMENTS)
             ),
         )  # fmt: skip
-        for _ in range(1200):
+        for _ in range(3000):
             if await published_count(db, supplier.id) >= 3:
                 break
             await asyncio.sleep(0.02)  # polling another process's progress in Mongo
