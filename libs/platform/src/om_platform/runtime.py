@@ -78,6 +78,9 @@ class ServiceRuntime:
             acks="all",
             graceful_timeout=settings.shutdown_grace_s,
             client_id=settings.service_name,
+            # FastStream's default logger has its own coloured handler; ours propagates to the root
+            # JSON handler like every other log line of the service.
+            logger=logging.getLogger("faststream.broker"),
         )
         self.dead_letters = DeadLetterPublisher()
         self.consumers: list[TopicConsumer[Any]] = []
@@ -287,6 +290,7 @@ class ServiceRuntime:
             asgi_routes=[("/health/live", live), ("/health/ready", ready), ("/metrics", metrics)],
             specification=self.specification(),
             asyncapi_path=AsyncAPIRoute("/docs/asyncapi", include_in_schema=False),
+            logger=logging.getLogger("faststream.app"),
             on_startup=[self._on_startup],
             after_startup=[self._after_startup],
             on_shutdown=[self._on_shutdown],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -63,6 +64,58 @@ class Story:
             raise RuntimeError(f"{service} {command} failed: {document.get('error')}")
         result: dict[str, Any] = document.get("result") or {}
         return result
+
+    async def wait_projected(self, timeout: float = 60.0) -> None:
+        """Wait until every service has applied the integration and order_sync knows every mapping.
+
+        In production the integration is configured long before orders flow; in a demo that starts
+        everything at once, orders sent before the settings are projected would fail (correctly,
+        with INTEGRATION_NOT_CONFIGURED) and need a re-sync.
+        """
+        assert self.mongo is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        expected_mappings = len(world.VENUES) + len(world.ITEMS)
+        while loop.time() < deadline:
+            configured = [
+                await self.mongo[f"om_{service}"]["integrations"].count_documents(
+                    {"_id": world.SUPPLIER, "status": "configured"}
+                )
+                for service in ("order_sync", "stock_sync", "finance_sync")
+            ]
+            mappings = await self.mongo["om_order_sync"]["mappings"].count_documents(
+                {"supplier_id": world.SUPPLIER}
+            )
+            if all(configured) and mappings >= expected_mappings:
+                return
+            await asyncio.sleep(0.2)  # other processes write these documents: nothing to await
+        raise TimeoutError("the services did not project the integration and mappings in time")
+
+    def customer_properties(self) -> dict[str, str]:
+        """NetSuite hints Ordermentum keeps on every venue (and carries in each order)."""
+        return {
+            "netsuite_freight_item_id": self.ids.freight_item,
+            "netsuite_department_id": "2",
+            "netsuite_class_id": "4",
+        }
+
+    def order(
+        self,
+        order_id: str,
+        number: str,
+        venue: world.Venue,
+        lines: list[tuple[world.Item, int]],
+        **options: Any,
+    ) -> dict[str, Any]:
+        return world.order_payload(
+            order_id,
+            number,
+            venue,
+            lines,
+            placed_at=self.clock,
+            customer_properties=self.customer_properties(),
+            **options,
+        )
 
     def say(self, text: str) -> None:
         self.console.print(f"[bold cyan]▸[/] {text}")
@@ -166,10 +219,8 @@ class Story:
         }
         await self.emit("ordermentum.integrations.v1", "integration.netsuite.configured", integration)
         for venue in world.VENUES:
-            props = self.ids.customers[venue.customer_id]
-            data = world.customer_payload(venue, props)
-            data["properties"]["netsuite_freight_item_id"] = self.ids.freight_item
-            data["properties"]["netsuite_department_id"] = "2"
+            data = world.customer_payload(venue, self.ids.customers[venue.customer_id])
+            data["properties"].update(self.customer_properties())
             await self.emit("ordermentum.customers.v1", "customer.upserted", data)
         for item in world.ITEMS:
             netsuite_id = self.ids.items[item.product_id] if item.mapped else None
@@ -182,38 +233,32 @@ class Story:
         items = {i.product_id: i for i in world.ITEMS}
         v = world.VENUES
         self.orders = {
-            "ord_1001": world.order_payload(
+            "ord_1001": self.order(
                 "ord_1001",
                 "101001",
                 v[0],
                 [(items["prd_house_1kg"], 3), (items["prd_cold_brew"], 2), (items["prd_cups_8oz"], 1)],
-                placed_at=self.clock,
                 surcharge=Decimal("2.35"),
             ),
-            "ord_1002": world.order_payload(
-                "ord_1002", "101002", v[1], [(items["prd_single_1kg"], 2)], placed_at=self.clock
-            ),
-            "ord_1003": world.order_payload(
+            "ord_1002": self.order("ord_1002", "101002", v[1], [(items["prd_single_1kg"], 2)]),
+            "ord_1003": self.order(
                 "ord_1003",
                 "101003",
                 v[2],
                 [(items["prd_decaf_1kg"], 1), (items["prd_chai_1kg"], 4)],
-                placed_at=self.clock,
                 freight=None,
             ),
-            "ord_1004": world.order_payload(
+            "ord_1004": self.order(
                 "ord_1004",
                 "101004",
                 v[3],
                 [(items["prd_seasonal_500g"], 6), (items["prd_house_1kg"], 1)],
-                placed_at=self.clock,
             ),
-            "ord_1005": world.order_payload(
+            "ord_1005": self.order(
                 "ord_1005",
                 "101005",
                 v[0],
                 [(items["prd_cold_brew"], 5)],
-                placed_at=self.clock,
                 notes="Leave at back door",
             ),
         }
@@ -224,12 +269,11 @@ class Story:
         self.say("Mid-morning: Harbour Eats adds decaf to its order; The Grind cancels")
         items = {i.product_id: i for i in world.ITEMS}
         v = world.VENUES
-        edited = world.order_payload(
+        edited = self.order(
             "ord_1002",
             "101002",
             v[1],
             [(items["prd_single_1kg"], 2), (items["prd_decaf_1kg"], 2)],
-            placed_at=self.clock,
         )
         self.orders["ord_1002"] = edited
         await self.emit("ordermentum.orders.v1", "order.updated", edited)
@@ -254,9 +298,7 @@ class Story:
             ((v[1], "prd_house_1kg", 4), (v[2], "prd_chai_1kg", 2), (v[3], "prd_cold_brew", 3)), start=6
         ):
             order_id = f"ord_100{n}"
-            self.orders[order_id] = world.order_payload(
-                order_id, f"10100{n}", venue, [(items[item], qty)], placed_at=self.clock
-            )
+            self.orders[order_id] = self.order(order_id, f"10100{n}", venue, [(items[item], qty)])
             await self.emit("ordermentum.orders.v1", "order.placed", self.orders[order_id])
 
     async def fix_mapping(self) -> None:

@@ -97,6 +97,7 @@ def order_payload(
     freight: Decimal | None = Decimal("15.00"),
     surcharge: Decimal | None = None,
     notes: str | None = None,
+    customer_properties: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """An Ordermentum order with exact totals (GST 10% on lines and freight)."""
     subtotal = sum((item.price * qty for item, qty in lines), Decimal("0"))
@@ -110,7 +111,11 @@ def order_payload(
         "placed_at": placed_at.isoformat(),
         "delivery_date": (placed_at + timedelta(days=2)).date().isoformat(),
         "currency": CURRENCY,
-        "customer": {"id": venue.customer_id, "name": venue.name, "properties": {}},
+        "customer": {
+            "id": venue.customer_id,
+            "name": venue.name,
+            "properties": dict(customer_properties or {}),
+        },
         "lines": [
             {
                 "id": f"{order_id}_ln{n}",

@@ -165,7 +165,18 @@ async def sync_event(
     )
     await deps.publish(outcome)
     await deps.ledger.mark_published(source.supplier_id, source.kind, tx.id, outcome.event_id)
-    log.info("record %s", outcome.event_type, extra=extra)
+    error = getattr(outcome.data, "error", None)
+    if error is not None:  # say exactly what to fix, in the log as in the failure event
+        log.warning(
+            "%s %s failed: %s %s",
+            source.kind,
+            tx.id,
+            error.code,
+            error.message,
+            extra={**extra, "error_code": str(error.code), "retryable": error.retryable},
+        )
+    else:
+        log.info("record %s", outcome.event_type, extra=extra)
     return outcome
 
 
