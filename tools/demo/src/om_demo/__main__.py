@@ -26,8 +26,8 @@ def _synced(outbox: Any, order_ids: set[str]) -> set[str]:
     return {e["data"]["ordermentum_id"] for e in outbox.of("netsuite.order.synced")} & order_ids
 
 
-async def run(console: Console, keep_running: bool) -> int:
-    harness = Harness()
+async def run(console: Console, keep_running: bool, log_level: str = "INFO") -> int:
+    harness = Harness(log_level=log_level)
     checks: list[tuple[str, bool, str]] = []
     began = time.monotonic()
     try:
@@ -141,6 +141,8 @@ async def verify(
         by_invoice.get(e["data"]["netsuite_invoice_id"], "?") for e in outbox.of("netsuite.invoice.paid")
     )
     stock = [e["data"]["product_id"] for e in outbox.of("netsuite.stock.changed")]
+    plain = [*story.credentials.values(), harness.keyring_key]
+    leaks = await harness.leaked(plain)
     deposits = await harness.sim.records("deposit")
     return [
         ("every placed order exists once in NetSuite (no duplicate external ids)", max(external.values()) == 1 and len(sales_orders) == 8, f"{len(sales_orders)} sales orders"),
@@ -153,6 +155,7 @@ async def verify(
         ("paid once each: 1002 (paid in NetSuite), 1001 (Ordermentum payment), 1005 (credited in full)", paid == ["ord_1001", "ord_1002", "ord_1005"], ", ".join(paid)),
         ("payments: one applied, one unapplied, one unmatched", reconciled == Counter({"applied": 1, "unapplied": 1, "unmatched": 1}), dict(reconciled).__repr__()),
         ("NetSuite holds 2 Ordermentum payments (+1 entered by accounts) and 1 deposit", len(payments) == 3 and len(deposits) == 1, f"{len(payments)} payments, {len(deposits)} deposits"),
+        ("no credential or sealing key in any service log, published event or MongoDB document", not leaks, ", ".join(leaks) or "none found"),
         ("stock: every product once, then only the 2 that changed", len(stock) == len(world.ITEMS) + 2 and len(set(stock[:len(world.ITEMS)])) == len(world.ITEMS), f"{len(stock)} stock events"),
     ]  # fmt: skip
 
@@ -183,10 +186,13 @@ def main() -> None:
     parser.add_argument(
         "--keep-running", action="store_true", help="leave the stack and services up after the day"
     )
+    parser.add_argument(
+        "--log-level", default="INFO", help="the services' LOG_LEVEL (DEBUG makes the secrets check stricter)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     console = Console()
-    sys.exit(asyncio.run(run(console, args.keep_running)))
+    sys.exit(asyncio.run(run(console, args.keep_running, args.log_level)))
 
 
 if __name__ == "__main__":

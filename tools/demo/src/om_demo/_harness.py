@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx2
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from pymongo import AsyncMongoClient
 
 from om_contracts import KeyRing, topic_specs
 from om_devstack._process import ChildProcess
@@ -75,6 +76,7 @@ class Outbox:
             *OUTBOUND, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
         )
         self.events: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.raw: list[bytes] = []  # every published record, key, value and headers, for the secrets check
         self._changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
 
@@ -85,6 +87,9 @@ class Outbox:
     async def _run(self) -> None:
         async for record in self._consumer:
             async with self._changed:
+                self.raw.append(
+                    b"|".join([record.key or b"", record.value or b"", *(v for _, v in record.headers)])
+                )
                 self.events[record.topic].append(json.loads(record.value or b"null"))
                 self._changed.notify_all()
 
@@ -104,7 +109,8 @@ class Outbox:
 
 
 class Harness:
-    def __init__(self, workdir: Path | None = None) -> None:
+    def __init__(self, workdir: Path | None = None, log_level: str = "INFO") -> None:
+        self.log_level = log_level
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="om-demo-"))
         self.stack = EmbeddedStack(kafka=True, mongo=True, simulator=True, topics=topic_specs(partitions=3))
         self.keyring_key = KeyRing.generate_key()
@@ -139,6 +145,7 @@ class Harness:
             "HTTP_HOST": "127.0.0.1",
             "HTTP_PORT": str(port),
             "LOG_FORMAT": "json",
+            "LOG_LEVEL": self.log_level,
             "RETRY_BASE_DELAY_S": "0.2",
             "RETRY_MAX_DELAY_S": "2",
             "SHUTDOWN_GRACE_S": "5",
@@ -189,6 +196,28 @@ class Harness:
     async def metrics(self, service: str) -> str:
         async with httpx2.AsyncClient(timeout=5) as http:
             return (await http.get(f"http://127.0.0.1:{self.ports[service]}/metrics")).text
+
+    async def leaked(self, secrets: list[str]) -> list[str]:
+        """Where any of `secrets` appears: service logs, published records, or any MongoDB document."""
+        found: list[str] = []
+        logs = {path.name: path.read_bytes() for path in self.workdir.glob("*.log")}
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(self.stack.mongo_url)
+        try:
+            dumps: dict[str, bytes] = {}
+            for name in await client.list_database_names():
+                for collection in await client[name].list_collection_names():
+                    documents = await client[name][collection].find().to_list(None)
+                    dumps[f"{name}.{collection}"] = repr(documents).encode()
+        finally:
+            await client.close()
+        published = b"\n".join(self.outbox.raw if self.outbox else [])
+        for secret in secrets:
+            needle = secret.encode()
+            found += [f"log {name}" for name, text in logs.items() if needle in text]
+            found += [f"mongo {name}" for name, text in dumps.items() if needle in text]
+            if needle in published:
+                found.append("published events")
+        return found
 
     async def stop(self) -> None:
         for child in self.services.values():
