@@ -37,7 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 
 SIMULATOR = """
-import asyncio, json, sys
+import asyncio, json, sys, time
 import uvicorn
 from om_netsuite_sim import Simulator
 from om_netsuite_sim._app import SimulatorApp  # uvicorn sets TCP_NODELAY; see benchmarks/netsuite_client.py
@@ -68,12 +68,25 @@ async def main():
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     print(json.dumps({"url": f"http://127.0.0.1:{port}", "accounts": seeded}), flush=True)
+    busy = {x["account_id"]: 0.0 for x in seeded}  # integral of in-flight requests over time (slot-seconds)
+
+    async def sample():
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(0.002)
+            now = time.perf_counter()
+            for x in seeded:
+                busy[x["account_id"]] += sim.account(x["account_id"]).in_flight * (now - last)
+            last = now
+
+    sampler = asyncio.create_task(sample())
     while True:
         line = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
         if not line.strip():
             break
         counts = {x["account_id"]: {"salesOrder": len(sim.account(x["account_id"]).records("salesOrder")),
-                                    "peak": sim.account(x["account_id"]).peak_in_flight} for x in seeded}
+                                    "peak": sim.account(x["account_id"]).peak_in_flight,
+                                    "busy": busy[x["account_id"]]} for x in seeded}
         print(json.dumps(counts), flush=True)
     server.should_exit = True
     await task
@@ -299,6 +312,13 @@ async def scrape(port: int) -> dict[str, float]:
 
 
 async def run(args: argparse.Namespace, sim_child: subprocess.Popen[str]) -> int:
+    def sim_stats() -> dict[str, Any]:
+        assert sim_child.stdin is not None and sim_child.stdout is not None
+        sim_child.stdin.write("stats\n")
+        sim_child.stdin.flush()
+        stats: dict[str, Any] = json.loads(sim_child.stdout.readline())
+        return stats
+
     from aiokafka import AIOKafkaProducer
     from pymongo import AsyncMongoClient
 
@@ -477,6 +497,7 @@ async def run(args: argparse.Namespace, sim_child: subprocess.Popen[str]) -> int
             service_cpu, sim_cpu = cpu_s(service.pid), cpu_s(sim_child.pid)
             mongo_cpu_2 = cpu_s(stack.pids()["mongo"])
             probe = asyncio.create_task(mongo_probe(mongo))
+            busy_before = sim_stats()[accounts[1]["account_id"]]["busy"]
             started = time.perf_counter()
             sent_ids = [(await send(1))[0] for _ in range(args.orders)]
             await producer.flush()
@@ -494,6 +515,11 @@ async def run(args: argparse.Namespace, sim_child: subprocess.Popen[str]) -> int
             await asyncio.gather(probe, return_exceptions=True)
             print(
                 f"   NetSuite requests per order: {requests / args.orders:.2f} (upsert + batched tranId reads)"
+            )
+            busy = sim_stats()[accounts[1]["account_id"]]["busy"] - busy_before
+            print(
+                f"   NetSuite slots in use (time-averaged at the simulator): {busy / wall:.2f} of {args.limit} "
+                f"({100 * busy / (wall * args.limit):.0f}%)"
             )
             slot_ms = 1000 * wall * args.limit / max(requests, 1)
             print(
