@@ -313,7 +313,8 @@ async def scrape(port: int) -> dict[str, float]:
 
 async def run(args: argparse.Namespace, sim_child: subprocess.Popen[str]) -> int:
     def sim_stats() -> dict[str, Any]:
-        assert sim_child.stdin is not None and sim_child.stdout is not None
+        assert sim_child.stdin is not None
+        assert sim_child.stdout is not None
         sim_child.stdin.write("stats\n")
         sim_child.stdin.flush()
         stats: dict[str, Any] = json.loads(sim_child.stdout.readline())
