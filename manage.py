@@ -50,7 +50,7 @@ def uv() -> Path:
 
 
 def setup() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - runs under whatever python3 the user has
         sys.exit("Python 3.11 or newer is required")
     # In CI the committed lock must already match the project files; locally uv refreshes it.
     lock = ["--locked"] if os.environ.get("CI") and (ROOT / "uv.lock").exists() else []
