@@ -33,3 +33,13 @@ def test_failures_are_classified_by_type_or_their_own_verdict() -> None:
     assert classify(TimeoutError()) is FailureKind.TRANSIENT
     assert classify(_Retryable()) is FailureKind.TRANSIENT
     assert classify(KeyError("bug")) is FailureKind.UNEXPECTED
+
+
+def test_dead_letter_codes_say_how_the_edge_gave_up() -> None:
+    from om_platform.errors import error_code
+
+    assert error_code(PermanentFailure("UNMAPPED_PRODUCT", "x")) == "UNMAPPED_PRODUCT"
+    assert error_code(InvalidEvent("bad")) == "INVALID_EVENT"
+    assert error_code(TransientFailure("down")) == "RETRIES_EXHAUSTED"
+    assert error_code(_Retryable()) == "RETRIES_EXHAUSTED"
+    assert error_code(KeyError("bug")) == "UNEXPECTED_ERROR"

@@ -70,7 +70,17 @@ def classify(exc: BaseException) -> FailureKind:
 
 
 def error_code(exc: BaseException) -> str:
+    """The dead letter's `x-error-code`: the failure's own stable code, or what kind of give-up it was.
+
+    A transient failure still failing after every retry is `RETRIES_EXHAUSTED` (the underlying code,
+    e.g. NetSuite's, is in the message); an unclassified exception is `UNEXPECTED_ERROR`.
+    """
+    kind = classify(exc)
+    if kind is FailureKind.TRANSIENT:
+        return "RETRIES_EXHAUSTED"
     if isinstance(exc, PermanentFailure):
         return exc.code
-    code = getattr(exc, "code", None)
-    return code if isinstance(code, str) and code else "UNEXPECTED_ERROR"
+    if kind is FailureKind.PERMANENT:  # e.g. a NetSuite rejection that reached the edge
+        code = getattr(exc, "code", None)
+        return code if isinstance(code, str) and code else "PERMANENT_ERROR"
+    return "UNEXPECTED_ERROR"

@@ -283,7 +283,8 @@ class TopicConsumer(Generic[PayloadT]):
             delay = 0.5
             while True:
                 try:
-                    await self._dead_letters.publish(ctx, raw, code=code, message=str(exc), attempts=attempts)
+                    message = f"{type(exc).__name__}: {exc}"
+                    await self._dead_letters.publish(ctx, raw, code=code, message=message, attempts=attempts)
                     break
                 except (KafkaError, OSError) as publish_error:
                     log.warning("dead letter publish failed, retrying: %s", publish_error)
