@@ -169,7 +169,9 @@ async def test_invoice_sync_applies_records_unapplied_or_flags_unmatched_then_de
 
     # Replaying the whole payments topic (same events again) changes nothing anywhere.
     await send(kafka_producer, *events)
-    await wait_consumed(kafka_bootstrap, finance.runtime.settings.consumer_group, PAYMENTS_TOPIC)
+    await wait_consumed(
+        kafka_bootstrap, f"{finance.runtime.settings.consumer_group}.{PAYMENTS_TOPIC}", PAYMENTS_TOPIC
+    )
     assert set(by_eid(account, "customerPayment")) == {"OM-PAY-pay_ok", "OM-PAY-pay_lost"}
     assert len(account.records("deposit")) == 1
     assert len(await events_on(kafka_bootstrap, RECONCILIATION_TOPIC, supplier.id, at_least=4)) == 4

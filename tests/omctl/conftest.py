@@ -114,7 +114,7 @@ class ProbeService:
             }
         )
         runtime = ServiceRuntime(settings, title="omctl probe")
-        runtime.consume(topic, decode=decode, handle=probe.handle, limit_for=lambda _t: 4)
+        runtime.consume(topic, decode=decode, handle=probe.handle, limit_for=lambda _t: 4, group_suffix="")
         started = runtime.app()
         await started.start()
         self._apps.append(started)

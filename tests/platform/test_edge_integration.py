@@ -101,7 +101,7 @@ class Running:
 
     async def __call__(self, topic: str, probe: Probe, **overrides: Any) -> ServiceRuntime:
         runtime = ServiceRuntime(settings(*self._args, **overrides), title="edge test")
-        runtime.consume(topic, decode=decode, handle=probe.handle, limit_for=lambda _t: 4)
+        runtime.consume(topic, decode=decode, handle=probe.handle, limit_for=lambda _t: 4, group_suffix="")
         app = runtime.app()
         await app.start()
         self._apps[id(runtime)] = app

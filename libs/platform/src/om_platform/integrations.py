@@ -91,7 +91,10 @@ class IntegrationStore:
                 "updated_at": now,
             }
         await self._collection.update_one({"_id": supplier_id}, {"$set": document}, upsert=True)
-        self._cache.pop(supplier_id, None)
+        # Keep the fresh settings (not just an empty slot): `limit_for` reads the cache without I/O,
+        # and a supplier's first burst of events must already see its real concurrency limit.
+        fresh = record.data if isinstance(record, IntegrationConfigured) else None
+        self._cache[supplier_id] = (time.monotonic(), fresh)
         log.info("integration %s", document["status"], extra={"supplier_id": supplier_id})
 
     async def get(self, supplier_id: str) -> IntegrationSettings | None:

@@ -101,7 +101,7 @@ class ServiceRuntime:
         decode: Decoder[PayloadT],
         handle: Handler[PayloadT],
         limit_for: Callable[[str], int] = lambda _tenant: 1,
-        group_suffix: str = "",
+        group_suffix: str | None = None,
         description: str | None = None,
     ) -> TopicConsumer[PayloadT]:
         consumer: TopicConsumer[PayloadT] = TopicConsumer(
@@ -109,7 +109,9 @@ class ServiceRuntime:
             topic,
             decode=decode,
             handle=handle,
-            options=self.settings.consumer_options(group_suffix),
+            # One consumer group per topic (`om.order_sync.ordermentum.orders.v1`): a slow join or a
+            # rebalance on one topic never stalls another, and lag, KEDA and replay address one group.
+            options=self.settings.consumer_options(f".{topic}" if group_suffix is None else group_suffix),
             dead_letters=self.dead_letters,
             metrics=self.metrics,
             limit_for=limit_for,

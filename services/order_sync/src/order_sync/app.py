@@ -85,7 +85,6 @@ class OrderSync:
                 decode=contract_decoder(topic, lambda event: event.data.id),
                 handle=self.on_transaction_event,
                 limit_for=self._lanes_for,
-                group_suffix=f".{topic}",
             )
         for topic in (CUSTOMERS_TOPIC, PRODUCTS_TOPIC):
             self.runtime.consume(
@@ -93,7 +92,6 @@ class OrderSync:
                 decode=contract_decoder(topic, lambda event: event.data.id),
                 handle=self.on_entity_upserted,
                 limit_for=lambda _supplier: 16,  # MongoDB only; no NetSuite budget involved
-                group_suffix=f".{topic}",
             )
         self.runtime.on_start(self._start)
         self.runtime.serve_commands(

@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from finance_sync.domain.schedule import Feature, Position, due_slots, enabled_features
 from finance_sync.service_layer.polling import RunResult
@@ -123,8 +123,14 @@ class FinanceScheduler:
     async def run_now(
         self, supplier_id: str, integration: IntegrationSettings, feature: Feature
     ) -> RunResult:
-        """Run one supplier's feature up to now (the on-demand trigger); raises `LeaseBusy`."""
-        now = self._clock()
+        """Run one supplier's feature up to now (the on-demand trigger); raises `LeaseBusy`.
+
+        The window's end is rounded up to the next whole second: SuiteQL timestamps have second
+        resolution and windows end strictly before their end, so a record created earlier in the
+        current second is included rather than left for the next run's overlap.
+        """
+        clock = self._clock()
+        now = clock.replace(microsecond=0) + timedelta(seconds=1) if clock.microsecond else clock
         async with self._leases.hold(f"finance:{feature}:{supplier_id}", self._options.lease_ttl_s) as lease:
             if lease is None:
                 raise LeaseBusy(f"{feature} of {supplier_id} is running elsewhere")
