@@ -179,6 +179,9 @@ class FakeCounters:
     def count(self, what: str) -> None:
         self.counts[what] = self.counts.get(what, 0) + 1
 
+    def failure(self, code: str) -> None:
+        self.counts[f"failure:{code}"] = self.counts.get(f"failure:{code}", 0) + 1
+
 
 @dataclass
 class World:

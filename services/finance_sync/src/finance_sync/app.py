@@ -6,6 +6,7 @@ import asyncio
 import logging
 import secrets
 import socket
+import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -135,16 +136,26 @@ def build_service(settings: Settings, *, clock: Clock = _utc_now, owner: str | N
             default_currency=settings.finance_default_currency,
             paid_lookback=timedelta(days=settings.finance_paid_invoice_max_age_days),
         )
-        return await run_window(
-            supplier_id,
-            str(feature),
-            until,
-            fetch,
-            cursors=cursors,
-            published=published,
-            publisher=publishers[feature],
-            options=window,
-        )
+        started = time.monotonic()
+        outcome = "failed"
+        try:
+            result = await run_window(
+                supplier_id,
+                str(feature),
+                until,
+                fetch,
+                cursors=cursors,
+                published=published,
+                publisher=publishers[feature],
+                options=window,
+            )
+            outcome = "complete" if result.complete else "partial"
+            return result
+        finally:
+            job = f"finance.{feature}"
+            runtime.metrics.job_seconds.labels(job, outcome).observe(time.monotonic() - started)
+            # How far behind the window just worked is: ~0 on the hour, hours while catching up.
+            runtime.metrics.cursor_age_seconds.labels(job).set((clock() - until).total_seconds())
 
     scheduler = FinanceScheduler(
         integrations=integrations,

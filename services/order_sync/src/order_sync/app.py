@@ -67,7 +67,7 @@ class OrderSync:
         self.runtime = ServiceRuntime(settings, title="order_sync", description=__doc__ or "")
         self.integrations: IntegrationStore = self.runtime.consume_integrations()
         self.mappings = MappingStore(self.runtime)
-        self.counters = PrometheusCounters(self.runtime.metrics.registry)
+        self.counters = PrometheusCounters(self.runtime.metrics.registry, self.runtime.metrics.failures)
         self._results = self.runtime.publisher(
             SYNC_RESULTS_TOPIC, schema=SyncResultEvent, description="Outcome of every order/invoice event."
         )

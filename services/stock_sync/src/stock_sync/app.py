@@ -56,7 +56,7 @@ class StockSync:
         self.integrations = integrations
         self.mappings = mappings
         self.publisher = publisher
-        self.metrics = StockMetrics(runtime.metrics.registry)
+        self.metrics = StockMetrics(runtime.metrics.registry, runtime.metrics)
         self._scheduler: StockScheduler | None = None
 
     @property

@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from typing import Any
 
+from prometheus_client.parser import text_string_to_metric_families
 from pymongo import AsyncMongoClient
 from rich.console import Console
 from rich.table import Table
@@ -116,6 +117,18 @@ async def run(console: Console, keep_running: bool, log_level: str = "INFO") -> 
     return 0 if checks and all(ok for _, ok, _ in checks) else 1
 
 
+def _samples(text: str) -> list[tuple[str, dict[str, str], float]]:
+    return [
+        (sample.name, dict(sample.labels), sample.value)
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    ]
+
+
+def _value(samples: list[tuple[str, dict[str, str], float]], name: str, labels: dict[str, str]) -> float:
+    return sum(v for n, ls, v in samples if n == name and all(ls.get(k) == w for k, w in labels.items()))
+
+
 def _lines(record: dict[str, Any]) -> list[Any]:
     lines = record.get("item") or []
     return list(lines.get("items", [])) if isinstance(lines, dict) else list(lines)
@@ -141,6 +154,39 @@ async def verify(
         by_invoice.get(e["data"]["netsuite_invoice_id"], "?") for e in outbox.of("netsuite.invoice.paid")
     )
     stock = [e["data"]["product_id"] for e in outbox.of("netsuite.stock.changed")]
+    metrics = {
+        service: _samples(await harness.metrics(service))
+        for service in ("order_sync", "stock_sync", "finance_sync")
+    }
+    wanted = [
+        (
+            "order_sync",
+            "om_events_consumed_total",
+            {"topic": "ordermentum.orders.v1", "outcome": "processed"},
+        ),
+        ("order_sync", "om_events_produced_total", {"topic": "netsuite.sync-results.v1"}),
+        ("order_sync", "om_failures_total", {"code": "UNMAPPED_PRODUCT"}),
+        ("order_sync", "om_netsuite_request_seconds_count", {}),
+        ("order_sync", "om_netsuite_rate_limited_total", {}),
+        ("order_sync", "om_netsuite_budget_wait_seconds_count", {}),
+        ("stock_sync", "om_job_seconds_count", {"job": "stock"}),
+        ("finance_sync", "om_job_seconds_count", {"job": "finance.finalised_invoices"}),
+        (
+            "finance_sync",
+            "om_events_consumed_total",
+            {"topic": "ordermentum.payments.v1", "outcome": "processed"},
+        ),
+    ]
+    missing = [
+        f"{service}:{name}{labels or ''}"
+        for service, name, labels in wanted
+        if _value(metrics[service], name, labels) <= 0
+    ]
+    names = {service: {name for name, _, _ in samples} for service, samples in metrics.items()}
+    present = (
+        all("om_consumer_lag" in n for n in names.values())
+        and "om_cursor_age_seconds" in names["finance_sync"]
+    )
     plain = [*story.credentials.values(), harness.keyring_key]
     leaks = await harness.leaked(plain)
     deposits = await harness.sim.records("deposit")
@@ -156,6 +202,7 @@ async def verify(
         ("payments: one applied, one unapplied, one unmatched", reconciled == Counter({"applied": 1, "unapplied": 1, "unmatched": 1}), dict(reconciled).__repr__()),
         ("NetSuite holds 2 Ordermentum payments (+1 entered by accounts) and 1 deposit", len(payments) == 3 and len(deposits) == 1, f"{len(payments)} payments, {len(deposits)} deposits"),
         ("no credential or sealing key in any service log, published event or MongoDB document", not leaks, ", ".join(leaks) or "none found"),
+        ("each service's /metrics counts consumption, production, failures by code, NetSuite latency, 429s, budget waits, jobs, lag, cursor age", not missing and present, ", ".join(missing) or "all present"),
         ("stock: every product once, then only the 2 that changed", len(stock) == len(world.ITEMS) + 2 and len(set(stock[:len(world.ITEMS)])) == len(world.ITEMS), f"{len(stock)} stock events"),
     ]  # fmt: skip
 

@@ -30,7 +30,8 @@ class StoreMappings:
 class PrometheusCounters:
     """Events handled without an outcome, by reason (bounded label set)."""
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, failures: Counter | None = None) -> None:
+        self._failures = failures
         self._counter = Counter(
             "om_order_sync_unpublished_total",
             "Order/invoice events acknowledged without an outcome event, by reason "
@@ -41,3 +42,7 @@ class PrometheusCounters:
 
     def count(self, what: str) -> None:
         self._counter.labels(what).inc()
+
+    def failure(self, code: str) -> None:
+        if self._failures is not None:
+            self._failures.labels(code).inc()

@@ -118,3 +118,7 @@ class Counters(Protocol):
     def count(self, what: str) -> None:
         """Count an event handled without an outcome: sync_type_mismatch, stale, duplicate."""
         ...
+
+    def failure(self, code: str) -> None:
+        """Count a failure outcome by its stable error code."""
+        ...

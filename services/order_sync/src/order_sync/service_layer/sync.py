@@ -167,6 +167,7 @@ async def sync_event(
     await deps.ledger.mark_published(source.supplier_id, source.kind, tx.id, outcome.event_id)
     error = getattr(outcome.data, "error", None)
     if error is not None:  # say exactly what to fix, in the log as in the failure event
+        deps.counters.failure(str(error.code))
         log.warning(
             "%s %s failed: %s %s",
             source.kind,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter
 
+from om_platform.metrics import Metrics
 from stock_sync.service_layer.scheduler import RunReport
 
 
 class StockMetrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, shared: Metrics | None = None) -> None:
+        self._shared = shared
         self.runs = Counter("om_stock_runs_total", "Stock runs by outcome", ["outcome"], registry=registry)
         self.run_failures = Counter(
             "om_stock_run_failures_total",
@@ -32,6 +34,9 @@ class StockMetrics:
 
     def observe(self, report: RunReport) -> None:
         self.runs.labels(report.outcome).inc()
+        if self._shared is not None:
+            seconds = (report.finished_at - report.started_at).total_seconds()
+            self._shared.job_seconds.labels("stock", report.outcome).observe(seconds)
         if report.code is not None:
             self.run_failures.labels(report.code).inc()
         self.unmapped.inc(report.counts.unmapped)
