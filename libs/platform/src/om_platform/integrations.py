@@ -68,6 +68,8 @@ class IntegrationStore:
         occurred_at = None if isinstance(record, Tombstone) else record.occurred_at
         current = await self._collection.find_one({"_id": supplier_id}, {"occurred_at": 1})
         previous = current.get("occurred_at") if current else None
+        if previous is not None and previous.tzinfo is None:  # a client without tz_aware reads naive UTC
+            previous = previous.replace(tzinfo=UTC)
         if occurred_at is not None and previous is not None and occurred_at < previous:
             log.info(
                 "ignoring an integration event older than the one applied", extra={"supplier_id": supplier_id}
