@@ -165,6 +165,8 @@ class TopicConsumer(Generic[PayloadT]):
         record = message.raw_message
         assert not isinstance(record, tuple)  # batch mode is never configured here
         self._consumer = message.consumer
+        if self._stopping:
+            return  # draining: leave it uncommitted, so whoever owns the partition next reads it
         self.last_progress = time.monotonic()
         tp = TopicPartition(record.topic, record.partition)
         offsets = self._offsets.setdefault(tp, PartitionOffsets())
