@@ -43,23 +43,17 @@ class TransientFailure(Exception):
     """A dependency failed in a way that may clear by itself (outage, timeout, rate limit)."""
 
 
-_TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
+TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
     TransientFailure,
     TimeoutError,
     ConnectionError,
 )
 
 
-def register_transient(*types: type[BaseException]) -> None:
-    """Teach the edge that these library exceptions are transient (PyMongo, aiokafka, NetSuite)."""
-    global _TRANSIENT_TYPES
-    _TRANSIENT_TYPES = (*_TRANSIENT_TYPES, *types)
-
-
 def classify(exc: BaseException) -> FailureKind:
     if isinstance(exc, PermanentFailure):
         return FailureKind.PERMANENT
-    if isinstance(exc, _TRANSIENT_TYPES):
+    if isinstance(exc, TRANSIENT_TYPES):
         return FailureKind.TRANSIENT
     retryable = getattr(exc, "retryable", None)  # e.g. NetSuite errors carry their own verdict
     if retryable is True:

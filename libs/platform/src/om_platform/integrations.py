@@ -13,10 +13,9 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.asynchronous.database import AsyncDatabase
 
 from om_contracts import (
     INTEGRATIONS_TOPIC,
@@ -25,19 +24,13 @@ from om_contracts import (
     IntegrationSettings,
     Tombstone,
 )
+from om_platform.database import HasDatabase
 from om_platform.decoding import contract_decoder
 from om_platform.kafka import RecordContext
 
 log = logging.getLogger(__name__)
 
 IntegrationRecord = IntegrationConfigured | IntegrationDisconnected | Tombstone
-
-
-class HasDatabase(Protocol):
-    """Whatever holds the service's database once it has started (the runtime)."""
-
-    @property
-    def db(self) -> AsyncDatabase[dict[str, Any]]: ...
 
 
 class IntegrationStore:

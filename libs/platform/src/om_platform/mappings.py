@@ -16,16 +16,11 @@ from typing import Any, Literal, Protocol
 
 from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.asynchronous.database import AsyncDatabase
 
 from om_contracts import IntegrationSettings
+from om_platform.database import HasDatabase
 
 Kind = Literal["customer", "product"]
-
-
-class HasDatabase(Protocol):
-    @property
-    def db(self) -> AsyncDatabase[dict[str, Any]]: ...
 
 
 class MappedEntity(Protocol):
@@ -45,13 +40,19 @@ class MappingStore:
 
     def __init__(self, db: HasDatabase) -> None:
         self._db = db
+        # NetSuite id -> Ordermentum id per tab, keyed by the tab object itself: a supplier's
+        # settings object is reused until it changes, so a 100,000-item tab is inverted once, not
+        # once per page of a stock scan.
+        self._inverted: dict[int, tuple[dict[str, str], dict[str, str]]] = {}
 
     @property
     def _collection(self) -> AsyncCollection[dict[str, Any]]:
         return self._db.db["mappings"]
 
     async def ensure_indexes(self) -> None:
-        await self._collection.create_index([("supplier_id", 1), ("kind", 1), ("netsuite_id", 1)])
+        # `reverse` looks stored mappings up by either NetSuite id field.
+        await self._collection.create_index([("supplier_id", 1), ("kind", 1), ("event_netsuite_id", 1)])
+        await self._collection.create_index([("supplier_id", 1), ("kind", 1), ("operator_netsuite_id", 1)])
 
     async def record_entity(
         self,
@@ -117,11 +118,11 @@ class MappingStore:
         entities: Iterable[MappedEntity],
     ) -> dict[str, str | None]:
         """NetSuite id for each entity (None when unmapped), by the precedence in the module docstring."""
-        tab = integration.customer_mappings if kind == "customer" else integration.product_mappings
+        from_event = integration.netsuite_customer_id if kind == "customer" else integration.netsuite_item_id
         result: dict[str, str | None] = {}
         missing: list[str] = []
         for entity in entities:
-            found = tab.get(entity.id) or entity.property("netsuite_id")
+            found = from_event(entity)  # the mapping tab, then the event's netsuite_id property
             result[entity.id] = found
             if found is None:
                 missing.append(entity.id)
@@ -150,10 +151,8 @@ class MappingStore:
         """
         wanted = set(netsuite_ids)
         tab = integration.customer_mappings if kind == "customer" else integration.product_mappings
-        result: dict[str, str] = {}
-        for om_id, ns_id in sorted(tab.items()):
-            if ns_id in wanted and ns_id not in result:
-                result[ns_id] = om_id
+        inverted = self._inverted_tab(tab)
+        result = {ns_id: inverted[ns_id] for ns_id in wanted if ns_id in inverted}
         remaining = list(wanted - result.keys())
         if remaining:
             query = {
@@ -174,6 +173,19 @@ class MappingStore:
                 ):
                     result[candidate] = document["ordermentum_id"]
         return result
+
+    def _inverted_tab(self, tab: dict[str, str]) -> dict[str, str]:
+        """The tab as NetSuite id -> Ordermentum id; the smallest Ordermentum id wins a shared NetSuite id."""
+        cached = self._inverted.get(id(tab))
+        if cached is not None and cached[0] is tab:  # holding the tab makes its id unambiguous
+            return cached[1]
+        inverted: dict[str, str] = {}
+        for om_id, ns_id in sorted(tab.items()):
+            inverted.setdefault(ns_id, om_id)
+        if len(self._inverted) >= 256:  # bounded: one entry per recently seen settings object
+            self._inverted.pop(next(iter(self._inverted)))
+        self._inverted[id(tab)] = (tab, inverted)
+        return inverted
 
     async def export(self, supplier_id: str, integration: IntegrationSettings, kind: Kind) -> dict[str, str]:
         """Every known mapping of a supplier as Ordermentum id -> NetSuite id (effective values)."""

@@ -37,9 +37,10 @@ from om_platform.kafka import RecordContext
 from om_platform.leases import LeaseStore
 from om_platform.mappings import MappingStore
 from om_platform.runtime import ServiceRuntime
+from order_sync.adapters.counters import PrometheusCounters
 from order_sync.adapters.cursors import MongoCursors
 from order_sync.adapters.ledger import MongoLedger
-from order_sync.adapters.mappings import PrometheusCounters, StoreMappings
+from order_sync.adapters.mappings import StoreMappings
 from order_sync.adapters.netsuite_gateway import Gateways
 from order_sync.domain.outcomes import Outcome
 from order_sync.service_layer import catalog

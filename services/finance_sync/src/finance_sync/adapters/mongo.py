@@ -12,18 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from finance_sync.domain.schedule import NEVER, Cursor, Position
-
-
-class HasDatabase(Protocol):
-    @property
-    def db(self) -> AsyncDatabase[dict[str, Any]]: ...
+from om_platform.database import HasDatabase
 
 
 def _utc(value: datetime) -> datetime:

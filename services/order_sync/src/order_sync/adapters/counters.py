@@ -1,0 +1,26 @@
+"""order_sync's own Prometheus counters (bounded labels; no supplier id)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter
+
+
+class PrometheusCounters:
+    """Events handled without an outcome, by reason (bounded label set)."""
+
+    def __init__(self, registry: CollectorRegistry, failures: Counter | None = None) -> None:
+        self._failures = failures
+        self._counter = Counter(
+            "om_order_sync_unpublished_total",
+            "Order/invoice events acknowledged without an outcome event, by reason "
+            "(sync_type_mismatch, stale, duplicate, republished)",
+            ["reason"],
+            registry=registry,
+        )
+
+    def count(self, what: str) -> None:
+        self._counter.labels(what).inc()
+
+    def failure(self, code: str) -> None:
+        if self._failures is not None:
+            self._failures.labels(code).inc()
