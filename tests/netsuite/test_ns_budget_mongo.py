@@ -151,26 +151,3 @@ async def test_two_os_processes_share_one_accounts_limit(
     first_end = max(end for _, end in per_process[0])
     second_start = min(start for start, _ in per_process[1])
     assert second_start < first_end
-
-
-async def test_a_busy_process_hands_slots_on_without_a_mongo_round_trip_and_frees_them_after(
-    mongo_db: AsyncDatabase[Any],
-) -> None:
-    budget = MongoBudget(mongo_db["budget"], handoff_max_uses=10)
-    inside = peak = 0
-
-    async def call() -> None:
-        nonlocal inside, peak
-        async with budget.slot("1234567", 5):
-            inside += 1
-            peak = max(peak, inside)
-            await asyncio.sleep(0.002)
-            inside -= 1
-
-    await asyncio.gather(*(call() for _ in range(100)))
-    assert peak == 5
-    assert budget.handoffs > 0
-    assert budget.mongo_acquisitions + budget.handoffs == 100
-    assert budget.mongo_acquisitions >= 100 // 10  # each slot is handed on at most 10 times
-    await asyncio.sleep(0.1)  # a hand-off nobody claims is released after 50 ms
-    assert await mongo_db["budget"].count_documents({"owner": {"$ne": None}}) == 0

@@ -27,17 +27,6 @@ Failure modes
   from the lease).
 * Fairness across processes is probabilistic (jittered polling), strict FIFO only within one.
 * If MongoDB is down, acquisition raises the driver error: no request is sent unbudgeted.
-
-Local hand-off
---------------
-Releasing a slot to MongoDB and taking it again costs two round trips per request, and on a busy
-account they stretch every slot's hold time well past NetSuite's own latency. So when a request
-finishes while another request of this process waits for the same account, the slot (still owned
-in MongoDB, its lease still renewed) is handed straight to that waiter: no MongoDB write, and the
-bound on in-flight requests is unchanged because the slot never stops being owned. To stay fair to
-other processes a slot is handed on at most ``handoff_max_uses`` times or for ``handoff_max_hold``
-seconds, then released to MongoDB like any other; a handed-on slot nobody claims within a moment
-is released too.
 """
 
 from __future__ import annotations
@@ -75,8 +64,6 @@ class MongoBudget:
         poll_min: float = 0.005,
         poll_max: float = 0.25,
         clock: Callable[[], float] = time.time,
-        handoff_max_uses: int = 32,
-        handoff_max_hold: float = 2.0,
     ) -> None:
         if lease <= 0 or max_wait <= 0 or not 0 < poll_min <= poll_max:
             raise ValueError("lease, max_wait and poll intervals must be positive")
@@ -89,12 +76,6 @@ class MongoBudget:
         self._gates: dict[str, FifoGate] = {}
         self._wakers: dict[str, set[asyncio.Future[None]]] = {}
         self._ensured: set[tuple[str, int]] = set()
-        self._handoff_max_uses = handoff_max_uses
-        self._handoff_max_hold = handoff_max_hold
-        self._spare: dict[str, list[_Held]] = {}
-        self.mongo_acquisitions = 0  # for tests and benchmarks: slots taken through MongoDB
-        self.handoffs = 0  # slots handed on inside this process
-        self._background: set[asyncio.Task[None]] = set()
 
     def gate(self, account_id: str) -> FifoGate:
         """The local FIFO gate of one account (``in_use`` counts this process's holders)."""
@@ -192,69 +173,16 @@ class MongoBudget:
                 f"no NetSuite concurrency slot for {account_id} within {self._max_wait}s"
             ) from None
         try:
-            held = self._take_spare(account_id, limit)
-            if held is None:
-                token = secrets.token_hex(12)
-                slot_id = await self._acquire(account_id, limit, token, deadline)
-                self.mongo_acquisitions += 1
-                renewer = asyncio.create_task(self._renew(slot_id, token), name=f"lease:{slot_id}")
-                held = _Held(slot_id, token, renewer, since=time.monotonic())
-            held.uses += 1
+            token = secrets.token_hex(12)
+            slot_id = await self._acquire(account_id, limit, token, deadline)
+            renewer = asyncio.create_task(self._renew(slot_id, token), name=f"lease:{slot_id}")
             try:
                 yield
             finally:
-                if gate.waiters and self._may_hand_on(held):
-                    self._spare.setdefault(account_id, []).append(held)
-                    asyncio.get_running_loop().call_later(0.05, self._release_if_unclaimed, account_id, held)
-                else:
-                    # Shielded: a cancelled request must still give its slot back.
-                    await asyncio.shield(self._give_back(account_id, held))
+                renewer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await renewer
+                # Shielded: a cancelled request must still give its slot back.
+                await asyncio.shield(self._release(account_id, slot_id, token))
         finally:
             gate.release(limit)
-
-    def _may_hand_on(self, held: _Held) -> bool:
-        return (
-            held.uses < self._handoff_max_uses
-            and time.monotonic() - held.since < self._handoff_max_hold
-            and not held.renewer.done()  # a lost lease is never handed on
-        )
-
-    def _take_spare(self, account_id: str, limit: int) -> _Held | None:
-        spares = self._spare.get(account_id)
-        while spares:
-            held = spares.pop(0)
-            if int(held.slot_id.rsplit(":", 1)[1]) < limit and not held.renewer.done():
-                self.handoffs += 1
-                return held
-            self._give_back_later(account_id, held)
-        return None
-
-    def _release_if_unclaimed(self, account_id: str, held: _Held) -> None:
-        spares = self._spare.get(account_id, [])
-        if held in spares:
-            spares.remove(held)
-            self._give_back_later(account_id, held)
-
-    def _give_back_later(self, account_id: str, held: _Held) -> None:
-        task = asyncio.get_running_loop().create_task(self._give_back(account_id, held))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _give_back(self, account_id: str, held: _Held) -> None:
-        held.renewer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await held.renewer
-        await self._release(account_id, held.slot_id, held.token)
-
-
-class _Held:
-    """A slot this process owns in MongoDB, possibly passed from one request to the next."""
-
-    __slots__ = ("renewer", "since", "slot_id", "token", "uses")
-
-    def __init__(self, slot_id: str, token: str, renewer: asyncio.Task[None], since: float) -> None:
-        self.slot_id = slot_id
-        self.token = token
-        self.renewer = renewer
-        self.since = since
-        self.uses = 0
