@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -20,14 +21,16 @@ from om_contracts import (
     OrderCancelled,
     OrderPlaced,
     Product,
+    SyncFailed,
     SyncKind,
 )
 from om_netsuite import AuthenticationFailed, ErrorDetail, PermanentError, RateLimited
 from om_platform.errors import TransientFailure
-from order_sync.domain.mapping import TransactionBody
+from order_sync.domain.healing import unblocks
+from order_sync.domain.mapping import TransactionBody, blockers
 from order_sync.domain.outcomes import Outcome, status_of
 from order_sync.service_layer.events import payload_of, source_of
-from order_sync.service_layer.ports import LedgerEntry
+from order_sync.service_layer.ports import Claim, LedgerEntry, Recorded, Selection
 from order_sync.service_layer.resync import resync
 from order_sync.service_layer.sync import Attempt, SyncDeps, sync_event
 
@@ -57,48 +60,109 @@ def integration(**overrides: Any) -> IntegrationSettings:
 
 @dataclass
 class FakeLedger:
+    """The ledger port in memory, with the adapter's claim and version rules."""
+
     entries: dict[tuple[str, str, str], LedgerEntry] = field(default_factory=dict)
     notes: list[dict[str, Any]] = field(default_factory=list)
+    claims: dict[tuple[str, str, str], str] = field(default_factory=dict)
     fail_mark_published: bool = False
 
     async def get(self, supplier_id: str, kind: SyncKind, ordermentum_id: str) -> LedgerEntry | None:
-        return self.entries.get((supplier_id, kind, ordermentum_id))
+        entry = self.entries.get((supplier_id, kind, ordermentum_id))
+        return self._copy(entry) if entry is not None else None
 
-    async def record(self, entry: LedgerEntry, outcome: Outcome, **kw: Any) -> None:
+    def _copy(self, entry: LedgerEntry) -> LedgerEntry:
+        key = (entry.supplier_id, entry.kind, entry.ordermentum_id)
+        return dataclasses.replace(
+            entry, applied_event_ids=list(entry.applied_event_ids), claimed_by=self.claims.get(key)
+        )
+
+    async def record(
+        self, entry: LedgerEntry, outcome: Outcome, *, claim: Claim | None = None, **kw: Any
+    ) -> Recorded:
+        key = (entry.supplier_id, entry.kind, entry.ordermentum_id)
+        current = self.entries.get(key)
+        version = current.version if current is not None else 0
+        if claim is not None and (version != claim.version or self.claims.get(key) != claim.owner):
+            return "superseded"
+        overlapped = current is not None and (version != entry.version or self.claims.get(key) is not None)
         data = outcome.data
-        entry.status = status_of(outcome)
-        entry.netsuite = data.netsuite or entry.netsuite
-        entry.last_event_id = data.source_event_id
-        entry.last_occurred_at = kw["occurred_at"]
-        entry.last_event_payload = kw["event_payload"]
-        entry.applied_event_ids.append(data.source_event_id)
-        entry.outcome = outcome.model_dump_json()
-        entry.outcome_event_id = outcome.event_id
-        entry.outcome_published = False
-        entry.last_error = getattr(data, "error", None) and data.error.model_dump(mode="json")  # type: ignore[union-attr]
-        self.entries[(entry.supplier_id, entry.kind, entry.ordermentum_id)] = entry
+        error = data.error if isinstance(data, SyncFailed) else None
+        stored = self._copy(current or entry)
+        stored.status = status_of(outcome)
+        stored.netsuite = data.netsuite or stored.netsuite
+        stored.last_event_id = data.source_event_id
+        stored.last_occurred_at = kw["occurred_at"]
+        stored.last_event_payload = kw["event_payload"]
+        stored.applied_event_ids.append(data.source_event_id)
+        stored.outcome = outcome.model_dump_json()
+        stored.outcome_event_id = outcome.event_id
+        stored.outcome_published = False
+        stored.last_error = error.model_dump(mode="json") if error is not None else None
+        stored.blocked_by = blockers(error)
+        stored.version = version + 1
+        self.entries[key] = stored
+        return "overlapped" if claim is None and overlapped else "written"
 
     async def mark_published(
-        self, supplier_id: str, kind: SyncKind, ordermentum_id: str, event_id: str
+        self, supplier_id: str, kind: SyncKind, ordermentum_id: str, event_id: str, claim: Claim | None = None
     ) -> None:
         if self.fail_mark_published:
             raise ConnectionError("mongo went away")
-        self.entries[(supplier_id, kind, ordermentum_id)].outcome_published = True
+        key = (supplier_id, kind, ordermentum_id)
+        self.entries[key].outcome_published = True
+        if claim is not None and self.claims.get(key) == claim.owner:
+            del self.claims[key]
 
     async def note_attempt(
         self, supplier_id: str, kind: SyncKind, ordermentum_id: str, error: dict[str, Any]
     ) -> None:
         self.notes.append(error)
 
-    async def failed(
-        self, supplier_id: str, *, ordermentum_id: str | None = None, code: ErrorCode | None = None
-    ) -> AsyncIterator[LedgerEntry]:
-        for entry in list(self.entries.values()):
-            if ordermentum_id is not None and entry.ordermentum_id != ordermentum_id:
-                continue
-            if ordermentum_id is None and entry.status != "failed":
-                continue
+    def _selected(self, entry: LedgerEntry, selection: Selection) -> bool:
+        if entry.supplier_id != selection.supplier_id:
+            return False
+        if selection.ordermentum_id is not None:
+            if entry.ordermentum_id != selection.ordermentum_id:
+                return False
+        elif selection.status is not None and entry.status != selection.status:
+            return False
+        if selection.code is not None and (entry.last_error or {}).get("code") != selection.code.value:
+            return False
+        return not selection.blocked_by or unblocks(entry.blocked_by, selection.blocked_by)
+
+    async def select(self, selection: Selection) -> AsyncIterator[LedgerEntry]:
+        chosen = [e for e in self.entries.values() if self._selected(e, selection)]
+        for entry in sorted(chosen, key=lambda e: (e.last_occurred_at or NOW, e.ordermentum_id)):
+            yield self._copy(entry)
+
+    async def claim(
+        self, entry: LedgerEntry, selection: Selection, owner: str, ttl_s: float
+    ) -> tuple[LedgerEntry, Claim] | str:
+        key = (entry.supplier_id, entry.kind, entry.ordermentum_id)
+        current = self.entries.get(key)
+        if current is None or not self._selected(current, selection):
+            return "gone"
+        if self.claims.get(key) not in (None, owner):
+            return "busy"
+        self.claims[key] = owner
+        return self._copy(current), Claim(owner=owner, version=current.version)
+
+    async def renew(self, entries: Any, owner: str, ttl_s: float) -> None:
+        return None
+
+    async def release(self, entry: LedgerEntry, claim: Claim) -> None:
+        key = (entry.supplier_id, entry.kind, entry.ordermentum_id)
+        if self.claims.get(key) == claim.owner:
+            del self.claims[key]
+
+    async def abandoned(self) -> AsyncIterator[LedgerEntry]:
+        for entry in []:
             yield entry
+
+    async def blocking(self, supplier_id: str, wanted: Any) -> set[str]:
+        waiting = {b for e in self.entries.values() if e.status == "failed" for b in e.blocked_by}
+        return waiting & set(wanted)
 
 
 @dataclass
@@ -111,6 +175,8 @@ class FakeIntegrations:
 
 @dataclass
 class FakeMappings:
+    freight_items: dict[str, str] = field(default_factory=dict)
+
     async def resolve_customer(
         self, supplier_id: str, integration: IntegrationSettings, customer: Customer
     ) -> str | None:
@@ -120,6 +186,15 @@ class FakeMappings:
         self, supplier_id: str, integration: IntegrationSettings, products: list[Product]
     ) -> Mapping[str, str | None]:
         return {p.id: integration.product_mappings.get(p.id) for p in products}
+
+    async def freight_item(self, supplier_id: str, customer_id: str) -> str | None:
+        return self.freight_items.get(customer_id)
+
+    async def mapped(
+        self, supplier_id: str, integration: IntegrationSettings, kind: str, ids: Any
+    ) -> set[str]:
+        tab = integration.customer_mappings if kind == "customer" else integration.product_mappings
+        return {i for i in ids if i in tab}
 
 
 @dataclass
@@ -246,7 +321,7 @@ async def test_an_unknown_supplier_fails_as_not_configured_and_is_kept_for_resyn
     assert outcome.data.error.code is ErrorCode.INTEGRATION_NOT_CONFIGURED  # type: ignore[union-attr]
     assert outcome.data.error.retryable is False  # type: ignore[union-attr]
     world.integrations.settings["sup_1"] = integration()
-    [again] = await resync(world.deps, "sup_1")
+    [again] = (await resync(world.deps, "sup_1")).outcomes
     assert again.event_type == "netsuite.order.synced"
     assert again.data.source_event_id == "e1"
 

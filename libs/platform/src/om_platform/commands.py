@@ -6,6 +6,13 @@ registered handler and records the result or the error. The CLI waits for the do
 Commands are idempotent operations (re-sync, run a job, rewind a cursor), so a replica dying
 mid-command only means the operator re-issues it; a command left `running` by a dead replica is
 shown as such by `omctl` after its lease (`expires_at`) passes and is claimable again.
+
+A command sees the events published before it: the submitter records in `after` the end offsets
+(`{topic: {partition: offset}}`) of the topics at submission, and the replica that claims it
+first waits until the service's consumer group has finished every record before those offsets
+(its committed offsets, which cover every replica's work), at most `catch_up_s`; past that the
+command fails with the partitions still behind, and is not run. Topics the service does not
+consume are ignored, so a submitter may list every inbound topic.
 """
 
 from __future__ import annotations
@@ -25,6 +32,15 @@ log = logging.getLogger(__name__)
 
 COLLECTION = "operator_commands"
 CommandHandler = Callable[[str | None, Mapping[str, Any]], Awaitable[Mapping[str, Any]]]
+Offsets = Mapping[str, Mapping[int, int]]
+"""Per topic, per partition: an offset (the end of the partition when the command was submitted)."""
+Positions = Callable[[str, int], Awaitable[int | None]]
+"""(topic, partition) -> the offset below which the service finished every record; None when it
+does not consume that topic."""
+
+
+class NotCaughtUp(Exception):
+    """The service did not process the events published before a command within the bound."""
 
 
 class CommandQueue:
@@ -33,8 +49,14 @@ class CommandQueue:
         self._lease = timedelta(seconds=lease_s)
 
     async def submit(
-        self, command: str, supplier_id: str | None = None, args: Mapping[str, Any] | None = None
+        self,
+        command: str,
+        supplier_id: str | None = None,
+        args: Mapping[str, Any] | None = None,
+        *,
+        after: Offsets | None = None,
     ) -> str:
+        """Queue a command; `after`: offsets the service must have processed before running it."""
         command_id = secrets.token_hex(8)
         await self._collection.insert_one(
             {
@@ -42,6 +64,8 @@ class CommandQueue:
                 "command": command,
                 "supplier_id": supplier_id,
                 "args": dict(args or {}),
+                # MongoDB keys are strings: partitions are stored as "0", "1", ...
+                "after": {t: {str(p): o for p, o in parts.items()} for t, parts in (after or {}).items()},
                 "status": "pending",
                 "requested_at": datetime.now(UTC),
             }
@@ -90,10 +114,44 @@ class CommandQueue:
             await asyncio.sleep(poll_s)  # another process finishes it: there is no event to await
 
 
-async def serve_commands(
-    queue: CommandQueue, handlers: Mapping[str, CommandHandler], poll_s: float = 1.0
+async def caught_up(
+    after: Mapping[str, Mapping[str, int]], positions: Positions, timeout_s: float, poll_s: float = 0.1
 ) -> None:
-    """Claim and run this service's commands forever (run it with `ServiceRuntime.supervise`)."""
+    """Return once every consumed (topic, partition) in `after` is processed up to its offset.
+
+    Raises `NotCaughtUp` naming what is still behind after `timeout_s`.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        behind: list[str] = []
+        for topic, parts in sorted(after.items()):
+            for partition, target in sorted(parts.items()):
+                position = await positions(topic, int(partition))
+                if position is not None and position < target:
+                    behind.append(f"{topic}[{partition}] at {position} of {target}")
+        if not behind:
+            return
+        if loop.time() >= deadline:
+            raise NotCaughtUp(
+                f"the events published before the command were not all processed within {timeout_s:.0f}s "
+                f"({'; '.join(behind)}); the command was not run: check consumer lag and re-issue it"
+            )
+        await asyncio.sleep(poll_s)  # commits come from other tasks and replicas: nothing to await
+
+
+async def serve_commands(
+    queue: CommandQueue,
+    handlers: Mapping[str, CommandHandler],
+    poll_s: float = 1.0,
+    *,
+    positions: Positions | None = None,
+    catch_up_s: float = 60.0,
+) -> None:
+    """Claim and run this service's commands forever (run it with `ServiceRuntime.supervise`).
+
+    With `positions`, a command carrying `after` offsets runs only once they are processed.
+    """
     while True:
         try:
             document = await queue.claim(set(handlers))
@@ -109,6 +167,8 @@ async def serve_commands(
             "operator command %s", name, extra={"supplier_id": supplier_id, "command_id": document["_id"]}
         )
         try:
+            if positions is not None and document.get("after"):
+                await caught_up(document["after"], positions, catch_up_s)
             result = await handlers[name](supplier_id, document.get("args") or {})
         except Exception as exc:
             log.warning("operator command %s failed: %s", name, exc, extra={"supplier_id": supplier_id})

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,17 +34,84 @@ log = logging.getLogger(__name__)
 IntegrationRecord = IntegrationConfigured | IntegrationDisconnected | Tombstone
 
 
+@dataclass(frozen=True)
+class SettingsChange:
+    """What new settings provide that the old ones did not: mappings added or changed in the
+    Customer/Product Fields tabs, and a new surcharge item. Removals are not listed: they unblock
+    nothing."""
+
+    customers: frozenset[str] = frozenset()
+    products: frozenset[str] = frozenset()
+    surcharge_item: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.customers or self.products or self.surcharge_item)
+
+    def __or__(self, other: SettingsChange) -> SettingsChange:
+        return SettingsChange(
+            self.customers | other.customers,
+            self.products | other.products,
+            self.surcharge_item or other.surcharge_item,
+        )
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "customers": sorted(self.customers),
+            "products": sorted(self.products),
+            "surcharge_item": self.surcharge_item,
+        }
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any] | None) -> SettingsChange:
+        if not document:
+            return cls()
+        return cls(
+            frozenset(document.get("customers") or ()),
+            frozenset(document.get("products") or ()),
+            bool(document.get("surcharge_item")),
+        )
+
+
+def settings_changes(old: IntegrationSettings | None, new: IntegrationSettings | None) -> SettingsChange:
+    """What `new` maps or sets that `old` did not (see `SettingsChange`)."""
+    if new is None:
+        return SettingsChange()
+
+    def added(before: dict[str, str], after: dict[str, str]) -> frozenset[str]:
+        return frozenset(om_id for om_id, ns_id in after.items() if before.get(om_id) != ns_id)
+
+    return SettingsChange(
+        customers=added(old.customer_mappings if old else {}, new.customer_mappings),
+        products=added(old.product_mappings if old else {}, new.product_mappings),
+        surcharge_item=new.surcharge_item_id is not None
+        and (old is None or old.surcharge_item_id != new.surcharge_item_id),
+    )
+
+
+ChangeWatcher = Callable[[str, SettingsChange], Awaitable[None]]
+
+
 class IntegrationStore:
     """Latest settings per supplier, with a short in-process cache for the hot path.
 
     The cache is per process; a change reaches other replicas within `cache_ttl_s` (they read
     MongoDB after that), and this replica at once.
+
+    Watchers (`watch`) hear what each applied event provides that the previous settings did not
+    (`SettingsChange`). The change is stored with the settings in the same write and cleared only
+    after every watcher returned, so a crash in between is not a lost change: the event is
+    redelivered (its offset is not committed) and the stored change is reported again.
     """
 
     def __init__(self, db: HasDatabase, cache_ttl_s: float = 5.0) -> None:
         self._db = db
         self._ttl = cache_ttl_s
         self._cache: dict[str, tuple[float, IntegrationSettings | None]] = {}
+        self._watchers: list[ChangeWatcher] = []
+
+    def watch(self, watcher: ChangeWatcher) -> None:
+        """Call `watcher(supplier_id, change)` after settings that provide something new are stored."""
+        self._watchers.append(watcher)
 
     @property
     def _collection(self) -> AsyncCollection[dict[str, Any]]:
@@ -59,7 +127,10 @@ class IntegrationStore:
     async def apply(self, supplier_id: str, record: IntegrationRecord, ctx: RecordContext) -> None:
         """Apply one record of the compacted topic; an older event never overwrites a newer one."""
         occurred_at = None if isinstance(record, Tombstone) else record.occurred_at
-        current = await self._collection.find_one({"_id": supplier_id}, {"occurred_at": 1})
+        fields = (
+            {"occurred_at": 1, "settings": 1, "pending_change": 1} if self._watchers else {"occurred_at": 1}
+        )
+        current = await self._collection.find_one({"_id": supplier_id}, fields)
         previous = current.get("occurred_at") if current else None
         if previous is not None and previous.tzinfo is None:  # a client without tz_aware reads naive UTC
             previous = previous.replace(tzinfo=UTC)
@@ -85,18 +156,45 @@ class IntegrationStore:
                 "event_id": getattr(record, "event_id", None),
                 "updated_at": now,
             }
+        fresh = record.data if isinstance(record, IntegrationConfigured) else None
+        change = self._change(current, fresh)
+        if self._watchers:
+            document["pending_change"] = change.to_document() if change else None
         await self._collection.update_one({"_id": supplier_id}, {"$set": document}, upsert=True)
         # Keep the fresh settings (not just an empty slot): `limit_for` reads the cache without I/O,
         # and a supplier's first burst of events must already see its real concurrency limit.
-        fresh = record.data if isinstance(record, IntegrationConfigured) else None
         self._cache[supplier_id] = (time.monotonic(), fresh)
         log.info("integration %s", document["status"], extra={"supplier_id": supplier_id})
+        if change:
+            for watcher in self._watchers:
+                await watcher(supplier_id, change)
+            await self._collection.update_one(
+                {"_id": supplier_id, "event_id": document["event_id"]}, {"$set": {"pending_change": None}}
+            )
 
-    async def get(self, supplier_id: str) -> IntegrationSettings | None:
-        """The supplier's settings, or None when it has none or disconnected."""
+    def _change(self, current: dict[str, Any] | None, new: IntegrationSettings | None) -> SettingsChange:
+        """What `new` provides over the stored settings, plus a change stored but not yet reported."""
+        if not self._watchers or new is None:
+            return SettingsChange()  # a disconnected supplier has nothing to heal with
+        stored = (current or {}).get("settings")
+        old = None
+        if stored:
+            try:
+                old = IntegrationSettings.model_validate(stored)
+            except ValueError:
+                log.warning("stored integration is invalid; treating every setting as new")
+        unreported = SettingsChange.from_document((current or {}).get("pending_change"))
+        return settings_changes(old, new) | unreported
+
+    async def get(self, supplier_id: str, *, fresh: bool = False) -> IntegrationSettings | None:
+        """The supplier's settings, or None when it has none or disconnected.
+
+        `fresh` reads MongoDB even if the cache holds the supplier (a change applied by another
+        replica reaches this one's cache only after `cache_ttl_s`).
+        """
         cached = self._cache.get(supplier_id)
         now = time.monotonic()
-        if cached is not None and now - cached[0] < self._ttl:
+        if cached is not None and now - cached[0] < self._ttl and not fresh:
             return cached[1]
         document = await self._collection.find_one({"_id": supplier_id, "status": "configured"})
         settings = IntegrationSettings.model_validate(document["settings"]) if document else None

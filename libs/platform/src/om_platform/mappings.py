@@ -17,7 +17,7 @@ from typing import Any, Literal, Protocol
 from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
-from om_contracts import IntegrationSettings
+from om_contracts import KNOWN_PROPERTIES, IntegrationSettings, PropertyName
 from om_platform.database import HasDatabase
 
 Kind = Literal["customer", "product"]
@@ -63,19 +63,25 @@ class MappingStore:
         name: str | None,
         occurred_at: datetime,
         event_id: str,
-    ) -> None:
-        """Remember the latest upsert event for an entity (its `netsuite_id` property, name, ...)."""
+    ) -> bool:
+        """Remember the latest upsert event for an entity (its `netsuite_id` and other NetSuite
+        properties, name, ...); False when a newer event is stored already (nothing changed)."""
         document = {
             "supplier_id": supplier_id,
             "kind": kind,
             "ordermentum_id": entity.id,
             "event_netsuite_id": entity.property("netsuite_id"),
+            "event_properties": {
+                name: value
+                for name in sorted(KNOWN_PROPERTIES - {"netsuite_id"})
+                if (value := entity.property(name)) is not None
+            },
             "name": name,
             "occurred_at": occurred_at,
             "event_id": event_id,
             "updated_at": datetime.now(UTC),
         }
-        await self._collection.update_one(
+        updated = await self._collection.update_one(
             {
                 "_id": _key(supplier_id, kind, entity.id),
                 "$or": [{"occurred_at": {"$lte": occurred_at}}, {"occurred_at": None}],
@@ -83,9 +89,10 @@ class MappingStore:
             {"$set": document},
             upsert=False,
         )
-        await self._collection.update_one(
+        inserted = await self._collection.update_one(
             {"_id": _key(supplier_id, kind, entity.id)}, {"$setOnInsert": document}, upsert=True
         )
+        return updated.matched_count > 0 or inserted.upserted_id is not None
 
     async def set_operator_mappings(self, supplier_id: str, kind: Kind, pairs: Mapping[str, str]) -> int:
         """Store operator-imported mappings (lowest precedence); returns how many were written."""
@@ -131,6 +138,28 @@ class MappingStore:
             for om_id in missing:
                 result[om_id] = stored.get(om_id)
         return result
+
+    async def mapped(
+        self, supplier_id: str, integration: IntegrationSettings, kind: Kind, ids: Iterable[str]
+    ) -> set[str]:
+        """Which of `ids` have a NetSuite id now from a mapping tab or a stored mapping (not from
+        a property carried by some event): whether an event that failed for them can sync now."""
+        tab = integration.customer_mappings if kind == "customer" else integration.product_mappings
+        wanted = set(ids)
+        found = {om_id for om_id in wanted if om_id in tab}
+        if wanted - found:
+            found |= (await self._stored(supplier_id, kind, sorted(wanted - found))).keys()
+        return found
+
+    async def stored_property(
+        self, supplier_id: str, kind: Kind, ordermentum_id: str, name: PropertyName
+    ) -> str | None:
+        """A NetSuite property (e.g. `netsuite_freight_item_id`) of the latest upsert of an entity."""
+        document = await self._collection.find_one(
+            {"_id": _key(supplier_id, kind, ordermentum_id)}, {"event_properties": 1}
+        )
+        value = ((document or {}).get("event_properties") or {}).get(name)
+        return value if isinstance(value, str) else None
 
     async def _stored(self, supplier_id: str, kind: Kind, ids: list[str]) -> dict[str, str]:
         found: dict[str, str] = {}

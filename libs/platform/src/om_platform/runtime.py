@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, TypeVar
 
 import uvicorn
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, TopicPartition
 from faststream.asgi import AsgiFastStream, AsgiResponse, AsyncAPIRoute, get
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
@@ -160,9 +160,28 @@ class ServiceRuntime:
         """Run operator commands (`omctl resync`, `omctl run ...`) addressed to this service."""
 
         async def loop() -> None:
-            await serve_commands(CommandQueue(self.db), handlers, self.settings.command_poll_s)
+            await serve_commands(
+                CommandQueue(self.db),
+                handlers,
+                self.settings.command_poll_s,
+                positions=self.processed_offset,
+                catch_up_s=self.settings.command_catch_up_s,
+            )
 
         self.supervise("operator-commands", loop)
+
+    async def processed_offset(self, topic: str, partition: int) -> int | None:
+        """The offset below which this service finished every record of a partition (its consumer
+        group's committed offset, whichever replica did the work); None for a topic it does not
+        consume. Operator commands wait on it to see the events published before them."""
+        for consumer in self.consumers:
+            if consumer.topic == topic:
+                kafka = consumer.consumer
+                if kafka is None:
+                    return 0  # not polling yet: nothing processed
+                committed: int | None = await kafka.committed(TopicPartition(topic, partition))
+                return committed or 0
+        return None
 
     @property
     def netsuite(self) -> NetSuiteAccess:

@@ -115,6 +115,12 @@ class ServiceSettings(BaseSettings):
     command_poll_s: float = Field(
         1.0, gt=0, description="How often the service looks for operator commands (omctl resync/run)."
     )
+    command_catch_up_s: float = Field(
+        60.0,
+        gt=0,
+        description="Longest wait, before running an operator command, for the events published before "
+        "it to be processed; past that the command fails without running.",
+    )
     otel_exporter_otlp_endpoint: str | None = Field(
         None,
         description="OTLP/HTTP collector base URL (traces go to `<url>/v1/traces`); unset = tracing off. "

@@ -9,6 +9,8 @@ netsuite.catalog.v1.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -32,20 +34,23 @@ from om_contracts import (
 )
 from om_platform.decoding import contract_decoder
 from om_platform.errors import TransientFailure
-from om_platform.integrations import IntegrationStore
+from om_platform.integrations import IntegrationStore, SettingsChange
 from om_platform.kafka import RecordContext
 from om_platform.leases import LeaseStore
 from om_platform.mappings import MappingStore
 from om_platform.runtime import ServiceRuntime
 from order_sync.adapters.counters import PrometheusCounters
 from order_sync.adapters.cursors import MongoCursors
+from order_sync.adapters.heal_requests import MongoHealRequests
 from order_sync.adapters.ledger import MongoLedger
-from order_sync.adapters.mappings import StoreMappings
+from order_sync.adapters.mappings import FreshIntegrations, StoreMappings
 from order_sync.adapters.netsuite_gateway import Gateways
+from order_sync.domain import healing
+from order_sync.domain.mapping import MAPPING_CODES
 from order_sync.domain.outcomes import Outcome
-from order_sync.service_layer import catalog
+from order_sync.service_layer import catalog, heal
 from order_sync.service_layer.events import TransactionEvent, payload_of, source_of
-from order_sync.service_layer.resync import resync
+from order_sync.service_layer.resync import ResyncReport, republish_abandoned, resync
 from order_sync.service_layer.sync import Attempt, SyncDeps, sync_event
 from order_sync.settings import Settings
 
@@ -78,6 +83,8 @@ class OrderSync:
         self._retry = settings.consumer_options().retry
         self._first_attempt: dict[tuple[str, int, int], float] = {}
         self._deps: SyncDeps | None = None
+        self._heal: heal.HealDeps | None = None
+        self._heal_requests: MongoHealRequests | None = None
         self._catalog_deps: catalog.CatalogDeps | None = None
         self._leases: LeaseStore | None = None
         for topic in (ORDERS_TOPIC, INVOICES_TOPIC):
@@ -96,10 +103,17 @@ class OrderSync:
             )
         self.runtime.on_start(self._start)
         self.runtime.serve_commands(
-            {"resync": self.on_resync_command, "run_catalog": self.on_catalog_command}
+            {
+                "resync": self.on_resync_command,
+                "run_catalog": self.on_catalog_command,
+                "heal": self.on_heal_command,
+            }
         )
         if settings.catalog_enabled:
             self.runtime.supervise("catalog", self._catalog_loop)
+        if settings.heal_enabled:
+            self.integrations.watch(self.on_settings_change)
+            self.runtime.supervise("heal", self._heal_loop)
 
     def _lanes_for(self, supplier_id: str) -> int:
         # More records in flight than NetSuite slots: each record also spends time in MongoDB,
@@ -135,12 +149,25 @@ class OrderSync:
             overlap_s=self.settings.catalog_overlap_s,
         )
         self._leases = LeaseStore(db["leases"])
+        self._heal_requests = MongoHealRequests(db["heal_requests"])
+        await self._heal_requests.ensure_indexes()
+        self._heal = heal.HealDeps(
+            sync=dataclasses.replace(self._deps, integrations=FreshIntegrations(self.integrations)),
+            requests=self._heal_requests,
+            claim_ttl_s=self.settings.resync_claim_ttl_s,
+        )
 
     @property
     def deps(self) -> SyncDeps:
         if self._deps is None:
             raise RuntimeError("order_sync has not started")
         return self._deps
+
+    @property
+    def heal_deps(self) -> heal.HealDeps:
+        if self._heal is None:
+            raise RuntimeError("order_sync has not started")
+        return self._heal
 
     async def _publish_outcome(self, outcome: Outcome) -> None:
         await self._results.publish(outcome, key=outcome.supplier_id)
@@ -159,19 +186,33 @@ class OrderSync:
             return self._retry.gives_up(number, time.monotonic() - started, unexpected=False)
 
         try:
-            await sync_event(self.deps, source_of(event), payload_of(event), Attempt(number, is_final))
+            outcome = await sync_event(
+                self.deps, source_of(event), payload_of(event), Attempt(number, is_final)
+            )
         except TransientFailure:
             raise  # the edge retries; keep the first attempt's time
         except BaseException:
             self._first_attempt.pop(key, None)
             raise
         self._first_attempt.pop(key, None)
+        await self._recheck(outcome)
+
+    async def _recheck(self, outcome: Outcome | None) -> None:
+        """A mapping failure may have read a mapping being stored at that moment (heal.recheck)."""
+        error = getattr(outcome.data, "error", None) if outcome is not None else None
+        if (
+            outcome is not None
+            and error is not None
+            and error.code in MAPPING_CODES
+            and self.settings.heal_enabled
+        ):
+            await heal.recheck(self.heal_deps, outcome)
 
     async def on_entity_upserted(self, event: CustomerUpserted | ProductUpserted, ctx: RecordContext) -> None:
         kind: Literal["customer", "product"] = (
             "customer" if isinstance(event, CustomerUpserted) else "product"
         )
-        await self.mappings.record_entity(
+        stored = await self.mappings.record_entity(
             event.supplier_id,
             kind,
             event.data,
@@ -179,14 +220,33 @@ class OrderSync:
             occurred_at=event.occurred_at,
             event_id=event.event_id,
         )
+        if stored and self.settings.heal_enabled:
+            await heal.request_heals(
+                self.heal_deps, event.supplier_id, healing.provided_by_entity(kind, event.data)
+            )
+
+    async def on_settings_change(self, supplier_id: str, change: SettingsChange) -> None:
+        """New mappings in the integration's tabs, or a new surcharge item: heal what they unblock."""
+        provided = healing.provided_by_settings(
+            change.customers, change.products, surcharge_item=change.surcharge_item
+        )
+        await heal.request_heals(self.heal_deps, supplier_id, provided)
 
     # -- operations --------------------------------------------------------------------------
 
     async def resync(
         self, supplier_id: str, *, ordermentum_id: str | None = None, code: ErrorCode | None = None
-    ) -> list[Outcome]:
+    ) -> ResyncReport:
         """Re-sync one record, or all failed records of a supplier (optionally only one code)."""
-        return await resync(self.deps, supplier_id, ordermentum_id=ordermentum_id, code=code)
+        integration = await self.integrations.get(supplier_id, fresh=True)
+        return await resync(
+            self.heal_deps.sync,
+            supplier_id,
+            ordermentum_id=ordermentum_id,
+            code=code,
+            concurrency=integration.concurrency_limit if integration else 1,
+            claim_ttl_s=self.settings.resync_claim_ttl_s,
+        )
 
     async def refresh_catalog(self, supplier_id: str, integration: IntegrationSettings | None = None) -> int:
         """Publish the supplier's NetSuite customers and items changed since the last poll, now."""
@@ -211,14 +271,25 @@ class OrderSync:
         if not supplier_id:
             raise ValueError("resync needs a supplier id")
         code = args.get("code")
-        results = await self.resync(
+        report = await self.resync(
             supplier_id,
             ordermentum_id=args.get("ordermentum_id"),
             code=ErrorCode(code) if code else None,
         )
-        synced = [r.data.ordermentum_id for r in results if not r.event_type.endswith(".failed")]
-        failed = [r.data.ordermentum_id for r in results if r.event_type.endswith(".failed")]
-        return {"resynced": len(results), "synced": synced, "still_failed": failed}
+        failed = [r.data.ordermentum_id for r in report.failed]
+        return {
+            "resynced": len(report.outcomes),
+            "synced": report.synced,
+            "still_failed": failed,
+            "errors": report.errors,
+        }
+
+    async def on_heal_command(self, supplier_id: str | None, args: Mapping[str, Any]) -> Mapping[str, Any]:
+        """`omctl mappings import` queues it with what the import provides (`blocked_by` ids)."""
+        if not supplier_id:
+            raise ValueError("heal needs a supplier id")
+        provided = [str(b) for b in args.get("blocked_by") or ()]
+        return {"requested": sorted(await heal.request_heals(self.heal_deps, supplier_id, provided))}
 
     async def on_catalog_command(self, supplier_id: str | None, args: Mapping[str, Any]) -> Mapping[str, Any]:
         """`omctl run catalog <supplier>`."""
@@ -250,6 +321,45 @@ class OrderSync:
             except Exception:
                 # One supplier's outage must not stop the others' catalogs; the next round retries.
                 log.exception("catalog poll failed", extra={"supplier_id": supplier_id})
+
+    async def _heal_loop(self) -> None:
+        """Heal every supplier with pending requests, each in its own task (one replica per supplier)."""
+        running: dict[str, asyncio.Task[None]] = {}
+        requests = self._heal_requests
+        assert requests is not None  # started before the supervised loops
+        try:
+            while True:
+                try:
+                    await republish_abandoned(self.heal_deps.sync, self.settings.resync_claim_ttl_s)
+                    for supplier_id in await requests.suppliers():
+                        if supplier_id not in running:
+                            running[supplier_id] = asyncio.create_task(
+                                self._heal_one(supplier_id), name=f"heal:{supplier_id}"
+                            )
+                except Exception:
+                    log.exception("looking for heal requests failed; retrying")
+                for supplier_id in [s for s, task in running.items() if task.done()]:
+                    running.pop(supplier_id)
+                await requests.wait(self.settings.heal_poll_s)
+        finally:
+            for task in running.values():
+                task.cancel()
+            with contextlib.suppress(Exception):
+                await asyncio.gather(*running.values(), return_exceptions=True)
+
+    async def _heal_one(self, supplier_id: str) -> None:
+        assert self._leases is not None
+        try:
+            async with self._leases.hold(
+                f"order_sync.heal:{supplier_id}", self.settings.heal_lease_ttl_s
+            ) as lease:
+                if lease is not None:  # else another replica heals this supplier now
+                    await heal.heal_supplier(self.heal_deps, supplier_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The requests stay pending: the next round tries again.
+            log.exception("heal failed", extra={"supplier_id": supplier_id})
 
 
 def wire(settings: Settings) -> OrderSync:

@@ -30,3 +30,23 @@ class Settings(ServiceSettings):
     catalog_lease_ttl_s: float = Field(
         120.0, gt=0, description="Lease that lets one replica at a time poll a supplier's catalog."
     )
+    heal_enabled: bool = Field(
+        True,
+        description="Re-sync by itself every record that failed for a missing mapping, freight or surcharge "
+        "item once it arrives (README, 'Automatic re-sync').",
+    )
+    heal_poll_s: float = Field(
+        1.0,
+        gt=0,
+        description="How often to look for heal requests made by other replicas or omctl (this replica's own "
+        "start at once).",
+    )
+    heal_lease_ttl_s: float = Field(
+        60.0, gt=0, description="Lease that lets one replica at a time heal a supplier (renewed while held)."
+    )
+    resync_claim_ttl_s: float = Field(
+        30.0,
+        gt=0,
+        description="Claim a re-sync holds on each record it runs (renewed every third of it); a crashed "
+        "re-sync's records are free again after it.",
+    )

@@ -2,22 +2,31 @@
 
 Writes per event: one upsert storing the outcome (unpublished) with the event it answers, and one
 small update once the broker confirmed the outcome. Both are keyed by `_id`, so a redelivery
-rewrites the same document.
+rewrites the same document. The first returns the document's `version` and `claim` as they were
+(`find_one_and_update`, the same round trip), which is how the edge learns that a re-sync
+overlapped it.
+
+Re-syncs (README, "Automatic re-sync") find records through indexes: `(supplier_id, status,
+last_error.code)` and `(supplier_id, blocked_by, last_occurred_at_us)` (multikey: every id the
+failure waits for); a claim is `claim: {owner, until}` on the record, renewed while held.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
+from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
-from om_contracts import ErrorCode, NetSuiteRecordRef, SyncFailed, SyncKind
+from om_contracts import NetSuiteRecordRef, SyncFailed, SyncKind
+from order_sync.domain.mapping import blockers
 from order_sync.domain.outcomes import Outcome, status_of
-from order_sync.service_layer.ports import LedgerEntry
+from order_sync.service_layer.ports import Claim, LedgerEntry, Recorded, Selection
 
 APPLIED_EVENTS_KEPT = 50  # event ids remembered per record to recognise redeliveries
+_CHUNK = 1000  # blocker ids per `blocking` query
 
 
 def ledger_id(supplier_id: str, kind: SyncKind, ordermentum_id: str) -> str:
@@ -42,6 +51,11 @@ class MongoLedger:
 
     async def ensure_indexes(self) -> None:
         await self._collection.create_index([("supplier_id", 1), ("status", 1), ("last_error.code", 1)])
+        await self._collection.create_index(
+            [("supplier_id", 1), ("blocked_by", 1), ("last_occurred_at_us", 1)]
+        )
+        # Only claimed records carry `claim.until`: the sparse index holds just those.
+        await self._collection.create_index([("claim.until", 1)], sparse=True)
 
     async def get(self, supplier_id: str, kind: SyncKind, ordermentum_id: str) -> LedgerEntry | None:
         document = await self._collection.find_one({"_id": ledger_id(supplier_id, kind, ordermentum_id)})
@@ -56,9 +70,11 @@ class MongoLedger:
         event_type: str,
         occurred_at: datetime,
         attempts_made: int,
-    ) -> None:
+        claim: Claim | None = None,
+    ) -> Recorded:
         data = outcome.data
-        error = data.error.model_dump(mode="json") if isinstance(data, SyncFailed) else None
+        failure = data.error if isinstance(data, SyncFailed) else None
+        error = failure.model_dump(mode="json") if failure is not None else None
         netsuite = data.netsuite.model_dump(mode="json") if data.netsuite is not None else None
         now = datetime.now(UTC)
         fields: dict[str, Any] = {
@@ -76,30 +92,53 @@ class MongoLedger:
             "outcome": outcome.model_dump_json(),
             "outcome_event_id": outcome.event_id,
             "outcome_published": False,
+            "blocked_by": list(blockers(failure)),
             "updated_at": now,
         }
         if netsuite is not None:
             fields["netsuite"] = netsuite
-        await self._collection.update_one(
-            {"_id": ledger_id(entry.supplier_id, entry.kind, entry.ordermentum_id)},
-            {
-                "$set": fields,
-                "$inc": {"attempts": attempts_made},
-                "$push": {
-                    "applied_event_ids": {"$each": [data.source_event_id], "$slice": -APPLIED_EVENTS_KEPT}
-                },
-                "$setOnInsert": {"created_at": now},
-            },
+        key = ledger_id(entry.supplier_id, entry.kind, entry.ordermentum_id)
+        update = {
+            "$set": fields,
+            "$inc": {"attempts": attempts_made, "version": 1},
+            "$push": {"applied_event_ids": {"$each": [data.source_event_id], "$slice": -APPLIED_EVENTS_KEPT}},
+            "$setOnInsert": {"created_at": now},
+        }
+        if claim is not None:
+            # A re-sync writes only what it claimed: the record at the claimed version, still its.
+            written = await self._collection.update_one(
+                {"_id": key, "version": claim.version, "claim.owner": claim.owner}, update
+            )
+            return "written" if written.matched_count else "superseded"
+        before = await self._collection.find_one_and_update(
+            {"_id": key},
+            update,
+            projection={"version": 1, "claim": 1},
             upsert=True,
+            return_document=ReturnDocument.BEFORE,
         )
+        if before is None:
+            return "written"
+        if before.get("version", 0) != entry.version or _holder(before, now) is not None:
+            return "overlapped"
+        return "written"
 
     async def mark_published(
-        self, supplier_id: str, kind: SyncKind, ordermentum_id: str, event_id: str
+        self,
+        supplier_id: str,
+        kind: SyncKind,
+        ordermentum_id: str,
+        event_id: str,
+        claim: Claim | None = None,
     ) -> None:
-        await self._collection.update_one(
-            {"_id": ledger_id(supplier_id, kind, ordermentum_id), "outcome_event_id": event_id},
-            {"$set": {"outcome_published": True}},
-        )
+        key = {"_id": ledger_id(supplier_id, kind, ordermentum_id), "outcome_event_id": event_id}
+        if claim is not None:
+            released = await self._collection.update_one(
+                {**key, "claim.owner": claim.owner}, {"$set": {"outcome_published": True, "claim": None}}
+            )
+            if released.matched_count:
+                return
+        await self._collection.update_one(key, {"$set": {"outcome_published": True}})
 
     async def note_attempt(
         self, supplier_id: str, kind: SyncKind, ordermentum_id: str, error: dict[str, Any]
@@ -121,18 +160,91 @@ class MongoLedger:
             upsert=True,
         )
 
-    async def failed(
-        self, supplier_id: str, *, ordermentum_id: str | None = None, code: ErrorCode | None = None
-    ) -> AsyncIterator[LedgerEntry]:
-        query: dict[str, Any] = {"supplier_id": supplier_id}
-        if ordermentum_id is not None:
-            query["ordermentum_id"] = ordermentum_id
-        else:
-            query["status"] = "failed"
-        if code is not None:
-            query["last_error.code"] = code.value
-        async for document in self._collection.find(query).sort("_id", 1):
+    async def select(self, selection: Selection) -> AsyncIterator[LedgerEntry]:
+        cursor = self._collection.find(_query(selection)).sort([("last_occurred_at_us", 1), ("_id", 1)])
+        async for document in cursor:
             yield _entry(document)
+
+    async def claim(
+        self, entry: LedgerEntry, selection: Selection, owner: str, ttl_s: float
+    ) -> tuple[LedgerEntry, Claim] | Literal["gone", "busy"]:
+        now = datetime.now(UTC)
+        selected = {
+            **_query(selection),
+            "_id": ledger_id(entry.supplier_id, entry.kind, entry.ordermentum_id),
+        }
+        document = await self._collection.find_one_and_update(
+            {**selected, "$or": [{"claim": None}, {"claim.until": {"$lte": now}}]},
+            {"$set": {"claim": {"owner": owner, "until": now + timedelta(seconds=ttl_s)}}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if document is not None:
+            return _entry(document), Claim(owner=owner, version=document.get("version", 0))
+        return "busy" if await self._collection.find_one(selected, {"_id": 1}) else "gone"
+
+    async def renew(self, entries: Iterable[LedgerEntry], owner: str, ttl_s: float) -> None:
+        ids = [ledger_id(e.supplier_id, e.kind, e.ordermentum_id) for e in entries]
+        if ids:
+            await self._collection.update_many(
+                {"_id": {"$in": ids}, "claim.owner": owner},
+                {"$set": {"claim.until": datetime.now(UTC) + timedelta(seconds=ttl_s)}},
+            )
+
+    async def release(self, entry: LedgerEntry, claim: Claim) -> None:
+        await self._collection.update_one(
+            {
+                "_id": ledger_id(entry.supplier_id, entry.kind, entry.ordermentum_id),
+                "claim.owner": claim.owner,
+            },
+            {"$set": {"claim": None}},
+        )
+
+    async def abandoned(self) -> AsyncIterator[LedgerEntry]:
+        query = {"claim.until": {"$lte": datetime.now(UTC)}, "outcome_published": False}
+        async for document in self._collection.find(query):
+            yield _entry(document)
+
+    async def blocking(self, supplier_id: str, blockers: Iterable[str]) -> set[str]:
+        wanted = sorted(set(blockers))
+        found: set[str] = set()
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            pipeline: list[dict[str, Any]] = [
+                {"$match": {"supplier_id": supplier_id, "blocked_by": {"$in": chunk}, "status": "failed"}},
+                {"$unwind": "$blocked_by"},
+                {"$match": {"blocked_by": {"$in": chunk}}},
+                {"$group": {"_id": "$blocked_by"}},
+            ]
+            cursor = await self._collection.aggregate(pipeline)
+            found |= {document["_id"] async for document in cursor}
+        return found
+
+
+def _query(selection: Selection) -> dict[str, Any]:
+    query: dict[str, Any] = {"supplier_id": selection.supplier_id}
+    if selection.ordermentum_id is not None:
+        query["ordermentum_id"] = selection.ordermentum_id
+    elif selection.status is not None:
+        query["status"] = selection.status
+    if selection.code is not None:
+        query["last_error.code"] = selection.code.value
+    if selection.blocked_by:
+        query["blocked_by"] = {"$in": list(selection.blocked_by)}
+    return query
+
+
+def _holder(document: dict[str, Any], now: datetime) -> str | None:
+    """Who holds a live claim on the record (None: free, or the claim lapsed)."""
+    claim = document.get("claim")
+    if not isinstance(claim, dict):
+        return None
+    until = claim.get("until")
+    if isinstance(until, datetime) and until.tzinfo is None:  # a client without tz_aware reads naive UTC
+        until = until.replace(tzinfo=UTC)
+    if not isinstance(until, datetime) or until <= now:
+        return None
+    owner = claim.get("owner")
+    return owner if isinstance(owner, str) else None
 
 
 def _entry(document: dict[str, Any]) -> LedgerEntry:
@@ -154,4 +266,7 @@ def _entry(document: dict[str, Any]) -> LedgerEntry:
         outcome=document.get("outcome"),
         outcome_event_id=document.get("outcome_event_id"),
         outcome_published=bool(document.get("outcome_published", True)),
+        version=document.get("version", 0),
+        blocked_by=tuple(document.get("blocked_by") or ()),
+        claimed_by=_holder(document, datetime.now(UTC)),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -39,6 +39,43 @@ class LedgerEntry:
     outcome: str | None = None
     outcome_event_id: str | None = None
     outcome_published: bool = True
+    version: int = 0
+    """Outcomes recorded so far: tells a writer whether someone else wrote the record meanwhile."""
+    blocked_by: tuple[str, ...] = ()
+    """What the latest outcome waits for (`domain.mapping.blockers`); indexed."""
+    claimed_by: str | None = None
+    """The re-sync holding a live claim on the record (None when free or the claim expired)."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which ledger entries of one supplier to re-sync; every field given narrows it.
+
+    `status` (default failed) is ignored when `ordermentum_id` names one record (any status).
+    A new reason to re-sync adds a field here and its query in the ledger adapter.
+    """
+
+    supplier_id: str
+    ordermentum_id: str | None = None
+    status: str | None = "failed"
+    code: ErrorCode | None = None
+    blocked_by: tuple[str, ...] = ()
+    """Entries waiting for any of these (`domain.mapping.blockers`)."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A re-sync's hold on one record: the edge waits while it is live, and the re-sync's outcome
+    is recorded only if nobody recorded another one since the claim."""
+
+    owner: str
+    version: int
+
+
+Recorded = Literal["written", "overlapped", "superseded"]
+"""`written`; `overlapped`: written, but a re-sync wrote or held the record while this writer
+worked (its NetSuite write may have landed after this one); `superseded`: a claimed write refused
+because the record changed after the claim."""
 
 
 class Ledger(Protocol):
@@ -53,13 +90,25 @@ class Ledger(Protocol):
         event_type: str,
         occurred_at: datetime,
         attempts_made: int,
-    ) -> None:
-        """Store the outcome (not yet published) and the event it answers, atomically per record."""
+        claim: Claim | None = None,
+    ) -> Recorded:
+        """Store the outcome (not yet published) and the event it answers, atomically per record.
+
+        Unclaimed (the edge): always written, and says whether it overlapped a re-sync. Claimed:
+        written only while the claim holds and the record is at the claimed version.
+        """
         ...
 
     async def mark_published(
-        self, supplier_id: str, kind: SyncKind, ordermentum_id: str, event_id: str
-    ) -> None: ...
+        self,
+        supplier_id: str,
+        kind: SyncKind,
+        ordermentum_id: str,
+        event_id: str,
+        claim: Claim | None = None,
+    ) -> None:
+        """The broker confirmed the outcome; a claim held for it is released."""
+        ...
 
     async def note_attempt(
         self, supplier_id: str, kind: SyncKind, ordermentum_id: str, error: dict[str, Any]
@@ -67,10 +116,29 @@ class Ledger(Protocol):
         """A transient failure that will be retried: count it and remember why."""
         ...
 
-    def failed(
-        self, supplier_id: str, *, ordermentum_id: str | None = None, code: ErrorCode | None = None
-    ) -> AsyncIterator[LedgerEntry]:
-        """Entries to re-sync: one record (any status) or every failed one (optionally by code)."""
+    def select(self, selection: Selection) -> AsyncIterator[LedgerEntry]:
+        """The selected entries, oldest event first, through an index."""
+        ...
+
+    async def claim(
+        self, entry: LedgerEntry, selection: Selection, owner: str, ttl_s: float
+    ) -> tuple[LedgerEntry, Claim] | Literal["gone", "busy"]:
+        """Claim the record if it still matches `selection` and nobody holds it: the entry as
+        claimed, or `gone` (no longer selected) or `busy` (another live claim)."""
+        ...
+
+    async def renew(self, entries: Iterable[LedgerEntry], owner: str, ttl_s: float) -> None:
+        """Extend `owner`'s claims on these records (a live re-sync renews; a dead one's lapse)."""
+        ...
+
+    async def release(self, entry: LedgerEntry, claim: Claim) -> None: ...
+
+    def abandoned(self) -> AsyncIterator[LedgerEntry]:
+        """Records whose claim lapsed with an outcome stored but never confirmed published."""
+        ...
+
+    async def blocking(self, supplier_id: str, blockers: Iterable[str]) -> set[str]:
+        """Which of `blockers` the latest outcome of at least one failed record waits for."""
         ...
 
 
@@ -86,6 +154,43 @@ class MappingResolver(Protocol):
     async def resolve_products(
         self, supplier_id: str, integration: IntegrationSettings, products: list[Product]
     ) -> Mapping[str, str | None]: ...
+
+    async def freight_item(self, supplier_id: str, customer_id: str) -> str | None:
+        """`netsuite_freight_item_id` of the customer's latest `customer.upserted`."""
+        ...
+
+    async def mapped(
+        self,
+        supplier_id: str,
+        integration: IntegrationSettings,
+        kind: Literal["customer", "product"],
+        ids: Iterable[str],
+    ) -> set[str]:
+        """Which ids have a NetSuite id from a tab or a stored mapping (not from one event)."""
+        ...
+
+
+@dataclass(frozen=True)
+class HealRequest:
+    """A durable "re-sync what waits for `blocker`" of one supplier; `generation` grows with each
+    new request for the same blocker, so finishing an old one never drops a newer one."""
+
+    blocker: str
+    generation: int
+
+
+class HealRequests(Protocol):
+    async def add(self, supplier_id: str, blockers: Iterable[str]) -> None: ...
+
+    async def suppliers(self) -> list[str]:
+        """Suppliers with pending requests."""
+        ...
+
+    async def pending(self, supplier_id: str) -> list[HealRequest]: ...
+
+    async def finish(self, supplier_id: str, requests: Iterable[HealRequest]) -> None:
+        """Mark these done, unless requested again since (a newer generation stays pending)."""
+        ...
 
 
 class Gateway(Protocol):

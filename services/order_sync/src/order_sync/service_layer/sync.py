@@ -9,6 +9,7 @@ outcome (same event id, so consumers deduplicate it).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from om_platform.errors import TransientFailure
 from order_sync.domain import mapping, outcomes
 from order_sync.domain.outcomes import Outcome, SourceEvent
 from order_sync.service_layer.ports import (
+    Claim,
     Counters,
     Gateway,
     GatewayFactory,
@@ -112,11 +114,13 @@ async def sync_event(
     attempt: Attempt = Attempt(),
     *,
     resync: bool = False,
+    claim: Claim | None = None,
 ) -> Outcome | None:
     """Apply one event; returns the outcome published (None when nothing was published).
 
     ``payload`` is the event's JSON, kept in the ledger so `resync` can run it again. With
-    ``resync`` the event is applied even if the ledger shows it applied already.
+    ``resync`` the event is applied even if the ledger shows it applied already; a re-sync passes
+    its ``claim`` on the record (README, "Automatic re-sync": how it and the edge stay in order).
     """
     extra = {"supplier_id": source.supplier_id, "event_id": source.event_id}
     integration = await deps.integrations.get(source.supplier_id)
@@ -125,7 +129,7 @@ async def sync_event(
         log.info("event of the other sync type acknowledged", extra=extra)
         return None
     tx = source.transaction
-    entry = await deps.ledger.get(source.supplier_id, source.kind, tx.id)
+    entry = await _unclaimed(deps, source, claim)
     if entry is not None and not resync:
         decision = outcomes.decide(
             event_id=source.event_id,
@@ -141,30 +145,30 @@ async def sync_event(
             log.info("event older than the one applied to this record is ignored", extra=extra)
             return None
     entry = entry or LedgerEntry(supplier_id=source.supplier_id, kind=source.kind, ordermentum_id=tx.id)
-    try:
-        outcome = await _apply(deps, source, integration, entry, attempt)
-    except _Failure as failure:
-        outcome = outcomes.failed(
-            source,
-            failure.code,
-            failure.message,
-            retryable=failure.retryable,
-            details=failure.details,
-            record=failure.record or entry.netsuite,
-            attempts=attempt.number,
-            event_id=deps.new_event_id(),
-            now=deps.clock(),
+    for _ in range(_MAX_OVERLAPS):
+        outcome = await _outcome(deps, source, integration, entry, attempt)
+        recorded = await deps.ledger.record(
+            entry,
+            outcome,
+            event_payload=payload,
+            event_type=source.event_type,
+            occurred_at=source.occurred_at,
+            attempts_made=1,
+            claim=claim,
         )
-    await deps.ledger.record(
-        entry,
-        outcome,
-        event_payload=payload,
-        event_type=source.event_type,
-        occurred_at=source.occurred_at,
-        attempts_made=1,
-    )
+        if recorded != "overlapped":
+            break
+        # A re-sync wrote this record while this (newer) event was applied: its NetSuite write may
+        # have landed after ours, so ours is applied again once the re-sync let go of the record.
+        log.info("a re-sync overlapped this event; applying it again", extra=extra)
+        entry = await _unclaimed(deps, source, None) or entry
+        integration = await deps.integrations.get(source.supplier_id)
+    if recorded == "superseded":
+        deps.counters.count("superseded")
+        log.info("re-sync skipped: the record changed since it was claimed", extra=extra)
+        return None
     await deps.publish(outcome)
-    await deps.ledger.mark_published(source.supplier_id, source.kind, tx.id, outcome.event_id)
+    await deps.ledger.mark_published(source.supplier_id, source.kind, tx.id, outcome.event_id, claim)
     error = getattr(outcome.data, "error", None)
     if error is not None:  # say exactly what to fix, in the log as in the failure event
         deps.counters.failure(str(error.code))
@@ -179,6 +183,45 @@ async def sync_event(
     else:
         log.info("record %s", outcome.event_type, extra=extra)
     return outcome
+
+
+_MAX_OVERLAPS = 5
+_CLAIM_POLL_S = 0.05
+
+
+async def _unclaimed(deps: SyncDeps, source: SourceEvent, claim: Claim | None) -> LedgerEntry | None:
+    """The record's entry once no re-sync other than `claim` holds it (a live claim is short and
+    renewed; a dead re-sync's claim lapses after its TTL)."""
+    tx = source.transaction
+    while True:
+        entry = await deps.ledger.get(source.supplier_id, source.kind, tx.id)
+        holder = entry.claimed_by if entry is not None else None
+        if holder is None or (claim is not None and holder == claim.owner):
+            return entry
+        await asyncio.sleep(_CLAIM_POLL_S)  # the claim is released by another task or replica
+
+
+async def _outcome(
+    deps: SyncDeps,
+    source: SourceEvent,
+    integration: IntegrationSettings | None,
+    entry: LedgerEntry,
+    attempt: Attempt,
+) -> Outcome:
+    try:
+        return await _apply(deps, source, integration, entry, attempt)
+    except _Failure as failure:
+        return outcomes.failed(
+            source,
+            failure.code,
+            failure.message,
+            retryable=failure.retryable,
+            details=failure.details,
+            record=failure.record or entry.netsuite,
+            attempts=attempt.number,
+            event_id=deps.new_event_id(),
+            now=deps.clock(),
+        )
 
 
 def _other_sync_type(integration: IntegrationSettings, source: SourceEvent) -> bool:
@@ -272,7 +315,7 @@ async def _upsert(
     entry: LedgerEntry,
     gateway: Gateway,
 ) -> NetSuiteRecordRef:
-    tx = source.transaction
+    tx = await _with_latest_freight_item(deps, source)
     customer = await deps.mappings.resolve_customer(source.supplier_id, integration, tx.customer)
     products = await deps.mappings.resolve_products(
         source.supplier_id, integration, [line.product for line in tx.lines]
@@ -297,6 +340,19 @@ async def _upsert(
     )
     known = entry.netsuite.tran_id if entry.netsuite is not None else None
     return await gateway.upsert(body, known_tran_id=known)
+
+
+async def _with_latest_freight_item(deps: SyncDeps, source: SourceEvent) -> Order | Invoice:
+    """The transaction, its customer completed with the freight item of the customer's latest
+    `customer.upserted` when neither the event nor its customer carries one (a fix made later)."""
+    tx = source.transaction
+    if tx.freight is None or tx.resolved_property("netsuite_freight_item_id") is not None:
+        return tx
+    item = await deps.mappings.freight_item(source.supplier_id, tx.customer.id)
+    if item is None:
+        return tx
+    properties = {**tx.customer.properties, "netsuite_freight_item_id": item}
+    return tx.model_copy(update={"customer": tx.customer.model_copy(update={"properties": properties})})
 
 
 def _external_id(kind: str, tx: Order | Invoice) -> str:
