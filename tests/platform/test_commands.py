@@ -66,3 +66,60 @@ async def test_waiting_for_a_command_nobody_serves_times_out(mongo_db: Any) -> N
     queue = CommandQueue(mongo_db)
     with pytest.raises(TimeoutError):
         await queue.wait(await queue.submit("resync"), timeout=0.2, poll_s=0.05)
+
+
+async def test_a_command_waits_until_the_events_published_before_it_are_processed(mongo_db: Any) -> None:
+    queue = CommandQueue(mongo_db)
+    processed = {("ordermentum.products.v1", 2): 40}
+    seen_at_run: list[int] = []
+
+    async def positions(topic: str, partition: int) -> int | None:
+        if topic == "ordermentum.payments.v1":
+            return None  # a topic this service does not consume is not waited for
+        return processed.get((topic, partition), 0)
+
+    async def resync(supplier_id: str | None, args: Mapping[str, Any]) -> Mapping[str, Any]:
+        seen_at_run.append(processed["ordermentum.products.v1", 2])
+        return {"ok": True}
+
+    loop = asyncio.create_task(
+        serve_commands(queue, {"resync": resync}, poll_s=0.05, positions=positions, catch_up_s=30)
+    )
+    try:
+        after = {"ordermentum.products.v1": {2: 42}, "ordermentum.payments.v1": {0: 9}}
+        command_id = await queue.submit("resync", "sup_1", after=after)
+        await asyncio.sleep(0.3)
+        assert (await mongo_db["operator_commands"].find_one({"_id": command_id}))["status"] == "running"
+        processed["ordermentum.products.v1", 2] = 42
+        document = await queue.wait(command_id, timeout=10, poll_s=0.05)
+    finally:
+        loop.cancel()
+        await asyncio.gather(loop, return_exceptions=True)
+    assert document["status"] == "done"
+    assert seen_at_run == [42]
+
+
+async def test_a_command_whose_events_are_not_processed_in_time_fails_without_running(mongo_db: Any) -> None:
+    queue = CommandQueue(mongo_db)
+    runs: list[str] = []
+
+    async def positions(topic: str, partition: int) -> int | None:
+        return 5
+
+    async def resync(supplier_id: str | None, args: Mapping[str, Any]) -> Mapping[str, Any]:
+        runs.append("ran")
+        return {}
+
+    loop = asyncio.create_task(
+        serve_commands(queue, {"resync": resync}, poll_s=0.05, positions=positions, catch_up_s=0.3)
+    )
+    try:
+        command_id = await queue.submit("resync", "sup_1", after={"ordermentum.orders.v1": {1: 7}})
+        document = await queue.wait(command_id, timeout=10, poll_s=0.05)
+    finally:
+        loop.cancel()
+        await asyncio.gather(loop, return_exceptions=True)
+    assert document["status"] == "failed"
+    assert "ordermentum.orders.v1[1] at 5 of 7" in document["error"]
+    assert "the command was not run" in document["error"]
+    assert runs == []

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from om_contracts import INTEGRATIONS_TOPIC, KeyRing, parse_event
-from om_platform.integrations import IntegrationStore
+from om_platform.integrations import IntegrationStore, SettingsChange, settings_changes
 from om_platform.kafka import RecordContext
 
 pytestmark = pytest.mark.integration
@@ -83,3 +83,47 @@ async def test_disconnecting_forgets_the_settings_and_credentials(mongo_db: Any,
     assert stored["status"] == "disconnected"
     assert stored["settings"] is None
     assert [s async for s in store.configured()] == []
+
+
+def with_tabs(at: str, products: dict[str, str], surcharge: str | None = None) -> Any:
+    event = configured(at, 5)
+    data = event.data.model_copy(update={"product_mappings": products, "surcharge_item_id": surcharge})
+    return event.model_copy(update={"data": data, "event_id": f"evt_{at}_{len(products)}"})
+
+
+def test_a_settings_change_lists_only_what_the_new_settings_add_or_change() -> None:
+    old = with_tabs("2026-11-24T09:00:00+00:00", {"prd_1": "10", "prd_2": "20"}).data
+    new = with_tabs("2026-11-24T09:05:00+00:00", {"prd_2": "21", "prd_3": "30"}, surcharge="9").data
+    change = settings_changes(old, new)
+    assert change == SettingsChange(
+        customers=frozenset(), products=frozenset({"prd_2", "prd_3"}), surcharge_item=True
+    )
+    assert not settings_changes(new, new)
+    assert settings_changes(None, new).products == {"prd_2", "prd_3"}
+    assert not settings_changes(new, None)  # disconnected: nothing to heal with
+
+
+async def test_watchers_hear_each_change_once_it_is_stored_and_again_after_a_crash(mongo_db: Any) -> None:
+    store = IntegrationStore(_Runtime(mongo_db))
+    heard: list[tuple[str, SettingsChange]] = []
+    crash = [True]
+
+    async def watcher(supplier_id: str, change: SettingsChange) -> None:
+        settings = await IntegrationStore(_Runtime(mongo_db)).get(supplier_id)
+        assert settings is not None
+        assert change.products <= settings.product_mappings.keys()  # stored before it is reported
+        if crash[0]:
+            crash[0] = False
+            raise ConnectionError("the process died here")
+        heard.append((supplier_id, change))
+
+    store.watch(watcher)
+    await store.apply("sup_1", with_tabs("2026-11-24T09:00:00+00:00", {}), ctx())
+    assert heard == []  # nothing new to hear about
+    event = with_tabs("2026-11-24T09:05:00+00:00", {"prd_1": "10"})
+    with pytest.raises(ConnectionError):
+        await store.apply("sup_1", event, ctx())
+    await store.apply("sup_1", event, ctx())  # redelivered: the stored settings are the same already
+    assert heard == [("sup_1", SettingsChange(products=frozenset({"prd_1"})))]
+    await store.apply("sup_1", event, ctx())
+    assert len(heard) == 1  # reported, so cleared

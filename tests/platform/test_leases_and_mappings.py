@@ -118,3 +118,28 @@ async def test_reverse_lookup_finds_ordermentum_ids_for_netsuite_items(mongo_db:
         "20": "prd_e",
         "30": "prd_o",
     }
+
+
+async def test_the_latest_upsert_keeps_its_netsuite_properties_and_says_whether_it_was_stored(
+    mongo_db: Any,
+) -> None:
+    store = MappingStore(_Db(mongo_db))
+    now = datetime.now(UTC)
+    freight = Customer.model_validate(
+        {"id": "cus_f", "name": "F", "properties": {"netsuite_id": "8", "netsuite_freight_item_id": "77"}}
+    )
+    assert await store.record_entity("sup", "customer", freight, name="F", occurred_at=now, event_id="e1")
+    older = customer("cus_f", "9")
+    assert not await store.record_entity(
+        "sup", "customer", older, name="F", occurred_at=now - timedelta(hours=1), event_id="e0"
+    )
+    assert await store.stored_property("sup", "customer", "cus_f", "netsuite_freight_item_id") == "77"
+    assert await store.stored_property("sup", "customer", "cus_none", "netsuite_freight_item_id") is None
+    await store.set_operator_mappings("sup", "customer", {"cus_o": "5"})
+    settings = integration(customer_mappings={"cus_t": "1"})
+    # A tab or a stored mapping counts; a netsuite_id carried by one event does not.
+    assert await store.mapped("sup", settings, "customer", ["cus_f", "cus_o", "cus_t", "cus_x"]) == {
+        "cus_f",
+        "cus_o",
+        "cus_t",
+    }
