@@ -1,6 +1,6 @@
 """omctl against the real order_sync service (embedded broker, Mongo-protocol server, simulator):
-an order fails on unmapped ids, the operator imports the mappings as CSV and re-syncs it, then
-replays the supplier's orders; NetSuite ends with exactly one sales order."""
+an order fails on unmapped ids, the operator imports the mappings as CSV and the order heals by
+itself, then replays the supplier's orders; NetSuite ends with exactly one sales order."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from order_sync_harness import OutcomeReader, Stack, wait_until
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 
-async def test_import_mappings_resync_and_replay_leave_exactly_one_sales_order(
+async def test_an_import_heals_the_order_and_a_replay_leaves_exactly_one_sales_order(
     cli: Cli,
     kafka_bootstrap: str,
     mongo_url: str,
@@ -57,16 +57,6 @@ async def test_import_mappings_resync_and_replay_leave_exactly_one_sales_order(
         [failed] = await reader.wait_for(lambda e: len(e) >= 1)
         assert failed["data"]["error"]["code"] == "UNMAPPED_CUSTOMER"
 
-        csv = tmp_path / "fix.csv"
-        rows = [f"customer,cus_1,{supplier.customer_id}"] + [
-            f"product,{p},{i}" for p, i in supplier.items.items()
-        ]
-        csv.write_text("kind,ordermentum_id,netsuite_id\n" + "\n".join(rows) + "\nproduct,prd_z,not-an-id\n")
-        imported = await cli.json(
-            "mappings", "import", str(csv), "--supplier", sid, "--service", "order_sync", **env
-        )
-        assert (imported["accepted"], [r["line"] for r in imported["rejected"]]) == (4, [6])
-
         status = await cli.json("status", "--supplier", sid, **env)
         assert status["suppliers"][sid]["order_sync"]["flows"]["ledger"]["failures_by_code"] == {
             "UNMAPPED_CUSTOMER": 1
@@ -76,14 +66,26 @@ async def test_import_mappings_resync_and_replay_leave_exactly_one_sales_order(
         )
         assert check["ok"] is True, check
 
+        csv = tmp_path / "fix.csv"
+        rows = [f"customer,cus_1,{supplier.customer_id}"] + [
+            f"product,{p},{i}" for p, i in supplier.items.items()
+        ]
+        csv.write_text("kind,ordermentum_id,netsuite_id\n" + "\n".join(rows) + "\nproduct,prd_z,not-an-id\n")
+        imported = await cli.json(
+            "mappings", "import", str(csv), "--supplier", sid, "--service", "order_sync", **env
+        )
+        assert (imported["accepted"], [r["line"] for r in imported["rejected"]]) == (4, [6])
+        assert len(imported["heal_commands"]) == 1
+
+        # The import alone heals the order: order_sync picks the imported ids up, no resync needed.
+        events = await reader.wait_for(lambda e: len(e) >= 2)
+        assert events[1]["event_type"] == "netsuite.order.synced"
+        assert len(supplier.account.records("salesOrder")) == 1
         resync = await cli.json(
             "resync", "--supplier", sid, "--code", "UNMAPPED_CUSTOMER", "--wait", "30", **env
         )
         assert resync["status"] == "done", resync
-        assert resync["result"]["synced"] == ["ord_e2e1"]
-        events = await reader.wait_for(lambda e: len(e) >= 2)
-        assert events[1]["event_type"] == "netsuite.order.synced"
-        assert len(supplier.account.records("salesOrder")) == 1
+        assert resync["result"]["resynced"] == 0  # nothing was left for the operator
 
         replay = await cli.json(
             "replay",

@@ -285,10 +285,11 @@ class OrderSync:
         }
 
     async def on_heal_command(self, supplier_id: str | None, args: Mapping[str, Any]) -> Mapping[str, Any]:
-        """`omctl mappings import` queues it with what the import provides (`blocked_by` ids)."""
+        """`omctl mappings import` queues it with the Ordermentum ids it mapped (`customers`, `products`)."""
         if not supplier_id:
             raise ValueError("heal needs a supplier id")
-        provided = [str(b) for b in args.get("blocked_by") or ()]
+        ids = {kind: [str(i) for i in args.get(f"{kind}s") or ()] for kind in ("customer", "product")}
+        provided = healing.provided_by_import({"customer": ids["customer"], "product": ids["product"]})
         return {"requested": sorted(await heal.request_heals(self.heal_deps, supplier_id, provided))}
 
     async def on_catalog_command(self, supplier_id: str | None, args: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from aiokafka.errors import KafkaError
 
 from omctl import commands as ops_commands
 from omctl import mappings_csv
@@ -47,7 +48,10 @@ def _submit(
     service: ServiceName, command: str, supplier: str, args: dict[str, Any], wait_s: float, as_json: bool
 ) -> None:
     ops = settings()
-    command_id = run(ops_commands.submit(ops, service, command, supplier, args))
+    try:
+        command_id = run(ops_commands.submit(ops, service, command, supplier, args))
+    except (KafkaError, OSError) as exc:
+        fail(f"cannot read the topics' end offsets from Kafka ({exc}); the command was not queued")
     document: dict[str, Any] | None = {"_id": command_id, "status": "pending"}
     if wait_s > 0:
         with console.status(f"waiting for {service} to run {command}...", spinner="dots"):
@@ -179,11 +183,24 @@ def mappings_import(
     targets = [service_name(s) for s in service] if service else list(SERVICES)
     skip = dry_run or (strict and bool(parsed.rejected))
     written = {} if skip else run(mappings_csv.import_pairs(settings(), supplier, parsed, targets))
+    healing = (
+        []
+        if skip or "order_sync" not in targets
+        else run(mappings_csv.queue_heal(settings(), supplier, parsed))
+    )
     rejected: list[dict[str, Any]] = [
         {"line": r.line, "row": r.row, "reason": r.reason} for r in parsed.rejected
     ]
     if as_json:
-        emit_json({"accepted": parsed.accepted, "rejected": rejected, "written": written, "dry_run": dry_run})
+        emit_json(
+            {
+                "accepted": parsed.accepted,
+                "rejected": rejected,
+                "written": written,
+                "heal_commands": healing,
+                "dry_run": dry_run,
+            }
+        )
     else:
         console.print(f"{parsed.accepted} row(s) accepted, {len(rejected)} rejected")
         if rejected:
@@ -194,6 +211,8 @@ def mappings_import(
             )
         for name, count in written.items():
             console.print(f"wrote {count} mapping(s) to {name}")
+        if healing:
+            console.print(f"order_sync re-syncs what they unblock by itself (command {', '.join(healing)})")
     if parsed.rejected and strict:
         raise typer.Exit(1)
 

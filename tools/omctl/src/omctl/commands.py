@@ -9,10 +9,16 @@ Command names and arguments (a service handles those it registers with
 | command          | service      | args                                                        |
 |------------------|--------------|-------------------------------------------------------------|
 | `resync`         | order_sync   | `ordermentum_id` (one record) and/or `code` (an ErrorCode)  |
+| `heal`           | order_sync   | `customers`, `products`: Ordermentum ids just mapped        |
 | `run_catalog`    | order_sync   | -                                                           |
 | `run_stock`      | stock_sync   | -                                                           |
 | `run_finance`    | finance_sync | `feature` (finalised_invoices, credit_notes, paid_invoices) |
 | `rewind_cursor`  | finance_sync | `job` (a feature), `to` (RFC 3339 UTC)                      |
+
+Every command carries `after`: the end offsets, when it was submitted, of every inbound
+(`ordermentum.*`) topic on the supplier's partition (the partition Kafka's default partitioner
+gives the supplier id, the contract's key). The service runs it only once it has processed
+everything before those offsets, so a command sees every event published before it.
 """
 
 from __future__ import annotations
@@ -20,19 +26,43 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from om_platform.commands import COLLECTION, CommandQueue
+from om_contracts import TOPICS
+from om_platform.commands import COLLECTION, CommandQueue, Offsets
+from omctl._kafka import log_ends, partition_for_key, partitions_of, reader
 from omctl._mongo import mongo
 from omctl._settings import OpsSettings, ServiceName
 
 FINISHED = ("done", "failed")
+INBOUND = tuple(t.name for t in TOPICS if t.direction == "inbound")
 
 
 async def submit(
     settings: OpsSettings, service: ServiceName, command: str, supplier_id: str, args: dict[str, Any]
 ) -> str:
-    """Queue a command for a service; returns its id."""
+    """Queue a command for a service, after the events published so far; returns its id."""
+    after = await published_so_far(settings, supplier_id)
     async with mongo(settings) as client:
-        return await CommandQueue(client[settings.database(service)]).submit(command, supplier_id, args)
+        queue = CommandQueue(client[settings.database(service)])
+        return await queue.submit(command, supplier_id, args, after=after)
+
+
+async def published_so_far(settings: OpsSettings, supplier_id: str | None) -> Offsets:
+    """End offsets of the inbound topics (only the supplier's partition when one is named)."""
+    ends: dict[str, dict[int, int]] = {}
+    async with reader(settings) as consumer:
+        wanted = []
+        for topic in INBOUND:
+            try:
+                partitions = await partitions_of(consumer, topic)
+            except LookupError:
+                continue  # no such topic: nothing published there
+            if supplier_id:
+                partitions = [partitions[partition_for_key(supplier_id, len(partitions))]]
+            wanted.extend(partitions)
+        for tp, end in (await log_ends(consumer, wanted)).items():
+            if end > 0:
+                ends.setdefault(tp.topic, {})[tp.partition] = end
+    return ends
 
 
 async def wait(

@@ -5,6 +5,10 @@ Imported pairs are written with `om_platform.mappings.MappingStore.set_operator_
 each service's database; they have the lowest precedence (CONTRACTS.md: the integration's mapping
 tabs, then the `netsuite_id` property, then the latest upsert event, then these). Every bad row is
 reported with its line number and the reason; good rows are imported unless `--strict`.
+
+The import writes MongoDB directly, so no event tells order_sync about it: once written, omctl
+queues order_sync's `heal` command with the imported ids (durable: a stopped service runs it when
+it starts), and order_sync re-syncs by itself every record whose failure waits for one of them.
 """
 
 from __future__ import annotations
@@ -20,10 +24,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from om_contracts import IntegrationSettings
 from om_platform.mappings import Kind, MappingStore
+from omctl import commands
 from omctl._mongo import mongo
 from omctl._settings import OpsSettings, ServiceName
 
 COLUMNS = ("kind", "ordermentum_id", "netsuite_id")
+HEAL_IDS_PER_COMMAND = 20_000  # keeps each command document far below MongoDB's 16 MB
 KINDS: tuple[Kind, ...] = ("customer", "product")
 _NETSUITE_ID = re.compile(r"^[0-9]{1,18}$")
 
@@ -126,6 +132,17 @@ async def import_pairs(
             for kind in KINDS:
                 written[service] += await store.set_operator_mappings(supplier_id, kind, parsed.pairs[kind])
     return written
+
+
+async def queue_heal(settings: OpsSettings, supplier_id: str, parsed: ParsedCsv) -> list[str]:
+    """Ask order_sync to re-sync what the imported ids unblock; returns the command ids."""
+    ids = [(kind, om_id) for kind in KINDS for om_id in sorted(parsed.pairs[kind])]
+    queued: list[str] = []
+    for start in range(0, len(ids), HEAL_IDS_PER_COMMAND):
+        chunk = ids[start : start + HEAL_IDS_PER_COMMAND]
+        args: dict[str, Any] = {f"{kind}s": [i for k, i in chunk if k == kind] for kind in KINDS}
+        queued.append(await commands.submit(settings, "order_sync", "heal", supplier_id, args))
+    return queued
 
 
 async def export_rows(settings: OpsSettings, supplier_id: str, service: ServiceName) -> list[dict[str, str]]:
