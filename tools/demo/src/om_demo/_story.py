@@ -303,7 +303,7 @@ class Story:
 
     async def fix_mapping(self) -> None:
         self.say(
-            "Noon: the supplier maps Seasonal Espresso in Ordermentum; the failed order is re-synced without Ordermentum re-sending it"
+            "Noon: the supplier maps Seasonal Espresso in Ordermentum; the failed order heals by itself (no resync command, nothing re-sent)"
         )
         item = next(i for i in world.ITEMS if not i.mapped)
         await self.emit(
@@ -312,8 +312,10 @@ class Story:
             world.product_payload(item, self.ids.items[item.product_id]),
         )
 
-    async def resync(self) -> dict[str, Any]:
-        return await self.command("order_sync", "resync", {"status": "failed"})
+    async def commands_sent(self, service: str, command: str) -> int:
+        """How many `command`s the day queued for a service (the heal needs none)."""
+        assert self.mongo is not None
+        return await self.mongo[f"om_{service}"]["operator_commands"].count_documents({"command": command})
 
     async def billing(self, sales_orders: dict[str, str]) -> dict[str, str]:
         """Accounts bill three sales orders in NetSuite and credit one line; returns order id -> invoice id."""
