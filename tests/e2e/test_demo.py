@@ -2,9 +2,9 @@
 
 The demo itself checks the outcome against the simulator's records (no duplicate sales order,
 edits replace lines, outage absorbed, unmapped order healed by its mapping fix with no resync
-command, finance events once each,
-reconciliation cascade, stock changes only) and that no credential or sealing key appears in any
-service log (at DEBUG), published event or MongoDB document. It exits non-zero if any check fails.
+command, finance events once each, reconciliation cascade, stock changes only) and that no
+credential or sealing key appears in any service log (at DEBUG), published event or MongoDB
+document. It exits non-zero if any check fails.
 """
 
 import subprocess
