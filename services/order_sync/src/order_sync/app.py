@@ -46,7 +46,6 @@ from order_sync.adapters.ledger import MongoLedger
 from order_sync.adapters.mappings import FreshIntegrations, StoreMappings
 from order_sync.adapters.netsuite_gateway import Gateways
 from order_sync.domain import healing
-from order_sync.domain.mapping import MAPPING_CODES
 from order_sync.domain.outcomes import Outcome
 from order_sync.service_layer import catalog, heal
 from order_sync.service_layer.events import TransactionEvent, payload_of, source_of
@@ -199,13 +198,7 @@ class OrderSync:
 
     async def _recheck(self, outcome: Outcome | None) -> None:
         """A mapping failure may have read a mapping being stored at that moment (heal.recheck)."""
-        error = getattr(outcome.data, "error", None) if outcome is not None else None
-        if (
-            outcome is not None
-            and error is not None
-            and error.code in MAPPING_CODES
-            and self.settings.heal_enabled
-        ):
+        if outcome is not None and self.settings.heal_enabled:
             await heal.recheck(self.heal_deps, outcome)
 
     async def on_entity_upserted(self, event: CustomerUpserted | ProductUpserted, ctx: RecordContext) -> None:

@@ -78,7 +78,7 @@ def resync(
     wait: WaitOpt = 60.0,
     as_json: JsonOpt = False,
 ) -> None:
-    """Re-sync a supplier's failed records (all, by error code, or one) after a mapping fix."""
+    """Re-sync a supplier's failed records (all, by error code, or one), after the events published so far."""
     args = {k: v for k, v in {"code": code, "ordermentum_id": record}.items() if v is not None}
     _submit("order_sync", "resync", supplier, args, wait, as_json)
 
