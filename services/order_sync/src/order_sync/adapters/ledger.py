@@ -175,7 +175,11 @@ class MongoLedger:
         }
         document = await self._collection.find_one_and_update(
             {**selected, "$or": [{"claim": None}, {"claim.until": {"$lte": now}}]},
-            {"$set": {"claim": {"owner": owner, "until": now + timedelta(seconds=ttl_s)}}},
+            # `$inc` by 0 gives an entry written before versions existed a version to be claimed at.
+            {
+                "$set": {"claim": {"owner": owner, "until": now + timedelta(seconds=ttl_s)}},
+                "$inc": {"version": 0},
+            },
             return_document=ReturnDocument.AFTER,
         )
         if document is not None:
