@@ -45,6 +45,8 @@ class LedgerEntry:
     """What the latest outcome waits for (`domain.mapping.blockers`); indexed."""
     claimed_by: str | None = None
     """The re-sync holding a live claim on the record (None when free or the claim expired)."""
+    stored: bool = False
+    """Read from the ledger (False: a record seen for the first time)."""
 
 
 @dataclass(frozen=True)
