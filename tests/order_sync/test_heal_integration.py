@@ -7,9 +7,9 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from order_sync_harness import OutcomeReader, Stack, Supplier
+from order_sync_harness import OutcomeReader, Stack, Supplier, wait_until
 
-from om_contracts import SYNC_RESULTS_TOPIC
+from om_contracts import INTEGRATIONS_TOPIC, SYNC_RESULTS_TOPIC
 from order_sync.app import OrderSync
 
 pytestmark = pytest.mark.integration
@@ -130,3 +130,51 @@ async def test_a_freight_item_on_the_customer_and_a_surcharge_item_in_the_settin
     items = [line["item"]["id"] for line in sales_order["item"]]
     assert supplier.freight_item in items
     assert supplier.surcharge_item in items
+
+
+async def test_a_mapping_that_arrives_while_the_supplier_is_disconnected_heals_on_reconnection(
+    shared: tuple[Stack, OrderSync],
+) -> None:
+    stack, service = shared
+    supplier = stack.supplier()
+    sid = supplier.supplier_id
+    reader = OutcomeReader(stack.kafka_bootstrap, SYNC_RESULTS_TOPIC, {sid})
+    await reader.start()
+    try:
+        await stack.configure(service, supplier, product_mappings={"prd_b": supplier.items["prd_b"]})
+        order = supplier.order(
+            "ord_dc0001", products=("prd_a", "prd_b"), quantities=("1", "1"), prices=("1", "1")
+        )
+        for line in order["lines"]:
+            line["product"]["properties"] = {}
+        await stack.order(supplier, "order.placed", order)
+        [failed] = await reader.wait_for(lambda e: len(e) >= 1)
+        assert _named(failed) == ["prd_a"]
+        await stack.produce(
+            INTEGRATIONS_TOPIC,
+            supplier,
+            "integration.netsuite.disconnected",
+            {},
+            occurred_at="2026-11-24T09:05:00+11:00",
+        )
+        await stack.upsert_entity(supplier, "product", _product(supplier, "prd_a", mapped=True))
+        await wait_until(lambda: _stored_mapping(service, sid, "prd_a"))
+        assert len(reader.events) == 1  # nothing can sync while disconnected
+        settings = supplier.integration(product_mappings={"prd_b": supplier.items["prd_b"]})
+        await stack.produce(
+            INTEGRATIONS_TOPIC,
+            supplier,
+            "integration.netsuite.configured",
+            settings,
+            occurred_at="2026-11-24T09:10:00+11:00",
+        )
+        events = await reader.wait_for(lambda e: len(e) >= 2, timeout=60)
+    finally:
+        await reader.stop()
+    assert events[1]["event_type"] == "netsuite.order.synced"
+    assert len(supplier.account.records("salesOrder")) == 1
+
+
+async def _stored_mapping(service: OrderSync, supplier_id: str, product: str) -> bool:
+    document = await service.runtime.db["mappings"].find_one({"_id": f"{supplier_id}:product:{product}"})
+    return bool(document and document.get("event_netsuite_id"))

@@ -162,7 +162,7 @@ class FakeLedger:
 
     async def blocking(self, supplier_id: str, wanted: Any) -> set[str]:
         waiting = {b for e in self.entries.values() if e.status == "failed" for b in e.blocked_by}
-        return waiting & set(wanted)
+        return waiting if wanted is None else waiting & set(wanted)
 
 
 @dataclass

@@ -100,13 +100,14 @@ def test_a_settings_change_lists_only_what_the_new_settings_add_or_change() -> N
     )
     assert not settings_changes(new, new)
     assert settings_changes(None, new).products == {"prd_2", "prd_3"}
+    assert settings_changes(None, new).connected
     assert not settings_changes(new, None)  # disconnected: nothing to heal with
 
 
 async def test_watchers_hear_each_change_once_it_is_stored_and_again_after_a_crash(mongo_db: Any) -> None:
     store = IntegrationStore(_Runtime(mongo_db))
     heard: list[tuple[str, SettingsChange]] = []
-    crash = [True]
+    crash = [False]
 
     async def watcher(supplier_id: str, change: SettingsChange) -> None:
         settings = await IntegrationStore(_Runtime(mongo_db)).get(supplier_id)
@@ -119,11 +120,12 @@ async def test_watchers_hear_each_change_once_it_is_stored_and_again_after_a_cra
 
     store.watch(watcher)
     await store.apply("sup_1", with_tabs("2026-11-24T09:00:00+00:00", {}), ctx())
-    assert heard == []  # nothing new to hear about
+    assert heard == [("sup_1", SettingsChange(connected=True))]  # connected: nothing else new
     event = with_tabs("2026-11-24T09:05:00+00:00", {"prd_1": "10"})
+    crash[0] = True
     with pytest.raises(ConnectionError):
         await store.apply("sup_1", event, ctx())
     await store.apply("sup_1", event, ctx())  # redelivered: the stored settings are the same already
-    assert heard == [("sup_1", SettingsChange(products=frozenset({"prd_1"})))]
+    assert heard[1:] == [("sup_1", SettingsChange(products=frozenset({"prd_1"})))]
     await store.apply("sup_1", event, ctx())
-    assert len(heard) == 1  # reported, so cleared
+    assert len(heard) == 2  # reported, so cleared

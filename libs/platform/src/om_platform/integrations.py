@@ -37,21 +37,24 @@ IntegrationRecord = IntegrationConfigured | IntegrationDisconnected | Tombstone
 @dataclass(frozen=True)
 class SettingsChange:
     """What new settings provide that the old ones did not: mappings added or changed in the
-    Customer/Product Fields tabs, and a new surcharge item. Removals are not listed: they unblock
-    nothing."""
+    Customer/Product Fields tabs, a new surcharge item, and whether the supplier was (re)connected
+    (every setting is new then, and mappings stored while it was disconnected count again).
+    Removals are not listed: they unblock nothing."""
 
     customers: frozenset[str] = frozenset()
     products: frozenset[str] = frozenset()
     surcharge_item: bool = False
+    connected: bool = False
 
     def __bool__(self) -> bool:
-        return bool(self.customers or self.products or self.surcharge_item)
+        return bool(self.customers or self.products or self.surcharge_item or self.connected)
 
     def __or__(self, other: SettingsChange) -> SettingsChange:
         return SettingsChange(
             self.customers | other.customers,
             self.products | other.products,
             self.surcharge_item or other.surcharge_item,
+            self.connected or other.connected,
         )
 
     def to_document(self) -> dict[str, Any]:
@@ -59,6 +62,7 @@ class SettingsChange:
             "customers": sorted(self.customers),
             "products": sorted(self.products),
             "surcharge_item": self.surcharge_item,
+            "connected": self.connected,
         }
 
     @classmethod
@@ -69,6 +73,7 @@ class SettingsChange:
             frozenset(document.get("customers") or ()),
             frozenset(document.get("products") or ()),
             bool(document.get("surcharge_item")),
+            bool(document.get("connected")),
         )
 
 
@@ -85,6 +90,7 @@ def settings_changes(old: IntegrationSettings | None, new: IntegrationSettings |
         products=added(old.product_mappings if old else {}, new.product_mappings),
         surcharge_item=new.surcharge_item_id is not None
         and (old is None or old.surcharge_item_id != new.surcharge_item_id),
+        connected=old is None,
     )
 
 

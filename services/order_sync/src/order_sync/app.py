@@ -223,6 +223,8 @@ class OrderSync:
         provided = healing.provided_by_settings(
             change.customers, change.products, surcharge_item=change.surcharge_item
         )
+        if change.connected:  # mappings stored while disconnected could not heal anything then
+            provided += tuple(await self.heal_deps.sync.ledger.blocking(supplier_id, None))
         await heal.request_heals(self.heal_deps, supplier_id, provided)
 
     # -- operations --------------------------------------------------------------------------

@@ -210,20 +210,27 @@ class MongoLedger:
         async for document in self._collection.find(query):
             yield _entry(document)
 
-    async def blocking(self, supplier_id: str, blockers: Iterable[str]) -> set[str]:
+    async def blocking(self, supplier_id: str, blockers: Iterable[str] | None) -> set[str]:
+        if blockers is None:  # every id some failure of the supplier waits for (a reconnection)
+            return await self._waited_for(
+                {"supplier_id": supplier_id, "status": "failed", "blocked_by.0": {"$exists": True}}
+            )
         wanted = sorted(set(blockers))
         found: set[str] = set()
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
-            pipeline: list[dict[str, Any]] = [
-                {"$match": {"supplier_id": supplier_id, "blocked_by": {"$in": chunk}, "status": "failed"}},
-                {"$unwind": "$blocked_by"},
-                {"$match": {"blocked_by": {"$in": chunk}}},
-                {"$group": {"_id": "$blocked_by"}},
-            ]
-            cursor = await self._collection.aggregate(pipeline)
-            found |= {document["_id"] async for document in cursor}
+            match = {"supplier_id": supplier_id, "blocked_by": {"$in": chunk}, "status": "failed"}
+            found |= await self._waited_for(match) & set(chunk)
         return found
+
+    async def _waited_for(self, match: dict[str, Any]) -> set[str]:
+        pipeline: list[dict[str, Any]] = [
+            {"$match": match},
+            {"$unwind": "$blocked_by"},
+            {"$group": {"_id": "$blocked_by"}},
+        ]
+        cursor = await self._collection.aggregate(pipeline)
+        return {document["_id"] async for document in cursor}
 
 
 def _query(selection: Selection) -> dict[str, Any]:

@@ -139,8 +139,8 @@ class Ledger(Protocol):
         """Records whose claim lapsed with an outcome stored but never confirmed published."""
         ...
 
-    async def blocking(self, supplier_id: str, blockers: Iterable[str]) -> set[str]:
-        """Which of `blockers` the latest outcome of at least one failed record waits for."""
+    async def blocking(self, supplier_id: str, blockers: Iterable[str] | None) -> set[str]:
+        """Which of `blockers` (None: any) the latest outcome of some failed record waits for."""
         ...
 
 
