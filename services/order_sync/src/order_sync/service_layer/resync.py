@@ -135,8 +135,9 @@ class _Run:
             return
         finally:
             self.held.pop(key, None)
-        await self.deps.ledger.release(entry, claim)  # a no-op when publishing released it
-        if outcome is not None:
+        if outcome is None:
+            await self.deps.ledger.release(entry, claim)  # publishing released it otherwise
+        else:
             self.report.outcomes.append(outcome)
 
     async def _claim(self, entry: LedgerEntry) -> tuple[LedgerEntry, Claim] | None:
