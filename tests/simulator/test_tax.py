@@ -22,6 +22,13 @@ def _catalogue(account: Account) -> dict[str, str]:
     }
 
 
+def _billed_untaxed_order(account: Account, ids: dict[str, str]) -> str:
+    """A one-line order of an item without a tax code, billed; returns the invoice id."""
+    line = {"item": {"id": ids["bare"]}, "quantity": 1, "rate": 5}
+    so = account.create("salesOrder", {"entity": {"id": ids["customer"]}, "item": {"items": [line]}})
+    return account.bill_sales_order(so)
+
+
 async def _rows(ns: Any, query: str, params: list[Any]) -> list[dict[str, Any]]:
     response = await ns.suiteql(query, params=params)
     assert response.status_code == 200, response.text
@@ -139,14 +146,7 @@ async def test_a_voided_invoice_has_zero_amounts_and_frees_its_order_for_billing
 
 async def test_an_invoice_with_a_payment_cannot_be_voided(account: Account) -> None:
     ids = _catalogue(account)
-    so = account.create(
-        "salesOrder",
-        {
-            "entity": {"id": ids["customer"]},
-            "item": {"items": [{"item": {"id": ids["bare"]}, "quantity": 1, "rate": 5}]},
-        },
-    )
-    invoice_id = account.bill_sales_order(so)
+    invoice_id = _billed_untaxed_order(account, ids)
     account.record_customer_payment(ids["customer"], "5", {invoice_id: "5"})
 
     with pytest.raises(Exception, match="cannot be voided"):
@@ -155,14 +155,7 @@ async def test_an_invoice_with_a_payment_cannot_be_voided(account: Account) -> N
 
 async def test_a_deleted_invoice_is_listed_in_deletedrecord(ns: Any, account: Account) -> None:
     ids = _catalogue(account)
-    so = account.create(
-        "salesOrder",
-        {
-            "entity": {"id": ids["customer"]},
-            "item": {"items": [{"item": {"id": ids["bare"]}, "quantity": 1, "rate": 5}]},
-        },
-    )
-    invoice_id = account.bill_sales_order(so)
+    invoice_id = _billed_untaxed_order(account, ids)
 
     deleted = await ns.request("DELETE", f"{RECORD}/invoice/{invoice_id}")
 
