@@ -55,11 +55,15 @@ class Mappings:
 
 @dataclass(frozen=True)
 class MappingFailure:
-    """The transaction cannot be written as it is; ``code`` is the most fundamental problem."""
+    """The transaction cannot be written as it is; ``code`` is the most fundamental problem.
+
+    ``codes`` holds each detail's own code, in the same order (for `omctl preview`).
+    """
 
     code: ErrorCode
     message: str
     details: tuple[ErrorDetail, ...]
+    codes: tuple[ErrorCode, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -197,7 +201,12 @@ def check_mappings(
         return None
     code = problems[0][0]
     summary = "; ".join(detail.reason for _, detail in problems)
-    return MappingFailure(code=code, message=summary, details=tuple(d for _, d in problems))
+    return MappingFailure(
+        code=code,
+        message=summary,
+        details=tuple(d for _, d in problems),
+        codes=tuple(c for c, _ in problems),
+    )
 
 
 def _unmapped_rates(transaction: Order | Invoice, mappings: Mappings) -> list[ErrorDetail]:

@@ -11,7 +11,7 @@ Command names and arguments (a service handles those it registers with
 | `resync`         | order_sync   | `ordermentum_id` (one record) and/or `code` (an ErrorCode)  |
 | `run_catalog`    | order_sync   | -                                                           |
 | `run_stock`      | stock_sync   | -                                                           |
-| `run_finance`    | finance_sync | `feature` (finalised_invoices, credit_notes, paid_invoices) |
+| `run_finance`    | finance_sync | `feature` (finalised_invoices, invoice_changes, credit_notes, paid_invoices) |
 | `rewind_cursor`  | finance_sync | `job` (a feature), `to` (RFC 3339 UTC)                      |
 """
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from om_contracts import IntegrationSettings, NetSuiteRecordRef, TransactionTotals
 from om_netsuite import NetSuiteSession, PermanentError
+from om_platform.currencies import currency_ids
 from order_sync.domain.mapping import TransactionBody
 from order_sync.domain.outcomes import Written
 
@@ -157,16 +158,8 @@ class NetSuiteGateway:
         return self._currencies.get(iso_code)
 
     async def _load_currencies(self) -> None:
-        # A handful of records per account, read once per process: match the ISO symbol (or the
-        # name, which some accounts set to the code).
-        found: dict[str, str | None] = {}
-        async for currency_id in self._session.list("currency"):
-            record = await self._session.get("currency", currency_id)
-            for key in ("symbol", "name"):
-                value = record.get(key)
-                if isinstance(value, str) and len(value) == 3 and value.upper() not in found:
-                    found[value.upper()] = str(currency_id)
-        self._currencies.update(found)
+        # A handful of records per account, read once per process.
+        self._currencies.update(await currency_ids(self._session))
 
     async def upsert(self, transaction: TransactionBody, *, known_tran_id: str | None) -> Written:
         self._reader.upsert_started()
