@@ -95,10 +95,15 @@ def read_file(path: Path) -> tuple[str, bytes]:
 async def find_event(
     settings: OpsSettings, event_id: str, *, topics: tuple[str, ...] = TOPICS, supplier_id: str | None = None
 ) -> tuple[str, bytes]:
-    """(topic, value) of the event with this id, read from the beginning of each topic."""
+    """(topic, value) of the event with this id, read from the beginning of each topic.
+
+    With the supplier, only its partition is read (the key is the supplier id).
+    """
     async with _kafka.reader(settings) as consumer:
         for topic in topics:
             partitions = await _kafka.partitions_of(consumer, topic)
+            if supplier_id is not None:
+                partitions = [partitions[_kafka.partition_for_key(supplier_id, len(partitions))]]
             ends = await _kafka.log_ends(consumer, partitions)
             for tp in partitions:
                 async for record in _kafka.read_range(consumer, tp, 0, ends[tp]):
