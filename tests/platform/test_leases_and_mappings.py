@@ -88,6 +88,36 @@ async def test_mapping_precedence_is_tab_then_event_property_then_latest_upsert(
     assert resolved == {"prd_1": "101", "prd_2": "202", "prd_3": "303", "prd_4": None}
 
 
+async def test_each_resolution_says_where_it_came_from_with_the_same_precedence(mongo_db: Any) -> None:
+    store = MappingStore(_Db(mongo_db))
+    now = datetime.now(UTC)
+    await store.record_entity(
+        "sup", "product", product("prd_3", "303"), name="P3", occurred_at=now, event_id="e"
+    )
+    await store.set_operator_mappings("sup", "product", {"prd_5": "505", "prd_3": "333"})
+    settings = integration(product_mappings={"prd_1": "101"})
+    entities = [
+        product("prd_1", "555"),
+        product("prd_2", "202"),
+        product("prd_3"),
+        product("prd_4"),
+        product("prd_5"),
+    ]
+
+    sources = await store.resolve_sources("sup", settings, "product", entities)
+
+    assert {k: (r.netsuite_id, r.source) for k, r in sources.items()} == {
+        "prd_1": ("101", "tab"),
+        "prd_2": ("202", "property"),
+        "prd_3": ("303", "upserted"),
+        "prd_4": (None, None),
+        "prd_5": ("505", "operator"),
+    }
+    assert await store.resolve("sup", settings, "product", entities) == {
+        k: r.netsuite_id for k, r in sources.items()
+    }
+
+
 async def test_an_older_upsert_event_never_overwrites_a_newer_one(mongo_db: Any) -> None:
     store = MappingStore(_Db(mongo_db))
     now = datetime.now(UTC)

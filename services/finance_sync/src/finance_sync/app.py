@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from finance_sync.adapters.mongo import CursorStore, JobRuns, PublishedStore, ReconciliationLedger
+from finance_sync.adapters.mongo import (
+    CursorStore,
+    InvoiceVersionStore,
+    JobRuns,
+    PublishedStore,
+    ReconciliationLedger,
+)
 from finance_sync.adapters.netsuite_gateway import FinanceGateway
 from finance_sync.domain.schedule import Feature, enabled_features
 from finance_sync.service_layer.features import feed
@@ -31,8 +37,8 @@ from om_contracts import (
     RECONCILIATION_TOPIC,
     CustomerUpserted,
     IntegrationSettings,
+    InvoiceDocumentEvent,
     NetSuiteCreditNoteCreated,
-    NetSuiteInvoiceFinalised,
     NetSuiteInvoicePaid,
     ProductUpserted,
     ReconciliationEvent,
@@ -66,6 +72,7 @@ class FinanceService:
     scheduler: FinanceScheduler
     reconciler: Reconciler
     run_feature: RunWindow
+    versions: InvoiceVersionStore
 
     async def run_now(self, supplier_id: str, feature: Feature) -> RunResult:
         """Run one supplier's feature up to now (what `omctl finance run-now` calls)."""
@@ -106,10 +113,11 @@ def build_service(settings: Settings, *, clock: Clock = _utc_now, owner: str | N
     mappings = MappingStore(runtime)
     cursors, job_runs = CursorStore(runtime), JobRuns(runtime)
     published, ledger = PublishedStore(runtime), ReconciliationLedger(runtime)
+    versions = InvoiceVersionStore(runtime)
+    invoices = runtime.publisher(NETSUITE_INVOICES_TOPIC, schema=InvoiceDocumentEvent)
     publishers = {
-        Feature.FINALISED_INVOICES: runtime.publisher(
-            NETSUITE_INVOICES_TOPIC, schema=NetSuiteInvoiceFinalised
-        ),
+        Feature.FINALISED_INVOICES: invoices,
+        Feature.INVOICE_CHANGES: invoices,
         Feature.CREDIT_NOTES: runtime.publisher(CREDIT_NOTES_TOPIC, schema=NetSuiteCreditNoteCreated),
         Feature.PAID_INVOICES: runtime.publisher(INVOICE_PAYMENTS_TOPIC, schema=NetSuiteInvoicePaid),
     }
@@ -135,6 +143,7 @@ def build_service(settings: Settings, *, clock: Clock = _utc_now, owner: str | N
             mappings,
             default_currency=settings.finance_default_currency,
             paid_lookback=timedelta(days=settings.finance_paid_invoice_max_age_days),
+            versions=versions,
         )
         started = time.monotonic()
         outcome = "failed"
@@ -243,6 +252,7 @@ def build_service(settings: Settings, *, clock: Clock = _utc_now, owner: str | N
         scheduler,
         reconciler,
         run_feature,
+        versions,
     )
     runtime.on_start(ensure_indexes)
     runtime.supervise("finance-scheduler", schedule_forever)

@@ -11,6 +11,7 @@ import logging
 import sys
 import time
 from collections import Counter
+from decimal import Decimal
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -25,6 +26,15 @@ from om_demo._story import Story
 
 def _synced(outbox: Any, order_ids: set[str]) -> set[str]:
     return {e["data"]["ordermentum_id"] for e in outbox.of("netsuite.order.synced")} & order_ids
+
+
+def _mismatched(outbox: Any) -> list[dict[str, Any]]:
+    """Synced outcomes whose totals NetSuite booked differently (TOTALS_MISMATCH)."""
+    return [
+        e
+        for e in outbox.of("netsuite.order.synced")
+        if any(w["code"] == "TOTALS_MISMATCH" for w in e["data"].get("warnings") or [])
+    ]
 
 
 async def run(console: Console, keep_running: bool, log_level: str = "INFO") -> int:
@@ -59,6 +69,12 @@ async def run(console: Console, keep_running: bool, log_level: str = "INFO") -> 
         failed = outbox.of("netsuite.order.failed")
         console.print(f"  [yellow]![/] ord_1004 failed as expected: {failed[0]['data']['error']['code']} "
                       f"{failed[0]['data']['error']['details']}")  # fmt: skip
+        for synced in _mismatched(outbox):
+            totals = synced["data"]["totals"]
+            console.print(f"  [yellow]![/] {synced['data']['ordermentum_id']} synced, but NetSuite booked other totals: "
+                          f"Ordermentum {totals['ordermentum']['total']} (tax {totals['ordermentum']['tax']}), "
+                          f"NetSuite {totals['netsuite']['total']} (tax {totals['netsuite']['tax']})")  # fmt: skip
+        preview = await story.preview("ord_1004")
 
         await story.outage()
         later = {"ord_1006", "ord_1007", "ord_1008"}
@@ -100,7 +116,7 @@ async def run(console: Console, keep_running: bool, log_level: str = "INFO") -> 
             1.0
         )  # a moment for any unexpected extra event (a duplicate) to show up in the checks
 
-        checks = await verify(harness, story, outbox, invoices)
+        checks = await verify(harness, story, outbox, invoices, preview)
         summarise(console, harness, outbox, checks, time.monotonic() - began)
         if keep_running:
             console.print("Services keep running (Ctrl-C to stop).")
@@ -136,7 +152,7 @@ def _lines(record: dict[str, Any]) -> list[Any]:
 
 
 async def verify(
-    harness: Harness, story: Story, outbox: Any, invoices: dict[str, str]
+    harness: Harness, story: Story, outbox: Any, invoices: dict[str, str], preview: dict[str, Any]
 ) -> list[tuple[str, bool, str]]:
     assert harness.sim is not None
     sales_orders = await harness.sim.records("salesOrder")
@@ -196,6 +212,11 @@ async def verify(
     plain = [*story.credentials.values(), harness.keyring_key]
     leaks = await harness.leaked(plain)
     deposits = await harness.sim.records("deposit")
+    mismatched = {e["data"]["ordermentum_id"]: e["data"]["totals"] for e in _mismatched(outbox)}
+    cups = mismatched.get("ord_1001") or {"ordermentum": {"tax": "?"}, "netsuite": {"tax": "?"}}
+    (deposited,) = [e["data"] for e in outbox.of("netsuite.payout.deposited")] or [{}]
+    net = [Decimal(str(d.get("total"))) == Decimal(str(deposited.get("amount"))) for d in deposits]
+    unmapped = [p["ordermentum_id"] for p in preview["problems"] if p["code"] == "UNMAPPED_PRODUCT"]
     return [
         ("every placed order exists once in NetSuite (no duplicate external ids)", max(external.values()) == 1 and len(sales_orders) == 8, f"{len(sales_orders)} sales orders"),
         ("every order except the cancelled one synced", expected <= synced, f"{len(synced & expected)}/{len(expected)}"),
@@ -210,6 +231,9 @@ async def verify(
         ("NetSuite holds 2 Ordermentum payments (+1 entered by accounts) and 1 deposit", len(payments) == 3 and len(deposits) == 1, f"{len(payments)} payments, {len(deposits)} deposits"),
         ("no credential or sealing key in any service log, published event or MongoDB document", not leaks, ", ".join(leaks) or "none found"),
         ("each service's /metrics counts consumption, production, failures by code, NetSuite latency, 429s, budget waits, jobs, lag, cursor age", not missing and present, ", ".join(missing) or "all present"),
+        ("one totals mismatch caught: ord_1001, whose cups are GST-free in NetSuite (no tax_codes), with both totals", set(mismatched) == {"ord_1001"}, f"{sorted(mismatched)}: tax {cups['ordermentum']['tax']} vs {cups['netsuite']['tax']}"),
+        ("omctl preview of the unmapped order names its product and writes nothing", unmapped == ["prd_seasonal_500g"] and preview["request"] is None and not preview["writes_during_preview"], f"{unmapped}, {len(preview['writes_during_preview'])} writes"),
+        ("the payout's deposit equals the net amount (fees booked to the fees account)", net == [True] and deposited.get("fees_booked") is True, f"deposit {[d.get('total') for d in deposits]}, payout {deposited.get('amount')}"),
         ("stock: every product once, then only the 2 that changed", len(stock) == len(world.ITEMS) + 2 and len(set(stock[:len(world.ITEMS)])) == len(world.ITEMS), f"{len(stock)} stock events"),
     ]  # fmt: skip
 

@@ -42,6 +42,7 @@ class FinanceFeature(StrEnum):
     finalised_invoices = "finalised_invoices"
     credit_notes = "credit_notes"
     paid_invoices = "paid_invoices"
+    invoice_changes = "invoice_changes"
 
 
 def _submit(

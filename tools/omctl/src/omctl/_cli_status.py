@@ -61,6 +61,24 @@ def status(
         ],
         rows,
     )
+    mismatched = [
+        (supplier_id, service, m) for supplier_id, services in sorted(per_supplier.items())
+        for service, view in sorted(services.items()) for m in view.get("mismatches", [])
+    ]  # fmt: skip
+    if mismatched:
+        table(
+            "totals mismatches (NetSuite booked other totals)",
+            ["record", "number", "Ordermentum total/tax", "NetSuite total/tax"],
+            [
+                (
+                    f"{m['kind']} {m['ordermentum_id']}",
+                    m["number"],
+                    _total(m["ordermentum"]),
+                    _total(m["netsuite"]),
+                )
+                for _supplier, _service, m in mismatched
+            ],
+        )
     table(
         "consumer lag",
         ["group", "topic", "state", "members", "lag"],
@@ -68,3 +86,7 @@ def status(
     )
     if not per_supplier and not lag:
         console.print("nothing to report yet (no supplier state, no om.* consumer groups)")
+
+
+def _total(totals: dict[str, Any] | None) -> str:
+    return f"{totals['total']} / {totals['tax']}" if totals else "-"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from omctl import _cli_deploy, _cli_integration, _cli_kafka, _cli_ops, _cli_status, seal
+from omctl import _cli_deploy, _cli_integration, _cli_kafka, _cli_ops, _cli_preview, _cli_status, seal
 
 app = typer.Typer(
     name="omctl",
@@ -26,6 +26,7 @@ app.add_typer(_cli_ops.cursor_app, name="cursor")
 app.add_typer(_cli_ops.commands_app, name="commands")
 app.add_typer(_cli_ops.mappings_app, name="mappings")
 app.add_typer(_cli_integration.integration_app, name="integration")
+app.command("preview")(_cli_preview.preview)
 app.command("seal")(seal.seal)
 app.add_typer(_cli_deploy.deploy_app, name="deploy")
 
