@@ -41,6 +41,13 @@ from om_platform.kafka import (
     Handler,
     TopicConsumer,
 )
+from om_platform.kafka_security import (
+    KafkaSecurityError,
+    check_connection,
+    describe,
+    faststream_security_kwargs,
+    kafka_client_kwargs,
+)
 from om_platform.logging import configure_logging
 from om_platform.metrics import Metrics
 from om_platform.netsuite_access import NetSuiteAccess
@@ -74,6 +81,7 @@ class ServiceRuntime:
         )
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers,
+            **faststream_security_kwargs(settings),  # the same mapping as every other Kafka client
             enable_idempotence=settings.kafka_enable_idempotence,
             acks="all",
             graceful_timeout=settings.shutdown_grace_s,
@@ -188,7 +196,7 @@ class ServiceRuntime:
             event_listeners=self.tracing.mongo_listeners(),
         )
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            **kafka_client_kwargs(self.settings),
             enable_idempotence=self.settings.kafka_enable_idempotence,
             acks="all",
             client_id=f"{self.settings.service_name}-dlq",
@@ -332,6 +340,13 @@ class ServiceRuntime:
     def serve(self) -> None:
         """Run the service until SIGTERM/SIGINT (uvicorn handles the signals, then the lifespan drains)."""
         configure_logging(self.settings.log_level, self.settings.log_format)
+        try:
+            asyncio.run(check_connection(self.settings))
+        except KafkaSecurityError as exc:
+            # One line for the operator (a wrong CA, an unknown user, no broker), not a traceback.
+            log.error("cannot start: %s", exc, extra={"kafka": describe(self.settings)})  # noqa: TRY400
+            raise SystemExit(2) from None
+        log.info("kafka: %s", describe(self.settings))
         config = uvicorn.Config(
             self.app(),
             host=self.settings.http_host,
