@@ -75,7 +75,7 @@ class ServiceRuntime:
         self.title = title
         self.version = version
         self.description = description
-        self.metrics = Metrics()
+        self.metrics = Metrics(service=settings.service_name, version=version)
         self.tracing = Tracing(
             settings.otel_service_name or settings.service_name, settings.otel_exporter_otlp_endpoint
         )
@@ -253,6 +253,8 @@ class ServiceRuntime:
             elif consumer.pending_work() and now - consumer.last_progress > self.settings.liveness_stall_s:
                 problems[consumer.topic] = f"no progress for {now - consumer.last_progress:.0f}s"
             self.metrics.consumer_lag.labels(consumer.topic).set(consumer.lag())
+            stalled = now - consumer.last_progress if consumer.pending_work() else 0.0
+            self.metrics.consumer_stalled_seconds.labels(consumer.topic).set(stalled)
         for task in self._background:
             if task.done():
                 problems[task.get_name()] = "background loop stopped"

@@ -7,15 +7,13 @@ deployment with the same ConfigMap and Secret.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from om_platform.kafka_security import KafkaConnectionSettings
+from omctl._names import SERVICES, ServiceName
 
-ServiceName = Literal["order_sync", "stock_sync", "finance_sync"]
-SERVICES: tuple[ServiceName, ...] = ("order_sync", "stock_sync", "finance_sync")
+__all__ = ["SERVICES", "OpsSettings", "ServiceName"]
 
 
 class OpsSettings(KafkaConnectionSettings):
