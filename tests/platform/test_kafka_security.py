@@ -126,10 +126,14 @@ def _normalised(kwargs: dict[str, Any]) -> dict[str, Any]:
 def test_the_faststream_broker_gets_exactly_the_arguments_of_every_other_client(values: dict[str, Any]) -> None:  # fmt: skip
     settings = build(**values)
     via_faststream = faststream_security_kwargs(settings)
-    mapped = parse_security(via_faststream["security"]) | {
-        "bootstrap_servers": settings.kafka_bootstrap_servers,
-        "sasl_oauth_token_provider": via_faststream["sasl_oauth_token_provider"],
-    }
+    mapped = (
+        {"security_protocol": "PLAINTEXT"}
+        | parse_security(via_faststream["security"])
+        | {  # aiokafka's default
+            "bootstrap_servers": settings.kafka_bootstrap_servers,
+            "sasl_oauth_token_provider": via_faststream["sasl_oauth_token_provider"],
+        }
+    )
     assert _normalised(mapped) == _normalised(kafka_client_kwargs(settings))
 
 

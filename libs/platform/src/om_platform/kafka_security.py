@@ -230,11 +230,13 @@ def faststream_security_kwargs(settings: KafkaConnectionSettings) -> dict[str, A
     )
 
     kwargs = kafka_client_kwargs(settings)
+    if not (settings.uses_tls or settings.uses_sasl):
+        return {"security": None, "sasl_oauth_token_provider": None}  # aiokafka's default: PLAINTEXT
     context: ssl.SSLContext | None = kwargs.get("ssl_context")
     use_ssl = settings.uses_tls
     security: BaseSecurity
     mechanism = kwargs.get("sasl_mechanism")
-    if mechanism is None:
+    if mechanism is None:  # SSL
         security = BaseSecurity(ssl_context=context, use_ssl=use_ssl)
     elif mechanism == "OAUTHBEARER":
         security = SASLOAuthBearer(ssl_context=context, use_ssl=use_ssl)

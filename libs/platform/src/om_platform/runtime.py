@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import uvicorn
 from aiokafka import AIOKafkaProducer
-from faststream.asgi import AsgiFastStream, AsgiResponse, AsyncAPIRoute, get
+from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -32,6 +32,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from om_contracts import INTEGRATIONS_TOPIC, KeyRing, get_topic
+from om_platform.asyncapi_page import render_html
 from om_platform.commands import CommandHandler, CommandQueue, serve_commands
 from om_platform.integrations import IntegrationStore, integrations_decoder
 from om_platform.kafka import (
@@ -99,6 +100,7 @@ class ServiceRuntime:
         self._stop_hooks: list[Hook] = []
         self._background: list[asyncio.Task[None]] = []
         self.started_at = time.monotonic()
+        self._asyncapi: dict[str, Any] | None = None
 
     # -- wiring ---------------------------------------------------------------------------------
 
@@ -297,11 +299,26 @@ class ServiceRuntime:
                 {"content-type": CONTENT_TYPE_LATEST},
             )
 
+        @get(include_in_schema=False)
+        async def asyncapi_page() -> AsgiResponse:
+            # rendered here, not FastStream's CDN-loaded page: it works without internet access
+            html = render_html(runtime.cached_asyncapi())
+            return AsgiResponse(html.encode(), 200, {"content-type": "text/html; charset=utf-8"})
+
+        @get(include_in_schema=False)
+        async def asyncapi_json() -> AsgiResponse:
+            return _json(200, runtime.cached_asyncapi())
+
         return AsgiFastStream(
             self.broker,
-            asgi_routes=[("/health/live", live), ("/health/ready", ready), ("/metrics", metrics)],
+            asgi_routes=[
+                ("/health/live", live),
+                ("/health/ready", ready),
+                ("/metrics", metrics),
+                ("/docs/asyncapi", asyncapi_page),
+                ("/docs/asyncapi.json", asyncapi_json),
+            ],
             specification=self.specification(),
-            asyncapi_path=AsyncAPIRoute("/docs/asyncapi", include_in_schema=False),
             logger=logging.getLogger("faststream.app"),
             on_startup=[self._on_startup],
             after_startup=[self._after_startup],
@@ -335,6 +352,12 @@ class ServiceRuntime:
         if not any(m["payload"].get("$ref", "").endswith("/EmptyPayload") for m in messages.values()):
             schemas.pop("EmptyPayload", None)
         return spec
+
+    def cached_asyncapi(self) -> dict[str, Any]:
+        """The AsyncAPI document, built on first request (it does not change while running)."""
+        if self._asyncapi is None:
+            self._asyncapi = self.asyncapi()
+        return self._asyncapi
 
     def specification(self) -> AsyncAPI:
         return AsyncAPI(title=self.title, version=self.version, description=self.description)
