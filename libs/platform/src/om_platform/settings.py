@@ -32,7 +32,10 @@ class ServiceSettings(KafkaConnectionSettings):
         "embedded tansu broker, which refuses idempotent producers.",
     )
     kafka_consumer_group: str | None = Field(
-        None, description="Consumer group id; defaults to `om.<service_name>`."
+        None,
+        description="Prefix of the consumer groups: each consumed topic, the integrations topic included, has "
+        "its own group `<prefix>.<topic>` (e.g. `om.order_sync.ordermentum.orders.v1`); defaults to "
+        "`om.<service_name>`.",
     )
     kafka_group_instance_id: str | None = Field(
         None,

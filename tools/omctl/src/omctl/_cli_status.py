@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 import typer
@@ -21,6 +20,8 @@ def status(
     wide: WideOpt = False,
 ) -> None:
     """Per supplier and flow: ledger counts, failures by code, last success, cursors; consumer lag."""
+    import asyncio
+
     from omctl import status as status_ops
 
     ops = settings()
