@@ -51,7 +51,9 @@ def broken_links(path: Path) -> list[str]:
         file_part, _, fragment = target.partition("#")
         resolved = (path.parent / unquote(file_part)).resolve() if file_part else path
         if not resolved.exists():
-            problems.append(f"{target} (no {resolved.relative_to(ROOT) if resolved.is_relative_to(ROOT) else resolved})")
+            problems.append(
+                f"{target} (no {resolved.relative_to(ROOT) if resolved.is_relative_to(ROOT) else resolved})"
+            )
         elif fragment and resolved.suffix == ".md" and fragment.lower() not in anchors(resolved):
             problems.append(f"{target} (no heading #{fragment} in {resolved.relative_to(ROOT)})")
     return problems
@@ -65,10 +67,13 @@ def test_the_checker_finds_what_it_should(tmp_path: Path) -> None:
         "[gone](missing.md) [bad anchor](other.md#nope) `[not a link](nowhere.md)`\n"
         "```\n[in a fence](nowhere.md)\n```\n[ref]: ./other.md\n"
     )
-    global ROOT  # noqa: PLW0603 - the checker reports paths relative to the root it checks
+    global ROOT
     saved, ROOT = ROOT, tmp_path
     try:
-        assert broken_links(page) == ["missing.md (no missing.md)", "other.md#nope (no heading #nope in other.md)"]
+        assert broken_links(page) == [
+            "missing.md (no missing.md)",
+            "other.md#nope (no heading #nope in other.md)",
+        ]
     finally:
         ROOT = saved
 
