@@ -240,3 +240,23 @@ def test_a_sasl_password_in_the_configmap_is_refused(tmp_path: Path) -> None:
     overlay.write_text("config:\n  KAFKA_SASL_PASSWORD: hunter2\n")
     with pytest.raises(manifests.ValuesError, match="config/KAFKA_SASL_PASSWORD: a secret"):
         manifests.load_values([DEPLOY / "values.yaml", overlay], DEPLOY / "values.schema.json")
+
+
+def test_oauthbearer_needs_a_keda_authentication_of_your_own(tmp_path: Path) -> None:
+    overlay = tmp_path / "msk.yaml"
+    overlay.write_text(
+        "config:\n  KAFKA_SECURITY_PROTOCOL: SASL_SSL\n  KAFKA_SASL_MECHANISM: OAUTHBEARER\n"
+        "  KAFKA_SASL_OAUTH_TOKEN_PROVIDER: om_platform.kafka_security:aws_msk_iam\n"
+    )
+    with pytest.raises(manifests.ValuesError, match="kafka/keda/authenticationSpec"):
+        manifests.load_values([DEPLOY / "values.yaml", overlay], DEPLOY / "values.schema.json")
+    with_keda = tmp_path / "msk-keda.yaml"
+    with_keda.write_text("kafka:\n  keda:\n    authenticationSpec:\n      podIdentity: {provider: aws}\n")
+    values = manifests.load_values(
+        [DEPLOY / "values.yaml", overlay, with_keda], DEPLOY / "values.schema.json"
+    )
+    objects = manifests.render(values)
+    assert by_kind(objects, "TriggerAuthentication")["om-kafka-auth"]["spec"] == {
+        "podIdentity": {"provider": "aws"}
+    }
+    assert manifests.validate(objects, DEPLOY / "schemas") == []

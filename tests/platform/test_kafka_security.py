@@ -156,18 +156,16 @@ def test_settings_that_cannot_work_are_refused_naming_the_setting(
         build(**values)
 
 
-def test_a_file_that_is_not_a_certificate_is_a_clear_error(tmp_path: Path, pki: Any) -> None:
+def test_a_file_that_is_not_a_certificate_is_refused_with_the_settings(tmp_path: Path, pki: Any) -> None:
     garbage = tmp_path / "ca.pem"
     garbage.write_text("not a certificate\n")
-    with pytest.raises(KafkaSecurityError, match=r"KAFKA_SSL_CAFILE=.*not a PEM CA bundle"):
-        kafka_client_kwargs(build(kafka_security_protocol="SSL", kafka_ssl_cafile=garbage))
-    with pytest.raises(KafkaSecurityError, match="cannot load the client certificate and key"):
-        kafka_client_kwargs(
-            build(
-                kafka_security_protocol="SSL",
-                kafka_ssl_certfile=pki.client_cert,
-                kafka_ssl_keyfile=pki.server_key,
-            )
+    with pytest.raises(ValidationError, match=r"KAFKA_SSL_CAFILE=.*not a PEM CA bundle"):
+        build(kafka_security_protocol="SSL", kafka_ssl_cafile=garbage)
+    with pytest.raises(ValidationError, match="cannot load the client certificate and key"):
+        build(
+            kafka_security_protocol="SSL",
+            kafka_ssl_certfile=pki.client_cert,
+            kafka_ssl_keyfile=pki.server_key,
         )
 
 

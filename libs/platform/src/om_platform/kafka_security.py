@@ -107,6 +107,11 @@ class KafkaConnectionSettings(BaseSettings):
     @model_validator(mode="after")
     def _consistent(self) -> KafkaConnectionSettings:
         problems = _problems(self)
+        if not problems and self.uses_tls:
+            try:  # a CA or key that is not PEM is a setting problem, found before any connection
+                ssl_context(self)
+            except KafkaSecurityError as exc:
+                problems.append(str(exc))
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -111,6 +111,11 @@ def _rules(values: dict[str, Any]) -> list[str]:
             f"kafka/tls/secretName: set, but config/KAFKA_SECURITY_PROTOCOL is {protocol}, not SSL or SASL_SSL"
         )
     mechanism = values["config"].get("KAFKA_SASL_MECHANISM")
+    if mechanism == "OAUTHBEARER" and not values["kafka"].get("keda", {}).get("authenticationSpec"):
+        problems.append(
+            "kafka/keda/authenticationSpec: KAFKA_SASL_MECHANISM=OAUTHBEARER needs KEDA's own way to get a token "
+            "(e.g. podIdentity for MSK IAM); give its TriggerAuthentication spec here"
+        )
     if (
         mechanism in ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
         and "KAFKA_SASL_PASSWORD" not in values["secret"]["keys"]
