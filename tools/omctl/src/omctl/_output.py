@@ -88,7 +88,7 @@ def _fit(columns: Sequence[Col], rows: list[list[str]], width: int) -> list[int]
     shown = list(range(len(columns)))
 
     def needed() -> int:
-        return sum(max(columns[i].min_width, min(natural[i], 24)) + _CELL_CHROME for i in shown) + 1
+        return sum(max(columns[i].min_width, min(natural[i], 40)) + _CELL_CHROME for i in shown) + 1
 
     for i in reversed(range(len(columns))):
         if needed() <= width:
