@@ -25,6 +25,7 @@ from pymongo import AsyncMongoClient
 from om_contracts import KeyRing, topic_specs
 from om_devstack._process import ChildProcess
 from om_devstack.stack import EmbeddedStack
+from om_platform.kafka_security import client_settings, kafka_client_kwargs
 
 SERVICES = ("order_sync", "stock_sync", "finance_sync")
 OUTBOUND = (
@@ -75,9 +76,9 @@ PRACTICE_DLQ = "ordermentum.orders.v1.dlq"
 class Outbox:
     """Everything the services publish, collected by topic as it arrives."""
 
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(self, client: dict[str, Any]) -> None:
         self._consumer = AIOKafkaConsumer(
-            *OUTBOUND, PRACTICE_DLQ, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+            *OUTBOUND, PRACTICE_DLQ, **client, group_id=None, auto_offset_reset="earliest"
         )
         self.events: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.raw: list[bytes] = []  # every published record, key, value and headers, for the secrets check
@@ -147,6 +148,12 @@ class Harness:
     def simulator_url(self) -> str:
         return self.external["NETSUITE_BASE_URL"] if self.external else self.stack.simulator_url
 
+    def kafka_client(self) -> dict[str, Any]:
+        """aiokafka arguments for the day's broker, secured or not (the services' own mapping)."""
+        if self.external is None:
+            return self.stack.kafka_client_config()
+        return kafka_client_kwargs(client_settings(self.external))
+
     def connection_env(self) -> dict[str, str]:
         """Every setting omctl needs to reach this day's stack (written to the env file)."""
         return {
@@ -161,9 +168,9 @@ class Harness:
         began = time.monotonic()
         if self.external is None:
             await self.stack.astart()
-        self.producer = AIOKafkaProducer(bootstrap_servers=self.kafka_bootstrap, acks="all")
+        self.producer = AIOKafkaProducer(**self.kafka_client(), acks="all")
         await self.producer.start()
-        self.outbox = Outbox(self.kafka_bootstrap)
+        self.outbox = Outbox(self.kafka_client())
         await self.outbox.start()
         return time.monotonic() - began
 
