@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from om_platform.kafka._consumer import ConsumerOptions
 from om_platform.kafka._retry import RetryPolicy
+from om_platform.kafka_security import KafkaConnectionSettings
 
 
-class ServiceSettings(BaseSettings):
+class ServiceSettings(KafkaConnectionSettings):
     """Settings shared by order_sync, stock_sync and finance_sync (defaults suit the embedded stack)."""
 
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore", frozen=True)
@@ -24,16 +25,17 @@ class ServiceSettings(BaseSettings):
     service_name: str = Field(
         "service", description="Name used in logs, metrics and the default consumer group."
     )
-    kafka_bootstrap_servers: str = Field(
-        "127.0.0.1:9092", description="Comma-separated Kafka bootstrap servers."
-    )
+    # kafka_bootstrap_servers and the KAFKA_SECURITY_*/SSL/SASL settings: KafkaConnectionSettings
     kafka_enable_idempotence: bool = Field(
         True,
         description="Idempotent producer (acks=all, no duplicates on producer retry). Must be false for the "
         "embedded tansu broker, which refuses idempotent producers.",
     )
     kafka_consumer_group: str | None = Field(
-        None, description="Consumer group id; defaults to `om.<service_name>`."
+        None,
+        description="Prefix of the consumer groups: each consumed topic, the integrations topic included, has "
+        "its own group `<prefix>.<topic>` (e.g. `om.order_sync.ordermentum.orders.v1`); defaults to "
+        "`om.<service_name>`.",
     )
     kafka_group_instance_id: str | None = Field(
         None,

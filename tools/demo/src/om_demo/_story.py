@@ -463,3 +463,22 @@ class Story:
             for pid, loc, qty in changes
         ]
         await self.sim.call("POST", "stock", {"rows": rows})
+
+    async def leave_practice_material(self) -> None:
+        """Evening: something for the operator to practise on, left unresolved on purpose.
+
+        An order for a gift box that was never mapped (it fails with UNMAPPED_PRODUCT and stays
+        failed: `omctl status`, `omctl resync --record ord_1009` once mapped) and a broken event on
+        the orders topic (a dead letter: `omctl dlq list`, `dlq show`, `dlq redrive`).
+        """
+        self.say(
+            "Evening: a gift box nobody mapped is ordered, and a broken event arrives (left for practice)"
+        )
+        gift_box = world.Item(
+            "prd_gift_box", "GIFT-BOX", "Gift box", Decimal("25.00"), (0, 0, 0), mapped=False
+        )
+        self.orders["ord_1009"] = self.order("ord_1009", "101009", world.VENUES[0], [(gift_box, 1)])
+        await self.emit("ordermentum.orders.v1", "order.placed", self.orders["ord_1009"])
+        assert self.h.producer is not None
+        broken = b'{"id": "evt_demo_broken", "note": "not an Ordermentum event envelope"}'
+        await self.h.producer.send_and_wait("ordermentum.orders.v1", broken, key=world.SUPPLIER.encode())

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from omctl import preview as preview_ops
-from omctl._common import JsonOpt, SupplierOpt, fail, run, settings
-from omctl._output import console, emit_json, table
+from omctl import _output
+from omctl._common import JsonOpt, SupplierOpt, WideOpt, fail, run, settings
+from omctl._output import Col, emit_json, table
+
+if TYPE_CHECKING:
+    from omctl import preview as preview_ops
 
 
 def preview(
@@ -25,12 +28,15 @@ def preview(
     ] = None,
     supplier: SupplierOpt = None,
     as_json: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Print the NetSuite request order_sync would send for an event, each mapping decision and every
     problem that would fail it. Nothing is written: NetSuite is only read (currencies).
 
     Exit status 1 when the record would fail.
     """
+    from omctl import preview as preview_ops  # imported when run: `omctl --help` stays fast
+
     if (file is None) == (event_id is None):
         fail("give an event file or --event-id (one of them)")
     ops = settings()
@@ -46,12 +52,13 @@ def preview(
     if as_json:
         emit_json(result.as_dict())
     else:
-        _show(result)
+        _show(result, wide)
     if result.problems:
         raise typer.Exit(1)
 
 
-def _show(result: preview_ops.Preview) -> None:
+def _show(result: preview_ops.Preview, wide: bool) -> None:
+    console = _output.console
     what = f" ({result.ordermentum_id})" if result.ordermentum_id else ""
     console.print(f"{result.event_type} {result.event_id} of {result.supplier_id}{what}: nothing is written")
     if result.note:
@@ -59,14 +66,16 @@ def _show(result: preview_ops.Preview) -> None:
     if result.decisions:
         table(
             "mapping decisions",
-            ["field", "NetSuite id", "source"],
+            [Col("field"), Col("NetSuite id"), Col("source")],
             [(d.field, d.value, d.source) for d in result.decisions],
+            wide=wide,
         )
     if result.problems:
         table(
             "problems (the record would fail)",
-            ["code", "path", "reason"],
+            [Col("code"), Col("path", optional=True), Col("reason")],
             [(p.code, p.path, p.reason) for p in result.problems],
+            wide=wide,
         )
     request = result.request
     if request is None:
