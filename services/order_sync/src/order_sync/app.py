@@ -134,7 +134,7 @@ class OrderSync:
             clock=_now,
             overlap_s=self.settings.catalog_overlap_s,
         )
-        self._leases = LeaseStore(db["leases"])
+        self._leases = LeaseStore(db["leases"], owner=self.settings.instance_identity)
 
     @property
     def deps(self) -> SyncDeps:
