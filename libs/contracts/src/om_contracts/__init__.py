@@ -52,6 +52,7 @@ from om_contracts._envelope import (
     Problem,
     Tombstone,
     UnknownEventType,
+    derived_event_id,
     new_event_id,
 )
 from om_contracts._ids import (
@@ -311,6 +312,7 @@ __all__ = [
     "dead_letter_headers",
     "dead_letter_topic",
     "decode_message_body",
+    "derived_event_id",
     "event_type_of",
     "external_id",
     "get_topic",

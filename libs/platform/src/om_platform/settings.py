@@ -7,9 +7,11 @@ in the code reads `os.environ`.
 
 from __future__ import annotations
 
+import secrets
+import socket
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from om_platform.kafka._consumer import ConsumerOptions
@@ -40,6 +42,13 @@ class ServiceSettings(KafkaConnectionSettings):
     kafka_group_instance_id: str | None = Field(
         None,
         description="Static group membership id (e.g. the pod name of a StatefulSet) to avoid rebalances on restart.",
+    )
+    instance_id: str | None = Field(
+        None,
+        description="Identity of this process for leases: a restarted process takes back at once the "
+        "leases its previous life held under the same id. Defaults to KAFKA_GROUP_INSTANCE_ID (the pod "
+        "name of a StatefulSet), else a random id per process start. Never give two live processes the "
+        "same id: each would take the other's leases.",
     )
     kafka_session_timeout_ms: int = Field(10_000, ge=1000, description="Consumer session timeout.")
     kafka_heartbeat_interval_ms: int = Field(3_000, ge=100, description="Consumer heartbeat interval.")
@@ -133,6 +142,10 @@ class ServiceSettings(KafkaConnectionSettings):
     )
     log_level: str = Field("INFO", description="Log level.")
     log_format: Literal["json", "text"] = Field("json", description="json for production, text for humans.")
+    # Several local processes share a host name, so the fallback identity is random, not the host's.
+    _random_identity: str = PrivateAttr(
+        default_factory=lambda: f"{socket.gethostname()}-{secrets.token_hex(4)}"
+    )
 
     @field_validator("log_level")
     @classmethod
@@ -140,6 +153,11 @@ class ServiceSettings(KafkaConnectionSettings):
         if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return value.upper()
+
+    @property
+    def instance_identity(self) -> str:
+        """`INSTANCE_ID`, else `KAFKA_GROUP_INSTANCE_ID`, else random for this settings object."""
+        return self.instance_id or self.kafka_group_instance_id or self._random_identity
 
     @property
     def consumer_group(self) -> str:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
-import socket
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
@@ -109,6 +107,8 @@ class FinanceService:
 
 def build_service(settings: Settings, *, clock: Clock = _utc_now, owner: str | None = None) -> FinanceService:
     runtime = ServiceRuntime(settings, title="finance_sync", description=__doc__ or "")
+    # Leases and job records carry the process identity: a restart takes its own leases back at once.
+    identity = owner or settings.instance_identity
     integrations = runtime.consume_integrations()
     mappings = MappingStore(runtime)
     cursors, job_runs = CursorStore(runtime), JobRuns(runtime)
@@ -168,13 +168,13 @@ def build_service(settings: Settings, *, clock: Clock = _utc_now, owner: str | N
 
     scheduler = FinanceScheduler(
         integrations=integrations,
-        leases=_RuntimeLeases(runtime),
+        leases=_RuntimeLeases(runtime, identity),
         cursors=cursors,
         job_runs=job_runs,
         run_window=run_feature,
         clock=clock,
         options=ScheduleOptions(
-            owner=owner or f"{socket.gethostname()}-{secrets.token_hex(4)}",
+            owner=identity,
             lease_ttl_s=settings.finance_lease_ttl_s,
             max_catch_up_hours=settings.finance_max_catch_up_hours,
             concurrency=settings.finance_concurrent_runs,
@@ -263,11 +263,16 @@ def build_service(settings: Settings, *, clock: Clock = _utc_now, owner: str | N
 class _RuntimeLeases:
     """Leases in the runtime's `leases` collection, reached once MongoDB is connected (lifespan)."""
 
-    def __init__(self, runtime: ServiceRuntime) -> None:
+    def __init__(self, runtime: ServiceRuntime, owner: str) -> None:
         self._runtime = runtime
+        self._owner = owner
+        self._store: LeaseStore | None = None
 
     def hold(self, name: str, ttl_s: float = 60.0) -> AbstractAsyncContextManager[Lease | None]:
-        return LeaseStore(self._runtime.db["leases"]).hold(name, ttl_s)
+        # One store for the life of the process: it is this process's incarnation of the identity.
+        if self._store is None:
+            self._store = LeaseStore(self._runtime.db["leases"], owner=self._owner)
+        return self._store.hold(name, ttl_s)
 
 
 def build(settings: Settings) -> ServiceRuntime:
