@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, TypeVar
@@ -27,7 +28,7 @@ from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -405,3 +406,22 @@ class ServiceRuntime:
 
 def _json(status: int, body: dict[str, Any]) -> AsgiResponse:
     return AsgiResponse(json.dumps(body).encode(), status, {"content-type": "application/json"})
+
+
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+
+def main(settings_type: type[SettingsT], build: Callable[[SettingsT], ServiceRuntime]) -> None:
+    """`python -m <service>`: read the settings, build the service, serve until SIGTERM.
+
+    Invalid settings end the process with exit code 2 and one line per problem on stderr, naming
+    the variable and why (never its value: it may be a secret), instead of a traceback.
+    """
+    try:
+        settings = settings_type()
+    except ValidationError as exc:
+        for problem in exc.errors(include_url=False, include_input=False):
+            variable = ".".join(str(part) for part in problem["loc"]).upper() or "settings"
+            print(f"invalid setting {variable}: {problem['msg']}", file=sys.stderr)
+        raise SystemExit(2) from None
+    build(settings).serve()
