@@ -3,6 +3,9 @@
 NetSuite limits concurrent requests per account, across every integration (Help Center
 subsect_1559222360, bridgehead_1500275603). Every request attempt of this client holds one slot
 of its account's budget while it is on the wire, and none while it sleeps in backoff.
+:class:`LocalBudget` is enough when one process talks to an account; when several processes or
+services share one, :class:`~om_netsuite.MongoBudget` gives each a leased share of the limit and
+spends it through the same :class:`FifoGate`.
 """
 
 from __future__ import annotations
@@ -30,15 +33,21 @@ class FifoGate:
     """A fair semaphore: waiters are served strictly in arrival order.
 
     ``asyncio.Semaphore`` lets a newcomer overtake woken waiters; here a released slot is handed
-    directly to the oldest waiter. The limit may change between calls (it is read on each call).
+    directly to the oldest waiter. ``limit`` may change at any time: callers pass it to
+    :meth:`acquire` / :meth:`release` (read on each call), or set it and call :meth:`wake` when
+    it grew (the distributed budget's share of an account changes under its waiters).
     """
 
+    limit: int = 1
     in_use: int = 0
     waiters: deque[asyncio.Future[None]] = field(default_factory=deque)
     peak: int = 0
 
-    async def acquire(self, limit: int) -> None:
-        if self.in_use < limit and not self.waiters:
+    async def acquire(self, limit: int | None = None) -> None:
+        """Take a slot when fewer than ``limit`` (default: :attr:`limit`) are in use, in turn."""
+        if limit is not None:
+            self.limit = limit
+        if self.in_use < self.limit and not self.waiters:
             self._take()
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -48,8 +57,8 @@ class FifoGate:
         except asyncio.CancelledError:
             if future.done() and not future.cancelled():
                 # The slot was handed to us just as we were cancelled: pass it on.
-                self.release(limit)
-            else:
+                self.release()
+            elif future in self.waiters:  # a wake() may have dropped it already
                 self.waiters.remove(future)
             raise
 
@@ -57,9 +66,16 @@ class FifoGate:
         self.in_use += 1
         self.peak = max(self.peak, self.in_use)
 
-    def release(self, limit: int) -> None:
+    def release(self, limit: int | None = None) -> None:
+        """Give a slot back; the oldest waiters get it while fewer than ``limit`` are in use."""
         self.in_use -= 1
-        while self.waiters and self.in_use < limit:
+        self.wake(limit)
+
+    def wake(self, limit: int | None = None) -> None:
+        """Hand free slots to the oldest waiters (after the limit grew)."""
+        if limit is not None:
+            self.limit = limit
+        while self.waiters and self.in_use < self.limit:
             future = self.waiters.popleft()
             if not future.done():
                 self._take()
