@@ -258,6 +258,11 @@ class MongoBudget:
         """Accounts this process has an entry for."""
         return sum(1 for account in self._accounts.values() if account.registered)
 
+    def share_of(self, account_id: str) -> int:
+        """The share the document holds for this process (>= what it may start, >= its in flight)."""
+        account = self._accounts.get(account_id)
+        return account.share if account is not None and account.registered else 0
+
     def gate(self, account_id: str) -> FifoGate | None:
         """The local gate of an account in use (``in_use`` = this process's requests in flight)."""
         account = self._accounts.get(account_id)
@@ -407,19 +412,22 @@ class MongoBudget:
             account.grant = account.share = 0
             account.registered = False
         result = plan(holders, me, now_ms, need, rotate_ms=self._rotate_ms)
-        # Lower the local limit before the write: if its outcome is unknown we stay within both.
-        account.grant = min(account.grant, result.grant)
+        if result.grant < account.grant:
+            # Lower the local limit before the write: if its outcome is unknown we stay within both.
+            if not result.leave:
+                self._changed("shrink")
+            account.grant = result.grant
         epoch, version = (doc.get("epoch"), int(doc.get("version", 0))) if doc is not None else (None, 0)
         write = _Write(account, "noop", result, need, epoch=epoch, version=version)
         if result.leave:
             if doc is None or me not in holders:
                 return write
             write.filter = {"_id": account.account_id, "epoch": epoch, "version": version}
+            write.version = version + 1
             if not result.others:
                 write.kind = "delete"
                 return write
             write.kind = "update"
-            write.version = version + 1
             write.update = [self._set_holders(result.others, epoch, version + 1)]
             return write
         if (
@@ -479,12 +487,12 @@ class MongoBudget:
             return  # an older acknowledgement than one already applied
         before = account.grant
         if result.leave:
+            if account.share > 0:
+                self._changed("return")
             account.grant = account.share = account.target = 0
             account.registered = False
             account.deadline = 0.0
             account.epoch, account.version = None, 0
-            if before > 0:
-                self._changed("return")
             return
         account.grant, account.share = result.grant, result.share
         account.registered = True
@@ -501,7 +509,8 @@ class MongoBudget:
     @staticmethod
     def _settle(account: _Account, result: Plan, need: Need) -> None:
         account.target, account.starved = result.target, result.starved
-        account.settled_for = -1 if result.starved else min(need.demand, result.limit)
+        # In the terms _wait() compares with: demand capped by the limit this process saw.
+        account.settled_for = -1 if result.starved else min(need.demand, need.limit)
 
     # -- the renewal loop ----------------------------------------------------------------------
 
@@ -509,7 +518,14 @@ class MongoBudget:
         """Start the renewal loop (once); the returned task is the one to supervise."""
         if self._runner is None:
             self._runner = asyncio.create_task(self._run(), name="netsuite-budget")
+            self._runner.add_done_callback(self._stopped)
         return self._runner
+
+    @staticmethod
+    def _stopped(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            # Shares now lapse: requests stop starting a margin before their leases end.
+            logger.error("netsuite budget: renewal loop died", exc_info=task.exception())
 
     @property
     def running(self) -> bool:
