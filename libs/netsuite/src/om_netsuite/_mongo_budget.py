@@ -60,14 +60,22 @@ Fairness and responsiveness
   by one). It refreshes demand, extends the leases, shrinks to targets lowered by newcomers, grows
   into capacity others returned, and returns the share of an account idle for a whole interval.
 * A holder above its target lowers its local limit at once and writes the lower share as soon as
-  its requests in flight fit (one write, "early return").
+  its requests in flight fit (one write, "early return"). A holder whose requests all finished
+  gives its share back after ``poll`` without a request if another holder wants more than it
+  holds (otherwise it keeps it until the renewal after an idle interval: a steady trickle of
+  requests does not pay an obtain and a return each).
 * A newcomer writes its demand at once and, while it is starved (wants more, and its fair share is
   more than what the others leave it), polls every ``poll`` (jittered) until capacity appears.
+  A holder at its fair share with requests still waiting reads every ``renew / 4`` (reads only:
+  it writes when its grant changes), so capacity another process stopped using is taken within
+  about ``poll + renew / 4`` rather than at the next renewal.
 * **Bound**: a starved process gets its fair share within about ``renew`` (the holders see its
   demand) + the longest request they have in flight (the early return) + ``poll`` + a few MongoDB
   round trips. Defaults: renew 2 s, lease 10 s, margin 2 s, poll 0.2 s, so about 2.2 s plus the
-  longest request. Growing beyond the fair share into capacity others stopped using takes up to
-  one renewal interval.
+  longest request.
+* Cost: in steady state a process makes one read and one write per ``renew`` for all its
+  accounts (per 500 accounts), plus a read per ``poll`` per account while starved and per
+  ``renew / 4`` while it waits at its fair share; nothing per request.
 
 Lifecycle
 ---------
@@ -80,13 +88,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import random
 import secrets
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from itertools import islice
@@ -142,6 +151,7 @@ class _Account:
     share: int = 0  # what the document holds for this process (>= grant, >= in flight)
     target: int = 0
     starved: bool = False
+    contended: bool = False  # another live holder wants more than it holds
     deadline: float = 0.0  # monotonic: no request starts from then on unless renewed
     registered: bool = False  # has an entry in the document
     written_limit: int = 0
@@ -165,6 +175,10 @@ class _Account:
         need = self.need()
         self.peak_demand = self.demand()
         return need
+
+    def unmet(self) -> bool:
+        """Requests wait for more than this process holds, and the limit has more."""
+        return bool(self.gate.waiters) and self.grant < min(self.demand(), self.limit)
 
     def wants_write(self) -> bool:
         """A lower share can be written (early return) or a lowered limit is not written yet."""
@@ -293,8 +307,11 @@ class MongoBudget:
             yield
         finally:
             gate.release(account.usable(time.monotonic()))
-            if account.wants_write() and not self._closed:
-                self._kick(account)
+            if not self._closed:
+                if account.wants_write():
+                    self._kick(account)
+                elif account.contended and account.demand() == 0 and account.registered:
+                    self._start(account, self._return_idle(account))
 
     async def _wait(self, account: _Account) -> None:
         demand = account.demand() + 1
@@ -324,18 +341,40 @@ class MongoBudget:
     # -- obtaining, growing, early returns -----------------------------------------------------
 
     def _kick(self, account: _Account) -> None:
-        if account.task is None or account.task.done():
-            task = asyncio.create_task(self._acquire(account), name=f"netsuite-budget:{account.account_id}")
-            account.task = task
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        self._start(account, self._acquire(account))
+
+    def _start(self, account: _Account, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` as the account's one background task, unless one is running."""
+        if account.task is not None and not account.task.done():
+            work.close()
+            return
+        task = asyncio.create_task(work, name=f"netsuite-budget:{account.account_id}")
+        account.task = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _return_idle(self, account: _Account) -> None:
+        """Give an idle share back at once when another process wants it (not at the next renewal).
+
+        After ``poll`` without a request, so that a steady trickle of requests keeps its share.
+        """
+        await asyncio.sleep(self.timing.poll_s)
+        if account.demand() == 0 and account.registered:
+            try:
+                await self._cas(
+                    account, lambda: Need(0, account.limit, 0) if account.demand() == 0 else account.need()
+                )
+            except PyMongoError as error:
+                self._failed("return", error)
+        if account.gate.waiters:  # requests came meanwhile: obtain again
+            await self._acquire(account)
 
     async def _acquire(self, account: _Account) -> None:
         """Obtain, grow or write a lower share now; poll while starved; retry while MongoDB fails."""
         failures = rewrites = 0
         while not self._closed:
             try:
-                await self._cas(account, account.need())
+                await self._cas(account, account.need)
                 failures = 0
                 self._recovered()
             except PyMongoError as error:
@@ -351,16 +390,24 @@ class MongoBudget:
                 continue
             elif waiting and account.starved:
                 pause = self.timing.poll_s
+            elif account.unmet():
+                # At its fair share but wanting more: capacity comes back when another process's
+                # demand drops, which only a read shows. Look more often than the renewal does.
+                pause = self.timing.renew_s / 4
             else:
                 return
             rewrites = 0
             await asyncio.sleep(pause * random.uniform(0.5, 1.5))  # noqa: S311 - jitter only
 
-    async def _cas(self, account: _Account, need: Need, *, renewing: bool = False) -> None:
-        """Read the account's document and write this holder's entry until no conflict."""
+    async def _cas(self, account: _Account, need: Callable[[], Need], *, renewing: bool = False) -> None:
+        """Read the account's document and write this holder's entry until no conflict.
+
+        ``need`` is taken after each read, with no await before the write is prepared: what is in
+        flight then is what the written share must cover.
+        """
         for attempt in range(_CAS_ATTEMPTS):
             docs, now_ms = await self._read([account.account_id])
-            write = self._prepare(account, docs.get(account.account_id), now_ms, need, renewing=renewing)
+            write = self._prepare(account, docs.get(account.account_id), now_ms, need(), renewing=renewing)
             if await self._execute(write):
                 return
             await asyncio.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # noqa: S311 - jitter only
@@ -509,6 +556,7 @@ class MongoBudget:
     @staticmethod
     def _settle(account: _Account, result: Plan, need: Need) -> None:
         account.target, account.starved = result.target, result.starved
+        account.contended = any(lease.demand > lease.share for lease in result.others.values())
         # In the terms _wait() compares with: demand capped by the limit this process saw.
         account.settled_for = -1 if result.starved else min(need.demand, need.limit)
 
@@ -589,7 +637,18 @@ class MongoBudget:
                     else:
                         redo.append(write.account)
         for account in redo:
-            await self._cas(account, needs[account.account_id], renewing=True)
+            redo_need = functools.partial(self._redo_need, account, needs[account.account_id], leaving)
+            await self._cas(account, redo_need, renewing=True)
+        for account in chunk:
+            if account.gate.waiters and (account.starved or account.unmet()):
+                self._kick(account)  # poll for capacity between renewals
+
+    @staticmethod
+    def _redo_need(account: _Account, taken: Need, leaving: bool) -> Need:
+        """A renewal's need for its redo: its peak, and whatever is in flight or waiting by then."""
+        if leaving:
+            return taken
+        return Need(max(taken.demand, account.demand()), account.limit, account.gate.in_use)
 
     def _landed(self, write: _Write, doc: Mapping[str, Any] | None) -> bool:
         entry = _holders(doc).get(self.holder_id)
