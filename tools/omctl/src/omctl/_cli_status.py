@@ -16,17 +16,25 @@ def status(
     group_prefix: Annotated[
         str, typer.Option("--group-prefix", help="Consumer groups to report lag for.")
     ] = "om.",
+    account: Annotated[
+        str | None, typer.Option("--account", help="Only this NetSuite account's budget shares.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Per supplier and flow: ledger counts, failures by code, last success, cursors; consumer lag."""
+    """Per supplier and flow: ledger counts, failures by code, last success, cursors; consumer lag;
+    NetSuite budget shares per account in use."""
     ops = settings()
 
-    async def gather() -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        return await status_ops.suppliers(ops, supplier), await status_ops.consumer_lag(ops, group_prefix)
+    async def gather() -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+        return (
+            await status_ops.suppliers(ops, supplier),
+            await status_ops.consumer_lag(ops, group_prefix),
+            await status_ops.budget_shares(ops, account),
+        )
 
-    per_supplier, lag = run(gather())
+    per_supplier, lag, shares = run(gather())
     if as_json:
-        emit_json({"suppliers": per_supplier, "consumer_lag": lag})
+        emit_json({"suppliers": per_supplier, "consumer_lag": lag, "netsuite_budget": shares})
         return
     rows = []
     for supplier_id, services in sorted(per_supplier.items()):
@@ -65,6 +73,11 @@ def status(
         "consumer lag",
         ["group", "topic", "state", "members", "lag"],
         [(r["group"], r["topic"], r["state"], r["members"], r["lag"]) for r in lag],
+    )
+    table(
+        "netsuite budget",
+        ["account", "holder", "share", "demand", "limit", "expires in s"],
+        [(r["account"], r["holder"], r["share"], r["demand"], r["limit"], r["expires_in_s"]) for r in shares],
     )
     if not per_supplier and not lag:
         console.print("nothing to report yet (no supplier state, no om.* consumer groups)")
