@@ -11,8 +11,9 @@ spends it through the same :class:`FifoGate`.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -42,6 +43,7 @@ class FifoGate:
     in_use: int = 0
     waiters: deque[asyncio.Future[None]] = field(default_factory=deque)
     peak: int = 0
+    _since: dict[asyncio.Future[None], float] = field(default_factory=dict, repr=False)
 
     async def acquire(self, limit: int | None = None) -> None:
         """Take a slot when fewer than ``limit`` (default: :attr:`limit`) are in use, in turn."""
@@ -52,15 +54,18 @@ class FifoGate:
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.waiters.append(future)
+        self._since[future] = time.monotonic()
         try:
             await future
         except asyncio.CancelledError:
-            if future.done() and not future.cancelled():
+            if future.done() and not future.cancelled() and future.exception() is None:
                 # The slot was handed to us just as we were cancelled: pass it on.
                 self.release()
             elif future in self.waiters:  # a wake() may have dropped it already
                 self.waiters.remove(future)
             raise
+        finally:
+            del self._since[future]
 
     def _take(self) -> None:
         self.in_use += 1
@@ -70,6 +75,23 @@ class FifoGate:
         """Give a slot back; the oldest waiters get it while fewer than ``limit`` are in use."""
         self.in_use -= 1
         self.wake(limit)
+
+    def oldest_wait(self) -> float | None:
+        """When (``time.monotonic()``) the longest-waiting caller arrived; None if nobody waits."""
+        for future in self.waiters:
+            if not future.done():
+                return self._since.get(future)
+        return None
+
+    def fail_waiters(self, arrived_before: float, error: Callable[[], BaseException]) -> None:
+        """Fail, with a fresh ``error()`` each, the waiters that arrived before ``arrived_before``."""
+        while self.waiters:
+            future = self.waiters[0]
+            if not future.done() and self._since.get(future, arrived_before) >= arrived_before:
+                return
+            self.waiters.popleft()
+            if not future.done():
+                future.set_exception(error())
 
     def wake(self, limit: int | None = None) -> None:
         """Hand free slots to the oldest waiters (after the limit grew)."""
