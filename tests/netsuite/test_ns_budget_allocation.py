@@ -17,33 +17,31 @@ def lease(share: int, demand: int, limit: int = 5, expires_ms: int = NOW + 10_00
 
 
 def test_everyone_gets_their_demand_when_it_fits() -> None:
-    assert water_fill(5, {"a": 2, "b": 3}, {}) == {"a": 2, "b": 3}
-    assert water_fill(5, {"a": 1, "b": 0}, {}) == {"a": 1, "b": 0}
+    assert water_fill(5, {"a": 2, "b": 3}) == {"a": 2, "b": 3}
+    assert water_fill(5, {"a": 1, "b": 0}) == {"a": 1, "b": 0}
 
 
 def test_demand_above_the_capacity_is_capped() -> None:
-    assert water_fill(5, {"a": 50}, {}) == {"a": 5}
+    assert water_fill(5, {"a": 50}) == {"a": 5}
 
 
 def test_small_demands_are_met_and_the_rest_is_shared_equally() -> None:
-    assert water_fill(10, {"small": 1, "b": 20, "c": 20}, {}) == {"small": 1, "b": 5, "c": 4}
-    assert water_fill(9, {"small": 1, "b": 20, "c": 20}, {}) == {"small": 1, "b": 4, "c": 4}
+    assert water_fill(10, {"small": 1, "b": 20, "c": 20}) == {"small": 1, "b": 5, "c": 4}
+    assert water_fill(9, {"small": 1, "b": 20, "c": 20}) == {"small": 1, "b": 4, "c": 4}
 
 
-def test_the_leftover_unit_stays_with_whoever_holds_more() -> None:
-    # Two processes with equal demand: the one already holding 3 keeps its third unit, so the
-    # allocation does not swap a unit back and forth between renewals.
-    assert water_fill(5, {"a": 5, "b": 5}, {"a": 3, "b": 2}) == {"a": 3, "b": 2}
-    assert water_fill(5, {"a": 5, "b": 5}, {"a": 2, "b": 3}) == {"a": 2, "b": 3}
-    # Equal holdings: the holder id decides, the same way in every process.
-    assert water_fill(5, {"b": 5, "a": 5}, {}) == {"a": 3, "b": 2}
+def test_the_leftover_unit_goes_by_holder_id_whatever_anyone_holds() -> None:
+    # Every process computes the same targets while shares move, and they do not change at the
+    # next renewal: no unit swaps back and forth.
+    assert water_fill(5, {"b": 5, "a": 5}) == {"a": 3, "b": 2}
+    assert water_fill(5, {"a": 5, "b": 5}) == {"a": 3, "b": 2}
 
 
 def test_shares_never_exceed_the_capacity_nor_a_demand() -> None:
     for capacity in range(1, 8):
         for demands in itertools.product(range(7), repeat=3):
             wanted = dict(zip("abc", demands, strict=True))
-            shares = water_fill(capacity, wanted, {"a": 1})
+            shares = water_fill(capacity, wanted)
             assert sum(shares.values()) <= capacity
             assert all(0 <= shares[h] <= wanted[h] for h in wanted)
             # Max-min: capacity is left over only if every demand is met.
@@ -59,10 +57,10 @@ def test_with_more_hungry_holders_than_units_the_lucky_ones_rotate() -> None:
     demands = {f"p{n}": 5 for n in range(7)}
     winners = set()
     for bucket in range(20):
-        shares = water_fill(5, demands, {}, now_ms=bucket * 10_000, rotate_ms=10_000)
+        shares = water_fill(5, demands, now_ms=bucket * 10_000, rotate_ms=10_000)
         assert sorted(shares.values()) == [0, 0, 1, 1, 1, 1, 1]
         # Within one rotation period every process computes the same answer.
-        assert shares == water_fill(5, demands, {}, now_ms=bucket * 10_000 + 9_999, rotate_ms=10_000)
+        assert shares == water_fill(5, demands, now_ms=bucket * 10_000 + 9_999, rotate_ms=10_000)
         winners |= {h for h, share in shares.items() if share}
     assert winners == set(demands)
 
@@ -84,7 +82,7 @@ def test_a_lone_process_gets_what_it_needs() -> None:
 def test_a_newcomer_takes_only_capacity_nobody_holds_and_is_starved_meanwhile() -> None:
     holders = {"busy": lease(share=5, demand=5)}
     result = plan(holders, "new", NOW, Need(demand=5, limit=5, in_flight=0))
-    assert result.target == 2  # the busy holder keeps the odd unit (it holds more)
+    assert result.target == 2  # "busy" < "new": the odd unit is busy's
     assert (result.grant, result.share) == (0, 0)
     assert result.starved
 

@@ -206,7 +206,8 @@ async def test_a_starved_budget_gets_its_fair_share_within_the_bound(mongo_db: A
     arrived = time.monotonic()
     new_callers = [asyncio.create_task(caller(newcomer, "new")) for _ in range(8)]
     first_share = await eventually(lambda: newcomer.granted() >= 1)
-    fair = await eventually(lambda: newcomer.granted() == 2 and busy.granted() == 3)
+    # Its fair share: 2 or 3 of 5 (holder ids, random per process, decide the odd unit).
+    fair = await eventually(lambda: newcomer.granted() >= 2 and busy.granted() + newcomer.granted() == 5)
     waited = time.monotonic() - arrived
     stop.set()
     await asyncio.gather(*busy_callers, *new_callers)

@@ -8,9 +8,11 @@ with a compare-and-set. Every rule here is stated against the invariant it prote
 
 * **Fair target** (:func:`water_fill`): max-min fairness by demand. Every holder gets
   ``min(demand, level)`` for the highest integer ``level`` the limit allows; the units left over
-  go, one each, to the holders that want more than ``level``. Ties go to whoever already holds
-  more (so two processes with equal demand do not swap a unit back and forth), then to the holder
-  id. When there are more hungry holders than units (``level == 0``), the order rotates every
+  go, one each, to the holders that want more than ``level``, in holder-id order. The order does
+  not depend on what anyone holds, so every process computes the same targets from the same
+  demands while shares move, and a unit does not swap back and forth between renewals (holder
+  ids are random per process start: which process gets the odd unit is arbitrary but stable).
+  When there are more hungry holders than units (``level == 0``), the order rotates every
   ``rotate_ms`` of server time instead, so that no process waits forever behind a busy one.
 * **Grant** = ``min(target, limit - shares of the other live holders)``: a holder only takes
   capacity nobody else holds; capacity above its target that others hold comes back when they
@@ -116,7 +118,6 @@ def _rotation_key(holder: str, bucket: int) -> int:
 def water_fill(
     capacity: int,
     demands: Mapping[str, int],
-    held: Mapping[str, int],
     *,
     now_ms: int = 0,
     rotate_ms: int = 10_000,
@@ -136,7 +137,7 @@ def water_fill(
         bucket = now_ms // max(1, rotate_ms)
         hungry.sort(key=lambda holder: (_rotation_key(holder, bucket), holder))
     else:
-        hungry.sort(key=lambda holder: (-held.get(holder, 0), holder))
+        hungry.sort()
     for holder in hungry[:spare]:
         shares[holder] += 1
     return shares
@@ -159,8 +160,7 @@ def plan(
     if need.demand <= 0 and need.in_flight <= 0:
         return Plan(limit, 0, 0, 0, leave=True, starved=False, others=others)
     demands = {holder: lease.demand for holder, lease in others.items()} | {me: need.demand}
-    current = {holder: lease.share for holder, lease in others.items()} | {me: held}
-    target = water_fill(limit, demands, current, now_ms=now_ms, rotate_ms=rotate_ms)[me]
+    target = water_fill(limit, demands, now_ms=now_ms, rotate_ms=rotate_ms)[me]
     free = max(0, limit - sum(lease.share for lease in others.values()))
     grant = min(target, free)
     share = max(grant, min(held, need.in_flight))

@@ -312,7 +312,7 @@ class MongoBudget:
                 if account.wants_write():
                     self._kick(account)
                 elif account.contended and account.demand() == 0 and account.registered:
-                    self._start(account, self._return_idle(account))
+                    self._start(account, self._manage(account, returning=True))
 
     async def _wait(self, account: _Account) -> None:
         demand = account.demand() + 1
@@ -354,7 +354,7 @@ class MongoBudget:
     # -- obtaining, growing, early returns -----------------------------------------------------
 
     def _kick(self, account: _Account) -> None:
-        self._start(account, self._acquire(account))
+        self._start(account, self._manage(account))
 
     def _start(self, account: _Account, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` as the account's one background task, unless one is running."""
@@ -366,33 +366,26 @@ class MongoBudget:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _return_idle(self, account: _Account) -> None:
-        """Give an idle share back at once when another process wants it (not at the next renewal).
-
-        After ``poll`` without a request, so that a steady trickle of requests keeps its share.
-        """
-        await asyncio.sleep(self.timing.poll_s)
-        if account.demand() == 0 and account.registered:
-            try:
-                await self._cas(
-                    account, lambda: Need(0, account.limit, 0) if account.demand() == 0 else account.need()
-                )
-            except PyMongoError as error:
-                self._failed("return", error)
-        if account.gate.waiters:  # requests came meanwhile: obtain again
-            await self._acquire(account)
-
-    async def _acquire(self, account: _Account) -> None:
-        """Obtain, grow or write a lower share now; poll while starved; retry while MongoDB fails."""
+    async def _manage(self, account: _Account, *, returning: bool = False) -> None:
+        """The account's one background task: obtain, grow or write a lower share now; poll while
+        starved or waiting at the fair share; retry while MongoDB fails; give an idle share back at
+        once when another process wants it (``returning``), not at the next renewal."""
         failures = rewrites = 0
         while not self._closed:
+            if returning:
+                # After ``poll`` without a request, so that a steady trickle of requests keeps its share.
+                await asyncio.sleep(self.timing.poll_s)
+                returning = account.demand() == 0 and account.registered
+                if not returning and not account.gate.waiters:
+                    return
             try:
-                await self._cas(account, account.need)
+                await self._cas(account, self._idle_need(account) if returning else account.need)
                 failures = 0
                 self._recovered()
             except PyMongoError as error:
                 failures += 1
                 self._failed("obtain", error)
+            returning = False
             waiting = bool(account.gate.waiters)
             if failures:
                 if not (waiting or account.wants_write()):
@@ -407,10 +400,18 @@ class MongoBudget:
                 # At its fair share but wanting more: capacity comes back when another process's
                 # demand drops, which only a read shows. Look more often than the renewal does.
                 pause = self.timing.renew_s / 4
+            elif account.contended and account.demand() == 0 and account.registered:
+                returning = True
+                continue
             else:
                 return
             rewrites = 0
             await asyncio.sleep(pause * random.uniform(0.5, 1.5))  # noqa: S311 - jitter only
+
+    @staticmethod
+    def _idle_need(account: _Account) -> Callable[[], Need]:
+        """Leave if still idle when the document has been read; else what is in flight and waiting."""
+        return lambda: Need(0, account.limit, 0) if account.demand() == 0 else account.need()
 
     async def _cas(self, account: _Account, need: Callable[[], Need], *, renewing: bool = False) -> None:
         """Read the account's document and write this holder's entry until no conflict.
