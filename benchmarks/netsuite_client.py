@@ -189,6 +189,7 @@ def main() -> int:
         results = asyncio.run(measure(info, args.requests, args.limit))
 
     ok = True
+    ratios: list[str] = []
     print(f"simulator latency {args.latency * 1000:.0f} ms, limit {args.limit}, {args.requests} GETs per run")
     print(f"{'client':<14}{'conc':>5}{'req/s':>9}{'ideal':>8}{'eff':>7}{'cpu ms/req':>12}")
     for ours, plain in results:
@@ -201,12 +202,15 @@ def main() -> int:
         cpu_ok = ratio < 1.5
         eff_ok = ours.rps >= 0.9 * ideal
         ok &= cpu_ok and eff_ok
+        ratios.append(
+            f"cpu_ratio_c{ours.concurrency}={ratio:.2f} throughput_c{ours.concurrency}={ours.rps / ideal:.2f}"
+        )
         print(
             f"  concurrency {ours.concurrency}: CPU ratio {ratio:.2f}x (target < 1.5x) "
             f"{'PASS' if cpu_ok else 'FAIL'}; throughput {ours.rps / ideal:.0%} of ideal "
             f"(target >= 90%) {'PASS' if eff_ok else 'FAIL'}"
         )
-    print("OVERALL", "PASS" if ok else "FAIL")
+    print(f"RESULT: {'PASS' if ok else 'FAIL'}", *ratios)
     return 0 if ok else 1
 
 
