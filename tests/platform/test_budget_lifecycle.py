@@ -107,3 +107,10 @@ async def test_liveness_fails_when_the_renewal_loop_dies(
         response = await http.get(f"{served.base}/health/live")
     assert response.status_code == 503
     assert response.json()["problems"] == {"netsuite-budget": "background loop stopped"}
+
+
+def test_a_lease_shorter_than_a_renewal_plus_the_margin_is_refused() -> None:
+    with pytest.raises(ValueError, match="NETSUITE_BUDGET_LEASE_S"):
+        ServiceSettings(
+            netsuite_budget_renew_s=5.0, netsuite_budget_lease_s=6.0, netsuite_budget_margin_s=2.0
+        )
