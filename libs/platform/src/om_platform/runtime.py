@@ -5,11 +5,13 @@ and publishers, and runs `runtime.app()` (a FastStream ASGI app served by uvicor
 created in the lifespan, never at import time.
 
 Lifecycle (FastStream calls these around `broker.start()` / `broker.stop()`):
-  on_startup      connect MongoDB, start the dead-letter producer, run the service's start hooks
+  on_startup      connect MongoDB, start the dead-letter producer and the NetSuite budget's
+                  renewal loop, run the service's start hooks
   after_startup   start the offset committers (the subscribers are running now)
   on_shutdown     drain: pause partitions, let in-flight records finish within the grace period,
                   commit what finished; then the service's stop hooks
-  after_shutdown  stop the producer, close MongoDB
+  after_shutdown  close the NetSuite client and return the budget's shares, stop the producer,
+                  close MongoDB
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from om_contracts import INTEGRATIONS_TOPIC, KeyRing, get_topic
+from om_netsuite import LeaseTiming
 from om_platform.asyncapi_page import render_html
 from om_platform.commands import CommandHandler, CommandQueue, serve_commands
 from om_platform.integrations import IntegrationStore, integrations_decoder
@@ -231,9 +234,18 @@ class ServiceRuntime:
             base_url_override=self.settings.netsuite_base_url,
             timeout_s=self.settings.netsuite_timeout_s,
             budget_db=self.mongo_client[self.settings.netsuite_budget_database],
-            budget_max_wait_s=self.settings.netsuite_budget_max_wait_s,
+            budget_timing=LeaseTiming(
+                renew_s=self.settings.netsuite_budget_renew_s,
+                lease_s=self.settings.netsuite_budget_lease_s,
+                margin_s=self.settings.netsuite_budget_margin_s,
+                poll_s=self.settings.netsuite_budget_poll_s,
+                max_wait_s=self.settings.netsuite_budget_max_wait_s,
+            ),
+            holder_name=self.settings.service_name,
             tracer=self.tracing.tracer("om_netsuite"),
         )
+        # The budget's renewal loop is a supervised background loop: if it dies, liveness fails.
+        self._background.append(self._netsuite.budget.start())
         for hook in self._start_hooks:
             await hook()
 
