@@ -8,7 +8,7 @@ re-sync claim; when that does not match, the outcome is written anyway and repor
 Mongo-protocol server answers `find_one_and_update` by scanning the collection (67 ms at 1,000
 documents against 3 ms for `update_one`, measured).
 
-The edge's reads and writes are group-committed (`adapters.batching`): the `get`s of records of
+The edge's reads and writes are group-committed (`om_platform.batching`): the `get`s of records of
 this process that arrive together are one `find` with `$in`, and their outcome writes and
 published marks one unordered `bulk_write` (never two operations on one record: a record's events
 run one after another, and each waits for its own write). Each caller still gets its own answer
@@ -34,7 +34,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, OperationFailure
 
 from om_contracts import NetSuiteRecordRef, SyncFailed, SyncKind, SyncSucceeded
-from order_sync.adapters.batching import Batch
+from om_platform.batching import Batch
 from order_sync.domain.mapping import blockers
 from order_sync.domain.outcomes import Outcome, status_of
 from order_sync.service_layer.ports import Claim, LedgerEntry, Recorded, Selection
