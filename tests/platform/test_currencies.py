@@ -23,12 +23,8 @@ ACCOUNT = "7654321_SB1"
 async def account() -> AsyncIterator[tuple[Simulator, NetSuiteSession]]:
     sim = Simulator()
     raw = sim.add_account(ACCOUNT, concurrency_limit=5)
-    creds = TbaCredentials(
-        consumer_key=SecretStr(raw.consumer_key),
-        consumer_secret=SecretStr(raw.consumer_secret),
-        token_id=SecretStr(raw.token_id),
-        token_secret=SecretStr(raw.token_secret),
-    )
+    fields = ("consumer_key", "consumer_secret", "token_id", "token_secret")
+    creds = TbaCredentials(**{name: SecretStr(getattr(raw, name)) for name in fields})
     async with (
         SimulatorServer(sim, host="127.0.0.1", port=0) as server,
         NetSuiteClient(base_url_override=server.base_url, retry=RetryPolicy(max_attempts=1)) as client,
