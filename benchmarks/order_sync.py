@@ -409,6 +409,7 @@ class Bench:
         self.sim_call({"reset": [account["account_id"]]})
         before = self.sim_call({"stats": [account["account_id"]]})[account["account_id"]]
         load_before = load_average()
+        cpu_before = time.process_time()
         async with NetSuiteClient(
             base_url_override=self.sim_url, budget=LocalBudget(), retry=RetryPolicy(max_attempts=3)
         ) as client:
@@ -439,11 +440,13 @@ class Bench:
                 _ = [row async for row in session.suiteql(read_back_query(len(ids)), ids)]
                 requests += 1
             wall = time.perf_counter() - started
+            cpu = time.process_time() - cpu_before
         after = self.sim_call({"stats": [account["account_id"]]})[account["account_id"]]
         return Phase(
             name="bare client",
             orders=orders,
             wall=wall,
+            service_cpu=cpu,
             requests=requests,
             peak=after["peak"],
             duplicates=max(0, after["salesOrder"] - before["salesOrder"] - orders),
@@ -574,7 +577,14 @@ class Bench:
             await self.producer.send(ORDERS_TOPIC, value, key=key)
         await self.producer.flush()
         await self.outcomes.wait([w[0] for w in warm], 60)
+        idle_cpu, idle_started = cpu_s(self.service_pid), time.perf_counter()
+        await asyncio.sleep(3)
+        self.idle_share = (cpu_s(self.service_pid) - idle_cpu) / (time.perf_counter() - idle_started)
         ideal = args.limit / args.latency
+        print(
+            f"service idle: {100 * self.idle_share:.0f}% of a core (its consumers polling the broker every "
+            f"KAFKA_FETCH_MAX_WAIT_MS = 10 ms, a workaround for tansu; included in the CPU per order below)"
+        )
         print(
             f"machine: {os.cpu_count()} CPUs, load average {load_average():.1f} at the start; simulator "
             f"{args.latency * 1000:.0f} ms per request, limit {args.limit} per account (ideal {ideal:.0f} requests/s "
