@@ -695,7 +695,7 @@ def main() -> None:
     parser.add_argument(
         "--fetch-wait-ms",
         type=int,
-        default=10,
+        default=50,
         help="the service's KAFKA_FETCH_MAX_WAIT_MS (tansu holds every fetch that long)",
     )
     args = parser.parse_args()
