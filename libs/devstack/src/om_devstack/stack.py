@@ -22,6 +22,7 @@ from typing import Literal, NamedTuple, Protocol, Self
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from om_contracts import topic_configs
 from om_devstack._probes import (
     free_port,
     http_answers,
@@ -80,7 +81,9 @@ def _as_spec(topic: TopicLike) -> TopicSpec:
 async def create_topics(bootstrap: str, topics: Iterable[TopicLike]) -> list[str]:
     """Create topics (idempotently: existing ones are left as they are); return their names.
 
-    Compacted topics get ``cleanup.policy=compact``; replication factor is 1 (single broker).
+    Each topic gets the configs the contract gives its name (``om_contracts.topic_configs``):
+    ``cleanup.policy=compact`` when compacted, and ``max.message.bytes`` (a ``.dlq`` topic accepts
+    its source's records plus the dead-letter headers). Replication factor is 1 (single broker).
     """
     specs = [_as_spec(t) for t in topics]
     if not specs:
@@ -94,7 +97,7 @@ async def create_topics(bootstrap: str, topics: Iterable[TopicLike]) -> list[str
                 name=s.name,
                 num_partitions=s.partitions,
                 replication_factor=1,
-                topic_configs={"cleanup.policy": "compact"} if s.compacted else {},
+                topic_configs=topic_configs(s.name, compacted=s.compacted),
             )
             for s in specs
             if s.name not in existing
