@@ -189,8 +189,11 @@ class TopicConsumer(Generic[PayloadT]):
         )
         self.subscriber(self._on_record)
 
-    def _wrap_record(self, record: ConsumerRecord[bytes, bytes]) -> KafkaStreamMessage:
-        """FastStream's message around the raw record, with nothing read from its headers or value."""
+    async def _wrap_record(self, record: ConsumerRecord[bytes, bytes]) -> KafkaStreamMessage:
+        """FastStream's message around the raw record, with nothing read from its headers or value.
+
+        A coroutine on purpose: FastStream runs a plain function parser in a worker thread.
+        """
         consumer = getattr(self.subscriber, "consumer", None) or FAKE_CONSUMER
         return KafkaStreamMessage(
             raw_message=record,
