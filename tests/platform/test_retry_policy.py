@@ -37,6 +37,20 @@ def test_failures_are_classified_by_type_or_their_own_verdict() -> None:
     assert classify(KeyError("bug")) is FailureKind.UNEXPECTED
 
 
+def test_a_lost_broker_or_mongodb_connection_is_transient_whichever_library_raises_it() -> None:
+    from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, NotLeaderForPartitionError
+    from pymongo.errors import AutoReconnect, OperationFailure, ServerSelectionTimeoutError
+
+    assert classify(KafkaConnectionError()) is FailureKind.TRANSIENT
+    assert classify(KafkaTimeoutError()) is FailureKind.TRANSIENT
+    assert classify(NotLeaderForPartitionError()) is FailureKind.TRANSIENT  # retriable by its own verdict
+    assert classify(AutoReconnect("primary went away")) is FailureKind.TRANSIENT
+    assert classify(ServerSelectionTimeoutError("no server")) is FailureKind.TRANSIENT
+    retryable = OperationFailure("write conflict", details={"errorLabels": ["RetryableWriteError"]})
+    assert classify(retryable) is FailureKind.TRANSIENT
+    assert classify(OperationFailure("bad query")) is FailureKind.UNEXPECTED
+
+
 def test_dead_letter_codes_say_how_the_edge_gave_up() -> None:
     from om_platform.errors import error_code
 
