@@ -1,7 +1,8 @@
 """Event contracts with the Ordermentum platform: pydantic models, JSON Schema, sealed credentials.
 
-Everything public is importable from ``om_contracts``. The source of truth is CONTRACTS.md;
-each private module implements one topic family. Command-line tools:
+Everything public is importable from ``om_contracts``. The source of truth is CONTRACTS.md at the
+repository root (its tables are generated from this package by ``scripts/contracts_doc.py``);
+each private module implements one topic family, ``_limits`` holds every bound on input. Command-line tools:
 ``python -m om_contracts.credentials`` (seal values, generate keys) and
 ``python -m om_contracts.schemas [--check]`` (write or check the JSON Schema files).
 """
