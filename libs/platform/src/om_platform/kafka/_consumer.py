@@ -9,10 +9,14 @@ durable, and no record is ever skipped.
 
 Raw bytes in, exactly one outcome out: the subscriber's parser wraps the aiokafka record without
 reading its headers or value, and its decoder decodes nothing, so no framework code can fail on a
-record before the topic's own decoder sees its bytes (FastStream's default would decode headers as
-UTF-8 and the value as JSON, and a value nested 10,000 deep or a 5,000-digit number used to end
-there as a logged traceback: no dead letter, no count, offset committed past it). Whatever the
-topic's decoder raises makes an `INVALID_EVENT` dead letter with the reason.
+record before the topic's own decoder sees its bytes. FastStream's defaults did both before any
+handler ran: `AioKafkaParser.parse_message` decodes every header value as UTF-8 (a null value
+raises AttributeError, a binary one UnicodeDecodeError), and the call wrapper awaits
+`message.decode()`, i.e. `json.loads` of the value, which lets RecursionError (deep nesting) and
+ValueError (over 4,300 digits) through, and every JSON error when a `content-type:
+application/json` header is set. FastStream logs such an exception and moves on; the record was
+never counted nor dead-lettered, and a later commit passed it. Whatever the topic's own decoder
+raises makes an `INVALID_EVENT` dead letter with the reason.
 
 Failures (see `om_platform.errors`): transient ones are retried in the record's own task with
 full-jitter backoff (`EventRetryPolicy`; the handler sees the attempt number and whether it is the
