@@ -14,7 +14,6 @@ from collections import defaultdict
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
 from finance_sync.app import FinanceService
@@ -55,7 +54,6 @@ async def run_until_done(queue: CommandQueue, supplier_id: str) -> dict[str, Any
 async def test_a_process_killed_mid_run_publishes_every_invoice_once_after_restart(
     finance: FinanceService,
     make_supplier: MakeSupplier,
-    kafka_producer: AIOKafkaProducer,
     kafka_bootstrap: str,
     mongo_url: str,
     service_env: dict[str, str],
