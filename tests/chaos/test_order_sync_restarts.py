@@ -51,7 +51,7 @@ from order_sync_harness import (
 
 from order_sync.app import wire
 
-pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(300)]
 
 ORDERS_PER_SUPPLIER = 30
 
@@ -109,7 +109,7 @@ async def run_through_a_restart(
     name = uuid.uuid4().hex[:8]
     suppliers = [seed_supplier(simulator, f"chaos{n}_{name}") for n in range(2)]
     for supplier in suppliers:
-        supplier.account.faults.latency = 0.05  # slow enough that orders are in flight at the kill
+        supplier.account.faults.latency = 0.1  # slow enough that orders are in flight at the kill
     settings = settings_for(
         kafka_bootstrap=stack.kafka_bootstrap,
         mongo_url=stack.mongo_url,
@@ -168,7 +168,9 @@ async def run_through_a_restart(
             return sum(len(s.account.records("salesOrder")) for s in suppliers) >= 10
 
         await wait_until(some_synced, timeout=60)
+        at_restart = sum(len(s.account.records("salesOrder")) for s in suppliers)
         await restart()
+        assert at_restart < 2 * ORDERS_PER_SUPPLIER, "the restart landed after every order was done"
 
         async def all_synced() -> bool:
             return len(await synced_orders(stack.kafka_bootstrap, suppliers)) == 2 * ORDERS_PER_SUPPLIER

@@ -27,7 +27,7 @@ from .test_kill_flow import ServiceProcess
 
 service_env = test_kill_flow.service_env  # the fixture: the process's settings, its databases dropped after
 
-pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.timeout(300)]
 
 INVOICES = 40
 

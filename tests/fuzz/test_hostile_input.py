@@ -53,7 +53,7 @@ from .hostile_records import HostileRecords, Produced
 sys.path.insert(0, str(Path(__file__).parents[1] / "order_sync"))
 from order_sync_harness import KEY, Supplier, envelope, seed_supplier
 
-pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.timeout(300)]  # two busy cores
 
 SEED = 20261124
 PER_TOPIC = {  # about 2,000 records in all: under a minute on two busy cores
