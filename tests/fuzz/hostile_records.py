@@ -310,7 +310,10 @@ class HostileRecords:
 
     def nul_in_id(self, topic: str) -> Produced:
         event = self.base(topic, self.stranger())
-        event["event_id"] = "evt\x00" + str(self._n())
+        if self.rng.random() < 0.5 and isinstance(event["data"], dict) and "id" in event["data"]:
+            event["data"]["id"] = f"x\x00{self._n()}"
+        else:
+            event["event_id"] = f"evt\x00{self._n()}"
         return self.record(topic, event, "", "invalid")
 
     def weird_id(self, topic: str) -> Produced:
