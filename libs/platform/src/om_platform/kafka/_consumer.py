@@ -232,7 +232,7 @@ class TopicConsumer(Generic[PayloadT]):
         except Exception as exc:  # whatever a decoder raises, the record cannot be understood
             invalid = exc if isinstance(exc, InvalidEvent) else _decoder_failure(exc)
             self._track(tp, offsets)
-            self._dead_letter(_Failed(tp, offsets, record.value, ctx, invalid, attempts=1))
+            self._dead_letter(_InFlight(tp, offsets, record.value, ctx, invalid, attempts=1))
             return
         if isinstance(decoded, Skip):
             log.info("event skipped: %s", decoded.reason, extra={"topic": self.topic})
@@ -241,7 +241,7 @@ class TopicConsumer(Generic[PayloadT]):
             self._commit_wakeup.set()
             return
         self._track(tp, offsets)
-        work = self._process_job(decoded, _Failed(tp, offsets, record.value, ctx, None, attempts=0))
+        work = self._process_job(decoded, _InFlight(tp, offsets, record.value, ctx, None, attempts=0))
         limit = self._limit_for(decoded.tenant)
         self._scheduler.submit(decoded.tenant, decoded.lane, work, limit)
 
@@ -253,7 +253,7 @@ class TopicConsumer(Generic[PayloadT]):
 
     # -- processing side ------------------------------------------------------------------------
 
-    def _process_job(self, decoded: Decoded[PayloadT], record: _Failed) -> Callable[[], Awaitable[None]]:
+    def _process_job(self, decoded: Decoded[PayloadT], record: _InFlight) -> Callable[[], Awaitable[None]]:
         ctx = record.ctx
 
         async def work() -> None:
@@ -313,7 +313,7 @@ class TopicConsumer(Generic[PayloadT]):
 
         return work
 
-    def _dead_letter(self, failed: _Failed) -> None:
+    def _dead_letter(self, failed: _InFlight) -> None:
         """Publish the record's dead letter in a task of its own, then count the record finished."""
         exc = failed.exc
         assert exc is not None
@@ -476,8 +476,8 @@ class TopicConsumer(Generic[PayloadT]):
 
 
 @dataclass
-class _Failed:
-    """A record on its way to a dead letter (or, with `exc` None, still being processed)."""
+class _InFlight:
+    """A record between its arrival and its outcome; `exc` is set once it is to be dead-lettered."""
 
     tp: TopicPartition
     offsets: PartitionOffsets
@@ -486,8 +486,9 @@ class _Failed:
     exc: BaseException | None
     attempts: int
 
-    def failed(self, exc: BaseException, attempts: int) -> _Failed:
-        return _Failed(self.tp, self.offsets, self.raw, self.ctx, exc, attempts)
+    def failed(self, exc: BaseException, attempts: int) -> _InFlight:
+        """The same record, now to be dead-lettered for `exc` after `attempts` attempts."""
+        return _InFlight(self.tp, self.offsets, self.raw, self.ctx, exc, attempts)
 
 
 def _gives_up(kind: FailureKind, policy: EventRetryPolicy, ctx: RecordContext) -> bool:
