@@ -84,6 +84,9 @@ async def create_topics(bootstrap: str, topics: Iterable[TopicLike]) -> list[str
     Each topic gets the configs the contract gives its name (``om_contracts.topic_configs``):
     ``cleanup.policy=compact`` when compacted, and ``max.message.bytes`` (a ``.dlq`` topic accepts
     its source's records plus the dead-letter headers). Replication factor is 1 (single broker).
+    The embedded tansu stores these configs (DescribeConfigs returns them) but enforces no size:
+    measured, it took a 3,000-byte record on a 2,000-byte topic and 8 MB records, so tests of
+    oversized records run against it, and only a client's ``max_request_size`` refuses them.
     """
     specs = [_as_spec(t) for t in topics]
     if not specs:
