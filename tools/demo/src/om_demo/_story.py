@@ -62,8 +62,13 @@ class Story:
     async def command(self, service: str, command: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
         assert self.mongo is not None
         queue = CommandQueue(self.mongo[f"om_{service}"])
-        command_id = await queue.submit(command, world.SUPPLIER, args or {})
-        document = await queue.wait(command_id, timeout=120)
+        for _ in range(60):
+            command_id = await queue.submit(command, world.SUPPLIER, args or {})
+            document = await queue.wait(command_id, timeout=120)
+            if not str(document.get("error") or "").startswith("LeaseBusy"):
+                break
+            # the scheduler is running the same job right now (it ticks every second here): ask again
+            await asyncio.sleep(0.5)
         if document["status"] != "done":
             raise RuntimeError(f"{service} {command} failed: {document.get('error')}")
         result: dict[str, Any] = document.get("result") or {}
