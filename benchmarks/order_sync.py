@@ -127,6 +127,13 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_s() -> float:
+    """CPU seconds the whole machine spent busy, all cores (Linux /proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def load_average() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
 
@@ -270,6 +277,16 @@ class Phase:
     failed: int = 0
     load: tuple[float, float] = (0.0, 0.0)
     busy: float = 0.0  # slot-seconds in use at the simulator (watched accounts only)
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds by process, and the machine's
+
+    def where(self) -> str:
+        """Where the machine's CPU went during the phase, in cores."""
+        if not self.cpu:
+            return ""
+        ours = sum(v for k, v in self.cpu.items() if k != "machine")
+        parts = " ".join(f"{k} {v / self.wall:.2f}" for k, v in self.cpu.items() if k != "machine")
+        other = (self.cpu["machine"] - ours) / self.wall
+        return f"cores busy: {parts}, everything else on the machine {other:.2f} (of {os.cpu_count()})"
 
     @property
     def rate(self) -> float:
@@ -345,6 +362,7 @@ class Bench:
         requests_before = sum((await scrape(self.http_port)).values())
         top_before = await self.top()
         service_cpu, mongo_cpu = cpu_s(self.service_pid), cpu_s(self.mongo_pid)
+        cpu_before = self.cpu_now()
         load_before = load_average()
         started = time.perf_counter()
         for _, value, key in prepared:
@@ -355,6 +373,7 @@ class Bench:
         wall = max(self.outcomes.arrived[i] for i in ids) - started
         service_cpu = cpu_s(self.service_pid) - service_cpu
         mongo_cpu = cpu_s(self.mongo_pid) - mongo_cpu
+        cpu_after = self.cpu_now()
         load_after = load_average()
         top_after = await self.top()
         requests = sum((await scrape(self.http_port)).values()) - requests_before
@@ -375,7 +394,19 @@ class Bench:
             failed=sum(1 for e in self.outcomes.failed if e["data"]["ordermentum_id"] in set(ids)),
             load=(load_before, load_after),
             busy=sum(stats[a]["busy"] - before_counts[a]["busy"] for a in account_ids),
+            cpu={k: cpu_after[k] - cpu_before[k] for k in cpu_after},
         )
+
+    def cpu_now(self) -> dict[str, float]:
+        """CPU seconds so far of each process of the benchmark, and of the whole machine."""
+        return {
+            "service": cpu_s(self.service_pid),
+            "mongo": cpu_s(self.mongo_pid),
+            "broker": cpu_s(self.broker_pid),
+            "simulator": cpu_s(self.sim_child.pid),
+            "driver": time.process_time(),
+            "machine": machine_busy_s(),
+        }
 
     async def bare(self, orders: int, reads_per_order: float) -> Phase:
         """The bare client at the limit: the service's NetSuite requests, nothing else."""
@@ -557,6 +588,7 @@ class Bench:
                 )
             self.service_pid = service.pid
             self.mongo_pid = stack.pids()["mongo"]
+            self.broker_pid = stack.pids()["kafka"]
             print(f"service log: {service_log}")
             self.outcomes = Outcomes(stack.kafka_bootstrap)
             await self.outcomes.start(SYNC_RESULTS_TOPIC)
@@ -628,6 +660,7 @@ class Bench:
         ratio_one = best_service.rate / best_bare.rate
         print(f"   {best_bare.line(args.limit)}")
         print(f"   {best_service.line(args.limit)}")
+        print(f"     {best_service.where()}")
         print(
             f"   service / bare {ratio_one:.3f} (target >= 0.90) {verdict(ratio_one >= 0.9)}; "
             f"bare / ideal {best_bare.rate * best_bare.requests / best_bare.orders / ideal:.2f} (requests)"
@@ -644,6 +677,7 @@ class Bench:
             phase = await self.measure(f"{count} suppliers x {per_supplier}", indexes, per_supplier)
             phases[count] = phase
             print(f"   {phase.line(args.limit)}")
+            print(f"     {phase.where()}")
         base = phases.get(20)
         ratios = {n: phases[n].rate / base.rate for n in phases if base is not None and n > 20}
         for n, r in ratios.items():
