@@ -23,6 +23,7 @@ from order_sync_harness import (
 from pymongo import AsyncMongoClient
 
 from om_contracts import ORDERS_TOPIC, SYNC_RESULTS_TOPIC
+from order_sync.adapters.currencies import CurrencyStore
 from order_sync.app import OrderSync
 
 pytestmark = pytest.mark.integration
@@ -162,6 +163,11 @@ async def test_killing_the_service_between_the_netsuite_write_and_the_commit_cre
             )
 
         await wait_until(configured, timeout=30)
+        # The account's currencies are known already (another process read them), so the only
+        # SuiteQL request of this order is the tranId read below.
+        await CurrencyStore(mongo[settings.mongodb_database]["currencies"]).put(
+            supplier.account_id, {"AUD": "1", "USD": "2"}
+        )
         await mongo.close()
         # The upsert goes through; the service then hangs reading the tran id, and dies there.
         supplier.account.faults.add("timeout", path_contains="suiteql", delay=60)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 import pytest
+from pymongo import AsyncMongoClient, monitoring
 
 from om_contracts import INTEGRATIONS_TOPIC, KeyRing, parse_event
 from om_platform.integrations import IntegrationStore, SettingsChange, settings_changes
@@ -27,15 +29,15 @@ def ctx() -> RecordContext:
     )
 
 
-def configured(at: str, limit: int) -> Any:
+def configured(at: str, limit: int, supplier_id: str = "sup_1") -> Any:
     sealed = {
         k: RING.seal(f"plain-{k}").token for k in ("client_id", "client_secret", "token_id", "token_secret")
     }
     event = {
-        "event_id": f"evt_{at}",
+        "event_id": f"evt_{supplier_id}_{at}",
         "event_type": "integration.netsuite.configured",
         "occurred_at": at,
-        "supplier_id": "sup_1",
+        "supplier_id": supplier_id,
         "data": {
             "account_id": "1234567_sb1",
             "credentials": sealed,
@@ -129,3 +131,45 @@ async def test_watchers_hear_each_change_once_it_is_stored_and_again_after_a_cra
     assert heard[1:] == [("sup_1", SettingsChange(products=frozenset({"prd_1"})))]
     await store.apply("sup_1", event, ctx())
     assert len(heard) == 2  # reported, so cleared
+
+
+class _Finds(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.count = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.count += event.command_name == "find" and event.command.get("find") == "integrations"
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_settings_expired_together_are_read_at_once_and_unchanged_ones_keep_their_object(
+    mongo_url: str, unique_name: str
+) -> None:
+    finds = _Finds()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url, event_listeners=[finds])
+    db = client[f"test_{unique_name}"]
+    try:
+        writer = IntegrationStore(_Runtime(db))  # another replica: it applies, this one reads
+        suppliers = [f"sup_{n}" for n in range(30)]
+        for supplier_id in suppliers:
+            await writer.apply(supplier_id, configured("2026-11-24T09:00:00+00:00", 5, supplier_id), ctx())
+        store = IntegrationStore(_Runtime(db), cache_ttl_s=0)  # every get reads MongoDB
+        finds.count = 0
+        first = await asyncio.gather(*(store.get(s) for s in suppliers), store.get("sup_unknown"))
+        assert finds.count == 1
+        assert first[-1] is None
+        again = await asyncio.gather(*(store.get(s) for s in suppliers))
+        assert all(a is b for a, b in zip(first, again, strict=False))  # same stored event, same object
+        await writer.apply("sup_3", configured("2026-11-24T10:00:00+00:00", 2, "sup_3"), ctx())
+        changed = await store.get("sup_3")
+        assert changed is not None
+        assert changed is not first[3]
+        assert changed.concurrency_limit == 2
+    finally:
+        await client.drop_database(f"test_{unique_name}")
+        await client.close()

@@ -66,6 +66,9 @@ CREATE TABLE inventoryitemlocations (
 CREATE VIEW aggregateitemlocation AS SELECT * FROM inventoryitemlocations;
 CREATE VIEW inventorybalance AS
   SELECT item, location, quantityonhand, quantityavailable FROM inventoryitemlocations;
+CREATE TABLE currency (
+  id INTEGER PRIMARY KEY, name TEXT, symbol TEXT, isbasecurrency TEXT, isinactive TEXT
+);
 CREATE TABLE salestaxitem (
   id INTEGER PRIMARY KEY, itemid TEXT, name TEXT, rate NUMERIC, description TEXT, isinactive TEXT
 );

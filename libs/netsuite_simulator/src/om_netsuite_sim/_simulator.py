@@ -88,7 +88,8 @@ class Account:
         self.store = RecordStore(SqlMirror(self.db), self._now_text)
         for type_name, entries in _SEED_LISTS.items():
             for rid, name in entries:
-                self._seed_list(type_name, rid, name)
+                # A currency's symbol is its ISO code (SuiteQL `currency.symbol`).
+                self._seed_list(type_name, rid, name, **({"symbol": name} if type_name == "currency" else {}))
         for rid, name, rate in _tax.SEEDED_TAX_CODES:
             self._seed_list("salesTaxItem", rid, name, itemId=name, rate=rate)
 

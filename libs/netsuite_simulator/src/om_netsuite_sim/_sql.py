@@ -78,6 +78,11 @@ class SqlMirror:
                 (rid, record.get("itemId") or record.get("name"), record.get("name"),
                  _num(record.get("rate")), record.get("description"), _tf(record.get("isInactive"))),
             )  # fmt: skip
+        elif rtype.family == "currency":
+            self.db.execute(
+                "INSERT OR REPLACE INTO currency VALUES (?, ?, ?, ?, ?)",
+                (rid, record.get("name"), record.get("symbol"), _tf(rid == 1), _tf(record.get("isInactive"))),
+            )
         elif rtype.family == "location":
             self.db.execute(
                 "INSERT OR REPLACE INTO location VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -25,6 +25,7 @@ from om_contracts import (
     IntegrationSettings,
     Tombstone,
 )
+from om_platform.batching import Batch
 from om_platform.database import HasDatabase
 from om_platform.decoding import contract_decoder
 from om_platform.kafka import RecordContext
@@ -101,7 +102,11 @@ class IntegrationStore:
     """Latest settings per supplier, with a short in-process cache for the hot path.
 
     The cache is per process; a change reaches other replicas within `cache_ttl_s` (they read
-    MongoDB after that), and this replica at once.
+    MongoDB after that), and this replica at once. Those reads are batched (`om_platform.batching`):
+    the suppliers whose entries expired together, typically many at once with thousands of them,
+    are read with one `find`; and settings whose stored event did not change keep their object
+    (not validated again, and whatever is cached by its identity, such as `MappingStore`'s inverted
+    tabs, stays valid).
 
     Watchers (`watch`) hear what each applied event provides that the previous settings did not
     (`SettingsChange`). The change is stored with the settings in the same write and cleared only
@@ -113,6 +118,8 @@ class IntegrationStore:
         self._db = db
         self._ttl = cache_ttl_s
         self._cache: dict[str, tuple[float, IntegrationSettings | None]] = {}
+        self._event_ids: dict[str, str | None] = {}  # the stored event each cached object came from
+        self._reads: Batch[str, dict[str, Any] | None] = Batch(self._configured, name="integration-reads")
         self._watchers: list[ChangeWatcher] = []
 
     def watch(self, watcher: ChangeWatcher) -> None:
@@ -170,6 +177,7 @@ class IntegrationStore:
         # Keep the fresh settings (not just an empty slot): `limit_for` reads the cache without I/O,
         # and a supplier's first burst of events must already see its real concurrency limit.
         self._cache[supplier_id] = (time.monotonic(), fresh)
+        self._event_ids[supplier_id] = record.event_id if isinstance(record, IntegrationConfigured) else None
         log.info("integration %s", document["status"], extra={"supplier_id": supplier_id})
         if change:
             for watcher in self._watchers:
@@ -202,8 +210,27 @@ class IntegrationStore:
         now = time.monotonic()
         if cached is not None and now - cached[0] < self._ttl and not fresh:
             return cached[1]
-        document = await self._collection.find_one({"_id": supplier_id, "status": "configured"})
-        settings = IntegrationSettings.model_validate(document["settings"]) if document else None
+        document = await self._reads.submit(supplier_id)
+        if document is None:
+            self._event_ids.pop(supplier_id, None)
+            self._cache[supplier_id] = (now, None)
+            return None
+        return self._remember(document, now)
+
+    async def _configured(self, supplier_ids: list[str]) -> list[dict[str, Any] | None]:
+        query = {"_id": {"$in": sorted(set(supplier_ids))}, "status": "configured"}
+        found = {document["_id"]: document async for document in self._collection.find(query)}
+        return [found.get(supplier_id) for supplier_id in supplier_ids]
+
+    def _remember(self, document: dict[str, Any], now: float) -> IntegrationSettings:
+        """Cache the stored settings of a configured supplier, keeping the cached object itself
+        while the stored event is the same one (raises ValueError for invalid settings)."""
+        supplier_id, event_id = document["_id"], document.get("event_id")
+        cached = self._cache.get(supplier_id)
+        settings = cached[1] if cached is not None else None
+        if settings is None or not event_id or self._event_ids.get(supplier_id) != event_id:
+            settings = IntegrationSettings.model_validate(document["settings"])
+            self._event_ids[supplier_id] = event_id
         self._cache[supplier_id] = (now, settings)
         return settings
 
@@ -211,7 +238,7 @@ class IntegrationStore:
         """Every configured supplier (for schedulers); a bad stored document is logged and skipped."""
         async for document in self._collection.find({"status": "configured"}):
             try:
-                yield document["_id"], IntegrationSettings.model_validate(document["settings"])
+                yield document["_id"], self._remember(document, time.monotonic())
             except ValueError:
                 log.exception("stored integration is invalid", extra={"supplier_id": document["_id"]})
 

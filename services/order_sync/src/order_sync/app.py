@@ -39,6 +39,7 @@ from om_platform.leases import LeaseStore
 from om_platform.mappings import MappingStore
 from om_platform.runtime import ServiceRuntime
 from order_sync.adapters.counters import PrometheusCounters
+from order_sync.adapters.currencies import CurrencyStore
 from order_sync.adapters.cursors import MongoCursors
 from order_sync.adapters.heal_requests import MongoHealRequests
 from order_sync.adapters.ledger import MongoLedger
@@ -124,7 +125,7 @@ class OrderSync:
         ledger = MongoLedger(db["ledger"])
         await ledger.ensure_indexes()
         await self.mappings.ensure_indexes()
-        gateways = Gateways(self.runtime.netsuite.session)
+        gateways = Gateways(self.runtime.netsuite.session, CurrencyStore(db["currencies"]))
         self._gateways = gateways
         self._deps = SyncDeps(
             ledger=ledger,

@@ -4,9 +4,18 @@ Writes per event: one upsert storing the outcome (unpublished) with the event it
 small update once the broker confirmed the outcome. Both are keyed by `_id`, so a redelivery
 rewrites the same document. The first is conditional on the `version` the edge read and on no live
 re-sync claim; when that does not match, the outcome is written anyway and reported as
-`overlapped` (the edge then applies its event again). Plain `update_one`s only: the embedded
+`overlapped` (the edge then applies its event again). Plain updates only: the embedded
 Mongo-protocol server answers `find_one_and_update` by scanning the collection (67 ms at 1,000
 documents against 3 ms for `update_one`, measured).
+
+The edge's reads and writes are group-committed (`om_platform.batching`): the `get`s of records of
+this process that arrive together are one `find` with `$in`, and their outcome writes and
+published marks one unordered `bulk_write` (never two operations on one record: a record's events
+run one after another, and each waits for its own write). Each caller still gets its own answer
+and goes on only once the command carrying its write returned. A conditional write that did not
+match is found by reading the batch's records back (their `outcome_event_id`), which happens only
+when the bulk's matched count says one missed. Re-sync claims and claimed writes stay single
+commands (they are not on the hot path, and their answers are per record).
 
 Re-syncs (README, "Automatic re-sync") find records through indexes: `(supplier_id, status,
 last_error.code)` and `(supplier_id, blocked_by, last_occurred_at_us)` (multikey: every id the
@@ -15,13 +24,17 @@ failure waits for); a claim is `claim: {owner, until}` on the record, renewed wh
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError, OperationFailure
 
 from om_contracts import NetSuiteRecordRef, SyncFailed, SyncKind, SyncSucceeded
+from om_platform.batching import Batch
 from order_sync.domain.mapping import blockers
 from order_sync.domain.outcomes import Outcome, status_of
 from order_sync.service_layer.ports import Claim, LedgerEntry, Recorded, Selection
@@ -46,9 +59,26 @@ def _from_micros(value: int | None) -> datetime | None:
     return datetime.fromtimestamp(value // 1_000_000, UTC).replace(microsecond=value % 1_000_000)
 
 
+@dataclass(frozen=True)
+class _Write:
+    """One update of a `bulk_write`: an outcome (`create`: a record seen for the first time,
+    `conditional`: at the version read, unclaimed) or a published mark (`mark`)."""
+
+    kind: Literal["create", "conditional", "mark"]
+    key: str
+    filter: dict[str, Any]
+    update: dict[str, Any]
+    outcome_event_id: str
+
+
+_Written = Literal["written", "overlapped", "unmatched"] | None
+
+
 class MongoLedger:
     def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
         self._collection = collection
+        self._reads: Batch[str, dict[str, Any] | None] = Batch(self._find, name="ledger-reads")
+        self._writes: Batch[_Write, _Written] = Batch(self._bulk_write, name="ledger-writes")
 
     async def ensure_indexes(self) -> None:
         await self._collection.create_index([("supplier_id", 1), ("status", 1), ("last_error.code", 1)])
@@ -60,8 +90,50 @@ class MongoLedger:
         await self._collection.create_index([("supplier_id", 1), ("warnings.code", 1)])
 
     async def get(self, supplier_id: str, kind: SyncKind, ordermentum_id: str) -> LedgerEntry | None:
-        document = await self._collection.find_one({"_id": ledger_id(supplier_id, kind, ordermentum_id)})
+        document = await self._reads.submit(ledger_id(supplier_id, kind, ordermentum_id))
         return _entry(document) if document else None
+
+    async def _find(self, keys: list[str]) -> list[dict[str, Any] | None]:
+        found = {d["_id"]: d async for d in self._collection.find({"_id": {"$in": sorted(set(keys))}})}
+        return [found.get(key) for key in keys]
+
+    async def _bulk_write(self, writes: list[_Write]) -> list[_Written | BaseException]:
+        requests = [UpdateOne(w.filter, w.update, upsert=w.kind == "create") for w in writes]
+        failed: dict[int, BaseException] = {}
+        try:
+            result: Mapping[str, Any] = (
+                await self._collection.bulk_write(requests, ordered=False)
+            ).bulk_api_result
+        except BulkWriteError as exc:  # unordered: every write without an error of its own applied
+            result = exc.details
+            for error in result.get("writeErrors", ()):
+                failed[error["index"]] = OperationFailure(error.get("errmsg", ""), error.get("code"), error)
+            if result.get("writeConcernErrors"):
+                raise
+        created = {u["index"] for u in result.get("upserted", ())}
+        answers: list[_Written | BaseException] = []
+        for index, write in enumerate(writes):
+            if index in failed:
+                answers.append(failed[index])
+            elif write.kind == "create":
+                answers.append("written" if index in created else "overlapped")
+            elif write.kind == "conditional":
+                answers.append("written")
+            else:
+                answers.append(None)
+        # Every update that applied matched one document, except a create that inserted one. A
+        # mark may miss (a newer outcome was recorded meanwhile), and so may a conditional write:
+        # when the count falls short, the conditional writes are told apart by reading them back.
+        expected = sum(1 for i, w in enumerate(writes) if i not in failed and i not in created)
+        conditional = [i for i, w in enumerate(writes) if w.kind == "conditional" and i not in failed]
+        if result.get("nMatched", 0) < expected and conditional:
+            keys = [writes[i].key for i in conditional]
+            cursor = self._collection.find({"_id": {"$in": keys}}, {"outcome_event_id": 1})
+            landed = {d["_id"]: d.get("outcome_event_id") async for d in cursor}
+            for i in conditional:
+                if landed.get(writes[i].key) != writes[i].outcome_event_id:
+                    answers[i] = "unmatched"
+        return answers
 
     async def record(
         self,
@@ -118,12 +190,15 @@ class MongoLedger:
             )
             return "written" if written.matched_count else "superseded"
         if not entry.stored:
-            created = await self._collection.update_one({"_id": key}, update, upsert=True)
-            return "written" if created.upserted_id is not None else "overlapped"
+            created = await self._writes.submit(_Write("create", key, {"_id": key}, update, outcome.event_id))
+            return "written" if created == "written" else "overlapped"
         # The edge: written as read (same version, no live claim), or else written anyway and
         # reported, so the edge applies its newer event again after the re-sync.
         unchanged = {"_id": key, "$and": [_version_is(entry.version), _unclaimed(now)]}
-        if (await self._collection.update_one(unchanged, update)).matched_count:
+        if (
+            await self._writes.submit(_Write("conditional", key, unchanged, update, outcome.event_id))
+            == "written"
+        ):
             return "written"
         await self._collection.update_one({"_id": key}, update, upsert=True)
         return "overlapped"
@@ -143,7 +218,8 @@ class MongoLedger:
             )
             if released.matched_count:
                 return
-        await self._collection.update_one(key, {"$set": {"outcome_published": True}})
+        mark = {"$set": {"outcome_published": True}}
+        await self._writes.submit(_Write("mark", str(key["_id"]), key, mark, event_id))
 
     async def note_attempt(
         self, supplier_id: str, kind: SyncKind, ordermentum_id: str, error: dict[str, Any]

@@ -25,10 +25,13 @@ from typing import Any
 from om_contracts import IntegrationSettings, NetSuiteRecordRef, TransactionTotals
 from om_netsuite import NetSuiteSession, PermanentError
 from om_platform.currencies import currency_ids
+from order_sync.adapters.currencies import CurrencyStore
 from order_sync.domain.mapping import TransactionBody
 from order_sync.domain.outcomes import Written
 
 SessionFor = Callable[[str, IntegrationSettings], NetSuiteSession]
+Stored = tuple[CurrencyStore, str]
+"""Where an account's currencies are kept across processes, and the account's id."""
 MAX_BATCH = 500
 
 
@@ -143,23 +146,34 @@ class NetSuiteGateway:
         reader: TranIdReader,
         currencies: dict[str, str | None],
         currency_lock: asyncio.Lock,
+        stored: Stored | None = None,
     ) -> None:
         self._session = session
         self._reader = reader
         self._currencies = currencies
         self._currency_lock = currency_lock
+        self._stored = stored
 
     async def currency_id(self, iso_code: str) -> str | None:
         if iso_code not in self._currencies:
             async with self._currency_lock:  # one load per account, however many orders wait
                 if iso_code not in self._currencies:
-                    await self._load_currencies()
+                    await self._load_currencies(iso_code)
                     self._currencies.setdefault(iso_code, None)
         return self._currencies.get(iso_code)
 
-    async def _load_currencies(self) -> None:
-        # A handful of records per account, read once per process.
-        self._currencies.update(await currency_ids(self._session))
+    async def _load_currencies(self, iso_code: str) -> None:
+        # A handful of records per account, read once per process: from MongoDB when another
+        # process (or this one before a restart) read them already (adapters/currencies.py).
+        if self._stored is None:
+            self._currencies.update(await currency_ids(self._session))
+            return
+        store, account_id = self._stored
+        known = await store.get(account_id)
+        if known is None or iso_code not in known:  # nobody read them yet, too old, or a new code
+            known = await currency_ids(self._session)
+            await store.put(account_id, known)
+        self._currencies.update(known)
 
     async def upsert(self, transaction: TransactionBody, *, known_tran_id: str | None) -> Written:
         self._reader.upsert_started()
@@ -204,15 +218,22 @@ class NetSuiteGateway:
 class Gateways:
     """`GatewayFactory`: a gateway per supplier over the runtime's NetSuite access."""
 
-    def __init__(self, session_for: SessionFor) -> None:
+    def __init__(self, session_for: SessionFor, currencies: CurrencyStore | None = None) -> None:
         self._session_for = session_for
+        self._currency_store = currencies
         self._readers: dict[str, TranIdReader] = {}
         self._currencies: dict[str, dict[str, str | None]] = {}
         self._currency_locks: dict[str, asyncio.Lock] = {}
 
     def for_supplier(self, supplier_id: str, integration: IntegrationSettings) -> NetSuiteGateway:
         session = self._session_for(supplier_id, integration)
-        reader = self._readers.setdefault(integration.account_id, TranIdReader())
-        currencies = self._currencies.setdefault(integration.account_id, {})
-        lock = self._currency_locks.setdefault(integration.account_id, asyncio.Lock())
-        return NetSuiteGateway(session, reader, currencies, lock)
+        account_id = integration.account_id
+        reader = self._readers.get(account_id)
+        if reader is None:  # once per account (not `setdefault`, which builds one per order)
+            reader = self._readers[account_id] = TranIdReader()
+            self._currencies[account_id] = {}
+            self._currency_locks[account_id] = asyncio.Lock()
+        stored = (self._currency_store, account_id) if self._currency_store else None
+        return NetSuiteGateway(
+            session, reader, self._currencies[account_id], self._currency_locks[account_id], stored
+        )
