@@ -29,4 +29,5 @@ create netsuite.credit-notes.v1 --config retention.ms=604800000
 create netsuite.invoice-payments.v1 --config retention.ms=604800000
 create netsuite.reconciliation.v1 --config retention.ms=604800000
 create netsuite.catalog.v1 --config retention.ms=604800000
+create netsuite.integration-status.v1 --config cleanup.policy=compact
 echo "topics ready"
