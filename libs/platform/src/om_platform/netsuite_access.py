@@ -5,6 +5,10 @@ The concurrency budget lives in a MongoDB collection shared by all three service
 Credentials are opened from their sealed form only here, in memory, and cached as the client's
 secret-typed auth objects, keyed by a digest of the sealed tokens so a credential rotation in the
 integration takes effect at once.
+
+Every session carries its supplier's `SupplierGuard` when a `ConnectionMonitor` is given: the
+per-supplier circuit breaker of `om_platform.connections` sees every request of all three services
+and refuses to send any while NetSuite refuses the supplier's login or cannot be reached.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from om_contracts import IntegrationSettings, KeyRing
 from om_netsuite import MongoBudget, NetSuiteClient, NetSuiteSession, TbaAuth, TbaCredentials
 from om_netsuite import RetryPolicy as NetSuiteRetryPolicy
+from om_platform.connections import ConnectionMonitor
 from om_platform.metrics import Metrics
 
 
@@ -33,9 +38,11 @@ class NetSuiteAccess:
         retry: NetSuiteRetryPolicy | None = None,
         budget_max_wait_s: float = 300.0,
         tracer: Tracer | None = None,
+        connections: ConnectionMonitor | None = None,
     ) -> None:
         self._keyring = keyring
         self._metrics = metrics
+        self._connections = connections
         self.client = NetSuiteClient(
             base_url_override=base_url_override,
             budget=MongoBudget(budget_db["netsuite_budget"], max_wait=budget_max_wait_s),
@@ -47,7 +54,10 @@ class NetSuiteAccess:
         )
         self._auth: dict[str, tuple[str, TbaAuth]] = {}
 
-    def session(self, supplier_id: str, integration: IntegrationSettings) -> NetSuiteSession:
+    def session(
+        self, supplier_id: str, integration: IntegrationSettings, *, probe: bool = False
+    ) -> NetSuiteSession:
+        """The supplier's session; a `probe` session is never refused by the open breaker it probes."""
         creds = integration.credentials
         fingerprint = hashlib.sha256(
             "|".join(
@@ -73,7 +83,14 @@ class NetSuiteAccess:
             )
             cached = (fingerprint, auth)
             self._auth[supplier_id] = cached
-        return self.client.session(integration.account_id, cached[1], integration.concurrency_limit)
+        guard = (
+            self._connections.guard(supplier_id, integration.account_id, probe=probe)
+            if self._connections is not None
+            else None
+        )
+        return self.client.session(
+            integration.account_id, cached[1], integration.concurrency_limit, guard=guard
+        )
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -6,7 +6,8 @@ created in the lifespan, never at import time.
 
 Lifecycle (FastStream calls these around `broker.start()` / `broker.stop()`):
   on_startup      connect MongoDB, start the dead-letter producer, run the service's start hooks
-  after_startup   start the offset committers (the subscribers are running now)
+  after_startup   start the offset committers (the subscribers are running now) and the
+                  connection monitor's loop (status polls, probes, status events)
   on_shutdown     drain: pause partitions, let in-flight records finish within the grace period,
                   commit what finished; then the service's stop hooks
   after_shutdown  stop the producer, close MongoDB
@@ -31,9 +32,17 @@ from pydantic import BaseModel
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from om_contracts import INTEGRATIONS_TOPIC, KeyRing, get_topic
+from om_contracts import (
+    INTEGRATION_STATUS_TOPIC,
+    INTEGRATIONS_TOPIC,
+    KeyRing,
+    NetSuiteIntegrationStatus,
+    get_topic,
+)
 from om_platform.commands import CommandHandler, CommandQueue, serve_commands
-from om_platform.integrations import IntegrationStore, integrations_decoder
+from om_platform.connections import COLLECTION as CONNECTIONS
+from om_platform.connections import ConnectionMonitor, ConnectionStore
+from om_platform.integrations import IntegrationStore, SettingsChange, integrations_decoder
 from om_platform.kafka import (
     DeadLetterPublisher,
     Decoder,
@@ -91,6 +100,14 @@ class ServiceRuntime:
         self._stop_hooks: list[Hook] = []
         self._background: list[asyncio.Task[None]] = []
         self.started_at = time.monotonic()
+        self.integrations: IntegrationStore | None = None
+        self.connections = ConnectionMonitor(settings.service_name, settings.connection_settings())
+        """Each supplier's NetSuite connection state and circuit breaker (om_platform.connections)."""
+        self._status = self.publisher(
+            INTEGRATION_STATUS_TOPIC,
+            schema=NetSuiteIntegrationStatus,
+            description="State of each supplier's NetSuite connection, published when it changes.",
+        )
 
     # -- wiring ---------------------------------------------------------------------------------
 
@@ -154,7 +171,14 @@ class ServiceRuntime:
             description="NetSuite Integration settings per supplier (compacted; tombstone disconnects).",
         )
         self.on_start(store.warm)
+        store.watch(self._on_settings_change)
+        self.integrations = store
         return store
+
+    async def _on_settings_change(self, supplier_id: str, change: SettingsChange) -> None:
+        """New credentials (or a reconnection) may fix a refused login: probe it now."""
+        if change.credentials or change.connected:
+            await self.connections.credentials_changed(supplier_id)
 
     def serve_commands(self, handlers: Mapping[str, CommandHandler]) -> None:
         """Run operator commands (`omctl resync`, `omctl run ...`) addressed to this service."""
@@ -222,6 +246,16 @@ class ServiceRuntime:
             budget_db=self.mongo_client[self.settings.netsuite_budget_database],
             budget_max_wait_s=self.settings.netsuite_budget_max_wait_s,
             tracer=self.tracing.tracer("om_netsuite"),
+            connections=self.connections,
+        )
+        connections = ConnectionStore(self.mongo_client[self.settings.netsuite_budget_database][CONNECTIONS])
+        await connections.ensure_indexes()
+        netsuite = self._netsuite
+        self.connections.attach(
+            connections,
+            self._publish_status,
+            self.integrations,
+            lambda supplier_id, integration: netsuite.session(supplier_id, integration, probe=True),
         )
         for hook in self._start_hooks:
             await hook()
@@ -229,7 +263,12 @@ class ServiceRuntime:
     async def _after_startup(self) -> None:
         for consumer in self.consumers:
             await consumer.start()
+        # After the broker started: the loop may publish a status event left unpublished.
+        self._background.append(asyncio.create_task(self.connections.run(), name="connections"))
         log.info("%s started", self.settings.service_name)
+
+    async def _publish_status(self, event: NetSuiteIntegrationStatus) -> None:
+        await self._status.publish(event, key=event.supplier_id)
 
     async def _on_shutdown(self) -> None:
         grace = self.settings.shutdown_grace_s
@@ -239,6 +278,7 @@ class ServiceRuntime:
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        await self.connections.stop()
         for hook in reversed(self._stop_hooks):
             await hook()
 

@@ -10,10 +10,26 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Literal, Protocol
 
-from om_contracts import PropertyName
+from om_contracts import ErrorCode, PropertyName
 from order_sync.domain.mapping import SURCHARGE, customer_blocker, freight_blocker, product_blocker
 
 BlockerKind = Literal["customer", "product", "freight", "surcharge"]
+
+CONNECTION = "connection"
+"""Heal request: the supplier's NetSuite connection came back (a probe, new credentials)."""
+INTEGRATION = "integration"
+"""Heal request: the supplier's integration settings arrived (it was not configured)."""
+WAITING_FOR: dict[str, tuple[ErrorCode, ...]] = {
+    CONNECTION: (ErrorCode.NETSUITE_AUTH_FAILED, ErrorCode.NETSUITE_UNAVAILABLE),
+    INTEGRATION: (ErrorCode.INTEGRATION_NOT_CONFIGURED,),
+}
+"""Heal requests that re-sync by failure code rather than by a mapping id: the codes each heals.
+
+Records failing with these codes are found through the ledger's `(supplier_id, status,
+last_error.code)` index, not through `blocked_by`: what they wait for is the supplier's, not an id's.
+"""
+PARKED_CODES: tuple[ErrorCode, ...] = WAITING_FOR[CONNECTION]
+"""Failures that mean "parked until the connection is back" (`omctl status`, metrics)."""
 
 
 class UpsertedEntity(Protocol):
