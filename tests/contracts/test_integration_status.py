@@ -50,4 +50,5 @@ def test_the_status_topic_is_keyed_by_supplier_and_compacted() -> None:
     topic = get_topic(INTEGRATION_STATUS_TOPIC)
 
     assert topic.key == "supplier_id"
-    assert topic.compacted and topic.direction == "outbound"
+    assert topic.compacted
+    assert topic.direction == "outbound"

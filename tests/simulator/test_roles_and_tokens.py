@@ -62,7 +62,8 @@ async def test_a_rotated_token_refuses_the_old_one_and_accepts_the_new_one(
     new = NetSuiteSession(ns.http, ns.base_url, REALM, dataclasses.replace(ns.creds, **rotated))
     fresh = await new.request("GET", "/services/rest/record/v1/currency/1")
 
-    assert old.status_code == 401 and old.json()["o:errorDetails"][0]["o:errorCode"] == "INVALID_LOGIN"
+    assert old.status_code == 401
+    assert old.json()["o:errorDetails"][0]["o:errorCode"] == "INVALID_LOGIN"
     assert account.auth_failures[-1].reason == "token_rejected"
     assert fresh.status_code == 200
     assert rotated["consumer_key"] == ns.creds.consumer_key
