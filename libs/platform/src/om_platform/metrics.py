@@ -74,6 +74,11 @@ class Metrics:
             registry=r,
             buckets=(0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600),
         )
+        self.integrations_catch_up_seconds = Gauge(
+            "om_integrations_catch_up_seconds",
+            "How long, at start, other consumers waited for the integrations projection to catch up",
+            registry=r,
+        )
         self.cursor_age_seconds = Gauge(
             "om_cursor_age_seconds",
             "Age of the oldest polling cursor, per job",

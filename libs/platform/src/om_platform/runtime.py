@@ -101,6 +101,9 @@ class ServiceRuntime:
         self._background: list[asyncio.Task[None]] = []
         self.started_at = time.monotonic()
         self.integrations: IntegrationStore | None = None
+        self.integrations_ready = asyncio.Event()
+        """The cold-start gate: set once the integrations projection reached the end offsets of its
+        topic seen at start (or `INTEGRATIONS_CATCH_UP_S` passed); other consumers wait for it."""
         self.connections = ConnectionMonitor(settings.service_name, settings.connection_settings())
         """Each supplier's NetSuite connection state and circuit breaker (om_platform.connections)."""
         self._status = self.publisher(
@@ -121,6 +124,7 @@ class ServiceRuntime:
         group_suffix: str | None = None,
         description: str | None = None,
     ) -> TopicConsumer[PayloadT]:
+        """Consume `topic`; its records wait for the cold-start gate unless it is the integrations topic."""
         consumer: TopicConsumer[PayloadT] = TopicConsumer(
             self.broker,
             topic,
@@ -134,6 +138,7 @@ class ServiceRuntime:
             limit_for=limit_for,
             description=description,
             tracing=self.tracing,
+            ready=None if topic == INTEGRATIONS_TOPIC else self.integrations_ready,
         )
         self.consumers.append(consumer)
         return consumer
@@ -265,7 +270,51 @@ class ServiceRuntime:
             await consumer.start()
         # After the broker started: the loop may publish a status event left unpublished.
         self._background.append(asyncio.create_task(self.connections.run(), name="connections"))
+        self._background.append(asyncio.create_task(self._open_gate(), name="integrations-gate"))
         log.info("%s started", self.settings.service_name)
+
+    async def _open_gate(self) -> None:
+        """Cold start without false failures: hold every other consumer's records until the
+        integrations consumer group has committed (processed, whichever replica did it) up to the
+        integrations topic's end offsets read now, at most `INTEGRATIONS_CATCH_UP_S`; then open the
+        gate anyway and say so (records then may overtake their supplier's settings)."""
+        began = time.monotonic()
+        try:
+            if self.integrations is not None:
+                caught_up = await asyncio.wait_for(
+                    self._integrations_caught_up(), self.settings.integrations_catch_up_s
+                )
+                log.info("integrations caught up in %.1fs (%s)", time.monotonic() - began, caught_up)
+        except TimeoutError:
+            log.warning(
+                "integrations projection not caught up after %.0fs (INTEGRATIONS_CATCH_UP_S); handling "
+                "events anyway: one overtaking its supplier's settings fails INTEGRATION_NOT_CONFIGURED "
+                "and heals once they arrive",
+                self.settings.integrations_catch_up_s,
+            )
+        finally:
+            self.metrics.integrations_catch_up_seconds.set(time.monotonic() - began)
+            self.integrations_ready.set()
+
+    async def _integrations_caught_up(self) -> str:
+        consumer = next(c for c in self.consumers if c.topic == INTEGRATIONS_TOPIC)
+        while True:
+            kafka = consumer.consumer
+            numbers = kafka.partitions_for_topic(INTEGRATIONS_TOPIC) if kafka is not None else None
+            if numbers:
+                break
+            await asyncio.sleep(0.05)  # the subscriber's metadata is on its way
+        partitions = [TopicPartition(INTEGRATIONS_TOPIC, p) for p in sorted(numbers)]
+        ends: dict[TopicPartition, int] = await kafka.end_offsets(partitions)
+        behind = {tp: end for tp, end in ends.items() if end > 0}
+        while behind:
+            for tp in list(behind):
+                committed = await kafka.committed(tp)
+                if committed is not None and committed >= behind[tp]:
+                    del behind[tp]
+            if behind:
+                await asyncio.sleep(0.1)  # commits land every KAFKA_COMMIT_INTERVAL_MS
+        return f"{sum(ends.values())} record(s) on {len(partitions)} partition(s)"
 
     async def _publish_status(self, event: NetSuiteIntegrationStatus) -> None:
         await self._status.publish(event, key=event.supplier_id)

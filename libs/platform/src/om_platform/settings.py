@@ -152,6 +152,14 @@ class ServiceSettings(BaseSettings):
         gt=0,
         description="Liveness fails if there is pending work but no progress for this long.",
     )
+    integrations_catch_up_s: float = Field(
+        60.0,
+        ge=0,
+        description="At start, longest wait for the integrations projection to reach the end of the "
+        "integrations topic as it was at start before any other event is handled; past it they are handled "
+        "anyway (an event that overtakes its supplier's settings then fails INTEGRATION_NOT_CONFIGURED in "
+        "order_sync and re-syncs by itself once they arrive; finance_sync retries it).",
+    )
     command_poll_s: float = Field(
         1.0, gt=0, description="How often the service looks for operator commands (omctl resync/run)."
     )

@@ -124,8 +124,12 @@ class TopicConsumer(Generic[PayloadT]):
         title: str | None = None,
         description: str | None = None,
         tracing: Tracing | None = None,
+        ready: asyncio.Event | None = None,
     ) -> None:
         self.topic = topic
+        # Records are taken and scheduled at once, but none is handled before `ready` is set (the
+        # runtime's cold-start gate: the integrations projection caught up with its topic).
+        self._ready = ready
         self._tracing = tracing if tracing is not None else Tracing(topic)
         self._decode = decode
         self._handle = handle
@@ -219,6 +223,8 @@ class TopicConsumer(Generic[PayloadT]):
         self, decoded: Decoded[PayloadT], raw: bytes | None, ctx: RecordContext
     ) -> Callable[[], Awaitable[None]]:
         async def work() -> None:
+            if self._ready is not None and not self._ready.is_set():
+                await self._ready.wait()
             started = time.monotonic()
             policy = self._options.retry
             attempt = 1
