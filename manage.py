@@ -7,15 +7,21 @@
 Other commands: ``setup`` (install only), ``lint``, ``typecheck``, ``pytest [args]``, ``run <cmd>``.
 
 Installation: a private virtualenv ``.tools/`` receives a pinned ``uv`` from PyPI; uv then builds
-``.venv/`` from ``uv.lock`` with every workspace member and the dev tools. Nothing is installed
-outside the checkout. The script uses the standard library only.
+``.venv/`` from ``uv.lock`` with every workspace member and the dev tools. Two test tools come from
+Debian's archive: ``promtool`` (package ``prometheus``: the alert rules are checked and unit-tested
+with it) and ``stunnel4`` (the TLS listener in front of the embedded broker). Their packages are
+downloaded with ``apt-get download`` and unpacked into ``.tools/debian/`` -- not installed: no
+maintainer script runs, so no Prometheus server is registered or started, and nothing needs systemd.
+Nothing is installed outside the checkout. The script uses the standard library only.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -49,12 +55,53 @@ def uv() -> Path:
     return exe
 
 
+# Debian packages unpacked into .tools/debian: package -> a file it provides (present = done).
+DEBIAN = ROOT / ".tools" / "debian"
+DEBIAN_PACKAGES = {
+    "prometheus": "usr/bin/promtool",
+    "stunnel4": "usr/bin/stunnel4",
+    "libwrap0": "usr/lib/x86_64-linux-gnu/libwrap.so.0",  # stunnel4's one library not in a slim image
+}
+
+
+def debian_tools() -> None:
+    """Unpack promtool and stunnel4 from Debian's archive into .tools/debian (see the module doc)."""
+    missing = [pkg for pkg, path in DEBIAN_PACKAGES.items() if not (DEBIAN / path).exists()]
+    if not missing:
+        return
+    if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
+        print(
+            f"! no apt-get/dpkg-deb here: install {', '.join(missing)} yourself (promtool and stunnel4 on PATH)"
+        )
+        return
+    with tempfile.TemporaryDirectory(prefix="om-debs-") as scratch:
+        download = ["apt-get", "download", "-q", *missing]
+        if os.geteuid() == 0:  # apt's _apt sandbox user cannot write to our scratch directory
+            download[1:1] = ["-o", "APT::Sandbox::User=root"]
+        print("+", " ".join(download), flush=True)
+        found = subprocess.run(download, cwd=scratch, check=False)
+        if found.returncode != 0 and os.geteuid() == 0:
+            _run_in(scratch, "apt-get", "update", "-q")  # a fresh machine has no package lists yet
+            found = subprocess.run(download, cwd=scratch, check=False)
+        if found.returncode != 0:
+            sys.exit(f"could not download {', '.join(missing)} from Debian's archive")
+        for deb in sorted(Path(scratch).glob("*.deb")):
+            _run_in(scratch, "dpkg-deb", "-x", deb.name, str(DEBIAN))
+
+
+def _run_in(cwd: str, *cmd: str) -> None:
+    print("+", " ".join(cmd), flush=True)
+    if subprocess.run(list(cmd), cwd=cwd, check=False).returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}")
+
+
 def setup() -> None:
     if sys.version_info < (3, 11):  # noqa: UP036 - runs under whatever python3 the user has
         sys.exit("Python 3.11 or newer is required")
     # In CI the committed lock must already match the project files; locally uv refreshes it.
     lock = ["--locked"] if os.environ.get("CI") and (ROOT / "uv.lock").exists() else []
     _run(uv(), "sync", "--all-packages", "--python", sys.executable, *lock)
+    debian_tools()
 
 
 def tool(name: str) -> Path:

@@ -43,7 +43,11 @@ _DOCUMENTED_TOPICS = {
         "netsuite.invoice.voided",
     },
     "netsuite.stock-levels.v1": {"netsuite.stock.changed"},
-    "netsuite.invoices.v1": {"netsuite.invoice.finalised"},
+    "netsuite.invoices.v1": {
+        "netsuite.invoice.finalised",
+        "netsuite.invoice.updated",
+        "netsuite.invoice.voided",
+    },
     "netsuite.credit-notes.v1": {"netsuite.credit_note.created"},
     "netsuite.invoice-payments.v1": {"netsuite.invoice.paid"},
     "netsuite.reconciliation.v1": {
@@ -137,6 +141,8 @@ def test_schema_output_is_deterministic_and_covers_every_event() -> None:
     assert {name.removesuffix(".json") for name in first} == documented | {
         "dead-letter-headers",
         "topics",
+        # the same event type on a second topic, with its own payload, gets its own file
+        "netsuite.invoice.voided@netsuite.invoices.v1",
     }
 
 

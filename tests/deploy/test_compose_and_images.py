@@ -61,6 +61,7 @@ def test_compose_has_kafka_mongo_topics_simulator_and_the_three_services(compose
         "order-sync",
         "stock-sync",
         "finance-sync",
+        "demo",
     }
     assert services["kafka"]["image"].startswith("apache/kafka:")
     assert (
@@ -122,3 +123,48 @@ def test_each_image_is_slim_non_root_and_copies_only_its_own_workspace_packages(
 def test_the_build_context_leaves_out_virtualenvs_and_tests() -> None:
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".venv", ".git", "tests", ".tools"} <= set(ignored)
+
+
+def test_kafka_keeps_its_log_on_a_volume_like_mongo(compose) -> None:
+    kafka = compose["services"]["kafka"]
+    data_dir = kafka["environment"]["KAFKA_LOG_DIRS"]
+    assert f"kafka-data:{data_dir}" in kafka["volumes"]
+    assert kafka["environment"]["CLUSTER_ID"]  # a formatted log directory is reused on restart
+    assert {"kafka-data", "mongo-data"} <= set(compose["volumes"])
+
+
+def test_mongo_is_healthy_only_with_a_writable_primary(compose) -> None:
+    check = " ".join(compose["services"]["mongo"]["healthcheck"]["test"])
+    assert "rs.initiate" in check
+    assert "isWritablePrimary" in check
+    assert "quit(" in check
+
+
+def test_the_simulator_is_seeded_and_the_services_wait_until_it_answers(compose) -> None:
+    sim = compose["services"]["netsuite-sim"]
+    assert sim["command"] == ["--seed", "demo"]
+    assert "/_sim/accounts" in " ".join(sim["healthcheck"]["test"])
+    for name in ("order-sync", "stock-sync", "finance-sync"):
+        service = compose["services"][name]
+        assert service["depends_on"]["netsuite-sim"]["condition"] == "service_healthy"
+        assert "/health/ready" in " ".join(service["healthcheck"]["test"])
+
+
+def test_the_demo_profile_runs_the_day_against_the_compose_stack(compose) -> None:
+    demo = compose["services"]["demo"]
+    assert demo["profiles"] == ["demo"]
+    assert all(
+        demo["depends_on"][name]["condition"] == "service_healthy"
+        for name in ("order-sync", "stock-sync", "finance-sync")
+    )
+    env = demo["environment"]
+    assert (
+        env["KAFKA_BOOTSTRAP_SERVERS"]
+        == compose["services"]["order-sync"]["environment"]["KAFKA_BOOTSTRAP_SERVERS"]
+    )
+    urls = dict(pair.split("=", 1) for pair in env["OM_DEMO_SERVICE_URLS"].split(","))
+    assert set(urls) == set(SERVICES)
+    dockerfile = (ROOT / demo["build"]["dockerfile"]).read_text()
+    assert "--package om-demo" in dockerfile
+    assert '"--external"' in dockerfile
+    assert re.search(r"^USER 10001", dockerfile, flags=re.MULTILINE)

@@ -4,6 +4,10 @@ schemas (kubernetes-validate from PyPI) and the CRD schemas in deploy/schemas/ (
 from __future__ import annotations
 
 import copy
+import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -120,3 +124,139 @@ def test_omctl_deploy_validate_and_render_run_from_the_command_line(tmp_path: Pa
     assert rendered.exit_code == 0, rendered.output
     kinds = {doc["kind"] for doc in yaml.safe_load_all(out.read_text())}
     assert {"StatefulSet", "ScaledObject", "KafkaTopic", "NetworkPolicy", "PodDisruptionBudget"} <= kinds
+
+
+def run_omctl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "omctl", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_wrong_type_in_an_overlay_is_reported_as_the_schema_error(tmp_path: Path) -> None:
+    overlay = tmp_path / "two.yaml"
+    overlay.write_text("services:\n  order_sync:\n    replicas: two\n")
+    with pytest.raises(
+        manifests.ValuesError, match="services/order_sync/replicas: 'two' is not of type 'integer'"
+    ):
+        manifests.load_values([DEPLOY / "values.yaml", overlay], DEPLOY / "values.schema.json")
+    result = run_omctl(
+        "deploy", "validate", "-f", str(DEPLOY / "values.yaml"), "-f", str(overlay), cwd=tmp_path
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "'two' is not of type 'integer'" in lines[0]
+
+
+def test_broken_yaml_and_a_missing_values_file_are_one_line_each(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("services: [unclosed\n")
+    for values in (broken, tmp_path / "missing.yaml"):
+        result = run_omctl("deploy", "render", "-f", str(values), cwd=tmp_path)
+        assert result.returncode != 0
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1, result.stderr
+        assert str(values.name) in lines[0]
+
+
+def test_the_default_values_come_from_the_repository_whatever_the_current_directory(tmp_path: Path) -> None:
+    result = run_omctl("deploy", "validate", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["problems"] == []
+
+
+def test_the_rendered_yaml_is_plain_without_anchors_or_aliases(objects) -> None:
+    text = manifests.to_yaml(objects)
+    assert not re.search(r"[&*]id\d+", text)
+    assert list(yaml.safe_load_all(text)) == objects
+
+
+def test_each_service_runs_under_its_own_service_account_spread_over_zones_then_nodes(objects) -> None:
+    accounts = by_kind(objects, "ServiceAccount")
+    for name, workload in by_kind(objects, "StatefulSet").items():
+        pod = workload["spec"]["template"]["spec"]
+        assert pod["serviceAccountName"] == name
+        assert accounts[name]["automountServiceAccountToken"] is False
+        keys = [c["topologyKey"] for c in pod["topologySpreadConstraints"]]
+        assert keys == ["topology.kubernetes.io/zone", "kubernetes.io/hostname"]
+        assert "annotations" not in workload["spec"]["template"]["metadata"]  # the ServiceMonitor scrapes
+
+
+def test_a_secured_kafka_gets_its_certificates_mounted_and_a_keda_trigger_authentication(
+    tmp_path: Path,
+) -> None:
+    overlay = tmp_path / "secured.yaml"
+    overlay.write_text(
+        """
+config:
+  KAFKA_SECURITY_PROTOCOL: SASL_SSL
+  KAFKA_SASL_MECHANISM: SCRAM-SHA-512
+  KAFKA_SASL_USERNAME: om-netsuite
+secret:
+  name: om-netsuite-secrets
+  keys: [MONGODB_URL, NETSUITE_CREDENTIALS_KEYS, KAFKA_SASL_PASSWORD]
+kafka:
+  tls: {secretName: om-kafka-tls, caKey: ca.crt, mountPath: /etc/kafka-tls}
+"""
+    )
+    values = manifests.load_values([DEPLOY / "values.yaml", overlay], DEPLOY / "values.schema.json")
+    objects = manifests.render(values)
+    assert manifests.validate(objects, DEPLOY / "schemas") == []
+    auth = by_kind(objects, "TriggerAuthentication")["om-kafka-auth"]["spec"]
+    assert {"parameter": "password", "name": "om-netsuite-secrets", "key": "KAFKA_SASL_PASSWORD"} in auth[
+        "secretTargetRef"
+    ]
+    assert {"parameter": "ca", "name": "om-kafka-tls", "key": "ca.crt"} in auth["secretTargetRef"]
+    assert auth["env"] == [{"parameter": "username", "name": "KAFKA_SASL_USERNAME"}]
+    for scaled in by_kind(objects, "ScaledObject").values():
+        for trigger in scaled["spec"]["triggers"]:
+            assert trigger["authenticationRef"] == {"name": "om-kafka-auth"}
+            assert trigger["metadata"]["sasl"] == "scram_sha512"
+            assert trigger["metadata"]["tls"] == "enable"
+    container = by_kind(objects, "StatefulSet")["order-sync"]["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["KAFKA_SSL_CAFILE"]["value"] == "/etc/kafka-tls/ca.crt"
+    assert env["KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == "KAFKA_SASL_PASSWORD"
+    assert {"name": "kafka-tls", "mountPath": "/etc/kafka-tls", "readOnly": True} in container["volumeMounts"]
+    # the same names the services read
+    from om_platform.kafka_security import KafkaConnectionSettings
+
+    assert {
+        "KAFKA_SECURITY_PROTOCOL",
+        "KAFKA_SASL_MECHANISM",
+        "KAFKA_SASL_USERNAME",
+        "KAFKA_SASL_PASSWORD",
+    } <= {name.upper() for name in KafkaConnectionSettings.model_fields}
+
+
+def test_a_sasl_password_in_the_configmap_is_refused(tmp_path: Path) -> None:
+    overlay = tmp_path / "leaky.yaml"
+    overlay.write_text("config:\n  KAFKA_SASL_PASSWORD: hunter2\n")
+    with pytest.raises(manifests.ValuesError, match="config/KAFKA_SASL_PASSWORD: a secret"):
+        manifests.load_values([DEPLOY / "values.yaml", overlay], DEPLOY / "values.schema.json")
+
+
+def test_oauthbearer_needs_a_keda_authentication_of_your_own(tmp_path: Path) -> None:
+    overlay = tmp_path / "msk.yaml"
+    overlay.write_text(
+        "config:\n  KAFKA_SECURITY_PROTOCOL: SASL_SSL\n  KAFKA_SASL_MECHANISM: OAUTHBEARER\n"
+        "  KAFKA_SASL_OAUTH_TOKEN_PROVIDER: om_platform.kafka_security:aws_msk_iam\n"
+    )
+    with pytest.raises(manifests.ValuesError, match="kafka/keda/authenticationSpec"):
+        manifests.load_values([DEPLOY / "values.yaml", overlay], DEPLOY / "values.schema.json")
+    with_keda = tmp_path / "msk-keda.yaml"
+    with_keda.write_text("kafka:\n  keda:\n    authenticationSpec:\n      podIdentity: {provider: aws}\n")
+    values = manifests.load_values(
+        [DEPLOY / "values.yaml", overlay, with_keda], DEPLOY / "values.schema.json"
+    )
+    objects = manifests.render(values)
+    assert by_kind(objects, "TriggerAuthentication")["om-kafka-auth"]["spec"] == {
+        "podIdentity": {"provider": "aws"}
+    }
+    assert manifests.validate(objects, DEPLOY / "schemas") == []

@@ -217,7 +217,8 @@ async def test_a_run_killed_mid_window_resumes_without_a_second_event(
 
     async def run(publisher: Any) -> Any:
         fetch = feed(Feature.FINALISED_INVOICES, supplier.id, supplier.integration, FinanceGateway(session, 2),
-                     finance.mappings, default_currency="AUD", paid_lookback=timedelta(days=1))  # fmt: skip
+                     finance.mappings, default_currency="AUD", paid_lookback=timedelta(days=1),
+                     versions=finance.versions)  # fmt: skip
         return await run_window(supplier.id, "finalised_invoices", slot, fetch, cursors=finance.cursors,
                                 published=finance.published, publisher=publisher, options=options)  # fmt: skip
 

@@ -7,14 +7,20 @@ from decimal import Decimal
 
 from finance_sync.domain.documents import (
     CreditMemoRow,
+    DeletedInvoice,
     InvoiceRow,
+    InvoiceVersion,
     LineRow,
     credit_note_event,
     deterministic_event_id,
     finalised_invoice_event,
+    invoice_change_event,
+    invoice_deleted_event,
     invoice_paid_event,
     known_invoice_id,
+    version_of,
 )
+from om_contracts import NetSuiteFinalisedInvoiceVoided
 
 CREATED = dt.datetime(2026, 11, 24, 9, 30, tzinfo=dt.UTC)
 
@@ -136,3 +142,53 @@ def test_a_credit_memo_names_the_ordermentum_customer_and_invoice() -> None:
     )
     assert event.data.lines[0].product_id == "prd_55"
     assert credit_note_event("sup_1", memo, None, {}, "AUD") is None
+
+
+def _published(row: InvoiceRow) -> InvoiceVersion:
+    event = finalised_invoice_event("sup_1", row, {"2044": "prd_55"}, "AUD")
+    assert event is not None
+    return version_of(event)
+
+
+def test_a_payment_or_a_new_product_mapping_is_not_an_edit_of_a_finalised_invoice() -> None:
+    known = _published(invoice())
+    paid = invoice(amount_paid=Decimal("42.50"), amount_unpaid=Decimal("100.00"))
+
+    assert invoice_change_event("sup_1", paid, known, {"2044": "prd_55"}, "AUD")[1] is None
+    assert invoice_change_event("sup_1", invoice(), known, {}, "AUD")[1] is None
+
+
+def test_an_edited_line_or_due_date_is_an_update_with_a_stable_event_id() -> None:
+    known = _published(invoice())
+    edited = invoice(due_date=dt.date(2026, 12, 31), modified_at=CREATED + dt.timedelta(hours=2))
+
+    key, event = invoice_change_event("sup_1", edited, known, {"2044": "prd_55"}, "AUD")
+    again_key, again = invoice_change_event("sup_1", edited, known, {"2044": "prd_55"}, "AUD")
+
+    assert event is not None
+    assert again is not None
+    assert event.event_type == "netsuite.invoice.updated"
+    assert (key, event.event_id) == (again_key, again.event_id)
+    assert event.occurred_at == CREATED + dt.timedelta(hours=2)
+    assert version_of(event).state == "updated"
+
+
+def test_an_invoice_never_published_as_finalised_is_not_news_when_it_changes() -> None:
+    assert invoice_change_event("sup_1", invoice(), None, {}, "AUD")[1] is None
+    assert invoice_change_event("sup_1", invoice(voided=True), None, {}, "AUD")[1] is None
+    assert invoice_deleted_event("sup_1", DeletedInvoice("1002", CREATED), None)[1] is None
+
+
+def test_voided_or_deleted_are_one_voided_event_per_invoice_and_then_nothing() -> None:
+    known = _published(invoice())
+    _, voided = invoice_change_event("sup_1", invoice(voided=True, modified_at=CREATED), known, {}, "AUD")
+    _, deleted = invoice_deleted_event("sup_1", DeletedInvoice("1002", CREATED), known)
+
+    assert isinstance(voided, NetSuiteFinalisedInvoiceVoided)
+    assert deleted is not None
+    assert (voided.data.reason, deleted.data.reason) == ("voided", "deleted")
+    assert voided.event_id == deleted.event_id
+    assert (deleted.data.order_id, deleted.data.tran_id) == ("ord_8f3a2c", "INV-77")
+    gone = version_of(deleted)
+    assert invoice_deleted_event("sup_1", DeletedInvoice("1002", CREATED), gone)[1] is None
+    assert invoice_change_event("sup_1", invoice(), gone, {}, "AUD")[1] is None

@@ -7,10 +7,12 @@ from typing import Any
 
 from finance_sync.domain.reconciliation import (
     AllocationMatch,
+    FeeBooking,
     OpenInvoice,
     PaymentPlan,
     customer_payment_body,
     deposit_body,
+    fee_booking,
     plan_payment,
 )
 from om_contracts import Allocation, Payment, SyncType, TransactionClassification
@@ -168,3 +170,43 @@ def test_a_deposit_holds_each_payment_once() -> None:
         {"doc": {"id": "1005"}, "deposit": True},
     ]
     assert "class" not in body
+
+
+def test_with_a_fees_account_the_fees_are_a_negative_line_so_the_deposit_is_net() -> None:
+    classification = TransactionClassification(class_id="4")
+    body = deposit_body(
+        "112",
+        ["1004"],
+        "2026-11-28",
+        "payout po_1",
+        classification,
+        fees=Decimal("12.16"),
+        fees_account_id="640",
+    )
+    assert body["other"]["items"] == [
+        {
+            "account": {"id": "640"},
+            "amount": Decimal("-12.16"),
+            "memo": "Fees: payout po_1",
+            "class": {"id": "4"},
+        }
+    ]
+    assert fee_booking(Decimal("12.16"), "640") == FeeBooking(True)
+
+
+def test_without_a_fees_account_the_deposit_stays_gross_and_says_why() -> None:
+    body = deposit_body(
+        "112", ["1004"], "2026-11-28", "payout", TransactionClassification(), fees=Decimal("1.20")
+    )
+    assert "other" not in body
+    booking = fee_booking(Decimal("1.20"), None)
+    assert booking.booked is False
+    assert "fees_account_id" in (booking.reason or "")
+
+
+def test_a_payout_without_fees_books_no_fee_line_either_way() -> None:
+    body = deposit_body(
+        "112", ["1004"], "2026-11-28", "payout", TransactionClassification(), fees_account_id="640"
+    )
+    assert "other" not in body
+    assert fee_booking(Decimal(0), "640") == FeeBooking(None)

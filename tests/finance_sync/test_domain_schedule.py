@@ -66,6 +66,7 @@ def test_features_follow_the_integration_switches() -> None:
     everything = integration(finalised_invoice_sync=True, inbound_credit_notes=True, mark_invoices_paid=True)
     assert enabled_features(everything) == [
         Feature.FINALISED_INVOICES,
+        Feature.INVOICE_CHANGES,
         Feature.CREDIT_NOTES,
         Feature.PAID_INVOICES,
     ]

@@ -141,7 +141,9 @@ async def test_a_process_killed_mid_reconciliation_records_each_payment_once_aft
                 break
             await asyncio.sleep(0.05)  # polling another process's progress in Mongo
         # A new consumer group replays the whole payments topic (other tests' payments too) first.
-        await wait_consumed(kafka_bootstrap, service_env["KAFKA_CONSUMER_GROUP"], PAYMENTS_TOPIC)
+        # Each consumed topic has its own group, `<KAFKA_CONSUMER_GROUP>.<topic>`.
+        group = f"{service_env['KAFKA_CONSUMER_GROUP']}.{PAYMENTS_TOPIC}"
+        await wait_consumed(kafka_bootstrap, group, PAYMENTS_TOPIC)
         await send(
             kafka_producer,
             *(

@@ -165,7 +165,11 @@ async def test_invoice_sync_applies_records_unapplied_or_flags_unmatched_then_de
     assert result["pay_who"]["netsuite_payment_id"] is None
     assert "cus_unknown" in result["pay_who"]["reason"]
     (deposited,) = [e["data"] for e in published if e["event_type"] == "netsuite.payout.deposited"]
-    assert deposited == {"payout_id": "po_1", "netsuite_deposit_id": deposit["id"], "amount": "183.10"}
+    assert {k: deposited[k] for k in ("payout_id", "netsuite_deposit_id", "amount", "fees", "fees_booked")} == {
+        "payout_id": "po_1", "netsuite_deposit_id": deposit["id"], "amount": "183.10", "fees": "1.00",
+        "fees_booked": False,
+    }  # fmt: skip
+    assert "fees_account_id" in deposited["reason"]  # no fees account: booked gross, and said so
 
     # Replaying the whole payments topic (same events again) changes nothing anywhere.
     await send(kafka_producer, *events)

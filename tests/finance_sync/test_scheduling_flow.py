@@ -95,6 +95,7 @@ async def test_a_service_down_for_three_hours_catches_up_every_hour_in_order_on_
     ran = await before.tick()
     assert {(f, slot) for sid, f, slot in ran if sid == supplier.id} == {
         (Feature.FINALISED_INVOICES, base_hour),
+        (Feature.INVOICE_CHANGES, base_hour),
         (Feature.PAID_INVOICES, base_hour),
     }
     await bill_each_hour(supplier, ids, base_hour, 3, "down")  # changes while the service is down
@@ -145,6 +146,6 @@ async def test_operator_commands_rewind_a_cursor_and_run_the_features_now(
     done = await queue.wait(run, timeout=30, poll_s=0.05)
     assert done["status"] == "done", done.get("error")
     assert done["result"]["finalised_invoices"]["published"] == 1
-    assert set(done["result"]) == {"finalised_invoices", "credit_notes"}
+    assert set(done["result"]) == {"finalised_invoices", "invoice_changes", "credit_notes"}
     events = await events_on(kafka_bootstrap, NETSUITE_INVOICES_TOPIC, supplier.id, at_least=1)
     assert [e["data"]["order_id"] for e in events] == ["ord_cmd"]

@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -170,13 +170,37 @@ class Supplier:
             "surcharge": {"amount": surcharge, "description": "Card surcharge"} if surcharge else None,
             "notes": "Leave at back door",
             "properties": {"netsuite_location_id": self.location_id, "netsuite_class_id": "4"},
-            "totals": {"subtotal": "0", "tax": "0", "total": "0"},
+            "totals": gst_totals(lines, freight, surcharge),
         }
         if invoice:
             data["issued_at"] = "2026-11-25T10:00:00+11:00"
             data["due_date"] = "2026-12-25"
             data["order_id"] = f"ord_{order_id}"
         return data
+
+
+def gst_totals(lines: list[dict[str, Any]], freight: str | None, surcharge: str | None) -> dict[str, str]:
+    """Ordermentum's totals of an order: each line's rate on its amount, rounded per line (as
+    NetSuite books GST), freight at its rate, the surcharge untaxed."""
+    cent = Decimal("0.01")
+    amounts = [
+        (Decimal(line["quantity"]) * Decimal(line["unit_price"])).quantize(cent, ROUND_HALF_UP)
+        for line in lines
+    ]
+    rates = [Decimal(line.get("tax_rate") or "0") for line in lines]
+    freight_amount, surcharge_amount = Decimal(freight or "0"), Decimal(surcharge or "0")
+    tax = sum(
+        ((amount * rate).quantize(cent, ROUND_HALF_UP) for amount, rate in zip(amounts, rates, strict=True)),
+        Decimal(0),
+    ) + (freight_amount * Decimal("0.10")).quantize(cent, ROUND_HALF_UP)
+    subtotal = sum(amounts, Decimal(0))
+    return {
+        "subtotal": str(subtotal),
+        "freight": str(freight_amount),
+        "surcharge": str(surcharge_amount),
+        "tax": str(tax),
+        "total": str(subtotal + freight_amount + surcharge_amount + tax),
+    }
 
 
 def seed_supplier(
@@ -187,9 +211,13 @@ def seed_supplier(
     server.sim.add_account(account_id, concurrency_limit=concurrency_limit)
     account = server.sim.account(account_id)
     customer = account.add_customer("Café Luna", email="accounts@cafeluna.example")
-    items = {p: account.add_item(f"SKU-{p}", f"Product {p}") for p in ("prd_a", "prd_b", "prd_c")}
-    freight = account.add_item("FREIGHT", "Freight", item_type="otherChargeSaleItem")
-    surcharge = account.add_item("SURCHARGE", "Card surcharge", item_type="otherChargeSaleItem")
+    # Tax defaults as a GST-registered Australian supplier sets them up: GST (7) on goods and
+    # freight, the card surcharge GST-free (8); the orders below charge the same.
+    items = {
+        p: account.add_item(f"SKU-{p}", f"Product {p}", tax_code="7") for p in ("prd_a", "prd_b", "prd_c")
+    }
+    freight = account.add_item("FREIGHT", "Freight", item_type="otherChargeSaleItem", tax_code="7")
+    surcharge = account.add_item("SURCHARGE", "Card surcharge", item_type="otherChargeSaleItem", tax_code="8")
     location = account.add_location("Warehouse")
     return Supplier(
         supplier_id=f"sup_{name}",

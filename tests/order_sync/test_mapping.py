@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from om_contracts import ErrorCode, Invoice, NetSuiteCustomer, Order
+from om_contracts import ErrorCode, IntegrationSettings, Invoice, KeyRing, NetSuiteCustomer, Order
 from order_sync.domain import catalog, mapping, outcomes
 
 SURCHARGE = "900"
@@ -185,6 +185,126 @@ def test_no_freight_needs_no_freight_item_and_no_surcharge_needs_no_surcharge_it
 
 def test_a_fully_mapped_order_has_no_problem() -> None:
     assert mapping.check_mappings(an_order(), MAPPED, surcharge_item_id=SURCHARGE) is None
+
+
+def test_without_tax_codes_no_line_names_a_tax_code() -> None:
+    assert all("taxCode" not in line for line in body(an_order())["item"]["items"])
+
+
+def _with_rates(**rates: str) -> Order:
+    lines = order_data()["lines"]
+    for line, rate in zip(lines, (rates.get("a"), rates.get("b"), rates.get("c")), strict=True):
+        line["tax_rate"] = rate
+    return an_order(lines=lines, freight={"amount": "15.00", "tax_rate": rates.get("freight")})
+
+
+def _tax_mapped(order: Order, integration_codes: dict[str, str]) -> mapping.Mappings:
+    sealed = KeyRing([KeyRing.generate_key()]).seal("x").token
+    settings = IntegrationSettings.model_validate(
+        {
+            "account_id": "1",
+            "credentials": dict.fromkeys(("client_id", "client_secret", "token_id", "token_secret"), sealed),
+            "sync_type": "orders",
+            "tax_codes": integration_codes,
+        }
+    )
+    codes = mapping.resolve_tax_codes(order, settings)
+    return mapping.Mappings(customer="812", products=MAPPED.products, currency="1", tax_codes=codes)
+
+
+def test_with_tax_codes_every_line_freight_and_surcharge_carry_the_code_of_their_rate() -> None:
+    order = _with_rates(a="0.10", b="0", c="0.1", freight="0.10")
+
+    lines = body(order, _tax_mapped(order, {"0.10": "7", "0": "8"}))["item"]["items"]
+
+    # lines a, b, c, freight (0.10), surcharge (no rate in the contract: rate 0)
+    assert [line["taxCode"] for line in lines] == [{"id": c} for c in ("7", "8", "7", "7", "8")]
+
+
+def test_a_line_without_a_rate_counts_as_rate_zero() -> None:
+    order = _with_rates(a="0.10", freight="0.10")
+    assert (
+        mapping.check_mappings(
+            order, _tax_mapped(order, {"0.10": "7", "0": "8"}), surcharge_item_id=SURCHARGE
+        )
+        is None
+    )
+    failure = mapping.check_mappings(order, _tax_mapped(order, {"0.10": "7"}), surcharge_item_id=SURCHARGE)
+    assert failure is not None
+    assert [(d.path, d.reason) for d in failure.details] == [
+        ("lines[1].tax_rate", "tax rate 0 has no NetSuite tax code in the integration's tax_codes")
+    ]
+
+
+def test_unmapped_rates_are_listed_with_the_other_mapping_problems() -> None:
+    order = _with_rates(a="0.10", b="0.15", c="0.10", freight="0.10")
+    mapped = _tax_mapped(order, {"0.10": "7", "0": "8"})
+    unmapped = mapping.Mappings(
+        customer=None, products=MAPPED.products, currency="1", tax_codes=mapped.tax_codes
+    )
+
+    failure = mapping.check_mappings(order, unmapped, surcharge_item_id=SURCHARGE)
+
+    assert failure is not None
+    assert failure.code is ErrorCode.UNMAPPED_CUSTOMER
+    assert [d.path for d in failure.details] == ["customer", "lines[1].tax_rate"]
+    assert "tax rate 0.15" in failure.message
+
+
+def test_ordermentum_totals_compare_with_netsuites_by_value() -> None:
+    order = an_order(
+        totals={
+            "subtotal": "143.25",
+            "freight": "15.00",
+            "surcharge": "2.35",
+            "tax": "15.83",
+            "total": "176.43",
+        }
+    )
+    ours = mapping.ordermentum_totals(order)
+    assert (ours.subtotal, ours.tax, ours.total, ours.lines) == (
+        Decimal("160.60"),
+        Decimal("15.83"),
+        Decimal("176.43"),
+        5,
+    )
+    same = ours.model_copy(update={"total": Decimal("176.430"), "lines": None})
+    assert mapping.totals_differ(ours, same) == []
+    other = ours.model_copy(update={"tax": Decimal("16.00"), "total": Decimal("176.60")})
+    assert mapping.totals_differ(ours, other) == [
+        "total 176.43 in Ordermentum, 176.60 in NetSuite",
+        "tax 15.83 in Ordermentum, 16.00 in NetSuite",
+    ]
+
+
+def test_decisions_name_where_each_netsuite_id_came_from() -> None:
+    order = _with_rates(a="0.10", b="0", c="0.10", freight="0.10")
+    mapped = _tax_mapped(order, {"0.10": "7", "0": "8"})
+    partly = mapping.Mappings(
+        customer="812",
+        products={"prd_a": "1", "prd_b": None, "prd_c": "3"},
+        currency="1",
+        tax_codes=mapped.tax_codes,
+    )
+
+    found = mapping.decisions(
+        order,
+        partly,
+        customer_source="tab",
+        product_sources={"prd_a": "property", "prd_b": None, "prd_c": "upserted"},
+        surcharge_item_id=SURCHARGE,
+    )
+
+    by_field = {d.field: (d.value, d.source) for d in found}
+    assert by_field["entity"] == ("812", "customer mapping tab of the integration")
+    assert by_field["item.items[0].item (prd_a)"] == ("1", "netsuite_id property on the product in the event")
+    assert by_field["item.items[1].item (prd_b)"] == (None, "unmapped")
+    assert by_field["item.items[2].item (prd_c)"] == ("3", "latest product.upserted event")
+    assert by_field["department"] == ("5", "netsuite_department_id property on the order")
+    assert by_field["class"] == ("7", "netsuite_class_id property on the customer")
+    assert by_field["freight item"] == ("2301", "netsuite_freight_item_id property on the customer")
+    assert by_field["surcharge item"] == (SURCHARGE, "surcharge_item_id of the integration")
+    assert by_field["taxCode of surcharge"] == ("8", "tax_codes[0]")
 
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)

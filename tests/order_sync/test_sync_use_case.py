@@ -7,6 +7,7 @@ import itertools
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -23,12 +24,14 @@ from om_contracts import (
     Product,
     SyncFailed,
     SyncKind,
+    TransactionTotals,
+    WarningCode,
 )
 from om_netsuite import AuthenticationFailed, ErrorDetail, PermanentError, RateLimited
 from om_platform.errors import TransientFailure
 from order_sync.domain.healing import unblocks
 from order_sync.domain.mapping import TransactionBody, blockers
-from order_sync.domain.outcomes import Outcome, status_of
+from order_sync.domain.outcomes import Outcome, Written, status_of
 from order_sync.service_layer.events import payload_of, source_of
 from order_sync.service_layer.ports import Claim, LedgerEntry, Recorded, Selection
 from order_sync.service_layer.resync import resync
@@ -204,6 +207,7 @@ class FakeGateway:
     fail_with: Exception | None = None
     closed: list[list[dict[str, Any]]] = field(default_factory=list)
     credits: list[str] = field(default_factory=list)
+    booked: TransactionTotals | None = None  # what NetSuite reads back after a write
 
     def for_supplier(self, supplier_id: str, integration: IntegrationSettings) -> FakeGateway:
         return self
@@ -211,7 +215,7 @@ class FakeGateway:
     async def currency_id(self, iso_code: str) -> str | None:
         return {"AUD": "1"}.get(iso_code)
 
-    async def upsert(self, transaction: TransactionBody, *, known_tran_id: str | None) -> NetSuiteRecordRef:
+    async def upsert(self, transaction: TransactionBody, *, known_tran_id: str | None) -> Written:
         if self.fail_with is not None:
             raise self.fail_with
         self.writes.append(transaction)
@@ -220,12 +224,13 @@ class FakeGateway:
             {"id": str(len(self.records) + 10), "tranId": f"SO{len(self.records) + 1}"},
         )
         record.update(transaction.body, status={"id": "B"})
-        return NetSuiteRecordRef(
+        ref = NetSuiteRecordRef(
             record_type=transaction.record_type,
             internal_id=record["id"],
             external_id=transaction.external_id,
             tran_id=record["tranId"],
         )
+        return Written(ref, self.booked)
 
     async def find(self, record_type: str, external_id: str) -> dict[str, Any] | None:
         return self.records.get(external_id)
@@ -256,6 +261,9 @@ class FakeCounters:
 
     def failure(self, code: str) -> None:
         self.counts[f"failure:{code}"] = self.counts.get(f"failure:{code}", 0) + 1
+
+    def warning(self, code: str) -> None:
+        self.counts[f"warning:{code}"] = self.counts.get(f"warning:{code}", 0) + 1
 
 
 @dataclass
@@ -423,3 +431,74 @@ async def test_cancelling_a_billed_sales_order_fails_as_not_cancellable(world: W
     assert outcome.event_type == "netsuite.order.failed"
     assert outcome.data.error.code is ErrorCode.NOT_CANCELLABLE  # type: ignore[union-attr]
     assert world.gateway.closed == []
+
+
+def totals(total: str, tax: str, lines: int = 5) -> TransactionTotals:
+    return TransactionTotals(
+        subtotal=Decimal(total) - Decimal(tax), tax=Decimal(tax), total=Decimal(total), lines=lines
+    )
+
+
+TOTALS = {"subtotal": "145.75", "freight": "15.00", "surcharge": "2.35", "tax": "16.08", "total": "179.18"}
+
+
+async def test_totals_netsuite_agrees_with_are_reported_without_a_warning(world: World) -> None:
+    world.gateway.booked = totals("179.18", "16.08")
+
+    outcome = await world.send(placed(totals=TOTALS))
+
+    assert outcome is not None
+    data = outcome.data
+    assert data.totals is not None  # type: ignore[union-attr]
+    assert data.totals.ordermentum == totals("179.18", "16.08")  # type: ignore[union-attr]
+    assert data.warnings == ()  # type: ignore[union-attr]
+    assert world.counters.counts == {}
+
+
+async def test_other_netsuite_totals_leave_the_order_synced_with_both_totals_and_a_warning(
+    world: World,
+) -> None:
+    world.gateway.booked = totals("180.79", "17.69")
+
+    outcome = await world.send(placed(totals=TOTALS))
+
+    assert outcome is not None
+    assert outcome.event_type == "netsuite.order.synced"
+    data = outcome.data
+    assert data.totals.netsuite.total == Decimal("180.79")  # type: ignore[union-attr]
+    [warning] = data.warnings  # type: ignore[union-attr]
+    assert warning.code is WarningCode.TOTALS_MISMATCH
+    assert "total 179.18 in Ordermentum, 180.79 in NetSuite" in warning.message
+    assert "tax 16.08 in Ordermentum, 17.69 in NetSuite" in warning.message
+    assert world.counters.counts == {"warning:TOTALS_MISMATCH": 1}
+
+
+async def test_a_different_line_count_is_a_mismatch_too(world: World) -> None:
+    world.gateway.booked = totals("179.18", "16.08", lines=4)
+
+    outcome = await world.send(placed(totals=TOTALS))
+
+    assert outcome is not None
+    [warning] = outcome.data.warnings  # type: ignore[union-attr]
+    assert "5 lines in Ordermentum, 4 in NetSuite" in warning.message
+
+
+async def test_with_tax_codes_every_line_names_its_code_and_an_unmapped_rate_fails_naming_it(
+    world: World,
+) -> None:
+    world.integrations.settings["sup_1"] = integration(tax_codes={"0.10": "7", "0": "8"})
+    lines = order_data()["lines"]
+    lines[0]["tax_rate"] = "0.10"
+    lines[1]["tax_rate"] = "0.15"
+    lines[2]["tax_rate"] = "0.15"
+
+    outcome = await world.send(placed(lines=lines, freight={"amount": "15.00", "tax_rate": "0.125"}))
+
+    assert outcome is not None
+    error = outcome.data.error  # type: ignore[union-attr]
+    assert error.code is ErrorCode.UNMAPPED_TAX_RATE
+    assert [(d.path, d.reason) for d in error.details] == [
+        ("lines[1].tax_rate", "tax rate 0.15 has no NetSuite tax code in the integration's tax_codes"),
+        ("freight.tax_rate", "tax rate 0.125 has no NetSuite tax code in the integration's tax_codes"),
+    ]
+    assert world.gateway.writes == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -94,3 +95,34 @@ async def test_liveness_fails_when_pending_work_makes_no_progress(
         metrics = (await http.get(f"{base}/metrics")).text
     assert "om_events_in_flight" in metrics
     assert "om_consumer_lag" in metrics
+
+
+async def test_metrics_carry_process_python_and_build_info(served: tuple[str, Blocking, str]) -> None:
+    base, _, _ = served
+    async with httpx2.AsyncClient() as http:
+        text = (await http.get(f"{base}/metrics")).text
+    for family in (
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "python_info",
+        "python_gc_objects_collected_total",
+    ):
+        assert f"\n{family}" in text, family
+    assert 'om_build_info{python="' in text
+    assert 'service="health-test"' in text
+    assert "om_consumer_stalled_seconds" in text
+
+
+async def test_the_asyncapi_page_works_offline(served: tuple[str, Blocking, str]) -> None:
+    base, _, topic = served
+    async with httpx2.AsyncClient() as http:
+        page = await http.get(f"{base}/docs/asyncapi")
+        document = await http.get(f"{base}/docs/asyncapi.json")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    html = page.text
+    assert topic in html
+    # nothing is fetched from anywhere: no script, no external style sheet, font or image
+    assert "<script" not in html
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
+    assert document.json()["info"]["title"] == "health test"

@@ -29,24 +29,25 @@ def integration(**overrides: Any) -> IntegrationSettings:
 
 
 async def test_only_one_holder_gets_a_lease_and_it_frees_on_release(mongo_db: Any) -> None:
-    store = LeaseStore(mongo_db["leases"])
-    results = await asyncio.gather(*(store.try_acquire("stock:sup_1", f"r{i}", 30) for i in range(8)))
+    stores = [LeaseStore(mongo_db["leases"], owner=f"r{i}") for i in range(8)]
+    results = await asyncio.gather(*(store.try_acquire("stock:sup_1", 30) for store in stores))
     assert sum(results) == 1
-    winner = f"r{results.index(True)}"
-    assert await store.holder("stock:sup_1") == winner
-    await store.release("stock:sup_1", winner)
-    assert await store.try_acquire("stock:sup_1", "r9", 30)
+    winner = stores[results.index(True)]
+    assert await winner.holder("stock:sup_1") == winner.owner
+    await winner.release("stock:sup_1")
+    assert await LeaseStore(mongo_db["leases"], owner="r9").try_acquire("stock:sup_1", 30)
 
 
 async def test_an_expired_lease_can_be_taken_over(mongo_db: Any) -> None:
-    store = LeaseStore(mongo_db["leases"])
-    assert await store.try_acquire("job", "crashed", 0.05)
-    assert not await store.try_acquire("job", "other", 30)
+    crashed = LeaseStore(mongo_db["leases"], owner="crashed")
+    other = LeaseStore(mongo_db["leases"], owner="other")
+    assert await crashed.try_acquire("job", 0.05)
+    assert not await other.try_acquire("job", 30)
     await mongo_db["leases"].update_one(
         {"_id": "job"}, {"$set": {"expires_at": datetime.now(UTC) - timedelta(seconds=1)}}
     )
-    assert await store.try_acquire("job", "other", 30)
-    assert not await store.renew("job", "crashed", 30)
+    assert await other.try_acquire("job", 30)
+    assert not await crashed.renew("job", 30)
 
 
 async def test_hold_yields_none_when_the_lease_is_taken(mongo_db: Any) -> None:
@@ -57,6 +58,36 @@ async def test_hold_yields_none_when_the_lease_is_taken(mongo_db: Any) -> None:
             assert second is None
     async with store.hold("job", ttl_s=30) as third:
         assert third is not None
+
+
+async def test_a_restarted_process_takes_back_its_own_lease_at_once_and_another_identity_still_waits(
+    mongo_db: Any,
+) -> None:
+    before_crash = LeaseStore(mongo_db["leases"], owner="stock-sync-0")
+    assert await before_crash.try_acquire("stock:sup_1", 600)  # then SIGKILL: never released
+    stranger = LeaseStore(mongo_db["leases"], owner="stock-sync-1")
+    assert not await stranger.try_acquire("stock:sup_1", 600)
+
+    restarted = LeaseStore(mongo_db["leases"], owner="stock-sync-0")
+    async with restarted.hold("stock:sup_1", ttl_s=600) as lease:
+        assert lease is not None
+        assert await restarted.holder("stock:sup_1") == "stock-sync-0"
+        async with stranger.hold("stock:sup_1", ttl_s=600) as other:
+            assert other is None
+        async with restarted.hold("stock:sup_1", ttl_s=600) as twice:
+            assert twice is None  # one incarnation never holds a lease twice
+        # The previous life can no longer renew (were it alive after all, it would see LeaseLost).
+        assert not await before_crash.renew("stock:sup_1", 600)
+    assert await stranger.try_acquire("stock:sup_1", 600)
+
+
+async def test_a_lease_written_before_identities_is_taken_only_once_expired(mongo_db: Any) -> None:
+    now = datetime.now(UTC)
+    await mongo_db["leases"].insert_one(
+        {"_id": "job", "owner": "a1b2c3", "expires_at": now + timedelta(seconds=600), "acquired_at": now}
+    )
+    assert not await LeaseStore(mongo_db["leases"], owner="stock-sync-0").try_acquire("job", 30)
+    assert await LeaseStore(mongo_db["leases"], owner="a1b2c3").try_acquire("job", 30)
 
 
 def customer(cid: str, netsuite_id: str | None = None) -> Customer:
@@ -86,6 +117,36 @@ async def test_mapping_precedence_is_tab_then_event_property_then_latest_upsert(
         [product("prd_1", "555"), product("prd_2", "202"), product("prd_3"), product("prd_4")],
     )
     assert resolved == {"prd_1": "101", "prd_2": "202", "prd_3": "303", "prd_4": None}
+
+
+async def test_each_resolution_says_where_it_came_from_with_the_same_precedence(mongo_db: Any) -> None:
+    store = MappingStore(_Db(mongo_db))
+    now = datetime.now(UTC)
+    await store.record_entity(
+        "sup", "product", product("prd_3", "303"), name="P3", occurred_at=now, event_id="e"
+    )
+    await store.set_operator_mappings("sup", "product", {"prd_5": "505", "prd_3": "333"})
+    settings = integration(product_mappings={"prd_1": "101"})
+    entities = [
+        product("prd_1", "555"),
+        product("prd_2", "202"),
+        product("prd_3"),
+        product("prd_4"),
+        product("prd_5"),
+    ]
+
+    sources = await store.resolve_sources("sup", settings, "product", entities)
+
+    assert {k: (r.netsuite_id, r.source) for k, r in sources.items()} == {
+        "prd_1": ("101", "tab"),
+        "prd_2": ("202", "property"),
+        "prd_3": ("303", "upserted"),
+        "prd_4": (None, None),
+        "prd_5": ("505", "operator"),
+    }
+    assert await store.resolve("sup", settings, "product", entities) == {
+        k: r.netsuite_id for k, r in sources.items()
+    }
 
 
 async def test_an_older_upsert_event_never_overwrites_a_newer_one(mongo_db: Any) -> None:

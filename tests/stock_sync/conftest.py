@@ -60,6 +60,24 @@ class StockEvents:
         self._suppliers = suppliers
         self.seen: list[dict[str, Any]] = []
 
+    async def more(self) -> list[dict[str, Any]]:
+        """The next batch of new events (waits up to half a second for one)."""
+        new: list[dict[str, Any]] = []
+        batch = await self._consumer.getmany(timeout_ms=500)
+        for records in batch.values():
+            new += self._ours(records)
+        self.seen += new
+        return new
+
+    def _ours(self, records: list[Any]) -> list[dict[str, Any]]:
+        found = []
+        for record in records:
+            event = json.loads(record.value)
+            if event["supplier_id"] in self._suppliers:
+                assert record.key == event["supplier_id"].encode()
+                found.append(event)
+        return found
+
     async def until_end(self) -> list[dict[str, Any]]:
         """Every new event up to the log end as of now (the service awaited the broker already)."""
         partitions = list(self._consumer.assignment())
@@ -71,11 +89,7 @@ class StockEvents:
                 raise AssertionError(f"the stock topic reader is stuck behind the log end on {behind}")
             batch = await self._consumer.getmany(timeout_ms=500)
             for records in batch.values():
-                for record in records:
-                    event = json.loads(record.value)
-                    if event["supplier_id"] in self._suppliers:
-                        assert record.key == event["supplier_id"].encode()
-                        new.append(event)
+                new += self._ours(records)
         self.seen += new
         return new
 

@@ -11,11 +11,14 @@ from om_contracts import StockField, StockSettings
 from stock_sync.domain.levels import (
     BadConfiguration,
     ItemLevels,
+    Published,
     StockView,
     canonical,
     fingerprint,
+    next_change,
     parse_row,
     stock_event,
+    stock_event_id,
 )
 from stock_sync.domain.queries import levels_query, locations_query, range_query, stripes
 from stock_sync.domain.schedule import is_due, next_run_after, phase_s, retry_after_failure
@@ -70,6 +73,44 @@ def test_fingerprint_ignores_spelling_but_sees_every_location_the_view_and_the_p
     assert base != fingerprint(on_hand, "prd_1", ItemLevels("7", (Decimal(1), Decimal(2), Decimal(3))))
     reordered = StockView(StockField.AVAILABLE, ("1", "3", "2"))
     assert base != fingerprint(reordered, "prd_1", ItemLevels("7", (Decimal(2), Decimal(1), Decimal(3))))
+
+
+A, B, C = "fp-a", "fp-b", "fp-c"
+
+
+def test_a_first_publication_is_change_one_and_unchanged_levels_are_not_published() -> None:
+    assert next_change(A, None, None) == 1
+    assert next_change(A, Published(A, 1), None) is None
+    assert next_change(B, Published(A, 1), None) == 2
+    assert next_change(A, Published(A, 0), None) is None  # a snapshot from before change numbers
+    assert next_change(B, Published(A, 0), None) == 1
+
+
+def test_a_pending_change_is_republished_under_its_number_or_followed_by_a_new_one() -> None:
+    # B was about to be published as change 2 when the run died (maybe consumers have it).
+    assert next_change(B, Published(A, 1), Published(B, 2)) == 2  # same levels: same number, same id
+    assert next_change(C, Published(A, 1), Published(B, 2)) == 3
+    assert next_change(A, Published(A, 1), Published(B, 2)) == 3  # back to A: consumers may hold B
+    # A pending mark its snapshot has caught up with is stale and changes nothing.
+    assert next_change(B, Published(B, 2), Published(B, 2)) is None
+    assert next_change(C, Published(B, 2), Published(B, 2)) == 3
+    assert next_change(B, None, Published(B, 1)) == 1
+
+
+def test_the_event_id_is_the_same_for_the_same_change_and_differs_for_any_other() -> None:
+    one = stock_event_id("sup_1", "prd_1", VIEW, 1, A)
+    assert one == stock_event_id("sup_1", "prd_1", VIEW, 1, A)
+    assert one.startswith("evt_")
+    assert len(one) == len("evt_") + 32
+    others = {
+        stock_event_id("sup_2", "prd_1", VIEW, 1, A),
+        stock_event_id("sup_1", "prd_2", VIEW, 1, A),
+        stock_event_id("sup_1", "prd_1", StockView(StockField.ON_HAND, VIEW.location_ids), 1, A),
+        stock_event_id("sup_1", "prd_1", VIEW, 2, A),  # A again later (A -> B -> A): a new change
+        stock_event_id("sup_1", "prd_1", VIEW, 1, B),
+    }
+    assert len(others) == 5
+    assert one not in others
 
 
 def test_the_event_carries_the_default_quantity_and_every_location_in_order() -> None:

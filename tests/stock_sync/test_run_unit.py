@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -11,11 +10,15 @@ from typing import Any
 import pytest
 
 from om_contracts import IntegrationSettings, KeyRing, NetSuiteStockChanged
-from stock_sync.domain.levels import BadConfiguration, ItemLevels, StockView
+from stock_sync.domain.levels import BadConfiguration, ItemLevels, Published, StockView
 from stock_sync.service_layer.ports import Snapshot, StockReadFailed
 from stock_sync.service_layer.sync import StockRun, UnknownLocations
 
 RING = KeyRing([KeyRing.generate_key()])
+
+
+class Crash(BaseException):
+    """A SIGKILL, as far as one run can tell: raised mid-publish, caught by nothing of the service."""
 
 
 def integration(**stock: Any) -> IntegrationSettings:
@@ -72,13 +75,34 @@ class FakeNetSuite:
 class FakeSnapshots:
     def __init__(self) -> None:
         self.docs: dict[tuple[str, str], Snapshot] = {}
+        self.marks: list[tuple[str, list[Snapshot]]] = []
 
-    async def fingerprints(self, supplier_id: str, item_ids: Sequence[str]) -> dict[str, str]:
-        return {i: self.docs[(supplier_id, i)].fingerprint for i in item_ids if (supplier_id, i) in self.docs}
+    async def published(self, supplier_id: str, item_ids: Sequence[str]) -> dict[str, Published]:
+        return {
+            i: Published(self.docs[(supplier_id, i)].fingerprint, self.docs[(supplier_id, i)].seq)
+            for i in item_ids
+            if (supplier_id, i) in self.docs
+        }
 
     async def save(self, supplier_id: str, snapshots: Sequence[Snapshot]) -> None:
         for snap in snapshots:
             self.docs[(supplier_id, snap.item_id)] = snap
+
+    async def pending(self, supplier_id: str) -> dict[str, Published]:
+        found: dict[str, Published] = {}
+        for supplier, snaps in self.marks:
+            for snap in snaps:
+                if supplier == supplier_id and (
+                    snap.item_id not in found or snap.seq > found[snap.item_id].seq
+                ):
+                    found[snap.item_id] = Published(snap.fingerprint, snap.seq)
+        return found
+
+    async def mark_pending(self, supplier_id: str, snapshots: Sequence[Snapshot]) -> None:
+        self.marks.append((supplier_id, list(snapshots)))
+
+    async def clear_pending(self, supplier_id: str) -> None:
+        self.marks = [(supplier, snaps) for supplier, snaps in self.marks if supplier != supplier_id]
 
 
 class FakeProducts:
@@ -99,10 +123,15 @@ class World:
         self.snapshots = FakeSnapshots()
         self.products = FakeProducts({str(i): f"prd_{i}" for i in range(1, items + 1)})
         self.published: list[NetSuiteStockChanged] = []
-        self.ids = itertools.count()
         self.integration = integration()
+        self.crash_after: int | None = None
+        self.max_stripes = 3
 
     async def publish(self, event: NetSuiteStockChanged) -> None:
+        if self.crash_after is not None:
+            if self.crash_after == 0:
+                raise Crash  # the process dies here: nothing after this point happens
+            self.crash_after -= 1
         self.published.append(event)
 
     async def run(self) -> StockRun:
@@ -114,8 +143,7 @@ class World:
             products=self.products,
             publish=self.publish,
             clock=lambda: datetime(2026, 11, 24, tzinfo=UTC),
-            new_event_id=lambda: f"evt_{next(self.ids)}",
-            max_stripes=3,
+            max_stripes=self.max_stripes,
         )
         await run.execute()
         return run
@@ -213,3 +241,79 @@ async def test_a_failure_mid_scan_leaves_no_partial_page_and_the_next_run_comple
     await world.run()
     second = [e.data.netsuite_item_id for e in world.published]
     assert sorted(first + second, key=int) == [str(i) for i in range(1, 25)]
+
+
+def levels_seen(events: list[NetSuiteStockChanged]) -> dict[str, list[tuple[Decimal, ...]]]:
+    """What a consumer de-duplicating on event_id ends up applying, per item, in order."""
+    seen: set[str] = set()
+    applied: dict[str, list[tuple[Decimal, ...]]] = {}
+    for event in events:
+        if event.event_id in seen:
+            continue
+        seen.add(event.event_id)
+        applied.setdefault(event.data.netsuite_item_id, []).append(
+            tuple(loc.quantity for loc in event.data.locations)
+        )
+    return applied
+
+
+async def test_a_crash_between_publish_and_snapshot_republishes_the_same_event_ids() -> None:
+    world = World(items=12)
+    world.crash_after = 6
+    with pytest.raises(Crash):
+        await world.run()
+    before = {e.data.netsuite_item_id: e.event_id for e in world.published}
+    assert len(before) == 6
+    world.crash_after = None
+    await world.run()
+    ids: dict[str, set[str]] = {}
+    for event in world.published:
+        ids.setdefault(event.data.netsuite_item_id, set()).add(event.event_id)
+    assert len(ids) == 12
+    assert all(len(found) == 1 for found in ids.values())  # one id per item, republished or not
+    assert all(ids[item] == {event_id} for item, event_id in before.items())
+
+
+async def test_the_same_levels_reached_again_are_a_new_change_with_a_new_id() -> None:
+    world = World(items=3)
+    await world.run()
+    world.netsuite.levels["2"]["1"] = Decimal(50)
+    await world.run()
+    world.netsuite.levels["2"]["1"] = Decimal(4)  # back to the first level (A -> B -> A)
+    await world.run()
+    two = [e for e in world.published if e.data.netsuite_item_id == "2"]
+    assert len({e.event_id for e in two}) == 3
+    assert levels_seen(world.published)["2"] == [(2, 4), (2, 50), (2, 4)]
+
+
+async def test_an_item_back_at_its_snapshot_after_a_crash_mid_change_is_published_again() -> None:
+    world = World(items=4)
+    world.max_stripes = 1  # one page, published in item order
+    await world.run()
+    for item in ("1", "2", "3", "4"):
+        world.netsuite.levels[item]["1"] = Decimal(100)
+    world.crash_after = 2  # items 1 and 2 reach consumers at 100; their snapshots still say 2 and 4
+    with pytest.raises(Crash):
+        await world.run()
+    world.crash_after = None
+    world.netsuite.levels["1"]["1"] = Decimal(2)  # back to what its snapshot holds
+    await world.run()
+    applied = levels_seen(world.published)
+    assert applied["1"] == [(1, 2), (1, 100), (1, 2)]  # not left at 100
+    assert applied["2"] == [(2, 4), (2, 100)]  # republished under the same id: applied once
+    assert applied["3"] == [(3, 6), (3, 100)]
+    assert world.snapshots.marks == []  # the completed scan forgot its pending marks
+    world.published.clear()
+    await world.run()
+    assert world.published == []
+
+
+async def test_first_publications_need_no_pending_mark() -> None:
+    world = World(items=8)
+    await world.run()
+    assert world.snapshots.marks == []
+    world.netsuite.levels["5"]["3"] = Decimal(0)
+    world.crash_after = 0
+    with pytest.raises(Crash):
+        await world.run()
+    assert [[snap.item_id for snap in snaps] for _supplier, snaps in world.snapshots.marks] == [["5"]]

@@ -270,6 +270,23 @@ async def test_two_replicas_never_run_one_supplier_at_once_nor_publish_twice(
     assert harness.account.peak_in_flight <= 5
 
 
+async def test_a_stripe_whose_last_row_reached_its_upper_bound_asks_for_no_further_page(
+    harness: Harness, supplier: str
+) -> None:
+    items = harness.add_items(40)
+    service = await harness.start(stock_page_size=10, stock_max_stripes=2)
+    await harness.configure(supplier, {**harness.integration(), "product_mappings": tab(items)})
+    ids = sorted(int(item) for item in items)
+    assert ids == list(range(ids[0], ids[0] + 40))  # contiguous: two stripes of exactly two full pages
+    harness.account.request_log.clear()
+    report = await service.scheduler.run_now(supplier)
+    assert report is not None
+    assert report.outcome == "succeeded"
+    assert report.counts.pages == 4
+    suiteql = [entry for entry in harness.account.request_log if "suiteql" in entry[1]]
+    assert len(suiteql) == 2 + 4  # locations, id range, then exactly the four pages
+
+
 async def test_429s_and_timeouts_mid_scan_are_absorbed_without_duplicates(
     harness: Harness, supplier: str
 ) -> None:

@@ -1,6 +1,8 @@
 """Finance documents flowing NetSuite -> Ordermentum.
 
-``netsuite.invoices.v1`` (``netsuite.invoice.finalised``), ``netsuite.credit-notes.v1``
+``netsuite.invoices.v1`` (``netsuite.invoice.finalised``, then ``netsuite.invoice.updated`` when
+that invoice is edited in NetSuite and ``netsuite.invoice.voided`` when it is voided or deleted),
+``netsuite.credit-notes.v1``
 (``netsuite.credit_note.created``) and ``netsuite.invoice-payments.v1``
 (``netsuite.invoice.paid``), CONTRACTS.md "Outbound".
 """
@@ -8,7 +10,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
@@ -53,6 +55,21 @@ class FinalisedInvoice(OutboundModel):
     amount_due: Money = Field(description="Amount remaining to be paid.")
 
 
+VoidReason = Literal["voided", "deleted"]
+
+
+class VoidedInvoice(OutboundModel):
+    """A finalised NetSuite invoice that no longer stands: voided or deleted in NetSuite."""
+
+    order_id: OrdermentumId = Field(description="Ordermentum order id the invoice billed.")
+    netsuite_invoice_id: NetSuiteId
+    tran_id: str | None = Field(default=None, description="NetSuite invoice number (tranId), if known.")
+    voided_at: AwareDatetime = Field(
+        description="When NetSuite voided or deleted it (its last modification or deletion time)."
+    )
+    reason: VoidReason = Field(description="'voided' (voided in NetSuite) or 'deleted' (deleted there).")
+
+
 class CreditNote(OutboundModel):
     """A NetSuite credit memo for an Ordermentum customer."""
 
@@ -85,6 +102,26 @@ class NetSuiteInvoiceFinalised(OutboundEnvelope[FinalisedInvoice]):
     )
 
 
+class NetSuiteInvoiceUpdated(OutboundEnvelope[FinalisedInvoice]):
+    """A finalised invoice was edited in NetSuite (lines, totals, due date): its new state."""
+
+    event_type: Literal["netsuite.invoice.updated"] = Field(
+        default="netsuite.invoice.updated", description="Always 'netsuite.invoice.updated'."
+    )
+
+
+class NetSuiteFinalisedInvoiceVoided(OutboundEnvelope[VoidedInvoice]):
+    """A finalised invoice was voided or deleted in NetSuite.
+
+    Same ``event_type`` as the sync result of a voided Ordermentum invoice, on another topic
+    (``netsuite.invoices.v1``), with this payload.
+    """
+
+    event_type: Literal["netsuite.invoice.voided"] = Field(
+        default="netsuite.invoice.voided", description="Always 'netsuite.invoice.voided'."
+    )
+
+
 class NetSuiteCreditNoteCreated(OutboundEnvelope[CreditNote]):
     """A credit memo was created in NetSuite."""
 
@@ -102,5 +139,10 @@ class NetSuiteInvoicePaid(OutboundEnvelope[InvoicePaid]):
 
 
 InvoiceFinalisedEvent = NetSuiteInvoiceFinalised
+InvoiceDocumentEvent = Annotated[
+    NetSuiteInvoiceFinalised | NetSuiteInvoiceUpdated | NetSuiteFinalisedInvoiceVoided,
+    Field(discriminator="event_type"),
+]
+"""Any event of ``netsuite.invoices.v1``."""
 CreditNoteEvent = NetSuiteCreditNoteCreated
 InvoicePaymentEvent = NetSuiteInvoicePaid

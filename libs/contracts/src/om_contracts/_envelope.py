@@ -7,6 +7,7 @@ consumers deduplicate on; ``occurred_at`` is RFC 3339 with an offset (naive time
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Generic, TypeVar
@@ -64,6 +65,16 @@ class OutboundEnvelope(OutboundModel, Generic[DataT]):
 def new_event_id() -> str:
     """A fresh globally unique event id (``evt_`` + 32 hex digits)."""
     return f"evt_{uuid.uuid4().hex}"
+
+
+def derived_event_id(*parts: str) -> str:
+    """An event id derived from what makes the event itself (same shape as `new_event_id`).
+
+    The same parts always give the same id, so a republication (after a crash, a retry or by a
+    second replica) carries the id consumers already de-duplicate on; the parts must tell every
+    distinct event apart (see each event model for its own rule).
+    """
+    return "evt_" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
 Problem = tuple[str, str]

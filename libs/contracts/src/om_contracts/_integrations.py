@@ -7,6 +7,7 @@ CONTRACTS.md, ``integration``. Event types ``integration.netsuite.configured`` a
 from __future__ import annotations
 
 import json
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Protocol
 
@@ -150,6 +151,14 @@ class AutoReconciliationSettings(InboundModel):
     deposit: TransactionClassification = Field(
         default_factory=TransactionClassification, description="Classification of deposits."
     )
+    fees_account_id: NetSuiteId | None = Field(
+        default=None,
+        description=(
+            "NetSuite account internal id that payout fees are booked to, as a negative line of the "
+            "bank deposit, so the deposit equals the amount that reached the bank. Without it the "
+            "deposit is booked gross and the netsuite.payout.deposited outcome says so."
+        ),
+    )
 
     @field_validator("bank_account_id")
     @classmethod
@@ -191,6 +200,17 @@ class IntegrationSettings(InboundModel):
     surcharge_item_id: NetSuiteId | None = Field(
         default=None, description="NetSuite item internal id used for the surcharge line."
     )
+    tax_codes: dict[str, NetSuiteId] | None = Field(
+        default=None,
+        description=(
+            "Ordermentum tax rate (decimal fraction string, 0 to 1) -> NetSuite tax code internal id, "
+            "e.g. {'0.10': '7', '0': '8'}. When present every transaction line, freight and surcharge "
+            "included, carries the taxCode of its rate (a line without a rate, and the surcharge, "
+            "count as rate 0); a rate with no entry fails the record with UNMAPPED_TAX_RATE. Rates "
+            "match by value ('0.1' is '0.10'). Absent: NetSuite applies the item's or customer's "
+            "default tax code."
+        ),
+    )
     product_mappings: dict[OrdermentumId, NetSuiteId] = Field(
         default_factory=dict, description="Ordermentum product id -> NetSuite item internal id."
     )
@@ -211,6 +231,36 @@ class IntegrationSettings(InboundModel):
         """NetSuite item id from the Product Fields tab, else the record's ``netsuite_id``."""
         return self.product_mappings.get(product.id) or product.property("netsuite_id")
 
+    def tax_code_for(self, rate: Decimal | None) -> str | None:
+        """The NetSuite tax code of an Ordermentum tax rate (None = rate 0), matched by value.
+
+        None when ``tax_codes`` is absent or has no entry for the rate.
+        """
+        if not self.tax_codes:
+            return None
+        wanted = rate if rate is not None else Decimal(0)
+        for text, code in self.tax_codes.items():
+            if Decimal(text) == wanted:
+                return code
+        return None
+
+    @field_validator("tax_codes")
+    @classmethod
+    def _tax_rates_are_fractions(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value is None:
+            return None
+        seen: dict[Decimal, str] = {}
+        for text in value:
+            rate = _tax_rate(text)
+            if rate in seen:
+                raise PydanticCustomError(
+                    "tax_codes",
+                    "rates '{first}' and '{second}' are the same rate",
+                    {"first": seen[rate], "second": text},
+                )
+            seen[rate] = text
+        return value
+
     @field_validator("finalised_invoice_sync")
     @classmethod
     def _finalised_needs_orders(cls, value: bool, info: ValidationInfo) -> bool:
@@ -220,6 +270,25 @@ class IntegrationSettings(InboundModel):
                 "requires sync_type 'orders': with 'invoices' the invoices already come from Ordermentum",
             )
         return value
+
+
+_RATE_TEXT = "a decimal fraction between 0 and 1 such as '0.10' or '0'"
+
+
+def _tax_rate(text: str) -> Decimal:
+    """A ``tax_codes`` key as a rate; refuses anything but a plain fraction in [0, 1]."""
+    stripped = text.strip()
+    if stripped != text or not stripped or stripped.startswith(("+", "-")) or "e" in stripped.lower():
+        raise PydanticCustomError("tax_codes", "rate '{rate}' must be " + _RATE_TEXT, {"rate": text})
+    try:
+        rate = Decimal(stripped)
+    except InvalidOperation:
+        raise PydanticCustomError(
+            "tax_codes", "rate '{rate}' must be " + _RATE_TEXT, {"rate": text}
+        ) from None
+    if not rate.is_finite() or rate < 0 or rate > 1:
+        raise PydanticCustomError("tax_codes", "rate '{rate}' must be " + _RATE_TEXT, {"rate": text})
+    return rate
 
 
 class DisconnectedIntegration(InboundModel):

@@ -47,6 +47,15 @@ class PayoutDeposit(OutboundModel):
     payout_id: OrdermentumId = Field(description="Ordermentum payout id.")
     netsuite_deposit_id: NetSuiteId
     amount: Money
+    fees: Money | None = Field(default=None, description="The payout's fees, when it had any.")
+    fees_booked: bool | None = Field(
+        default=None,
+        description=(
+            "Whether the fees were booked as a negative line of the deposit (to the integration's "
+            "fees_account_id), so that the deposit equals the net amount; false: the deposit is gross."
+        ),
+    )
+    reason: str | None = Field(default=None, description="Why the fees were not booked, when they were not.")
 
 
 class NetSuitePaymentReconciled(OutboundEnvelope[PaymentReconciliation]):

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import AwareDatetime, Field
 
 from om_contracts._base import OutboundModel
-from om_contracts._envelope import OutboundEnvelope
+from om_contracts._envelope import EventId, OutboundEnvelope
 from om_contracts._ids import NetSuiteId, OrdermentumId
 from om_contracts._integrations import StockField
 from om_contracts._money import Quantity
@@ -35,8 +35,22 @@ class StockLevel(OutboundModel):
 
 
 class NetSuiteStockChanged(OutboundEnvelope[StockLevel]):
-    """An item's stock changed in NetSuite since the last poll."""
+    """An item's stock changed in NetSuite since the last poll.
 
+    Two stock events are the same change, and carry the same ``event_id``, when they report the
+    same supplier, product, view (``field`` and the configured ``locations``, in order), levels
+    and change number: the count of changes published for that NetSuite item. A republication
+    after a crash, a retry or by a second replica is the same change with the same id (only
+    ``occurred_at``/``as_of`` may differ: when NetSuite was read). The same levels reached again
+    later (A, then B, then A) are a new change with a new id, so a consumer that de-duplicates
+    on ``event_id`` applies every change once and ends at NetSuite's level.
+    """
+
+    event_id: EventId = Field(
+        description="Same id = same change: derived from supplier, product, view, levels and the "
+        "item's change number, so a republication keeps it and a new change (even back to earlier "
+        "levels) gets a new one. Consumers de-duplicate on it."
+    )
     event_type: Literal["netsuite.stock.changed"] = Field(
         default="netsuite.stock.changed", description="Always 'netsuite.stock.changed'."
     )

@@ -2,6 +2,9 @@
 
 CONTRACTS.md, "Outbound". Synced, cancelled and voided results carry the NetSuite record;
 failed results carry an ``error`` with a stable ``code`` and every problem found in ``details``.
+A synced result may also carry ``totals`` (Ordermentum's and NetSuite's, read back after the
+write) and ``warnings``; ``TOTALS_MISMATCH`` says NetSuite booked other totals than Ordermentum's
+while the record is still synced.
 """
 
 from __future__ import annotations
@@ -15,14 +18,17 @@ from pydantic_core import PydanticCustomError
 from om_contracts._base import OutboundModel
 from om_contracts._envelope import OutboundEnvelope
 from om_contracts._ids import NetSuiteId, OrdermentumId
+from om_contracts._money import Money
 
 
 class ErrorCode(StrEnum):
     """Stable failure codes (CONTRACTS.md). Consumers may branch on them; never rename one.
 
-    The last two are additions of these services for refusals NetSuite makes on follow-ups:
-    ``NOT_CANCELLABLE`` (the sales order is already fulfilled or billed, so it cannot be
-    closed) and ``NOT_VOIDABLE`` (the invoice has payments or credits applied).
+    ``NOT_CANCELLABLE`` and ``NOT_VOIDABLE`` are additions of these services for refusals
+    NetSuite makes on follow-ups: the sales order is already fulfilled or billed, so it cannot be
+    closed; the invoice has payments or credits applied. ``UNMAPPED_TAX_RATE``: the integration
+    maps tax rates to NetSuite tax codes (``tax_codes``) but not the rate of a line (the detail
+    names the rate).
     """
 
     UNMAPPED_CUSTOMER = "UNMAPPED_CUSTOMER"
@@ -36,6 +42,18 @@ class ErrorCode(StrEnum):
     INVALID_EVENT = "INVALID_EVENT"
     NOT_CANCELLABLE = "NOT_CANCELLABLE"
     NOT_VOIDABLE = "NOT_VOIDABLE"
+    UNMAPPED_TAX_RATE = "UNMAPPED_TAX_RATE"
+
+
+class WarningCode(StrEnum):
+    """Stable warning codes of a synced outcome; never rename one.
+
+    ``TOTALS_MISMATCH``: the totals (or the line count) NetSuite computed for the record differ
+    from Ordermentum's, typically because NetSuite applied its own tax codes, price levels or
+    rounding. The record is synced; someone has to look at it.
+    """
+
+    TOTALS_MISMATCH = "TOTALS_MISMATCH"
 
 
 SyncKind = Literal["order", "invoice"]
@@ -48,6 +66,31 @@ class NetSuiteRecordRef(OutboundModel):
     internal_id: NetSuiteId
     external_id: str = Field(description="Deterministic external id, e.g. 'OM-ORDER-ord_8f3a2c'.")
     tran_id: str | None = Field(default=None, description="NetSuite transaction number (tranId).")
+
+
+class TransactionTotals(OutboundModel):
+    """One side's totals of a transaction, compared after the write."""
+
+    subtotal: Money = Field(description="Total before tax, freight and surcharge lines included.")
+    tax: Money = Field(description="Total tax.")
+    total: Money = Field(description="Total including tax.")
+    lines: int | None = Field(
+        default=None, ge=0, description="Number of item lines (freight and surcharge included)."
+    )
+
+
+class ComparedTotals(OutboundModel):
+    """Ordermentum's totals next to the ones NetSuite booked."""
+
+    ordermentum: TransactionTotals = Field(description="Totals as Ordermentum computed them.")
+    netsuite: TransactionTotals = Field(description="Totals as NetSuite booked them (read back).")
+
+
+class SyncWarning(OutboundModel):
+    """Something to look at on a record that did sync."""
+
+    code: WarningCode = Field(description="Stable warning code, e.g. 'TOTALS_MISMATCH'.")
+    message: str = Field(description="What differs, in plain English.")
 
 
 class ErrorDetail(OutboundModel):
@@ -84,6 +127,13 @@ class SyncSucceeded(_SyncResult):
     """A successful sync (synced, cancelled or voided): the NetSuite record is known."""
 
     netsuite: NetSuiteRecordRef = Field(description="The NetSuite record.")
+    totals: ComparedTotals | None = Field(
+        default=None,
+        description="Ordermentum's and NetSuite's totals, when NetSuite's were read back after the write.",
+    )
+    warnings: tuple[SyncWarning, ...] = Field(
+        default=(), description="Warnings, e.g. TOTALS_MISMATCH; the record is synced regardless."
+    )
 
 
 class SyncFailed(_SyncResult):

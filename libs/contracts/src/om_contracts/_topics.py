@@ -19,8 +19,10 @@ from om_contracts._catalog import NetSuiteCustomerChanged, NetSuiteItemChanged
 from om_contracts._customers import CustomerUpserted
 from om_contracts._documents import (
     NetSuiteCreditNoteCreated,
+    NetSuiteFinalisedInvoiceVoided,
     NetSuiteInvoiceFinalised,
     NetSuiteInvoicePaid,
+    NetSuiteInvoiceUpdated,
 )
 from om_contracts._envelope import (
     ContractViolation,
@@ -185,8 +187,8 @@ TOPICS: tuple[Topic, ...] = (
         NETSUITE_INVOICES_TOPIC,
         "invoices",
         "outbound",
-        (NetSuiteInvoiceFinalised,),
-        description="NetSuite invoices finalised from synced orders.",
+        (NetSuiteInvoiceFinalised, NetSuiteInvoiceUpdated, NetSuiteFinalisedInvoiceVoided),
+        description="NetSuite invoices finalised from synced orders, then edited, voided or deleted.",
     ),
     Topic(
         CREDIT_NOTES_TOPIC,

@@ -3,7 +3,9 @@
     python -m om_contracts.schemas            # (re)write the files
     python -m om_contracts.schemas --check    # exit 1 listing stale, missing or extra files
 
-One file per event type (``order.placed.json`` ...), validation schemas for inbound events
+One file per event type (``order.placed.json`` ...; an event type that a second topic also
+carries is written as ``<event type>@<topic>.json`` for that topic, e.g.
+``netsuite.invoice.voided@netsuite.invoices.v1.json``), validation schemas for inbound events
 (what we accept) and serialisation schemas for outbound ones (what we emit), plus
 ``dead-letter-headers.json`` and ``topics.json`` (the topic registry: partitions, compaction,
 dead-letter topic, event types). Output is deterministic: sorted keys, two-space indent, UTF-8,
@@ -40,10 +42,13 @@ def render() -> dict[str, str]:
         )
         for model in topic.events:
             event_type = event_type_of(model)
+            name = f"{event_type}.json"
+            if name in files:  # the same event type on another topic, with its own payload
+                name = f"{event_type}@{topic.name}.json"
             schema = model.model_json_schema(mode=mode)
-            schema["$id"] = f"{event_type}.json"
+            schema["$id"] = name
             schema["x-topic"] = topic.name
-            files[f"{event_type}.json"] = _dump(schema)
+            files[name] = _dump(schema)
         registry.append(
             {
                 "name": topic.name,

@@ -49,6 +49,14 @@ def _parser() -> argparse.ArgumentParser:
         help="start the NetSuite simulator (auto: when om_netsuite_sim is runnable)",
     )
     up.add_argument("--kafka-storage", choices=["memory", "s3"], default="memory")
+    up.add_argument(
+        "--kafka-tls",
+        action="store_true",
+        help="a TLS listener in front of the broker (stunnel4); prints KAFKA_SSL_CAFILE",
+    )
+    up.add_argument(
+        "--kafka-client-auth", action="store_true", help="TLS with client certificates (mutual TLS)"
+    )
     up.add_argument("--mongo-path", type=Path, help="data directory (default: in memory)")
     up.add_argument("--sync-on-commit", action="store_true", help="fsync Mongo on each commit")
     up.add_argument(
@@ -102,6 +110,8 @@ async def _up(args: argparse.Namespace) -> int:
         kafka_storage=args.kafka_storage,
         mongo_path=args.mongo_path,
         mongo_sync_on_commit=args.sync_on_commit,
+        kafka_tls=args.kafka_tls,
+        kafka_client_auth=args.kafka_client_auth,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

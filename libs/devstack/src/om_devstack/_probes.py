@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiokafka.admin import AIOKafkaAdminClient
@@ -55,12 +56,13 @@ async def http_answers(host: str, port: int, path: str) -> bool:
     return status.startswith(b"HTTP/")
 
 
-async def kafka_answers(bootstrap: str) -> bool:
-    """True if the broker answers a metadata request."""
+async def kafka_answers(bootstrap: str, client: Mapping[str, Any] | None = None) -> bool:
+    """True if the broker answers a metadata request (``client``: connection arguments for TLS/SASL)."""
     host, _, port = bootstrap.rpartition(":")
     if not await tcp_answers(host, int(port)):
         return False
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2000)
+    options: dict[str, Any] = {"bootstrap_servers": bootstrap, "request_timeout_ms": 2000}
+    admin = AIOKafkaAdminClient(**(options | dict(client or {})))
     try:
         await admin.start()
         await admin.list_topics()

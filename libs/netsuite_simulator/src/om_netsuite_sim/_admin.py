@@ -94,6 +94,13 @@ async def _account_route(
     if method == "DELETE" and key == "faults":
         account.faults.clear()
         return Response(status_code=204)
+    if method in ("DELETE", "PATCH") and rest[0] == "records" and len(rest) == 3:
+        if method == "DELETE":
+            account.delete(rest[1], rest[2])
+        else:
+            replace = tuple(x for x in request.query_params.get("replace", "").split(",") if x)
+            account.update(rest[1], rest[2], await _json(request), replace=replace)
+        return Response(status_code=204)
     if method != "POST":
         return _ok({"error": "not_found"}, 404)
     body = await _json(request)
@@ -103,6 +110,8 @@ async def _account_route(
         return _ok({"id": account.add_item(**body)}, 201)
     if key == "locations":
         return _ok({"id": account.add_location(**body)}, 201)
+    if key == "tax-codes":
+        return _ok({"id": account.add_tax_code(body["name"], body["rate"], rid=body.get("id"))}, 201)
     if key == "references":
         return _ok({"id": account.add_reference(body["type"], body["id"], body["name"])}, 201)
     if key == "stock":
@@ -141,7 +150,7 @@ async def _account_route(
         return _ok({"id": account.record_customer_payment(**body)}, 201)
     if rest[0] == "records" and len(rest) == 2:
         return _ok({"id": account.create(rest[1], body)}, 201)
-    match = re.fullmatch(r"(sales-orders|invoices)/(\d+)/(bill|close|cancel|credit)", key)
+    match = re.fullmatch(r"(sales-orders|invoices)/(\d+)/(bill|close|cancel|credit|void)", key)
     if match:
         kind, rid, action = match.groups()
         if kind == "sales-orders" and action == "bill":
@@ -154,4 +163,7 @@ async def _account_route(
             return Response(status_code=204)
         if kind == "invoices" and action == "credit":
             return _ok({"id": account.create_credit_memo(rid, body or None)}, 201)
+        if kind == "invoices" and action == "void":
+            account.void_invoice(rid)
+            return Response(status_code=204)
     return _ok({"error": "not_found"}, 404)

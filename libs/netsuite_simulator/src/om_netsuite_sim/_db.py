@@ -24,7 +24,7 @@ CREATE TABLE "transaction" (
   foreigntotal NUMERIC, foreignamountpaid NUMERIC, foreignamountunpaid NUMERIC,
   createdfrom INTEGER, memo TEXT, otherrefnum TEXT, currency INTEGER, location INTEGER,
   department INTEGER, class INTEGER, subsidiary INTEGER, account INTEGER, posting TEXT,
-  approvalstatus INTEGER, exchangerate NUMERIC
+  approvalstatus INTEGER, exchangerate NUMERIC, taxtotal NUMERIC, voided TEXT
 );
 CREATE INDEX transaction_type_id ON "transaction"(type, id);
 CREATE INDEX transaction_lmd ON "transaction"(lastmodifieddate, id);
@@ -66,6 +66,14 @@ CREATE TABLE inventoryitemlocations (
 CREATE VIEW aggregateitemlocation AS SELECT * FROM inventoryitemlocations;
 CREATE VIEW inventorybalance AS
   SELECT item, location, quantityonhand, quantityavailable FROM inventoryitemlocations;
+CREATE TABLE salestaxitem (
+  id INTEGER PRIMARY KEY, itemid TEXT, name TEXT, rate NUMERIC, description TEXT, isinactive TEXT
+);
+CREATE TABLE deletedrecord (
+  recordid INTEGER, type TEXT, recordtypeid TEXT, name TEXT, externalid TEXT, deleteddate TEXT,
+  context TEXT, iscustomrecord TEXT, iscustomlist TEXT
+);
+CREATE INDEX deletedrecord_date ON deletedrecord(deleteddate, recordid);
 CREATE TABLE ns_refnames (kind TEXT, id INTEGER, name TEXT, PRIMARY KEY (kind, id));
 """
 

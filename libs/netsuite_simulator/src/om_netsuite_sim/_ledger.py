@@ -7,7 +7,11 @@ What NetSuite does that the services must cope with, reproduced here:
 * invoice ``amountRemaining`` falls as customer payments and credit memos are applied, status
   goes A (Open) to B (Paid In Full), and the invoice's ``lastModifiedDate`` does **not** change;
 * payments may be left (partly) unapplied; a bank deposit holds payments (``payment`` sublist)
-  and moves them to Deposited.
+  and moves them to Deposited, plus ``other`` lines (an account and an amount, negative for
+  fees taken out), which count in its total;
+* sales transactions carry legacy tax (``_tax``): ``total`` = lines + tax, ``taxTotal``;
+* a voided invoice keeps its lines with zero amounts (``voided`` true) and stops billing its
+  sales order; one with payments or credits applied cannot be voided.
 """
 
 from __future__ import annotations
@@ -17,13 +21,14 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from . import _tax
 from ._responses import ApiError
 from ._types import RECORD_TYPES, RecordType
 
 if TYPE_CHECKING:
     from ._records import RecordStore
 
-__all__ = ["after_save", "before_delete", "before_save", "snapshot", "transform"]
+__all__ = ["after_save", "before_delete", "before_save", "snapshot", "transform", "void_invoice"]
 
 Record = dict[str, Any]
 ZERO = Decimal(0)
@@ -148,10 +153,15 @@ def before_save(store: RecordStore, rtype: RecordType, record: Record, before: R
                 raise _user_error("Please enter value(s) for: Item", f"item.items[{i}].item")
         if name == "invoice" and not record.get("dueDate"):
             record["dueDate"] = record.get("tranDate")
+        if record.get("voided"):
+            for line in lines:
+                line["amount"] = ZERO
         subtotal = _price_lines(record)
+        tax = _tax.apply_tax(store, record)
         record["subtotal"] = subtotal
+        record["taxTotal"] = tax
         record["total"] = (
-            subtotal + (record.get("shippingCost") or ZERO) + (record.get("handlingCost") or ZERO)
+            subtotal + (record.get("shippingCost") or ZERO) + (record.get("handlingCost") or ZERO) + tax
         )
     if name == "salesOrder":
         was_billed = before is not None and _so_status(before) == "G"
@@ -254,6 +264,10 @@ def _check_deposit(store: RecordStore, record: Record) -> None:
         line["deposit"] = True
         line["paymentAmount"] = payment["total"]
         total += payment["total"]
+    for i, line in enumerate(record.get("other") or []):
+        if not line.get("account") or line.get("amount") is None:
+            raise _user_error("Please enter value(s) for: Account, Amount", f"other.items[{i}]")
+        total += line["amount"]
     record["total"] = total
 
 
@@ -315,7 +329,7 @@ def before_delete(store: RecordStore, rtype: RecordType, record: Record) -> None
     if rtype.name == "deposit":
         record["payment"] = []
         _redeposit(store, record)
-    if rtype.name == "invoice":
+    if rtype.name == "invoice" and not record.get("voided"):  # a voided one is unbilled already
         _unbill(store, record)
 
 
@@ -331,6 +345,19 @@ def _unbill(store: RecordStore, invoice: Record) -> None:
             source["quantityBilled"] = (source.get("quantityBilled") or ZERO) - line["quantity"]
     order["status"] = _so_status(order)
     store.touch_derived(RECORD_TYPES["salesorder"], order)
+
+
+def void_invoice(store: RecordStore, invoice: Record) -> None:
+    """Void an invoice (amounts to zero, ``voided`` true; its sales order can be billed again).
+
+    Voiding changes the invoice's lastModifiedDate, like any edit.
+    """
+    if invoice.get("voided"):
+        return
+    if _applications(store).get(invoice["id"]):
+        raise _user_error("This invoice has payments or credits applied and cannot be voided.")
+    _unbill(store, invoice)
+    store.update(RECORD_TYPES["invoice"], invoice["id"], {"voided": True}, set())
 
 
 def close_sales_order(store: RecordStore, order: Record) -> None:
@@ -398,7 +425,8 @@ def transform(store: RecordStore, source: Record, target: str, body: Record) -> 
 
 
 def _line_copy(line: Record) -> Record:
-    keep = ("item", "quantity", "rate", "amount", "description", "location", "department", "class")
+    keep = ("item", "quantity", "rate", "amount", "description", "location", "department", "class",
+            "taxCode")  # fmt: skip
     return {k: _ref_body(line[k]) for k in keep if k in line}
 
 

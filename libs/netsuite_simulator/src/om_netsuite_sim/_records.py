@@ -60,7 +60,7 @@ class RecordStore:
 
     # ---- lookup -------------------------------------------------------------------------
     def _next_id(self, family: str) -> str:
-        start = {"transaction": 1000, "customer": 100, "item": 200}.get(family, 0)
+        start = {"transaction": 1000, "customer": 100, "item": 200, "salestaxitem": 100}.get(family, 0)
         value = self._counters.get(family, start) + 1
         self._counters[family] = value
         return str(value)
@@ -239,7 +239,7 @@ class RecordStore:
         eid = record.get("externalId")
         if eid is not None:
             self.eids.get(rtype.name, {}).pop(eid, None)
-        self.sql.delete(rtype, record)
+        self.sql.delete(rtype, record, self.now())
 
     def touch_derived(self, rtype: RecordType, record: Record) -> None:
         """Re-save derived fields (status, amounts) without changing lastModifiedDate."""

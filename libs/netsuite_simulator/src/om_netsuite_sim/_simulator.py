@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from . import _ledger
+from . import _ledger, _tax
 from ._db import create_database
 from ._faults import Faults
 from ._jobs import Jobs
@@ -91,6 +91,8 @@ class Account:
         for type_name, entries in _SEED_LISTS.items():
             for rid, name in entries:
                 self._seed_list(type_name, rid, name)
+        for rid, name, rate in _tax.SEEDED_TAX_CODES:
+            self._seed_list("salesTaxItem", rid, name, itemId=name, rate=rate)
 
     # ---- clock and replay protection ----------------------------------------------------
     def _now_text(self) -> str:
@@ -140,10 +142,10 @@ class Account:
         }
 
     # ---- seeding (acting as a NetSuite user) --------------------------------------------
-    def _seed_list(self, type_name: str, rid: str, name: str) -> None:
+    def _seed_list(self, type_name: str, rid: str, name: str, **fields: Any) -> None:
         rtype = record_type(type_name)
         now = self._now_text()
-        record = {"_type": rtype.name, "id": rid, "name": name, "_created": now, "_modified": now}
+        record = {"_type": rtype.name, "id": rid, "name": name, "_created": now, "_modified": now, **fields}
         self.store.by_family.setdefault(rtype.family, {})[rid] = record
         self.store.sql.save(self.store, rtype, record)
 
@@ -167,11 +169,22 @@ class Account:
             body["email"] = email
         return self.create("customer", body)
 
+    def add_tax_code(self, name: str, rate_percent: Decimal | str, *, rid: str | None = None) -> str:
+        """A legacy tax code (``salesTaxItem``) with its rate in percent; fixed id or the next one."""
+        if rid is None:
+            rid = self.store._next_id("salestaxitem")
+        self._seed_list("salesTaxItem", str(rid), name, itemId=name, rate=Decimal(str(rate_percent)))
+        return str(rid)
+
     def add_item(
         self, item_id: str, display_name: str | None = None, *, item_type: str = "inventoryItem",
-        base_price: Decimal | str | None = None, external_id: str | None = None, **fields: Any,
+        base_price: Decimal | str | None = None, external_id: str | None = None,
+        tax_code: str | None = None, **fields: Any,
     ) -> str:  # fmt: skip
+        """An item; ``tax_code`` is its default (sales) tax code, e.g. "7" (GST) or "8" (GST-free)."""
         body: Record = {"itemId": item_id, "displayName": display_name or item_id, **fields}
+        if tax_code is not None:
+            body["salesTaxCode"] = {"id": str(tax_code)}
         if base_price is not None:
             body["basePrice"] = str(base_price)
         if external_id is not None:
@@ -224,6 +237,18 @@ class Account:
                 ]
             }
         return self.create("customerPayment", body)
+
+    def update(self, type_name: str, rid: str, body: Record, *, replace: tuple[str, ...] = ()) -> str:
+        """Edit a record as a NetSuite user (PATCH semantics; ``replace`` names sublists)."""
+        return self.store.update(record_type(type_name), str(rid), body, set(replace))
+
+    def delete(self, type_name: str, rid: str) -> None:
+        """Delete a record; it is logged in SuiteQL's ``deletedrecord``."""
+        self.store.delete(record_type(type_name), str(rid))
+
+    def void_invoice(self, invoice_id: str) -> None:
+        """Void an invoice (refused while payments or credits are applied)."""
+        _ledger.void_invoice(self.store, self.record("invoice", invoice_id))
 
     def close_sales_order(self, so_id: str) -> None:
         _ledger.close_sales_order(self.store, self.record("salesOrder", so_id))

@@ -72,6 +72,12 @@ class SqlMirror:
             self._customer(record)
         elif rtype.family == "item":
             self._item(rtype, record)
+        elif rtype.family == "salestaxitem":
+            self.db.execute(
+                "INSERT OR REPLACE INTO salestaxitem VALUES (?, ?, ?, ?, ?, ?)",
+                (rid, record.get("itemId") or record.get("name"), record.get("name"),
+                 _num(record.get("rate")), record.get("description"), _tf(record.get("isInactive"))),
+            )  # fmt: skip
         elif rtype.family == "location":
             self.db.execute(
                 "INSERT OR REPLACE INTO location VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -79,8 +85,13 @@ class SqlMirror:
                  _tf(record.get("isInactive")), _ref(record, "subsidiary"), record["_modified"]),
             )  # fmt: skip
 
-    def _delete(self, rtype: RecordType, record: Record) -> None:
+    def _delete(self, rtype: RecordType, record: Record, deleted_at: str) -> None:
         rid = int(record["id"])
+        self.db.execute(
+            "INSERT INTO deletedrecord VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (rid, rtype.name.lower(), rtype.name.lower(), display_name(record, rtype),
+             record.get("externalId"), deleted_at, "WEBSERVICES", "F", "F"),
+        )  # fmt: skip
         self.db.execute("DELETE FROM ns_refnames WHERE kind = ? AND id = ?", (rtype.family, rid))
         if rtype.family == "transaction":
             self.db.execute('DELETE FROM "transaction" WHERE id = ?', (rid,))
@@ -122,7 +133,7 @@ class SqlMirror:
         entity = _ref(r, "entity") or _ref(r, "customer")
         self.db.execute(
             'INSERT OR REPLACE INTO "transaction" VALUES '
-            "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (rid, r.get("tranId"), r.get("tranId"), f"{rtype.label} #{r.get('tranId')}", rtype.code,
              rtype.name.lower(), entity, _day(r.get("tranDate")), _day(r.get("dueDate")),
              _day(r.get("closeDate")), r["_created"], r["_modified"], status,
@@ -130,7 +141,7 @@ class SqlMirror:
              r.get("externalId"), _num(total), _num(paid), _num(unpaid), _ref(r, "createdFrom"),
              r.get("memo"), r.get("otherRefNum"), _ref(r, "currency"), _ref(r, "location"),
              _ref(r, "department"), _ref(r, "class"), _ref(r, "subsidiary"), _ref(r, "account"),
-             "T", None, _num(r.get("exchangeRate"))),
+             "T", None, _num(r.get("exchangeRate")), _num(r.get("taxTotal")), _tf(r.get("voided"))),
         )  # fmt: skip
         self.db.execute('DELETE FROM transactionline WHERE "transaction" = ?', (rid,))
         sign = Decimal(-1) if rtype.code in _SALES_SIDE else Decimal(1)
@@ -153,15 +164,37 @@ class SqlMirror:
                  _ref(line, "class"), line.get("description"), _tf(line.get("isClosed")),
                  _num(line.get("quantityBilled")), r["_modified"]),
             )  # fmt: skip
+        rows.extend(self._tax_lines(r, sign, created_from, entity, len(rows)))
         self.db.executemany(
             "INSERT INTO transactionline VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows
         )
         if any(row[5] is not None for row in rows):
             self.db.execute(
                 "UPDATE transactionline SET itemtype = (SELECT itemtype FROM item "
-                'WHERE item.id = transactionline.item) WHERE "transaction" = ? AND item IS NOT NULL',
+                'WHERE item.id = transactionline.item) WHERE "transaction" = ? AND item IS NOT NULL '
+                "AND taxline = 'F'",
                 (rid,),
             )
+
+    @staticmethod
+    def _tax_lines(
+        r: Record, sign: Decimal, created_from: int | None, entity: int | None, first: int
+    ) -> list[tuple[Any, ...]]:
+        """One tax line per tax code with tax (``taxline`` T), numbered after the item lines."""
+        by_code: dict[int, Decimal] = {}
+        for line in r.get("item") or []:
+            code, tax = _ref(line, "taxCode"), line.get("tax1Amt")
+            if code is not None and tax:
+                by_code[code] = by_code.get(code, Decimal(0)) + tax
+        last = max((int(line["line"]) for line in r.get("item") or []), default=0)
+        rows: list[tuple[Any, ...]] = []
+        for n, (code, tax) in enumerate(sorted(by_code.items()), start=1):
+            rows.append(
+                (int(r["id"]), last + n, first + n - 1, "F", "T", code, "TaxItem", None, None, None,
+                 _num(tax * sign), _num(tax * sign), created_from, entity, _ref(r, "location"), None,
+                 None, None, "F", None, r["_modified"]),
+            )  # fmt: skip
+        return rows
 
     def _set_stock(
         self, item: int, location: int, on_hand: Decimal, available: Decimal, changed: str
@@ -181,9 +214,10 @@ class SqlMirror:
         with self.lock:
             self._save(store, rtype, record)
 
-    def delete(self, rtype: RecordType, record: Record) -> None:
+    def delete(self, rtype: RecordType, record: Record, deleted_at: str) -> None:
+        """Remove the record's rows and log the deletion in ``deletedrecord`` (SuiteQL)."""
         with self.lock:
-            self._delete(rtype, record)
+            self._delete(rtype, record, deleted_at)
 
     def set_stock(self, item: int, location: int, on_hand: Decimal, available: Decimal, changed: str) -> None:
         with self.lock:

@@ -26,6 +26,9 @@ _ALL = [
     RecordType("serviceSaleItem", "item", "Service", label="Service"),
     RecordType("otherChargeSaleItem", "item", "OthCharge", label="Other Charge"),
     RecordType("discountItem", "item", "Discount", label="Discount"),
+    # Legacy tax codes (SuiteTax off): in NetSuite they are items of type TaxItem; here they have
+    # their own id space and SuiteQL table (``salestaxitem``) so catalog scans never meet them.
+    RecordType("salesTaxItem", "salestaxitem", "TaxItem", label="Tax Code"),
     RecordType("location", "location", label="Location"),
     RecordType("salesOrder", "transaction", "SalesOrd", "SO", "Sales Order"),
     RecordType("invoice", "transaction", "CustInvc", "INV", "Invoice"),
@@ -64,6 +67,9 @@ REF_FIELDS: dict[str, str] = {
     "doc": "transaction",
     "shipMethod": "item",
     "discountItem": "item",
+    "taxCode": "salestaxitem",  # a transaction line's tax code
+    "salesTaxCode": "salestaxitem",  # an item's default tax code
+    "taxItem": "salestaxitem",  # a customer's (or transaction's) default tax code
 }
 
 MONEY_FIELDS = frozenset(
@@ -90,7 +96,7 @@ _KNOWN = [
     "undepFunds", "autoApply", "status", "orderStatus", "companyName", "entityId", "email",
     "phone", "firstName", "lastName", "isPerson", "isInactive", "itemId", "displayName",
     "description", "upcCode", "name", "toBeEmailed", "isClosed", "orderLine", "line",
-    "applyDate", "checkNumber", "approvalStatus", "closeDate", "symbol",
+    "applyDate", "checkNumber", "approvalStatus", "closeDate", "symbol", "taxTotal", "voided",
 ]  # fmt: skip
 _CANONICAL = {name.lower(): name for name in _KNOWN}
 

@@ -1,9 +1,20 @@
 """Leases in MongoDB: "at most one holder at a time" for jobs across all replicas.
 
-A lease is one document `{_id: name, owner, expires_at}`. Taking it is a single atomic
-`find_one_and_update` that matches only a free or expired lease (or one we already own); a
-unique `_id` makes a racing insert fail instead of creating a second holder. The holder renews it
-while working, so a long run keeps it, and a crashed holder's lease simply expires.
+A lease is one document `{_id: name, owner, incarnation, expires_at, acquired_at}`. `owner` is the
+identity of the process that holds it (`ServiceSettings.instance_identity`: the StatefulSet pod
+name in production), `incarnation` the `LeaseStore` object that took it (random, one per process
+start). Taking a lease is a single atomic `find_one_and_update` that matches a free or expired
+lease, or one held under our own identity by another incarnation: a process restarted after a
+crash takes back at once what its previous life held (that life is dead, and so is its renewer),
+while a process of another identity waits for the lease to expire. A unique `_id` makes a racing
+insert fail instead of creating a second holder. The holder renews it while working (matching
+its incarnation, so a taken-over holder learns it lost the lease), and a crashed holder's lease
+simply expires.
+
+Build one `LeaseStore` per identity and process (each store is one incarnation: two stores of one
+identity in one process would take each other's leases). Two *live* processes configured with the
+same identity defeat the exclusion: each takes the other's leases; the one taken over sees
+`LeaseLost` at its next renewal (within ttl/3) and stops, so their work overlaps for up to ttl/3.
 
 Failure mode to know: a holder whose event loop stalls longer than the TTL can lose the lease
 while still running; `LeaseLost` is raised at its next check (`Lease.check()`), and work must be
@@ -33,10 +44,10 @@ class LeaseLost(Exception):
 
 
 class Lease:
-    def __init__(self, store: LeaseStore, name: str, owner: str, ttl_s: float) -> None:
+    def __init__(self, store: LeaseStore, name: str, ttl_s: float) -> None:
         self.store = store
         self.name = name
-        self.owner = owner
+        self.owner = store.owner
         self.ttl_s = ttl_s
         self.lost = False
 
@@ -46,35 +57,53 @@ class Lease:
 
 
 class LeaseStore:
-    def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
-        self._collection = collection
+    """Leases taken under the identity `owner` (random when not given) by this incarnation."""
 
-    async def try_acquire(self, name: str, owner: str, ttl_s: float) -> bool:
+    def __init__(self, collection: AsyncCollection[dict[str, Any]], owner: str | None = None) -> None:
+        self._collection = collection
+        self.owner = owner or secrets.token_hex(8)
+        self.incarnation = secrets.token_hex(8)
+
+    async def try_acquire(self, name: str, ttl_s: float) -> bool:
+        """Take `name` if it is free, expired, or held by an earlier incarnation of our identity."""
         now = datetime.now(UTC)
+        free_or_ours = [
+            {"expires_at": {"$lte": now}},
+            {"owner": self.owner, "incarnation": {"$ne": self.incarnation}},
+        ]
         try:
             document = await self._collection.find_one_and_update(
-                {"_id": name, "$or": [{"expires_at": {"$lte": now}}, {"owner": owner}]},
-                {"$set": {"owner": owner, "expires_at": now + timedelta(seconds=ttl_s), "acquired_at": now}},
+                {"_id": name, "$or": free_or_ours},
+                {
+                    "$set": {
+                        "owner": self.owner,
+                        "incarnation": self.incarnation,
+                        "expires_at": now + timedelta(seconds=ttl_s),
+                        "acquired_at": now,
+                    }
+                },
                 upsert=True,
                 return_document=ReturnDocument.AFTER,
             )
         except DuplicateKeyError:
-            return False  # someone else holds it (the upsert raced with their live document)
-        return document is not None and document.get("owner") == owner
+            return False  # held by someone else, or by this incarnation already
+        return document is not None and document.get("incarnation") == self.incarnation
 
-    async def renew(self, name: str, owner: str, ttl_s: float) -> bool:
+    async def renew(self, name: str, ttl_s: float) -> bool:
         result = await self._collection.update_one(
-            {"_id": name, "owner": owner},
+            {"_id": name, "owner": self.owner, "incarnation": self.incarnation},
             {"$set": {"expires_at": datetime.now(UTC) + timedelta(seconds=ttl_s)}},
         )
         return result.matched_count == 1
 
-    async def release(self, name: str, owner: str) -> None:
+    async def release(self, name: str) -> None:
         await self._collection.update_one(
-            {"_id": name, "owner": owner}, {"$set": {"expires_at": datetime.now(UTC), "owner": None}}
+            {"_id": name, "owner": self.owner, "incarnation": self.incarnation},
+            {"$set": {"expires_at": datetime.now(UTC), "owner": None, "incarnation": None}},
         )
 
     async def holder(self, name: str) -> str | None:
+        """The identity holding `name` now, or None."""
         document = await self._collection.find_one({"_id": name})
         if document is None or document["expires_at"].replace(tzinfo=UTC) <= datetime.now(UTC):
             return None
@@ -82,21 +111,18 @@ class LeaseStore:
         return owner if isinstance(owner, str) else None
 
     @asynccontextmanager
-    async def hold(
-        self, name: str, ttl_s: float = 60.0, owner: str | None = None
-    ) -> AsyncIterator[Lease | None]:
+    async def hold(self, name: str, ttl_s: float = 60.0) -> AsyncIterator[Lease | None]:
         """Yield a `Lease` if it could be taken now, else None; renewed every ttl/3 while held."""
-        owner = owner or secrets.token_hex(8)
-        if not await self.try_acquire(name, owner, ttl_s):
+        if not await self.try_acquire(name, ttl_s):
             yield None
             return
-        lease = Lease(self, name, owner, ttl_s)
+        lease = Lease(self, name, ttl_s)
 
         async def keep() -> None:
             while True:
                 await asyncio.sleep(ttl_s / 3)
                 try:
-                    if not await self.renew(name, owner, ttl_s):
+                    if not await self.renew(name, ttl_s):
                         lease.lost = True
                         log.warning("lease %s lost to another holder", name)
                         return
@@ -112,4 +138,4 @@ class LeaseStore:
                 await renewer
             if not lease.lost:
                 with contextlib.suppress(Exception):
-                    await self.release(name, owner)
+                    await self.release(name)

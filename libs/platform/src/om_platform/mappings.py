@@ -11,6 +11,7 @@ fed by its own consumer of the customers/products topics); the logic is this one
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
@@ -21,6 +22,18 @@ from om_contracts import KNOWN_PROPERTIES, IntegrationSettings, PropertyName
 from om_platform.database import HasDatabase
 
 Kind = Literal["customer", "product"]
+Source = Literal["tab", "property", "upserted", "operator"]
+"""Where a resolved id came from, in precedence order: the integration's mapping tab, the
+``netsuite_id`` property of the record in the event, the latest ``*.upserted`` event, an
+operator's import."""
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """One entity's NetSuite id and where it came from (both None when unmapped)."""
+
+    netsuite_id: str | None
+    source: Source | None
 
 
 class MappedEntity(Protocol):
@@ -125,18 +138,31 @@ class MappingStore:
         entities: Iterable[MappedEntity],
     ) -> dict[str, str | None]:
         """NetSuite id for each entity (None when unmapped), by the precedence in the module docstring."""
+        resolved = await self.resolve_sources(supplier_id, integration, kind, entities)
+        return {om_id: resolution.netsuite_id for om_id, resolution in resolved.items()}
+
+    async def resolve_sources(
+        self,
+        supplier_id: str,
+        integration: IntegrationSettings,
+        kind: Kind,
+        entities: Iterable[MappedEntity],
+    ) -> dict[str, Resolution]:
+        """`resolve`, saying for each id where it came from (same precedence, same reads)."""
         from_event = integration.netsuite_customer_id if kind == "customer" else integration.netsuite_item_id
-        result: dict[str, str | None] = {}
+        tab = integration.customer_mappings if kind == "customer" else integration.product_mappings
+        result: dict[str, Resolution] = {}
         missing: list[str] = []
         for entity in entities:
             found = from_event(entity)  # the mapping tab, then the event's netsuite_id property
-            result[entity.id] = found
             if found is None:
                 missing.append(entity.id)
+            source: Source = "tab" if tab.get(entity.id) == found else "property"
+            result[entity.id] = Resolution(found, source if found is not None else None)
         if missing:
             stored = await self._stored(supplier_id, kind, missing)
             for om_id in missing:
-                result[om_id] = stored.get(om_id)
+                result[om_id] = stored.get(om_id, Resolution(None, None))
         return result
 
     async def mapped(
@@ -161,13 +187,14 @@ class MappingStore:
         value = ((document or {}).get("event_properties") or {}).get(name)
         return value if isinstance(value, str) else None
 
-    async def _stored(self, supplier_id: str, kind: Kind, ids: list[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
+    async def _stored(self, supplier_id: str, kind: Kind, ids: list[str]) -> dict[str, Resolution]:
+        found: dict[str, Resolution] = {}
         cursor = self._collection.find({"_id": {"$in": [_key(supplier_id, kind, i) for i in ids]}})
         async for document in cursor:
-            value = document.get("event_netsuite_id") or document.get("operator_netsuite_id")
-            if value:
-                found[document["ordermentum_id"]] = value
+            if document.get("event_netsuite_id"):
+                found[document["ordermentum_id"]] = Resolution(document["event_netsuite_id"], "upserted")
+            elif document.get("operator_netsuite_id"):
+                found[document["ordermentum_id"]] = Resolution(document["operator_netsuite_id"], "operator")
         return found
 
     async def reverse(

@@ -7,17 +7,40 @@ in MongoDB and shown by `omctl status`.
 
 from __future__ import annotations
 
+import platform
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
 
 
 @dataclass
 class Metrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    service: str = "service"
+    version: str = "0.0.0"
 
     def __post_init__(self) -> None:
         r = self.registry
+        # process_* (CPU, memory, file descriptors), python_info and python_gc_*: what
+        # prometheus_client puts on its global registry, here on the service's own registry.
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
+        GCCollector(registry=r)
+        self.build_info = Gauge(
+            "om_build_info",
+            "Always 1: which service and version runs, on which Python",
+            ["service", "version", "python"],
+            registry=r,
+        )
+        self.build_info.labels(self.service, self.version, platform.python_version()).set(1)
         self.events_consumed = Counter(
             "om_events_consumed_total",
             "Events consumed, by topic and outcome (processed, skipped, dead_lettered)",
@@ -50,6 +73,13 @@ class Metrics:
         )
         self.consumer_lag = Gauge(
             "om_consumer_lag", "Records behind the log end, per topic", ["topic"], registry=r
+        )
+        self.consumer_stalled_seconds = Gauge(
+            "om_consumer_stalled_seconds",
+            "Seconds a consumer has had pending work without progress (0 when idle or progressing); "
+            "liveness fails past LIVENESS_STALL_S",
+            ["topic"],
+            registry=r,
         )
         self.netsuite_request_seconds = Histogram(
             "om_netsuite_request_seconds",

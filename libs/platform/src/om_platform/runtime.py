@@ -18,17 +18,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, TypeVar
 
 import uvicorn
 from aiokafka import AIOKafkaProducer, TopicPartition
-from faststream.asgi import AsgiFastStream, AsgiResponse, AsyncAPIRoute, get
+from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -39,6 +40,7 @@ from om_contracts import (
     NetSuiteIntegrationStatus,
     get_topic,
 )
+from om_platform.asyncapi_page import render_html
 from om_platform.commands import CommandHandler, CommandQueue, serve_commands
 from om_platform.connections import COLLECTION as CONNECTIONS
 from om_platform.connections import ConnectionMonitor, ConnectionStore
@@ -49,6 +51,13 @@ from om_platform.kafka import (
     EventPublisher,
     Handler,
     TopicConsumer,
+)
+from om_platform.kafka_security import (
+    KafkaSecurityError,
+    check_connection,
+    describe,
+    faststream_security_kwargs,
+    kafka_client_kwargs,
 )
 from om_platform.logging import configure_logging
 from om_platform.metrics import Metrics
@@ -77,12 +86,13 @@ class ServiceRuntime:
         self.title = title
         self.version = version
         self.description = description
-        self.metrics = Metrics()
+        self.metrics = Metrics(service=settings.service_name, version=version)
         self.tracing = Tracing(
             settings.otel_service_name or settings.service_name, settings.otel_exporter_otlp_endpoint
         )
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers,
+            **faststream_security_kwargs(settings),  # the same mapping as every other Kafka client
             enable_idempotence=settings.kafka_enable_idempotence,
             acks="all",
             graceful_timeout=settings.shutdown_grace_s,
@@ -100,6 +110,7 @@ class ServiceRuntime:
         self._stop_hooks: list[Hook] = []
         self._background: list[asyncio.Task[None]] = []
         self.started_at = time.monotonic()
+        self._asyncapi: dict[str, Any] | None = None
         self.integrations: IntegrationStore | None = None
         self.integrations_ready = asyncio.Event()
         """The cold-start gate: set once the integrations projection reached the end offsets of its
@@ -236,7 +247,7 @@ class ServiceRuntime:
             event_listeners=self.tracing.mongo_listeners(),
         )
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            **kafka_client_kwargs(self.settings),
             enable_idempotence=self.settings.kafka_enable_idempotence,
             acks="all",
             client_id=f"{self.settings.service_name}-dlq",
@@ -353,6 +364,8 @@ class ServiceRuntime:
             elif consumer.pending_work() and now - consumer.last_progress > self.settings.liveness_stall_s:
                 problems[consumer.topic] = f"no progress for {now - consumer.last_progress:.0f}s"
             self.metrics.consumer_lag.labels(consumer.topic).set(consumer.lag())
+            stalled = now - consumer.last_progress if consumer.pending_work() else 0.0
+            self.metrics.consumer_stalled_seconds.labels(consumer.topic).set(stalled)
         for task in self._background:
             if task.done():
                 problems[task.get_name()] = "background loop stopped"
@@ -395,11 +408,26 @@ class ServiceRuntime:
                 {"content-type": CONTENT_TYPE_LATEST},
             )
 
+        @get(include_in_schema=False)
+        async def asyncapi_page() -> AsgiResponse:
+            # rendered here, not FastStream's CDN-loaded page: it works without internet access
+            html = render_html(runtime.cached_asyncapi())
+            return AsgiResponse(html.encode(), 200, {"content-type": "text/html; charset=utf-8"})
+
+        @get(include_in_schema=False)
+        async def asyncapi_json() -> AsgiResponse:
+            return _json(200, runtime.cached_asyncapi())
+
         return AsgiFastStream(
             self.broker,
-            asgi_routes=[("/health/live", live), ("/health/ready", ready), ("/metrics", metrics)],
+            asgi_routes=[
+                ("/health/live", live),
+                ("/health/ready", ready),
+                ("/metrics", metrics),
+                ("/docs/asyncapi", asyncapi_page),
+                ("/docs/asyncapi.json", asyncapi_json),
+            ],
             specification=self.specification(),
-            asyncapi_path=AsyncAPIRoute("/docs/asyncapi", include_in_schema=False),
             logger=logging.getLogger("faststream.app"),
             on_startup=[self._on_startup],
             after_startup=[self._after_startup],
@@ -434,12 +462,25 @@ class ServiceRuntime:
             schemas.pop("EmptyPayload", None)
         return spec
 
+    def cached_asyncapi(self) -> dict[str, Any]:
+        """The AsyncAPI document, built on first request (it does not change while running)."""
+        if self._asyncapi is None:
+            self._asyncapi = self.asyncapi()
+        return self._asyncapi
+
     def specification(self) -> AsyncAPI:
         return AsyncAPI(title=self.title, version=self.version, description=self.description)
 
     def serve(self) -> None:
         """Run the service until SIGTERM/SIGINT (uvicorn handles the signals, then the lifespan drains)."""
         configure_logging(self.settings.log_level, self.settings.log_format)
+        try:
+            asyncio.run(check_connection(self.settings))
+        except KafkaSecurityError as exc:
+            # One line for the operator (a wrong CA, an unknown user, no broker), not a traceback.
+            log.error("cannot start: %s", exc, extra={"kafka": describe(self.settings)})  # noqa: TRY400
+            raise SystemExit(2) from None
+        log.info("kafka: %s", describe(self.settings))
         config = uvicorn.Config(
             self.app(),
             host=self.settings.http_host,
@@ -454,3 +495,22 @@ class ServiceRuntime:
 
 def _json(status: int, body: dict[str, Any]) -> AsgiResponse:
     return AsgiResponse(json.dumps(body).encode(), status, {"content-type": "application/json"})
+
+
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+
+def main(settings_type: type[SettingsT], build: Callable[[SettingsT], ServiceRuntime]) -> None:
+    """`python -m <service>`: read the settings, build the service, serve until SIGTERM.
+
+    Invalid settings end the process with exit code 2 and one line per problem on stderr, naming
+    the variable and why (never its value: it may be a secret), instead of a traceback.
+    """
+    try:
+        settings = settings_type()
+    except ValidationError as exc:
+        for problem in exc.errors(include_url=False, include_input=False):
+            variable = ".".join(str(part) for part in problem["loc"]).upper() or "settings"
+            print(f"invalid setting {variable}: {problem['msg']}", file=sys.stderr)
+        raise SystemExit(2) from None
+    build(settings).serve()

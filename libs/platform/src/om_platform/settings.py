@@ -7,17 +7,20 @@ in the code reads `os.environ`.
 
 from __future__ import annotations
 
+import secrets
+import socket
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, PrivateAttr, SecretStr, field_validator
+from pydantic_settings import SettingsConfigDict
 
 from om_platform.connections import ConnectionSettings
 from om_platform.kafka._consumer import ConsumerOptions
 from om_platform.kafka._retry import RetryPolicy
+from om_platform.kafka_security import KafkaConnectionSettings
 
 
-class ServiceSettings(BaseSettings):
+class ServiceSettings(KafkaConnectionSettings):
     """Settings shared by order_sync, stock_sync and finance_sync (defaults suit the embedded stack)."""
 
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore", frozen=True)
@@ -25,20 +28,28 @@ class ServiceSettings(BaseSettings):
     service_name: str = Field(
         "service", description="Name used in logs, metrics and the default consumer group."
     )
-    kafka_bootstrap_servers: str = Field(
-        "127.0.0.1:9092", description="Comma-separated Kafka bootstrap servers."
-    )
+    # kafka_bootstrap_servers and the KAFKA_SECURITY_*/SSL/SASL settings: KafkaConnectionSettings
     kafka_enable_idempotence: bool = Field(
         True,
         description="Idempotent producer (acks=all, no duplicates on producer retry). Must be false for the "
         "embedded tansu broker, which refuses idempotent producers.",
     )
     kafka_consumer_group: str | None = Field(
-        None, description="Consumer group id; defaults to `om.<service_name>`."
+        None,
+        description="Prefix of the consumer groups: each consumed topic, the integrations topic included, has "
+        "its own group `<prefix>.<topic>` (e.g. `om.order_sync.ordermentum.orders.v1`); defaults to "
+        "`om.<service_name>`.",
     )
     kafka_group_instance_id: str | None = Field(
         None,
         description="Static group membership id (e.g. the pod name of a StatefulSet) to avoid rebalances on restart.",
+    )
+    instance_id: str | None = Field(
+        None,
+        description="Identity of this process for leases: a restarted process takes back at once the "
+        "leases its previous life held under the same id. Defaults to KAFKA_GROUP_INSTANCE_ID (the pod "
+        "name of a StatefulSet), else a random id per process start. Never give two live processes the "
+        "same id: each would take the other's leases.",
     )
     kafka_session_timeout_ms: int = Field(10_000, ge=1000, description="Consumer session timeout.")
     kafka_heartbeat_interval_ms: int = Field(3_000, ge=100, description="Consumer heartbeat interval.")
@@ -179,6 +190,10 @@ class ServiceSettings(BaseSettings):
     )
     log_level: str = Field("INFO", description="Log level.")
     log_format: Literal["json", "text"] = Field("json", description="json for production, text for humans.")
+    # Several local processes share a host name, so the fallback identity is random, not the host's.
+    _random_identity: str = PrivateAttr(
+        default_factory=lambda: f"{socket.gethostname()}-{secrets.token_hex(4)}"
+    )
 
     @field_validator("log_level")
     @classmethod
@@ -186,6 +201,11 @@ class ServiceSettings(BaseSettings):
         if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return value.upper()
+
+    @property
+    def instance_identity(self) -> str:
+        """`INSTANCE_ID`, else `KAFKA_GROUP_INSTANCE_ID`, else random for this settings object."""
+        return self.instance_id or self.kafka_group_instance_id or self._random_identity
 
     @property
     def consumer_group(self) -> str:

@@ -2,11 +2,7 @@
 
 from finance_sync.app import build
 from finance_sync.settings import Settings
-
-
-def main() -> None:
-    build(Settings()).serve()
-
+from om_platform.runtime import main
 
 if __name__ == "__main__":
-    main()
+    main(Settings, build)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
-import socket
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
@@ -13,7 +11,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from finance_sync.adapters.mongo import CursorStore, JobRuns, PublishedStore, ReconciliationLedger
+from finance_sync.adapters.mongo import (
+    CursorStore,
+    InvoiceVersionStore,
+    JobRuns,
+    PublishedStore,
+    ReconciliationLedger,
+)
 from finance_sync.adapters.netsuite_gateway import FinanceGateway
 from finance_sync.domain.schedule import Feature, enabled_features
 from finance_sync.service_layer.features import feed
@@ -31,8 +35,8 @@ from om_contracts import (
     RECONCILIATION_TOPIC,
     CustomerUpserted,
     IntegrationSettings,
+    InvoiceDocumentEvent,
     NetSuiteCreditNoteCreated,
-    NetSuiteInvoiceFinalised,
     NetSuiteInvoicePaid,
     ProductUpserted,
     ReconciliationEvent,
@@ -66,6 +70,7 @@ class FinanceService:
     scheduler: FinanceScheduler
     reconciler: Reconciler
     run_feature: RunWindow
+    versions: InvoiceVersionStore
 
     async def run_now(self, supplier_id: str, feature: Feature) -> RunResult:
         """Run one supplier's feature up to now (what `omctl finance run-now` calls)."""
@@ -102,14 +107,17 @@ class FinanceService:
 
 def build_service(settings: Settings, *, clock: Clock = _utc_now, owner: str | None = None) -> FinanceService:
     runtime = ServiceRuntime(settings, title="finance_sync", description=__doc__ or "")
+    # Leases and job records carry the process identity: a restart takes its own leases back at once.
+    identity = owner or settings.instance_identity
     integrations = runtime.consume_integrations()
     mappings = MappingStore(runtime)
     cursors, job_runs = CursorStore(runtime), JobRuns(runtime)
     published, ledger = PublishedStore(runtime), ReconciliationLedger(runtime)
+    versions = InvoiceVersionStore(runtime)
+    invoices = runtime.publisher(NETSUITE_INVOICES_TOPIC, schema=InvoiceDocumentEvent)
     publishers = {
-        Feature.FINALISED_INVOICES: runtime.publisher(
-            NETSUITE_INVOICES_TOPIC, schema=NetSuiteInvoiceFinalised
-        ),
+        Feature.FINALISED_INVOICES: invoices,
+        Feature.INVOICE_CHANGES: invoices,
         Feature.CREDIT_NOTES: runtime.publisher(CREDIT_NOTES_TOPIC, schema=NetSuiteCreditNoteCreated),
         Feature.PAID_INVOICES: runtime.publisher(INVOICE_PAYMENTS_TOPIC, schema=NetSuiteInvoicePaid),
     }
@@ -135,6 +143,7 @@ def build_service(settings: Settings, *, clock: Clock = _utc_now, owner: str | N
             mappings,
             default_currency=settings.finance_default_currency,
             paid_lookback=timedelta(days=settings.finance_paid_invoice_max_age_days),
+            versions=versions,
         )
         started = time.monotonic()
         outcome = "failed"
@@ -159,13 +168,13 @@ def build_service(settings: Settings, *, clock: Clock = _utc_now, owner: str | N
 
     scheduler = FinanceScheduler(
         integrations=integrations,
-        leases=_RuntimeLeases(runtime),
+        leases=_RuntimeLeases(runtime, identity),
         cursors=cursors,
         job_runs=job_runs,
         run_window=run_feature,
         clock=clock,
         options=ScheduleOptions(
-            owner=owner or f"{socket.gethostname()}-{secrets.token_hex(4)}",
+            owner=identity,
             lease_ttl_s=settings.finance_lease_ttl_s,
             max_catch_up_hours=settings.finance_max_catch_up_hours,
             concurrency=settings.finance_concurrent_runs,
@@ -243,6 +252,7 @@ def build_service(settings: Settings, *, clock: Clock = _utc_now, owner: str | N
         scheduler,
         reconciler,
         run_feature,
+        versions,
     )
     runtime.on_start(ensure_indexes)
     runtime.supervise("finance-scheduler", schedule_forever)
@@ -253,11 +263,16 @@ def build_service(settings: Settings, *, clock: Clock = _utc_now, owner: str | N
 class _RuntimeLeases:
     """Leases in the runtime's `leases` collection, reached once MongoDB is connected (lifespan)."""
 
-    def __init__(self, runtime: ServiceRuntime) -> None:
+    def __init__(self, runtime: ServiceRuntime, owner: str) -> None:
         self._runtime = runtime
+        self._owner = owner
+        self._store: LeaseStore | None = None
 
     def hold(self, name: str, ttl_s: float = 60.0) -> AbstractAsyncContextManager[Lease | None]:
-        return LeaseStore(self._runtime.db["leases"]).hold(name, ttl_s)
+        # One store for the life of the process: it is this process's incarnation of the identity.
+        if self._store is None:
+            self._store = LeaseStore(self._runtime.db["leases"], owner=self._owner)
+        return self._store.hold(name, ttl_s)
 
 
 def build(settings: Settings) -> ServiceRuntime:

@@ -148,7 +148,7 @@ class OrderSync:
             clock=_now,
             overlap_s=self.settings.catalog_overlap_s,
         )
-        self._leases = LeaseStore(db["leases"])
+        self._leases = LeaseStore(db["leases"], owner=self.settings.instance_identity)
         self._heal_requests = MongoHealRequests(db["heal_requests"])
         await self._heal_requests.ensure_indexes()
         self._heal = heal.HealDeps(

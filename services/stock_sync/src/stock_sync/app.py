@@ -18,7 +18,6 @@ from om_contracts import (
     IntegrationSettings,
     NetSuiteStockChanged,
     ProductUpserted,
-    new_event_id,
 )
 from om_platform.decoding import contract_decoder
 from om_platform.integrations import IntegrationStore
@@ -73,12 +72,13 @@ class StockSync:
         self._scheduler = StockScheduler(
             integrations=self.integrations,
             runs=MongoRuns(db),
-            leases=LeaseStore(db["leases"]),
+            leases=LeaseStore(db["leases"], owner=self.settings.instance_identity),
             make_run=self.make_run,
             clock=_now,
             max_concurrent_runs=self.settings.stock_max_concurrent_runs,
             lease_ttl_s=self.settings.stock_lease_ttl_s,
             on_finished=self.metrics.observe,
+            owner=self.settings.instance_identity,
         )
 
     async def loop(self) -> None:
@@ -98,7 +98,6 @@ class StockSync:
             products=StoredProductMap(self.mappings),
             publish=self.publish,
             clock=_now,
-            new_event_id=new_event_id,
             max_stripes=self.settings.stock_max_stripes,
             publish_concurrency=self.settings.stock_publish_concurrency,
             lease=lease,

@@ -8,9 +8,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 import time
 from collections import Counter
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -19,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from om_demo import _world as world
-from om_demo._harness import Harness, Simulator
+from om_demo._harness import PRACTICE_DLQ, Harness, Simulator
 from om_demo._story import Story
 
 
@@ -27,17 +30,32 @@ def _synced(outbox: Any, order_ids: set[str]) -> set[str]:
     return {e["data"]["ordermentum_id"] for e in outbox.of("netsuite.order.synced")} & order_ids
 
 
-async def run(console: Console, keep_running: bool, log_level: str = "INFO") -> int:
-    harness = Harness(log_level=log_level)
+def _mismatched(outbox: Any) -> list[dict[str, Any]]:
+    """Synced outcomes whose totals NetSuite booked differently (TOTALS_MISMATCH)."""
+    return [
+        e
+        for e in outbox.of("netsuite.order.synced")
+        if any(w["code"] == "TOTALS_MISMATCH" for w in e["data"].get("warnings") or [])
+    ]
+
+
+async def run(
+    console: Console,
+    keep_running: bool,
+    log_level: str = "INFO",
+    external: dict[str, str] | None = None,
+    env_file: Path | None = None,
+) -> int:
+    harness = Harness(log_level=log_level, external=external)
     checks: list[tuple[str, bool, str]] = []
     began = time.monotonic()
     try:
         seconds = await harness.start_stack()
-        console.print(f"[green]✓[/] embedded stack up in {seconds:.1f}s: tansu {harness.stack.kafka_bootstrap}, "
-                      f"secantusdb, NetSuite simulator {harness.stack.simulator_url}")  # fmt: skip
-        harness.sim = Simulator(harness.stack.simulator_url, world.ACCOUNT)
+        console.print(f"[green]✓[/] stack up in {seconds:.1f}s: Kafka {harness.kafka_bootstrap}, "
+                      f"MongoDB, NetSuite simulator {harness.simulator_url}")  # fmt: skip
+        harness.sim = Simulator(harness.simulator_url, world.ACCOUNT)
         story = Story(harness, console)
-        story.mongo = AsyncMongoClient(harness.stack.mongo_url)
+        story.mongo = AsyncMongoClient(harness.mongo_url)
         await story.seed_netsuite()
         seconds = await harness.start_services()
         console.print(
@@ -59,6 +77,12 @@ async def run(console: Console, keep_running: bool, log_level: str = "INFO") -> 
         failed = outbox.of("netsuite.order.failed")
         console.print(f"  [yellow]![/] ord_1004 failed as expected: {failed[0]['data']['error']['code']} "
                       f"{failed[0]['data']['error']['details']}")  # fmt: skip
+        for synced in _mismatched(outbox):
+            totals = synced["data"]["totals"]
+            console.print(f"  [yellow]![/] {synced['data']['ordermentum_id']} synced, but NetSuite booked other totals: "
+                          f"Ordermentum {totals['ordermentum']['total']} (tax {totals['ordermentum']['tax']}), "
+                          f"NetSuite {totals['netsuite']['total']} (tax {totals['netsuite']['tax']})")  # fmt: skip
+        preview = await story.preview("ord_1004")
 
         await story.outage()
         later = {"ord_1006", "ord_1007", "ord_1008"}
@@ -96,14 +120,16 @@ async def run(console: Console, keep_running: bool, log_level: str = "INFO") -> 
             ),
             90,
         )
+        await story.leave_practice_material()
+        await outbox.wait(lambda: "ord_1009" in _failed(outbox) and bool(outbox.events.get(PRACTICE_DLQ)), 60)
         await asyncio.sleep(
             1.0
         )  # a moment for any unexpected extra event (a duplicate) to show up in the checks
 
-        checks = await verify(harness, story, outbox, invoices)
+        checks = await verify(harness, story, outbox, invoices, preview)
         summarise(console, harness, outbox, checks, time.monotonic() - began)
         if keep_running:
-            console.print("Services keep running (Ctrl-C to stop).")
+            sandbox(console, harness, env_file or Path(".om-dev.env"))
             await asyncio.Event().wait()
     except TimeoutError:
         console.print_exception(max_frames=2)
@@ -116,6 +142,27 @@ async def run(console: Console, keep_running: bool, log_level: str = "INFO") -> 
     finally:
         await harness.stop()
     return 0 if checks and all(ok for _, ok, _ in checks) else 1
+
+
+def _failed(outbox: Any) -> set[str]:
+    return {e["data"]["ordermentum_id"] for e in outbox.of("netsuite.order.failed")}
+
+
+def sandbox(console: Console, harness: Harness, env_file: Path) -> None:
+    """Write every connection setting to env_file and say how to point omctl at the running day."""
+    if harness.external is None:
+        harness.stack.write_env_file(env_file, harness.connection_env())
+    console.print(
+        f"\nThe stack and the services keep running (Ctrl-C stops them). Their settings are in {env_file}:"
+    )
+    console.print(f"  set -a; . {env_file}; set +a")
+    console.print("  .venv/bin/omctl status --supplier sup_bean_co")
+    console.print(f"  .venv/bin/omctl dlq list --topic {PRACTICE_DLQ}     # then dlq show <ref>, dlq redrive")
+    console.print(
+        "  .venv/bin/omctl resync --supplier sup_bean_co --record ord_1009   # UNMAPPED_PRODUCT: map prd_gift_box first"
+    )
+    for service, url in harness.urls.items():
+        console.print(f"  {service}: {url}/metrics  {url}/health/ready  {url}/docs/asyncapi")
 
 
 def _samples(text: str) -> list[tuple[str, dict[str, str], float]]:
@@ -136,7 +183,7 @@ def _lines(record: dict[str, Any]) -> list[Any]:
 
 
 async def verify(
-    harness: Harness, story: Story, outbox: Any, invoices: dict[str, str]
+    harness: Harness, story: Story, outbox: Any, invoices: dict[str, str], preview: dict[str, Any]
 ) -> list[tuple[str, bool, str]]:
     assert harness.sim is not None
     sales_orders = await harness.sim.records("salesOrder")
@@ -193,9 +240,15 @@ async def verify(
     results = outbox.events["netsuite.sync-results.v1"]
     healed = [e["event_type"] for e in results if e and e["data"]["ordermentum_id"] == "ord_1004"]
     resyncs = await story.commands_sent("order_sync", "resync")
+    practice = bool(outbox.events.get(PRACTICE_DLQ)) and "ord_1009" in _failed(outbox) - synced
     plain = [*story.credentials.values(), harness.keyring_key]
     leaks = await harness.leaked(plain)
     deposits = await harness.sim.records("deposit")
+    mismatched = {e["data"]["ordermentum_id"]: e["data"]["totals"] for e in _mismatched(outbox)}
+    cups = mismatched.get("ord_1001") or {"ordermentum": {"tax": "?"}, "netsuite": {"tax": "?"}}
+    (deposited,) = [e["data"] for e in outbox.of("netsuite.payout.deposited")] or [{}]
+    net = [Decimal(str(d.get("total"))) == Decimal(str(deposited.get("amount"))) for d in deposits]
+    unmapped = [p["ordermentum_id"] for p in preview["problems"] if p["code"] == "UNMAPPED_PRODUCT"]
     return [
         ("every placed order exists once in NetSuite (no duplicate external ids)", max(external.values()) == 1 and len(sales_orders) == 8, f"{len(sales_orders)} sales orders"),
         ("every order except the cancelled one synced", expected <= synced, f"{len(synced & expected)}/{len(expected)}"),
@@ -210,6 +263,10 @@ async def verify(
         ("NetSuite holds 2 Ordermentum payments (+1 entered by accounts) and 1 deposit", len(payments) == 3 and len(deposits) == 1, f"{len(payments)} payments, {len(deposits)} deposits"),
         ("no credential or sealing key in any service log, published event or MongoDB document", not leaks, ", ".join(leaks) or "none found"),
         ("each service's /metrics counts consumption, production, failures by code, NetSuite latency, 429s, budget waits, jobs, lag, cursor age", not missing and present, ", ".join(missing) or "all present"),
+        ("one totals mismatch caught: ord_1001, whose cups are GST-free in NetSuite (no tax_codes), with both totals", set(mismatched) == {"ord_1001"}, f"{sorted(mismatched)}: tax {cups['ordermentum']['tax']} vs {cups['netsuite']['tax']}"),
+        ("omctl preview of the unmapped order names its product and writes nothing", unmapped == ["prd_seasonal_500g"] and preview["request"] is None and not preview["writes_during_preview"], f"{unmapped}, {len(preview['writes_during_preview'])} writes"),
+        ("the payout's deposit equals the net amount (fees booked to the fees account)", net == [True] and deposited.get("fees_booked") is True, f"deposit {[d.get('total') for d in deposits]}, payout {deposited.get('amount')}"),
+        ("left for practice: a dead letter on ordermentum.orders.v1.dlq and a failed order (ord_1009, UNMAPPED_PRODUCT)", practice, f"{len(outbox.events.get(PRACTICE_DLQ, []))} dead letter(s)"),
         ("stock: every product once, then only the 2 that changed", len(stock) == len(world.ITEMS) + 2 and len(set(stock[:len(world.ITEMS)])) == len(world.ITEMS), f"{len(stock)} stock events"),
     ]  # fmt: skip
 
@@ -243,10 +300,24 @@ def main() -> None:
     parser.add_argument(
         "--log-level", default="INFO", help="the services' LOG_LEVEL (DEBUG makes the secrets check stricter)"
     )
+    parser.add_argument(
+        "--env-file",
+        type=Path,
+        default=Path(".om-dev.env"),
+        help="with --keep-running: where to write the stack's settings for omctl (default .om-dev.env)",
+    )
+    parser.add_argument(
+        "--external",
+        action="store_true",
+        help="run the day against a stack that already runs (docker compose --profile demo): "
+        "KAFKA_BOOTSTRAP_SERVERS, MONGODB_URL, NETSUITE_BASE_URL, NETSUITE_CREDENTIALS_KEYS and "
+        "OM_DEMO_SERVICE_URLS from the environment",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     console = Console()
-    sys.exit(asyncio.run(run(console, args.keep_running, args.log_level)))
+    external = dict(os.environ) if args.external else None
+    sys.exit(asyncio.run(run(console, args.keep_running, args.log_level, external, args.env_file)))
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from pymongo import AsyncMongoClient
 from om_contracts import KeyRing, topic_specs
 from om_devstack._process import ChildProcess
 from om_devstack.stack import EmbeddedStack
+from om_platform.kafka_security import client_settings, kafka_client_kwargs
 
 SERVICES = ("order_sync", "stock_sync", "finance_sync")
 OUTBOUND = (
@@ -68,12 +69,16 @@ class Simulator:
         await self._http.aclose()
 
 
+# Where the demo leaves its practice dead letter (see Story.leave_practice_material).
+PRACTICE_DLQ = "ordermentum.orders.v1.dlq"
+
+
 class Outbox:
     """Everything the services publish, collected by topic as it arrives."""
 
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(self, client: dict[str, Any]) -> None:
         self._consumer = AIOKafkaConsumer(
-            *OUTBOUND, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+            *OUTBOUND, PRACTICE_DLQ, **client, group_id=None, auto_offset_reset="earliest"
         )
         self.events: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.raw: list[bytes] = []  # every published record, key, value and headers, for the secrets check
@@ -109,37 +114,76 @@ class Outbox:
 
 
 class Harness:
-    def __init__(self, workdir: Path | None = None, log_level: str = "INFO") -> None:
+    """The embedded stack and the services as child processes; or, with `external`, a stack that
+    already runs (docker compose --profile demo) described by the services' own variables plus
+    `OM_DEMO_SERVICE_URLS` (`order_sync=http://order-sync:8080,...`)."""
+
+    def __init__(
+        self, workdir: Path | None = None, log_level: str = "INFO", external: dict[str, str] | None = None
+    ) -> None:
         self.log_level = log_level
+        self.external = external
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="om-demo-"))
         self.stack = EmbeddedStack(kafka=True, mongo=True, simulator=True, topics=topic_specs(partitions=3))
-        self.keyring_key = KeyRing.generate_key()
+        self.keyring_key = (
+            external["NETSUITE_CREDENTIALS_KEYS"].split(",")[0] if external else KeyRing.generate_key()
+        )
         self.keyring = KeyRing([self.keyring_key])
         self.services: dict[str, ChildProcess] = {}
         self.ports: dict[str, int] = {}
+        self.urls: dict[str, str] = {}
         self.producer: AIOKafkaProducer | None = None
         self.outbox: Outbox | None = None
         self.sim: Simulator | None = None
 
+    @property
+    def kafka_bootstrap(self) -> str:
+        return self.external["KAFKA_BOOTSTRAP_SERVERS"] if self.external else self.stack.kafka_bootstrap
+
+    @property
+    def mongo_url(self) -> str:
+        return self.external["MONGODB_URL"] if self.external else self.stack.mongo_url
+
+    @property
+    def simulator_url(self) -> str:
+        return self.external["NETSUITE_BASE_URL"] if self.external else self.stack.simulator_url
+
+    def kafka_client(self) -> dict[str, Any]:
+        """aiokafka arguments for the day's broker, secured or not (the services' own mapping)."""
+        if self.external is None:
+            return self.stack.kafka_client_config()
+        return kafka_client_kwargs(client_settings(self.external))
+
+    def connection_env(self) -> dict[str, str]:
+        """Every setting omctl needs to reach this day's stack (written to the env file)."""
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
+            "KAFKA_ENABLE_IDEMPOTENCE": "false",  # tansu refuses idempotent producers
+            "MONGODB_URL": self.mongo_url,
+            "NETSUITE_BASE_URL": self.simulator_url,
+            "NETSUITE_CREDENTIALS_KEYS": self.keyring_key,
+        }
+
     async def start_stack(self) -> float:
         began = time.monotonic()
-        await self.stack.astart()
-        self.producer = AIOKafkaProducer(bootstrap_servers=self.stack.kafka_bootstrap, acks="all")
+        if self.external is None:
+            await self.stack.astart()
+        self.producer = AIOKafkaProducer(**self.kafka_client(), acks="all")
         await self.producer.start()
-        self.outbox = Outbox(self.stack.kafka_bootstrap)
+        self.outbox = Outbox(self.kafka_client())
         await self.outbox.start()
         return time.monotonic() - began
 
     def service_env(self, service: str, port: int) -> dict[str, str]:
         return {
             **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": self.stack.kafka_bootstrap,
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
             "KAFKA_ENABLE_IDEMPOTENCE": "false",  # tansu refuses idempotent producers
             "KAFKA_SESSION_TIMEOUT_MS": "2000",  # tansu waits half of it on every join
             "KAFKA_HEARTBEAT_INTERVAL_MS": "500",
             "KAFKA_COMMIT_INTERVAL_MS": "100",
-            "MONGODB_URL": self.stack.mongo_url,
-            "NETSUITE_BASE_URL": self.stack.simulator_url,
+            "MONGODB_URL": self.mongo_url,
+            "NETSUITE_BASE_URL": self.simulator_url,
             "NETSUITE_CREDENTIALS_KEYS": self.keyring_key,
             "NETSUITE_TIMEOUT_S": "10",
             "HTTP_HOST": "127.0.0.1",
@@ -158,6 +202,11 @@ class Harness:
         from om_devstack._probes import free_port
 
         began = time.monotonic()
+        if self.external is not None:
+            urls = dict(pair.split("=", 1) for pair in self.external["OM_DEMO_SERVICE_URLS"].split(","))
+            self.urls = {service: urls[service].rstrip("/") for service in SERVICES}
+            await self._wait_ready()
+            return time.monotonic() - began
         for service in SERVICES:
             port = free_port()
             self.ports[service] = port
@@ -169,15 +218,21 @@ class Harness:
             )
             child.start()
             self.services[service] = child
+        self.urls = {service: f"http://127.0.0.1:{port}" for service, port in self.ports.items()}
+        await self._wait_ready()
+        return time.monotonic() - began
+
+    async def _wait_ready(self) -> None:
         async with httpx2.AsyncClient(timeout=2) as http:
-            for service, port in self.ports.items():
+            for service, url in self.urls.items():
                 for _ in range(300):
-                    if self.services[service].poll() is not None:
+                    child = self.services.get(service)
+                    if child is not None and child.poll() is not None:
                         raise RuntimeError(
                             f"{service} exited at start; see {self.workdir / (service + '.log')}"
                         )
                     try:
-                        if (await http.get(f"http://127.0.0.1:{port}/health/ready")).status_code == 200:
+                        if (await http.get(f"{url}/health/ready")).status_code == 200:
                             break
                     except httpx2.TransportError:
                         pass
@@ -186,7 +241,6 @@ class Harness:
                     raise RuntimeError(
                         f"{service} never became ready; see {self.workdir / (service + '.log')}"
                     )
-        return time.monotonic() - began
 
     async def publish(self, topic: str, event: dict[str, Any] | None, key: str) -> None:
         assert self.producer is not None
@@ -195,13 +249,13 @@ class Harness:
 
     async def metrics(self, service: str) -> str:
         async with httpx2.AsyncClient(timeout=5) as http:
-            return (await http.get(f"http://127.0.0.1:{self.ports[service]}/metrics")).text
+            return (await http.get(f"{self.urls[service]}/metrics")).text
 
     async def leaked(self, secrets: list[str]) -> list[str]:
         """Where any of `secrets` appears: service logs, published records, or any MongoDB document."""
         found: list[str] = []
         logs = {path.name: path.read_bytes() for path in self.workdir.glob("*.log")}
-        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(self.stack.mongo_url)
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(self.mongo_url)
         try:
             dumps: dict[str, bytes] = {}
             for name in await client.list_database_names():
@@ -228,4 +282,5 @@ class Harness:
             await self.producer.stop()
         if self.sim:
             await self.sim.aclose()
-        await self.stack.astop()
+        if self.external is None:
+            await self.stack.astop()

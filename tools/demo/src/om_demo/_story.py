@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -137,14 +141,24 @@ class Story:
                 await self.sim.call(
                     "POST",
                     "items",
-                    {"item_id": item.sku, "display_name": item.name, "base_price": str(item.price)},
+                    {
+                        "item_id": item.sku,
+                        "display_name": item.name,
+                        "base_price": str(item.price),
+                        "tax_code": item.netsuite_tax_code,
+                    },
                 )
             )["id"]
         self.ids.freight_item = (
             await self.sim.call(
                 "POST",
                 "items",
-                {"item_id": "FREIGHT", "display_name": "Freight", "item_type": "otherChargeSaleItem"},
+                {
+                    "item_id": "FREIGHT",
+                    "display_name": "Freight",
+                    "item_type": "otherChargeSaleItem",
+                    "tax_code": world.GST,
+                },
             )
         )["id"]
         self.ids.surcharge_item = (
@@ -155,6 +169,7 @@ class Story:
                     "item_id": "SURCHARGE",
                     "display_name": "Card surcharge",
                     "item_type": "otherChargeSaleItem",
+                    "tax_code": world.GST_FREE,
                 },
             )
         )["id"]
@@ -176,6 +191,7 @@ class Story:
             ("department", "2", "Wholesale"),
             ("classification", "4", "Coffee"),
             ("employee", "7", "Sam Rep"),
+            ("account", world.FEES_ACCOUNT, "Merchant Fees"),
         ):
             await self.sim.call("POST", "references", {"type": ref_type, "id": rid, "name": name})
 
@@ -207,6 +223,7 @@ class Story:
                 "bank_account_id": "112",
                 "payment": {"class_id": "4", "location_id": loc["syd"], "department_id": "2"},
                 "deposit": {"class_id": "4", "location_id": loc["syd"], "department_id": "2"},
+                "fees_account_id": world.FEES_ACCOUNT,
             },
             "finalised_invoice_sync": True,
             "inbound_credit_notes": True,
@@ -262,8 +279,9 @@ class Story:
                 notes="Leave at back door",
             ),
         }
-        for order in self.orders.values():
-            await self.emit("ordermentum.orders.v1", "order.placed", order)
+        self.placed_events: dict[str, str] = {}
+        for order_id, order in self.orders.items():
+            self.placed_events[order_id] = await self.emit("ordermentum.orders.v1", "order.placed", order)
 
     async def edits(self) -> None:
         self.say("Mid-morning: Harbour Eats adds decaf to its order; The Grind cancels")
@@ -300,6 +318,54 @@ class Story:
             order_id = f"ord_100{n}"
             self.orders[order_id] = self.order(order_id, f"10100{n}", venue, [(items[item], qty)])
             await self.emit("ordermentum.orders.v1", "order.placed", self.orders[order_id])
+
+    async def preview(self, order_id: str) -> dict[str, Any]:
+        """`omctl preview` of an order's event, as an operator runs it; returns its JSON and the
+        NetSuite writes the simulator saw meanwhile (there must be none)."""
+        self.say(
+            f"Operator: `omctl preview` of {order_id} shows what order_sync would send, and why it fails"
+        )
+        event_id = self.placed_events[order_id]
+        before = await self.sim.call("GET", "requests")
+        env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": self.h.stack.kafka_bootstrap,
+            "MONGODB_URL": self.h.stack.mongo_url,
+            "NETSUITE_BASE_URL": self.h.stack.simulator_url,
+            "NETSUITE_CREDENTIALS_KEYS": self.h.keyring_key,
+            "COLUMNS": "200",
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "omctl",
+            "preview",
+            "--event-id",
+            event_id,
+            "--supplier",
+            world.SUPPLIER,
+        ]
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [*command, "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+        after = await self.sim.call("GET", "requests")
+        shown: dict[str, Any] = json.loads(done.stdout)
+        new = after["requests"][len(before["requests"]) :]
+        shown["writes_during_preview"] = [r for r in new if r[0] in ("POST", "PUT", "PATCH", "DELETE")]
+        for problem in shown["problems"]:
+            self.console.print(f"  [yellow]![/] {problem['code']}: {problem['reason']}")
+        decided = sum(1 for d in shown["decisions"] if d["value"] is not None)
+        self.console.print(
+            f"  {decided} of {len(shown['decisions'])} NetSuite ids resolved (each with its source); "
+            f"{len(new)} NetSuite request(s) read, {len(shown['writes_during_preview'])} written"
+        )
+        return shown
 
     async def fix_mapping(self) -> None:
         self.say(
@@ -370,10 +436,11 @@ class Story:
         await self.emit(
             "ordermentum.payments.v1", "payment.succeeded", payment("pay_0003", stranger, "12.00", None)
         )
-        total = Decimal(first["totals"]["total"]) + Decimal("50.00")
+        fees = Decimal("1.20")
+        net = Decimal(first["totals"]["total"]) + Decimal("50.00") - fees  # what reached the bank
         payout = {
-            "id": "po_0001", "settled_at": self.clock.isoformat(), "amount": str(total), "currency": world.CURRENCY,
-            "reference": "OM-SETTLE-0001", "payment_ids": ["pay_0001", "pay_0002"], "fees": "1.20",
+            "id": "po_0001", "settled_at": self.clock.isoformat(), "amount": str(net), "currency": world.CURRENCY,
+            "reference": "OM-SETTLE-0001", "payment_ids": ["pay_0001", "pay_0002"], "fees": str(fees),
         }  # fmt: skip
         await self.emit("ordermentum.payments.v1", "payout.settled", payout)
 
@@ -396,3 +463,22 @@ class Story:
             for pid, loc, qty in changes
         ]
         await self.sim.call("POST", "stock", {"rows": rows})
+
+    async def leave_practice_material(self) -> None:
+        """Evening: something for the operator to practise on, left unresolved on purpose.
+
+        An order for a gift box that was never mapped (it fails with UNMAPPED_PRODUCT and stays
+        failed: `omctl status`, `omctl resync --record ord_1009` once mapped) and a broken event on
+        the orders topic (a dead letter: `omctl dlq list`, `dlq show`, `dlq redrive`).
+        """
+        self.say(
+            "Evening: a gift box nobody mapped is ordered, and a broken event arrives (left for practice)"
+        )
+        gift_box = world.Item(
+            "prd_gift_box", "GIFT-BOX", "Gift box", Decimal("25.00"), (0, 0, 0), mapped=False
+        )
+        self.orders["ord_1009"] = self.order("ord_1009", "101009", world.VENUES[0], [(gift_box, 1)])
+        await self.emit("ordermentum.orders.v1", "order.placed", self.orders["ord_1009"])
+        assert self.h.producer is not None
+        broken = b'{"id": "evt_demo_broken", "note": "not an Ordermentum event envelope"}'
+        await self.h.producer.send_and_wait("ordermentum.orders.v1", broken, key=world.SUPPLIER.encode())

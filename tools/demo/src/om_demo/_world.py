@@ -21,6 +21,10 @@ class Location:
     name: str
 
 
+GST, GST_FREE = "7", "8"  # the simulator's seeded tax codes
+FEES_ACCOUNT = "640"  # the supplier's "Merchant Fees" expense account
+
+
 @dataclass(frozen=True)
 class Item:
     product_id: str
@@ -29,6 +33,7 @@ class Item:
     price: Decimal
     stock: tuple[int, int, int]  # on hand at Sydney, Melbourne, Brisbane
     mapped: bool = True
+    netsuite_tax_code: str = GST  # the item's default tax code in NetSuite
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,16 @@ ITEMS = (
     Item("prd_decaf_1kg", "COF-DECAF-1KG", "Swiss Water Decaf 1kg", Decimal("48.75"), (25, 12, 8)),
     Item("prd_cold_brew", "CB-CONC-2L", "Cold Brew Concentrate 2L", Decimal("31.20"), (80, 45, 30)),
     Item("prd_chai_1kg", "CHAI-1KG", "Spiced Chai 1kg", Decimal("36.90"), (50, 18, 12)),
-    Item("prd_cups_8oz", "CUP-8OZ-1000", "Compostable Cups 8oz x1000", Decimal("119.00"), (30, 20, 15)),
+    # Set up GST-free in NetSuite by mistake: Ordermentum charges GST on it, and the supplier has
+    # no tax_codes mapping, so NetSuite books less tax than Ordermentum (a TOTALS_MISMATCH).
+    Item(
+        "prd_cups_8oz",
+        "CUP-8OZ-1000",
+        "Compostable Cups 8oz x1000",
+        Decimal("119.00"),
+        (30, 20, 15),
+        netsuite_tax_code=GST_FREE,
+    ),
     # Launched this week: not yet mapped to a NetSuite item when the first order arrives.
     Item(
         "prd_seasonal_500g",

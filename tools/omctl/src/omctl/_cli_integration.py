@@ -6,12 +6,14 @@ from typing import Annotated
 
 import typer
 
-from omctl import integration_check
+from omctl import _output
 from omctl._cli_ops import Service, service_name
 from omctl._common import JsonOpt, run, settings
-from omctl._output import console, emit_json
+from omctl._output import emit_json
 
-integration_app = typer.Typer(help="A supplier's NetSuite integration.", no_args_is_help=True)
+integration_app = typer.Typer(
+    rich_markup_mode=None, help="A supplier's NetSuite integration.", no_args_is_help=True
+)
 
 
 @integration_app.command("check")
@@ -23,6 +25,8 @@ def check(
     as_json: JsonOpt = False,
 ) -> None:
     """Verify credentials, realm, permissions and locations with harmless NetSuite calls."""
+    from omctl import integration_check
+
     steps = run(integration_check.check(settings(), supplier, service_name(service)))
     ok = all(step.ok for step in steps)
     if as_json:
@@ -30,8 +34,8 @@ def check(
     else:
         for step in steps:
             mark = "[green]ok[/green]  " if step.ok else "[red]FAIL[/red]"
-            console.print(f"{mark} {step.name}: {step.detail}")
+            _output.console.print(f"{mark} {step.name}: {step.detail}")
             if step.advice:
-                console.print(f"      [yellow]{step.advice}[/yellow]")
+                _output.console.print(f"      [yellow]{step.advice}[/yellow]")
     if not ok:
         raise typer.Exit(1)

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from omctl import dlq as dlq_ops
-from omctl import replay as replay_ops
-from omctl._common import JsonOpt, SupplierOpt, fail, run, settings, utc_time
-from omctl._output import console, emit_json, table
-from omctl._settings import SERVICES
+from omctl import _output
+from omctl._common import JsonOpt, SupplierOpt, WideOpt, fail, run, settings, utc_time
+from omctl._names import SERVICES
+from omctl._output import Col, emit_json, table
+
+if TYPE_CHECKING:
+    from omctl import dlq as dlq_ops
 
 dlq_app = typer.Typer(
-    help="Dead letters: list, show, redrive to the source topic, purge.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Dead letters: list, show, redrive to the source topic, purge.",
+    no_args_is_help=True,
 )
 
 
@@ -63,6 +67,8 @@ def replay(
     be re-read. Resetting offsets is refused while the group has active members (stop the
     service first, or use --via-replay-topic). Safe because every handler is idempotent.
     """
+    from omctl import replay as replay_ops
+
     ops = settings()
     when = utc_time(at, "--at")
     if (group is None) == (service is None):
@@ -79,7 +85,8 @@ def replay(
         group = candidates[0]
     try:
         plan = run(
-            replay_ops.plan(ops, topic=topic, group=group, at=when, offset=offset, supplier_id=supplier)
+            replay_ops.plan(ops, topic=topic, group=group, at=when, offset=offset, supplier_id=supplier),
+            passthrough=(replay_ops.ReplayRefused,),
         )
     except replay_ops.ReplayRefused as exc:
         fail(str(exc))
@@ -87,9 +94,15 @@ def replay(
     if not dry_run:
         try:
             if via_replay_topic:
-                result["republished"] = run(replay_ops.republish(ops, plan, progress=not as_json))
+                result["republished"] = run(
+                    replay_ops.republish(ops, plan, progress=not as_json),
+                    passthrough=(replay_ops.ReplayRefused,),
+                )
             else:
-                run(replay_ops.reset(ops, plan, probe_members=probe_members))
+                run(
+                    replay_ops.reset(ops, plan, probe_members=probe_members),
+                    passthrough=(replay_ops.ReplayRefused,),
+                )
                 result["reset"] = True
         except replay_ops.ReplayRefused as exc:
             fail(str(exc), code=2)
@@ -102,13 +115,15 @@ def replay(
         [(p.partition, p.committed, p.target, p.log_end, p.rereads) for p in plan.partitions],
     )
     if supplier is not None and not via_replay_topic:
-        console.print("Other suppliers on the same partition are re-read too (handlers are idempotent).")
+        _output.console.print(
+            "Other suppliers on the same partition are re-read too (handlers are idempotent)."
+        )
     verb = "would re-read" if dry_run else "will re-read"
-    console.print(f"{verb} {plan.total} record(s)")
+    _output.console.print(f"{verb} {plan.total} record(s)")
     if "republished" in result:
-        console.print(f"re-published {result['republished']} record(s) to {topic}")
+        _output.console.print(f"re-published {result['republished']} record(s) to {topic}")
     elif result.get("reset"):
-        console.print(f"offsets of {group} reset; start the service to re-read")
+        _output.console.print(f"offsets of {group} reset; start the service to re-read")
 
 
 TopicsOpt = Annotated[
@@ -124,6 +139,8 @@ AllOpt = Annotated[bool, typer.Option("--all", help="Include letters already red
 def _selection(
     supplier: str | None, code: str | None, since: str | None, until: str | None, include: bool
 ) -> dlq_ops.Selection:
+    from omctl import dlq as dlq_ops
+
     return dlq_ops.Selection(
         supplier_id=supplier,
         code=code,
@@ -134,17 +151,26 @@ def _selection(
 
 
 def _scan(topics: list[str] | None, selection: dlq_ops.Selection) -> list[dlq_ops.DeadLetter]:
-    return run(dlq_ops.scan(settings(), topics or dlq_ops.default_dlq_topics(), selection))
+    from omctl import dlq as dlq_ops
+
+    ops = settings()
+    return run(dlq_ops.scan(ops, topics or dlq_ops.default_dlq_topics(), selection))
 
 
-def _print_letters(title: str, letters: list[dlq_ops.DeadLetter]) -> None:
+def _print_letters(title: str, letters: list[dlq_ops.DeadLetter], wide: bool = False) -> None:
     rows = []
     for letter in letters:
         s = letter.summary()
-        rows.append(
-            (s["ref"], s["supplier_id"], s["event_type"], s["code"], s["message"][:60], s["failed_at"])
-        )
-    table(title, ["ref", "supplier", "event", "code", "reason", "failed at"], rows)
+        rows.append((s["ref"], s["supplier_id"], s["code"], s["message"], s["event_type"], s["failed_at"]))
+    columns = [
+        Col("ref"),
+        Col("supplier"),
+        Col("code"),
+        Col("reason"),
+        Col("event", optional=True),
+        Col("failed at", optional=True),
+    ]
+    table(title, columns, rows, wide=wide)
 
 
 @dlq_app.command("list")
@@ -156,13 +182,14 @@ def dlq_list(
     until: UntilOpt = None,
     include_all: AllOpt = False,
     as_json: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
-    """List dead letters (ref, supplier, event, error code, reason, time)."""
+    """List dead letters (ref, supplier, error code, reason, event, time)."""
     letters = _scan(topic, _selection(supplier, code, since, until, include_all))
     if as_json:
         emit_json({"count": len(letters), "dead_letters": [x.summary() for x in letters]})
     else:
-        _print_letters(f"{len(letters)} dead letter(s)", letters)
+        _print_letters(f"{len(letters)} dead letter(s)", letters, wide)
 
 
 @dlq_app.command("show")
@@ -171,6 +198,8 @@ def dlq_show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show one dead letter: payload, headers and the reason it failed."""
+    from omctl import dlq as dlq_ops
+
     try:
         letter = run(dlq_ops.fetch(settings(), ref))
     except LookupError as exc:
@@ -180,9 +209,9 @@ def dlq_show(
         emit_json(detail)
         return
     for name in ("ref", "supplier_id", "event_type", "event_id", "code", "message", "failed_at", "attempts"):
-        console.print(f"[bold]{name}[/bold]: {detail[name]}")
-    console.print("[bold]headers[/bold]:", detail["headers"])
-    console.print_json(json.dumps(detail["payload"], default=str))
+        _output.console.print(f"[bold]{name}[/bold]: {detail[name]}")
+    _output.console.print("[bold]headers[/bold]:", detail["headers"])
+    _output.console.print_json(json.dumps(detail["payload"], default=str))
 
 
 @dlq_app.command("redrive")
@@ -196,6 +225,8 @@ def dlq_redrive(
     as_json: JsonOpt = False,
 ) -> None:
     """Send the selected dead letters back to their source topic with their original key."""
+    from omctl import dlq as dlq_ops
+
     letters = _scan(topic, _selection(supplier, code, since, until, False))
     sent = 0 if dry_run else run(dlq_ops.redrive(settings(), letters, progress=not as_json))
     if as_json:
@@ -209,7 +240,7 @@ def dlq_redrive(
         )
         return
     _print_letters(f"{len(letters)} dead letter(s) selected", letters)
-    console.print("dry run: nothing sent" if dry_run else f"redriven {sent} dead letter(s)")
+    _output.console.print("dry run: nothing sent" if dry_run else f"redriven {sent} dead letter(s)")
 
 
 @dlq_app.command("purge")
@@ -223,6 +254,8 @@ def dlq_purge(
     as_json: JsonOpt = False,
 ) -> None:
     """Mark the selected dead letters as purged (they stop showing in list and redrive)."""
+    from omctl import dlq as dlq_ops
+
     letters = _scan(topic, _selection(supplier, code, since, until, False))
     if not letters:
         purged = 0
@@ -233,4 +266,4 @@ def dlq_purge(
     if as_json:
         emit_json({"purged": purged})
     else:
-        console.print(f"purged {purged} dead letter(s)")
+        _output.console.print(f"purged {purged} dead letter(s)")

@@ -8,18 +8,26 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from aiokafka.errors import KafkaError
 
-from omctl import commands as ops_commands
-from omctl import mappings_csv
-from omctl._common import JsonOpt, fail, run, settings, utc_time
-from omctl._output import console, emit_json, table
-from omctl._settings import SERVICES, ServiceName
+from omctl import _output
+from omctl._common import JsonOpt, WideOpt, fail, run, settings, utc_time
+from omctl._names import SERVICES, ServiceName
+from omctl._output import Col, emit_json, mapping, table
 
-run_app = typer.Typer(help="Run a job now for a supplier (stock, catalog, finance).", no_args_is_help=True)
-cursor_app = typer.Typer(help="Polling cursors of the scheduled jobs.", no_args_is_help=True)
-commands_app = typer.Typer(help="Operator commands queued for the services.", no_args_is_help=True)
-mappings_app = typer.Typer(help="Customer and product mappings as CSV.", no_args_is_help=True)
+run_app = typer.Typer(
+    rich_markup_mode=None,
+    help="Run a job now for a supplier (stock, catalog, finance).",
+    no_args_is_help=True,
+)
+cursor_app = typer.Typer(
+    rich_markup_mode=None, help="Polling cursors of the scheduled jobs.", no_args_is_help=True
+)
+commands_app = typer.Typer(
+    rich_markup_mode=None, help="Operator commands queued for the services.", no_args_is_help=True
+)
+mappings_app = typer.Typer(
+    rich_markup_mode=None, help="Customer and product mappings as CSV.", no_args_is_help=True
+)
 
 SupplierArg = Annotated[str, typer.Option("--supplier", "-s", help="Supplier id.")]
 WaitOpt = Annotated[
@@ -42,11 +50,16 @@ class FinanceFeature(StrEnum):
     finalised_invoices = "finalised_invoices"
     credit_notes = "credit_notes"
     paid_invoices = "paid_invoices"
+    invoice_changes = "invoice_changes"
 
 
 def _submit(
     service: ServiceName, command: str, supplier: str, args: dict[str, Any], wait_s: float, as_json: bool
 ) -> None:
+    from aiokafka.errors import KafkaError
+
+    from omctl import commands as ops_commands
+
     ops = settings()
     try:
         command_id = run(ops_commands.submit(ops, service, command, supplier, args))
@@ -54,17 +67,22 @@ def _submit(
         fail(f"cannot read the topics' end offsets from Kafka ({exc}); the command was not queued")
     document: dict[str, Any] | None = {"_id": command_id, "status": "pending"}
     if wait_s > 0:
-        with console.status(f"waiting for {service} to run {command}...", spinner="dots"):
+        with _output.console.status(f"waiting for {service} to run {command}...", spinner="dots"):
             document = run(ops_commands.wait(ops, service, command_id, wait_s))
     document = document or {}
     if as_json:
         emit_json({"id": command_id, "service": service, "command": command} | document)
     else:
-        console.print(f"{command} for {supplier} -> {service}: {document.get('status')} (id {command_id})")
-        if document.get("result") is not None:
-            console.print(document["result"])
+        _output.console.print(
+            f"{command} for {supplier} -> {service}: {document.get('status')} (id {command_id})"
+        )
+        result = document.get("result")
+        if isinstance(result, dict):
+            mapping("result", result)
+        elif result is not None:
+            _output.console.print(f"result: {result}")
         if document.get("error"):
-            console.print(f"[red]{document['error']}[/red]")
+            _output.console.print(f"[red]{document['error']}[/red]")
     if document.get("status") == "failed":
         raise typer.Exit(1)
     if wait_s > 0 and document.get("status") not in ops_commands.FINISHED:
@@ -133,8 +151,12 @@ def commands_list(
     ] = None,
     limit: Annotated[int, typer.Option("--limit", help="Most recent N per service.")] = 20,
     as_json: JsonOpt = False,
+    wide: WideOpt = False,
 ) -> None:
     """Recent operator commands and their outcome."""
+
+    from omctl import commands as ops_commands
+
     ops = settings()
     rows: list[dict[str, Any]] = []
     for name in [service_name(service)] if service else list(SERVICES):
@@ -144,7 +166,15 @@ def commands_list(
         return
     table(
         "operator commands",
-        ["id", "service", "command", "supplier", "status", "requested at", "error"],
+        [
+            Col("id", optional=True),
+            Col("service"),
+            Col("command"),
+            Col("supplier"),
+            Col("status"),
+            Col("requested at", optional=True),
+            Col("error"),
+        ],
         [
             (
                 r["_id"],
@@ -157,6 +187,7 @@ def commands_list(
             )
             for r in rows
         ],
+        wide=wide,
     )
 
 
@@ -175,7 +206,12 @@ def mappings_import(
     as_json: JsonOpt = False,
 ) -> None:
     """Import operator mappings; reports every rejected row with its line and reason."""
-    text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8-sig")
+    from omctl import mappings_csv
+
+    try:
+        text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror or exc}")
     try:
         parsed = mappings_csv.parse(text)
     except mappings_csv.CsvFormatError as exc:
@@ -202,7 +238,7 @@ def mappings_import(
             }
         )
     else:
-        console.print(f"{parsed.accepted} row(s) accepted, {len(rejected)} rejected")
+        _output.console.print(f"{parsed.accepted} row(s) accepted, {len(rejected)} rejected")
         if rejected:
             table(
                 "rejected rows",
@@ -210,9 +246,11 @@ def mappings_import(
                 [(r["line"], ",".join(r["row"].values()), r["reason"]) for r in rejected],
             )
         for name, count in written.items():
-            console.print(f"wrote {count} mapping(s) to {name}")
+            _output.console.print(f"wrote {count} mapping(s) to {name}")
         if healing:
-            console.print(f"order_sync re-syncs what they unblock by itself (command {', '.join(healing)})")
+            _output.console.print(
+                f"order_sync re-syncs what they unblock by itself (command {', '.join(healing)})"
+            )
     if parsed.rejected and strict:
         raise typer.Exit(1)
 
@@ -226,10 +264,12 @@ def mappings_export(
     ] = None,
 ) -> None:
     """Export a supplier's effective mappings as CSV (the same columns import reads)."""
+    from omctl import mappings_csv
+
     rows = run(mappings_csv.export_rows(settings(), supplier, service_name(service)))
     text = mappings_csv.to_csv(rows)
     if output is None:
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
-        console.print(f"wrote {len(rows)} mapping(s) to {output}")
+        _output.console.print(f"wrote {len(rows)} mapping(s) to {output}")

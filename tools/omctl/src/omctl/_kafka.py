@@ -19,7 +19,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import murmur2
 
+from om_platform.kafka_security import kafka_client_kwargs
 from omctl._settings import OpsSettings
+
+
+def _client(settings: OpsSettings) -> dict[str, object]:
+    """Connection and security arguments (the services' own mapping) with omctl's short timeout."""
+    timeout_ms = int(settings.omctl_connect_timeout_s * 1000)
+    return kafka_client_kwargs(settings) | {"request_timeout_ms": timeout_ms}
 
 
 def partition_for_key(key: str | bytes, partitions: int) -> int:
@@ -31,9 +38,9 @@ def partition_for_key(key: str | bytes, partitions: int) -> int:
 
 @asynccontextmanager
 async def admin_client(settings: OpsSettings) -> AsyncIterator[AIOKafkaAdminClient]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=15_000)
-    await admin.start()
+    admin = AIOKafkaAdminClient(**_client(settings), client_id="omctl")
     try:
+        await admin.start()
         yield admin
     finally:
         await admin.close()
@@ -43,13 +50,10 @@ async def admin_client(settings: OpsSettings) -> AsyncIterator[AIOKafkaAdminClie
 async def reader(settings: OpsSettings) -> AsyncIterator[AIOKafkaConsumer]:
     """A group-less consumer for offsets and reading ranges (it never commits)."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        enable_auto_commit=False,
-        group_id=None,
-        auto_offset_reset="earliest",
+        **_client(settings), enable_auto_commit=False, group_id=None, auto_offset_reset="earliest"
     )
-    await consumer.start()
     try:
+        await consumer.start()
         yield consumer
     finally:
         await consumer.stop()
@@ -58,13 +62,13 @@ async def reader(settings: OpsSettings) -> AsyncIterator[AIOKafkaConsumer]:
 @asynccontextmanager
 async def producer(settings: OpsSettings) -> AsyncIterator[AIOKafkaProducer]:
     sender = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **_client(settings),
         enable_idempotence=settings.kafka_enable_idempotence,
         acks="all",
         client_id="omctl",
     )
-    await sender.start()
     try:
+        await sender.start()
         yield sender
     finally:
         await sender.stop()
@@ -188,15 +192,15 @@ async def commit_as_group(
     topics = sorted({tp.topic for tp in offsets})
     member = AIOKafkaConsumer(
         *topics,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_client_kwargs(settings),
         group_id=group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         session_timeout_ms=6000,
         heartbeat_interval_ms=1000,
     )
-    await member.start()
     try:
+        await member.start()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         partial_since: float | None = None

@@ -13,8 +13,12 @@ from omctl._settings import OpsSettings
 
 @asynccontextmanager
 async def mongo(settings: OpsSettings) -> AsyncIterator[AsyncMongoClient[dict[str, Any]]]:
+    timeout_ms = int(settings.omctl_connect_timeout_s * 1000)
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        settings.mongodb_url.get_secret_value(), tz_aware=True, serverSelectionTimeoutMS=10_000
+        settings.mongodb_url.get_secret_value(),
+        tz_aware=True,
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms,
     )
     try:
         yield client

@@ -7,23 +7,24 @@ deployment with the same ConfigMap and Secret.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-ServiceName = Literal["order_sync", "stock_sync", "finance_sync"]
-SERVICES: tuple[ServiceName, ...] = ("order_sync", "stock_sync", "finance_sync")
+from om_platform.kafka_security import KafkaConnectionSettings
+from omctl._names import SERVICES, ServiceName
+
+__all__ = ["SERVICES", "OpsSettings", "ServiceName"]
 
 
-class OpsSettings(BaseSettings):
-    """Where the stack is; built once per command from the environment."""
+class OpsSettings(KafkaConnectionSettings):
+    """Where the stack is; built once per command from the environment.
+
+    The Kafka connection (bootstrap servers, KAFKA_SECURITY_PROTOCOL, KAFKA_SSL_*, KAFKA_SASL_*)
+    is the services' own `KafkaConnectionSettings`, mapped to clients by the same function.
+    """
 
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore", frozen=True)
 
-    kafka_bootstrap_servers: str = Field(
-        "127.0.0.1:9092", description="Comma-separated Kafka bootstrap servers."
-    )
     kafka_enable_idempotence: bool = Field(
         True, description="Idempotent producer for re-published records; false for the embedded tansu broker."
     )
@@ -41,11 +42,23 @@ class OpsSettings(BaseSettings):
     order_sync_mongodb_database: str = Field("om_order_sync", description="order_sync's database.")
     stock_sync_mongodb_database: str = Field("om_stock_sync", description="stock_sync's database.")
     finance_sync_mongodb_database: str = Field("om_finance_sync", description="finance_sync's database.")
-    order_sync_consumer_group: str = Field("om.order_sync", description="order_sync's consumer group.")
-    stock_sync_consumer_group: str = Field("om.stock_sync", description="stock_sync's consumer group.")
-    finance_sync_consumer_group: str = Field("om.finance_sync", description="finance_sync's consumer group.")
+    order_sync_consumer_group: str = Field(
+        "om.order_sync",
+        description="Prefix of order_sync's consumer groups (one per topic: `om.order_sync.<topic>`).",
+    )
+    stock_sync_consumer_group: str = Field(
+        "om.stock_sync",
+        description="Prefix of stock_sync's consumer groups (one per topic: `om.stock_sync.<topic>`).",
+    )
+    finance_sync_consumer_group: str = Field(
+        "om.finance_sync",
+        description="Prefix of finance_sync's consumer groups (one per topic: `om.finance_sync.<topic>`).",
+    )
     omctl_mongodb_database: str = Field(
         "om_ops", description="omctl's own state: dead-letter watermarks and redrive records."
+    )
+    omctl_connect_timeout_s: float = Field(
+        5.0, gt=0, description="How long omctl waits for Kafka or MongoDB to answer before giving up."
     )
 
     def database(self, service: ServiceName) -> str:

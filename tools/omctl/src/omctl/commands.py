@@ -12,7 +12,7 @@ Command names and arguments (a service handles those it registers with
 | `heal`           | order_sync   | `customers`, `products`: Ordermentum ids just mapped        |
 | `run_catalog`    | order_sync   | -                                                           |
 | `run_stock`      | stock_sync   | -                                                           |
-| `run_finance`    | finance_sync | `feature` (finalised_invoices, credit_notes, paid_invoices) |
+| `run_finance`    | finance_sync | `feature` (finalised_invoices, invoice_changes, credit_notes, paid_invoices) |
 | `rewind_cursor`  | finance_sync | `job` (a feature), `to` (RFC 3339 UTC)                      |
 
 Every command carries `after`: the end offsets, when it was submitted, of every inbound

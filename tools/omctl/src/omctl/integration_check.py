@@ -107,6 +107,28 @@ async def load_integration(
     return IntegrationSettings.model_validate(document["settings"]) if document else None
 
 
+def open_credentials(settings: OpsSettings, integration: IntegrationSettings) -> TbaCredentials:
+    """The integration's TBA credentials opened with NETSUITE_CREDENTIALS_KEYS (CredentialError if not)."""
+    opened = integration.credentials.open(
+        KeyRing.from_string(settings.netsuite_credentials_keys.get_secret_value())
+    )
+    return TbaCredentials(
+        consumer_key=opened.client_id,
+        consumer_secret=opened.client_secret,
+        token_id=opened.token_id,
+        token_secret=opened.token_secret,
+    )
+
+
+def netsuite_client(settings: OpsSettings) -> NetSuiteClient:
+    """A client for harmless calls: one retry, no shared budget (an operator's few requests)."""
+    return NetSuiteClient(
+        base_url_override=settings.netsuite_base_url,
+        timeout=settings.netsuite_timeout_s,
+        retry=RetryPolicy(max_attempts=2, max_elapsed=settings.netsuite_timeout_s),
+    )
+
+
 def _location_ids(integration: IntegrationSettings) -> list[str]:
     ids: list[str] = [str(i) for i in integration.stock.location_ids]
     recon = integration.auto_reconciliation
@@ -138,14 +160,7 @@ async def check(
         Step("integration", True, f"account {integration.account_id}, sync_type {integration.sync_type}")
     )
     try:
-        ring = KeyRing.from_string(settings.netsuite_credentials_keys.get_secret_value())
-        creds = integration.credentials
-        opened = TbaCredentials(
-            consumer_key=ring.open(creds.client_id),
-            consumer_secret=ring.open(creds.client_secret),
-            token_id=ring.open(creds.token_id),
-            token_secret=ring.open(creds.token_secret),
-        )
+        opened = open_credentials(settings, integration)
     except CredentialError as exc:
         steps.append(
             Step(
@@ -158,11 +173,7 @@ async def check(
         )
         return steps
     steps.append(Step("credentials", True, "sealed credentials open with the key ring"))
-    client = NetSuiteClient(
-        base_url_override=settings.netsuite_base_url,
-        timeout=settings.netsuite_timeout_s,
-        retry=RetryPolicy(max_attempts=2, max_elapsed=settings.netsuite_timeout_s),
-    )
+    client = netsuite_client(settings)
     try:
         try:
             session = client.session(integration.account_id, TbaAuth(integration.account_id, opened), 1)

@@ -13,6 +13,12 @@ as `KAFKA_GROUP_INSTANCE_ID` (static membership: a rolling restart does not reba
 `terminationGracePeriodSeconds` = `SHUTDOWN_GRACE_S` + 15 s; KEDA scales on consumer lag with
 `maxReplicaCount` no larger than the partition count (more consumers than partitions sit idle).
 Topics are generated from `om_contracts.TOPICS`, with a `.dlq` topic for every consumed topic.
+Monitoring: a ServiceMonitor, a PrometheusRule whose groups are `deploy/monitoring/alerts.yaml`
+(the file `promtool check rules` / `promtool test rules` run on) and the Grafana dashboard
+`deploy/monitoring/dashboard.json` in a ConfigMap for Grafana's dashboard sidecar. A secured
+Kafka (KAFKA_SECURITY_PROTOCOL in `config`) also gets a KEDA TriggerAuthentication built from the
+same settings, and `kafka.tls.secretName` mounts the CA/client certificate the settings point at.
+The YAML is plain: no anchors or aliases, whatever objects the renderer shares.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from om_contracts import TOPICS, dead_letter_topic
 from om_platform.settings import ServiceSettings
 
 HTTP_PORT = 8080
+DEPLOY_DIR = Path(__file__).resolve().parents[4] / "deploy"  # the repository's, for the default
+KEDA_AUTH = "om-kafka-auth"
 APP_LABEL = "app.kubernetes.io/name"
 PART_OF = {"app.kubernetes.io/part-of": "ordermentum-netsuite"}
 GRACE_MARGIN_S = 15
@@ -51,30 +59,77 @@ def _merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_values(paths: Sequence[Path], schema_path: Path) -> dict[str, Any]:
-    """Merge the values files in order and validate the result; raises ValuesError listing problems."""
+    """Merge the values files in order and validate the result; raises ValuesError listing problems.
+
+    The schema's own messages come first; the rules it cannot state (replicas against partitions,
+    security settings against the TLS secret) are checked only on values that passed it, so a
+    wrong type is reported as the schema error it is, never as a crash.
+    """
     values: dict[str, Any] = {}
     for path in paths:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" line {mark.line + 1}" if mark is not None else ""
+            raise ValuesError(
+                f"{path}{where}: not valid YAML ({getattr(exc, 'problem', None) or exc})"
+            ) from None
         if not isinstance(loaded, dict):
             raise ValuesError(f"{path}: top level must be a mapping")
         values = _merge(values, loaded)
     schema = json.loads(schema_path.read_text(encoding="utf-8"))
     validator = jsonschema.Draft202012Validator(schema)
-    problems = [
+    problems = sorted(
         f"{'/'.join(str(p) for p in error.absolute_path) or '<root>'}: {error.message}"
         for error in validator.iter_errors(values)
-    ]
-    for name, service in values.get("services", {}).items():
-        if service.get("maxReplicas", 0) > values.get("kafka", {}).get("partitions", 0):
-            problems.append(
-                f"services/{name}/maxReplicas: {service['maxReplicas']} is more than the "
-                f"{values['kafka']['partitions']} partitions; extra consumers would sit idle"
-            )
-        if service.get("replicas", 0) > service.get("maxReplicas", 0):
-            problems.append(f"services/{name}/replicas: more than maxReplicas")
+    )
+    if problems:
+        raise ValuesError("; ".join(problems))
+    problems = _rules(values)
     if problems:
         raise ValuesError("; ".join(sorted(problems)))
     return values
+
+
+def _rules(values: dict[str, Any]) -> list[str]:
+    """What the schema cannot say; runs on schema-valid values only."""
+    problems: list[str] = []
+    partitions = values["kafka"]["partitions"]
+    for name, service in values["services"].items():
+        if service["maxReplicas"] > partitions:
+            problems.append(
+                f"services/{name}/maxReplicas: {service['maxReplicas']} is more than the "
+                f"{partitions} partitions; extra consumers would sit idle"
+            )
+        if service["replicas"] > service["maxReplicas"]:
+            problems.append(f"services/{name}/replicas: more than maxReplicas")
+    protocol = values["config"].get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
+    tls = values["kafka"].get("tls", {})
+    if tls.get("secretName") and protocol not in ("SSL", "SASL_SSL"):
+        problems.append(
+            f"kafka/tls/secretName: set, but config/KAFKA_SECURITY_PROTOCOL is {protocol}, not SSL or SASL_SSL"
+        )
+    mechanism = values["config"].get("KAFKA_SASL_MECHANISM")
+    if mechanism == "OAUTHBEARER" and not values["kafka"].get("keda", {}).get("authenticationSpec"):
+        problems.append(
+            "kafka/keda/authenticationSpec: KAFKA_SASL_MECHANISM=OAUTHBEARER needs KEDA's own way to get a token "
+            "(e.g. podIdentity for MSK IAM); give its TriggerAuthentication spec here"
+        )
+    if (
+        mechanism in ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+        and "KAFKA_SASL_PASSWORD" not in values["secret"]["keys"]
+    ):
+        problems.append(
+            f"secret/keys: KAFKA_SASL_MECHANISM={mechanism} needs KAFKA_SASL_PASSWORD in the Secret"
+        )
+    secrets = ("KAFKA_SASL_PASSWORD", "KAFKA_SSL_KEY_PASSWORD", "MONGODB_URL", "NETSUITE_CREDENTIALS_KEYS")
+    problems.extend(
+        f"config/{name}: a secret; list it in secret/keys instead of the ConfigMap"
+        for name in secrets
+        if name in values["config"]
+    )
+    return problems
 
 
 def _k8s_name(service: str) -> str:
@@ -90,8 +145,9 @@ def _grace_s(values: dict[str, Any]) -> float:
     return float(values["config"].get("SHUTDOWN_GRACE_S", default))
 
 
-def render(values: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every object of the deployment, in apply order."""
+def render(values: dict[str, Any], deploy_dir: Path | None = None) -> list[dict[str, Any]]:
+    """Every object of the deployment, in apply order (`deploy_dir` holds monitoring/)."""
+    deploy_dir = deploy_dir or DEPLOY_DIR
     objects: list[dict[str, Any]] = [
         {
             "apiVersion": "v1",
@@ -106,8 +162,130 @@ def render(values: dict[str, Any]) -> list[dict[str, Any]]:
         },
     ]
     objects.extend(_topics(values))
+    auth = _trigger_authentication(values)
+    if auth is not None:
+        objects.append(auth)
     for service in ("order_sync", "stock_sync", "finance_sync"):
-        objects.extend(_service(service, values["services"][service], values))
+        objects.extend(_service(service, values["services"][service], values, auth))
+    objects.extend(_monitoring(values, deploy_dir / "monitoring"))
+    return objects
+
+
+# KAFKA_SASL_MECHANISM -> the `sasl` mode of KEDA's Kafka scaler
+_KEDA_SASL = {
+    "PLAIN": "plaintext",
+    "SCRAM-SHA-256": "scram_sha256",
+    "SCRAM-SHA-512": "scram_sha512",
+    "OAUTHBEARER": "oauthbearer",
+}
+
+
+def _trigger_metadata(values: dict[str, Any]) -> dict[str, str]:
+    """KEDA trigger metadata for the services' own Kafka settings (same names as the pods get)."""
+    config = values["config"]
+    protocol = config.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
+    metadata: dict[str, str] = {}
+    if protocol in ("SASL_SSL", "SASL_PLAINTEXT"):
+        metadata["sasl"] = _KEDA_SASL[config.get("KAFKA_SASL_MECHANISM", "PLAIN")]
+    if protocol in ("SSL", "SASL_SSL"):
+        metadata["tls"] = "enable"
+        if config.get("KAFKA_SSL_CHECK_HOSTNAME", "true").lower() == "false":
+            metadata["unsafeSsl"] = "true"
+    return metadata | {k: str(v) for k, v in values["kafka"].get("keda", {}).get("extraMetadata", {}).items()}
+
+
+def _trigger_authentication(values: dict[str, Any]) -> dict[str, Any] | None:
+    """KEDA's credentials for a secured cluster: the SASL user from the pods' own environment
+    (KAFKA_SASL_USERNAME), the password from the services' Secret, the CA and client certificate
+    from `kafka.tls.secretName` (PEM contents, as KEDA wants them)."""
+    config = values["config"]
+    protocol = config.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
+    override = values["kafka"].get("keda", {}).get("authenticationSpec")
+    if protocol == "PLAINTEXT" and not override:
+        return None
+    spec: dict[str, Any]
+    if override:
+        spec = copy.deepcopy(override)
+    else:
+        secret_refs: list[dict[str, str]] = []
+        env_refs: list[dict[str, str]] = []
+        if config.get("KAFKA_SASL_MECHANISM") in ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"):
+            env_refs.append({"parameter": "username", "name": "KAFKA_SASL_USERNAME"})
+            secret_refs.append(
+                {"parameter": "password", "name": values["secret"]["name"], "key": "KAFKA_SASL_PASSWORD"}
+            )
+        tls = values["kafka"].get("tls", {})
+        if tls.get("secretName"):
+            for parameter, key in (
+                ("ca", tls.get("caKey")),
+                ("cert", tls.get("certKey")),
+                ("key", tls.get("keyKey")),
+            ):
+                if key:
+                    secret_refs.append({"parameter": parameter, "name": tls["secretName"], "key": key})
+        spec = {}
+        if secret_refs:
+            spec["secretTargetRef"] = secret_refs
+        if env_refs:
+            spec["env"] = env_refs
+        if not spec:
+            return None
+    return {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "TriggerAuthentication",
+        "metadata": _meta(KEDA_AUTH, values),
+        "spec": spec,
+    }
+
+
+def _monitoring(values: dict[str, Any], folder: Path) -> list[dict[str, Any]]:
+    monitoring = values.get("monitoring", {})
+    objects: list[dict[str, Any]] = []
+    if monitoring.get("serviceMonitor", {}).get("enabled", True):
+        objects.append(
+            {
+                "apiVersion": "monitoring.coreos.com/v1",
+                "kind": "ServiceMonitor",
+                "metadata": _meta(
+                    "om-netsuite", values, monitoring.get("serviceMonitor", {}).get("labels", {})
+                ),
+                "spec": {
+                    "selector": {"matchLabels": PART_OF | {"app.kubernetes.io/component": "service"}},
+                    "namespaceSelector": {"matchNames": [values["namespace"]]},
+                    "endpoints": [
+                        {
+                            "port": "http",
+                            "path": "/metrics",
+                            "interval": monitoring.get("serviceMonitor", {}).get("interval", "30s"),
+                        }
+                    ],
+                },
+            }
+        )
+    if monitoring.get("prometheusRule", {}).get("enabled", True):
+        rules = yaml.safe_load((folder / "alerts.yaml").read_text(encoding="utf-8"))
+        objects.append(
+            {
+                "apiVersion": "monitoring.coreos.com/v1",
+                "kind": "PrometheusRule",
+                "metadata": _meta(
+                    "om-netsuite-alerts", values, monitoring.get("prometheusRule", {}).get("labels", {})
+                ),
+                "spec": {"groups": rules["groups"]},
+            }
+        )
+    dashboard = monitoring.get("grafanaDashboard", {})
+    if dashboard.get("enabled", True):
+        objects.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": _meta(
+                    "om-netsuite-dashboard", values, dashboard.get("labels", {"grafana_dashboard": "1"})
+                ),
+                "data": {"om-netsuite.json": (folder / "dashboard.json").read_text(encoding="utf-8")},
+            }
+        )
     return objects
 
 
@@ -145,7 +323,9 @@ def _topics(values: dict[str, Any]) -> Iterable[dict[str, Any]]:
             }
 
 
-def _service(service: str, spec: dict[str, Any], values: dict[str, Any]) -> list[dict[str, Any]]:
+def _service(
+    service: str, spec: dict[str, Any], values: dict[str, Any], auth: dict[str, Any] | None
+) -> list[dict[str, Any]]:
     name = _k8s_name(service)
     selector = {APP_LABEL: name}
     labels = selector | {"app.kubernetes.io/component": "service"}
@@ -160,6 +340,24 @@ def _service(service: str, spec: dict[str, Any], values: dict[str, Any]) -> list
         {"name": "KAFKA_GROUP_INSTANCE_ID", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
         {"name": "HTTP_PORT", "value": str(HTTP_PORT)},
     ]
+    volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
+    # the root filesystem is read-only; Python and httpx may still want a temp dir
+    mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]  # noqa: S108 - an emptyDir
+    tls = values["kafka"].get("tls", {})
+    if tls.get("secretName"):
+        # KAFKA_SSL_CAFILE/CERTFILE/KEYFILE point into the mounted Secret
+        mount_path = tls.get("mountPath", "/etc/kafka-tls")
+        volumes.append(
+            {"name": "kafka-tls", "secret": {"secretName": tls["secretName"], "defaultMode": 0o440}}
+        )
+        mounts.append({"name": "kafka-tls", "mountPath": mount_path, "readOnly": True})
+        for setting, key in (
+            ("KAFKA_SSL_CAFILE", tls.get("caKey")),
+            ("KAFKA_SSL_CERTFILE", tls.get("certKey")),
+            ("KAFKA_SSL_KEYFILE", tls.get("keyKey")),
+        ):
+            if key:
+                env.append({"name": setting, "value": f"{mount_path}/{key}"})
     probe = {"port": "http"}
     container = {
         "name": name,
@@ -195,19 +393,22 @@ def _service(service: str, spec: dict[str, Any], values: dict[str, Any]) -> list
             "readOnlyRootFilesystem": True,
             "capabilities": {"drop": ["ALL"]},
         },
-        # the root filesystem is read-only; Python and httpx may still want a temp dir
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 - an emptyDir, not a shared /tmp
+        "volumeMounts": mounts,
     }
+    annotations = (
+        {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": str(HTTP_PORT),
+            "prometheus.io/path": "/metrics",
+        }
+        if values.get("monitoring", {}).get("podAnnotations", False)
+        else {}
+    )
+    spread = values.get("topologySpread", {})
     pod = {
-        "metadata": {
-            "labels": labels,
-            "annotations": {
-                "prometheus.io/scrape": "true",
-                "prometheus.io/port": str(HTTP_PORT),
-                "prometheus.io/path": "/metrics",
-            },
-        },
+        "metadata": {"labels": labels} | ({"annotations": annotations} if annotations else {}),
         "spec": {
+            "serviceAccountName": name,
             "terminationGracePeriodSeconds": math.ceil(_grace_s(values)) + GRACE_MARGIN_S,
             "securityContext": {
                 "runAsNonRoot": True,
@@ -218,19 +419,34 @@ def _service(service: str, spec: dict[str, Any], values: dict[str, Any]) -> list
             },
             "automountServiceAccountToken": False,
             "containers": [container],
-            "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+            "volumes": volumes,
+            # across zones first (a zone outage leaves replicas elsewhere), then across nodes
             "topologySpreadConstraints": [
                 {
                     "maxSkew": 1,
-                    "topologyKey": "kubernetes.io/hostname",
-                    "whenUnsatisfiable": "ScheduleAnyway",
+                    "topologyKey": "topology.kubernetes.io/zone",
+                    "whenUnsatisfiable": spread.get("zone", "ScheduleAnyway"),
                     "labelSelector": {"matchLabels": selector},
-                }
+                },
+                {
+                    "maxSkew": 1,
+                    "topologyKey": "kubernetes.io/hostname",
+                    "whenUnsatisfiable": spread.get("node", "ScheduleAnyway"),
+                    "labelSelector": {"matchLabels": selector},
+                },
             ],
         },
     }
     bootstrap = values["config"].get("KAFKA_BOOTSTRAP_SERVERS", "")
+    trigger_metadata = _trigger_metadata(values)
     return [
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": _meta(name, values, labels),
+            # the services never call the Kubernetes API
+            "automountServiceAccountToken": False,
+        },
         {
             "apiVersion": "v1",
             "kind": "ConfigMap",
@@ -286,8 +502,10 @@ def _service(service: str, spec: dict[str, Any], values: dict[str, Any]) -> list
                             "lagThreshold": str(spec["lagThreshold"]),
                             "offsetResetPolicy": "earliest",
                             "allowIdleConsumers": "false",
-                        },
+                        }
+                        | trigger_metadata,
                     }
+                    | ({"authenticationRef": {"name": KEDA_AUTH}} if auth is not None else {})
                     for group, topic in sorted(spec["consumerGroups"].items())
                 ],
             },
@@ -358,5 +576,12 @@ def validate(
     return problems
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """No `&id001` anchors: objects shared between manifests are written out in full each time."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def to_yaml(objects: Iterable[dict[str, Any]]) -> str:
-    return yaml.safe_dump_all(list(objects), sort_keys=False, default_flow_style=False)
+    return yaml.dump_all(list(objects), Dumper=_PlainDumper, sort_keys=False, default_flow_style=False)

@@ -11,7 +11,6 @@ from typing import Annotated
 
 import typer
 
-from om_contracts import CredentialError, KeyRing
 from omctl._common import JsonOpt, fail, settings
 from omctl._output import emit_json
 
@@ -37,6 +36,8 @@ def seal(
     as_json: JsonOpt = False,
 ) -> None:
     """Seal a credential read from stdin (or a hidden prompt); prints the sealed token."""
+    from om_contracts import CredentialError, KeyRing
+
     raw_keys = settings().netsuite_credentials_keys.get_secret_value()
     if not raw_keys:
         fail("NETSUITE_CREDENTIALS_KEYS is not set")

@@ -3,7 +3,9 @@
 Read-only. Per service database it reads:
   integrations            configured / disconnected per supplier
   ledger-like collections every collection whose name contains "ledger": documents with
-                          `supplier_id`, `status`, `updated_at` and `last_error.code` (or `error.code`)
+                          `supplier_id`, `status`, `updated_at` and `last_error.code` (or `error.code`);
+                          with a supplier, also its records whose latest sync carries a
+                          TOTALS_MISMATCH warning (`warnings`, `totals`: NetSuite booked other totals)
   cursor-like collections every collection whose name contains "cursor": one document per
                           supplier and job (position fields are shown as stored)
   operator_commands       operator commands still pending or running
@@ -64,7 +66,8 @@ async def suppliers(settings: OpsSettings, supplier_id: str | None = None) -> di
 
     def slot(supplier: str, service: str) -> dict[str, Any]:
         view: dict[str, Any] = result[supplier].setdefault(
-            service, {"integration": None, "flows": {}, "cursors": [], "pending_commands": 0}
+            service,
+            {"integration": None, "flows": {}, "cursors": [], "pending_commands": 0, "mismatches": []},
         )
         return view
 
@@ -78,6 +81,10 @@ async def suppliers(settings: OpsSettings, supplier_id: str | None = None) -> di
                     slot(doc["_id"], service)["integration"] = doc.get("status")
             for name in sorted(n for n in names if "ledger" in n):
                 await _ledger(db[name], match, lambda s, svc=service: slot(s, svc), name)
+                if supplier_id:
+                    found = await mismatches(db[name], supplier_id)
+                    if found:
+                        slot(supplier_id, service)["mismatches"].extend(found)
             for name in sorted(n for n in names if "cursor" in n):
                 async for doc in db[name].find(match):
                     if "supplier_id" in doc:
@@ -91,6 +98,34 @@ async def suppliers(settings: OpsSettings, supplier_id: str | None = None) -> di
                 async for row in await db[COMMANDS].aggregate(pipeline):
                     slot(row["_id"], service)["pending_commands"] = row["n"]
     return dict(result)
+
+
+MISMATCH = "TOTALS_MISMATCH"
+MISMATCHES_SHOWN = 200
+
+
+async def mismatches(collection: Any, supplier_id: str) -> list[dict[str, Any]]:
+    """The supplier's records whose latest sync found NetSuite's totals differ (newest first)."""
+    query = {"supplier_id": supplier_id, "warnings.code": MISMATCH}
+    fields = {"ordermentum_id": 1, "kind": 1, "number": 1, "totals": 1, "warnings": 1, "updated_at": 1}
+    rows: list[dict[str, Any]] = []
+    async for doc in collection.find(query, fields).sort("updated_at", -1).limit(MISMATCHES_SHOWN):
+        totals = doc.get("totals") or {}
+        message = next(
+            (w.get("message") for w in doc.get("warnings") or [] if w.get("code") == MISMATCH), None
+        )
+        rows.append(
+            {
+                "ordermentum_id": doc.get("ordermentum_id"),
+                "kind": doc.get("kind"),
+                "number": doc.get("number"),
+                "ordermentum": totals.get("ordermentum"),
+                "netsuite": totals.get("netsuite"),
+                "message": message,
+                "updated_at": doc.get("updated_at"),
+            }
+        )
+    return rows
 
 
 async def _ledger(collection: Any, match: dict[str, Any], slot: Any, name: str) -> None:

@@ -6,17 +6,21 @@ Collections (all in the service's database):
 * ``job_runs``         ``_id = feature:supplier:YYYY-MM-DDTHH``: one document per completed hour
 * ``published``        batches of ``netsuite id@version`` keys already confirmed by the broker
 * ``reconciliations``  ``_id = supplier:payment|payout:id``: plan, NetSuite id, outcome, event id
+* ``invoice_versions`` ``_id = supplier:netsuite invoice id``: the finalised invoice's order, tranId,
+                       published fingerprint and state (finalised, updated, voided)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from finance_sync.domain.documents import InvoiceVersion
 from finance_sync.domain.schedule import NEVER, Cursor, Position
 from om_platform.database import HasDatabase
 
@@ -133,6 +137,53 @@ class PublishedStore(_Repository):
             await self.collection.insert_one(
                 {"supplier_id": supplier_id, "feature": feature, "keys": keys, "at": datetime.now(UTC)}
             )
+
+
+class InvoiceVersionStore(_Repository):
+    """The published state of each finalised invoice: one bulk write per published page."""
+
+    name = "invoice_versions"
+
+    async def many(self, supplier_id: str, invoice_ids: Iterable[str]) -> dict[str, InvoiceVersion]:
+        keys = [f"{supplier_id}:{i}" for i in set(invoice_ids)]
+        found: dict[str, InvoiceVersion] = {}
+        if not keys:
+            return found
+        async for document in self.collection.find({"_id": {"$in": keys}}):
+            found[document["invoice_id"]] = InvoiceVersion(
+                invoice_id=document["invoice_id"],
+                order_id=document["order_id"],
+                tran_id=document.get("tran_id"),
+                fingerprint=document.get("fingerprint", ""),
+                state=document["state"],
+            )
+        return found
+
+    async def remember(self, supplier_id: str, versions: Sequence[InvoiceVersion]) -> None:
+        if not versions:
+            return
+        now = datetime.now(UTC)
+        await self.collection.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": f"{supplier_id}:{v.invoice_id}"},
+                    {
+                        "$set": {
+                            "supplier_id": supplier_id,
+                            "invoice_id": v.invoice_id,
+                            "order_id": v.order_id,
+                            "tran_id": v.tran_id,
+                            "fingerprint": v.fingerprint,
+                            "state": v.state,
+                            "updated_at": now,
+                        }
+                    },
+                    upsert=True,
+                )
+                for v in versions
+            ],
+            ordered=True,
+        )
 
 
 class ReconciliationLedger(_Repository):

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from finance_sync.domain.documents import CreditMemoRow, InvoiceRow, LineRow, cents
+from finance_sync.domain.documents import CreditMemoRow, DeletedInvoice, InvoiceRow, LineRow, cents
 from finance_sync.domain.schedule import Position
 from om_netsuite import NetSuiteSession
 
@@ -54,10 +54,10 @@ def _opt_dec(text: Any) -> Decimal | None:
     return Decimal(str(text)) if text not in (None, "") else None
 
 
-def _window(column: str) -> str:
+def _window(column: str, id_column: str = "t.id") -> str:
     """Rows strictly after the (timestamp, id) position and strictly before the window's end."""
     return (
-        f"({column} > TO_TIMESTAMP(?, {MASK}) OR ({column} = TO_TIMESTAMP(?, {MASK}) AND t.id > ?)) "
+        f"({column} > TO_TIMESTAMP(?, {MASK}) OR ({column} = TO_TIMESTAMP(?, {MASK}) AND {id_column} > ?)) "
         f"AND {column} < TO_TIMESTAMP(?, {MASK})"
     )
 
@@ -105,20 +105,51 @@ class FinanceGateway:
     # -- finalised invoices and credit memos ---------------------------------------------------
 
     async def invoices_created(self, after: Position, until: datetime, limit: int) -> list[InvoiceRow]:
-        """Invoices created from sales orders with one of our external ids, in (created, id) order."""
+        """Invoices created from sales orders with one of our external ids, in (created, id) order.
+
+        Voided ones are left out: an invoice voided before it was ever published is no news.
+        """
+        return await self._our_invoices("t.createddate", "AND t.voided = 'F' ", after, until, limit)
+
+    async def invoices_modified(self, after: Position, until: datetime, limit: int) -> list[InvoiceRow]:
+        """Invoices of our sales orders last modified in the window, in (modified, id) order.
+
+        Edits and voids change an invoice's lastmodifieddate; applying a payment does not.
+        """
+        return await self._our_invoices("t.lastmodifieddate", "", after, until, limit)
+
+    async def _our_invoices(
+        self, column: str, condition: str, after: Position, until: datetime, limit: int
+    ) -> list[InvoiceRow]:
         query = (
             "SELECT t.id, t.tranid, t.entity, t.externalid, so.externalid AS order_eid, "  # noqa: S608 - fixed SQL; values are bound ? parameters
             f"TO_CHAR(t.createddate, {MASK}) AS created, TO_CHAR(t.duedate, 'YYYY-MM-DD') AS duedate, "
+            f"TO_CHAR(t.lastmodifieddate, {MASK}) AS modified, t.voided AS voided, "
             "BUILTIN.DF(t.currency) AS currency, t.foreigntotal AS total, "
             "t.foreignamountpaid AS paid, t.foreignamountunpaid AS unpaid "
             "FROM transaction t JOIN transaction so ON so.id = t.createdfrom "
-            "WHERE t.type = 'CustInvc' AND so.externalid LIKE 'OM-ORDER-%' AND "
-            f"{_window('t.createddate')} ORDER BY t.createddate, t.id"
+            f"WHERE t.type = 'CustInvc' AND so.externalid LIKE 'OM-ORDER-%' {condition}AND "
+            f"{_window(column)} ORDER BY {column}, t.id"
         )
         rows = await self._page(query, _window_params(after, until), limit)
         headers = [_invoice_row(row) for row in rows]
         lines = await self.lines("CustInvc", [h.id for h in headers], sign=Decimal(-1))
         return [_with_lines(h, lines.get(h.id, ())) for h in headers]
+
+    async def invoices_deleted(self, after: Position, until: datetime, limit: int) -> list[DeletedInvoice]:
+        """Invoices deleted in the window, in (deleted, id) order (SuiteQL ``deletedrecord``).
+
+        SuiteQL cannot see deleted rows of ``transaction``; NetSuite logs deletions in
+        ``deletedrecord`` (role permission "Deleted Records"). The ``type`` value of invoices
+        is UNCONFIRMED against a real account (reference §5.4 does not list the table).
+        """
+        query = (
+            f"SELECT d.recordid AS id, TO_CHAR(d.deleteddate, {MASK}) AS deleted FROM deletedrecord d "  # noqa: S608 - fixed SQL; values are bound ? parameters
+            f"WHERE d.type = 'invoice' AND {_window('d.deleteddate', 'd.recordid')} "
+            "ORDER BY d.deleteddate, d.recordid"
+        )
+        rows = await self._page(query, _window_params(after, until), limit)
+        return [DeletedInvoice(str(row["id"]), _parse_ts(row["deleted"])) for row in rows]
 
     async def credit_memos_created(self, after: Position, until: datetime, limit: int) -> list[CreditMemoRow]:
         query = (
@@ -273,7 +304,9 @@ class FinanceGateway:
         return await self.session.upsert("customerPayment", external_id, body, replace=["apply"])
 
     async def upsert_deposit(self, external_id: str, body: dict[str, Any]) -> str:
-        return await self.session.upsert("deposit", external_id, body, replace=["payment"])
+        # The sublists are sent whole: a repeated upsert replaces them instead of appending.
+        replace = [name for name in ("payment", "other") if name in body]
+        return await self.session.upsert("deposit", external_id, body, replace=replace)
 
 
 def _invoice_row(row: dict[str, Any]) -> InvoiceRow:
@@ -289,6 +322,8 @@ def _invoice_row(row: dict[str, Any]) -> InvoiceRow:
         total=_money(row.get("total")),
         amount_paid=_money(row.get("paid")),
         amount_unpaid=_money(row.get("unpaid")),
+        modified_at=_parse_ts(row["modified"]) if row.get("modified") else None,
+        voided=row.get("voided") == "T",
     )
 
 

@@ -4,15 +4,22 @@ Rows arrive as plain dataclasses (the gateway parses SuiteQL text into `Decimal`
 and `date`); these functions only decide what to publish. Event ids are derived from the
 supplier, feature, NetSuite id and version, so a re-run after a crash republishes the same event
 id and Ordermentum's de-duplication on `event_id` absorbs it.
+
+A finalised invoice's published state is remembered as a fingerprint of what NetSuite holds
+(tranId, due date, currency, lines, totals: not the amount due, which payments move, nor the
+product mapping of its lines). An edit that changes the fingerprint is published again as
+`netsuite.invoice.updated`; a void or a deletion as `netsuite.invoice.voided`, once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Literal
 
 from om_contracts import (
     CreditNote,
@@ -22,8 +29,12 @@ from om_contracts import (
     FinalisedInvoice,
     InvoicePaid,
     NetSuiteCreditNoteCreated,
+    NetSuiteFinalisedInvoiceVoided,
     NetSuiteInvoiceFinalised,
     NetSuiteInvoicePaid,
+    NetSuiteInvoiceUpdated,
+    VoidedInvoice,
+    VoidReason,
     parse_external_id,
 )
 
@@ -66,6 +77,27 @@ class InvoiceRow:
     amount_paid: Decimal
     amount_unpaid: Decimal
     lines: tuple[LineRow, ...] = field(default=())
+    modified_at: dt.datetime | None = None
+    voided: bool = False
+
+
+@dataclass(frozen=True)
+class DeletedInvoice:
+    """An invoice NetSuite logged as deleted (SuiteQL ``deletedrecord``)."""
+
+    id: str
+    deleted_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class InvoiceVersion:
+    """What was last published about a finalised invoice (kept by the service)."""
+
+    invoice_id: str
+    order_id: str
+    tran_id: str | None
+    fingerprint: str
+    state: Literal["finalised", "updated", "voided"]
 
 
 @dataclass(frozen=True)
@@ -131,27 +163,127 @@ def totals(total: Decimal, lines: Iterable[LineRow]) -> DocumentTotals:
     return DocumentTotals(subtotal=total - tax, tax=tax, total=total)
 
 
+def finalised_invoice(
+    row: InvoiceRow, products: Mapping[str, str], default_currency: str
+) -> FinalisedInvoice | None:
+    """The published form of an invoice billed from one of our sales orders (None: not ours)."""
+    order_id = ordermentum_id(row.order_external_id, ExternalIdKind.ORDER)
+    if order_id is None:
+        return None
+    return FinalisedInvoice(
+        order_id=order_id,
+        netsuite_invoice_id=row.id,
+        tran_id=row.tran_id,
+        issued_at=row.created_at,
+        due_date=row.due_date,
+        currency=row.currency or default_currency,
+        lines=document_lines(row.lines, products),
+        totals=totals(row.total, row.lines),
+        amount_due=row.amount_unpaid,
+    )
+
+
 def finalised_invoice_event(
     supplier_id: str, row: InvoiceRow, products: Mapping[str, str], default_currency: str
 ) -> NetSuiteInvoiceFinalised | None:
     """`netsuite.invoice.finalised` for an invoice billed from one of our sales orders."""
-    order_id = ordermentum_id(row.order_external_id, ExternalIdKind.ORDER)
-    if order_id is None:
+    data = finalised_invoice(row, products, default_currency)
+    if data is None:
         return None
     return NetSuiteInvoiceFinalised(
         event_id=deterministic_event_id(supplier_id, "finalised", row.id),
         occurred_at=row.created_at,
         supplier_id=supplier_id,
-        data=FinalisedInvoice(
-            order_id=order_id,
-            netsuite_invoice_id=row.id,
-            tran_id=row.tran_id,
-            issued_at=row.created_at,
-            due_date=row.due_date,
-            currency=row.currency or default_currency,
-            lines=document_lines(row.lines, products),
-            totals=totals(row.total, row.lines),
-            amount_due=row.amount_unpaid,
+        data=data,
+    )
+
+
+def invoice_fingerprint(data: FinalisedInvoice) -> str:
+    """32 hex digits over what NetSuite holds: tranId, due date, currency, lines and totals.
+
+    Not the amount due (payments move it without editing the invoice) nor the lines' Ordermentum
+    product ids (a mapping made later is not an edit in NetSuite).
+    """
+    facts = data.model_dump(mode="json", include={"tran_id", "due_date", "currency", "lines", "totals"})
+    for line in facts["lines"]:
+        line.pop("product_id", None)
+    text = json.dumps(facts, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+InvoiceDocument = NetSuiteInvoiceFinalised | NetSuiteInvoiceUpdated | NetSuiteFinalisedInvoiceVoided
+
+
+def version_of(event: InvoiceDocument) -> InvoiceVersion:
+    """What to remember once an invoice event was published (a voided one needs no fingerprint)."""
+    if isinstance(event, NetSuiteFinalisedInvoiceVoided):
+        voided = event.data
+        return InvoiceVersion(voided.netsuite_invoice_id, voided.order_id, voided.tran_id, "", "voided")
+    data = event.data
+    state: Literal["finalised", "updated"] = (
+        "finalised" if isinstance(event, NetSuiteInvoiceFinalised) else "updated"
+    )
+    return InvoiceVersion(
+        data.netsuite_invoice_id, data.order_id, data.tran_id, invoice_fingerprint(data), state
+    )
+
+
+def invoice_change_event(
+    supplier_id: str,
+    row: InvoiceRow,
+    known: InvoiceVersion | None,
+    products: Mapping[str, str],
+    default_currency: str,
+) -> tuple[str, NetSuiteInvoiceUpdated | NetSuiteFinalisedInvoiceVoided | None]:
+    """(de-duplication key, event) for an invoice modified in NetSuite.
+
+    Nothing for an invoice never published as finalised (the finalised feed publishes its
+    current state), one already voided, or one whose fingerprint did not change.
+    """
+    if row.voided:
+        key = f"{row.id}@voided"
+        if known is None or known.state == "voided":
+            return key, None
+        return key, voided_event(supplier_id, known, row.modified_at or row.created_at, "voided")
+    data = finalised_invoice(row, products, default_currency)
+    if data is None or known is None or known.state == "voided":
+        return f"{row.id}@unknown", None
+    fingerprint = invoice_fingerprint(data)
+    key = f"{row.id}@{fingerprint}"
+    if fingerprint == known.fingerprint:
+        return key, None
+    return key, NetSuiteInvoiceUpdated(
+        event_id=deterministic_event_id(supplier_id, "updated", row.id, fingerprint),
+        occurred_at=row.modified_at or row.created_at,
+        supplier_id=supplier_id,
+        data=data,
+    )
+
+
+def invoice_deleted_event(
+    supplier_id: str, deleted: DeletedInvoice, known: InvoiceVersion | None
+) -> tuple[str, NetSuiteFinalisedInvoiceVoided | None]:
+    """(key, `netsuite.invoice.voided`) for a deleted invoice we published as finalised."""
+    key = f"{deleted.id}@voided"
+    if known is None or known.state == "voided":
+        return key, None
+    return key, voided_event(supplier_id, known, deleted.deleted_at, "deleted")
+
+
+def voided_event(
+    supplier_id: str, known: InvoiceVersion, at: dt.datetime, reason: VoidReason
+) -> NetSuiteFinalisedInvoiceVoided:
+    """`netsuite.invoice.voided` for a finalised invoice; one event id per invoice, whatever the reason."""
+    return NetSuiteFinalisedInvoiceVoided(
+        event_id=deterministic_event_id(supplier_id, "voided", known.invoice_id),
+        occurred_at=at,
+        supplier_id=supplier_id,
+        data=VoidedInvoice(
+            order_id=known.order_id,
+            netsuite_invoice_id=known.invoice_id,
+            tran_id=known.tran_id,
+            voided_at=at,
+            reason=reason,
         ),
     )
 

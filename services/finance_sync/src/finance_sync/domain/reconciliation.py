@@ -205,14 +205,44 @@ def customer_payment_body(
     return body
 
 
+@dataclass(frozen=True)
+class FeeBooking:
+    """Whether a payout's fees go on its deposit: ``booked`` is None when there are no fees."""
+
+    booked: bool | None
+    reason: str | None = None
+
+
+NO_FEES_ACCOUNT = (
+    "the integration's auto_reconciliation has no fees_account_id: the deposit is booked gross "
+    "(the payments' total) and the fees are left for the supplier to book"
+)
+
+
+def fee_booking(fees: Decimal, fees_account_id: str | None) -> FeeBooking:
+    """Fees are booked on the deposit when the integration names an account for them."""
+    if fees <= 0:
+        return FeeBooking(None)
+    if fees_account_id is None:
+        return FeeBooking(False, NO_FEES_ACCOUNT)
+    return FeeBooking(True)
+
+
 def deposit_body(
     account_id: str,
     payment_ids: Sequence[str],
     tran_date: str,
     memo: str,
     classification: TransactionClassification,
+    *,
+    fees: Decimal = ZERO,
+    fees_account_id: str | None = None,
 ) -> dict[str, Any]:
-    """The NetSuite bank deposit holding the given customer payments."""
+    """The NetSuite bank deposit holding the given customer payments.
+
+    With a fees account, the payout's fees are a negative ``other`` line to it, so the deposit
+    equals the amount that reached the bank (the payments less the fees).
+    """
     body: dict[str, Any] = {
         "account": {"id": account_id},
         "tranDate": tran_date,
@@ -220,6 +250,10 @@ def deposit_body(
         "payment": {"items": [{"doc": {"id": pid}, "deposit": True} for pid in payment_ids]},
     }
     body.update(_classification(classification))
+    if fee_booking(fees, fees_account_id).booked and fees_account_id is not None:
+        line: dict[str, Any] = {"account": {"id": fees_account_id}, "amount": -fees, "memo": f"Fees: {memo}"}
+        line.update(_classification(classification))
+        body["other"] = {"items": [line]}
     return body
 
 

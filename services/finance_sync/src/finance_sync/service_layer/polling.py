@@ -4,7 +4,9 @@ Guarantees (issue 6, "Cursors"):
 
 * the window starts at the cursor less the overlap (unless resuming a window cut by the bound);
 * each page's events are published concurrently and all confirmed by the broker before the page's
-  keys are marked published and the cursor moves past the page;
+  keys are marked published and the cursor moves past the page; a page may also ask to be told
+  what was published (`Page.on_published`, e.g. to remember an invoice's published state), which
+  happens before the keys are marked, so a crash in between republishes rather than forgets;
 * keys already marked are not published again, so overlapping windows, re-runs and replays
   publish each fact once (a crash between publish and mark republishes with the same event id);
 * a run stops after `max_rows` rows and saves an exact resume position; the scheduler then runs
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -38,6 +40,7 @@ class Page:
     rows: int
     end: Position | None
     items: list[tuple[str, BaseModel | None]] = field(default_factory=list)
+    on_published: Callable[[Sequence[BaseModel]], Awaitable[None]] | None = None
 
 
 FetchPage = Callable[[Position, datetime, int], Awaitable[Page]]
@@ -110,5 +113,7 @@ async def _publish_page(
     if not fresh:
         return 0
     await asyncio.gather(*(publisher.publish(event, key=supplier_id) for event in fresh.values()))
+    if page.on_published is not None:
+        await page.on_published(list(fresh.values()))
     await published.mark(supplier_id, feature, list(fresh))
     return len(fresh)

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from finance_sync.domain.documents import InvoiceVersion
 from finance_sync.domain.schedule import Cursor, Position
 from om_contracts import IntegrationSettings
 from om_platform.leases import Lease
@@ -36,6 +37,13 @@ class Cursors(Protocol):
 class Published(Protocol):
     async def already(self, supplier_id: str, feature: str, keys: Iterable[str]) -> set[str]: ...
     async def mark(self, supplier_id: str, feature: str, keys: list[str]) -> None: ...
+
+
+class InvoiceVersions(Protocol):
+    """What was last published about each finalised invoice (see domain.documents)."""
+
+    async def many(self, supplier_id: str, invoice_ids: Iterable[str]) -> dict[str, InvoiceVersion]: ...
+    async def remember(self, supplier_id: str, versions: Sequence[InvoiceVersion]) -> None: ...
 
 
 class JobRunLog(Protocol):

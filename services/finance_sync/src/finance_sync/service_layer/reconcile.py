@@ -13,7 +13,10 @@ Idempotency, whatever is replayed or retried (ledger ``reconciliations``):
    the NetSuite id and the event; a replay of a published payment does nothing, a retry before
    that repeats the same upsert and the same event id.
 
-A payout is deposited (``OM-PAYOUT-<id>``) with the payments the ledger recorded in NetSuite.
+A payout is deposited (``OM-PAYOUT-<id>``) with the payments the ledger recorded in NetSuite;
+its fees are a negative line to ``auto_reconciliation.fees_account_id`` when the integration
+names one (the deposit then equals the net amount), otherwise the deposit is gross and the
+outcome says so (``fees_booked`` false, with the reason).
 Payments not recorded yet make the payout fail as transient (the edge retries it with backoff,
 then dead-letters it for an operator to redrive); unmatched payments have no NetSuite record and
 are left out of the deposit.
@@ -36,6 +39,7 @@ from finance_sync.domain.reconciliation import (
     allocation_label,
     customer_payment_body,
     deposit_body,
+    fee_booking,
     plan_payment,
     reconciliation_data,
 )
@@ -261,15 +265,25 @@ class Reconciler:
             payout.settled_at.date().isoformat(),
             f"Ordermentum payout {payout.reference or payout.id}",
             settings.deposit,
+            fees=payout.fees,
+            fees_account_id=settings.fees_account_id,
         )
         deposit_id = await self._gateway_for(supplier_id, integration).upsert_deposit(
             external_id(ExternalIdKind.PAYOUT, payout.id), body
         )
+        fees = fee_booking(payout.fees, settings.fees_account_id)
         outbound = NetSuitePayoutDeposited(
             event_id=deterministic_event_id(supplier_id, PAYOUT, payout.id),
             occurred_at=self._clock(),
             supplier_id=supplier_id,
-            data=PayoutDeposit(payout_id=payout.id, netsuite_deposit_id=deposit_id, amount=payout.amount),
+            data=PayoutDeposit(
+                payout_id=payout.id,
+                netsuite_deposit_id=deposit_id,
+                amount=payout.amount,
+                fees=payout.fees if fees.booked is not None else None,
+                fees_booked=fees.booked,
+                reason=fees.reason,
+            ),
         )
         left_out = [pid for pid in payout.payment_ids if not recorded[pid].get("netsuite_id")]
         await self._record_and_publish(

@@ -10,6 +10,13 @@ class PrometheusCounters:
 
     def __init__(self, registry: CollectorRegistry, failures: Counter | None = None) -> None:
         self._failures = failures
+        self._warnings = Counter(
+            "om_order_sync_warnings_total",
+            "Synced outcomes with a warning, by code (TOTALS_MISMATCH: NetSuite booked other "
+            "totals than Ordermentum's)",
+            ["code"],
+            registry=registry,
+        )
         self._counter = Counter(
             "om_order_sync_unpublished_total",
             "Order/invoice events acknowledged without an outcome event, by reason "
@@ -24,3 +31,6 @@ class PrometheusCounters:
     def failure(self, code: str) -> None:
         if self._failures is not None:
             self._failures.labels(code).inc()
+
+    def warning(self, code: str) -> None:
+        self._warnings.labels(code).inc()

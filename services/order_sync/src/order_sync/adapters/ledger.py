@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pymongo.asynchronous.collection import AsyncCollection
 
-from om_contracts import ErrorCode, NetSuiteRecordRef, SyncFailed, SyncKind
+from om_contracts import ErrorCode, NetSuiteRecordRef, SyncFailed, SyncKind, SyncSucceeded
 from order_sync.domain.mapping import blockers
 from order_sync.domain.outcomes import Outcome, status_of
 from order_sync.service_layer.ports import Claim, LedgerEntry, Recorded, Selection
@@ -58,6 +58,7 @@ class MongoLedger:
         )
         # Only claimed records carry `claim.until`: the sparse index holds just those.
         await self._collection.create_index([("claim.until", 1)], sparse=True)
+        await self._collection.create_index([("supplier_id", 1), ("warnings.code", 1)])
 
     async def get(self, supplier_id: str, kind: SyncKind, ordermentum_id: str) -> LedgerEntry | None:
         document = await self._collection.find_one({"_id": ledger_id(supplier_id, kind, ordermentum_id)})
@@ -99,6 +100,11 @@ class MongoLedger:
         }
         if netsuite is not None:
             fields["netsuite"] = netsuite
+        if isinstance(data, SyncSucceeded):
+            # What `omctl status --supplier` lists: the latest verification of the record (a
+            # failed follow-up leaves the last one in place; NetSuite still holds that record).
+            fields["warnings"] = [w.model_dump(mode="json") for w in data.warnings]
+            fields["totals"] = data.totals.model_dump(mode="json") if data.totals else None
         key = ledger_id(entry.supplier_id, entry.kind, entry.ordermentum_id)
         update = {
             "$set": fields,

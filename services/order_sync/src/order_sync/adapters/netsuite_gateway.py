@@ -1,10 +1,16 @@
 """order_sync's view of a supplier's NetSuite account, over `om_netsuite.NetSuiteSession`.
 
 The upsert (``PUT /{type}/eid:{externalId}?replace=item``, Help section_156335203191 and
-section_1545142420) answers 204 with the internal id in ``Location`` but no ``tranId``. The
-transaction number is read once per record with SuiteQL, and concurrent reads of one account are
-coalesced into a single query ("group commit"), so a busy account spends one request per batch of
-new records instead of one per record.
+section_1545142420) answers 204 with the internal id in ``Location`` but neither the ``tranId``
+nor what NetSuite made of the body. Both are read back once per write with SuiteQL: the
+transaction number, ``foreigntotal``, ``taxtotal`` and the number of item lines, in one query;
+concurrent reads of one account are coalesced into a single query ("group commit"), so a busy
+account spends one request per batch of written records instead of one per record.
+
+Updates are read back too (README, "Verify after write"): a record whose tranId the ledger knows
+still has its totals verified, through the same batched query, because an edit is exactly when
+NetSuite's tax codes or price levels can change what it books. The known tranId is kept when the
+row does not come back.
 """
 
 from __future__ import annotations
@@ -12,18 +18,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from om_contracts import IntegrationSettings, NetSuiteRecordRef
+from om_contracts import IntegrationSettings, NetSuiteRecordRef, TransactionTotals
 from om_netsuite import NetSuiteSession, PermanentError
+from om_platform.currencies import currency_ids
 from order_sync.domain.mapping import TransactionBody
+from order_sync.domain.outcomes import Written
 
 SessionFor = Callable[[str, IntegrationSettings], NetSuiteSession]
 MAX_BATCH = 500
 
 
+@dataclass(frozen=True)
+class ReadBack:
+    """What NetSuite holds for a written transaction: its number and the totals it booked."""
+
+    tran_id: str | None
+    totals: TransactionTotals
+
+
 class TranIdReader:
-    """Coalesces `tran_id(internal_id)` calls of one account into `SELECT ... WHERE id IN (...)`.
+    """Coalesces `read(internal_id)` calls of one account into `SELECT ... WHERE id IN (...)`.
 
     While other upserts of the account are in flight, a read waits up to `linger_s` for their
     ids to join the batch (they finish within one NetSuite round trip of each other); alone, it
@@ -31,7 +49,7 @@ class TranIdReader:
     """
 
     def __init__(self, linger_s: float = 0.02) -> None:
-        self._pending: dict[str, list[asyncio.Future[str | None]]] = {}
+        self._pending: dict[str, list[asyncio.Future[ReadBack | None]]] = {}
         self._session: NetSuiteSession | None = None
         self._task: asyncio.Task[None] | None = None
         self._linger_s = linger_s
@@ -45,9 +63,10 @@ class TranIdReader:
         self._upserts -= 1
         self._changed.set()
 
-    async def tran_id(self, session: NetSuiteSession, internal_id: str) -> str | None:
+    async def read(self, session: NetSuiteSession, internal_id: str) -> ReadBack | None:
+        """The transaction's number and totals (None when NetSuite returns no row for it)."""
         self._session = session
-        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[ReadBack | None] = asyncio.get_running_loop().create_future()
         self._pending.setdefault(internal_id, []).append(future)
         self._changed.set()
         if self._task is None or self._task.done():
@@ -68,7 +87,7 @@ class TranIdReader:
             ids = list(self._pending)[:MAX_BATCH]
             batch = {i: self._pending.pop(i) for i in ids}
             try:
-                found = await _read_tran_ids(self._session, ids)
+                found = await _read_back(self._session, ids)
             except BaseException as exc:  # every waiter must hear about it, even on cancellation
                 for futures in batch.values():
                     for future in futures:
@@ -83,13 +102,35 @@ class TranIdReader:
                         future.set_result(found.get(internal_id))
 
 
-async def _read_tran_ids(session: NetSuiteSession, ids: list[str]) -> dict[str, str]:
-    marks = ", ".join("?" for _ in ids)
-    query = f"SELECT id, tranid FROM transaction WHERE id IN ({marks})"  # noqa: S608 - only ? markers
-    found: dict[str, str] = {}
-    async for row in session.suiteql(query, [int(i) for i in ids]):
-        if row.get("tranid") is not None:
-            found[str(row["id"])] = str(row["tranid"])
+def read_back_query(count: int) -> str:
+    """Number, total, tax total and item-line count of `count` transactions, in one SuiteQL query.
+
+    ``foreigntotal`` is the total in the transaction's currency; ``taxtotal`` the legacy tax
+    total; lines exclude the main line and tax lines (reference §5.4).
+    """
+    marks = ", ".join("?" for _ in range(count))
+    return (
+        "SELECT t.id, t.tranid, t.foreigntotal, t.taxtotal, COUNT(tl.id) AS linecount "  # noqa: S608 - only ? markers
+        "FROM transaction t LEFT JOIN transactionline tl ON tl.transaction = t.id "
+        "AND tl.mainline = 'F' AND tl.taxline = 'F' "
+        f"WHERE t.id IN ({marks}) GROUP BY t.id, t.tranid, t.foreigntotal, t.taxtotal"
+    )
+
+
+def _decimal(text: Any) -> Decimal:
+    # SuiteQL answers numbers as text and omits null columns (no tax: no taxtotal).
+    return Decimal(str(text)) if text not in (None, "") else Decimal(0)
+
+
+async def _read_back(session: NetSuiteSession, ids: list[str]) -> dict[str, ReadBack]:
+    found: dict[str, ReadBack] = {}
+    async for row in session.suiteql(read_back_query(len(ids)), [int(i) for i in ids]):
+        total, tax = _decimal(row.get("foreigntotal")), _decimal(row.get("taxtotal"))
+        lines = int(row["linecount"]) if row.get("linecount") not in (None, "") else None
+        found[str(row["id"])] = ReadBack(
+            tran_id=str(row["tranid"]) if row.get("tranid") is not None else None,
+            totals=TransactionTotals(subtotal=total - tax, tax=tax, total=total, lines=lines),
+        )
     return found
 
 
@@ -117,18 +158,10 @@ class NetSuiteGateway:
         return self._currencies.get(iso_code)
 
     async def _load_currencies(self) -> None:
-        # A handful of records per account, read once per process: match the ISO symbol (or the
-        # name, which some accounts set to the code).
-        found: dict[str, str | None] = {}
-        async for currency_id in self._session.list("currency"):
-            record = await self._session.get("currency", currency_id)
-            for key in ("symbol", "name"):
-                value = record.get(key)
-                if isinstance(value, str) and len(value) == 3 and value.upper() not in found:
-                    found[value.upper()] = str(currency_id)
-        self._currencies.update(found)
+        # A handful of records per account, read once per process.
+        self._currencies.update(await currency_ids(self._session))
 
-    async def upsert(self, transaction: TransactionBody, *, known_tran_id: str | None) -> NetSuiteRecordRef:
+    async def upsert(self, transaction: TransactionBody, *, known_tran_id: str | None) -> Written:
         self._reader.upsert_started()
         try:
             internal_id = await self._session.upsert(
@@ -136,13 +169,14 @@ class NetSuiteGateway:
             )
         finally:
             self._reader.upsert_finished()
-        tran_id = known_tran_id or await self._reader.tran_id(self._session, internal_id)
-        return NetSuiteRecordRef(
+        found = await self._reader.read(self._session, internal_id)
+        record = NetSuiteRecordRef(
             record_type=transaction.record_type,
             internal_id=internal_id,
             external_id=transaction.external_id,
-            tran_id=tran_id,
+            tran_id=(found.tran_id if found else None) or known_tran_id,
         )
+        return Written(record, found.totals if found else None)
 
     async def find(self, record_type: str, external_id: str) -> dict[str, Any] | None:
         try:

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import TypeAdapter
 
 from om_contracts import (
+    ComparedTotals,
     ErrorCode,
     ErrorDetail,
     Invoice,
@@ -25,6 +26,9 @@ from om_contracts import (
     SyncKind,
     SyncResultEvent,
     SyncSucceeded,
+    SyncWarning,
+    TransactionTotals,
+    WarningCode,
     loads,
 )
 
@@ -37,6 +41,27 @@ Outcome = (
     | NetSuiteInvoiceFailed
     | NetSuiteInvoiceVoided
 )
+
+
+@dataclass(frozen=True)
+class Written:
+    """The record an upsert wrote, and NetSuite's totals read back after it (None if not read)."""
+
+    record: NetSuiteRecordRef
+    netsuite_totals: TransactionTotals | None = None
+
+
+def verify_totals(
+    ordermentum: TransactionTotals, netsuite: TransactionTotals | None, differences: list[str]
+) -> tuple[ComparedTotals | None, tuple[SyncWarning, ...]]:
+    """Both sides' totals for the outcome, and a TOTALS_MISMATCH warning when they differ."""
+    if netsuite is None:
+        return None, ()
+    compared = ComparedTotals(ordermentum=ordermentum, netsuite=netsuite)
+    if not differences:
+        return compared, ()
+    message = "NetSuite booked other totals than Ordermentum: " + "; ".join(differences)
+    return compared, (SyncWarning(code=WarningCode.TOTALS_MISMATCH, message=message),)
 
 
 @dataclass(frozen=True)
@@ -59,6 +84,8 @@ def succeeded(
     attempts: int,
     event_id: str,
     now: datetime,
+    totals: ComparedTotals | None = None,
+    warnings: tuple[SyncWarning, ...] = (),
 ) -> Outcome:
     data = SyncSucceeded(
         source_event_id=source.event_id,
@@ -67,6 +94,8 @@ def succeeded(
         number=source.transaction.number,
         attempts=attempts,
         netsuite=record,
+        totals=totals,
+        warnings=warnings,
     )
     common = {"event_id": event_id, "occurred_at": now, "supplier_id": source.supplier_id, "data": data}
     if source.kind == "order":

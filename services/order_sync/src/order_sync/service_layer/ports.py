@@ -16,7 +16,7 @@ from om_contracts import (
     SyncKind,
 )
 from order_sync.domain.mapping import TransactionBody
-from order_sync.domain.outcomes import Outcome, Status
+from order_sync.domain.outcomes import Outcome, Status, Written
 
 
 @dataclass
@@ -210,9 +210,9 @@ class Gateway(Protocol):
 
     async def currency_id(self, iso_code: str) -> str | None: ...
 
-    async def upsert(
-        self, transaction: TransactionBody, *, known_tran_id: str | None
-    ) -> NetSuiteRecordRef: ...
+    async def upsert(self, transaction: TransactionBody, *, known_tran_id: str | None) -> Written:
+        """Write the transaction and read back its number and NetSuite's totals (batched)."""
+        ...
 
     async def find(self, record_type: str, external_id: str) -> dict[str, Any] | None:
         """The record with its sublists expanded, or None when NetSuite has no such record."""
@@ -238,4 +238,8 @@ class Counters(Protocol):
 
     def failure(self, code: str) -> None:
         """Count a failure outcome by its stable error code."""
+        ...
+
+    def warning(self, code: str) -> None:
+        """Count a warning of a synced outcome by its stable code (TOTALS_MISMATCH)."""
         ...

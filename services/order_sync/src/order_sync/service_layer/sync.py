@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Literal
 
 from om_contracts import (
+    ComparedTotals,
     CredentialError,
     ErrorCode,
     ErrorDetail,
@@ -26,13 +27,14 @@ from om_contracts import (
     NetSuiteRecordRef,
     Order,
     SyncType,
+    SyncWarning,
     external_id,
 )
 from om_netsuite import AuthenticationFailed, NetSuiteError, NetSuiteHTTPError
 from om_platform.connections import ConnectionDown
 from om_platform.errors import TransientFailure
 from order_sync.domain import mapping, outcomes
-from order_sync.domain.outcomes import Outcome, SourceEvent
+from order_sync.domain.outcomes import Outcome, SourceEvent, Written
 from order_sync.service_layer.ports import (
     Claim,
     Counters,
@@ -183,6 +185,11 @@ async def sync_event(
         )
     else:
         log.info("record %s", outcome.event_type, extra=extra)
+    for warning in getattr(outcome.data, "warnings", ()):
+        deps.counters.warning(str(warning.code))
+        log.warning(
+            "%s %s: %s", source.kind, tx.id, warning.message, extra={**extra, "warning": str(warning.code)}
+        )
     return outcome
 
 
@@ -252,10 +259,12 @@ async def _apply(
             ErrorCode.INTEGRATION_NOT_CONFIGURED,
             f"supplier {source.supplier_id} has no NetSuite integration configured",
         )
+    written: Written | None = None
     try:
         gateway = deps.netsuite.for_supplier(source.supplier_id, integration)
         if source.event_type in _UPSERT_TYPES:
-            record = await _upsert(deps, source, integration, entry, gateway)
+            written = await _upsert(deps, source, integration, entry, gateway)
+            record = written.record
             status: Literal["synced", "cancelled", "voided"] = "synced"
         elif source.event_type == "order.cancelled":
             record = await _cancel(source, gateway)
@@ -296,9 +305,28 @@ async def _apply(
         if exc.retryable:
             await _transient(deps, source, exc, attempt)
         raise
+    totals, warnings = _verified(source, written)
     return outcomes.succeeded(
-        source, status, record, attempts=attempt.number, event_id=deps.new_event_id(), now=deps.clock()
+        source,
+        status,
+        record,
+        attempts=attempt.number,
+        event_id=deps.new_event_id(),
+        now=deps.clock(),
+        totals=totals,
+        warnings=warnings,
     )
+
+
+def _verified(
+    source: SourceEvent, written: Written | None
+) -> tuple[ComparedTotals | None, tuple[SyncWarning, ...]]:
+    """Ordermentum's totals against those NetSuite booked (read back in the tranId batch)."""
+    if written is None or written.netsuite_totals is None:
+        return None, ()
+    ours = mapping.ordermentum_totals(source.transaction)
+    theirs = written.netsuite_totals
+    return outcomes.verify_totals(ours, theirs, mapping.totals_differ(ours, theirs))
 
 
 async def _transient(deps: SyncDeps, source: SourceEvent, exc: NetSuiteError, attempt: Attempt) -> None:
@@ -324,14 +352,19 @@ async def _upsert(
     integration: IntegrationSettings,
     entry: LedgerEntry,
     gateway: Gateway,
-) -> NetSuiteRecordRef:
+) -> Written:
     tx = await _with_latest_freight_item(deps, source)
     customer = await deps.mappings.resolve_customer(source.supplier_id, integration, tx.customer)
     products = await deps.mappings.resolve_products(
         source.supplier_id, integration, [line.product for line in tx.lines]
     )
     currency = await gateway.currency_id(tx.currency)
-    resolved = mapping.Mappings(customer=customer, products=dict(products), currency=currency)
+    resolved = mapping.Mappings(
+        customer=customer,
+        products=dict(products),
+        currency=currency,
+        tax_codes=mapping.resolve_tax_codes(tx, integration),
+    )
     problem = mapping.check_mappings(tx, resolved, surcharge_item_id=integration.surcharge_item_id)
     if problem is not None:
         raise _Failure(problem.code, problem.message, details=problem.details)

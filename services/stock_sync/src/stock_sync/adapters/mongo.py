@@ -1,9 +1,14 @@
-"""MongoDB repositories of stock_sync: `stock_snapshots` and `stock_runs`.
+"""MongoDB repositories of stock_sync: `stock_snapshots`, `stock_pending` and `stock_runs`.
 
 `stock_snapshots`: one document per (supplier, NetSuite item), `_id = "<supplier>:<item>"`, with
-the product, view (field and locations), quantities and fingerprint last published, and the item
-id as a number (`item_num`) for range reads. Only changed items are written, in one unordered
-bulk per page.
+the product, view (field and locations), quantities, fingerprint, change number (`seq`) and event
+id last published, and the item id as a number (`item_num`) for range reads. Only changed items
+are written, in one unordered bulk per page. Snapshots written before change numbers existed have
+no `seq` and read as 0.
+
+`stock_pending`: one document per page that published changes of already published items,
+inserted before publishing: `supplier_id` and `items` [[item id, seq, fingerprint], ...]. Read
+at the start of a run, deleted when a run completes its scan.
 
 `stock_runs`: one document per supplier, `_id = supplier_id`: the schedule (`next_run_at`,
 `trigger`), the current or last run (`state`, `started_at`, `finished_at`, `outcome`, `reason`,
@@ -16,12 +21,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import ReplaceOne
+from pymongo import ReplaceOne, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
+from stock_sync.domain.levels import Published
 from stock_sync.service_layer.ports import Snapshot
 
 SNAPSHOTS = "stock_snapshots"
+PENDING = "stock_pending"
 RUNS = "stock_runs"
 
 
@@ -34,12 +41,15 @@ class MongoSnapshots:
 
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self._collection = db[SNAPSHOTS]
+        self._pending = db[PENDING]
 
     async def ensure_indexes(self) -> None:
         await self._collection.create_index([("supplier_id", 1), ("item_num", 1)])
+        await self._pending.create_index("supplier_id")
 
-    async def fingerprints(self, supplier_id: str, item_ids: Sequence[str]) -> dict[str, str]:
-        """Stored fingerprints of `item_ids` (one range query: a page is a contiguous id range).
+    async def published(self, supplier_id: str, item_ids: Sequence[str]) -> dict[str, Published]:
+        """Stored fingerprints and change numbers of `item_ids` (one range query: a page is a
+        contiguous id range).
 
         A range on the (supplier_id, item_num) index is much cheaper than `$in` over a thousand
         ids, on MongoDB and even more on the embedded server.
@@ -49,11 +59,27 @@ class MongoSnapshots:
         wanted = set(item_ids)
         numbers = [int(item) for item in item_ids]
         query = {"supplier_id": supplier_id, "item_num": {"$gte": min(numbers), "$lte": max(numbers)}}
-        found: dict[str, str] = {}
-        async for document in self._collection.find(query, {"item_id": 1, "fingerprint": 1}):
+        found: dict[str, Published] = {}
+        async for document in self._collection.find(query, {"item_id": 1, "fingerprint": 1, "seq": 1}):
             if document["item_id"] in wanted:
-                found[document["item_id"]] = document["fingerprint"]
+                found[document["item_id"]] = Published(document["fingerprint"], int(document.get("seq", 0)))
         return found
+
+    async def pending(self, supplier_id: str) -> dict[str, Published]:
+        found: dict[str, Published] = {}
+        async for document in self._pending.find({"supplier_id": supplier_id}, {"items": 1}):
+            for item_id, seq, digest in document["items"]:
+                if item_id not in found or seq > found[item_id].seq:
+                    found[item_id] = Published(digest, seq)
+        return found
+
+    async def mark_pending(self, supplier_id: str, snapshots: Sequence[Snapshot]) -> None:
+        # One document per page, never updated: one cheap insert instead of a write per item.
+        items = [[snap.item_id, snap.seq, snap.fingerprint] for snap in snapshots]
+        await self._pending.insert_one({"supplier_id": supplier_id, "items": items})
+
+    async def clear_pending(self, supplier_id: str) -> None:
+        await self._pending.delete_many({"supplier_id": supplier_id})
 
     async def save(self, supplier_id: str, snapshots: Sequence[Snapshot]) -> None:
         if not snapshots:
@@ -69,6 +95,7 @@ class MongoSnapshots:
                     "view": snap.view_key,
                     "quantities": list(snap.quantities),
                     "fingerprint": snap.fingerprint,
+                    "seq": snap.seq,
                     "event_id": snap.event_id,
                     "as_of": snap.as_of,
                 },
@@ -107,8 +134,9 @@ class MongoRuns:
             upsert=True,
         )
 
-    async def started(self, supplier_id: str, at: datetime, owner: str) -> None:
-        await self._collection.update_one(
+    async def started(self, supplier_id: str, at: datetime, owner: str) -> dict[str, Any] | None:
+        """Mark the supplier running; returns the run it interrupted (state still `running`), if any."""
+        before = await self._collection.find_one_and_update(
             {"_id": supplier_id},
             {
                 "$set": {
@@ -120,7 +148,11 @@ class MongoRuns:
                 }
             },
             upsert=True,
+            return_document=ReturnDocument.BEFORE,
         )
+        if before is None or before.get("state") != "running":
+            return None
+        return before
 
     async def finished(
         self,

@@ -6,8 +6,9 @@ NetSuite errors become `StockReadFailed` with a stable code; the client has alre
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable
-from typing import TypeVar
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
+from typing import TypeVar, cast
 
 from om_netsuite import AuthenticationFailed, NetSuiteError, NetSuiteSession, PermanentError
 from stock_sync.domain.levels import ItemLevels, StockView, parse_row
@@ -56,21 +57,32 @@ class NetSuiteStockReader:
         return int(str(rows[0]["lo"])), int(str(rows[0]["hi"]))
 
     async def pages(self, view: StockView, after: int, up_to: int) -> AsyncIterator[list[ItemLevels]]:
-        """Pages of `page_size` items with `after < id <= up_to`, in id order."""
-        rows = self._session.suiteql_keyset(
-            levels_query(view, self._item_types, self._page_size),
-            [str(up_to)],
-            key="id",
-            start=str(after),
-            page_size=self._page_size,
+        """Pages of `page_size` items with `after < id <= up_to`, in id order.
+
+        A stripe whose last row reached `up_to` is done: the keyset paging alone (which knows no
+        upper bound) would ask for one more page after a full one and get it empty.
+        """
+        rows = cast(
+            AsyncGenerator[dict[str, object], None],
+            self._session.suiteql_keyset(
+                levels_query(view, self._item_types, self._page_size),
+                [str(up_to)],
+                key="id",
+                start=str(after),
+                page_size=self._page_size,
+            ),
         )
         page: list[ItemLevels] = []
         try:
-            async for row in rows:
-                page.append(parse_row(row, view))
-                if len(page) == self._page_size:
-                    yield page
-                    page = []
+            async with contextlib.aclosing(rows):
+                async for row in rows:
+                    levels = parse_row(row, view)
+                    page.append(levels)
+                    if int(levels.item_id) >= up_to:
+                        break
+                    if len(page) == self._page_size:
+                        yield page
+                        page = []
         except NetSuiteError as error:
             raise _failure(error) from error
         if page:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from om_contracts import IntegrationSettings, NetSuiteStockChanged
-from stock_sync.domain.levels import ItemLevels, StockView
+from stock_sync.domain.levels import ItemLevels, Published, StockView
 
 
 class StockReadFailed(Exception):
@@ -33,11 +33,12 @@ class StockReader(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """What was last published for one item: its fingerprint and the product it went to."""
+    """One item's change: its fingerprint, change number and event, and the product it went to."""
 
     item_id: str
     product_id: str
     fingerprint: str
+    seq: int
     view_key: str
     quantities: tuple[str, ...]
     event_id: str
@@ -45,9 +46,23 @@ class Snapshot:
 
 
 class SnapshotStore(Protocol):
-    async def fingerprints(self, supplier_id: str, item_ids: Sequence[str]) -> dict[str, str]: ...
+    async def published(self, supplier_id: str, item_ids: Sequence[str]) -> dict[str, Published]:
+        """The saved snapshot of each of `item_ids` that has one."""
+        ...
 
     async def save(self, supplier_id: str, snapshots: Sequence[Snapshot]) -> None: ...
+
+    async def pending(self, supplier_id: str) -> dict[str, Published]:
+        """Changes marked pending and not yet known to be saved (left by an interrupted run)."""
+        ...
+
+    async def mark_pending(self, supplier_id: str, snapshots: Sequence[Snapshot]) -> None:
+        """Record changes about to be published, before publishing them."""
+        ...
+
+    async def clear_pending(self, supplier_id: str) -> None:
+        """Forget every pending mark (a completed scan has saved or superseded them all)."""
+        ...
 
 
 class ProductMap(Protocol):
@@ -60,7 +75,6 @@ class ProductMap(Protocol):
 
 Publish = Callable[[NetSuiteStockChanged], Awaitable[None]]
 Clock = Callable[[], datetime]
-NewId = Callable[[], str]
 
 
 class LeaseCheck(Protocol):

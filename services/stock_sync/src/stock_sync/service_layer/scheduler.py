@@ -4,7 +4,10 @@
 (never run, triggered on demand, or whose jittered slot has come) while this process has room.
 Each run holds the lease `stock:<supplier>` (at most one holder across replicas) and re-reads the
 schedule once it holds it, so a replica that saw a supplier due just before another finished it
-does not run it again. A run's outcome is stored in `stock_runs` whatever happens.
+does not run it again. Leases are taken under the process's identity (`owner`, INSTANCE_ID): a
+process restarted after a crash finds its interrupted run still due (no outcome was recorded) and
+takes its lease back at once; a replica of another identity waits for the lease to expire. A
+run's outcome is stored in `stock_runs` whatever happens.
 """
 
 from __future__ import annotations
@@ -44,7 +47,9 @@ class RunStore(Protocol):
 
     async def request(self, supplier_id: str, at: datetime) -> None: ...
 
-    async def started(self, supplier_id: str, at: datetime, owner: str) -> None: ...
+    async def started(self, supplier_id: str, at: datetime, owner: str) -> dict[str, Any] | None:
+        """Mark the run started; returns the interrupted run it replaces (state still running)."""
+        ...
 
     async def finished(
         self,
@@ -180,7 +185,18 @@ class StockScheduler:
         self, supplier_id: str, integration: IntegrationSettings, lease: LeaseCheck
     ) -> RunReport:
         started_at = self.clock()
-        await self.runs.started(supplier_id, started_at, self.owner)
+        interrupted = await self.runs.started(supplier_id, started_at, self.owner)
+        if interrupted is not None:
+            # A crash (or a lost lease) ended that run before it recorded an outcome; this run
+            # rescans from the start and republishes its unsaved changes under their event ids.
+            log.warning(
+                "stock run resumes an interrupted run",
+                extra={
+                    "supplier_id": supplier_id,
+                    "interrupted_owner": interrupted.get("owner"),
+                    "interrupted_started_at": str(interrupted.get("started_at")),
+                },
+            )
         log.info("stock run started", extra={"supplier_id": supplier_id})
         run = self.make_run(supplier_id, integration, lease)
         interval = integration.stock.interval_minutes

@@ -1,9 +1,13 @@
 """One stock run for one supplier: read NetSuite page by page, publish what changed, snapshot it.
 
 Order per page (at-least-once, never lossy): compare the page against the stored snapshots (one
-query), publish the changed items and await the broker, then write their snapshots. A crash or a
-NetSuite failure mid-scan leaves every earlier page fully published and snapshotted, and nothing
-of the failing page published, so the next run publishes exactly what is still different.
+query), mark the changes of already published items pending, publish the changed items and await
+the broker, then write their snapshots. A NetSuite failure mid-scan leaves every earlier page
+fully published and snapshotted, and nothing of the failing page published, so the next run
+publishes exactly what is still different. A crash between publish and save republishes those
+items under the same event ids (their change numbers did not advance), and the pending marks
+make the next run publish an item that went back to its snapshot's levels in the meantime
+(consumers may have seen the lost change).
 """
 
 from __future__ import annotations
@@ -14,12 +18,20 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from om_contracts import IntegrationSettings, NetSuiteStockChanged
-from stock_sync.domain.levels import ItemLevels, StockView, canonical, fingerprint, stock_event
+from stock_sync.domain.levels import (
+    ItemLevels,
+    Published,
+    StockView,
+    canonical,
+    fingerprint,
+    next_change,
+    stock_event,
+    stock_event_id,
+)
 from stock_sync.domain.queries import stripe_count, stripes
 from stock_sync.service_layer.ports import (
     Clock,
     LeaseCheck,
-    NewId,
     ProductMap,
     Publish,
     Snapshot,
@@ -71,20 +83,24 @@ class StockRun:
     products: ProductMap
     publish: Publish
     clock: Clock
-    new_event_id: NewId
     max_stripes: int = 5
     publish_concurrency: int = 16
     lease: LeaseCheck | None = None
     counts: RunCounts = field(default_factory=RunCounts)
     _stopping: bool = False
+    _pending: dict[str, Published] = field(default_factory=dict)
+    _marked: bool = False
 
     async def execute(self) -> RunCounts:
         """Run the scan; raises `BadConfiguration`, `UnknownLocations` or `StockReadFailed`."""
         view = StockView.from_settings(self.integration.stock)
         # Both cheap queries at once: one latency instead of two before the scan starts.
-        known, bounds = await asyncio.gather(
-            self.reader.known_locations(view.location_ids), self.reader.id_range()
+        known, bounds, self._pending = await asyncio.gather(
+            self.reader.known_locations(view.location_ids),
+            self.reader.id_range(),
+            self.snapshots.pending(self.supplier_id),
         )
+        self._marked = bool(self._pending)
         unknown = [location for location in view.location_ids if location not in known]
         if unknown:
             raise UnknownLocations(unknown)
@@ -104,6 +120,8 @@ class StockRun:
         for result in results:
             if isinstance(result, BaseException):
                 raise result
+        if self._marked:
+            await self.snapshots.clear_pending(self.supplier_id)
         return self.counts
 
     async def _stripe(self, view: StockView, after: int, up_to: int) -> None:
@@ -136,27 +154,35 @@ class StockRun:
                 )
         if not mapped:
             return
-        stored = await self.snapshots.fingerprints(self.supplier_id, [levels.item_id for levels in mapped])
+        stored = await self.snapshots.published(self.supplier_id, [levels.item_id for levels in mapped])
         changed: list[Snapshot] = []
         for levels in mapped:
             product_id = products[levels.item_id]
             digest = fingerprint(view, product_id, levels)
-            if stored.get(levels.item_id) == digest:
+            seq = next_change(digest, stored.get(levels.item_id), self._pending.get(levels.item_id))
+            if seq is None:
                 continue
             changed.append(
                 Snapshot(
                     item_id=levels.item_id,
                     product_id=product_id,
                     fingerprint=digest,
+                    seq=seq,
                     view_key=view.key,
                     quantities=tuple(canonical(q) for q in levels.quantities),
-                    event_id=self.new_event_id(),
+                    event_id=stock_event_id(self.supplier_id, product_id, view, seq, digest),
                     as_of=as_of,
                 )
             )
         self.counts.unchanged += len(mapped) - len(changed)
         if not changed:
             return
+        # Only an item consumers already know can go back to a level they no longer hold (a first
+        # publication has no earlier level), so only those changes are marked before publishing.
+        updates = [snap for snap in changed if snap.item_id in stored]
+        if updates:
+            await self.snapshots.mark_pending(self.supplier_id, updates)
+            self._marked = True
         by_item = {levels.item_id: levels for levels in mapped}
         events = [
             stock_event(
