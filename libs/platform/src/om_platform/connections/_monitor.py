@@ -74,8 +74,6 @@ MIN_RATE_SAMPLES = 10
 """Attempts a rate window needs before its 429 share means anything."""
 MIN_OUTAGE_ATTEMPTS = 3
 """Failed attempts an outage needs, however long it lasted, before the breaker opens."""
-PUBLISH_CLAIM_S = 30.0
-"""How long a process holds the publication of a change before another may publish it."""
 
 Recovered = Callable[[str], Awaitable[None]]
 PublishStatus = Callable[[NetSuiteIntegrationStatus], Awaitable[None]]
@@ -97,6 +95,8 @@ class ConnectionSettings:
     probe_interval_s: float = 180.0
     probe_max_interval_s: float = 1800.0
     status_poll_s: float = 2.0
+    publish_claim_s: float = 30.0
+    """How long a process holds the publication of a change before another may publish it."""
 
 
 class ConnectionDown(TransientFailure):
@@ -334,7 +334,9 @@ class ConnectionMonitor:
                 if change is None:
                     return False
                 fields = self._fields(current, change, now, account_id)
-                if await store.transition(current, fields, now + timedelta(seconds=PUBLISH_CLAIM_S)):
+                if await store.transition(
+                    current, fields, now + timedelta(seconds=self.settings.publish_claim_s)
+                ):
                     stored = await store.load(supplier_id)
                     await self._adopt(stored, previous=current)
                     await self._publish_change(stored)
@@ -439,7 +441,9 @@ class ConnectionMonitor:
             await self._adopt(status)
         self._last_read = now
         for status in await store.unpublished(now):
-            if await store.claim_publication(status, now, now + timedelta(seconds=PUBLISH_CLAIM_S)):
+            if await store.claim_publication(
+                status, now, now + timedelta(seconds=self.settings.publish_claim_s)
+            ):
                 await self._publish_change(status)
         for status in list(self._statuses.values()):
             due = status.next_probe_at
