@@ -149,3 +149,54 @@ async def test_operator_commands_rewind_a_cursor_and_run_the_features_now(
     assert set(done["result"]) == {"finalised_invoices", "invoice_changes", "credit_notes"}
     events = await events_on(kafka_bootstrap, NETSUITE_INVOICES_TOPIC, supplier.id, at_least=1)
     assert [e["data"]["order_id"] for e in events] == ["ord_cmd"]
+
+
+class Breaker:
+    """A `ConnectionView` a test opens and closes (the monitor's own is tested in tests/platform)."""
+
+    def __init__(self) -> None:
+        self.open: set[str] = set()
+
+    def is_open(self, supplier_id: str) -> bool:
+        return supplier_id in self.open
+
+
+async def test_a_supplier_whose_connection_is_down_is_skipped_and_its_missed_hours_run_once_it_is_back(
+    finance: FinanceService, make_supplier: MakeSupplier, base_hour: datetime
+) -> None:
+    supplier, ids = await supplier_with_catalogue(make_supplier, finalised_invoice_sync=True)
+    await bill_each_hour(supplier, ids, base_hour, 3, "down")
+    runs = CountingRuns(finance)
+    now = [base_hour + timedelta(minutes=5)]
+    breaker = Breaker()
+    scheduler = FinanceScheduler(
+        connections=breaker,
+        integrations=finance.integrations,
+        leases=LeaseStore(finance.runtime.db["leases"]),
+        cursors=finance.cursors,
+        job_runs=finance.job_runs,
+        run_window=runs,
+        clock=lambda: now[0],
+        options=ScheduleOptions(owner="replica-down", lease_ttl_s=30),
+    )
+    await scheduler.tick()
+    breaker.open.add(supplier.id)
+    for hour in (1, 2, 3):  # three hours with the connection down
+        now[0] = base_hour + timedelta(hours=hour, minutes=5)
+        ran = await scheduler.tick()
+        assert [r for r in ran if r[0] == supplier.id] == []
+    held = sum(
+        count for (sid, _f, until), count in runs.calls.items() if sid == supplier.id and until > base_hour
+    )
+
+    breaker.open.clear()
+    ran = await scheduler.tick()
+
+    assert held == 0
+    slots = [base_hour + timedelta(hours=h) for h in (1, 2, 3)]
+    assert (
+        sorted(
+            slot for sid, feature, slot in ran if sid == supplier.id and feature == Feature.FINALISED_INVOICES
+        )
+        == slots
+    )

@@ -112,6 +112,7 @@ class ServiceRuntime:
         self.started_at = time.monotonic()
         self._asyncapi: dict[str, Any] | None = None
         self.integrations: IntegrationStore | None = None
+        self._gate: asyncio.Task[None] | None = None
         self.integrations_ready = asyncio.Event()
         """The cold-start gate: set once the integrations projection reached the end offsets of its
         topic seen at start (or `INTEGRATIONS_CATCH_UP_S` passed); other consumers wait for it."""
@@ -281,7 +282,8 @@ class ServiceRuntime:
             await consumer.start()
         # After the broker started: the loop may publish a status event left unpublished.
         self._background.append(asyncio.create_task(self.connections.run(), name="connections"))
-        self._background.append(asyncio.create_task(self._open_gate(), name="integrations-gate"))
+        # Not a supervised loop: it ends once the gate is open.
+        self._gate = asyncio.create_task(self._open_gate(), name="integrations-gate")
         log.info("%s started", self.settings.service_name)
 
     async def _open_gate(self) -> None:
@@ -303,9 +305,12 @@ class ServiceRuntime:
                 "and heals once they arrive",
                 self.settings.integrations_catch_up_s,
             )
-        finally:
-            self.metrics.integrations_catch_up_seconds.set(time.monotonic() - began)
-            self.integrations_ready.set()
+        except asyncio.CancelledError:
+            raise  # shutting down: the records waiting are abandoned, uncommitted
+        except Exception:
+            log.exception("reading the integrations topic's positions failed; opening the gate")
+        self.metrics.integrations_catch_up_seconds.set(time.monotonic() - began)
+        self.integrations_ready.set()
 
     async def _integrations_caught_up(self) -> str:
         consumer = next(c for c in self.consumers if c.topic == INTEGRATIONS_TOPIC)
@@ -335,9 +340,10 @@ class ServiceRuntime:
         results = await asyncio.gather(*(c.drain(grace) for c in self.consumers))
         if not all(results):
             log.warning("shutdown abandoned in-flight records; they will be redelivered")
-        for task in self._background:
+        tasks = [*self._background, *([self._gate] if self._gate is not None else [])]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         await self.connections.stop()
         for hook in reversed(self._stop_hooks):
             await hook()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -167,6 +168,7 @@ def build_service(settings: Settings, *, clock: Clock = _utc_now, owner: str | N
             runtime.metrics.cursor_age_seconds.labels(job).set((clock() - until).total_seconds())
 
     scheduler = FinanceScheduler(
+        connections=runtime.connections,
         integrations=integrations,
         leases=_RuntimeLeases(runtime, identity),
         cursors=cursors,
@@ -231,15 +233,24 @@ def build_service(settings: Settings, *, clock: Clock = _utc_now, owner: str | N
         await mappings.ensure_indexes()
         await published.ensure_indexes()
 
+    wake = asyncio.Event()
+
+    async def on_connection_back(supplier_id: str) -> None:
+        wake.set()  # the slots skipped while the connection was down run now, not at the next poll
+
+    runtime.connections.on_recovered(on_connection_back)
+
     async def schedule_forever() -> None:
         while True:
+            wake.clear()
             try:
                 await scheduler.tick()
             except Exception:
                 # Listing suppliers failed (MongoDB blip): nothing was marked done, so the next
                 # tick runs the same slots; per-supplier failures are handled inside tick().
                 log.exception("finance scheduler tick failed; retrying at the next tick")
-            await asyncio.sleep(settings.finance_schedule_poll_s)  # a timer: nothing to await instead
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), settings.finance_schedule_poll_s)
 
     service = FinanceService(
         runtime,

@@ -79,6 +79,7 @@ class StockSync:
             lease_ttl_s=self.settings.stock_lease_ttl_s,
             on_finished=self.metrics.observe,
             owner=self.settings.instance_identity,
+            connections=self.runtime.connections,
         )
 
     async def loop(self) -> None:

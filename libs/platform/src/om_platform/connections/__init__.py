@@ -10,9 +10,11 @@ See `_states.py` for the state machine and `_monitor.py` for how processes agree
 """
 
 from om_platform.connections._monitor import (
+    AlwaysConnected,
     ConnectionDown,
     ConnectionMonitor,
     ConnectionSettings,
+    ConnectionView,
     SupplierGuard,
     status_event,
 )
@@ -32,10 +34,12 @@ __all__ = [
     "BREAKER_OPEN",
     "BROKEN",
     "COLLECTION",
+    "AlwaysConnected",
     "ConnectionDown",
     "ConnectionMonitor",
     "ConnectionSettings",
     "ConnectionStore",
+    "ConnectionView",
     "Signal",
     "Status",
     "SupplierGuard",

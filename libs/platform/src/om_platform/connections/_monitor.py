@@ -99,6 +99,21 @@ class ConnectionSettings:
     """How long a process holds the publication of a change before another may publish it."""
 
 
+class ConnectionView(Protocol):
+    """What schedulers and use cases ask of the monitor (a port; `AlwaysConnected` in unit tests)."""
+
+    def is_open(self, supplier_id: str) -> bool:
+        """Whether the supplier's breaker is open: its work would be refused, so it waits."""
+        ...
+
+
+class AlwaysConnected:
+    """A `ConnectionView` whose breakers never open."""
+
+    def is_open(self, supplier_id: str) -> bool:
+        return False
+
+
 class ConnectionDown(TransientFailure):
     """The supplier's NetSuite connection is down (its breaker is open): nothing was sent."""
 

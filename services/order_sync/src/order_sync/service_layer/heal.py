@@ -29,9 +29,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from om_contracts import IntegrationSettings, SyncFailed
+from om_platform.connections import AlwaysConnected, ConnectionView
 from order_sync.domain.healing import CONNECTION, WAITING_FOR, parse_blocker
 from order_sync.domain.mapping import blockers, customer_blocker, freight_blocker, product_blocker
 from order_sync.domain.outcomes import Outcome
@@ -42,17 +42,6 @@ from order_sync.service_layer.sync import SyncDeps
 log = logging.getLogger(__name__)
 
 
-class Connections(Protocol):
-    def is_open(self, supplier_id: str) -> bool:
-        """Whether the supplier's NetSuite breaker is open (its records are parked)."""
-        ...
-
-
-class _NeverOpen:
-    def is_open(self, supplier_id: str) -> bool:
-        return False
-
-
 @dataclass
 class HealDeps:
     sync: SyncDeps
@@ -60,7 +49,8 @@ class HealDeps:
     this one's cache only after its TTL, and a heal must see the change that triggered it."""
     requests: HealRequests
     claim_ttl_s: float
-    connections: Connections = field(default_factory=_NeverOpen)
+    connections: ConnectionView = field(default_factory=AlwaysConnected)
+    """Whether a supplier's NetSuite breaker is open (a connection heal waits until it is not)."""
 
 
 async def request_heals(deps: HealDeps, supplier_id: str, provided: Iterable[str]) -> set[str]:
