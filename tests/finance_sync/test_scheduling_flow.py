@@ -14,6 +14,7 @@ from finance_sync.service_layer.polling import RunResult
 from finance_sync.service_layer.scheduling import FinanceScheduler, LeaseBusy, ScheduleOptions
 from om_contracts import NETSUITE_INVOICES_TOPIC, IntegrationSettings
 from om_platform.commands import CommandQueue
+from om_platform.connections import ConnectionView
 from om_platform.leases import LeaseStore
 
 from .conftest import MakeSupplier, Supplier, events_on
@@ -37,8 +38,15 @@ class CountingRuns:
         return await self.finance.run_feature(supplier_id, integration, feature, until)
 
 
-def replica(finance: FinanceService, owner: str, runs: CountingRuns, now: list[datetime]) -> FinanceScheduler:
+def replica(
+    finance: FinanceService,
+    owner: str,
+    runs: CountingRuns,
+    now: list[datetime],
+    connections: ConnectionView | None = None,
+) -> FinanceScheduler:
     return FinanceScheduler(
+        connections=connections,
         integrations=finance.integrations,
         leases=LeaseStore(finance.runtime.db["leases"]),
         cursors=finance.cursors,
@@ -169,16 +177,7 @@ async def test_a_supplier_whose_connection_is_down_is_skipped_and_its_missed_hou
     runs = CountingRuns(finance)
     now = [base_hour + timedelta(minutes=5)]
     breaker = Breaker()
-    scheduler = FinanceScheduler(
-        connections=breaker,
-        integrations=finance.integrations,
-        leases=LeaseStore(finance.runtime.db["leases"]),
-        cursors=finance.cursors,
-        job_runs=finance.job_runs,
-        run_window=runs,
-        clock=lambda: now[0],
-        options=ScheduleOptions(owner="replica-down", lease_ttl_s=30),
-    )
+    scheduler = replica(finance, "replica-down", runs, now, breaker)
     await scheduler.tick()
     breaker.open.add(supplier.id)
     for hour in (1, 2, 3):  # three hours with the connection down
