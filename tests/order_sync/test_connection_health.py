@@ -76,6 +76,17 @@ async def test_a_refused_login_parks_orders_with_one_status_then_new_credentials
         parked = _of(results.events, broken, "netsuite.order.failed")
         healthy_synced = _of(results.events, healthy, "netsuite.order.synced")
         down = [e for e in statuses.events if e["supplier_id"] == broken.supplier_id]
+        await service.runtime.refresh_health_gauges()  # what /metrics shows, no supplier label
+        registry = service.runtime.metrics.registry
+        gauges = {
+            name: registry.get_sample_value(name, labels)
+            for name, labels in (
+                ("om_records_parked", {"flow": "ledger"}),
+                ("om_netsuite_connections", {"state": "auth_failed"}),
+                ("om_netsuite_requests_refused_total", {}),
+                ("om_oldest_unresolved_failure_age_seconds", {"flow": "ledger"}),
+            )
+        }
 
         # The supplier publishes its new token in the integration: no operator command.
         await stack.configure(service, broken)
@@ -90,6 +101,10 @@ async def test_a_refused_login_parks_orders_with_one_status_then_new_credentials
         await statuses.stop()
 
     assert [s["data"]["state"] for s in down] == ["auth_failed"]
+    assert gauges["om_records_parked"] == 200
+    assert gauges["om_netsuite_connections"] == 1
+    assert (gauges["om_netsuite_requests_refused_total"] or 0) >= 190
+    assert (gauges["om_oldest_unresolved_failure_age_seconds"] or 0) > 0
     assert down[0]["data"]["last_error"]["code"] == "INVALID_LOGIN"
     assert down[0]["data"]["service"] == "order_sync"
     assert sent_during_outage <= 10, f"{sent_during_outage} requests reached NetSuite during the outage"

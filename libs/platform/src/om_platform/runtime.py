@@ -20,7 +20,9 @@ import json
 import logging
 import sys
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import uvicorn
@@ -44,6 +46,8 @@ from om_platform.asyncapi_page import render_html
 from om_platform.commands import CommandHandler, CommandQueue, serve_commands
 from om_platform.connections import COLLECTION as CONNECTIONS
 from om_platform.connections import ConnectionMonitor, ConnectionStore
+from om_platform.freshness import FreshnessSource
+from om_platform.freshness import totals as freshness_totals
 from om_platform.integrations import IntegrationStore, SettingsChange, integrations_decoder
 from om_platform.kafka import (
     DeadLetterPublisher,
@@ -66,6 +70,9 @@ from om_platform.settings import ServiceSettings
 from om_platform.tracing import Tracing
 
 log = logging.getLogger(__name__)
+
+HEALTH_GAUGES_MAX_AGE_S = 15.0
+"""How stale the connection and freshness gauges of /metrics may be (they are read from MongoDB)."""
 
 PayloadT = TypeVar("PayloadT")
 Hook = Callable[[], Awaitable[None]]
@@ -113,10 +120,13 @@ class ServiceRuntime:
         self._asyncapi: dict[str, Any] | None = None
         self.integrations: IntegrationStore | None = None
         self._gate: asyncio.Task[None] | None = None
+        self._freshness: dict[str, FreshnessSource] = {}
+        self._health_read_at = -HEALTH_GAUGES_MAX_AGE_S
         self.integrations_ready = asyncio.Event()
         """The cold-start gate: set once the integrations projection reached the end offsets of its
         topic seen at start (or `INTEGRATIONS_CATCH_UP_S` passed); other consumers wait for it."""
         self.connections = ConnectionMonitor(settings.service_name, settings.connection_settings())
+        self.connections.on_refused = self.metrics.netsuite_requests_refused.inc
         """Each supplier's NetSuite connection state and circuit breaker (om_platform.connections)."""
         self._status = self.publisher(
             INTEGRATION_STATUS_TOPIC,
@@ -160,6 +170,37 @@ class ServiceRuntime:
     ) -> EventPublisher:
         raw = self.broker.publisher(topic, title=f"{topic}:publish", schema=schema, description=description)
         return EventPublisher(raw, topic, self.metrics, self.tracing)
+
+    def freshness(self, flow: str, source: FreshnessSource) -> None:
+        """Report `source`'s per-supplier freshness on /metrics, in aggregate (`om_platform.freshness`)."""
+        self._freshness[flow] = source
+
+    async def refresh_health_gauges(self) -> None:
+        """Connection states and freshness, read at most every `HEALTH_GAUGES_MAX_AGE_S` (a scrape
+        reads MongoDB, so bursts of scrapes do not); a failure leaves the previous values."""
+        now = time.monotonic()
+        if self.mongo_client is None or now - self._health_read_at < HEALTH_GAUGES_MAX_AGE_S:
+            return
+        self._health_read_at = now
+        try:
+            await asyncio.wait_for(self._read_health_gauges(), 10.0)
+        except Exception:
+            log.exception("reading connection and freshness gauges failed")
+
+    async def _read_health_gauges(self) -> None:
+        metrics = self.metrics
+        broken = Counter(status.state for status in self.connections.statuses())
+        configured = await self.db["integrations"].count_documents({"status": "configured"})
+        for state in ("connected", "auth_failed", "permission_missing", "rate_limited", "unreachable"):
+            count = max(0, configured - sum(broken.values())) if state == "connected" else broken[state]
+            metrics.netsuite_connections.labels(state).set(count)
+        wall = datetime.now(UTC)
+        for flow, source in self._freshness.items():
+            summary = freshness_totals((await source()).values(), wall)
+            metrics.last_success_age.labels(flow).set(summary.stalest_success_s)
+            metrics.oldest_failure_age.labels(flow).set(summary.oldest_failure_s)
+            metrics.records_parked.labels(flow).set(summary.parked)
+            metrics.suppliers_failing.labels(flow).set(summary.failing_suppliers)
 
     def on_start(self, hook: Hook) -> None:
         self._start_hooks.append(hook)
@@ -408,6 +449,7 @@ class ServiceRuntime:
         @get(include_in_schema=False)
         async def metrics() -> AsgiResponse:
             runtime.liveness()  # refresh lag gauges
+            await runtime.refresh_health_gauges()
             return AsgiResponse(
                 generate_latest(runtime.metrics.registry),
                 200,

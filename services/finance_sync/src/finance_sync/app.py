@@ -43,6 +43,7 @@ from om_contracts import (
     ReconciliationEvent,
 )
 from om_platform.decoding import contract_decoder
+from om_platform.freshness import slots_freshness
 from om_platform.integrations import IntegrationStore
 from om_platform.kafka import EventPublisher, RecordContext
 from om_platform.leases import Lease, LeaseStore
@@ -266,6 +267,7 @@ def build_service(settings: Settings, *, clock: Clock = _utc_now, owner: str | N
         versions,
     )
     runtime.on_start(ensure_indexes)
+    runtime.freshness("job_runs", lambda: slots_freshness(job_runs.collection))
     runtime.supervise("finance-scheduler", schedule_forever)
     runtime.serve_commands({"run_finance": service.command_run, "rewind_cursor": service.command_rewind})
     return service

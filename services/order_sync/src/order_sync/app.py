@@ -34,6 +34,7 @@ from om_contracts import (
 )
 from om_platform.decoding import contract_decoder
 from om_platform.errors import TransientFailure
+from om_platform.freshness import ledger_freshness
 from om_platform.integrations import IntegrationStore, SettingsChange
 from om_platform.kafka import RecordContext
 from om_platform.leases import LeaseStore
@@ -101,6 +102,7 @@ class OrderSync:
                 limit_for=lambda _supplier: 16,  # MongoDB only; no NetSuite budget involved
             )
         self.runtime.on_start(self._start)
+        self.runtime.freshness("ledger", lambda: ledger_freshness(self.runtime.db["ledger"]))
         self.runtime.serve_commands(
             {
                 "resync": self.on_resync_command,

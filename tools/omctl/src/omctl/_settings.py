@@ -39,6 +39,10 @@ class OpsSettings(KafkaConnectionSettings):
         None, description="Override of every account's NetSuite host (the simulator); unset in production."
     )
     netsuite_timeout_s: float = Field(30.0, gt=0, description="Timeout of one NetSuite request.")
+    netsuite_budget_database: str = Field(
+        "om_netsuite_budget",
+        description="The services' shared database (NetSuite budget, suppliers' connection states).",
+    )
     order_sync_mongodb_database: str = Field("om_order_sync", description="order_sync's database.")
     stock_sync_mongodb_database: str = Field("om_stock_sync", description="stock_sync's database.")
     finance_sync_mongodb_database: str = Field("om_finance_sync", description="finance_sync's database.")

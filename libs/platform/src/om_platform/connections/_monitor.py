@@ -223,8 +223,8 @@ class ConnectionMonitor:
         self._probing: dict[str, asyncio.Task[None]] = {}
         self._wakeup = asyncio.Event()
         self._last_read: datetime | None = None
-        self.vetoed = 0
-        """Requests refused because the breaker was open (a metric)."""
+        self.on_refused: Callable[[], None] = lambda: None
+        """Called for each request refused because the breaker was open (a metric)."""
 
     # -- wiring -----------------------------------------------------------------------------
 
@@ -286,7 +286,7 @@ class ConnectionMonitor:
         """Raise `ConnectionDown` when the supplier's breaker is open."""
         state = self.open_state(supplier_id)
         if state is not None:
-            self.vetoed += 1
+            self.on_refused()
             raise ConnectionDown(supplier_id, state, self.status(supplier_id).since)
 
     # -- what requests met ------------------------------------------------------------------

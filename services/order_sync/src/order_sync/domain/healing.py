@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Literal, Protocol
 
 from om_contracts import ErrorCode, PropertyName
+from om_platform.freshness import PARKED_CODES as PARKED_BY_CONNECTION
 from order_sync.domain.mapping import SURCHARGE, customer_blocker, freight_blocker, product_blocker
 
 BlockerKind = Literal["customer", "product", "freight", "surcharge"]
@@ -20,7 +21,7 @@ CONNECTION = "connection"
 INTEGRATION = "integration"
 """Heal request: the supplier's integration settings arrived (it was not configured)."""
 WAITING_FOR: dict[str, tuple[ErrorCode, ...]] = {
-    CONNECTION: (ErrorCode.NETSUITE_AUTH_FAILED, ErrorCode.NETSUITE_UNAVAILABLE),
+    CONNECTION: tuple(ErrorCode(code) for code in PARKED_BY_CONNECTION),
     INTEGRATION: (ErrorCode.INTEGRATION_NOT_CONFIGURED,),
 }
 """Heal requests that re-sync by failure code rather than by a mapping id: the codes each heals.
@@ -28,8 +29,6 @@ WAITING_FOR: dict[str, tuple[ErrorCode, ...]] = {
 Records failing with these codes are found through the ledger's `(supplier_id, status,
 last_error.code)` index, not through `blocked_by`: what they wait for is the supplier's, not an id's.
 """
-PARKED_CODES: tuple[ErrorCode, ...] = WAITING_FOR[CONNECTION]
-"""Failures that mean "parked until the connection is back" (`omctl status`, metrics)."""
 
 
 class UpsertedEntity(Protocol):
