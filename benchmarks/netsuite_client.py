@@ -24,7 +24,10 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx2
 from pydantic import SecretStr
@@ -33,7 +36,8 @@ from om_netsuite import LocalBudget, NetSuiteClient, RetryPolicy, TbaAuth, TbaCr
 
 ACCOUNT = "1234567_SB1"
 
-# Runs in the child process: one account, one customer, fixed latency; prints what the client needs.
+# Runs in the child process: accounts 1234567_SB1, 1000001_SB1, ... with one customer each and a
+# fixed latency; prints what the client needs (the first account's fields also at the top level).
 SERVER = """
 import asyncio, json, sys
 import uvicorn
@@ -45,12 +49,19 @@ from om_netsuite_sim._app import SimulatorApp
 
 async def main():
     limit, latency = int(sys.argv[1]), float(sys.argv[2])
+    count = int(sys.argv[3]) if len(sys.argv) > 3 else 1
     sim = Simulator()
-    creds = sim.add_account("1234567_SB1", concurrency_limit=limit)
-    account = sim.account("1234567_SB1")
-    customer = account.create("customer", {"companyName": "Bench Co", "subsidiary": {"id": "1"}})
+    accounts = []
+    for n in range(count):
+        account_id = "1234567_SB1" if n == 0 else f"{1000000 + n}_SB1"
+        creds = sim.add_account(account_id, concurrency_limit=limit)
+        account = sim.account(account_id)
+        account.faults.latency = latency
+        accounts.append({"account": account_id,
+                         "customer": account.create("customer", {"companyName": "Bench Co", "subsidiary": {"id": "1"}}),
+                         "ck": creds.consumer_key, "cs": creds.consumer_secret,
+                         "tk": creds.token_id, "ts": creds.token_secret})
     bearer = sim.issue_bearer("1234567_SB1", lifetime=86400)
-    account.faults.latency = latency
     config = uvicorn.Config(SimulatorApp(sim), host="127.0.0.1", port=0, lifespan="off",
                             log_level="warning", access_log=False, http="h11")
     server = uvicorn.Server(config)
@@ -58,15 +69,44 @@ async def main():
     while not server.started:
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
-    print(json.dumps({"url": f"http://127.0.0.1:{port}", "customer": customer, "bearer": bearer,
-                      "ck": creds.consumer_key, "cs": creds.consumer_secret,
-                      "tk": creds.token_id, "ts": creds.token_secret}), flush=True)
+    print(json.dumps({"url": f"http://127.0.0.1:{port}", "bearer": bearer, "accounts": accounts} | accounts[0]),
+          flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
     server.should_exit = True
     await task
 
 asyncio.run(main())
 """
+
+
+@contextmanager
+def simulator(limit: int, latency: float, accounts: int = 1) -> Iterator[dict[str, Any]]:
+    """The simulator in a child process (so its CPU is not the client's); yields its address and accounts."""
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(limit), str(latency), str(accounts)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert server.stdout is not None
+        yield json.loads(server.stdout.readline())
+    finally:
+        if server.stdin is not None:
+            server.stdin.close()
+        server.wait(timeout=10)
+
+
+def tba_auth(info: dict[str, Any]) -> TbaAuth:
+    """TBA for one account of :func:`simulator`'s answer."""
+    creds = TbaCredentials(
+        consumer_key=SecretStr(info["ck"]),
+        consumer_secret=SecretStr(info["cs"]),
+        token_id=SecretStr(info["tk"]),
+        token_secret=SecretStr(info["ts"]),
+    )
+    return TbaAuth(info["account"], creds)
 
 
 @dataclass
@@ -86,17 +126,11 @@ class Result:
         return self.cpu / self.requests * 1000
 
 
-async def run_client(info: dict[str, str], concurrency: int, total: int, limit: int) -> Result:
-    creds = TbaCredentials(
-        consumer_key=SecretStr(info["ck"]),
-        consumer_secret=SecretStr(info["cs"]),
-        token_id=SecretStr(info["tk"]),
-        token_secret=SecretStr(info["ts"]),
-    )
+async def run_client(info: dict[str, Any], concurrency: int, total: int, limit: int) -> Result:
     async with NetSuiteClient(
         base_url_override=info["url"], budget=LocalBudget(), retry=RetryPolicy(max_attempts=1)
     ) as client:
-        ns = client.session(ACCOUNT, TbaAuth(ACCOUNT, creds), concurrency_limit=limit)
+        ns = client.session(ACCOUNT, tba_auth(info), concurrency_limit=limit)
         await ns.get("customer", info["customer"])  # warm the connection pool
         queue = iter(range(total))
 
@@ -111,7 +145,7 @@ async def run_client(info: dict[str, str], concurrency: int, total: int, limit: 
         )
 
 
-async def run_plain(info: dict[str, str], concurrency: int, total: int) -> Result:
+async def run_plain(info: dict[str, Any], concurrency: int, total: int) -> Result:
     url = f"{info['url']}/services/rest/record/v1/customer/{info['customer']}"
     headers = {"Authorization": f"Bearer {info['bearer']}", "Accept": "application/json"}
     async with httpx2.AsyncClient(timeout=60) as http:
@@ -131,7 +165,7 @@ async def run_plain(info: dict[str, str], concurrency: int, total: int) -> Resul
         )
 
 
-async def measure(info: dict[str, str], requests: int, limit: int) -> list[tuple[Result, Result]]:
+async def measure(info: dict[str, Any], requests: int, limit: int) -> list[tuple[Result, Result]]:
     results: list[tuple[Result, Result]] = []
     for concurrency in (1, limit):
         ours = await run_client(info, concurrency, requests, limit)
@@ -151,23 +185,11 @@ def main() -> int:
     # Benchmarks measure the client as deployed: INFO logging on, to a handler that discards.
     logging.basicConfig(level=logging.INFO, handlers=[logging.NullHandler()])
 
-    server = subprocess.Popen(
-        [sys.executable, "-c", SERVER, str(args.limit), str(args.latency)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        assert server.stdout is not None
-        info = json.loads(server.stdout.readline())
+    with simulator(args.limit, args.latency) as info:
         results = asyncio.run(measure(info, args.requests, args.limit))
-    finally:
-        if server.stdin is not None:
-            server.stdin.close()
-        server.wait(timeout=10)
 
     ok = True
+    ratios: list[str] = []
     print(f"simulator latency {args.latency * 1000:.0f} ms, limit {args.limit}, {args.requests} GETs per run")
     print(f"{'client':<14}{'conc':>5}{'req/s':>9}{'ideal':>8}{'eff':>7}{'cpu ms/req':>12}")
     for ours, plain in results:
@@ -180,12 +202,15 @@ def main() -> int:
         cpu_ok = ratio < 1.5
         eff_ok = ours.rps >= 0.9 * ideal
         ok &= cpu_ok and eff_ok
+        ratios.append(
+            f"cpu_ratio_c{ours.concurrency}={ratio:.2f} throughput_c{ours.concurrency}={ours.rps / ideal:.2f}"
+        )
         print(
             f"  concurrency {ours.concurrency}: CPU ratio {ratio:.2f}x (target < 1.5x) "
             f"{'PASS' if cpu_ok else 'FAIL'}; throughput {ours.rps / ideal:.0%} of ideal "
             f"(target >= 90%) {'PASS' if eff_ok else 'FAIL'}"
         )
-    print("OVERALL", "PASS" if ok else "FAIL")
+    print(f"RESULT: {'PASS' if ok else 'FAIL'}", *ratios)
     return 0 if ok else 1
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
-from om_netsuite import LocalBudget
+from om_netsuite import FifoGate, LocalBudget
 
 
 async def test_waiters_get_slots_in_arrival_order() -> None:
@@ -100,3 +101,42 @@ async def test_concurrent_callers_never_exceed_the_limit() -> None:
 
     await asyncio.gather(*(work() for _ in range(50)))
     assert peak == 3
+
+
+async def test_a_grown_limit_wakes_waiters_in_order() -> None:
+    gate = FifoGate(limit=1)
+    await gate.acquire()
+    order: list[int] = []
+
+    async def wait(n: int) -> None:
+        await gate.acquire()
+        order.append(n)
+
+    waiters = [asyncio.create_task(wait(n)) for n in range(3)]
+    await asyncio.sleep(0)
+    gate.wake(3)  # two more may run now: the two oldest
+    await asyncio.sleep(0)
+    assert order == [0, 1]
+    gate.release()
+    await asyncio.gather(*waiters)
+    assert order == [0, 1, 2]
+
+
+async def test_old_waiters_fail_oldest_first_and_newer_ones_keep_their_place() -> None:
+    gate = FifoGate(limit=1)
+    await gate.acquire()
+    old = asyncio.create_task(gate.acquire())
+    await asyncio.sleep(0)
+    cutoff = time.monotonic()
+    await asyncio.sleep(0.01)
+    new = asyncio.create_task(gate.acquire())
+    await asyncio.sleep(0)
+    assert gate.oldest_wait() is not None
+    gate.fail_waiters(cutoff, lambda: TimeoutError("waited too long"))
+    with pytest.raises(TimeoutError):
+        await old
+    assert len(gate.waiters) == 1
+    gate.release()
+    await new
+    assert gate.in_use == 1
+    assert gate.oldest_wait() is None

@@ -56,7 +56,7 @@ from ._models import (
     Sublist,
     TransactionLine,
 )
-from ._mongo_budget import MongoBudget
+from ._mongo_budget import LeaseTiming, MongoBudget
 from ._oauth2 import OAuth2ClientCredentials
 from ._retry import RetryPolicy
 from ._session import NetSuiteSession, PreparedRequest
@@ -84,6 +84,7 @@ __all__ = [
     "InventoryItem",
     "Invoice",
     "ItemRecord",
+    "LeaseTiming",
     "LocalBudget",
     "Location",
     "MongoBudget",

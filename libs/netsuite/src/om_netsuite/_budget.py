@@ -3,13 +3,17 @@
 NetSuite limits concurrent requests per account, across every integration (Help Center
 subsect_1559222360, bridgehead_1500275603). Every request attempt of this client holds one slot
 of its account's budget while it is on the wire, and none while it sleeps in backoff.
+:class:`LocalBudget` is enough when one process talks to an account; when several processes or
+services share one, :class:`~om_netsuite.MongoBudget` gives each a leased share of the limit and
+spends it through the same :class:`FifoGate`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -30,36 +34,70 @@ class FifoGate:
     """A fair semaphore: waiters are served strictly in arrival order.
 
     ``asyncio.Semaphore`` lets a newcomer overtake woken waiters; here a released slot is handed
-    directly to the oldest waiter. The limit may change between calls (it is read on each call).
+    directly to the oldest waiter. ``limit`` may change at any time: callers pass it to
+    :meth:`acquire` / :meth:`release` (read on each call), or set it and call :meth:`wake` when
+    it grew (the distributed budget's share of an account changes under its waiters).
     """
 
+    limit: int = 1
     in_use: int = 0
     waiters: deque[asyncio.Future[None]] = field(default_factory=deque)
     peak: int = 0
+    _since: dict[asyncio.Future[None], float] = field(default_factory=dict, repr=False)
 
-    async def acquire(self, limit: int) -> None:
-        if self.in_use < limit and not self.waiters:
+    async def acquire(self, limit: int | None = None) -> None:
+        """Take a slot when fewer than ``limit`` (default: :attr:`limit`) are in use, in turn."""
+        if limit is not None:
+            self.limit = limit
+        if self.in_use < self.limit and not self.waiters:
             self._take()
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.waiters.append(future)
+        self._since[future] = time.monotonic()
         try:
             await future
         except asyncio.CancelledError:
-            if future.done() and not future.cancelled():
+            if future.done() and not future.cancelled() and future.exception() is None:
                 # The slot was handed to us just as we were cancelled: pass it on.
-                self.release(limit)
-            else:
+                self.release()
+            elif future in self.waiters:  # a wake() may have dropped it already
                 self.waiters.remove(future)
             raise
+        finally:
+            del self._since[future]
 
     def _take(self) -> None:
         self.in_use += 1
         self.peak = max(self.peak, self.in_use)
 
-    def release(self, limit: int) -> None:
+    def release(self, limit: int | None = None) -> None:
+        """Give a slot back; the oldest waiters get it while fewer than ``limit`` are in use."""
         self.in_use -= 1
-        while self.waiters and self.in_use < limit:
+        self.wake(limit)
+
+    def oldest_wait(self) -> float | None:
+        """When (``time.monotonic()``) the longest-waiting caller arrived; None if nobody waits."""
+        for future in self.waiters:
+            if not future.done():
+                return self._since.get(future)
+        return None
+
+    def fail_waiters(self, arrived_before: float, error: Callable[[], BaseException]) -> None:
+        """Fail, with a fresh ``error()`` each, the waiters that arrived before ``arrived_before``."""
+        while self.waiters:
+            future = self.waiters[0]
+            if not future.done() and self._since.get(future, arrived_before) >= arrived_before:
+                return
+            self.waiters.popleft()
+            if not future.done():
+                future.set_exception(error())
+
+    def wake(self, limit: int | None = None) -> None:
+        """Hand free slots to the oldest waiters (after the limit grew)."""
+        if limit is not None:
+            self.limit = limit
+        while self.waiters and self.in_use < self.limit:
             future = self.waiters.popleft()
             if not future.done():
                 self._take()

@@ -1,188 +1,734 @@
-"""``MongoBudget``: a lease-based distributed semaphore per NetSuite account in MongoDB.
+"""``MongoBudget``: each process holds a leased share of an account's limit, kept in MongoDB.
 
-Design
-------
-* One document per slot: ``_id = "<account>:<n>"`` for ``n < limit``, with ``owner`` (a random
-  token per acquisition, or None) and ``expires_at`` (epoch seconds). Slot documents are created
-  idempotently (upsert with ``$setOnInsert``) the first time a process sees an (account, limit).
-* Acquire = one ``find_one_and_update`` on any slot of the account with ``n < limit`` that is free
-  (``owner: None``) or whose lease has expired, setting a fresh owner token and lease. MongoDB
-  applies it atomically per document, so two processes never own the same slot.
-* While held, a supervised task renews the lease every ``lease / 3`` (requests may run for
-  minutes); on exit the slot is released with ``update_one({_id, owner: token})`` so a holder
-  whose lease was stolen after an expiry cannot free someone else's slot.
-* Waiting: a local FIFO gate (:class:`~om_netsuite.FifoGate`) in front keeps callers in one process
-  fair and stops more than ``limit`` of them from polling. The head waiters poll MongoDB with
-  jittered exponential backoff (``poll_min`` .. ``poll_max``) and are woken at once when a slot
-  is released in this process. Waits are bounded by ``max_wait`` (:class:`BudgetTimeout`).
+NetSuite's concurrency limit is per account, whoever calls (every service, every replica). Each
+process holds a granted integer **share** of every account it is using and spends it through a
+local :class:`~om_netsuite.FifoGate`; MongoDB is only touched to obtain, renew, grow, shrink or
+return a share. In steady state a NetSuite request costs no MongoDB operation at all. This is the
+design of lease-based global rate limiters such as Doorman: clients lease capacity, shares are
+recomputed by a fair-share rule at every renewal, and a crashed client's lease simply expires.
 
-Failure modes
--------------
-* A crashed holder keeps its slot until its lease expires (``lease`` seconds, default 30): the
-  account runs with one slot fewer for that long, never with one too many.
-* A holder that cannot renew (MongoDB unreachable, event loop blocked longer than the lease) may
-  lose its slot while its request is still in flight: briefly ``limit + 1`` requests; NetSuite
-  answers the extra one with 429, which the retry policy absorbs. Renewal failures are logged.
-* Leases use each process's wall clock; hosts must be NTP-synchronised (skew adds to or subtracts
-  from the lease).
-* Fairness across processes is probabilistic (jittered polling), strict FIFO only within one.
-* If MongoDB is down, acquisition raises the driver error: no request is sent unbudgeted.
+Storage (one document per account, queried by ``_id`` only)
+-----------------------------------------------------------
+``{_id: <account>, epoch, version, holders: {<holder id>: {share, demand, limit, expires, stamp,
+name}}, expire_at}``. The holder id is random per process start (``name`` says host, pid and
+service, for ``omctl status``). ``expires`` is server time in ms. Every change is a
+compare-and-set: read, compute (:mod:`._allocation`), write filtered on ``{_id, epoch, version}``,
+retry on conflict. A holder writes only its own entry (and drops expired ones). A document is
+created by an upsert filtered on a fresh random ``epoch`` (a concurrent creation fails with a
+duplicate key and is retried) and deleted, version-guarded, when its last live holder leaves;
+``expire_at`` (a TTL index, ``expireAfterSeconds=0``) removes it when every holder died. So an
+idle account costs nothing, and with thousands of accounts in the collection an acquisition is
+still one ``aggregate`` and one write on the ``_id`` index: the cost does not grow with them.
+
+Time: the server's clock
+------------------------
+Expiry is judged in MongoDB's time: reads return ``$$NOW`` next to the documents and writes set
+``expires = $$NOW + lease`` in an update pipeline. Client clocks may be off by any amount; only
+the server's clock matters. A holder stops **starting** requests ``margin`` before its lease
+ends, measured on its monotonic clock from the moment the write that set the lease was *sent*
+(the server executed it later, so the lease really ends later). ``margin`` therefore covers a
+step of the server clock (or a fail-over to a primary whose clock differs), event-loop stalls,
+and the time from the budget to the wire. Client time was rejected because a holder's clock
+running ahead of the others' would have let them take its share while it still used it.
+
+The invariant: at every instant the shares of an account's live holders sum to at most its limit
+-----------------------------------------------------------------------------------------------
+* A grant only takes capacity that no other live holder's share covers, computed on the exact
+  state it replaces (compare-and-set), and a holder never writes less than it has in flight.
+* SIGKILL of a holder: its entry counts until it expires (``lease``), then the others grow.
+* MongoDB unreachable: nobody can grant; a holder that cannot renew stops starting requests
+  ``margin`` before its lease ends, so its waiters wait (at most ``max_wait`` ->
+  :class:`~om_netsuite.BudgetTimeout`, transient) until MongoDB answers again.
+* Limit lowered at run time: grants use the lowest limit among live holders; a process that sees
+  a lower limit in ``slot()`` clamps locally at once and writes it at once. Other processes
+  shrink to their new fair share at their next renewal and keep covering their requests already
+  in flight: the transition lasts at most ``renew`` + the longest request in flight.
+* Clock skew: see above (client clocks do not matter; the server clock may step by < ``margin``).
+* What the design cannot cover: a request still in flight when its holder's lease lapses (only
+  when MongoDB was unreachable for ``lease - margin`` and the request is longer than ``margin``),
+  and acknowledged writes lost by the database (an in-memory server restarted, a restore): then
+  holders re-obtain shares from scratch at their next renewal and the account may see more than
+  its limit for up to one renewal interval. NetSuite answers the excess with 429, which the
+  client's retry policy absorbs.
+
+Fairness and responsiveness
+---------------------------
+* The fair target is max-min by demand (:func:`~._allocation.water_fill`); demand is the peak of
+  requests in flight + waiting since the previous renewal, so a burst does not flap.
+* One renewal loop per process for all its accounts: every ``renew`` seconds, one ``aggregate``
+  of the held documents and one ``bulk_write`` of version-guarded updates (conflicts are redone one
+  by one). It refreshes demand, extends the leases, shrinks to targets lowered by newcomers, grows
+  into capacity others returned, and returns the share of an account idle for a whole interval.
+* A holder above its target lowers its local limit at once and writes the lower share as soon as
+  its requests in flight fit (one write, "early return"). A holder whose requests all finished
+  gives its share back after ``poll`` without a request if another holder wants more than it
+  holds (otherwise it keeps it until the renewal after an idle interval: a steady trickle of
+  requests does not pay an obtain and a return each).
+* A newcomer writes its demand at once and, while it is starved (wants more, and its fair share is
+  more than what the others leave it), polls every ``poll`` (jittered) until capacity appears.
+  A holder at its fair share with requests still waiting reads every ``renew / 4`` (reads only:
+  it writes when its grant changes), so capacity another process stopped using is taken within
+  about ``poll + renew / 4`` rather than at the next renewal.
+* **Bound**: a starved process gets its fair share within about ``renew`` (the holders see its
+  demand) + the longest request they have in flight (the early return) + ``poll`` + a few MongoDB
+  round trips. Defaults: renew 2 s, lease 10 s, margin 2 s, poll 0.2 s, so about 2.2 s plus the
+  longest request.
+* Cost: in steady state a process makes one read and one write per ``renew`` for all its
+  accounts (per 500 accounts), plus a read per ``poll`` per account while starved and per
+  ``renew / 4`` while it waits at its fair share; nothing per request.
+
+Lifecycle
+---------
+:meth:`MongoBudget.start` starts the renewal loop (the service runtime does so in its lifespan and
+supervises the task: if it dies, liveness fails); ``slot()`` starts it on first need if nobody did.
+:meth:`MongoBudget.aclose` stops it and returns every share (run it after requests have drained).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import os
 import random
 import secrets
+import socket
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any, Literal
 
-from pymongo import ReturnDocument
+from pymongo import DeleteOne, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
+from ._allocation import Lease, Need, Plan, live_leases, plan
 from ._budget import FifoGate
 from ._exceptions import BudgetTimeout
 
-__all__ = ["MongoBudget"]
+__all__ = ["LeaseTiming", "MongoBudget"]
 
 logger = logging.getLogger("om_netsuite.budget")
 
+_NOW_MS = {"$toLong": "$$NOW"}
+_CHUNK = 500  # accounts per renewal read and bulk write
+_CAS_ATTEMPTS = 8
+
+#: ``on_operation(name)`` once per MongoDB command the budget sends.
+OperationHook = Callable[[str], None]
+#: ``on_share_change(kind)``: ``grow``, ``shrink``, ``return`` or ``expired``.
+ShareChangeHook = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseTiming:
+    """The budget's clocks (seconds); see the module docstring for what each one bounds."""
+
+    renew_s: float = 2.0
+    lease_s: float = 10.0
+    margin_s: float = 2.0
+    poll_s: float = 0.2
+    max_wait_s: float = 300.0
+
+    def __post_init__(self) -> None:
+        if min(self.renew_s, self.lease_s, self.margin_s, self.poll_s, self.max_wait_s) <= 0:
+            raise ValueError("budget timings must be positive")
+        if self.renew_s + self.margin_s >= self.lease_s:
+            raise ValueError("the lease must outlast a renewal interval plus the margin")
+
+
+@dataclass(eq=False)
+class _Account:
+    """This process's view of one account."""
+
+    account_id: str
+    limit: int
+    gate: FifoGate = field(default_factory=lambda: FifoGate(limit=0))
+    grant: int = 0  # local limit: what may be in flight from this process
+    share: int = 0  # what the document holds for this process (>= grant, >= in flight)
+    target: int = 0
+    starved: bool = False
+    contended: bool = False  # another live holder wants more than it holds
+    deadline: float = 0.0  # monotonic: no request starts from then on unless renewed
+    registered: bool = False  # has an entry in the document
+    written_limit: int = 0
+    epoch: Any = None
+    version: int = 0
+    peak_demand: int = 0  # since the previous renewal
+    settled_for: int = -1  # capped demand for which the last plan left nothing to gain
+    task: asyncio.Task[None] | None = None
+    wait_timer: asyncio.TimerHandle | None = None  # fails waits longer than max_wait
+
+    def demand(self) -> int:
+        return self.gate.in_use + len(self.gate.waiters)
+
+    def usable(self, now: float) -> int:
+        return min(self.grant, self.limit) if now < self.deadline else 0
+
+    def need(self) -> Need:
+        return Need(max(self.peak_demand, self.demand()), self.limit, self.gate.in_use)
+
+    def take_need(self) -> Need:
+        """The need for a renewal; the peak starts again from the current demand."""
+        need = self.need()
+        self.peak_demand = self.demand()
+        return need
+
+    def unmet(self) -> bool:
+        """Requests wait for more than this process holds, and the limit has more."""
+        return bool(self.gate.waiters) and self.grant < min(self.demand(), self.limit)
+
+    def wants_write(self) -> bool:
+        """A lower share can be written (early return) or a lowered limit is not written yet."""
+        if not self.registered:
+            return False
+        early_return = self.share > self.grant and self.gate.in_use <= self.grant
+        return early_return or self.written_limit > self.limit
+
+
+@dataclass(eq=False)
+class _Write:
+    """One compare-and-set prepared from one document state."""
+
+    account: _Account
+    kind: Literal["update", "insert", "delete", "noop"]
+    plan: Plan | None
+    need: Need
+    stamp: str = ""
+    filter: dict[str, Any] = field(default_factory=dict)
+    update: list[dict[str, Any]] = field(default_factory=list)
+    epoch: Any = None
+    version: int = 0
+
+    def operation(self) -> UpdateOne | DeleteOne:
+        if self.kind == "delete":
+            return DeleteOne(self.filter)
+        return UpdateOne(self.filter, self.update, upsert=self.kind == "insert")
+
+
+def _holders(doc: Mapping[str, Any] | None) -> dict[str, Lease]:
+    raw = doc.get("holders") if doc is not None else None
+    if not isinstance(raw, Mapping):
+        return {}
+    holders: dict[str, Lease] = {}
+    for holder, entry in raw.items():
+        try:
+            holders[str(holder)] = Lease.from_doc(entry)
+        except (TypeError, ValueError, AttributeError):
+            logger.warning("netsuite budget: malformed holder entry ignored", extra={"holder": holder})
+    return holders
+
+
+def _chunks(items: list[_Account], size: int) -> Iterable[list[_Account]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
 
 class MongoBudget:
-    """:class:`~om_netsuite.Budget` shared by every process using the same collection."""
+    """:class:`~om_netsuite.Budget` shared by every process using the same collection.
+
+    ``collection`` holds one document per account in use; ``timing`` sets the renewal interval,
+    lease, margin, starvation poll and longest wait; ``name`` labels this process's entries for
+    operators; ``on_operation`` / ``on_share_change`` feed metrics.
+    """
 
     def __init__(
         self,
         collection: AsyncCollection[dict[str, Any]],
         *,
-        lease: float = 30.0,
-        max_wait: float = 300.0,
-        poll_min: float = 0.005,
-        poll_max: float = 0.25,
-        clock: Callable[[], float] = time.time,
+        timing: LeaseTiming | None = None,
+        name: str | None = None,
+        on_operation: OperationHook | None = None,
+        on_share_change: ShareChangeHook | None = None,
     ) -> None:
-        if lease <= 0 or max_wait <= 0 or not 0 < poll_min <= poll_max:
-            raise ValueError("lease, max_wait and poll intervals must be positive")
         self._collection = collection
-        self._lease = lease
-        self._max_wait = max_wait
-        self._poll_min = poll_min
-        self._poll_max = poll_max
-        self._clock = clock
-        self._gates: dict[str, FifoGate] = {}
-        self._wakers: dict[str, set[asyncio.Future[None]]] = {}
-        self._ensured: set[tuple[str, int]] = set()
+        self.timing = timing if timing is not None else LeaseTiming()
+        self.holder_id = secrets.token_hex(8)
+        self.name = name or f"{socket.gethostname()}/{os.getpid()}"
+        self._on_operation = on_operation
+        self._on_share_change = on_share_change
+        self._lease_ms = round(self.timing.lease_s * 1000)
+        self._rotate_ms = round(max(self.timing.lease_s, 5 * self.timing.renew_s) * 1000)
+        self._accounts: dict[str, _Account] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._runner: asyncio.Task[None] | None = None
+        self._indexed = False
+        self._closed = False
+        self._failing = False
+        self.operations: dict[str, int] = {}
+        """MongoDB commands sent by this budget, by command name."""
 
-    def gate(self, account_id: str) -> FifoGate:
-        """The local FIFO gate of one account (``in_use`` counts this process's holders)."""
-        gate = self._gates.get(account_id)
-        if gate is None:
-            gate = self._gates[account_id] = FifoGate()
-        return gate
+    # -- what the process holds ----------------------------------------------------------------
 
-    async def _ensure_slots(self, account_id: str, limit: int) -> None:
-        if (account_id, limit) in self._ensured:
-            return
-        for n in range(limit):
-            await self._collection.update_one(
-                {"_id": f"{account_id}:{n}"},
-                {"$setOnInsert": {"account": account_id, "n": n, "owner": None, "expires_at": 0.0}},
-                upsert=True,
-            )
-        self._ensured.add((account_id, limit))
+    def granted(self) -> int:
+        """Slots this process may use now, summed over its accounts."""
+        now = time.monotonic()
+        return sum(account.usable(now) for account in self._accounts.values() if account.registered)
 
-    async def _try_acquire(self, account_id: str, limit: int, token: str) -> str | None:
-        now = self._clock()
-        doc = await self._collection.find_one_and_update(
-            {
-                "account": account_id,
-                "n": {"$lt": limit},
-                "$or": [{"owner": None}, {"expires_at": {"$lt": now}}],
-            },
-            {"$set": {"owner": token, "expires_at": now + self._lease}},
-            projection={"_id": 1},
-            return_document=ReturnDocument.AFTER,
-        )
-        return None if doc is None else str(doc["_id"])
+    def accounts_held(self) -> int:
+        """Accounts this process has an entry for."""
+        return sum(1 for account in self._accounts.values() if account.registered)
 
-    async def _acquire(self, account_id: str, limit: int, token: str, deadline: float) -> str:
-        await self._ensure_slots(account_id, limit)
-        wakers = self._wakers.setdefault(account_id, set())
-        loop = asyncio.get_running_loop()
-        delay = self._poll_min
-        while True:
-            # Registered before the attempt so a release in between is not missed.
-            waker: asyncio.Future[None] = loop.create_future()
-            wakers.add(waker)
-            try:
-                slot_id = await self._try_acquire(account_id, limit, token)
-                if slot_id is not None:
-                    return slot_id
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise BudgetTimeout(
-                        f"no NetSuite concurrency slot for {account_id} within {self._max_wait}s"
-                    )
-                # Full jitter keeps processes from polling in lock-step; a release in this
-                # process wakes the local waiters at once.
-                pause = min(remaining, random.uniform(self._poll_min, delay))  # noqa: S311
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(waker), pause)
-            finally:
-                wakers.discard(waker)
-            delay = min(self._poll_max, delay * 2)
+    def share_of(self, account_id: str) -> int:
+        """The share the document holds for this process (>= what it may start, >= its in flight)."""
+        account = self._accounts.get(account_id)
+        return account.share if account is not None and account.registered else 0
 
-    async def _renew(self, slot_id: str, token: str) -> None:
-        while True:
-            await asyncio.sleep(self._lease / 3)
-            try:
-                result = await self._collection.update_one(
-                    {"_id": slot_id, "owner": token},
-                    {"$set": {"expires_at": self._clock() + self._lease}},
-                )
-            except Exception:
-                logger.warning("netsuite budget lease renewal failed", extra={"slot": slot_id})
-                continue
-            if result.matched_count == 0:
-                logger.warning("netsuite budget lease lost", extra={"slot": slot_id})
-                return
+    def gate(self, account_id: str) -> FifoGate | None:
+        """The local gate of an account in use (``in_use`` = this process's requests in flight)."""
+        account = self._accounts.get(account_id)
+        return None if account is None else account.gate
 
-    async def _release(self, account_id: str, slot_id: str, token: str) -> None:
-        await self._collection.update_one(
-            {"_id": slot_id, "owner": token}, {"$set": {"owner": None, "expires_at": 0.0}}
-        )
-        for waker in self._wakers.get(account_id, ()):
-            if not waker.done():
-                waker.set_result(None)
+    # -- the hot path --------------------------------------------------------------------------
 
     @asynccontextmanager
     async def slot(self, account_id: str, limit: int) -> AsyncIterator[None]:
-        """Hold one of ``limit`` slots of ``account_id`` shared through MongoDB."""
+        """Hold one of this process's share of ``account_id``'s ``limit`` slots."""
         if limit < 1:
             raise ValueError("limit must be >= 1")
-        deadline = time.monotonic() + self._max_wait
-        gate = self.gate(account_id)
+        account = self._accounts.get(account_id)
+        if account is None:
+            if self._closed:
+                raise RuntimeError("the NetSuite budget is closed")
+            account = self._accounts[account_id] = _Account(account_id, limit)
+        elif limit != account.limit:
+            self._limit_seen(account, limit)
+        gate = account.gate
+        gate.limit = account.usable(time.monotonic())
+        if gate.in_use < gate.limit and not gate.waiters:
+            await gate.acquire()  # free: returns without suspending
+            account.peak_demand = max(account.peak_demand, gate.in_use)
+        else:
+            await self._wait(account)
         try:
-            await asyncio.wait_for(gate.acquire(limit), self._max_wait)
-        except TimeoutError:
-            raise BudgetTimeout(
-                f"no NetSuite concurrency slot for {account_id} within {self._max_wait}s"
-            ) from None
-        try:
-            token = secrets.token_hex(12)
-            slot_id = await self._acquire(account_id, limit, token, deadline)
-            renewer = asyncio.create_task(self._renew(slot_id, token), name=f"lease:{slot_id}")
-            try:
-                yield
-            finally:
-                renewer.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await renewer
-                # Shielded: a cancelled request must still give its slot back.
-                await asyncio.shield(self._release(account_id, slot_id, token))
+            yield
         finally:
-            gate.release(limit)
+            gate.release(account.usable(time.monotonic()))
+            if not self._closed:
+                if account.wants_write():
+                    self._kick(account)
+                elif account.contended and account.demand() == 0 and account.registered:
+                    self._start(account, self._manage(account, returning=True))
+
+    async def _wait(self, account: _Account) -> None:
+        demand = account.demand() + 1
+        account.peak_demand = max(account.peak_demand, demand)
+        if self._runner is None and not self._closed:
+            self.start()
+        lapsed = time.monotonic() >= account.deadline
+        capped = min(demand, account.limit)
+        if lapsed or (capped > account.grant and capped > account.settled_for):
+            self._kick(account)
+        if account.wait_timer is None:
+            # One timer per account with waiters, not one per wait (that cost ~20 us per request).
+            loop = asyncio.get_running_loop()
+            account.wait_timer = loop.call_later(self.timing.max_wait_s, self._expire_waits, account)
+        await account.gate.acquire()
+
+    def _expire_waits(self, account: _Account) -> None:
+        """Fail the waits longer than ``max_wait`` with BudgetTimeout; re-arm for the next oldest."""
+        max_wait = self.timing.max_wait_s
+
+        def timeout() -> BudgetTimeout:
+            return BudgetTimeout(f"no NetSuite concurrency slot for {account.account_id} within {max_wait}s")
+
+        account.gate.fail_waiters(time.monotonic() - max_wait, timeout)
+        oldest = account.gate.oldest_wait()
+        account.wait_timer = None
+        if oldest is not None:
+            delay = max(0.0, oldest + max_wait - time.monotonic())
+            account.wait_timer = asyncio.get_running_loop().call_later(delay, self._expire_waits, account)
+
+    def _limit_seen(self, account: _Account, limit: int) -> None:
+        lowered = limit < account.limit
+        account.limit = limit
+        if lowered:
+            account.gate.limit = account.usable(time.monotonic())
+            if account.registered and not self._closed:
+                self._kick(account)
+
+    # -- obtaining, growing, early returns -----------------------------------------------------
+
+    def _kick(self, account: _Account) -> None:
+        self._start(account, self._manage(account))
+
+    def _start(self, account: _Account, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` as the account's one background task, unless one is running."""
+        if account.task is not None and not account.task.done():
+            work.close()
+            return
+        task = asyncio.create_task(work, name=f"netsuite-budget:{account.account_id}")
+        account.task = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _manage(self, account: _Account, *, returning: bool = False) -> None:
+        """The account's one background task: obtain, grow or write a lower share now; poll while
+        starved or waiting at the fair share; retry while MongoDB fails; give an idle share back at
+        once when another process wants it (``returning``), not at the next renewal."""
+        failures = rewrites = 0
+        while not self._closed:
+            if returning:
+                # After ``poll`` without a request, so that a steady trickle of requests keeps its share.
+                await asyncio.sleep(self.timing.poll_s)
+                returning = account.demand() == 0 and account.registered
+                if not returning and not account.gate.waiters:
+                    return
+            try:
+                await self._cas(account, self._idle_need(account) if returning else account.need)
+                failures = 0
+                self._recovered()
+            except PyMongoError as error:
+                failures += 1
+                self._failed("obtain", error)
+            returning = False
+            waiting = bool(account.gate.waiters)
+            if failures:
+                if not (waiting or account.wants_write()):
+                    return
+                pause = min(self.timing.renew_s, self.timing.poll_s * 2 ** min(failures, 6))
+            elif account.wants_write() and rewrites < 3:
+                rewrites += 1  # released again while we wrote: write the lower share now
+                continue
+            elif waiting and account.starved:
+                pause = self.timing.poll_s
+            elif account.unmet():
+                # At its fair share but wanting more: capacity comes back when another process's
+                # demand drops, which only a read shows. Look more often than the renewal does.
+                pause = self.timing.renew_s / 4
+            elif account.contended and account.demand() == 0 and account.registered:
+                returning = True
+                continue
+            else:
+                return
+            rewrites = 0
+            await asyncio.sleep(pause * random.uniform(0.5, 1.5))  # noqa: S311 - jitter only
+
+    @staticmethod
+    def _idle_need(account: _Account) -> Callable[[], Need]:
+        """Leave if still idle when the document has been read; else what is in flight and waiting."""
+        return lambda: Need(0, account.limit, 0) if account.demand() == 0 else account.need()
+
+    async def _cas(self, account: _Account, need: Callable[[], Need], *, renewing: bool = False) -> None:
+        """Read the account's document and write this holder's entry until no conflict.
+
+        ``need`` is taken after each read, with no await before the write is prepared: what is in
+        flight then is what the written share must cover.
+        """
+        for attempt in range(_CAS_ATTEMPTS):
+            docs, now_ms = await self._read([account.account_id])
+            write = self._prepare(account, docs.get(account.account_id), now_ms, need(), renewing=renewing)
+            if await self._execute(write):
+                return
+            await asyncio.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # noqa: S311 - jitter only
+        logger.warning(
+            "netsuite budget: write conflicts did not settle", extra={"account_id": account.account_id}
+        )
+
+    async def _execute(self, write: _Write) -> bool:
+        if write.kind == "noop":
+            self._apply(write, time.monotonic())
+            return True
+        sent = time.monotonic()
+        try:
+            if write.kind == "delete":
+                self._count("delete")
+                deleted = await self._collection.delete_one(write.filter)
+                ok = deleted.deleted_count == 1
+            else:
+                self._count("update")
+                updated = await self._collection.update_one(
+                    write.filter, write.update, upsert=write.kind == "insert"
+                )
+                ok = updated.matched_count == 1 or updated.upserted_id is not None
+        except DuplicateKeyError:
+            return False  # another process created the document first
+        if ok:
+            self._apply(write, sent)
+        return ok
+
+    # -- computing a write ---------------------------------------------------------------------
+
+    def _prepare(
+        self,
+        account: _Account,
+        doc: Mapping[str, Any] | None,
+        now_ms: int,
+        need: Need,
+        *,
+        renewing: bool,
+    ) -> _Write:
+        holders = _holders(doc)
+        me = self.holder_id
+        mine = live_leases(holders, now_ms).get(me) if doc is not None else None
+        if account.registered and mine is None:
+            # Our entry expired (or the document is gone): whatever we held is no longer ours.
+            if account.share > 0:
+                self._changed("expired")
+                logger.warning("netsuite budget: share lost", extra={"account_id": account.account_id})
+            account.grant = account.share = 0
+            account.registered = False
+        result = plan(holders, me, now_ms, need, rotate_ms=self._rotate_ms)
+        if result.grant < account.grant:
+            # Lower the local limit before the write: if its outcome is unknown we stay within both.
+            if not result.leave:
+                self._changed("shrink")
+            account.grant = result.grant
+        epoch, version = (doc.get("epoch"), int(doc.get("version", 0))) if doc is not None else (None, 0)
+        write = _Write(account, "noop", result, need, epoch=epoch, version=version)
+        if result.leave:
+            if doc is None or me not in holders:
+                return write
+            write.filter = {"_id": account.account_id, "epoch": epoch, "version": version}
+            write.version = version + 1
+            if not result.others:
+                write.kind = "delete"
+                return write
+            write.kind = "update"
+            write.update = [self._set_holders(result.others, epoch, version + 1)]
+            return write
+        if (
+            not renewing
+            and mine is not None
+            and mine.share == result.share == account.share
+            and result.grant == account.grant
+            and mine.limit == need.limit
+            and mine.demand >= min(need.demand, result.limit)
+        ):
+            return write  # a poll that changes nothing: no write
+        write.stamp = secrets.token_hex(6)
+        entry = Lease(
+            share=result.share,
+            demand=min(need.demand, need.limit),
+            limit=need.limit,
+            expires_ms=0,  # set by the server: $$NOW + lease
+            stamp=write.stamp,
+            name=self.name,
+        )
+        if doc is None:
+            write.kind, write.epoch, write.version = "insert", secrets.token_hex(8), 1
+            # Filtered on a fresh epoch: matches nothing, so it inserts or fails on the _id.
+            write.filter = {"_id": account.account_id, "epoch": write.epoch}
+        else:
+            write.kind, write.version = "update", version + 1
+            write.filter = {"_id": account.account_id, "epoch": epoch, "version": version}
+        write.update = [
+            self._set_holders({**result.others, me: entry}, write.epoch, write.version),
+            {"$set": {f"holders.{me}.expires": {"$add": [_NOW_MS, self._lease_ms]}}},
+        ]
+        return write
+
+    def _set_holders(self, holders: Mapping[str, Lease], epoch: Any, version: int) -> dict[str, Any]:
+        # Every other entry was written with server time + lease, so $$NOW + 2 leases outlives them.
+        return {
+            "$set": {
+                "epoch": epoch,
+                "version": version,
+                "holders": {"$literal": {h: lease.to_doc() for h, lease in holders.items()}},
+                "expire_at": {"$add": ["$$NOW", 2 * self._lease_ms]},
+            }
+        }
+
+    def _apply(self, write: _Write, sent: float) -> None:
+        """Adopt a write the server applied (``sent``: when it left this process)."""
+        account, result = write.account, write.plan
+        if result is None:
+            return
+        if write.kind == "noop":
+            if not result.leave:
+                self._settle(account, result, write.need)
+            elif not account.registered:
+                account.grant = account.share = 0
+            return
+        if account.registered and write.epoch == account.epoch and write.version <= account.version:
+            return  # an older acknowledgement than one already applied
+        before = account.grant
+        if result.leave:
+            if account.share > 0:
+                self._changed("return")
+            account.grant = account.share = account.target = 0
+            account.registered = False
+            account.deadline = 0.0
+            account.epoch, account.version = None, 0
+            return
+        account.grant, account.share = result.grant, result.share
+        account.registered = True
+        account.written_limit = write.need.limit
+        account.epoch, account.version = write.epoch, write.version
+        account.deadline = sent + self.timing.lease_s - self.timing.margin_s
+        self._settle(account, result, write.need)
+        if account.grant > before:
+            self._changed("grow")
+        elif account.grant < before:
+            self._changed("shrink")
+        account.gate.wake(account.usable(time.monotonic()))
+
+    @staticmethod
+    def _settle(account: _Account, result: Plan, need: Need) -> None:
+        account.target, account.starved = result.target, result.starved
+        account.contended = any(lease.demand > lease.share for lease in result.others.values())
+        # In the terms _wait() compares with: demand capped by the limit this process saw.
+        account.settled_for = -1 if result.starved else min(need.demand, need.limit)
+
+    # -- the renewal loop ----------------------------------------------------------------------
+
+    def start(self) -> asyncio.Task[None]:
+        """Start the renewal loop (once); the returned task is the one to supervise."""
+        if self._runner is None:
+            self._runner = asyncio.create_task(self._run(), name="netsuite-budget")
+            self._runner.add_done_callback(self._stopped)
+        return self._runner
+
+    @staticmethod
+    def _stopped(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            # Shares now lapse: requests stop starting a margin before their leases end.
+            logger.error("netsuite budget: renewal loop died", exc_info=task.exception())
+
+    @property
+    def running(self) -> bool:
+        return self._runner is not None and not self._runner.done()
+
+    async def _run(self) -> None:
+        while not self._closed:
+            await self.renew()
+            await asyncio.sleep(self.timing.renew_s * random.uniform(0.9, 1.1))  # noqa: S311 - jitter only
+
+    async def renew(self) -> None:
+        """One renewal of every account this process holds: per 500 accounts, one read, one bulk write."""
+        if not self._indexed:
+            await self._ensure_index()
+        self._forget_idle()
+        held = [account for account in self._accounts.values() if account.registered]
+        for chunk in _chunks(held, _CHUNK):
+            try:
+                await self._renew_chunk(chunk, leaving=self._closed)
+                self._recovered()
+            except PyMongoError as error:
+                self._failed("renew", error)
+
+    async def _renew_chunk(self, chunk: list[_Account], *, leaving: bool) -> None:
+        docs, now_ms = await self._read([account.account_id for account in chunk])
+        needs: dict[str, Need] = {}
+        writes: list[_Write] = []
+        redo: list[_Account] = []
+        for account in chunk:
+            need = Need(0, account.limit, 0) if leaving else account.take_need()
+            needs[account.account_id] = need
+            doc = docs.get(account.account_id)
+            if doc is None:
+                redo.append(account)  # the document is gone with our entry: start over
+                continue
+            writes.append(self._prepare(account, doc, now_ms, need, renewing=True))
+        sent_writes = [write for write in writes if write.kind != "noop"]
+        for write in writes:
+            if write.kind == "noop":
+                self._apply(write, time.monotonic())
+        if sent_writes:
+            sent = time.monotonic()
+            # An unordered bulk is one "update" and/or one "delete" command.
+            for command in sorted({"delete" if w.kind == "delete" else "update" for w in sent_writes}):
+                self._count(command)
+            try:
+                result = await self._collection.bulk_write(
+                    [w.operation() for w in sent_writes], ordered=False
+                )
+                complete = result.matched_count + result.deleted_count == len(sent_writes)
+            except BulkWriteError:
+                complete = False
+            if complete:
+                for write in sent_writes:
+                    self._apply(write, sent)
+            else:
+                after, _ = await self._read([write.account.account_id for write in sent_writes])
+                for write in sent_writes:
+                    if self._landed(write, after.get(write.account.account_id)):
+                        self._apply(write, sent)
+                    else:
+                        redo.append(write.account)
+        for account in redo:
+            redo_need = functools.partial(self._redo_need, account, needs[account.account_id], leaving)
+            await self._cas(account, redo_need, renewing=True)
+        for account in chunk:
+            if account.gate.waiters and (account.starved or account.unmet()):
+                self._kick(account)  # poll for capacity between renewals
+
+    @staticmethod
+    def _redo_need(account: _Account, taken: Need, leaving: bool) -> Need:
+        """A renewal's need for its redo: its peak, and whatever is in flight or waiting by then."""
+        if leaving:
+            return taken
+        return Need(max(taken.demand, account.demand()), account.limit, account.gate.in_use)
+
+    def _landed(self, write: _Write, doc: Mapping[str, Any] | None) -> bool:
+        entry = _holders(doc).get(self.holder_id)
+        if write.plan is not None and write.plan.leave:
+            return entry is None
+        return entry is not None and entry.stamp == write.stamp
+
+    def _forget_idle(self) -> None:
+        for account_id, account in list(self._accounts.items()):
+            idle = not account.registered and account.demand() == 0
+            if idle and (account.task is None or account.task.done()):
+                del self._accounts[account_id]
+
+    async def aclose(self) -> None:
+        """Stop the renewal loop and return every share (call once requests have drained)."""
+        if self._closed:
+            return
+        self._closed = True
+        tasks = [task for task in (self._runner, *self._tasks) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        held = [account for account in self._accounts.values() if account.registered]
+        for chunk in _chunks(held, _CHUNK):
+            try:
+                await self._renew_chunk(chunk, leaving=True)
+            except PyMongoError as error:
+                self._failed("return", error)
+
+    # -- MongoDB -------------------------------------------------------------------------------
+
+    async def _read(self, ids: list[str]) -> tuple[dict[str, dict[str, Any]], int]:
+        """The documents of ``ids`` and the server's time (ms), in one command on the _id index."""
+        self._count("aggregate")
+        cursor = await self._collection.aggregate(
+            [{"$match": {"_id": {"$in": ids}}}, {"$addFields": {"_now": _NOW_MS}}],
+            batchSize=len(ids) + 1,  # one batch: no getMore
+        )
+        docs = await cursor.to_list()
+        now_ms = max((int(doc.pop("_now")) for doc in docs), default=0)
+        return {str(doc["_id"]): doc for doc in docs}, now_ms
+
+    async def _ensure_index(self) -> None:
+        with contextlib.suppress(PyMongoError):  # retried at the next renewal
+            self._count("createIndexes")
+            await self._collection.create_index("expire_at", expireAfterSeconds=0, name="expire_at_ttl")
+            self._indexed = True
+
+    def _count(self, operation: str) -> None:
+        self.operations[operation] = self.operations.get(operation, 0) + 1
+        if self._on_operation is not None:
+            self._on_operation(operation)
+
+    def _changed(self, kind: str) -> None:
+        if self._on_share_change is not None:
+            self._on_share_change(kind)
+
+    def _failed(self, what: str, error: PyMongoError) -> None:
+        if not self._failing:
+            logger.warning(
+                "netsuite budget: MongoDB unreachable; shares lapse unless renewed",
+                extra={"step": what, "error": type(error).__name__},
+            )
+        self._failing = True
+
+    def _recovered(self) -> None:
+        if self._failing:
+            logger.info("netsuite budget: MongoDB answers again")
+        self._failing = False

@@ -97,6 +97,26 @@ class Metrics:
             registry=r,
             buckets=(0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 30),
         )
+        self.budget_granted = Gauge(
+            "om_netsuite_budget_granted_slots",
+            "Slots of NetSuite accounts' concurrency limits this process may use now, summed over accounts",
+            registry=r,
+        )
+        self.budget_accounts = Gauge(
+            "om_netsuite_budget_accounts", "NetSuite accounts this process holds a share of", registry=r
+        )
+        self.budget_share_changes = Counter(
+            "om_netsuite_budget_share_changes_total",
+            "Changes of this process's budget shares (grow, shrink, return, expired)",
+            ["change"],
+            registry=r,
+        )
+        self.budget_mongo_operations = Counter(
+            "om_netsuite_budget_mongo_operations_total",
+            "MongoDB commands sent by the NetSuite budget (aggregate, update, delete, createIndexes)",
+            ["operation"],
+            registry=r,
+        )
         self.job_seconds = Histogram(
             "om_job_seconds",
             "Duration of scheduled jobs",

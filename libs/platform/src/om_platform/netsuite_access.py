@@ -1,7 +1,9 @@
 """One NetSuite client per process and a session per supplier, built from its integration.
 
 The concurrency budget lives in a MongoDB collection shared by all three services (setting
-`NETSUITE_BUDGET_DATABASE`), because NetSuite's limit is per account, whoever calls.
+`NETSUITE_BUDGET_DATABASE`, collection `netsuite_shares`), because NetSuite's limit is per account,
+whoever calls: each process holds a leased share of each account's limit (om_netsuite.MongoBudget)
+and spends it without touching MongoDB; the runtime supervises its renewal loop.
 Credentials are opened from their sealed form only here, in memory, and cached as the client's
 secret-typed auth objects, keyed by a digest of the sealed tokens so a credential rotation in the
 integration takes effect at once.
@@ -14,16 +16,21 @@ and refuses to send any while NetSuite refuses the supplier's login or cannot be
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
 from typing import Any
 
 from opentelemetry.trace import Tracer
 from pymongo.asynchronous.database import AsyncDatabase
 
 from om_contracts import IntegrationSettings, KeyRing
-from om_netsuite import MongoBudget, NetSuiteClient, NetSuiteSession, TbaAuth, TbaCredentials
+from om_netsuite import LeaseTiming, MongoBudget, NetSuiteClient, NetSuiteSession, TbaAuth, TbaCredentials
 from om_netsuite import RetryPolicy as NetSuiteRetryPolicy
 from om_platform.connections import ConnectionMonitor
 from om_platform.metrics import Metrics
+
+#: The budget's collection in `NETSUITE_BUDGET_DATABASE`: one document per account in use.
+BUDGET_COLLECTION = "netsuite_shares"
 
 
 class NetSuiteAccess:
@@ -36,16 +43,26 @@ class NetSuiteAccess:
         timeout_s: float,
         budget_db: AsyncDatabase[dict[str, Any]],
         retry: NetSuiteRetryPolicy | None = None,
-        budget_max_wait_s: float = 300.0,
+        budget_timing: LeaseTiming | None = None,
+        holder_name: str = "service",
         tracer: Tracer | None = None,
         connections: ConnectionMonitor | None = None,
     ) -> None:
         self._keyring = keyring
         self._metrics = metrics
         self._connections = connections
+        self.budget = MongoBudget(
+            budget_db[BUDGET_COLLECTION],
+            timing=budget_timing,
+            name=f"{holder_name}@{socket.gethostname()}/{os.getpid()}",
+            on_operation=self._observe_budget_operation,
+            on_share_change=self._observe_share_change,
+        )
+        metrics.budget_granted.set_function(self.budget.granted)
+        metrics.budget_accounts.set_function(self.budget.accounts_held)
         self.client = NetSuiteClient(
             base_url_override=base_url_override,
-            budget=MongoBudget(budget_db["netsuite_budget"], max_wait=budget_max_wait_s),
+            budget=self.budget,
             timeout=timeout_s,
             retry=retry,
             on_request=self._observe_request,
@@ -93,7 +110,9 @@ class NetSuiteAccess:
         )
 
     async def aclose(self) -> None:
+        """Close the connection pool, then return every share of the budget (nothing is in flight)."""
         await self.client.aclose()
+        await self.budget.aclose()
 
     def _observe_request(self, operation: str, status: int | None, seconds: float, account_id: str) -> None:
         self._metrics.netsuite_request_seconds.labels(operation, str(status or "error")).observe(seconds)
@@ -102,3 +121,9 @@ class NetSuiteAccess:
 
     def _observe_budget_wait(self, account_id: str, seconds: float) -> None:
         self._metrics.budget_wait_seconds.observe(seconds)
+
+    def _observe_budget_operation(self, operation: str) -> None:
+        self._metrics.budget_mongo_operations.labels(operation).inc()
+
+    def _observe_share_change(self, change: str) -> None:
+        self._metrics.budget_share_changes.labels(change).inc()

@@ -5,12 +5,14 @@ and publishers, and runs `runtime.app()` (a FastStream ASGI app served by uvicor
 created in the lifespan, never at import time.
 
 Lifecycle (FastStream calls these around `broker.start()` / `broker.stop()`):
-  on_startup      connect MongoDB, start the dead-letter producer, run the service's start hooks
-  after_startup   start the offset committers (the subscribers are running now) and the
-                  connection monitor's loop (status polls, probes, status events)
+  on_startup      connect MongoDB, start the dead-letter producer and the NetSuite budget's
+                  renewal loop, run the service's start hooks
+  after_startup   start the offset committers (the subscribers are running now), the connection
+                  monitor's loop (status polls, probes, status events) and the cold-start gate
   on_shutdown     drain: pause partitions, let in-flight records finish within the grace period,
                   commit what finished; then the service's stop hooks
-  after_shutdown  stop the producer, close MongoDB
+  after_shutdown  close the NetSuite client and return the budget's shares, stop the producer,
+                  close MongoDB
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from om_contracts import (
     NetSuiteIntegrationStatus,
     get_topic,
 )
+from om_netsuite import LeaseTiming
 from om_platform.asyncapi_page import render_html
 from om_platform.commands import CommandHandler, CommandQueue, serve_commands
 from om_platform.connections import COLLECTION as CONNECTIONS
@@ -302,7 +305,14 @@ class ServiceRuntime:
             base_url_override=self.settings.netsuite_base_url,
             timeout_s=self.settings.netsuite_timeout_s,
             budget_db=self.mongo_client[self.settings.netsuite_budget_database],
-            budget_max_wait_s=self.settings.netsuite_budget_max_wait_s,
+            budget_timing=LeaseTiming(
+                renew_s=self.settings.netsuite_budget_renew_s,
+                lease_s=self.settings.netsuite_budget_lease_s,
+                margin_s=self.settings.netsuite_budget_margin_s,
+                poll_s=self.settings.netsuite_budget_poll_s,
+                max_wait_s=self.settings.netsuite_budget_max_wait_s,
+            ),
+            holder_name=self.settings.service_name,
             tracer=self.tracing.tracer("om_netsuite"),
             connections=self.connections,
         )
@@ -315,6 +325,8 @@ class ServiceRuntime:
             self.integrations,
             lambda supplier_id, integration: netsuite.session(supplier_id, integration, probe=True),
         )
+        # The budget's renewal loop is a supervised background loop: if it dies, liveness fails.
+        self._background.append(self._netsuite.budget.start())
         for hook in self._start_hooks:
             await hook()
 

@@ -11,7 +11,7 @@ import secrets
 import socket
 from typing import Literal
 
-from pydantic import Field, PrivateAttr, SecretStr, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from om_platform.connections import ConnectionSettings
@@ -111,6 +111,31 @@ class ServiceSettings(KafkaConnectionSettings):
     netsuite_budget_max_wait_s: float = Field(
         300.0, gt=0, description="Longest wait for a budget slot before the request fails as transient."
     )
+    netsuite_budget_renew_s: float = Field(
+        2.0,
+        gt=0,
+        description="How often a process renews its shares of the NetSuite accounts it uses (one read and one "
+        "write for all of them), reports its demand and takes its fair share. A starved process gets its fair "
+        "share within about this + the longest request in flight + `NETSUITE_BUDGET_POLL_S`.",
+    )
+    netsuite_budget_lease_s: float = Field(
+        10.0,
+        gt=0,
+        description="Lease of a budget share: the share of a process that died returns to the others after this "
+        "long. Must exceed `NETSUITE_BUDGET_RENEW_S` + `NETSUITE_BUDGET_MARGIN_S`.",
+    )
+    netsuite_budget_margin_s: float = Field(
+        2.0,
+        gt=0,
+        description="A process that cannot renew (MongoDB unreachable) stops starting NetSuite requests this long "
+        "before its lease ends. Leases run on MongoDB's clock, so client clock skew does not matter; this covers "
+        "a step of the server clock or a fail-over between primaries, and event-loop stalls.",
+    )
+    netsuite_budget_poll_s: float = Field(
+        0.2,
+        gt=0,
+        description="How often (jittered) a starved process looks for capacity another one returned.",
+    )
     netsuite_timeout_s: float = Field(60.0, gt=0, description="Timeout of one NetSuite HTTP request.")
     netsuite_auth_failed_after: int = Field(
         3,
@@ -194,6 +219,14 @@ class ServiceSettings(KafkaConnectionSettings):
     _random_identity: str = PrivateAttr(
         default_factory=lambda: f"{socket.gethostname()}-{secrets.token_hex(4)}"
     )
+
+    @model_validator(mode="after")
+    def _budget_lease_outlasts_renewal(self) -> ServiceSettings:
+        if self.netsuite_budget_renew_s + self.netsuite_budget_margin_s >= self.netsuite_budget_lease_s:
+            raise ValueError(
+                "NETSUITE_BUDGET_LEASE_S must exceed NETSUITE_BUDGET_RENEW_S + NETSUITE_BUDGET_MARGIN_S"
+            )
+        return self
 
     @field_validator("log_level")
     @classmethod

@@ -17,32 +17,38 @@ def status(
     group_prefix: Annotated[
         str, typer.Option("--group-prefix", help="Consumer groups to report lag for.")
     ] = "om.",
+    account: Annotated[
+        str | None, typer.Option("--account", help="Only this NetSuite account's budget shares.")
+    ] = None,
     as_json: JsonOpt = False,
     wide: WideOpt = False,
 ) -> None:
     """Per supplier and flow: ledger counts, failures by code, last success, cursors; health (NetSuite
-    connection state, time since the last success, oldest unresolved failure, records parked); lag."""
+    connection state, time since the last success, oldest unresolved failure, records parked);
+    consumer lag; NetSuite budget shares per account in use."""
     import asyncio
 
     from omctl import status as status_ops
 
     ops = settings()
 
-    async def gather() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    async def gather() -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
         # MongoDB and Kafka at once: with both down the answer comes within one connect timeout
-        suppliers, lag = await asyncio.gather(
-            status_ops.suppliers(ops, supplier), status_ops.consumer_lag(ops, group_prefix)
+        suppliers, lag, shares = await asyncio.gather(
+            status_ops.suppliers(ops, supplier),
+            status_ops.consumer_lag(ops, group_prefix),
+            status_ops.budget_shares(ops, account),
         )
-        return suppliers, lag
+        return suppliers, lag, shares
 
-    per_supplier, lag = run(gather())
+    per_supplier, lag, shares = run(gather())
     if supplier is not None and supplier not in per_supplier:
         fail(
             f"no supplier {supplier!r} in any service's database (no integration, ledger, cursor or command): "
             "check the id; `omctl status` lists every supplier it knows"
         )
     if as_json:
-        emit_json({"suppliers": per_supplier, "consumer_lag": lag})
+        emit_json({"suppliers": per_supplier, "consumer_lag": lag, "netsuite_budget": shares})
         return
     rows = []
     for supplier_id, services in sorted(per_supplier.items()):
@@ -144,7 +150,24 @@ def status(
         [(r["group"], r["lag"], r["state"], r["members"], r["topic"]) for r in lag],
         wide=wide,
     )
-    if not per_supplier and not lag:
+    if shares:
+        table(
+            "netsuite budget (shares of each account's concurrency limit)",
+            [
+                Col("account"),
+                Col("holder"),
+                Col("share", justify="right"),
+                Col("demand", optional=True, justify="right"),
+                Col("limit", optional=True, justify="right"),
+                Col("expires in s", optional=True, justify="right"),
+            ],
+            [
+                (r["account"], r["holder"], r["share"], r["demand"], r["limit"], r["expires_in_s"])
+                for r in shares
+            ],
+            wide=wide,
+        )
+    if not per_supplier and not lag and not shares:
         _output.console.print("nothing to report yet (no supplier state, no om.* consumer groups)")
 
 

@@ -11,8 +11,10 @@ Read-only. Per service database it reads:
   operator_commands       operator commands still pending or running
 and, per supplier and service, its freshness (`om_platform.freshness`: last success, oldest
 unresolved failure, records parked until the connection is back) from the ledger, `stock_runs` and
-`job_runs`; and each supplier's NetSuite connection state from `NETSUITE_BUDGET_DATABASE`
-(`netsuite_connections`, shared by the three services; a supplier without a document is connected).
+`job_runs`; and in `NETSUITE_BUDGET_DATABASE`, each supplier's NetSuite connection state
+(`netsuite_connections`, shared by the three services; a supplier without a document is connected)
+and each NetSuite account's budget shares: per holder (service, host, pid) its share, demand, the
+limit it saw and when its lease expires (MongoDB's time).
 Consumer lag: every consumer group whose id starts with `--group-prefix` (default `om.`), for each
 topic it has committed offsets on: log end minus committed offset, summed over partitions.
 """
@@ -29,6 +31,7 @@ from aiokafka import TopicPartition
 from om_platform.commands import COLLECTION as COMMANDS
 from om_platform.connections import COLLECTION as CONNECTIONS
 from om_platform.freshness import ledger_freshness, runs_freshness, slots_freshness
+from om_platform.netsuite_access import BUDGET_COLLECTION
 from omctl import _kafka
 from omctl._mongo import mongo
 from omctl._settings import SERVICES, OpsSettings
@@ -197,3 +200,27 @@ async def _ledger(collection: Any, match: dict[str, Any], slot: Any, name: str) 
             flow["failures_by_code"][key["code"]] = flow["failures_by_code"].get(key["code"], 0) + row["n"]
             if last is not None and (flow["last_failure"] is None or last > flow["last_failure"]):
                 flow["last_failure"] = last
+
+
+async def budget_shares(settings: OpsSettings, account_id: str | None = None) -> list[dict[str, Any]]:
+    """One row per (account, holder) of the NetSuite budget; only accounts in use have a document."""
+    pipeline: list[dict[str, Any]] = [{"$match": {"_id": account_id}}] if account_id else []
+    pipeline += [{"$sort": {"_id": 1}}, {"$addFields": {"_now": {"$toLong": "$$NOW"}}}]
+    rows: list[dict[str, Any]] = []
+    async with mongo(settings) as client:
+        collection = client[settings.netsuite_budget_database][BUDGET_COLLECTION]
+        async for doc in await collection.aggregate(pipeline):
+            for holder, entry in sorted((doc.get("holders") or {}).items()):
+                expires_in = (int(entry.get("expires", 0)) - int(doc["_now"])) / 1000
+                rows.append(
+                    {
+                        "account": doc["_id"],
+                        "holder": entry.get("name") or holder,
+                        "share": entry.get("share"),
+                        "demand": entry.get("demand"),
+                        "limit": entry.get("limit"),
+                        "expires_in_s": round(expires_in, 1),
+                        "live": expires_in > 0,
+                    }
+                )
+    return rows
