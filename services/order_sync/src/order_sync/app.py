@@ -230,6 +230,8 @@ class OrderSync:
         if change.connected:  # mappings stored while disconnected could not heal anything then
             provided += tuple(await self.heal_deps.sync.ledger.blocking(supplier_id, None))
             await heal.request_code_heal(self.heal_deps, supplier_id, healing.INTEGRATION)
+        if change.credentials:  # refused logins may pass now (an open breaker waits for its probe)
+            await heal.request_code_heal(self.heal_deps, supplier_id, healing.CONNECTION)
         await heal.request_heals(self.heal_deps, supplier_id, provided)
 
     async def on_connection_back(self, supplier_id: str) -> None:
