@@ -364,7 +364,7 @@ class Stack:
         return event_id
 
     async def configure(self, service: OrderSync, supplier: Supplier, **overrides: Any) -> None:
-        await self.produce(
+        event_id = await self.produce(
             INTEGRATIONS_TOPIC,
             supplier,
             "integration.netsuite.configured",
@@ -373,8 +373,15 @@ class Stack:
         )
 
         async def configured() -> bool:
-            service.integrations._cache.pop(supplier.supplier_id, None)  # read MongoDB, not the cache
-            return await service.integrations.get(supplier.supplier_id) is not None
+            # This very event applied, not merely some configuration (a reconfiguration would
+            # otherwise return before the service saw it).
+            document = await service.integrations._collection.find_one(
+                {"_id": supplier.supplier_id}, {"event_id": 1, "status": 1}
+            )
+            return document is not None and (document["status"], document.get("event_id")) == (
+                "configured",
+                event_id,
+            )
 
         await wait_until(configured)
 
