@@ -412,6 +412,15 @@ class ServiceRuntime:
         finally:
             await reader.stop()
 
+    async def republish(self, topic: str, key: str, value: bytes) -> None:
+        """Send a record back to one of the service's own input topics (a parked event, once its
+        supplier's connection is back), with `x-redriven-from: parked`; returns once the broker has it."""
+        if self._producer is None:
+            raise RuntimeError("the producer is started in the lifespan; the runtime has not started")
+        await self._producer.send_and_wait(
+            topic, value, key=key.encode(), headers=[("x-redriven-from", b"parked")]
+        )
+
     async def _publish_status(self, event: NetSuiteIntegrationStatus) -> None:
         await self._status.publish(event, key=event.supplier_id)
 

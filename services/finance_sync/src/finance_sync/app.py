@@ -44,7 +44,7 @@ from om_contracts import (
 )
 from om_platform.decoding import contract_decoder
 from om_platform.freshness import slots_freshness
-from om_platform.integrations import IntegrationStore
+from om_platform.integrations import IntegrationStore, SettingsChange
 from om_platform.kafka import EventPublisher, RecordContext
 from om_platform.leases import Lease, LeaseStore
 from om_platform.mappings import MappingStore
@@ -233,13 +233,31 @@ def build_service(settings: Settings, *, clock: Clock = _utc_now, owner: str | N
     async def ensure_indexes() -> None:
         await mappings.ensure_indexes()
         await published.ensure_indexes()
+        await ledger.ensure_indexes()
 
     wake = asyncio.Event()
 
+    async def redrive(supplier_id: str, value: bytes) -> None:
+        await runtime.republish(PAYMENTS_TOPIC, supplier_id, value)
+
     async def on_connection_back(supplier_id: str) -> None:
         wake.set()  # the slots skipped while the connection was down run now, not at the next poll
+        await reconciler.redrive_parked(supplier_id, redrive)
+
+    async def on_settings_change(supplier_id: str, change: SettingsChange) -> None:
+        # New credentials may pass where the old were refused; an open breaker waits for its probe.
+        if change.credentials and not runtime.connections.is_open(supplier_id):
+            await reconciler.redrive_parked(supplier_id, redrive)
+
+    async def redrive_at_start() -> None:
+        """What a recovery seen by no running replica left parked: suppliers whose breaker is closed."""
+        parked = sorted({entry["supplier_id"] for entry in await ledger.parked()})
+        for supplier_id, status in (await runtime.connections.load(parked)).items():
+            if not status.breaker_open:
+                await reconciler.redrive_parked(supplier_id, redrive)
 
     runtime.connections.on_recovered(on_connection_back)
+    integrations.watch(on_settings_change)
 
     async def schedule_forever() -> None:
         while True:
@@ -267,6 +285,7 @@ def build_service(settings: Settings, *, clock: Clock = _utc_now, owner: str | N
         versions,
     )
     runtime.on_start(ensure_indexes)
+    runtime.on_start(redrive_at_start)
     runtime.freshness("job_runs", lambda: slots_freshness(job_runs.collection))
     runtime.supervise("finance-scheduler", schedule_forever)
     runtime.serve_commands({"run_finance": service.command_run, "rewind_cursor": service.command_rewind})
