@@ -39,7 +39,7 @@ import hashlib
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -241,7 +241,10 @@ class ConnectionMonitor:
         self._probe_session = probe_session
 
     def on_recovered(self, listener: Recovered) -> None:
-        """Call `listener(supplier_id)` when a supplier's connection comes back (see `recovers`)."""
+        """Call `listener(supplier_id)` when a supplier's connection comes back (see `recovers`).
+
+        Listeners run inside the request or poll that saw the change: they must be quick (note the
+        work, durably if it must survive a crash, and let a loop of the service do it)."""
         self._listeners.append(listener)
 
     def guard(self, supplier_id: str, account_id: str, *, probe: bool = False) -> SupplierGuard:
@@ -491,8 +494,12 @@ class ConnectionMonitor:
                 return  # disconnected: nothing to probe until it connects again
             session = self._probe_session(supplier_id, integration)
             log.info("probing NetSuite", extra={"supplier_id": supplier_id})
-            async for _ in session.list("currency", page_size=1):
-                break
+            currencies = session.list("currency", page_size=1)
+            try:
+                await anext(currencies, None)  # one page of one row: the answer, not its content, counts
+            finally:
+                if isinstance(currencies, AsyncGenerator):
+                    await currencies.aclose()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
