@@ -47,7 +47,9 @@ class SettingsChange:
     connected: bool = False
     credentials: bool = False
     """The account id or a sealed credential differs from the stored settings' (a rotation, a
-    re-authorised token): a connection refused before may work now."""
+    re-authorised token): a connection refused before may work now. Sealed values are compared
+    (this store never opens them), so the same secret sealed again also counts: what follows is
+    harmless (an open breaker probed, parked records run again)."""
 
     def __bool__(self) -> bool:
         return bool(
