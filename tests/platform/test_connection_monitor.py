@@ -5,6 +5,7 @@ agreeing on one change, and a change whose process died before publishing it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from om_contracts import IntegrationSettings, KeyRing, NetSuiteIntegrationStatus
 from om_devstack import sealed_credentials
-from om_netsuite import AuthenticationFailed, RetryPolicy
+from om_netsuite import AuthenticationFailed, RateLimited, RetryPolicy
 from om_netsuite_sim import Account, SimulatorServer
 from om_platform.connections import (
     COLLECTION,
@@ -233,3 +234,28 @@ async def test_a_change_whose_process_died_before_publishing_is_published_once_b
     document = await mongo_db[COLLECTION].find_one({"_id": "sup_3"})
     assert document is not None
     assert document["published"] is True
+
+
+async def test_sustained_429s_are_reported_rate_limited_without_parking_and_clear_once_they_stop(
+    processes: Any, simulator: SimulatorServer, unique_name: str
+) -> None:
+    process = processes(rate_limited_window_s=0.5, rate_limited_share=0.5)
+    account = _account(simulator, unique_name)
+    process.integrations.settings["sup_r"] = _integration(account)
+    session = process.session("sup_r")
+    account.faults.add("429", probability=0.8)
+
+    for _ in range(40):
+        with contextlib.suppress(RateLimited):
+            await session.get("currency", "1")  # never refused by the breaker: 429s park nothing
+    limited = [e.data.state for e in process.published.events]
+    account.faults.clear()
+    await asyncio.sleep(0.6)  # a whole window in rate_limited, so it may end
+    for _ in range(15):
+        await session.get("currency", "1")
+
+    assert limited == ["rate_limited"]
+    assert process.published.events[0].data.last_error is not None
+    assert process.published.events[0].data.last_error.code == "CONCURRENCY_LIMIT_EXCEEDED"
+    assert [e.data.state for e in process.published.events] == ["rate_limited", "connected"]
+    assert process.recovered == []  # nothing was parked: nothing to re-run
