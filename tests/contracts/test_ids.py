@@ -25,7 +25,7 @@ _NETSUITE_SAFE = re.compile(r"[A-Za-z0-9_-]+")
         ("1234567_SB1", "1234567_SB1"),
         ("1234567_sb1", "1234567_SB1"),
         ("1234567_rp2", "1234567_RP2"),
-        (" 1234567_SB12 ", "1234567_SB12"),
+        ("1234567_SB12", "1234567_SB12"),
     ],
 )
 def test_account_ids_are_normalised_to_upper_case(typed: str, canonical: str) -> None:
@@ -39,6 +39,12 @@ def test_account_ids_are_normalised_to_upper_case(typed: str, canonical: str) ->
 def test_anything_that_is_not_an_account_id_is_refused(bad: str) -> None:
     with pytest.raises(ValueError, match="NetSuite account id"):
         normalise_account_id(bad)
+
+
+@pytest.mark.parametrize("typed", [" 1234567_SB12 ", "1234567_SB1\n", "1234567\x00", "\t1234567"])
+def test_an_account_id_is_taken_as_written_not_trimmed(typed: str) -> None:
+    with pytest.raises(ValueError, match="taken exactly as written"):
+        normalise_account_id(typed)
 
 
 def test_the_host_label_is_lower_case_with_dashes() -> None:

@@ -20,15 +20,20 @@ def test_a_json_number_keeps_every_digit_and_its_trailing_zero() -> None:
 
 
 def test_a_json_number_with_more_digits_than_a_float_holds_stays_exact() -> None:
-    freight = Freight.model_validate_json('{"amount": 0.1000000000000000055511151231257827}')
+    level = LocationQuantity.model_validate_json(
+        '{"location_id": "3", "quantity": 0.1000000000000000055511151231257827}'
+    )
 
-    assert freight.amount == Decimal("0.1000000000000000055511151231257827")
+    assert level.quantity == Decimal("0.1000000000000000055511151231257827")
 
 
 def test_decimal_strings_and_integers_are_accepted() -> None:
-    assert Freight.model_validate({"amount": "0.125"}).amount == Decimal("0.125")
+    assert Freight.model_validate({"amount": "0.12"}).amount == Decimal("0.12")
     assert Freight.model_validate({"amount": 3}).amount == Decimal(3)
-    assert Freight.model_validate({"amount": "-1.50"}).amount == Decimal("-1.50")
+    level = LocationQuantity.model_validate(
+        {"location_id": "3", "quantity": "-1.50"}
+    )  # NetSuite's own figure
+    assert level.quantity == Decimal("-1.50")
 
 
 def test_money_is_written_as_a_decimal_string() -> None:

@@ -61,7 +61,7 @@ def test_a_naive_occurred_at_is_refused_naming_the_field(wrap: Wrap, fixture_tex
 
     [(path, reason)] = caught.value.problems
     assert path == "occurred_at"
-    assert "timezone" in reason
+    assert "RFC 3339 date-time string with an offset" in reason
 
 
 def test_every_problem_is_listed_with_its_field_path(wrap: Wrap, fixture_text: Text) -> None:
@@ -91,9 +91,9 @@ def test_every_problem_is_listed_with_its_field_path(wrap: Wrap, fixture_text: T
         (b'{"event_type": 7}', ("event_type", "must be a string")),
         (
             b'{"event_type": "order.placed", "x": NaN}',
-            ("", "not valid JSON (non-finite number NaN is not allowed in an event)"),
+            ("", "non-finite number NaN is not allowed in an event"),
         ),
-        (b"\xff\xfe", ("", "not valid JSON")),
+        (b"\xff\xfe", ("", "value is not UTF-8 (byte 0xff at position 0)")),
     ],
 )
 def test_values_that_are_not_events_are_violations(raw: bytes, problem: tuple[str, str]) -> None:

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from finance_sync.settings import Settings as FinanceSettings
-from om_contracts import TOPICS, dead_letter_topic
+from om_contracts import TOPICS, dead_letter_topic, topic_configs
 from order_sync.settings import Settings as OrderSettings
 from stock_sync.settings import Settings as StockSettings
 
@@ -96,6 +96,11 @@ def test_the_topic_init_script_creates_every_contract_topic_and_dead_letter_topi
     compacted = {t.name for t in TOPICS if t.compacted}
     for name in compacted:
         assert re.search(rf"^create {re.escape(name)} .*cleanup.policy=compact", script, flags=re.MULTILINE)
+    for name in created:
+        size = topic_configs(name)["max.message.bytes"]
+        assert re.search(
+            rf"^create {re.escape(name)} .*max.message.bytes={size}$", script, flags=re.MULTILINE
+        )
 
 
 @pytest.mark.parametrize("service", sorted(SERVICES))

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from finance_sync.settings import Settings as FinanceSettings
-from om_contracts import TOPICS, dead_letter_topic
+from om_contracts import TOPICS, dead_letter_topic, topic_configs
 from omctl import manifests
 from order_sync.settings import Settings as OrderSettings
 from stock_sync.settings import Settings as StockSettings
@@ -101,6 +101,12 @@ def test_topics_come_from_the_contract_registry_with_dead_letter_topics_and_a_co
     assert set(topics) == expected
     assert topics["ordermentum.integrations.v1"]["spec"]["config"]["cleanup.policy"] == "compact"
     assert topics["ordermentum.orders.v1.dlq"]["spec"]["config"]["cleanup.policy"] == "delete"
+    for name, topic in topics.items():  # a dead letter of any record of its source fits its .dlq topic
+        assert topic["spec"]["config"]["max.message.bytes"] == int(topic_configs(name)["max.message.bytes"])
+    assert (
+        topics["ordermentum.orders.v1.dlq"]["spec"]["config"]["max.message.bytes"]
+        > topics["ordermentum.orders.v1"]["spec"]["config"]["max.message.bytes"]
+    )
 
 
 def test_configmaps_use_only_the_services_own_setting_names(objects, values) -> None:

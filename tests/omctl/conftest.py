@@ -15,7 +15,7 @@ from typer.testing import CliRunner, Result
 
 from om_contracts import KeyRing
 from om_platform.errors import InvalidEvent, PermanentFailure
-from om_platform.kafka import Decoded, RecordContext
+from om_platform.kafka import DeadLetterPolicy, Decoded, RecordContext
 from om_platform.runtime import ServiceRuntime
 from om_platform.settings import ServiceSettings
 from omctl.cli import app
@@ -98,7 +98,9 @@ class ProbeService:
         self._mongo = mongo_url
         self._apps: list[Any] = []
 
-    async def start(self, topic: str, probe: Probe) -> None:
+    async def start(
+        self, topic: str, probe: Probe, dead_letter_policy: DeadLetterPolicy | None = None
+    ) -> None:
         settings = ServiceSettings.model_validate(
             {
                 "service_name": "omctl-probe",
@@ -115,6 +117,8 @@ class ProbeService:
             }
         )
         runtime = ServiceRuntime(settings, title="omctl probe")
+        if dead_letter_policy is not None:  # e.g. a dead-letter topic smaller than its source's records
+            runtime.dead_letters.policy = dead_letter_policy
         runtime.consume(topic, decode=decode, handle=probe.handle, limit_for=lambda _t: 4, group_suffix="")
         started = runtime.app()
         await started.start()

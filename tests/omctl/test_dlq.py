@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from om_contracts import dead_letter_topic
+from om_contracts import DeadLetterHeaders, dead_letter_topic
 from om_devstack.stack import create_topics
+from om_platform.kafka import DeadLetterPolicy
 
 from .conftest import Cli, Probe, ProbeService, event
 
@@ -141,3 +144,65 @@ async def test_purge_asks_for_confirmation_and_hides_the_purged_letters(
     assert "purged 2" in confirmed.stdout
     assert (await cli.json("dlq", "list", "--topic", dlq))["count"] == 0
     assert (await cli.json("dlq", "redrive", "--topic", dlq))["redriven"] == 0
+
+
+async def test_letters_sharing_a_dead_letter_id_show_once_and_are_resolved_together(
+    cli: Cli, kafka_bootstrap: str, kafka_producer: AIOKafkaProducer, make_topics
+) -> None:
+    (topic,) = await make_topics("omctl-dup")
+    dlq = dead_letter_topic(topic)
+    await create_topics(kafka_bootstrap, [dlq])
+    key, value = event("sup_d", 0, "prd_x")
+    context = DeadLetterHeaders(
+        error_code="UNMAPPED_PRODUCT",
+        error_message="product prd_x is not mapped",
+        original_topic=topic,
+        original_partition=0,
+        original_offset=0,
+        attempts=1,
+        failed_at=datetime.now(UTC),
+        dead_letter_id="0123456789abcdef0123456789abcdef",
+        consumer_group="om.probe",
+    )
+    for _ in range(2):  # a crash between publishing and remembering let a second copy through
+        await kafka_producer.send_and_wait(dlq, value=value, key=key, headers=context.to_kafka_headers())
+
+    [letter] = (await dead_letters(cli, dlq, 1))["dead_letters"]
+    assert (letter["copies"], letter["dead_letter_id"], letter["consumer_group"]) == (
+        1,
+        "0123456789abcdef0123456789abcdef",
+        "om.probe",
+    )
+    assert (await cli.json("dlq", "redrive", "--topic", dlq))["redriven"] == 1
+    assert (await cli.json("dlq", "list", "--topic", dlq))["count"] == 0
+    [resolved] = (await cli.json("dlq", "list", "--topic", dlq, "--all"))["dead_letters"]
+    assert resolved["resolved"] == "redriven"
+    redriven = [r for r in await records_of(kafka_bootstrap, topic) if dict(r.headers).get("x-redriven-from")]
+    assert len(redriven) == 1
+
+
+async def test_a_cut_letter_is_redriven_whole_from_its_original_record(
+    cli: Cli,
+    kafka_bootstrap: str,
+    kafka_producer: AIOKafkaProducer,
+    make_topics,
+    probe_service: ProbeService,
+    mongo_db,
+) -> None:
+    (topic,) = await make_topics("omctl-cut")
+    dlq = dead_letter_topic(topic)
+    await create_topics(kafka_bootstrap, [dlq])
+    probe = Probe(mongo_db, mapped=set())
+    # a dead-letter topic that takes less than its source (misconfigured): the letter must be cut
+    await probe_service.start(topic, probe, DeadLetterPolicy(attempts=1, max_request_bytes=100_000))
+    body = {"event_id": "evt_big", "supplier_id": "sup_c", "product": "prd_x", "n": 0, "pad": "P" * 300_000}
+    whole = json.dumps(body).encode()
+    await kafka_producer.send_and_wait(topic, value=whole, key=b"sup_c")
+
+    [letter] = (await dead_letters(cli, dlq, 1))["dead_letters"]
+    assert (letter["truncated"], letter["original_size"]) == ("value", str(len(whole)))
+    probe.mapped.add("prd_x")  # the operator fixed the mapping
+    assert (await cli.json("dlq", "redrive", "--topic", dlq))["redriven"] == 1
+    await probe.wait_for(lambda: probe.handled == ["evt_big"])
+    [again] = [r for r in await records_of(kafka_bootstrap, topic) if dict(r.headers).get("x-redriven-from")]
+    assert again.value == whole

@@ -367,7 +367,7 @@ async def test_a_rate_limited_write_is_retried_through_the_edge_until_the_last_a
         await world.send(placed(), Attempt(1))
     assert world.published.events == []
     assert world.ledger.notes[0]["code"] == "NETSUITE_UNAVAILABLE"
-    outcome = await world.send(placed(), Attempt(8, lambda: True))
+    outcome = await world.send(placed(), Attempt(8, is_last=True))
     assert outcome is not None
     error = outcome.data.error  # type: ignore[union-attr]
     assert (error.code, error.retryable, outcome.data.attempts) == (ErrorCode.NETSUITE_UNAVAILABLE, True, 8)

@@ -3,23 +3,25 @@
 import random
 
 from om_platform.errors import FailureKind, InvalidEvent, PermanentFailure, TransientFailure, classify
-from om_platform.kafka import RetryPolicy
+from om_platform.kafka import EventRetryPolicy
 
 
 def test_delays_are_full_jitter_and_capped() -> None:
-    policy = RetryPolicy(base_delay_s=1, max_delay_s=8)
+    policy = EventRetryPolicy(base_delay_s=1, max_delay_s=8)
     rng = random.Random(7)
     for attempt in range(1, 10):
         delay = policy.delay(attempt, rng)
         assert 0 <= delay <= min(8, 2 ** (attempt - 1))
 
 
-def test_gives_up_on_attempts_or_elapsed_time_whichever_first() -> None:
-    policy = RetryPolicy(max_attempts=4, max_elapsed_s=60, unexpected_max_attempts=2)
-    assert not policy.gives_up(3, 10, unexpected=False)
-    assert policy.gives_up(4, 10, unexpected=False)
-    assert policy.gives_up(1, 61, unexpected=False)
-    assert policy.gives_up(2, 1, unexpected=True)
+def test_the_last_attempt_is_the_one_at_the_attempt_limit_or_starting_after_the_time_limit() -> None:
+    policy = EventRetryPolicy(max_attempts=4, max_elapsed_s=60, unexpected_max_attempts=2)
+    assert not policy.is_last(3, 10)
+    assert policy.is_last(4, 10)
+    assert policy.is_last(2, 60)
+    assert not policy.is_last(2, 59.9)
+    assert not policy.gives_up_unexpected(1)
+    assert policy.gives_up_unexpected(2)
 
 
 class _Retryable(Exception):
@@ -33,6 +35,20 @@ def test_failures_are_classified_by_type_or_their_own_verdict() -> None:
     assert classify(TimeoutError()) is FailureKind.TRANSIENT
     assert classify(_Retryable()) is FailureKind.TRANSIENT
     assert classify(KeyError("bug")) is FailureKind.UNEXPECTED
+
+
+def test_a_lost_broker_or_mongodb_connection_is_transient_whichever_library_raises_it() -> None:
+    from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, NotLeaderForPartitionError
+    from pymongo.errors import AutoReconnect, OperationFailure, ServerSelectionTimeoutError
+
+    assert classify(KafkaConnectionError()) is FailureKind.TRANSIENT
+    assert classify(KafkaTimeoutError()) is FailureKind.TRANSIENT
+    assert classify(NotLeaderForPartitionError()) is FailureKind.TRANSIENT  # retriable by its own verdict
+    assert classify(AutoReconnect("primary went away")) is FailureKind.TRANSIENT
+    assert classify(ServerSelectionTimeoutError("no server")) is FailureKind.TRANSIENT
+    retryable = OperationFailure("write conflict", details={"errorLabels": ["RetryableWriteError"]})
+    assert classify(retryable) is FailureKind.TRANSIENT
+    assert classify(OperationFailure("bad query")) is FailureKind.UNEXPECTED
 
 
 def test_dead_letter_codes_say_how_the_edge_gave_up() -> None:

@@ -1,7 +1,8 @@
 """Event contracts with the Ordermentum platform: pydantic models, JSON Schema, sealed credentials.
 
-Everything public is importable from ``om_contracts``. The source of truth is CONTRACTS.md;
-each private module implements one topic family. Command-line tools:
+Everything public is importable from ``om_contracts``. The source of truth is CONTRACTS.md at the
+repository root (its tables are generated from this package by ``scripts/contracts_doc.py``);
+each private module implements one topic family, ``_limits`` holds every bound on input. Command-line tools:
 ``python -m om_contracts.credentials`` (seal values, generate keys) and
 ``python -m om_contracts.schemas [--check]`` (write or check the JSON Schema files).
 """
@@ -65,6 +66,7 @@ from om_contracts._ids import (
     external_id,
     normalise_account_id,
     parse_external_id,
+    written_as_is_problem,
 )
 from om_contracts._integration_status import (
     SETUP_GUIDE_PERMISSIONS,
@@ -90,8 +92,32 @@ from om_contracts._integrations import (
     TransactionClassification,
     integration_settings,
 )
-from om_contracts._json import HasBody, decode_message_body, loads
-from om_contracts._money import Currency, Money, Quantity, Rate
+from om_contracts._json import HasBody, JsonRefused, decode_message_body, loads
+from om_contracts._limits import (
+    DEAD_LETTER_HEADROOM_BYTES,
+    DEAD_LETTER_TOPIC_MAX_MESSAGE_BYTES,
+    INBOUND_TOPIC_MAX_MESSAGE_BYTES,
+    MAX_AMOUNT_DECIMALS,
+    MAX_DECIMAL_DIGITS,
+    MAX_EVENT_BYTES,
+    MAX_ID_LENGTH,
+    MAX_JSON_DEPTH,
+    MAX_NUMBER_DIGITS,
+    MAX_PRICE_DECIMALS,
+    MAX_QUANTITY_DECIMALS,
+    MAX_RATE_DECIMALS,
+    TRUNCATED_PART_BYTES,
+)
+from om_contracts._money import (
+    Amount,
+    Currency,
+    Money,
+    OrderedQuantity,
+    Quantity,
+    Rate,
+    TaxRate,
+    UnitPrice,
+)
 from om_contracts._orders import (
     Freight,
     Invoice,
@@ -153,6 +179,7 @@ from om_contracts._sync_results import (
     TransactionTotals,
     WarningCode,
 )
+from om_contracts._timestamps import IsoDate, Rfc3339DateTime
 from om_contracts._topics import (
     CATALOG_TOPIC,
     CREDIT_NOTES_TOPIC,
@@ -163,6 +190,7 @@ from om_contracts._topics import (
     INTEGRATIONS_TOPIC,
     INVOICE_PAYMENTS_TOPIC,
     INVOICES_TOPIC,
+    KEY_PATH,
     NETSUITE_INVOICES_TOPIC,
     ORDERS_TOPIC,
     PAYMENTS_TOPIC,
@@ -177,6 +205,7 @@ from om_contracts._topics import (
     event_type_of,
     get_topic,
     parse_event,
+    topic_configs,
     topic_for_event,
     topic_specs,
 )
@@ -186,15 +215,28 @@ __all__ = [
     "CREDIT_NOTES_TOPIC",
     "CUSTOMERS_TOPIC",
     "DEAD_LETTER_HEADER_NAMES",
+    "DEAD_LETTER_HEADROOM_BYTES",
+    "DEAD_LETTER_TOPIC_MAX_MESSAGE_BYTES",
     "DEFAULT_PARTITIONS",
     "DLQ_SUFFIX",
+    "INBOUND_TOPIC_MAX_MESSAGE_BYTES",
     "INTEGRATIONS_TOPIC",
     "INTEGRATION_STATUS_TOPIC",
     "INVOICES_TOPIC",
     "INVOICE_PAYMENTS_TOPIC",
     "KEYS_ENV",
+    "KEY_PATH",
     "KNOWN_PROPERTIES",
+    "MAX_AMOUNT_DECIMALS",
     "MAX_CONCURRENCY_LIMIT",
+    "MAX_DECIMAL_DIGITS",
+    "MAX_EVENT_BYTES",
+    "MAX_ID_LENGTH",
+    "MAX_JSON_DEPTH",
+    "MAX_NUMBER_DIGITS",
+    "MAX_PRICE_DECIMALS",
+    "MAX_QUANTITY_DECIMALS",
+    "MAX_RATE_DECIMALS",
     "NETSUITE_INVOICES_TOPIC",
     "ORDERS_TOPIC",
     "PAYMENTS_TOPIC",
@@ -204,8 +246,10 @@ __all__ = [
     "STOCK_LEVELS_TOPIC",
     "SYNC_RESULTS_TOPIC",
     "TOPICS",
+    "TRUNCATED_PART_BYTES",
     "AccountId",
     "Allocation",
+    "Amount",
     "AppliedAmount",
     "AutoReconciliationSettings",
     "CatalogEvent",
@@ -248,6 +292,8 @@ __all__ = [
     "InvoicePaymentEvent",
     "InvoiceUpdated",
     "InvoiceVoided",
+    "IsoDate",
+    "JsonRefused",
     "KeyRing",
     "LocationQuantity",
     "Money",
@@ -279,6 +325,7 @@ __all__ = [
     "OrderLine",
     "OrderPlaced",
     "OrderUpdated",
+    "OrderedQuantity",
     "OrdermentumId",
     "OutboundEnvelope",
     "OutboundModel",
@@ -301,6 +348,7 @@ __all__ = [
     "Rate",
     "ReconciliationEvent",
     "ReconciliationOutcome",
+    "Rfc3339DateTime",
     "SealedSecret",
     "StatusError",
     "StockField",
@@ -315,11 +363,13 @@ __all__ = [
     "SyncSucceeded",
     "SyncType",
     "SyncWarning",
+    "TaxRate",
     "Tombstone",
     "Topic",
     "Totals",
     "TransactionClassification",
     "TransactionTotals",
+    "UnitPrice",
     "UnknownEventType",
     "VoidReason",
     "VoidedInvoice",
@@ -338,6 +388,8 @@ __all__ = [
     "normalise_account_id",
     "parse_event",
     "parse_external_id",
+    "topic_configs",
     "topic_for_event",
     "topic_specs",
+    "written_as_is_problem",
 ]

@@ -3,6 +3,14 @@
 A dead-lettered message goes to ``<source topic>.dlq`` with its original key, value and headers,
 plus ``x-error-code``, ``x-error-message``, ``x-original-topic``, ``x-original-partition``,
 ``x-original-offset``, ``x-attempts`` and ``x-failed-at``. Header values are UTF-8 text.
+
+These services add (CONTRACTS.md, "Limits on input"): ``x-dead-letter-id``, the same for every
+dead letter of one record by one consumer group, so a redelivered or replayed record is not
+dead-lettered twice and ``omctl dlq`` can show each once; ``x-consumer-group``, who gave up on
+it; and, on a letter whose record was too large for the dead-letter topic, ``x-truncated`` (what
+was cut: ``value``, ``key``, ``headers``) and ``x-original-size`` (bytes of the whole value). The
+whole record stays readable at ``x-original-topic``/``-partition``/``-offset`` until that topic's
+retention removes it.
 """
 
 from __future__ import annotations
@@ -26,6 +34,10 @@ _HEADER_NAMES: dict[str, str] = {
     "original_offset": "x-original-offset",
     "attempts": "x-attempts",
     "failed_at": "x-failed-at",
+    "dead_letter_id": "x-dead-letter-id",
+    "consumer_group": "x-consumer-group",
+    "truncated": "x-truncated",
+    "original_size": "x-original-size",
 }
 DEAD_LETTER_HEADER_NAMES: frozenset[str] = frozenset(_HEADER_NAMES.values())
 
@@ -40,6 +52,19 @@ class DeadLetterHeaders(OutboundModel):
     original_offset: int = Field(ge=0, description="Offset it had.")
     attempts: int = Field(ge=1, description="How many times handling was attempted.")
     failed_at: AwareDatetime = Field(description="When it was dead-lettered (RFC 3339).")
+    dead_letter_id: str | None = Field(
+        default=None,
+        description="Same for every dead letter of one record by one consumer group (de-duplication).",
+    )
+    consumer_group: str | None = Field(default=None, description="Consumer group that gave up on it.")
+    truncated: str | None = Field(
+        default=None,
+        description="What was cut to fit the dead-letter topic ('value', 'key', 'headers', comma-separated); "
+        "absent when the letter is whole.",
+    )
+    original_size: int | None = Field(
+        default=None, ge=0, description="Bytes of the original value, on a truncated letter."
+    )
 
     def to_kafka_headers(self) -> list[tuple[str, bytes]]:
         """The ``x-…`` headers as Kafka header tuples (UTF-8 values)."""
@@ -52,12 +77,21 @@ class DeadLetterHeaders(OutboundModel):
             "attempts": str(self.attempts),
             "failed_at": self.failed_at.isoformat(),
         }
+        optional = {
+            "dead_letter_id": self.dead_letter_id,
+            "consumer_group": self.consumer_group,
+            "truncated": self.truncated,
+            "original_size": None if self.original_size is None else str(self.original_size),
+        }
+        values.update({name: value for name, value in optional.items() if value is not None})
         return [(_HEADER_NAMES[field], value.encode("utf-8")) for field, value in values.items()]
 
     @classmethod
-    def from_kafka_headers(cls, headers: Sequence[tuple[str, bytes]]) -> DeadLetterHeaders:
+    def from_kafka_headers(cls, headers: Sequence[tuple[str, bytes | None]]) -> DeadLetterHeaders:
         """Read the ``x-…`` headers back; raises :class:`ContractViolation` if any is wrong."""
-        by_name = {name: value for name, value in headers if name in DEAD_LETTER_HEADER_NAMES}
+        by_name = {
+            name: value for name, value in headers if name in DEAD_LETTER_HEADER_NAMES and value is not None
+        }
         raw: dict[str, Any] = {}
         for field, header in _HEADER_NAMES.items():
             if header in by_name:
@@ -73,11 +107,12 @@ class DeadLetterHeaders(OutboundModel):
 
 
 def dead_letter_headers(
-    original: Sequence[tuple[str, bytes]], context: DeadLetterHeaders
-) -> list[tuple[str, bytes]]:
+    original: Sequence[tuple[str, bytes | None]], context: DeadLetterHeaders
+) -> list[tuple[str, bytes | None]]:
     """Original headers (``traceparent`` included) followed by the dead-letter context.
 
-    Earlier ``x-…`` dead-letter headers (a message dead-lettered twice) are replaced.
+    Earlier ``x-…`` dead-letter headers (a message dead-lettered twice) are replaced. A header
+    may have a null value (Kafka allows it); it is kept as it is.
     """
     kept = [(name, value) for name, value in original if name not in DEAD_LETTER_HEADER_NAMES]
-    return kept + context.to_kafka_headers()
+    return [*kept, *context.to_kafka_headers()]

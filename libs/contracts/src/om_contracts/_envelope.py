@@ -12,25 +12,34 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import AwareDatetime, Field, StringConstraints, ValidationError
+from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, ValidationError
 
 from om_contracts._base import InboundModel, OutboundModel
+from om_contracts._ids import _as_written
+from om_contracts._limits import MAX_ID_LENGTH
+from om_contracts._timestamps import Rfc3339DateTime
 
 DataT = TypeVar("DataT")
 
 EventId = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=200),
+    StringConstraints(min_length=1, max_length=MAX_ID_LENGTH),
+    AfterValidator(_as_written),
     Field(description="Globally unique event id; consumers deduplicate on it."),
 ]
 SupplierId = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=200),
+    StringConstraints(min_length=1, max_length=MAX_ID_LENGTH),
+    AfterValidator(_as_written),
     Field(description="Ordermentum supplier id; also the Kafka message key."),
 ]
 OccurredAt = Annotated[
     AwareDatetime,
     Field(description="When it happened: RFC 3339 date-time with an offset."),
+]
+InboundOccurredAt = Annotated[
+    Rfc3339DateTime,
+    Field(description="When it happened: an RFC 3339 date-time string with an offset."),
 ]
 
 
@@ -39,7 +48,7 @@ class Envelope(InboundModel, Generic[DataT]):
 
     event_id: EventId
     event_type: str = Field(description="What happened, e.g. 'order.placed'.")
-    occurred_at: OccurredAt
+    occurred_at: InboundOccurredAt
     supplier_id: SupplierId
     data: DataT = Field(description="The event payload; its shape depends on event_type.")
 

@@ -30,6 +30,32 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
+from om_contracts._limits import MAX_ID_LENGTH
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def written_as_is_problem(value: str) -> str | None:
+    """Why ``value`` cannot be an id as written (surrounding whitespace, control characters), or None.
+
+    CONTRACTS.md "Limits on input": ids are compared and stored exactly as sent, so an id that
+    only differs by a trailing newline or a NUL would silently name another record; such ids are
+    refused rather than trimmed.
+    """
+    if _CONTROL.search(value):
+        return "must not contain control characters"
+    if value != value.strip():
+        return "must not start or end with whitespace"
+    return None
+
+
+def _as_written(value: str) -> str:
+    problem = written_as_is_problem(value)
+    if problem is not None:
+        raise PydanticCustomError("id_text", problem)
+    return value
+
+
 NetSuiteId = Annotated[
     str,
     StringConstraints(pattern=r"^[0-9]+$", min_length=1, max_length=20),
@@ -39,8 +65,12 @@ NetSuiteId = Annotated[
 
 OrdermentumId = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=200),
-    Field(description="Opaque Ordermentum id, e.g. 'ord_8f3a2c'."),
+    StringConstraints(min_length=1, max_length=MAX_ID_LENGTH),
+    AfterValidator(_as_written),
+    Field(
+        description="Opaque Ordermentum id, e.g. 'ord_8f3a2c': no surrounding whitespace, no control "
+        "characters."
+    ),
 ]
 """An opaque Ordermentum id (``ord_…``, ``inv_…``, ``cus_…``, ``prd_…``, ``pay_…``)."""
 
@@ -53,9 +83,13 @@ def normalise_account_id(value: str) -> str:
     Digits, optionally ``_SB<n>`` (sandbox) or ``_RP<n>`` (release preview), case-insensitive
     (NetSuite help, Company Information, section_1498251763). The account id becomes part of a
     host name, so anything else (dots, slashes, letters) is refused. Realms must be upper case:
-    NetSuite refuses ``1234567_sb1`` at login.
+    NetSuite refuses ``1234567_sb1`` at login. The id is taken exactly as written: surrounding
+    whitespace or a control character is refused, not trimmed (CONTRACTS.md "Limits on input").
     """
-    candidate = value.strip().upper()
+    problem = written_as_is_problem(value)
+    if problem is not None:
+        raise ValueError(f"{problem}: a NetSuite account id is taken exactly as written")
+    candidate = value.upper()
     if not _ACCOUNT_ID.fullmatch(candidate):
         raise ValueError("must be a NetSuite account id: digits, optionally followed by _SB<n> or _RP<n>")
     return candidate
@@ -74,7 +108,8 @@ AccountId = Annotated[
     Field(
         description=(
             "NetSuite Account ID as shown under Company Information: digits, optionally _SB<n> "
-            "(sandbox) or _RP<n> (release preview); case-insensitive, normalised to upper case."
+            "(sandbox) or _RP<n> (release preview); case-insensitive, normalised to upper case; "
+            "no surrounding whitespace or control characters."
         ),
         examples=["1234567", "1234567_SB1"],
     ),

@@ -7,28 +7,28 @@ An invoice has the order's shape plus ``order_id``, ``issued_at`` and ``due_date
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from om_contracts._base import InboundModel
 from om_contracts._customers import Customer
 from om_contracts._envelope import Envelope
 from om_contracts._ids import OrdermentumId
-from om_contracts._money import Currency, Money, Quantity, Rate
+from om_contracts._money import Amount, Currency, OrderedQuantity, TaxRate, UnitPrice
 from om_contracts._products import Product
 from om_contracts._properties import HasProperties, Properties, PropertyName
+from om_contracts._timestamps import IsoDate, Rfc3339DateTime
 
 
 class OrderLine(InboundModel):
     """One product line."""
 
-    id: str = Field(description="Line id, unique within the order.")
-    quantity: Quantity
-    unit_price: Money = Field(description="Price per unit, excluding tax, as a decimal string.")
-    tax_rate: Rate | None = Field(default=None, description="Tax rate as a fraction ('0.10').")
+    id: OrdermentumId = Field(description="Line id, unique within the order.")
+    quantity: OrderedQuantity
+    unit_price: UnitPrice
+    tax_rate: TaxRate | None = Field(default=None, description="Tax rate as a fraction ('0.10').")
     description: str | None = Field(default=None, description="Line description, if any.")
     product: Product = Field(description="The product ordered.")
 
@@ -36,32 +36,32 @@ class OrderLine(InboundModel):
 class Freight(InboundModel):
     """Freight (delivery) charge."""
 
-    amount: Money = Field(description="Freight amount excluding tax.")
-    tax_rate: Rate | None = Field(default=None, description="Tax rate as a fraction ('0.10').")
+    amount: Amount = Field(description="Freight amount excluding tax.")
+    tax_rate: TaxRate | None = Field(default=None, description="Tax rate as a fraction ('0.10').")
 
 
 class Surcharge(InboundModel):
     """Surcharge, e.g. a card surcharge."""
 
-    amount: Money = Field(description="Surcharge amount.")
+    amount: Amount = Field(description="Surcharge amount.")
     description: str | None = Field(default=None, description="What the surcharge is for.")
 
 
 class Totals(InboundModel):
     """Totals as computed by Ordermentum."""
 
-    subtotal: Money = Field(description="Sum of the lines excluding tax.")
-    freight: Money = Field(default=Decimal("0"), description="Freight excluding tax.")
-    surcharge: Money = Field(default=Decimal("0"), description="Surcharge.")
-    tax: Money = Field(description="Total tax.")
-    total: Money = Field(description="Grand total including tax.")
+    subtotal: Amount = Field(description="Sum of the lines excluding tax.")
+    freight: Amount = Field(default=Decimal("0"), description="Freight excluding tax.")
+    surcharge: Amount = Field(default=Decimal("0"), description="Surcharge.")
+    tax: Amount = Field(description="Total tax.")
+    total: Amount = Field(description="Grand total including tax.")
 
 
 class _Transaction(InboundModel, HasProperties):
     id: OrdermentumId
     number: str = Field(description="Human-facing number (order number or invoice number).")
     purchase_order_number: str | None = Field(default=None, description="Customer's purchase order number.")
-    delivery_date: dt.date | None = Field(default=None, description="Requested delivery date.")
+    delivery_date: IsoDate | None = Field(default=None, description="Requested delivery date.")
     currency: Currency
     customer: Customer = Field(description="The buying customer.")
     lines: tuple[OrderLine, ...] = Field(description="Product lines.")
@@ -83,18 +83,18 @@ class _Transaction(InboundModel, HasProperties):
 class Order(_Transaction):
     """An Ordermentum order (becomes a NetSuite sales order when ``sync_type`` is orders)."""
 
-    placed_at: AwareDatetime = Field(description="When the order was placed (RFC 3339).")
+    placed_at: Rfc3339DateTime = Field(description="When the order was placed (RFC 3339).")
 
 
 class Invoice(_Transaction):
     """An Ordermentum invoice (becomes a NetSuite invoice when ``sync_type`` is invoices)."""
 
     order_id: OrdermentumId | None = Field(default=None, description="The order this invoice bills.")
-    placed_at: AwareDatetime | None = Field(
+    placed_at: Rfc3339DateTime | None = Field(
         default=None, description="When the underlying order was placed (RFC 3339)."
     )
-    issued_at: AwareDatetime = Field(description="When the invoice was issued (RFC 3339).")
-    due_date: dt.date | None = Field(default=None, description="Payment due date.")
+    issued_at: Rfc3339DateTime = Field(description="When the invoice was issued (RFC 3339).")
+    due_date: IsoDate | None = Field(default=None, description="Payment due date.")
 
 
 class OrderPlaced(Envelope[Order]):

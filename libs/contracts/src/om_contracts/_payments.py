@@ -9,13 +9,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from om_contracts._base import InboundModel
 from om_contracts._customers import Customer
 from om_contracts._envelope import Envelope
 from om_contracts._ids import OrdermentumId
-from om_contracts._money import Currency, Money
+from om_contracts._money import Amount, Currency
+from om_contracts._timestamps import Rfc3339DateTime
 
 
 class Allocation(InboundModel):
@@ -24,7 +25,7 @@ class Allocation(InboundModel):
     invoice_id: OrdermentumId | None = Field(default=None, description="Ordermentum invoice id.")
     invoice_number: str | None = Field(default=None, description="Invoice number.")
     order_id: OrdermentumId | None = Field(default=None, description="Ordermentum order id.")
-    amount: Money = Field(description="Amount applied to this invoice.")
+    amount: Amount = Field(description="Amount applied to this invoice.")
 
 
 class Payment(InboundModel):
@@ -32,9 +33,9 @@ class Payment(InboundModel):
 
     id: OrdermentumId
     customer: Customer = Field(description="The paying customer.")
-    amount: Money = Field(description="Amount paid.")
+    amount: Amount = Field(description="Amount paid.")
     currency: Currency
-    paid_at: AwareDatetime = Field(description="When the payment succeeded (RFC 3339).")
+    paid_at: Rfc3339DateTime = Field(description="When the payment succeeded (RFC 3339).")
     method: str | None = Field(default=None, description="Payment method, e.g. 'card'.")
     reference: str | None = Field(default=None, description="Ordermentum payment reference.")
     allocations: tuple[Allocation, ...] = Field(
@@ -46,14 +47,14 @@ class Payout(InboundModel):
     """A settlement of several payments into the supplier's bank account."""
 
     id: OrdermentumId
-    settled_at: AwareDatetime = Field(description="When the payout settled (RFC 3339).")
-    amount: Money = Field(description="Amount deposited (net of fees).")
+    settled_at: Rfc3339DateTime = Field(description="When the payout settled (RFC 3339).")
+    amount: Amount = Field(description="Amount deposited (net of fees).")
     currency: Currency
     reference: str | None = Field(default=None, description="Settlement reference.")
     payment_ids: tuple[OrdermentumId, ...] = Field(
         default=(), description="Payments included in this payout."
     )
-    fees: Money = Field(default=Decimal("0"), description="Fees withheld by Ordermentum.")
+    fees: Amount = Field(default=Decimal("0"), description="Fees withheld by Ordermentum.")
 
 
 class PaymentSucceeded(Envelope[Payment]):

@@ -37,8 +37,8 @@ def _check_properties(value: dict[str, Any]) -> dict[str, Any]:
             cleaned[name] = None
         elif isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
             cleaned[name] = str(raw)
-        elif isinstance(raw, str) and _DIGITS.fullmatch(raw.strip()):
-            cleaned[name] = raw.strip()
+        elif isinstance(raw, str) and _DIGITS.fullmatch(raw):  # as written: " 812" is refused
+            cleaned[name] = raw
         else:
             raise PydanticCustomError(
                 "netsuite_property",

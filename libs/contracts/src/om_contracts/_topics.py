@@ -31,9 +31,15 @@ from om_contracts._envelope import (
     Tombstone,
     UnknownEventType,
 )
+from om_contracts._ids import written_as_is_problem
 from om_contracts._integration_status import NetSuiteIntegrationStatus
 from om_contracts._integrations import IntegrationConfigured, IntegrationDisconnected
-from om_contracts._json import loads
+from om_contracts._json import JsonRefused, loads
+from om_contracts._limits import (
+    DEAD_LETTER_TOPIC_MAX_MESSAGE_BYTES,
+    INBOUND_TOPIC_MAX_MESSAGE_BYTES,
+    MAX_ID_LENGTH,
+)
 from om_contracts._orders import (
     InvoiceIssued,
     InvoiceUpdated,
@@ -94,6 +100,16 @@ class Topic:
     def dead_letter_topic(self) -> str:
         """Where messages from this topic that cannot be handled go."""
         return dead_letter_topic(self.name)
+
+    @property
+    def max_message_bytes(self) -> int:
+        """``max.message.bytes`` the topic is created with (CONTRACTS.md "Limits on input")."""
+        return INBOUND_TOPIC_MAX_MESSAGE_BYTES
+
+    @property
+    def dead_letter_max_message_bytes(self) -> int:
+        """``max.message.bytes`` of the dead-letter topic: the source's plus room for the context."""
+        return DEAD_LETTER_TOPIC_MAX_MESSAGE_BYTES
 
     @cached_property
     def event_types(self) -> dict[str, EventModel]:
@@ -254,14 +270,74 @@ _ANY_ENVELOPE: TypeAdapter[Envelope[Any]] = TypeAdapter(Envelope[Any])
 ParsedEvent = Envelope[Any] | OutboundEnvelope[Any]
 
 
-def _decode_key(key: str | bytes | None) -> str | None:
+class _NotGiven:
+    """The record key was not passed to :func:`parse_event` (as opposed to a null key)."""
+
+
+NOT_GIVEN = _NotGiven()
+KEY_PATH = "<key>"
+"""The field path under which a problem with the record key is reported."""
+
+
+def _key_problem(key: str | bytes | _NotGiven | None, supplier_id: object) -> str | None:
+    """Why the record key cannot be this event's key, or None (CONTRACTS.md: the key is the supplier)."""
+    if isinstance(key, _NotGiven) or not isinstance(supplier_id, str):
+        return None
+    if key is None:
+        return "is missing; it must be the event's supplier_id"
     if isinstance(key, bytes):
-        return key.decode("utf-8", errors="replace")
+        try:
+            key = key.decode("utf-8")
+        except UnicodeDecodeError:
+            return "is not UTF-8; it must be the event's supplier_id"
+    if key != supplier_id:
+        return "differs from the event's supplier_id (the key decides the partition, hence the order)"
+    return None
+
+
+def _check_key(topic: str, key: str | bytes | _NotGiven | None, supplier_id: str) -> None:
+    problem = _key_problem(key, supplier_id)
+    if problem is not None:
+        raise ContractViolation(topic, [(KEY_PATH, problem)])
+
+
+def _violation(
+    topic: str,
+    error: ValidationError,
+    decoded: dict[str, Any],
+    key: str | bytes | _NotGiven | None,
+    strip_tag: str | None = None,
+) -> ContractViolation:
+    """Every problem of an invalid event, the key's included (it is checked against the raw value)."""
+    violation = ContractViolation.from_validation_error(topic, error, strip_tag=strip_tag)
+    problem = _key_problem(key, decoded.get("supplier_id"))
+    if problem is None:
+        return violation
+    return ContractViolation(topic, [(KEY_PATH, problem), *violation.problems])
+
+
+def _tombstone_key(topic: str, key: str | bytes | _NotGiven | None) -> str | None:
+    """The supplier a tombstone deletes; a key that is not an id as written is refused."""
+    if isinstance(key, _NotGiven) or key is None:
+        return None
+    if isinstance(key, bytes):
+        try:
+            key = key.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ContractViolation(topic, [(KEY_PATH, "is not UTF-8")]) from None
+    problem = written_as_is_problem(key)
+    if problem is None and len(key) > MAX_ID_LENGTH:
+        problem = f"is longer than {MAX_ID_LENGTH} characters"
+    if problem is not None:
+        raise ContractViolation(topic, [(KEY_PATH, problem)])
     return key
 
 
 def parse_event(
-    topic: str, value: bytes | str | None, *, key: str | bytes | None = None
+    topic: str,
+    value: bytes | str | None,
+    *,
+    key: str | bytes | _NotGiven | None = NOT_GIVEN,
 ) -> ParsedEvent | UnknownEventType | Tombstone:
     """Decode and validate one Kafka record value of ``topic``.
 
@@ -269,15 +345,22 @@ def parse_event(
     for a well-formed envelope with an ``event_type`` this version does not know (skip and
     count it), or a :class:`Tombstone` for a null value on a compacted topic. Raises
     :class:`ContractViolation` listing every ``(field path, reason)`` otherwise. JSON numbers
-    are decoded exactly (see :func:`om_contracts.loads`).
+    are decoded exactly and within the input limits (see :func:`om_contracts.loads`).
+
+    When ``key`` is given (``None`` meaning the record had no key), it must equal the event's
+    ``supplier_id``: the key decides the partition, hence the order of a supplier's events. A
+    problem with it is reported under the path ``<key>``. Leave it out to validate a value alone
+    (a stored payload, an outbound event read back).
     """
     registered = get_topic(topic)
     if value is None:
         if registered.compacted:
-            return Tombstone(topic=topic, key=_decode_key(key))
+            return Tombstone(topic=topic, key=_tombstone_key(topic, key))
         raise ContractViolation(topic, [("", "null value on a topic that is not compacted")])
     try:
         decoded = loads(value)
+    except JsonRefused as exc:
+        raise ContractViolation(topic, [("", str(exc))]) from None
     except ValueError as exc:
         reason = exc.msg if hasattr(exc, "msg") else str(exc)
         raise ContractViolation(topic, [("", f"not valid JSON ({reason})")]) from None
@@ -291,7 +374,8 @@ def parse_event(
         try:
             envelope = _ANY_ENVELOPE.validate_python(decoded)
         except ValidationError as exc:
-            raise ContractViolation.from_validation_error(topic, exc) from None
+            raise _violation(topic, exc, decoded, key) from None
+        _check_key(topic, key, envelope.supplier_id)
         return UnknownEventType(
             topic=topic,
             event_type=event_type,
@@ -301,8 +385,25 @@ def parse_event(
     try:
         parsed: ParsedEvent = registered.adapter.validate_python(decoded)
     except ValidationError as exc:
-        raise ContractViolation.from_validation_error(topic, exc, strip_tag=event_type) from None
+        raise _violation(topic, exc, decoded, key, strip_tag=event_type) from None
+    _check_key(topic, key, parsed.supplier_id)
     return parsed
+
+
+def topic_configs(name: str, *, compacted: bool = False) -> dict[str, str]:
+    """Kafka configs a topic is created with, by name: compaction and the record size limit.
+
+    A ``.dlq`` topic accepts what its source accepts plus the dead-letter headers, so a record
+    that could arrive can always be dead-lettered whole; every other topic gets Kafka's default
+    limit written out, so a broker configured otherwise does not silently change the contract.
+    Retention is a deployment's choice and is not set here.
+    """
+    configs = {"cleanup.policy": "compact"} if compacted else {}
+    size = (
+        DEAD_LETTER_TOPIC_MAX_MESSAGE_BYTES if name.endswith(DLQ_SUFFIX) else INBOUND_TOPIC_MAX_MESSAGE_BYTES
+    )
+    configs["max.message.bytes"] = str(size)
+    return configs
 
 
 def topic_specs(partitions: int | None = None) -> list[tuple[str, int, bool]]:

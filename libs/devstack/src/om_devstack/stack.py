@@ -24,6 +24,7 @@ from typing import Any, Literal, NamedTuple, Protocol, Self
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from om_contracts import topic_configs
 from om_devstack._probes import (
     free_port,
     http_answers,
@@ -86,7 +87,12 @@ async def create_topics(
 ) -> list[str]:
     """Create topics (idempotently: existing ones are left as they are); return their names.
 
-    Compacted topics get ``cleanup.policy=compact``; replication factor is 1 (single broker).
+    Each topic gets the configs the contract gives its name (``om_contracts.topic_configs``):
+    ``cleanup.policy=compact`` when compacted, and ``max.message.bytes`` (a ``.dlq`` topic accepts
+    its source's records plus the dead-letter headers). Replication factor is 1 (single broker).
+    The embedded tansu stores these configs (DescribeConfigs returns them) but enforces no size:
+    measured, it took a 3,000-byte record on a 2,000-byte topic and 8 MB records, so tests of
+    oversized records run against it, and only a client's ``max_request_size`` refuses them.
     ``client``: aiokafka connection arguments for a secured broker
     (``om_platform.kafka_security.kafka_client_kwargs``, or :meth:`EmbeddedStack.kafka_client_config`).
     """
@@ -103,7 +109,7 @@ async def create_topics(
                 name=s.name,
                 num_partitions=s.partitions,
                 replication_factor=1,
-                topic_configs={"cleanup.policy": "compact"} if s.compacted else {},
+                topic_configs=topic_configs(s.name, compacted=s.compacted),
             )
             for s in specs
             if s.name not in existing
@@ -182,7 +188,10 @@ class EmbeddedStack:
 
     Components not requested are not started. ``mongo_path=None`` keeps Mongo data in memory;
     a directory keeps it across :meth:`restart_mongo`. ``kafka_storage="s3"`` stores the broker's
-    log in a local S3 emulator (moto) so it survives :meth:`restart_kafka`.
+    log in a local S3 emulator (moto) so it survives :meth:`restart_kafka`. Measured on S3 storage:
+    ListOffsets answers a stale log end (take offsets from the producer's acknowledgements), and a
+    fetch that waits less than the broker's S3 read (``fetch_max_wait_ms`` 20) gets that partition
+    empty every time; 500 ms (the services' default) reads everything.
 
     ``kafka_tls=True`` puts a TLS listener in front of the broker (tansu 0.6 has none that works:
     its ``--cert`` is accepted and ignored): Debian's ``stunnel4`` terminates TLS on the address

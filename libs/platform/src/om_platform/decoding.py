@@ -17,8 +17,11 @@ def contract_decoder(
 ) -> Callable[[bytes | None, RecordContext], Decoded[Any] | Skip]:
     """A decoder for `topic`: valid events become `Decoded`, unknown types `Skip`, the rest `InvalidEvent`.
 
-    `lane_of(event)` names the business record the event belongs to (an order id) so events of
-    one record are applied in order; tombstones use the record key as both tenant and lane.
+    The record's key is checked against the event (CONTRACTS.md: the key is the `supplier_id`,
+    so a record keyed otherwise sits in another supplier's partition and order) and every input
+    limit of the contract applies (`om_contracts.loads`). `lane_of(event)` names the business
+    record the event belongs to (an order id) so events of one record are applied in order;
+    tombstones use the record key as both tenant and lane.
     """
 
     def decode(raw: bytes | None, ctx: RecordContext) -> Decoded[Any] | Skip:
@@ -27,7 +30,7 @@ def contract_decoder(
         except ContractViolation as exc:
             raise InvalidEvent(str(exc)) from exc
         if isinstance(event, UnknownEventType):
-            return Skip(f"unknown event type {event.event_type!r}")
+            return Skip(f"unknown event type {event.event_type[:80]!r}")
         if isinstance(event, Tombstone):
             supplier = event.key or ""
             if not supplier:

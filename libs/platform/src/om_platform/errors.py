@@ -8,6 +8,10 @@ dead letters:
      |    +-- InvalidEvent    the payload breaks the contract (code INVALID_EVENT)
      +-- TransientFailure     something outside the event is down: retry with backoff
 
+Lost connections to the broker or to MongoDB (a restart, a failover, a timeout) are transient too,
+whichever library raises them: the record waits for them with backoff instead of being
+dead-lettered after the few tries an unknown error gets.
+
 Anything else is unexpected (a bug or an unknown library error): retried a few times in case it is
 a blip, then dead-lettered with code UNEXPECTED_ERROR so a human looks at it.
 """
@@ -15,6 +19,9 @@ a blip, then dead-lettered with code UNEXPECTED_ERROR so a human looks at it.
 from __future__ import annotations
 
 from enum import StrEnum
+
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
+from pymongo.errors import ConnectionFailure, PyMongoError
 
 
 class FailureKind(StrEnum):
@@ -47,13 +54,27 @@ TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
     TransientFailure,
     TimeoutError,
     ConnectionError,
+    KafkaConnectionError,  # the broker went away (a restart); aiokafka reconnects
+    KafkaTimeoutError,  # a publish or metadata request that got no answer in time
+    ConnectionFailure,  # MongoDB unreachable: AutoReconnect, NetworkTimeout, ServerSelectionTimeoutError
 )
+
+_TRANSIENT_MONGO_LABELS = ("RetryableWriteError", "TransientTransactionError")
+
+
+def _transient_by_verdict(exc: BaseException) -> bool:
+    """Library errors that say themselves that they may clear: aiokafka's `retriable`, Mongo's labels."""
+    if getattr(exc, "retriable", None) is True:
+        return True
+    return isinstance(exc, PyMongoError) and any(
+        exc.has_error_label(label) for label in _TRANSIENT_MONGO_LABELS
+    )
 
 
 def classify(exc: BaseException) -> FailureKind:
     if isinstance(exc, PermanentFailure):
         return FailureKind.PERMANENT
-    if isinstance(exc, TRANSIENT_TYPES):
+    if isinstance(exc, TRANSIENT_TYPES) or _transient_by_verdict(exc):
         return FailureKind.TRANSIENT
     retryable = getattr(exc, "retryable", None)  # e.g. NetSuite errors carry their own verdict
     if retryable is True:

@@ -54,6 +54,12 @@ class Metrics:
             registry=r,
         )
         self.failures = Counter("om_failures_total", "Failures by stable error code", ["code"], registry=r)
+        self.dead_letters = Counter(
+            "om_dead_letters_total",
+            "Dead letters by topic and outcome (published whole, truncated to fit, already published)",
+            ["topic", "outcome"],
+            registry=r,
+        )
         self.retries = Counter(
             "om_event_retries_total",
             "In-process retries of an event, by failure kind",

@@ -57,6 +57,7 @@ from om_platform.kafka import (
     Decoder,
     EventPublisher,
     Handler,
+    MongoDeadLetterMemory,
     TopicConsumer,
 )
 from om_platform.kafka_security import (
@@ -296,9 +297,11 @@ class ServiceRuntime:
             enable_idempotence=self.settings.kafka_enable_idempotence,
             acks="all",
             client_id=f"{self.settings.service_name}-dlq",
+            # as large as a dead-letter topic accepts: a whole record of its source plus the context
+            max_request_size=self.dead_letters.policy.max_request_bytes,
         )
         await self._producer.start()
-        self.dead_letters.attach(self._producer)
+        self.dead_letters.attach(self._producer, MongoDeadLetterMemory(self.db["dead_letters"]))
         self._netsuite = NetSuiteAccess(
             KeyRing.from_string(self.settings.netsuite_credentials_keys.get_secret_value()),
             self.metrics,

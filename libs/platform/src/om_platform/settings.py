@@ -16,7 +16,7 @@ from pydantic_settings import SettingsConfigDict
 
 from om_platform.connections import ConnectionSettings
 from om_platform.kafka._consumer import ConsumerOptions
-from om_platform.kafka._retry import RetryPolicy
+from om_platform.kafka._retry import EventRetryPolicy
 from om_platform.kafka_security import KafkaConnectionSettings
 
 
@@ -266,7 +266,7 @@ class ServiceSettings(KafkaConnectionSettings):
             heartbeat_interval_ms=self.kafka_heartbeat_interval_ms,
             max_poll_interval_ms=self.kafka_max_poll_interval_ms,
             fetch_max_wait_ms=self.kafka_fetch_max_wait_ms,
-            retry=RetryPolicy(
+            retry=EventRetryPolicy(
                 max_attempts=self.retry_max_attempts,
                 base_delay_s=self.retry_base_delay_s,
                 max_delay_s=self.retry_max_delay_s,

@@ -38,14 +38,16 @@ __all__ = ["Tracing"]
 _PROPAGATOR = TraceContextTextMapPropagator()
 
 
-class _HeaderGetter(Getter[Sequence[tuple[str, bytes]]]):
-    """Reads W3C headers from a Kafka record's ``(name, bytes)`` pairs."""
+class _HeaderGetter(Getter[Sequence[tuple[str, bytes | None]]]):
+    """Reads W3C headers from a Kafka record's ``(name, bytes)`` pairs (a null value is no header)."""
 
-    def get(self, carrier: Sequence[tuple[str, bytes]], key: str) -> list[str] | None:
-        found = [value.decode("latin-1") for name, value in carrier if name.lower() == key]
+    def get(self, carrier: Sequence[tuple[str, bytes | None]], key: str) -> list[str] | None:
+        found = [
+            value.decode("latin-1") for name, value in carrier if name.lower() == key and value is not None
+        ]
         return found or None
 
-    def keys(self, carrier: Sequence[tuple[str, bytes]]) -> list[str]:
+    def keys(self, carrier: Sequence[tuple[str, bytes | None]]) -> list[str]:
         return [name for name, _ in carrier]
 
 

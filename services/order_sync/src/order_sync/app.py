@@ -33,7 +33,6 @@ from om_contracts import (
     new_event_id,
 )
 from om_platform.decoding import contract_decoder
-from om_platform.errors import TransientFailure
 from om_platform.freshness import ledger_freshness
 from om_platform.integrations import IntegrationStore, SettingsChange
 from om_platform.kafka import RecordContext
@@ -80,8 +79,6 @@ class OrderSync:
         self._catalog = self.runtime.publisher(
             CATALOG_TOPIC, schema=CatalogEvent, description="NetSuite customers and items that changed."
         )
-        self._retry = settings.consumer_options().retry
-        self._first_attempt: dict[tuple[str, int, int], float] = {}
         self._deps: SyncDeps | None = None
         self._heal: heal.HealDeps | None = None
         self._heal_requests: MongoHealRequests | None = None
@@ -181,23 +178,8 @@ class OrderSync:
     # -- subscribers (thin) ------------------------------------------------------------------
 
     async def on_transaction_event(self, event: TransactionEvent, ctx: RecordContext) -> None:
-        key = (ctx.topic, ctx.partition, ctx.offset)
-        started = self._first_attempt.setdefault(key, time.monotonic())
-        number = ctx.attempt
-
-        def is_final() -> bool:
-            return self._retry.gives_up(number, time.monotonic() - started, unexpected=False)
-
-        try:
-            outcome = await sync_event(
-                self.deps, source_of(event), payload_of(event), Attempt(number, is_final)
-            )
-        except TransientFailure:
-            raise  # the edge retries; keep the first attempt's time
-        except BaseException:
-            self._first_attempt.pop(key, None)
-            raise
-        self._first_attempt.pop(key, None)
+        attempt = Attempt(ctx.attempt, is_last=ctx.is_last_attempt)  # the edge's retry state
+        outcome = await sync_event(self.deps, source_of(event), payload_of(event), attempt)
         await self._recheck(outcome)
 
     async def _recheck(self, outcome: Outcome | None) -> None:

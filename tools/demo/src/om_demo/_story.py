@@ -68,14 +68,13 @@ class Story:
     async def command(self, service: str, command: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
         assert self.mongo is not None
         queue = CommandQueue(self.mongo[f"om_{service}"])
-        for _ in range(10):
+        for _ in range(60):
             command_id = await queue.submit(command, world.SUPPLIER, args or {})
             document = await queue.wait(command_id, timeout=120)
             if not str(document.get("error") or "").startswith("LeaseBusy"):
                 break
-            # The service's own scheduler holds that job's lease this moment (it ticks every
-            # second here, and runs at once when a connection comes back): ask again, as an
-            # operator would.
+            # The service's own scheduler runs the same job right now (it ticks every second here,
+            # and runs at once when a connection comes back): ask again, as an operator would.
             await asyncio.sleep(0.5)
         if document["status"] != "done":
             raise RuntimeError(f"{service} {command} failed: {document.get('error')}")

@@ -10,6 +10,16 @@ keeps its own ledger of resolved dead letters in MongoDB (database `OMCTL_MONGOD
 collection `dlq_resolved`, `_id` = `<dlq topic>/<partition>/<offset>`, `action` = `redriven` or
 `purged`). `list` and `redrive` skip resolved letters unless `--all`; the records themselves age
 out with the dead-letter topic's retention.
+
+Each letter carries `x-dead-letter-id`, the same for every letter of one record by one consumer
+group. The services remember the ids they published and do not publish one twice; should a crash
+let a second copy through, `list`, `redrive` and `purge` treat letters sharing an id as one (the
+oldest is shown, with `copies`; resolving it resolves every copy).
+
+A letter too large for its topic was published cut (`x-truncated`, `x-original-size`); `show`
+says so, and `redrive` sends the whole original record, read back from `x-original-topic`/
+`-partition`/`-offset`. Once that topic's retention has removed it the record cannot be redriven
+from here; `redrive` names such letters and leaves them unresolved.
 """
 
 from __future__ import annotations
@@ -20,8 +30,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from pymongo import UpdateOne
+from rich.console import Console
 from rich.progress import Progress
 
 from om_contracts import DEAD_LETTER_HEADER_NAMES, TOPICS, dead_letter_topic
@@ -31,6 +42,7 @@ from omctl._settings import OpsSettings
 
 RESOLVED = "dlq_resolved"
 DLQ_SUFFIX = ".dlq"
+warnings = Console(stderr=True)
 
 
 def default_dlq_topics() -> list[str]:
@@ -45,13 +57,36 @@ class DeadLetter:
     offset: int
     key: bytes | None
     value: bytes | None
-    headers: list[tuple[str, bytes]]
+    headers: list[tuple[str, bytes | None]]
     resolved: str | None = None
     context: dict[str, str] = field(default_factory=dict)
+    copies: list[str] = field(default_factory=list)  # refs of later letters with the same id
 
     @property
     def ref(self) -> str:
         return f"{self.topic}/{self.partition}/{self.offset}"
+
+    @property
+    def refs(self) -> list[str]:
+        """This letter's ref and those of its copies (what resolving it marks)."""
+        return [self.ref, *self.copies]
+
+    @property
+    def dead_letter_id(self) -> str | None:
+        return self.context.get("x-dead-letter-id")
+
+    @property
+    def truncated(self) -> str | None:
+        """What was cut from the letter to fit its topic (None when it is whole)."""
+        return self.context.get("x-truncated")
+
+    def original_coordinates(self) -> tuple[TopicPartition, int] | None:
+        try:
+            partition = int(self.context["x-original-partition"])
+            offset = int(self.context["x-original-offset"])
+        except (KeyError, ValueError):
+            return None
+        return TopicPartition(self.original_topic, partition), offset
 
     @property
     def supplier_id(self) -> str | None:
@@ -95,18 +130,25 @@ class DeadLetter:
             "original": f"{self.original_topic}/{self.context.get('x-original-partition')}/"
             f"{self.context.get('x-original-offset')}",
             "resolved": self.resolved,
+            "dead_letter_id": self.dead_letter_id,
+            "consumer_group": self.context.get("x-consumer-group"),
+            "copies": len(self.copies),
+            "truncated": self.truncated,
+            "original_size": self.context.get("x-original-size"),
         }
 
     def detail(self) -> dict[str, Any]:
         return self.summary() | {
-            "headers": {k: v.decode("utf-8", "replace") for k, v in self.headers},
+            "headers": {k: None if v is None else v.decode("utf-8", "replace") for k, v in self.headers},
             "payload": self.payload(),
         }
 
-    def original_headers(self) -> list[tuple[str, bytes]]:
-        kept = [
-            (k, v) for k, v in self.headers if k not in DEAD_LETTER_HEADER_NAMES and k != "x-redriven-from"
-        ]
+    def original_headers(
+        self, headers: list[tuple[str, bytes | None]] | None = None
+    ) -> list[tuple[str, bytes | None]]:
+        """The record's own headers (the letter's, or `headers` read from the original) plus where it came from."""
+        source = self.headers if headers is None else headers
+        kept = [(k, v) for k, v in source if k not in DEAD_LETTER_HEADER_NAMES and k != "x-redriven-from"]
         return [*kept, ("x-redriven-from", self.ref.encode())]
 
 
@@ -132,11 +174,28 @@ class Selection:
 
 
 def _letter(record: ConsumerRecord[bytes, bytes]) -> DeadLetter:
-    headers = list(record.headers)
-    context = {k: v.decode("utf-8", "replace") for k, v in headers if k in DEAD_LETTER_HEADER_NAMES}
+    headers: list[tuple[str, bytes | None]] = list(record.headers)
+    context = {
+        k: v.decode("utf-8", "replace") for k, v in headers if k in DEAD_LETTER_HEADER_NAMES and v is not None
+    }
     return DeadLetter(
         record.topic, record.partition, record.offset, record.key, record.value, headers, context=context
     )
+
+
+def _collapse_copies(letters: list[DeadLetter]) -> list[DeadLetter]:
+    """One letter per `x-dead-letter-id` (the first read), the others listed as its copies."""
+    first: dict[str, DeadLetter] = {}
+    kept: list[DeadLetter] = []
+    for letter in letters:
+        key = letter.dead_letter_id
+        if key is not None and key in first:
+            first[key].copies.append(letter.ref)
+            continue
+        if key is not None:
+            first[key] = letter
+        kept.append(letter)
+    return kept
 
 
 async def scan(settings: OpsSettings, topics: Sequence[str], selection: Selection) -> list[DeadLetter]:
@@ -156,15 +215,16 @@ async def scan(settings: OpsSettings, topics: Sequence[str], selection: Selectio
                 letters.extend(
                     [_letter(r) async for r in _kafka.read_range(consumer, tp, starts[tp], ends[tp])]
                 )
+    letters = _collapse_copies(letters)
     async with mongo(settings) as client:
         resolved = client[settings.omctl_mongodb_database][RESOLVED]
-        refs = [letter.ref for letter in letters]
+        refs = [ref for letter in letters for ref in letter.refs]
         actions: dict[str, str] = {}
         for start in range(0, len(refs), 1000):
             async for doc in resolved.find({"_id": {"$in": refs[start : start + 1000]}}, {"action": 1}):
                 actions[doc["_id"]] = doc["action"]
     for letter in letters:
-        letter.resolved = actions.get(letter.ref)
+        letter.resolved = next((actions[ref] for ref in letter.refs if ref in actions), None)
     return [letter for letter in letters if selection.matches(letter)]
 
 
@@ -192,37 +252,77 @@ async def _mark(settings: OpsSettings, letters: Iterable[DeadLetter], action: st
     now = datetime.now(UTC)
     requests = [
         UpdateOne(
-            {"_id": letter.ref},
+            {"_id": ref},
             {"$set": {"action": action, "at": now, "supplier_id": letter.supplier_id, "code": letter.code}},
             upsert=True,
         )
         for letter in letters
+        for ref in letter.refs
     ]
     if requests:
         async with mongo(settings) as client:
             await client[settings.omctl_mongodb_database][RESOLVED].bulk_write(requests, ordered=False)
 
 
+async def _whole_record(
+    consumer: AIOKafkaConsumer, letter: DeadLetter
+) -> ConsumerRecord[bytes, bytes] | None:
+    """The original record of a cut letter, read back from its coordinates; None once it is gone."""
+    coordinates = letter.original_coordinates()
+    if coordinates is None:
+        return None
+    tp, offset = coordinates
+    async for record in _kafka.read_range(consumer, tp, offset, offset + 1):
+        return record if record.offset == offset else None
+    return None
+
+
 async def redrive(settings: OpsSettings, letters: Sequence[DeadLetter], *, progress: bool = True) -> int:
-    """Publish each letter's original record back to its source topic with its original key."""
+    """Publish each letter's original record back to its source topic with its original key.
+
+    A cut letter (`x-truncated`) is redriven from its original record; if retention removed it,
+    the letter is named on stderr and left unresolved.
+    """
     done: list[DeadLetter] = []
+    originals = await _originals(settings, [letter for letter in letters if letter.truncated])
     try:
         async with _kafka.producer(settings) as sender:
             with Progress(disable=not progress, transient=True) as bar:
                 task = bar.add_task("redriving", total=len(letters))
                 for letter in letters:
-                    await sender.send_and_wait(
-                        letter.original_topic,
-                        value=letter.value,
-                        key=letter.key,
-                        headers=letter.original_headers(),
-                    )
-                    done.append(letter)
                     bar.advance(task)
+                    key, value, headers = letter.key, letter.value, letter.original_headers()
+                    if letter.truncated:
+                        whole = originals.get(letter.ref)
+                        if whole is None:
+                            warnings.print(
+                                f"{letter.ref}: the letter was cut and its original record is gone "
+                                "(retention); not redriven"
+                            )
+                            continue
+                        key, value = whole.key, whole.value
+                        headers = letter.original_headers(list(whole.headers))
+                    await sender.send_and_wait(letter.original_topic, value=value, key=key, headers=headers)
+                    done.append(letter)
     finally:
         # what was published is recorded even if a later one failed, so a retry does not double it
         await _mark(settings, done, "redriven")
     return len(done)
+
+
+async def _originals(
+    settings: OpsSettings, letters: Sequence[DeadLetter]
+) -> dict[str, ConsumerRecord[bytes, bytes]]:
+    """The original record of each cut letter still in its topic, by the letter's ref."""
+    if not letters:
+        return {}
+    found: dict[str, ConsumerRecord[bytes, bytes]] = {}
+    async with _kafka.reader(settings) as consumer:
+        for letter in letters:
+            whole = await _whole_record(consumer, letter)
+            if whole is not None:
+                found[letter.ref] = whole
+    return found
 
 
 async def purge(settings: OpsSettings, letters: Sequence[DeadLetter]) -> int:

@@ -297,12 +297,18 @@ def _topics(values: dict[str, Any]) -> Iterable[dict[str, Any]]:
             if topic.compacted
             else {"cleanup.policy": "delete", "retention.ms": kafka["retentionMs"]}
         )
+        # the record size limit from the contract: a .dlq topic takes its source's records plus headers
+        config["max.message.bytes"] = topic.max_message_bytes
         names = [(topic.name, config)]
         if topic.direction == "inbound":
             names.append(
                 (
                     dead_letter_topic(topic.name),
-                    {"cleanup.policy": "delete", "retention.ms": kafka["dlqRetentionMs"]},
+                    {
+                        "cleanup.policy": "delete",
+                        "retention.ms": kafka["dlqRetentionMs"],
+                        "max.message.bytes": topic.dead_letter_max_message_bytes,
+                    },
                 )
             )
         for name, topic_config in names:

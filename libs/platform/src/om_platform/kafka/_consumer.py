@@ -7,10 +7,25 @@ a background committer, per partition, only up to the oldest record not yet fini
 (`PartitionOffsets`), so a crash or rebalance redelivers every record whose effect might not be
 durable, and no record is ever skipped.
 
+Raw bytes in, exactly one outcome out: the subscriber's parser wraps the aiokafka record without
+reading its headers or value, and its decoder decodes nothing, so no framework code can fail on a
+record before the topic's own decoder sees its bytes. FastStream's defaults did both before any
+handler ran: `AioKafkaParser.parse_message` decodes every header value as UTF-8 (a null value
+raises AttributeError, a binary one UnicodeDecodeError), and the call wrapper awaits
+`message.decode()`, i.e. `json.loads` of the value, which lets RecursionError (deep nesting) and
+ValueError (over 4,300 digits) through, and every JSON error when a `content-type:
+application/json` header is set. FastStream logs such an exception and moves on; the record was
+never counted nor dead-lettered, and a later commit passed it. Whatever the topic's own decoder
+raises makes an `INVALID_EVENT` dead letter with the reason.
+
 Failures (see `om_platform.errors`): transient ones are retried in the record's own task with
-full-jitter backoff; permanent ones, invalid payloads and exhausted retries are dead-lettered to
-`<topic>.dlq` (awaiting the broker's confirmation) and only then count as finished. A poison record
-therefore never blocks its partition, and nothing is dropped silently.
+full-jitter backoff (`EventRetryPolicy`; the handler sees the attempt number and whether it is the
+last in its `RecordContext`); permanent ones, invalid payloads and exhausted retries are
+dead-lettered to `<topic>.dlq` and only then count as finished. Publishing a dead letter runs as a
+task of its own (`DEAD_LETTER_CONCURRENCY` at once per consumer), never in the record's lane or its
+supplier's slot, and is bounded (`_deadletter.py`): a poison record never blocks its partition,
+a dead letter that cannot be published as it is never holds up another record, and nothing is
+dropped silently.
 
 Back-pressure: when a partition has `max_in_flight` unfinished records it is paused (aiokafka keeps
 polling, so the group membership stays healthy) and resumed below half of that.
@@ -24,19 +39,22 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from aiokafka import ConsumerRebalanceListener, TopicPartition
+from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.kafka.message import FAKE_CONSUMER
+from faststream.kafka.message import KafkaMessage as KafkaStreamMessage
 from opentelemetry.trace import StatusCode
 
 from om_platform.errors import FailureKind, InvalidEvent, classify, error_code
-from om_platform.kafka._deadletter import DeadLetterPublisher
+from om_platform.kafka._deadletter import DeadLetterOutcome, DeadLetterPublisher
 from om_platform.kafka._lanes import LaneScheduler
 from om_platform.kafka._offsets import PartitionOffsets
-from om_platform.kafka._retry import RetryPolicy
+from om_platform.kafka._retry import EventRetryPolicy
 from om_platform.logging import bind_event
 from om_platform.metrics import Metrics
 from om_platform.tracing import Tracing
@@ -44,6 +62,12 @@ from om_platform.tracing import Tracing
 log = logging.getLogger(__name__)
 
 PayloadT = TypeVar("PayloadT")
+
+DEAD_LETTER_CONCURRENCY = 16
+"""Dead letters one consumer publishes at once (each in its own task, outside every lane)."""
+
+_DEAD_LETTERS = "\x00dead-letters"  # the scheduler tenant of dead letters: never a supplier id
+MAX_DECODER_REASON = 300
 
 
 @dataclass(frozen=True)
@@ -69,20 +93,28 @@ class Skip:
 
 @dataclass
 class RecordContext:
-    """What a handler knows about the record it processes (never the raw credentials)."""
+    """What a handler knows about the record it processes (never the raw credentials).
+
+    The edge owns retries: `attempt` counts from 1, `first_attempt_at` is when the first attempt
+    began in this process, and `is_last_attempt` says whether the edge's `EventRetryPolicy` will
+    give up if this attempt fails transiently. It is decided before the attempt starts and the edge
+    keeps to it, so a handler may turn its last transient failure into an outcome of its own.
+    """
 
     topic: str
     partition: int
     offset: int
     key: bytes | None
-    headers: Sequence[tuple[str, bytes]]
+    headers: Sequence[tuple[str, bytes | None]]
     timestamp_ms: int
     attempt: int = 1
+    is_last_attempt: bool = False
+    first_attempt_at: datetime | None = None
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers:
             if key == name:
-                return value.decode("utf-8", "replace")
+                return None if value is None else value.decode("utf-8", "replace")
         return None
 
 
@@ -97,7 +129,7 @@ class ConsumerOptions:
     group_id: str
     max_in_flight: int = 1000
     commit_interval_s: float = 0.5
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retry: EventRetryPolicy = field(default_factory=EventRetryPolicy)
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3_000
@@ -160,8 +192,24 @@ class TopicConsumer(Generic[PayloadT]):
             listener=_Rebalance(self),
             title=title or f"{topic}:consume",
             description=description,
+            parser=self._wrap_record,
+            decoder=_decode_nothing,
         )
         self.subscriber(self._on_record)
+
+    async def _wrap_record(self, record: ConsumerRecord[bytes, bytes]) -> KafkaStreamMessage:
+        """FastStream's message around the raw record, with nothing read from its headers or value.
+
+        A coroutine on purpose: FastStream runs a plain function parser in a worker thread.
+        """
+        consumer = getattr(self.subscriber, "consumer", None) or FAKE_CONSUMER
+        return KafkaStreamMessage(
+            raw_message=record,
+            body=b"",
+            message_id=f"{record.partition}-{record.offset}",
+            correlation_id=f"{record.topic}-{record.partition}-{record.offset}",
+            consumer=consumer,
+        )
 
     # -- poll loop side -------------------------------------------------------------------------
 
@@ -185,9 +233,10 @@ class TopicConsumer(Generic[PayloadT]):
         )
         try:
             decoded = self._decode(record.value, ctx)
-        except InvalidEvent as exc:
-            dead_letter = self._dead_letter_job(record.value, ctx, exc, attempts=1)
-            self._schedule(tp, offsets, record.offset, "", f"dlq:{record.offset}", dead_letter)
+        except Exception as exc:  # whatever a decoder raises, the record cannot be understood
+            invalid = exc if isinstance(exc, InvalidEvent) else _decoder_failure(exc)
+            self._track(tp, offsets)
+            self._dead_letter(_InFlight(tp, offsets, record.value, ctx, invalid, attempts=1))
             return
         if isinstance(decoded, Skip):
             log.info("event skipped: %s", decoded.reason, extra={"topic": self.topic})
@@ -195,42 +244,33 @@ class TopicConsumer(Generic[PayloadT]):
             offsets.finished(record.offset)
             self._commit_wakeup.set()
             return
-        work = self._process_job(decoded, record.value, ctx)
-        self._schedule(tp, offsets, record.offset, decoded.tenant, decoded.lane, work)
+        self._track(tp, offsets)
+        work = self._process_job(decoded, _InFlight(tp, offsets, record.value, ctx, None, attempts=0))
+        limit = self._limit_for(decoded.tenant)
+        self._scheduler.submit(decoded.tenant, decoded.lane, work, limit)
 
-    def _schedule(
-        self,
-        tp: TopicPartition,
-        offsets: PartitionOffsets,
-        record_offset: int,
-        tenant: str,
-        lane: str,
-        work: Callable[[], Awaitable[None]],
-    ) -> None:
-        async def job() -> None:
-            await work()
-            self._finish(tp, offsets, record_offset)
-
-        limit = self._limit_for(tenant) if tenant else 1
-        self._scheduler.submit(tenant, lane, job, limit)
+    def _track(self, tp: TopicPartition, offsets: PartitionOffsets) -> None:
+        """Count a record as in flight until `_finish`; pause its partition when too much is."""
         self._metrics.in_flight.labels(self.topic).inc()
         if offsets.in_flight >= self._options.max_in_flight and tp not in self._paused:
             self._pause(tp)
 
     # -- processing side ------------------------------------------------------------------------
 
-    def _process_job(
-        self, decoded: Decoded[PayloadT], raw: bytes | None, ctx: RecordContext
-    ) -> Callable[[], Awaitable[None]]:
+    def _process_job(self, decoded: Decoded[PayloadT], record: _InFlight) -> Callable[[], Awaitable[None]]:
+        ctx = record.ctx
+
         async def work() -> None:
             if self._ready is not None and not self._ready.is_set():
-                await self._ready.wait()
-            started = time.monotonic()
+                await self._ready.wait()  # before the first attempt: the wait spends no retry budget
             policy = self._options.retry
+            first = time.monotonic()
+            ctx.first_attempt_at = datetime.now(UTC)
             attempt = 1
             with bind_event(supplier_id=decoded.tenant, event_id=decoded.event_id, topic=ctx.topic):
                 while True:
                     ctx.attempt = attempt
+                    ctx.is_last_attempt = policy.is_last(attempt, time.monotonic() - first)
                     # One span per attempt, so retries and their backoff show in the trace.
                     with self._tracing.consume_span(
                         ctx, supplier_id=decoded.tenant, event_id=decoded.event_id
@@ -241,12 +281,9 @@ class TopicConsumer(Generic[PayloadT]):
                             raise
                         except Exception as exc:
                             kind = classify(exc)
-                            elapsed = time.monotonic() - started
                             span.set_status(StatusCode.ERROR, kind.value)
                             span.set_attribute("error.type", type(exc).__name__)
-                            if kind is FailureKind.PERMANENT or policy.gives_up(
-                                attempt, elapsed, unexpected=kind is FailureKind.UNEXPECTED
-                            ):
+                            if _gives_up(kind, policy, ctx):
                                 span.set_attribute("om.outcome", "dead_lettered")
                                 span.set_attribute("om.error_code", error_code(exc))
                                 log.warning(
@@ -256,7 +293,9 @@ class TopicConsumer(Generic[PayloadT]):
                                     exc,
                                     exc_info=kind is FailureKind.UNEXPECTED,
                                 )
-                                await self._dead_letter_job(raw, ctx, exc, attempts=attempt)()
+                                # The letter is published outside this lane and this supplier's
+                                # slot; the record stays in flight (uncommitted) until it is out.
+                                self._dead_letter(record.failed(exc, attempt))
                                 return
                             span.set_attribute("om.outcome", "retry")
                             delay = policy.delay(attempt)
@@ -271,9 +310,8 @@ class TopicConsumer(Generic[PayloadT]):
                         else:
                             span.set_attribute("om.outcome", "processed")
                             self._metrics.events_consumed.labels(self.topic, "processed").inc()
-                            self._metrics.handler_seconds.labels(self.topic).observe(
-                                time.monotonic() - started
-                            )
+                            self._metrics.handler_seconds.labels(self.topic).observe(time.monotonic() - first)
+                            self._finish(record.tp, record.offsets, ctx.offset)
                             return
                     self.last_progress = time.monotonic()
                     await asyncio.sleep(delay)
@@ -281,27 +319,29 @@ class TopicConsumer(Generic[PayloadT]):
 
         return work
 
-    def _dead_letter_job(
-        self, raw: bytes | None, ctx: RecordContext, exc: BaseException, *, attempts: int
-    ) -> Callable[[], Awaitable[None]]:
-        async def work() -> None:
-            code = error_code(exc)
-            # Publishing the dead letter is itself retried without bound: dropping the record
-            # because the broker blinked would be the silent loss this edge exists to prevent.
-            delay = 0.5
-            while True:
-                try:
-                    message = f"{type(exc).__name__}: {exc}"
-                    await self._dead_letters.publish(ctx, raw, code=code, message=message, attempts=attempts)
-                    break
-                except (KafkaError, OSError) as publish_error:
-                    log.warning("dead letter publish failed, retrying: %s", publish_error)
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 30.0)
-            self._metrics.events_consumed.labels(self.topic, "dead_lettered").inc()
-            self._metrics.failures.labels(code).inc()
+    def _dead_letter(self, failed: _InFlight) -> None:
+        """Publish the record's dead letter in a task of its own, then count the record finished."""
+        exc = failed.exc
+        assert exc is not None
 
-        return work
+        async def publish() -> None:
+            code = error_code(exc)
+            outcome = await self._dead_letters.publish(
+                failed.ctx,
+                failed.raw,
+                code=code,
+                message=f"{type(exc).__name__}: {exc}",
+                attempts=failed.attempts,
+                group=self._options.group_id,
+            )
+            self._metrics.events_consumed.labels(self.topic, "dead_lettered").inc()
+            self._metrics.dead_letters.labels(self.topic, outcome.value).inc()
+            if outcome is not DeadLetterOutcome.ALREADY:
+                self._metrics.failures.labels(code).inc()
+            self._finish(failed.tp, failed.offsets, failed.ctx.offset)
+
+        lane = f"{failed.tp.partition}:{failed.ctx.offset}"
+        self._scheduler.submit(_DEAD_LETTERS, lane, publish, DEAD_LETTER_CONCURRENCY)
 
     def _finish(self, tp: TopicPartition, offsets: PartitionOffsets, offset: int) -> None:
         self.last_progress = time.monotonic()
@@ -439,6 +479,43 @@ class TopicConsumer(Generic[PayloadT]):
     @property
     def consumer(self) -> Any:
         return self._consumer or getattr(self.subscriber, "consumer", None)
+
+
+@dataclass
+class _InFlight:
+    """A record between its arrival and its outcome; `exc` is set once it is to be dead-lettered."""
+
+    tp: TopicPartition
+    offsets: PartitionOffsets
+    raw: bytes | None
+    ctx: RecordContext
+    exc: BaseException | None
+    attempts: int
+
+    def failed(self, exc: BaseException, attempts: int) -> _InFlight:
+        """The same record, now to be dead-lettered for `exc` after `attempts` attempts."""
+        return _InFlight(self.tp, self.offsets, self.raw, self.ctx, exc, attempts)
+
+
+def _gives_up(kind: FailureKind, policy: EventRetryPolicy, ctx: RecordContext) -> bool:
+    if kind is FailureKind.PERMANENT:
+        return True
+    if kind is FailureKind.UNEXPECTED and policy.gives_up_unexpected(ctx.attempt):
+        return True
+    return ctx.is_last_attempt
+
+
+def _decoder_failure(exc: Exception) -> InvalidEvent:
+    """A decoder that raised something else than `InvalidEvent` (RecursionError, a bug): still invalid."""
+    reason = f"{type(exc).__name__}: {exc}"
+    if len(reason) > MAX_DECODER_REASON:
+        reason = reason[:MAX_DECODER_REASON] + "…"
+    return InvalidEvent(f"the event could not be decoded ({reason})")
+
+
+async def _decode_nothing(message: Any) -> None:
+    """The subscriber's decoder: the edge reads the raw record itself (see the module docstring)."""
+    return
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]

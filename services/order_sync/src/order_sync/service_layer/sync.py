@@ -65,29 +65,22 @@ class SyncDeps:
     clock: Callable[[], datetime]
 
 
-def _never() -> bool:
-    return False
-
-
-def _always() -> bool:
-    return True
-
-
 @dataclass(frozen=True)
 class Attempt:
-    """Which attempt this is, and whether the edge would give up on a transient failure now.
+    """Which attempt this is, and whether the edge will retry a transient failure of it.
 
-    ``is_final`` is asked at the moment of failure (elapsed time counts), with the edge's own
-    retry policy, so the last attempt ends in a NETSUITE_UNAVAILABLE outcome, not a dead letter.
+    Both come from the edge (``RecordContext.attempt`` / ``is_last_attempt``, decided by its
+    ``EventRetryPolicy`` before the attempt starts), so on the last attempt a NetSuite outage ends
+    in a NETSUITE_UNAVAILABLE outcome instead of a dead letter; the service keeps no retry state.
     """
 
     number: int = 1
-    is_final: Callable[[], bool] = _never
+    is_last: bool = False
 
     @classmethod
     def only(cls) -> Attempt:
         """A single attempt with no retry after it (operator re-sync)."""
-        return cls(1, _always)
+        return cls(1, is_last=True)
 
 
 class _Failure(Exception):
@@ -331,7 +324,7 @@ def _verified(
 
 async def _transient(deps: SyncDeps, source: SourceEvent, exc: NetSuiteError, attempt: Attempt) -> None:
     """Retry through the edge; on its last attempt, report NETSUITE_UNAVAILABLE instead of a dead letter."""
-    if attempt.is_final():
+    if attempt.is_last:
         raise _Failure(
             ErrorCode.NETSUITE_UNAVAILABLE,
             f"NetSuite stayed unavailable after {attempt.number} attempt(s): {type(exc).__name__}",

@@ -1,0 +1,70 @@
+"""Bounds on what an inbound record may be (CONTRACTS.md, "Limits on input").
+
+Every bound is a constant here, so the decoder, the topic definitions and the generated contract
+document all read the same number. A record that breaks one is refused as ``INVALID_EVENT`` with
+the bound named in the reason; nothing reaches a service's use case, MongoDB or NetSuite first.
+
+Why each number:
+
+- ``MAX_EVENT_BYTES``: an event value of at most 1 MiB. Kafka's default ``max.message.bytes``
+  (1 MiB plus 12 bytes of batch overhead) is what every inbound topic is created with; brokers that
+  do not enforce it (the embedded one) still get the same limit at the edge.
+- ``MAX_JSON_DEPTH``: the deepest event of the contract nests 6 levels (envelope, data, lines,
+  line, product, properties); 32 leaves room for free-form ``properties`` and stays far below
+  Python's recursion limit, so a decoder never recurses out of the stack.
+- ``MAX_NUMBER_DIGITS``: digits of one JSON number. Money is bounded more tightly below; this stops
+  a 5,000-digit integer before Python converts it (CPython refuses above 4,300 digits).
+- ``MAX_ID_LENGTH``: characters of an Ordermentum id, event id or supplier id.
+- ``MAX_DECIMAL_DIGITS``: significant digits of an amount, price, quantity or rate. NetSuite keeps
+  these in floating-point fields (SuiteQL ``FLOAT``), exact to 15 significant digits.
+- ``MAX_AMOUNT_DECIMALS``: NetSuite books currency amounts at a currency precision of 0 or 2
+  decimals (NetSuite help, "Currency Decimal Precision", section_N1397831); more would be rounded by
+  NetSuite, and the books would no longer add up to what Ordermentum sent.
+- ``MAX_PRICE_DECIMALS``, ``MAX_QUANTITY_DECIMALS``, ``MAX_RATE_DECIMALS``: unit prices (NetSuite's
+  line ``rate``), quantities and tax rates are not currency amounts and legitimately carry more
+  decimals (0.125 kg, 0.055 per page); six is our bound, far inside the 15 significant digits.
+- Dead-letter topics accept what their source topic accepts plus ``DEAD_LETTER_HEADROOM_BYTES`` for
+  the context headers; a dead letter that still does not fit is published with its value cut to
+  ``TRUNCATED_PART_BYTES`` (and its key and headers, if they are what is too large).
+"""
+
+from __future__ import annotations
+
+MAX_EVENT_BYTES = 1_048_576
+"""Largest event value the services decode (1 MiB)."""
+
+INBOUND_TOPIC_MAX_MESSAGE_BYTES = 1_048_588
+"""``max.message.bytes`` of every topic these services create: Kafka's own default, stated."""
+
+DEAD_LETTER_HEADROOM_BYTES = 65_536
+"""Room a dead letter needs beyond its original record for the added context headers."""
+
+DEAD_LETTER_TOPIC_MAX_MESSAGE_BYTES = INBOUND_TOPIC_MAX_MESSAGE_BYTES + DEAD_LETTER_HEADROOM_BYTES
+"""``max.message.bytes`` of every ``.dlq`` topic, and the dead-letter producer's request size."""
+
+TRUNCATED_PART_BYTES = 16_384
+"""What is kept of a value (key, headers) too large for its dead-letter topic."""
+
+MAX_JSON_DEPTH = 32
+"""Deepest nesting of JSON objects and arrays in an event value."""
+
+MAX_NUMBER_DIGITS = 40
+"""Most digits in one JSON number."""
+
+MAX_ID_LENGTH = 200
+"""Most characters in an Ordermentum id, an event id or a supplier id."""
+
+MAX_DECIMAL_DIGITS = 15
+"""Most significant digits of an amount, a unit price, a quantity or a rate."""
+
+MAX_AMOUNT_DECIMALS = 2
+"""Most decimals of a currency amount (totals, freight, surcharge, payments, payouts, fees)."""
+
+MAX_PRICE_DECIMALS = 6
+"""Most decimals of a unit price."""
+
+MAX_QUANTITY_DECIMALS = 6
+"""Most decimals of an ordered quantity."""
+
+MAX_RATE_DECIMALS = 6
+"""Most decimals of a tax rate (a fraction: ``0.10`` is 10 %)."""

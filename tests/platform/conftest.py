@@ -1,0 +1,5 @@
+"""Fixtures of the edge tests (the harness itself is in edge_harness.py)."""
+
+from .edge_harness import running
+
+__all__ = ["running"]
