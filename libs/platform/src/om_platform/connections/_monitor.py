@@ -22,7 +22,9 @@ publishing them, and probes: each open breaker gets one probe request (a one-row
 through the supplier's own credentials and budget) at `probe_interval_s` after it opened, doubling
 per failed probe up to `probe_max_interval_s`; the process whose conditional write moves the probe
 time forward sends it, so there is one prober per supplier across every replica and service. New
-credentials in the integration make the probe due at once (`credentials_changed`).
+credentials in the integration make the probe due at once (`credentials_changed`), and each
+process that saw them then reads the shared states every `FAST_POLL_S` for `EXPECTING_S`, so it
+takes the probe's answer (whoever sent it) within a fraction of a second.
 
 When a supplier's state leaves a broken one (`recovers`), the monitor calls the services'
 `on_recovered` listeners (order_sync re-syncs what it parked, finance_sync runs its skipped slots
@@ -70,6 +72,10 @@ from om_platform.errors import TransientFailure
 
 log = logging.getLogger(__name__)
 
+FAST_POLL_S = 0.2
+EXPECTING_S = 15.0
+"""After new credentials, every process reads the shared states every `FAST_POLL_S` for this long:
+whichever process probes, the others take its answer within a fraction of a second, not a poll."""
 MIN_RATE_SAMPLES = 10
 """Attempts a rate window needs before its 429 share means anything."""
 MIN_OUTAGE_ATTEMPTS = 3
@@ -223,6 +229,7 @@ class ConnectionMonitor:
         self._probing: dict[str, asyncio.Task[None]] = {}
         self._wakeup = asyncio.Event()
         self._last_read: datetime | None = None
+        self._expecting_until = 0.0
         self.on_refused: Callable[[], None] = lambda: None
         """Called for each request refused because the breaker was open (a metric)."""
 
@@ -444,8 +451,13 @@ class ConnectionMonitor:
                 raise
             except Exception:
                 log.exception("reading NetSuite connection states failed; retrying")
+            # Right after new credentials, another process's probe decides: read its answer soon.
+            soon = time.monotonic() < self._expecting_until
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), self.settings.status_poll_s)
+                await asyncio.wait_for(
+                    self._wakeup.wait(),
+                    min(FAST_POLL_S, self.settings.status_poll_s) if soon else self.settings.status_poll_s,
+                )
             self._wakeup.clear()
 
     async def poll(self) -> None:
@@ -509,6 +521,7 @@ class ConnectionMonitor:
         """New credentials arrived: probe the supplier now if its breaker is open."""
         if self._store is not None and await self._store.probe_now(supplier_id, self._clock()):
             log.info("new credentials: probing NetSuite now", extra={"supplier_id": supplier_id})
+            self._expecting_until = time.monotonic() + EXPECTING_S
             self._wakeup.set()
 
     async def stop(self) -> None:

@@ -240,6 +240,10 @@ class Counters(Protocol):
         """Count a failure outcome by its stable error code."""
         ...
 
+    def resynced(self) -> None:
+        """Count an outcome a re-sync published (not an event)."""
+        ...
+
     def warning(self, code: str) -> None:
         """Count a warning of a synced outcome by its stable code (TOTALS_MISMATCH)."""
         ...
