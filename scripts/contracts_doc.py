@@ -38,10 +38,12 @@ OUTCOME_CODES: dict[str, str] = {
     "(`netsuite_freight_item_id`).",
     "MISSING_SURCHARGE_ITEM": "The order has a surcharge but the integration has no `surcharge_item_id`.",
     "INTEGRATION_NOT_CONFIGURED": "The supplier has no NetSuite integration, or its credentials cannot be "
-    "opened.",
+    "opened (re-synced by itself when the integration arrives).",
     "NETSUITE_REJECTED": "NetSuite refused the record; its own code and detail are in `details`.",
-    "NETSUITE_AUTH_FAILED": "NetSuite refused the supplier's credentials.",
-    "NETSUITE_UNAVAILABLE": "NetSuite stayed unavailable through every retry (retryable: re-sync later).",
+    "NETSUITE_AUTH_FAILED": "NetSuite refused the supplier's credentials or a permission, or the record was "
+    "parked while its login is refused (retryable: re-synced by itself once the login works again).",
+    "NETSUITE_UNAVAILABLE": "NetSuite stayed unavailable through every retry, or the record was parked while "
+    "it is unreachable (retryable: re-synced by itself once NetSuite answers again).",
     "INVALID_EVENT": "The event breaks this contract (also the code of such dead letters).",
     "NOT_CANCELLABLE": "The sales order is fulfilled or billed already and cannot be closed.",
     "NOT_VOIDABLE": "The invoice has payments or credits applied and cannot be voided.",

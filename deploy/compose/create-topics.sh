@@ -30,4 +30,5 @@ create netsuite.credit-notes.v1 --config retention.ms=604800000 --config max.mes
 create netsuite.invoice-payments.v1 --config retention.ms=604800000 --config max.message.bytes=1048588
 create netsuite.reconciliation.v1 --config retention.ms=604800000 --config max.message.bytes=1048588
 create netsuite.catalog.v1 --config retention.ms=604800000 --config max.message.bytes=1048588
+create netsuite.integration-status.v1 --config cleanup.policy=compact --config max.message.bytes=1048588
 echo "topics ready"

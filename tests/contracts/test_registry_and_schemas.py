@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from om_contracts import (
     DEFAULT_PARTITIONS,
+    INTEGRATION_STATUS_TOPIC,
     INTEGRATIONS_TOPIC,
     TOPICS,
     DeadLetterHeaders,
@@ -54,6 +55,7 @@ _DOCUMENTED_TOPICS = {
         "netsuite.payout.deposited",
     },
     "netsuite.catalog.v1": {"netsuite.customer.changed", "netsuite.item.changed"},
+    "netsuite.integration-status.v1": {"netsuite.integration.status"},
 }
 
 
@@ -63,8 +65,11 @@ def test_every_documented_topic_and_event_type_is_registered() -> None:
     assert registered == _DOCUMENTED_TOPICS
 
 
-def test_only_the_integrations_topic_is_compacted() -> None:
-    assert [topic.name for topic in TOPICS if topic.compacted] == [INTEGRATIONS_TOPIC]
+def test_only_the_integrations_and_status_topics_are_compacted() -> None:
+    assert [topic.name for topic in TOPICS if topic.compacted] == [
+        INTEGRATIONS_TOPIC,
+        INTEGRATION_STATUS_TOPIC,
+    ]
     assert {topic.partitions for topic in TOPICS} == {DEFAULT_PARTITIONS}
     assert get_topic(INTEGRATIONS_TOPIC).dead_letter_topic == "ordermentum.integrations.v1.dlq"
 

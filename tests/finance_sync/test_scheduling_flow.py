@@ -14,6 +14,7 @@ from finance_sync.service_layer.polling import RunResult
 from finance_sync.service_layer.scheduling import FinanceScheduler, LeaseBusy, ScheduleOptions
 from om_contracts import NETSUITE_INVOICES_TOPIC, IntegrationSettings
 from om_platform.commands import CommandQueue
+from om_platform.connections import ConnectionView
 from om_platform.leases import LeaseStore
 
 from .conftest import MakeSupplier, Supplier, events_on
@@ -37,8 +38,15 @@ class CountingRuns:
         return await self.finance.run_feature(supplier_id, integration, feature, until)
 
 
-def replica(finance: FinanceService, owner: str, runs: CountingRuns, now: list[datetime]) -> FinanceScheduler:
+def replica(
+    finance: FinanceService,
+    owner: str,
+    runs: CountingRuns,
+    now: list[datetime],
+    connections: ConnectionView | None = None,
+) -> FinanceScheduler:
     return FinanceScheduler(
+        connections=connections,
         integrations=finance.integrations,
         leases=LeaseStore(finance.runtime.db["leases"]),
         cursors=finance.cursors,
@@ -149,3 +157,45 @@ async def test_operator_commands_rewind_a_cursor_and_run_the_features_now(
     assert set(done["result"]) == {"finalised_invoices", "invoice_changes", "credit_notes"}
     events = await events_on(kafka_bootstrap, NETSUITE_INVOICES_TOPIC, supplier.id, at_least=1)
     assert [e["data"]["order_id"] for e in events] == ["ord_cmd"]
+
+
+class Breaker:
+    """A `ConnectionView` a test opens and closes (the monitor's own is tested in tests/platform)."""
+
+    def __init__(self) -> None:
+        self.open: set[str] = set()
+
+    def is_open(self, supplier_id: str) -> bool:
+        return supplier_id in self.open
+
+
+async def test_a_supplier_whose_connection_is_down_is_skipped_and_its_missed_hours_run_once_it_is_back(
+    finance: FinanceService, make_supplier: MakeSupplier, base_hour: datetime
+) -> None:
+    supplier, ids = await supplier_with_catalogue(make_supplier, finalised_invoice_sync=True)
+    await bill_each_hour(supplier, ids, base_hour, 3, "down")
+    runs = CountingRuns(finance)
+    now = [base_hour + timedelta(minutes=5)]
+    breaker = Breaker()
+    scheduler = replica(finance, "replica-down", runs, now, breaker)
+    await scheduler.tick()
+    breaker.open.add(supplier.id)
+    for hour in (1, 2, 3):  # three hours with the connection down
+        now[0] = base_hour + timedelta(hours=hour, minutes=5)
+        ran = await scheduler.tick()
+        assert [r for r in ran if r[0] == supplier.id] == []
+    held = sum(
+        count for (sid, _f, until), count in runs.calls.items() if sid == supplier.id and until > base_hour
+    )
+
+    breaker.open.clear()
+    ran = await scheduler.tick()
+
+    assert held == 0
+    slots = [base_hour + timedelta(hours=h) for h in (1, 2, 3)]
+    assert (
+        sorted(
+            slot for sid, feature, slot in ran if sid == supplier.id and feature == Feature.FINALISED_INVOICES
+        )
+        == slots
+    )

@@ -49,6 +49,7 @@ def cli(kafka_bootstrap: str, mongo_url: str, unique_name: str) -> Cli:
             "ORDER_SYNC_MONGODB_DATABASE": f"order_{unique_name}",
             "STOCK_SYNC_MONGODB_DATABASE": f"stock_{unique_name}",
             "FINANCE_SYNC_MONGODB_DATABASE": f"finance_{unique_name}",
+            "NETSUITE_BUDGET_DATABASE": f"budget_{unique_name}",
             "NETSUITE_CREDENTIALS_KEYS": KEY,
             "COLUMNS": "200",  # rich tables would wrap cells at 80 columns
         }

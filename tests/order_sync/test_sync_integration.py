@@ -9,7 +9,6 @@ import pytest
 from order_sync_harness import OutcomeReader, Stack, money, wait_until
 
 from om_contracts import SYNC_RESULTS_TOPIC
-from om_platform.commands import CommandQueue
 from order_sync.app import OrderSync
 
 pytestmark = pytest.mark.integration
@@ -250,7 +249,7 @@ def _named(event: dict[str, Any]) -> list[str]:
     return [d["ordermentum_id"] for d in event["data"]["error"]["details"]]
 
 
-async def test_an_order_of_a_supplier_not_yet_configured_fails_then_an_operator_resync_syncs_it(
+async def test_an_order_of_a_supplier_not_yet_configured_fails_then_syncs_by_itself_once_configured(
     shared: tuple[Stack, OrderSync],
 ) -> None:
     stack, service = shared
@@ -261,18 +260,11 @@ async def test_an_order_of_a_supplier_not_yet_configured_fails_then_an_operator_
         await stack.order(supplier, "order.placed", supplier.order("ord_000007"))
         [failed] = await reader.wait_for(lambda e: len(e) >= 1)
         await stack.configure(service, supplier)
-        queue = CommandQueue(service.runtime.db)
-        command_id = await queue.submit(
-            "resync", supplier.supplier_id, {"code": "INTEGRATION_NOT_CONFIGURED"}
-        )
-        done = await queue.wait(command_id, timeout=30)
         events = await reader.wait_for(lambda e: len(e) >= 2)
     finally:
         await reader.stop()
     assert failed["event_type"] == "netsuite.order.failed"
     assert failed["data"]["error"]["code"] == "INTEGRATION_NOT_CONFIGURED"
     assert failed["data"]["error"]["retryable"] is False
-    assert done["status"] == "done", done
-    assert done["result"]["synced"] == ["ord_000007"]
     assert events[1]["event_type"] == "netsuite.order.synced"
     assert len(supplier.account.records("salesOrder")) == 1

@@ -265,6 +265,9 @@ class FakeCounters:
     def warning(self, code: str) -> None:
         self.counts[f"warning:{code}"] = self.counts.get(f"warning:{code}", 0) + 1
 
+    def resynced(self) -> None:
+        self.counts["resynced"] = self.counts.get("resynced", 0) + 1
+
 
 @dataclass
 class World:

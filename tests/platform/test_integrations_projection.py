@@ -29,10 +29,15 @@ def ctx() -> RecordContext:
     )
 
 
+# Sealed once: the same credentials in every event (sealing again gives other tokens, which
+# `settings_changes` reports as new credentials).
+SEALED = {
+    k: RING.seal(f"plain-{k}").token for k in ("client_id", "client_secret", "token_id", "token_secret")
+}
+
+
 def configured(at: str, limit: int, supplier_id: str = "sup_1") -> Any:
-    sealed = {
-        k: RING.seal(f"plain-{k}").token for k in ("client_id", "client_secret", "token_id", "token_secret")
-    }
+    sealed = SEALED
     event = {
         "event_id": f"evt_{supplier_id}_{at}",
         "event_type": "integration.netsuite.configured",
@@ -104,6 +109,10 @@ def test_a_settings_change_lists_only_what_the_new_settings_add_or_change() -> N
     assert settings_changes(None, new).products == {"prd_2", "prd_3"}
     assert settings_changes(None, new).connected
     assert not settings_changes(new, None)  # disconnected: nothing to heal with
+    rotated = new.model_copy(
+        update={"credentials": new.credentials.model_copy(update={"token_id": RING.seal("plain-new")})}
+    )
+    assert settings_changes(new, rotated) == SettingsChange(credentials=True)
 
 
 async def test_watchers_hear_each_change_once_it_is_stored_and_again_after_a_crash(mongo_db: Any) -> None:

@@ -367,3 +367,43 @@ async def test_the_operator_command_runs_a_supplier_now_and_reports_its_counts(
     failed = await queue.wait(await queue.submit("run_stock", f"{supplier}_unknown"), timeout=20, poll_s=0.05)
     assert failed["status"] == "failed"
     assert "not enabled" in failed["error"]
+
+
+async def test_a_refused_login_holds_the_suppliers_runs_and_new_credentials_run_it_at_once(
+    harness: Harness, supplier: str
+) -> None:
+    items = harness.add_items(5)
+    events = await harness.events(supplier)
+    revoked = {**harness.integration(), "product_mappings": tab(items)}
+    harness.account.rotate_token()  # the token the integration carries is revoked in NetSuite
+    await harness.start(
+        stock_tick_s=0.1,
+        netsuite_auth_failed_after=1,
+        netsuite_status_poll_s=0.1,
+        netsuite_probe_interval_s=600,  # no probe by the clock: only the new credentials bring it back
+    )
+    await harness.configure(supplier, revoked)
+    await harness._stored("stock_runs", {"_id": supplier, "waiting_for_connection": True})
+    held = await harness.run_document(supplier)
+    await asyncio.sleep(1.0)  # ten ticks while the connection is down
+    refused_logins = len(harness.account.auth_failures)
+    state = await harness.mongo[f"budget_{harness.unique}"]["netsuite_connections"].find_one(
+        {"_id": supplier}
+    )
+
+    await harness.configure(supplier, {**harness.integration(), "product_mappings": tab(items)})
+    await harness._stored("stock_runs", {"_id": supplier, "outcome": "succeeded"})
+    published = await events.until_end()
+
+    assert held["outcome"] == "failed"
+    assert held["reason"].startswith("NETSUITE_AUTH_FAILED")
+    assert held["next_run_at"] <= held["finished_at"]  # due again as soon as the connection is back
+    # One run tried (its two opening queries go at once); the ten ticks since held the supplier back.
+    assert refused_logins <= 2
+    assert state is not None
+    assert state["state"] == "auth_failed"
+    assert state["service"] == "stock_sync"
+    assert len(published) == 5  # every item once, as soon as the connection was back
+    document = await harness.run_document(supplier)
+    assert document["waiting_for_connection"] is False
+    assert "failing_since" not in document

@@ -32,6 +32,7 @@ from om_contracts._envelope import (
     UnknownEventType,
 )
 from om_contracts._ids import written_as_is_problem
+from om_contracts._integration_status import NetSuiteIntegrationStatus
 from om_contracts._integrations import IntegrationConfigured, IntegrationDisconnected
 from om_contracts._json import JsonRefused, loads
 from om_contracts._limits import (
@@ -137,6 +138,7 @@ CREDIT_NOTES_TOPIC = "netsuite.credit-notes.v1"
 INVOICE_PAYMENTS_TOPIC = "netsuite.invoice-payments.v1"
 RECONCILIATION_TOPIC = "netsuite.reconciliation.v1"
 CATALOG_TOPIC = "netsuite.catalog.v1"
+INTEGRATION_STATUS_TOPIC = "netsuite.integration-status.v1"
 
 TOPICS: tuple[Topic, ...] = (
     Topic(
@@ -231,6 +233,16 @@ TOPICS: tuple[Topic, ...] = (
         "outbound",
         (NetSuiteCustomerChanged, NetSuiteItemChanged),
         description="NetSuite customers and items, for mapping.",
+    ),
+    Topic(
+        INTEGRATION_STATUS_TOPIC,
+        "integration-status",
+        "outbound",
+        (NetSuiteIntegrationStatus,),
+        # The latest state per supplier is what a consumer joining late needs; every change is
+        # still there for one that keeps up (compaction keeps at least the last per key).
+        compacted=True,
+        description="State of each supplier's NetSuite connection, published when it changes.",
     ),
 )
 

@@ -5,6 +5,7 @@ they do not outlive the parent; ``om_devstack.pytest_plugin`` exposes them as fi
 ``python -m om_devstack up`` runs them in the foreground for development.
 """
 
+from om_devstack._credentials import sealed_credentials
 from om_devstack._docker import DockerUnavailableError
 from om_devstack._process import StartupError
 from om_devstack._session import StackSession
@@ -20,5 +21,6 @@ __all__ = [
     "alive",
     "children_of",
     "create_topics",
+    "sealed_credentials",
     "wait_dead",
 ]

@@ -32,6 +32,7 @@ from ._exceptions import (
     Transient,
     error_from_response,
 )
+from ._guard import RequestGuard
 from ._models import (
     ApplyLine,
     CreditMemo,
@@ -101,6 +102,7 @@ __all__ = [
     "PreparedRequest",
     "RateLimited",
     "Ref",
+    "RequestGuard",
     "RequestHook",
     "RequestInfo",
     "RetryPolicy",

@@ -31,6 +31,7 @@ from ._exceptions import (
     RequestInfo,
     error_from_response,
 )
+from ._guard import RequestGuard
 from ._retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -106,8 +107,18 @@ class NetSuiteClient:
         """Close the connection pool."""
         await self._http.aclose()
 
-    def session(self, account_id: str, auth: Auth, concurrency_limit: int = 5) -> NetSuiteSession:
-        """A handle for one account; cheap, create one per use if convenient."""
+    def session(
+        self,
+        account_id: str,
+        auth: Auth,
+        concurrency_limit: int = 5,
+        *,
+        guard: RequestGuard | None = None,
+    ) -> NetSuiteSession:
+        """A handle for one account; cheap, create one per use if convenient.
+
+        ``guard`` watches (and may veto) every request of the session (:class:`RequestGuard`).
+        """
         from ._session import NetSuiteSession
 
         realm = normalize_account_id(account_id)
@@ -115,7 +126,7 @@ class NetSuiteClient:
             raise ValueError(f"auth is for account {auth.realm}, not {realm}")
         if concurrency_limit < 1:
             raise ValueError("concurrency_limit must be >= 1")
-        return NetSuiteSession(self, realm, auth, concurrency_limit)
+        return NetSuiteSession(self, realm, auth, concurrency_limit, guard=guard)
 
     async def execute(
         self,
@@ -130,8 +141,51 @@ class NetSuiteClient:
         query: Sequence[tuple[str, str]] = (),
         body: Any = None,
         headers: Mapping[str, str] | None = None,
+        guard: RequestGuard | None = None,
     ) -> httpx2.Response:
-        """Send one logical request with budget, signing and retries; return the 2xx response."""
+        """Send one logical request with budget, signing and retries; return the 2xx response.
+
+        ``guard`` (the session's) hears every attempt and the outcome, and may veto an attempt.
+        """
+        request = {
+            "account_id": account_id,
+            "auth": auth,
+            "limit": limit,
+            "method": method,
+            "path": path,
+            "operation": operation,
+            "idempotent": idempotent,
+            "query": query,
+            "body": body,
+            "headers": headers,
+        }
+        if guard is None:
+            return await self._execute(**request, guard=None)
+        try:
+            response = await self._execute(**request, guard=guard)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as error:
+            await self._finished(guard, operation, error)
+            raise
+        await self._finished(guard, operation, None)
+        return response
+
+    async def _execute(
+        self,
+        *,
+        account_id: str,
+        auth: Auth,
+        limit: int,
+        method: str,
+        path: str,
+        operation: str,
+        idempotent: bool,
+        query: Sequence[tuple[str, str]],
+        body: Any,
+        headers: Mapping[str, str] | None,
+        guard: RequestGuard | None,
+    ) -> httpx2.Response:
         base = account_base_url(account_id, self.base_url_override)
         url = base + path + (f"?{encode_query(query)}" if query else "")
         content = None
@@ -149,7 +203,7 @@ class NetSuiteClient:
                 # Token exchanges happen here, outside the budget, and are retried like requests.
                 await auth.prepare(self._http, base)
                 return await self._attempt(
-                    account_id, auth, limit, url, content, send_headers, info, attempt, idempotent
+                    account_id, auth, limit, url, content, send_headers, info, attempt, idempotent, guard
                 )
             except NetSuiteError as error:
                 if (
@@ -184,6 +238,7 @@ class NetSuiteClient:
         info: RequestInfo,
         attempt: int,
         idempotent: bool,
+        guard: RequestGuard | None,
     ) -> httpx2.Response:
         # Attributes name the account and operation only: the URL may carry SuiteQL or query
         # values, and the headers carry signatures, so neither goes on a span.
@@ -202,7 +257,7 @@ class NetSuiteClient:
         ) as span:
             try:
                 response = await self._send_in_slot(
-                    account_id, auth, limit, url, content, headers, info, attempt, idempotent
+                    account_id, auth, limit, url, content, headers, info, attempt, idempotent, guard
                 )
             except NetSuiteError as error:
                 description = type(error).__name__
@@ -230,30 +285,41 @@ class NetSuiteClient:
         info: RequestInfo,
         attempt: int,
         idempotent: bool,
+        guard: RequestGuard | None,
     ) -> httpx2.Response:
         method = info.method
         wait_started = time.perf_counter()
         status: int | None = None
+        if guard is not None:
+            guard.admit(info.operation)  # a veto known already spares the wait for a slot
         async with self.budget.slot(account_id, limit):
             sent_at = time.perf_counter()
             if self.on_budget_wait is not None:
                 self._call_hook(self.on_budget_wait, account_id, sent_at - wait_started)
+            if guard is not None:
+                guard.admit(info.operation)  # may veto: then nothing is sent
             request = self._http.build_request(method, url, content=content, headers=headers)
             # Sign the URL exactly as it will go on the wire, with a fresh nonce/timestamp.
             request.headers["Authorization"] = auth.authorization(method, str(request.url))
+            error: NetSuiteError | None = None
             try:
                 response = await self._http.send(request)
                 status = response.status_code
             except httpx2.RequestError as exc:
-                raise self._network_error(exc, info, idempotent) from exc
+                error = self._network_error(exc, info, idempotent)
+                error.__cause__ = exc
             finally:
                 self._observe(info, account_id, status, time.perf_counter() - sent_at, attempt)
-        if response.is_success:
-            return response
-        error = error_from_response(response.status_code, response.content, response.headers, info)
-        # A 5xx on a create may come after the record was saved.
-        error.outcome_unknown = not idempotent and response.status_code >= 500
-        raise error
+            if error is None and not response.is_success:
+                error = error_from_response(response.status_code, response.content, response.headers, info)
+                # A 5xx on a create may come after the record was saved.
+                error.outcome_unknown = not idempotent and response.status_code >= 500
+            if guard is not None:
+                # Still in the slot: a request waiting for it already sees what this one met.
+                self._call_hook(guard.attempted, info.operation, error)
+        if error is not None:
+            raise error
+        return response
 
     def _network_error(self, exc: httpx2.RequestError, info: RequestInfo, idempotent: bool) -> NetSuiteError:
         cls = NetSuiteTimeout if isinstance(exc, httpx2.TimeoutException) else NetSuiteNetworkError
@@ -278,6 +344,13 @@ class NetSuiteClient:
         )
         if self.on_request is not None:
             self._call_hook(self.on_request, info.operation, status, duration, account_id)
+
+    @staticmethod
+    async def _finished(guard: RequestGuard, operation: str, error: BaseException | None) -> None:
+        try:
+            await guard.finished(operation, error)
+        except Exception:
+            logger.exception("netsuite request guard failed")
 
     @staticmethod
     def _call_hook(hook: Callable[..., None], *args: Any) -> None:

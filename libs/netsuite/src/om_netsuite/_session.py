@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from ._accounts import account_base_url
 from ._auth import Auth
 from ._exceptions import PermanentError, RequestInfo
+from ._guard import RequestGuard
 from ._suiteql import (
     MAX_PAGE_SIZE,
     bind_keyset,
@@ -105,11 +106,20 @@ class PreparedRequest:
 class NetSuiteSession:
     """Record and SuiteQL operations for one account; created by :meth:`NetSuiteClient.session`."""
 
-    def __init__(self, client: NetSuiteClient, account_id: str, auth: Auth, limit: int) -> None:
+    def __init__(
+        self,
+        client: NetSuiteClient,
+        account_id: str,
+        auth: Auth,
+        limit: int,
+        *,
+        guard: RequestGuard | None = None,
+    ) -> None:
         self.client = client
         self.account_id = account_id
         self.auth = auth
         self.concurrency_limit = limit
+        self.guard = guard
 
     def __repr__(self) -> str:
         return f"NetSuiteSession(account_id={self.account_id!r}, limit={self.concurrency_limit})"
@@ -136,6 +146,7 @@ class NetSuiteSession:
             query=query,
             body=body,
             headers=headers,
+            guard=self.guard,
         )
 
     def _write_headers(self) -> dict[str, str]:

@@ -131,6 +131,12 @@ async def _account_route(
             options: dict[str, Any] = {k: float(v) if isinstance(v, Decimal) else v for k, v in rule.items()}
             account.faults.rules.append(Fault(**options))
         return _ok({"rules": len(account.faults.rules)})
+    if key == "token":
+        rotated = account.rotate_token(body.get("token_id"), body.get("token_secret"))
+        return _ok({"account_id": account.account_id, "credentials": asdict(rotated)})
+    if key == "role":
+        account.set_role(list(body.get("denied", [])))
+        return _ok({"denied": sorted(account.denied_permissions)})
     if key == "reset-peak":
         account.reset_peak()
         return _ok(account.stats())

@@ -27,6 +27,7 @@ from ._responses import (
     json_response,
     unexpected_error,
 )
+from ._roles import check_record, check_suiteql
 from ._simulator import Account, AuthFailure, Simulator
 from ._suiteql import run_suiteql
 from ._tba import TbaFailure, parse_authorization, verify
@@ -237,6 +238,7 @@ class SimulatorApp:
         base = origin + _RECORD
         store = account.store
         rtype = record_type(parts[0])
+        check_record(account.denied_permissions, rtype.name)
         op = f"{method} {rtype.name}"
         if len(parts) == 1:
             account.counters[f"{'list' if method == 'GET' else 'create'} {rtype.name}"] += 1
@@ -325,6 +327,7 @@ class SimulatorApp:
         body = await _body(request)
         if not isinstance(body, dict):
             raise ApiError(400, "INVALID_REQUEST", "The request body must be a JSON object.")
+        check_suiteql(account.denied_permissions, body.get("q"))
         self_url = f"{origin}{_REST}/query/v1/suiteql?limit={limit}&offset={offset}"
         result = await asyncio.to_thread(
             _locked_suiteql, account, body.get("q"), body.get("params"), limit, offset, self_url

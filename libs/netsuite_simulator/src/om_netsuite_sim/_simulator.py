@@ -84,6 +84,8 @@ class Account:
             "integrationLimitType": "accountLimit",
         }
         self._nonces: dict[tuple[str, str, str], float] = {}
+        self.denied_permissions: set[str] = set()
+        """Lower-case names of the permissions the token's role lacks (`_roles.py`)."""
         self.db = create_database()
         self.store = RecordStore(SqlMirror(self.db), self._now_text)
         for type_name, entries in _SEED_LISTS.items():
@@ -109,6 +111,21 @@ class Account:
         self._nonces[key] = now
         return False
 
+    def rotate_token(self, token_id: str | None = None, token_secret: str | None = None) -> TbaCredentials:
+        """Replace the access token (the old one is revoked: NetSuite answers 401 to it); returns
+        the new credentials, same integration record (consumer key and secret)."""
+        self.credentials = TbaCredentials(
+            consumer_key=self.credentials.consumer_key,
+            consumer_secret=self.credentials.consumer_secret,
+            token_id=token_id or secrets.token_hex(32),
+            token_secret=token_secret or secrets.token_hex(32),
+        )
+        return self.credentials
+
+    def set_role(self, denied: list[str] | set[str]) -> None:
+        """The permissions the token's role lacks, by NetSuite's names (e.g. 'Customer Deposit')."""
+        self.denied_permissions = {name.lower() for name in denied}
+
     def reset_peak(self) -> None:
         """Start measuring peak concurrency again from the current in-flight count."""
         self.peak_in_flight = self.in_flight
@@ -121,6 +138,7 @@ class Account:
             "peak_in_flight": self.peak_in_flight,
             "counters": dict(self.counters),
             "auth_failures": [f.reason for f in self.auth_failures],
+            "denied_permissions": sorted(self.denied_permissions),
             "requests": len(self.request_log),
         }
 

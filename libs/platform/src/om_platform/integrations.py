@@ -46,9 +46,16 @@ class SettingsChange:
     products: frozenset[str] = frozenset()
     surcharge_item: bool = False
     connected: bool = False
+    credentials: bool = False
+    """The account id or a sealed credential differs from the stored settings' (a rotation, a
+    re-authorised token): a connection refused before may work now. Sealed values are compared
+    (this store never opens them), so the same secret sealed again also counts: what follows is
+    harmless (an open breaker probed, parked records run again)."""
 
     def __bool__(self) -> bool:
-        return bool(self.customers or self.products or self.surcharge_item or self.connected)
+        return bool(
+            self.customers or self.products or self.surcharge_item or self.connected or self.credentials
+        )
 
     def __or__(self, other: SettingsChange) -> SettingsChange:
         return SettingsChange(
@@ -56,6 +63,7 @@ class SettingsChange:
             self.products | other.products,
             self.surcharge_item or other.surcharge_item,
             self.connected or other.connected,
+            self.credentials or other.credentials,
         )
 
     def to_document(self) -> dict[str, Any]:
@@ -64,6 +72,7 @@ class SettingsChange:
             "products": sorted(self.products),
             "surcharge_item": self.surcharge_item,
             "connected": self.connected,
+            "credentials": self.credentials,
         }
 
     @classmethod
@@ -75,6 +84,7 @@ class SettingsChange:
             frozenset(document.get("products") or ()),
             bool(document.get("surcharge_item")),
             bool(document.get("connected")),
+            bool(document.get("credentials")),
         )
 
 
@@ -92,6 +102,18 @@ def settings_changes(old: IntegrationSettings | None, new: IntegrationSettings |
         surcharge_item=new.surcharge_item_id is not None
         and (old is None or old.surcharge_item_id != new.surcharge_item_id),
         connected=old is None,
+        credentials=old is not None and _credentials_of(old) != _credentials_of(new),
+    )
+
+
+def _credentials_of(settings: IntegrationSettings) -> tuple[str, ...]:
+    creds = settings.credentials
+    return (
+        settings.account_id,
+        creds.client_id.token,
+        creds.client_secret.token,
+        creds.token_id.token,
+        creds.token_secret.token,
     )
 
 

@@ -130,6 +130,44 @@ class Metrics:
             registry=r,
             buckets=(0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600),
         )
+        self.netsuite_connections = Gauge(
+            "om_netsuite_connections",
+            "Configured suppliers per NetSuite connection state (connected, auth_failed, permission_missing, "
+            "rate_limited, unreachable), as this process last read them",
+            ["state"],
+            registry=r,
+        )
+        self.netsuite_requests_refused = Counter(
+            "om_netsuite_requests_refused_total",
+            "NetSuite requests not sent because the supplier's breaker was open (auth_failed or unreachable)",
+            registry=r,
+        )
+        self.last_success_age = Gauge(
+            "om_sync_last_success_age_seconds",
+            "Seconds since the last successful sync of the supplier that synced least recently, per flow",
+            ["flow"],
+            registry=r,
+        )
+        self.oldest_failure_age = Gauge(
+            "om_oldest_unresolved_failure_age_seconds",
+            "Age of the oldest failure not yet resolved, over every supplier, per flow (0: none)",
+            ["flow"],
+            registry=r,
+        )
+        self.records_parked = Gauge(
+            "om_records_parked",
+            "Records (or jobs) waiting for a supplier's NetSuite connection to come back, per flow",
+            ["flow"],
+            registry=r,
+        )
+        self.suppliers_failing = Gauge(
+            "om_suppliers_failing", "Suppliers with an unresolved failure, per flow", ["flow"], registry=r
+        )
+        self.integrations_catch_up_seconds = Gauge(
+            "om_integrations_catch_up_seconds",
+            "How long, at start, other consumers waited for the integrations projection to catch up",
+            registry=r,
+        )
         self.cursor_age_seconds = Gauge(
             "om_cursor_age_seconds",
             "Age of the oldest polling cursor, per job",

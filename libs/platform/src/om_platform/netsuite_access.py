@@ -7,6 +7,10 @@ and spends it without touching MongoDB; the runtime supervises its renewal loop.
 Credentials are opened from their sealed form only here, in memory, and cached as the client's
 secret-typed auth objects, keyed by a digest of the sealed tokens so a credential rotation in the
 integration takes effect at once.
+
+Every session carries its supplier's `SupplierGuard` when a `ConnectionMonitor` is given: the
+per-supplier circuit breaker of `om_platform.connections` sees every request of all three services
+and refuses to send any while NetSuite refuses the supplier's login or cannot be reached.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from om_contracts import IntegrationSettings, KeyRing
 from om_netsuite import LeaseTiming, MongoBudget, NetSuiteClient, NetSuiteSession, TbaAuth, TbaCredentials
 from om_netsuite import RetryPolicy as NetSuiteRetryPolicy
+from om_platform.connections import ConnectionMonitor
 from om_platform.metrics import Metrics
 
 #: The budget's collection in `NETSUITE_BUDGET_DATABASE`: one document per account in use.
@@ -41,9 +46,11 @@ class NetSuiteAccess:
         budget_timing: LeaseTiming | None = None,
         holder_name: str = "service",
         tracer: Tracer | None = None,
+        connections: ConnectionMonitor | None = None,
     ) -> None:
         self._keyring = keyring
         self._metrics = metrics
+        self._connections = connections
         self.budget = MongoBudget(
             budget_db[BUDGET_COLLECTION],
             timing=budget_timing,
@@ -64,7 +71,10 @@ class NetSuiteAccess:
         )
         self._auth: dict[str, tuple[str, TbaAuth]] = {}
 
-    def session(self, supplier_id: str, integration: IntegrationSettings) -> NetSuiteSession:
+    def session(
+        self, supplier_id: str, integration: IntegrationSettings, *, probe: bool = False
+    ) -> NetSuiteSession:
+        """The supplier's session; a `probe` session is never refused by the open breaker it probes."""
         creds = integration.credentials
         fingerprint = hashlib.sha256(
             "|".join(
@@ -90,7 +100,14 @@ class NetSuiteAccess:
             )
             cached = (fingerprint, auth)
             self._auth[supplier_id] = cached
-        return self.client.session(integration.account_id, cached[1], integration.concurrency_limit)
+        guard = (
+            self._connections.guard(supplier_id, integration.account_id, probe=probe)
+            if self._connections is not None
+            else None
+        )
+        return self.client.session(
+            integration.account_id, cached[1], integration.concurrency_limit, guard=guard
+        )
 
     async def aclose(self) -> None:
         """Close the connection pool, then return every share of the budget (nothing is in flight)."""

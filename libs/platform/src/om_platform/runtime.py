@@ -7,7 +7,8 @@ created in the lifespan, never at import time.
 Lifecycle (FastStream calls these around `broker.start()` / `broker.stop()`):
   on_startup      connect MongoDB, start the dead-letter producer and the NetSuite budget's
                   renewal loop, run the service's start hooks
-  after_startup   start the offset committers (the subscribers are running now)
+  after_startup   start the offset committers (the subscribers are running now), the connection
+                  monitor's loop (status polls, probes, status events) and the cold-start gate
   on_shutdown     drain: pause partitions, let in-flight records finish within the grace period,
                   commit what finished; then the service's stop hooks
   after_shutdown  close the NetSuite client and return the budget's shares, stop the producer,
@@ -21,11 +22,13 @@ import json
 import logging
 import sys
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import uvicorn
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
@@ -34,11 +37,21 @@ from pydantic import BaseModel, ValidationError
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from om_contracts import INTEGRATIONS_TOPIC, KeyRing, get_topic
+from om_contracts import (
+    INTEGRATION_STATUS_TOPIC,
+    INTEGRATIONS_TOPIC,
+    KeyRing,
+    NetSuiteIntegrationStatus,
+    get_topic,
+)
 from om_netsuite import LeaseTiming
 from om_platform.asyncapi_page import render_html
 from om_platform.commands import CommandHandler, CommandQueue, serve_commands
-from om_platform.integrations import IntegrationStore, integrations_decoder
+from om_platform.connections import COLLECTION as CONNECTIONS
+from om_platform.connections import ConnectionMonitor, ConnectionStore
+from om_platform.freshness import FreshnessSource
+from om_platform.freshness import totals as freshness_totals
+from om_platform.integrations import IntegrationStore, SettingsChange, integrations_decoder
 from om_platform.kafka import (
     DeadLetterPublisher,
     Decoder,
@@ -61,6 +74,9 @@ from om_platform.settings import ServiceSettings
 from om_platform.tracing import Tracing
 
 log = logging.getLogger(__name__)
+
+HEALTH_GAUGES_MAX_AGE_S = 15.0
+"""How stale the connection and freshness gauges of /metrics may be (they are read from MongoDB)."""
 
 PayloadT = TypeVar("PayloadT")
 Hook = Callable[[], Awaitable[None]]
@@ -106,6 +122,21 @@ class ServiceRuntime:
         self._background: list[asyncio.Task[None]] = []
         self.started_at = time.monotonic()
         self._asyncapi: dict[str, Any] | None = None
+        self.integrations: IntegrationStore | None = None
+        self._gate: asyncio.Task[None] | None = None
+        self._freshness: dict[str, FreshnessSource] = {}
+        self._health_read_at = -HEALTH_GAUGES_MAX_AGE_S
+        self.integrations_ready = asyncio.Event()
+        """The cold-start gate: set once the integrations projection reached the end offsets of its
+        topic seen at start (or `INTEGRATIONS_CATCH_UP_S` passed); other consumers wait for it."""
+        self.connections = ConnectionMonitor(settings.service_name, settings.connection_settings())
+        self.connections.on_refused = self.metrics.netsuite_requests_refused.inc
+        """Each supplier's NetSuite connection state and circuit breaker (om_platform.connections)."""
+        self._status = self.publisher(
+            INTEGRATION_STATUS_TOPIC,
+            schema=NetSuiteIntegrationStatus,
+            description="State of each supplier's NetSuite connection, published when it changes.",
+        )
 
     # -- wiring ---------------------------------------------------------------------------------
 
@@ -119,6 +150,7 @@ class ServiceRuntime:
         group_suffix: str | None = None,
         description: str | None = None,
     ) -> TopicConsumer[PayloadT]:
+        """Consume `topic`; its records wait for the cold-start gate unless it is the integrations topic."""
         consumer: TopicConsumer[PayloadT] = TopicConsumer(
             self.broker,
             topic,
@@ -132,6 +164,7 @@ class ServiceRuntime:
             limit_for=limit_for,
             description=description,
             tracing=self.tracing,
+            ready=None if topic == INTEGRATIONS_TOPIC else self.integrations_ready,
         )
         self.consumers.append(consumer)
         return consumer
@@ -141,6 +174,37 @@ class ServiceRuntime:
     ) -> EventPublisher:
         raw = self.broker.publisher(topic, title=f"{topic}:publish", schema=schema, description=description)
         return EventPublisher(raw, topic, self.metrics, self.tracing)
+
+    def freshness(self, flow: str, source: FreshnessSource) -> None:
+        """Report `source`'s per-supplier freshness on /metrics, in aggregate (`om_platform.freshness`)."""
+        self._freshness[flow] = source
+
+    async def refresh_health_gauges(self) -> None:
+        """Connection states and freshness, read at most every `HEALTH_GAUGES_MAX_AGE_S` (a scrape
+        reads MongoDB, so bursts of scrapes do not); a failure leaves the previous values."""
+        now = time.monotonic()
+        if self.mongo_client is None or now - self._health_read_at < HEALTH_GAUGES_MAX_AGE_S:
+            return
+        self._health_read_at = now
+        try:
+            await asyncio.wait_for(self._read_health_gauges(), 10.0)
+        except Exception:
+            log.exception("reading connection and freshness gauges failed")
+
+    async def _read_health_gauges(self) -> None:
+        metrics = self.metrics
+        broken = Counter(status.state for status in self.connections.statuses())
+        configured = await self.db["integrations"].count_documents({"status": "configured"})
+        for state in ("connected", "auth_failed", "permission_missing", "rate_limited", "unreachable"):
+            count = max(0, configured - sum(broken.values())) if state == "connected" else broken[state]
+            metrics.netsuite_connections.labels(state).set(count)
+        wall = datetime.now(UTC)
+        for flow, source in self._freshness.items():
+            summary = freshness_totals((await source()).values(), wall)
+            metrics.last_success_age.labels(flow).set(summary.stalest_success_s)
+            metrics.oldest_failure_age.labels(flow).set(summary.oldest_failure_s)
+            metrics.records_parked.labels(flow).set(summary.parked)
+            metrics.suppliers_failing.labels(flow).set(summary.failing_suppliers)
 
     def on_start(self, hook: Hook) -> None:
         self._start_hooks.append(hook)
@@ -169,7 +233,14 @@ class ServiceRuntime:
             description="NetSuite Integration settings per supplier (compacted; tombstone disconnects).",
         )
         self.on_start(store.warm)
+        store.watch(self._on_settings_change)
+        self.integrations = store
         return store
+
+    async def _on_settings_change(self, supplier_id: str, change: SettingsChange) -> None:
+        """New credentials (or a reconnection) may fix a refused login: probe it now."""
+        if change.credentials or change.connected:
+            await self.connections.credentials_changed(supplier_id)
 
     def serve_commands(self, handlers: Mapping[str, CommandHandler]) -> None:
         """Run operator commands (`omctl resync`, `omctl run ...`) addressed to this service."""
@@ -246,6 +317,16 @@ class ServiceRuntime:
             ),
             holder_name=self.settings.service_name,
             tracer=self.tracing.tracer("om_netsuite"),
+            connections=self.connections,
+        )
+        connections = ConnectionStore(self.mongo_client[self.settings.netsuite_budget_database][CONNECTIONS])
+        await connections.ensure_indexes()
+        netsuite = self._netsuite
+        self.connections.attach(
+            connections,
+            self._publish_status,
+            self.integrations,
+            lambda supplier_id, integration: netsuite.session(supplier_id, integration, probe=True),
         )
         # The budget's renewal loop is a supervised background loop: if it dies, liveness fails.
         self._background.append(self._netsuite.budget.start())
@@ -255,16 +336,107 @@ class ServiceRuntime:
     async def _after_startup(self) -> None:
         for consumer in self.consumers:
             await consumer.start()
+        # After the broker started: the loop may publish a status event left unpublished.
+        self._background.append(asyncio.create_task(self.connections.run(), name="connections"))
+        # Not a supervised loop: it ends once the gate is open.
+        self._gate = asyncio.create_task(self._open_gate(), name="integrations-gate")
         log.info("%s started", self.settings.service_name)
+
+    async def _open_gate(self) -> None:
+        """Cold start without false failures: hold every other consumer's records until the
+        integrations consumer group has committed (processed, whichever replica did it) up to the
+        integrations topic's end offsets read now, at most `INTEGRATIONS_CATCH_UP_S`; then open the
+        gate anyway and say so (records then may overtake their supplier's settings)."""
+        began = time.monotonic()
+        try:
+            if self.integrations is not None:
+                caught_up = await asyncio.wait_for(
+                    self._integrations_caught_up(), self.settings.integrations_catch_up_s
+                )
+                log.info("integrations caught up in %.1fs (%s)", time.monotonic() - began, caught_up)
+        except TimeoutError:
+            log.warning(
+                "integrations projection not caught up after %.0fs (INTEGRATIONS_CATCH_UP_S); handling "
+                "events anyway: one overtaking its supplier's settings fails INTEGRATION_NOT_CONFIGURED "
+                "and heals once they arrive",
+                self.settings.integrations_catch_up_s,
+            )
+        except asyncio.CancelledError:
+            raise  # shutting down: the records waiting are abandoned, uncommitted
+        except Exception:
+            log.exception("reading the integrations topic's positions failed; opening the gate")
+        self.metrics.integrations_catch_up_seconds.set(time.monotonic() - began)
+        self.integrations_ready.set()
+
+    async def _integrations_caught_up(self) -> str:
+        consumer = next(c for c in self.consumers if c.topic == INTEGRATIONS_TOPIC)
+        while True:
+            kafka = consumer.consumer
+            numbers = kafka.partitions_for_topic(INTEGRATIONS_TOPIC) if kafka is not None else None
+            if numbers:
+                break
+            await asyncio.sleep(0.05)  # the subscriber's metadata is on its way
+        partitions = [TopicPartition(INTEGRATIONS_TOPIC, p) for p in sorted(numbers)]
+        ends = await self._log_ends(partitions)
+        behind = {tp: end for tp, end in ends.items() if end > 0}
+        while behind:
+            for tp in list(behind):
+                committed = await kafka.committed(tp)
+                if committed is not None and committed >= behind[tp]:
+                    del behind[tp]
+            if behind:
+                await asyncio.sleep(0.1)  # commits land every KAFKA_COMMIT_INTERVAL_MS
+        return f"{sum(ends.values())} record(s) on {len(partitions)} partition(s)"
+
+    async def _log_ends(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+        """The end offset of each partition now: the larger of ListOffsets' answer and the high
+        watermark of a fetch. The embedded tansu broker answers ListOffsets with too low an offset
+        once one produce request carried many records (measured: 1 per partition after 1,500
+        records sent at once); its fetches report the high watermark right. Real Kafka agrees."""
+        reader = AIOKafkaConsumer(
+            **kafka_client_kwargs(self.settings),
+            enable_auto_commit=False,
+            client_id=f"{self.settings.service_name}-gate",
+            max_partition_fetch_bytes=4096,
+        )
+        await reader.start()
+        try:
+            reader.assign(partitions)
+            ends: dict[TopicPartition, int] = await reader.end_offsets(partitions)
+            for tp in partitions:
+                reader.seek(tp, max(0, ends[tp] - 1))
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 5.0
+            marks: dict[TopicPartition, int] = {}
+            while len(marks) < len(partitions) and loop.time() < deadline:
+                await reader.getmany(timeout_ms=200, max_records=1)
+                marks.update({tp: mark for tp in partitions if (mark := reader.highwater(tp)) is not None})
+            return {tp: max(ends[tp], marks.get(tp, 0)) for tp in partitions}
+        finally:
+            await reader.stop()
+
+    async def republish(self, topic: str, key: str, value: bytes) -> None:
+        """Send a record back to one of the service's own input topics (a parked event, once its
+        supplier's connection is back), with `x-redriven-from: parked`; returns once the broker has it."""
+        if self._producer is None:
+            raise RuntimeError("the producer is started in the lifespan; the runtime has not started")
+        await self._producer.send_and_wait(
+            topic, value, key=key.encode(), headers=[("x-redriven-from", b"parked")]
+        )
+
+    async def _publish_status(self, event: NetSuiteIntegrationStatus) -> None:
+        await self._status.publish(event, key=event.supplier_id)
 
     async def _on_shutdown(self) -> None:
         grace = self.settings.shutdown_grace_s
         results = await asyncio.gather(*(c.drain(grace) for c in self.consumers))
         if not all(results):
             log.warning("shutdown abandoned in-flight records; they will be redelivered")
-        for task in self._background:
+        tasks = [*self._background, *([self._gate] if self._gate is not None else [])]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.connections.stop()
         for hook in reversed(self._stop_hooks):
             await hook()
 
@@ -328,6 +500,7 @@ class ServiceRuntime:
         @get(include_in_schema=False)
         async def metrics() -> AsgiResponse:
             runtime.liveness()  # refresh lag gauges
+            await runtime.refresh_health_gauges()
             return AsgiResponse(
                 generate_latest(runtime.metrics.registry),
                 200,

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from om_platform.connections import ConnectionSettings
 from om_platform.kafka._consumer import ConsumerOptions
 from om_platform.kafka._retry import EventRetryPolicy
 from om_platform.kafka_security import KafkaConnectionSettings
@@ -136,6 +137,45 @@ class ServiceSettings(KafkaConnectionSettings):
         description="How often (jittered) a starved process looks for capacity another one returned.",
     )
     netsuite_timeout_s: float = Field(60.0, gt=0, description="Timeout of one NetSuite HTTP request.")
+    netsuite_auth_failed_after: int = Field(
+        3,
+        ge=1,
+        description="Consecutive 401 INVALID_LOGIN answers for a supplier that open its breaker "
+        "(state auth_failed): its records are parked, not sent, until a probe or new credentials get through.",
+    )
+    netsuite_unreachable_after_s: float = Field(
+        60.0,
+        ge=0,
+        description="How long a supplier's NetSuite requests may meet nothing but outages (5xx, timeouts, "
+        "refused connections; at least 3 attempts) before its breaker opens (state unreachable).",
+    )
+    netsuite_rate_limited_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Share of a supplier's NetSuite attempts answered 429 over the window that makes its "
+        "state rate_limited (reported only; records still sync); below half of it, connected again.",
+    )
+    netsuite_rate_limited_window_s: float = Field(
+        60.0,
+        gt=0,
+        description="Window (seconds) over which the 429 share is measured (at least 10 attempts).",
+    )
+    netsuite_probe_interval_s: float = Field(
+        180.0,
+        gt=0,
+        description="First probe request after a supplier's breaker opened; the interval doubles after "
+        "each failed probe. New credentials in the integration make a probe due at once.",
+    )
+    netsuite_probe_max_interval_s: float = Field(
+        1800.0, gt=0, description="Longest interval between two probes of an open breaker."
+    )
+    netsuite_status_poll_s: float = Field(
+        2.0,
+        gt=0,
+        description="How often each process reads the connection states other processes changed (and "
+        "looks for due probes and unpublished status events).",
+    )
     http_host: str = Field(
         "0.0.0.0",  # noqa: S104 - a container must listen on its pod address
         description="Bind address of the health and metrics endpoint.",
@@ -147,6 +187,14 @@ class ServiceSettings(KafkaConnectionSettings):
         300.0,
         gt=0,
         description="Liveness fails if there is pending work but no progress for this long.",
+    )
+    integrations_catch_up_s: float = Field(
+        60.0,
+        ge=0,
+        description="At start, longest wait for the integrations projection to reach the end of the "
+        "integrations topic as it was at start before any other event is handled; past it they are handled "
+        "anyway (an event that overtakes its supplier's settings then fails INTEGRATION_NOT_CONFIGURED in "
+        "order_sync and re-syncs by itself once they arrive; finance_sync retries it).",
     )
     command_poll_s: float = Field(
         1.0, gt=0, description="How often the service looks for operator commands (omctl resync/run)."
@@ -195,6 +243,17 @@ class ServiceSettings(KafkaConnectionSettings):
     @property
     def consumer_group(self) -> str:
         return self.kafka_consumer_group or f"om.{self.service_name}"
+
+    def connection_settings(self) -> ConnectionSettings:
+        return ConnectionSettings(
+            auth_failed_after=self.netsuite_auth_failed_after,
+            unreachable_after_s=self.netsuite_unreachable_after_s,
+            rate_limited_share=self.netsuite_rate_limited_share,
+            rate_limited_window_s=self.netsuite_rate_limited_window_s,
+            probe_interval_s=self.netsuite_probe_interval_s,
+            probe_max_interval_s=max(self.netsuite_probe_max_interval_s, self.netsuite_probe_interval_s),
+            status_poll_s=self.netsuite_status_poll_s,
+        )
 
     def consumer_options(self, group_suffix: str = "") -> ConsumerOptions:
         return ConsumerOptions(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -42,7 +43,8 @@ from om_contracts import (
     ReconciliationEvent,
 )
 from om_platform.decoding import contract_decoder
-from om_platform.integrations import IntegrationStore
+from om_platform.freshness import slots_freshness
+from om_platform.integrations import IntegrationStore, SettingsChange
 from om_platform.kafka import EventPublisher, RecordContext
 from om_platform.leases import Lease, LeaseStore
 from om_platform.mappings import MappingStore
@@ -167,6 +169,7 @@ def build_service(settings: Settings, *, clock: Clock = _utc_now, owner: str | N
             runtime.metrics.cursor_age_seconds.labels(job).set((clock() - until).total_seconds())
 
     scheduler = FinanceScheduler(
+        connections=runtime.connections,
         integrations=integrations,
         leases=_RuntimeLeases(runtime, identity),
         cursors=cursors,
@@ -230,16 +233,65 @@ def build_service(settings: Settings, *, clock: Clock = _utc_now, owner: str | N
     async def ensure_indexes() -> None:
         await mappings.ensure_indexes()
         await published.ensure_indexes()
+        await ledger.ensure_indexes()
+
+    wake = asyncio.Event()
+
+    async def redrive(supplier_id: str, value: bytes) -> None:
+        await runtime.republish(PAYMENTS_TOPIC, supplier_id, value)
+
+    # Suppliers whose parked payment events are to be sent again: the listeners only note them (they
+    # run inside the request or poll that saw the change); a supervised loop sends them.
+    to_redrive: set[str] = set()
+    redrive_wanted = asyncio.Event()
+
+    def want_redrive(supplier_id: str) -> None:
+        to_redrive.add(supplier_id)
+        redrive_wanted.set()
+
+    async def on_connection_back(supplier_id: str) -> None:
+        wake.set()  # the slots skipped while the connection was down run now, not at the next poll
+        want_redrive(supplier_id)
+
+    async def on_settings_change(supplier_id: str, change: SettingsChange) -> None:
+        # New credentials may pass where the old were refused; an open breaker waits for its probe.
+        if change.credentials and not runtime.connections.is_open(supplier_id):
+            want_redrive(supplier_id)
+
+    async def redrive_forever() -> None:
+        # At start: what a recovery seen by no running replica left parked (breaker closed now).
+        parked = sorted({entry["supplier_id"] for entry in await ledger.parked()})
+        for supplier_id, status in (await runtime.connections.load(parked)).items():
+            if not status.breaker_open:
+                want_redrive(supplier_id)
+        while True:
+            await redrive_wanted.wait()
+            redrive_wanted.clear()
+            for supplier_id in sorted(to_redrive):
+                to_redrive.discard(supplier_id)
+                try:
+                    await reconciler.redrive_parked(supplier_id, redrive)
+                except Exception:
+                    log.exception("sending parked payments again failed", extra={"supplier_id": supplier_id})
+                    to_redrive.add(supplier_id)
+            if to_redrive:
+                await asyncio.sleep(settings.finance_schedule_poll_s)  # a failed send: try again later
+                redrive_wanted.set()
+
+    runtime.connections.on_recovered(on_connection_back)
+    integrations.watch(on_settings_change)
 
     async def schedule_forever() -> None:
         while True:
+            wake.clear()
             try:
                 await scheduler.tick()
             except Exception:
                 # Listing suppliers failed (MongoDB blip): nothing was marked done, so the next
                 # tick runs the same slots; per-supplier failures are handled inside tick().
                 log.exception("finance scheduler tick failed; retrying at the next tick")
-            await asyncio.sleep(settings.finance_schedule_poll_s)  # a timer: nothing to await instead
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), settings.finance_schedule_poll_s)
 
     service = FinanceService(
         runtime,
@@ -255,7 +307,9 @@ def build_service(settings: Settings, *, clock: Clock = _utc_now, owner: str | N
         versions,
     )
     runtime.on_start(ensure_indexes)
+    runtime.freshness("job_runs", lambda: slots_freshness(job_runs.collection))
     runtime.supervise("finance-scheduler", schedule_forever)
+    runtime.supervise("finance-redrive", redrive_forever)
     runtime.serve_commands({"run_finance": service.command_run, "rewind_cursor": service.command_rewind})
     return service
 

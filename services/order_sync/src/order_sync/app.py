@@ -33,6 +33,7 @@ from om_contracts import (
     new_event_id,
 )
 from om_platform.decoding import contract_decoder
+from om_platform.freshness import ledger_freshness
 from om_platform.integrations import IntegrationStore, SettingsChange
 from om_platform.kafka import RecordContext
 from om_platform.leases import LeaseStore
@@ -99,6 +100,7 @@ class OrderSync:
                 limit_for=lambda _supplier: 16,  # MongoDB only; no NetSuite budget involved
             )
         self.runtime.on_start(self._start)
+        self.runtime.freshness("ledger", lambda: ledger_freshness(self.runtime.db["ledger"]))
         self.runtime.serve_commands(
             {
                 "resync": self.on_resync_command,
@@ -110,6 +112,7 @@ class OrderSync:
             self.runtime.supervise("catalog", self._catalog_loop)
         if settings.heal_enabled:
             self.integrations.watch(self.on_settings_change)
+            self.runtime.connections.on_recovered(self.on_connection_back)
             self.runtime.supervise("heal", self._heal_loop)
 
     def _lanes_for(self, supplier_id: str) -> int:
@@ -152,6 +155,7 @@ class OrderSync:
             sync=dataclasses.replace(self._deps, integrations=FreshIntegrations(self.integrations)),
             requests=self._heal_requests,
             claim_ttl_s=self.settings.resync_claim_ttl_s,
+            connections=self.runtime.connections,
         )
 
     @property
@@ -208,7 +212,30 @@ class OrderSync:
         )
         if change.connected:  # mappings stored while disconnected could not heal anything then
             provided += tuple(await self.heal_deps.sync.ledger.blocking(supplier_id, None))
+            await heal.request_code_heal(self.heal_deps, supplier_id, healing.INTEGRATION)
+        if change.credentials:  # refused logins may pass now (an open breaker waits for its probe)
+            await heal.request_code_heal(self.heal_deps, supplier_id, healing.CONNECTION)
         await heal.request_heals(self.heal_deps, supplier_id, provided)
+
+    async def on_connection_back(self, supplier_id: str) -> None:
+        """The supplier's NetSuite connection came back: re-sync what was parked meanwhile."""
+        await heal.request_code_heal(self.heal_deps, supplier_id, healing.CONNECTION)
+
+    async def _catch_up_heals(self) -> None:
+        """At start: what a recovery or an integration would have healed while no replica ran.
+
+        A connection that came back, or settings that arrived, while this service was down (or
+        between its transition and its heal request) left records failed with a code they heal.
+        """
+        ledger = self.heal_deps.sync.ledger
+        parked = await ledger.failing_with(healing.WAITING_FOR[healing.CONNECTION])
+        states = await self.runtime.connections.load(parked)
+        for supplier_id in parked:
+            if not states[supplier_id].breaker_open:
+                await heal.request_code_heal(self.heal_deps, supplier_id, healing.CONNECTION)
+        for supplier_id in await ledger.failing_with(healing.WAITING_FOR[healing.INTEGRATION]):
+            if await self.integrations.get(supplier_id, fresh=True) is not None:
+                await heal.request_code_heal(self.heal_deps, supplier_id, healing.INTEGRATION)
 
     # -- operations --------------------------------------------------------------------------
 
@@ -287,6 +314,8 @@ class OrderSync:
         if self._leases is None:
             return
         async for supplier_id, integration in self.integrations.configured():
+            if self.runtime.connections.is_open(supplier_id):
+                continue  # its breaker is open: the probe finds out when it is back
             try:
                 async with self._leases.hold(
                     f"order_sync.catalog:{supplier_id}", self.settings.catalog_lease_ttl_s
@@ -306,8 +335,15 @@ class OrderSync:
         running: dict[str, asyncio.Task[None]] = {}
         requests = self._heal_requests
         assert requests is not None  # started before the supervised loops
+        caught_up = False
         try:
             while True:
+                if not caught_up:
+                    try:
+                        await self._catch_up_heals()
+                        caught_up = True
+                    except Exception:
+                        log.exception("catching up on heals at start failed; retrying")
                 try:
                     await republish_abandoned(self.heal_deps.sync, self.settings.resync_claim_ttl_s)
                     for supplier_id in await requests.suppliers():

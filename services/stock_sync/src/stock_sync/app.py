@@ -20,13 +20,14 @@ from om_contracts import (
     ProductUpserted,
 )
 from om_platform.decoding import contract_decoder
+from om_platform.freshness import runs_freshness
 from om_platform.integrations import IntegrationStore
 from om_platform.kafka import EventPublisher, RecordContext
 from om_platform.leases import LeaseStore
 from om_platform.mappings import MappingStore
 from om_platform.runtime import ServiceRuntime
 from stock_sync.adapters.metrics import StockMetrics
-from stock_sync.adapters.mongo import MongoRuns, MongoSnapshots
+from stock_sync.adapters.mongo import RUNS, MongoRuns, MongoSnapshots
 from stock_sync.adapters.netsuite_gateway import NetSuiteStockReader
 from stock_sync.adapters.products import StoredProductMap
 from stock_sync.service_layer.ports import LeaseCheck
@@ -79,6 +80,7 @@ class StockSync:
             lease_ttl_s=self.settings.stock_lease_ttl_s,
             on_finished=self.metrics.observe,
             owner=self.settings.instance_identity,
+            connections=self.runtime.connections,
         )
 
     async def loop(self) -> None:
@@ -159,6 +161,7 @@ def build_service(settings: Settings) -> tuple[ServiceRuntime, StockSync]:
         description="Products: their netsuite_id property maps them to NetSuite items.",
     )
     runtime.on_start(service.start)
+    runtime.freshness("stock_runs", lambda: runs_freshness(runtime.db[RUNS]))
     runtime.supervise("stock-scheduler", service.loop)
     runtime.serve_commands({"run_stock": service.on_run_stock_command})
     return runtime, service

@@ -95,6 +95,21 @@ async def run(
             "  [green]✓[/] the mapping fix healed ord_1004 by itself: synced, no resync command sent"
         )
 
+        expired = await story.token_expires()
+        await outbox.wait(lambda: expired <= _failed(outbox) and bool(_statuses(outbox, "auth_failed")), 90)
+        refused = len((await story.sim.call("GET", "stats"))["auth_failures"])
+        console.print(f"  [yellow]![/] the token expired: status auth_failed published once, {len(expired)} orders "
+                      f"parked as NETSUITE_AUTH_FAILED, {refused} request(s) reached NetSuite")  # fmt: skip
+        story.refused_during_outage = refused
+        await story.reconnect()
+        await outbox.wait(
+            lambda: expired <= _synced(outbox, expired) and bool(_statuses(outbox, "connected")), 90
+        )
+        console.print(
+            "  [green]✓[/] new credentials: status connected, the parked orders synced by themselves (no resync command)"
+        )
+        story.expired_orders = expired
+
         items = len(world.ITEMS)
         await story.command("stock_sync", "run_stock")
         await outbox.wait(lambda: len(outbox.of("netsuite.stock.changed")) >= items, 60)
@@ -144,6 +159,13 @@ async def run(
     return 0 if checks and all(ok for _, ok, _ in checks) else 1
 
 
+def _statuses(outbox: Any, state: str | None = None) -> list[dict[str, Any]]:
+    """`netsuite.integration.status` events (of one state)."""
+    return [
+        e for e in outbox.of("netsuite.integration.status") if state is None or e["data"]["state"] == state
+    ]
+
+
 def _failed(outbox: Any) -> set[str]:
     return {e["data"]["ordermentum_id"] for e in outbox.of("netsuite.order.failed")}
 
@@ -190,6 +212,7 @@ async def verify(
     external = Counter(r.get("externalId") for r in sales_orders)
     synced = {e["data"]["ordermentum_id"] for e in outbox.of("netsuite.order.synced")}
     expected = {"ord_1001", "ord_1002", "ord_1004", "ord_1005", "ord_1006", "ord_1007", "ord_1008"}
+    expected |= story.expired_orders
     so_1002 = next(r for r in sales_orders if r.get("externalId") == "OM-ORDER-ord_1002")
     lines_1002 = _lines(so_1002)
     so_1001 = next(r for r in sales_orders if r.get("externalId") == "OM-ORDER-ord_1001")
@@ -234,14 +257,24 @@ async def verify(
         missing.append("om_netsuite_rate_limited_total (any service)")
     names = {service: {name for name, _, _ in samples} for service, samples in metrics.items()}
     present = (
-        all("om_consumer_lag" in n for n in names.values())
+        all({"om_consumer_lag", "om_netsuite_connections", "om_records_parked"} <= n for n in names.values())
         and "om_cursor_age_seconds" in names["finance_sync"]
     )
     results = outbox.events["netsuite.sync-results.v1"]
     healed = [e["event_type"] for e in results if e and e["data"]["ordermentum_id"] == "ord_1004"]
     resyncs = await story.commands_sent("order_sync", "resync")
     practice = bool(outbox.events.get(PRACTICE_DLQ)) and "ord_1009" in _failed(outbox) - synced
-    plain = [*story.credentials.values(), harness.keyring_key]
+    plain = [*story.credentials.values(), *story.expired.values(), harness.keyring_key]
+    states = [e["data"]["state"] for e in _statuses(outbox)]
+    expired_results = [
+        (e["data"]["ordermentum_id"], e["event_type"], (e["data"].get("error") or {}).get("code"))
+        for e in results
+        if e and e["data"]["ordermentum_id"] in story.expired_orders
+    ]
+    parked_then_synced = sorted(expired_results) == sorted(
+        [(o, "netsuite.order.failed", "NETSUITE_AUTH_FAILED") for o in story.expired_orders]
+        + [(o, "netsuite.order.synced", None) for o in story.expired_orders]
+    )
     leaks = await harness.leaked(plain)
     deposits = await harness.sim.records("deposit")
     mismatched = {e["data"]["ordermentum_id"]: e["data"]["totals"] for e in _mismatched(outbox)}
@@ -250,7 +283,8 @@ async def verify(
     net = [Decimal(str(d.get("total"))) == Decimal(str(deposited.get("amount"))) for d in deposits]
     unmapped = [p["ordermentum_id"] for p in preview["problems"] if p["code"] == "UNMAPPED_PRODUCT"]
     return [
-        ("every placed order exists once in NetSuite (no duplicate external ids)", max(external.values()) == 1 and len(sales_orders) == 8, f"{len(sales_orders)} sales orders"),
+        ("every placed order exists once in NetSuite (no duplicate external ids)", max(external.values()) == 1 and len(sales_orders) == 12, f"{len(sales_orders)} sales orders"),
+        ("the expired token: status auth_failed once then connected, a handful of requests refused, the 4 orders parked then synced once each by themselves", states == ["auth_failed", "connected"] and story.refused_during_outage <= 8 and parked_then_synced and resyncs == 0, f"{' -> '.join(states)}; {story.refused_during_outage} refused; {len(expired_results)} outcomes"),
         ("every order except the cancelled one synced", expected <= synced, f"{len(synced & expected)}/{len(expected)}"),
         ("the unmapped order failed once, then the mapping fix healed it once, with no resync command", healed == ["netsuite.order.failed", "netsuite.order.synced"] and resyncs == 0, f"{', '.join(healed)}; {resyncs} resync command(s)"),
         ("the edited order has its new lines, replaced not appended (2 items + freight)", len(lines_1002) == 3, f"{len(lines_1002)} lines"),
@@ -262,7 +296,7 @@ async def verify(
         ("payments: one applied, one unapplied, one unmatched", reconciled == Counter({"applied": 1, "unapplied": 1, "unmatched": 1}), dict(reconciled).__repr__()),
         ("NetSuite holds 2 Ordermentum payments (+1 entered by accounts) and 1 deposit", len(payments) == 3 and len(deposits) == 1, f"{len(payments)} payments, {len(deposits)} deposits"),
         ("no credential or sealing key in any service log, published event or MongoDB document", not leaks, ", ".join(leaks) or "none found"),
-        ("each service's /metrics counts consumption, production, failures by code, NetSuite latency, 429s, budget waits, jobs, lag, cursor age", not missing and present, ", ".join(missing) or "all present"),
+        ("each service's /metrics counts consumption, production, failures by code, NetSuite latency, 429s, budget waits, jobs, lag, cursor age, connection states, parked records", not missing and present, ", ".join(missing) or "all present"),
         ("one totals mismatch caught: ord_1001, whose cups are GST-free in NetSuite (no tax_codes), with both totals", set(mismatched) == {"ord_1001"}, f"{sorted(mismatched)}: tax {cups['ordermentum']['tax']} vs {cups['netsuite']['tax']}"),
         ("omctl preview of the unmapped order names its product and writes nothing", unmapped == ["prd_seasonal_500g"] and preview["request"] is None and not preview["writes_during_preview"], f"{unmapped}, {len(preview['writes_during_preview'])} writes"),
         ("the payout's deposit equals the net amount (fees booked to the fees account)", net == [True] and deposited.get("fees_booked") is True, f"deposit {[d.get('total') for d in deposits]}, payout {deposited.get('amount')}"),

@@ -36,6 +36,7 @@ OUTBOUND = (
     "netsuite.credit-notes.v1",
     "netsuite.invoice-payments.v1",
     "netsuite.reconciliation.v1",
+    "netsuite.integration-status.v1",
 )
 
 

@@ -41,6 +41,12 @@ class Story:
         self._event_n = 0
         self.mongo: AsyncMongoClient[dict[str, Any]] | None = None
         self.notes: list[str] = []
+        self.integration: dict[str, Any] = {}
+        self.expired: dict[str, str] = {}
+        """The token that expired (kept for the secrets check)."""
+        self.renewed: dict[str, str] = {}
+        self.expired_orders: set[str] = set()
+        self.refused_during_outage = 0
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -67,7 +73,8 @@ class Story:
             document = await queue.wait(command_id, timeout=120)
             if not str(document.get("error") or "").startswith("LeaseBusy"):
                 break
-            # the scheduler is running the same job right now (it ticks every second here): ask again
+            # The service's own scheduler runs the same job right now (it ticks every second here,
+            # and runs at once when a connection comes back): ask again, as an operator would.
             await asyncio.sleep(0.5)
         if document["status"] != "done":
             raise RuntimeError(f"{service} {command} failed: {document.get('error')}")
@@ -204,17 +211,10 @@ class Story:
         self.say(
             "Ordermentum: the supplier connects NetSuite (credentials sealed with the key ring) — orders sync, stock, finance, reconciliation"
         )
-        ring: KeyRing = self.h.keyring
-        sealed = {
-            "client_id": ring.seal(self.credentials["consumer_key"]).token,
-            "client_secret": ring.seal(self.credentials["consumer_secret"]).token,
-            "token_id": ring.seal(self.credentials["token_id"]).token,
-            "token_secret": ring.seal(self.credentials["token_secret"]).token,
-        }
         loc = self.ids.locations
-        integration = {
+        self.integration = integration = {
             "account_id": world.ACCOUNT,
-            "credentials": sealed,
+            "credentials": self.sealed(self.credentials),
             "sync_type": "orders",
             "concurrency_limit": 5,
             "stock": {
@@ -249,6 +249,47 @@ class Story:
             await self.emit(
                 "ordermentum.products.v1", "product.upserted", world.product_payload(item, netsuite_id)
             )
+
+    def sealed(self, credentials: dict[str, str]) -> dict[str, str]:
+        """The integration's credentials as Ordermentum publishes them: sealed with the key ring."""
+        ring: KeyRing = self.h.keyring
+        return {
+            "client_id": ring.seal(credentials["consumer_key"]).token,
+            "client_secret": ring.seal(credentials["consumer_secret"]).token,
+            "token_id": ring.seal(credentials["token_id"]).token,
+            "token_secret": ring.seal(credentials["token_secret"]).token,
+        }
+
+    async def token_expires(self) -> set[str]:
+        """Early afternoon the NetSuite access token expires; orders keep coming. Returns their ids."""
+        self.say(
+            "Early afternoon: the supplier's NetSuite access token expires (NetSuite now refuses it) while "
+            "4 more orders arrive"
+        )
+        self.renewed = (await self.sim.call("POST", "token", {}))["credentials"]
+        items = {i.product_id: i for i in world.ITEMS}
+        v = world.VENUES
+        placed = (
+            ("ord_1010", v[0], "prd_house_1kg", 2),
+            ("ord_1011", v[1], "prd_decaf_1kg", 1),
+            ("ord_1012", v[2], "prd_cold_brew", 4),
+            ("ord_1013", v[3], "prd_chai_1kg", 3),
+        )
+        for order_id, venue, product, qty in placed:
+            self.orders[order_id] = self.order(order_id, f"10{order_id[4:]}", venue, [(items[product], qty)])
+            await self.emit("ordermentum.orders.v1", "order.placed", self.orders[order_id])
+        return {order_id for order_id, *_ in placed}
+
+    async def reconnect(self) -> None:
+        """The supplier re-authorises NetSuite in Ordermentum: the integration carries the new token."""
+        self.say(
+            "The supplier re-authorises NetSuite in Ordermentum: its integration now carries the new token "
+            "(no operator, no resync command)"
+        )
+        self.expired = self.credentials
+        self.credentials = self.renewed
+        self.integration = {**self.integration, "credentials": self.sealed(self.credentials)}
+        await self.emit("ordermentum.integrations.v1", "integration.netsuite.configured", self.integration)
 
     async def orders_morning(self) -> None:
         self.say("Morning: 5 orders placed; one includes the new Seasonal Espresso, which is not mapped yet")

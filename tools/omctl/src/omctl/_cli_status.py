@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -22,8 +23,9 @@ def status(
     as_json: JsonOpt = False,
     wide: WideOpt = False,
 ) -> None:
-    """Per supplier and flow: ledger counts, failures by code, last success, cursors; consumer lag;
-    NetSuite budget shares per account in use."""
+    """Per supplier and flow: ledger counts, failures by code, last success, cursors; health (NetSuite
+    connection state, time since the last success, oldest unresolved failure, records parked);
+    consumer lag; NetSuite budget shares per account in use."""
     import asyncio
 
     from omctl import status as status_ops
@@ -82,6 +84,36 @@ def status(
         rows,
         wide=wide,
     )
+    now = datetime.now(UTC)
+    health = [
+        (
+            supplier_id,
+            _connection(view.get("connection"), now),
+            service,
+            _age(fresh.get("last_success"), now),
+            _age(fresh.get("oldest_failure"), now),
+            fresh.get("parked", 0),
+            flow,
+        )
+        for supplier_id, services in sorted(per_supplier.items())
+        for service, view in sorted(services.items())
+        for flow, fresh in sorted(view.get("freshness", {}).items())
+    ]
+    if health:
+        table(
+            "health (ages: time since)",
+            [
+                Col("supplier"),
+                Col("connection"),
+                Col("service"),
+                Col("last success"),
+                Col("oldest failure"),
+                Col("parked", justify="right"),
+                Col("flow", optional=True),
+            ],
+            health,
+            wide=wide,
+        )
     mismatched = [
         (supplier_id, service, m) for supplier_id, services in sorted(per_supplier.items())
         for service, view in sorted(services.items()) for m in view.get("mismatches", [])
@@ -137,6 +169,26 @@ def status(
         )
     if not per_supplier and not lag and not shares:
         _output.console.print("nothing to report yet (no supplier state, no om.* consumer groups)")
+
+
+def _age(moment: datetime | None, now: datetime) -> str:
+    """`12s`, `4m`, `3h`, `2d` since `moment`; `-` when there is none."""
+    if moment is None:
+        return "-"
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    seconds = max(0, int((now - aware).total_seconds()))
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _connection(connection: dict[str, Any] | None, now: datetime) -> str:
+    """`auth_failed 12m`, `permission_missing 3m (Customer Deposit)`, `connected`."""
+    if not connection or connection.get("state", "connected") == "connected":
+        return "connected"
+    text = f"{connection['state']} {_age(connection.get('since'), now)}"
+    return f"{text} ({connection['detail']})" if connection.get("detail") else text
 
 
 def _total(totals: dict[str, Any] | None) -> str:

@@ -40,7 +40,9 @@ class OpsSettings(KafkaConnectionSettings):
     )
     netsuite_timeout_s: float = Field(30.0, gt=0, description="Timeout of one NetSuite request.")
     netsuite_budget_database: str = Field(
-        "om_netsuite_budget", description="Database of the services' shared NetSuite concurrency budget."
+        "om_netsuite_budget",
+        description="Database the services share: the NetSuite concurrency budget and each supplier's "
+        "connection state.",
     )
     order_sync_mongodb_database: str = Field("om_order_sync", description="order_sync's database.")
     stock_sync_mongodb_database: str = Field("om_stock_sync", description="stock_sync's database.")

@@ -9,8 +9,12 @@ Read-only. Per service database it reads:
   cursor-like collections every collection whose name contains "cursor": one document per
                           supplier and job (position fields are shown as stored)
   operator_commands       operator commands still pending or running
-and, in `NETSUITE_BUDGET_DATABASE`, each NetSuite account's budget shares: per holder (service,
-host, pid) its share, demand, the limit it saw and when its lease expires (MongoDB's time).
+and, per supplier and service, its freshness (`om_platform.freshness`: last success, oldest
+unresolved failure, records parked until the connection is back) from the ledger, `stock_runs` and
+`job_runs`; and in `NETSUITE_BUDGET_DATABASE`, each supplier's NetSuite connection state
+(`netsuite_connections`, shared by the three services; a supplier without a document is connected)
+and each NetSuite account's budget shares: per holder (service, host, pid) its share, demand, the
+limit it saw and when its lease expires (MongoDB's time).
 Consumer lag: every consumer group whose id starts with `--group-prefix` (default `om.`), for each
 topic it has committed offsets on: log end minus committed offset, summed over partitions.
 """
@@ -18,12 +22,15 @@ topic it has committed offsets on: log end minus committed offset, summed over p
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from aiokafka import TopicPartition
 
 from om_platform.commands import COLLECTION as COMMANDS
+from om_platform.connections import COLLECTION as CONNECTIONS
+from om_platform.freshness import ledger_freshness, runs_freshness, slots_freshness
 from om_platform.netsuite_access import BUDGET_COLLECTION
 from omctl import _kafka
 from omctl._mongo import mongo
@@ -70,7 +77,14 @@ async def suppliers(settings: OpsSettings, supplier_id: str | None = None) -> di
     def slot(supplier: str, service: str) -> dict[str, Any]:
         view: dict[str, Any] = result[supplier].setdefault(
             service,
-            {"integration": None, "flows": {}, "cursors": [], "pending_commands": 0, "mismatches": []},
+            {
+                "integration": None,
+                "flows": {},
+                "cursors": [],
+                "pending_commands": 0,
+                "mismatches": [],
+                "freshness": {},
+            },
         )
         return view
 
@@ -88,6 +102,10 @@ async def suppliers(settings: OpsSettings, supplier_id: str | None = None) -> di
                     found = await mismatches(db[name], supplier_id)
                     if found:
                         slot(supplier_id, service)["mismatches"].extend(found)
+            for name in sorted(n for n in names if n in _FRESHNESS or "ledger" in n):
+                read = _FRESHNESS.get(name, ledger_freshness)
+                for supplier, fresh in (await read(db[name], supplier_id)).items():
+                    slot(supplier, service)["freshness"][name] = asdict(fresh)
             for name in sorted(n for n in names if "cursor" in n):
                 async for doc in db[name].find(match):
                     if "supplier_id" in doc:
@@ -100,7 +118,25 @@ async def suppliers(settings: OpsSettings, supplier_id: str | None = None) -> di
                 ]
                 async for row in await db[COMMANDS].aggregate(pipeline):
                     slot(row["_id"], service)["pending_commands"] = row["n"]
+        states = await connection_states(client[settings.netsuite_budget_database], sorted(result))
+        for supplier, state in states.items():
+            for view in result[supplier].values():
+                view["connection"] = state
     return dict(result)
+
+
+_FRESHNESS = {"stock_runs": runs_freshness, "job_runs": slots_freshness}
+
+
+async def connection_states(db: Any, supplier_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Each supplier's NetSuite connection: state, since, detail, last error (connected if unknown)."""
+    states: dict[str, dict[str, Any]] = {s: {"state": "connected"} for s in supplier_ids}
+    if not supplier_ids:
+        return states
+    fields = {"state": 1, "since": 1, "detail": 1, "last_error": 1, "service": 1, "next_probe_at": 1}
+    async for document in db[CONNECTIONS].find({"_id": {"$in": supplier_ids}}, fields):
+        states[document.pop("_id")] = document
+    return states
 
 
 MISMATCH = "TOTALS_MISMATCH"

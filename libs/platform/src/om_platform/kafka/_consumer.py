@@ -156,8 +156,12 @@ class TopicConsumer(Generic[PayloadT]):
         title: str | None = None,
         description: str | None = None,
         tracing: Tracing | None = None,
+        ready: asyncio.Event | None = None,
     ) -> None:
         self.topic = topic
+        # Records are taken and scheduled at once, but none is handled before `ready` is set (the
+        # runtime's cold-start gate: the integrations projection caught up with its topic).
+        self._ready = ready
         self._tracing = tracing if tracing is not None else Tracing(topic)
         self._decode = decode
         self._handle = handle
@@ -257,6 +261,8 @@ class TopicConsumer(Generic[PayloadT]):
         ctx = record.ctx
 
         async def work() -> None:
+            if self._ready is not None and not self._ready.is_set():
+                await self._ready.wait()  # before the first attempt: the wait spends no retry budget
             policy = self._options.retry
             first = time.monotonic()
             ctx.first_attempt_at = datetime.now(UTC)

@@ -215,6 +215,33 @@ class ReconciliationLedger(_Repository):
             upsert=True,
         )
 
+    async def ensure_indexes(self) -> None:
+        # Only parked entries are in it: what a recovery sends again, found without a scan.
+        await self.collection.create_index(
+            [("supplier_id", 1), ("parked.at", 1)],
+            partialFilterExpression={"parked.event": {"$exists": True}},
+        )
+
+    async def park(self, supplier_id: str, kind: str, ordermentum_id: str, parked: dict[str, Any]) -> None:
+        await self.update(supplier_id, kind, ordermentum_id, {"parked": parked})
+
+    async def parked(self, supplier_id: str | None = None) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {"parked.event": {"$exists": True}}
+        if supplier_id is not None:
+            query["supplier_id"] = supplier_id
+        return await self.collection.find(query).sort("parked.at", 1).to_list(None)
+
+    async def claim_redrive(self, entry_id: str, now: datetime, until: datetime) -> bool:
+        claimed = await self.collection.update_one(
+            {
+                "_id": entry_id,
+                "parked.event": {"$exists": True},
+                "$or": [{"parked.redrive_until": None}, {"parked.redrive_until": {"$lte": now}}],
+            },
+            {"$set": {"parked.redrive_until": until}},
+        )
+        return claimed.matched_count == 1
+
     async def forget_plan(self, supplier_id: str, kind: str, ordermentum_id: str) -> None:
         await self.collection.update_one(
             {"_id": self.key(supplier_id, kind, ordermentum_id), "status": "planned"},

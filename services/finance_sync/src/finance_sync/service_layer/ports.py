@@ -75,6 +75,17 @@ class Ledger(Protocol):
         self, supplier_id: str, kind: str, ordermentum_id: str, fields: dict[str, Any]
     ) -> None: ...
     async def forget_plan(self, supplier_id: str, kind: str, ordermentum_id: str) -> None: ...
+    async def park(self, supplier_id: str, kind: str, ordermentum_id: str, parked: dict[str, Any]) -> None:
+        """Keep an event NetSuite could not be asked about (the connection is down) to send again."""
+        ...
+
+    async def parked(self, supplier_id: str | None = None) -> list[dict[str, Any]]:
+        """Entries parked (of one supplier, or of all), oldest first."""
+        ...
+
+    async def claim_redrive(self, entry_id: str, now: datetime, until: datetime) -> bool:
+        """Take the right to send a parked event again until `until` (one replica does it)."""
+        ...
 
 
 class ReconciliationGateway(Protocol):

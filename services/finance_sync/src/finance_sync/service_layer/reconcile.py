@@ -20,13 +20,20 @@ outcome says so (``fees_booked`` false, with the reason).
 Payments not recorded yet make the payout fail as transient (the edge retries it with backoff,
 then dead-letters it for an operator to redrive); unmatched payments have no NetSuite record and
 are left out of the deposit.
+
+A payment or payout NetSuite refuses to hear about (the supplier's breaker is open, or it refused
+the login or a permission) is **parked**: the event is kept on its ledger entry (`parked`) and the
+edge commits its offset, instead of retrying it into a dead letter. When the connection comes back
+(`om_platform.connections`) or new credentials arrive, `redrive_parked` sends each parked event
+back to the payments topic, oldest first, once (a claim per entry), and the edge handles it as any
+other: the steps above make a repeat harmless, and recording it clears `parked`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -56,7 +63,8 @@ from om_contracts import (
     SyncType,
     external_id,
 )
-from om_netsuite import PermanentError
+from om_netsuite import AuthenticationFailed, PermanentError
+from om_platform.connections import ConnectionDown
 from om_platform.errors import PermanentFailure, TransientFailure
 from om_platform.kafka import RecordContext
 
@@ -73,8 +81,19 @@ class IntegrationNotKnownYet(TransientFailure):
     code = "INTEGRATION_NOT_CONFIGURED"
 
 
+class PaymentsParked(Exception):
+    """A payout whose payments are parked (their supplier's NetSuite connection is down)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 PAYMENT = "payment"
 PAYOUT = "payout"
+
+Redrive = Callable[[str, bytes], Awaitable[None]]
+"""Send an event (its JSON) back to the payments topic, keyed by the supplier id."""
 
 
 class Reconciler:
@@ -103,10 +122,46 @@ class Reconciler:
         if not integration.auto_reconciliation.enabled:
             log.info("auto-reconciliation is off; event ignored", extra={"supplier_id": event.supplier_id})
             return
-        if isinstance(event, PaymentSucceeded):
-            await self.reconcile_payment(event, integration)
-        else:
-            await self.deposit_payout(event, integration)
+        try:
+            if isinstance(event, PaymentSucceeded):
+                await self.reconcile_payment(event, integration)
+            else:
+                await self.deposit_payout(event, integration)
+        except (ConnectionDown, AuthenticationFailed, PaymentsParked) as exc:
+            await self._park(event, exc)
+
+    async def _park(self, event: PaymentSucceeded | PayoutSettled, exc: Exception) -> None:
+        kind = PAYMENT if isinstance(event, PaymentSucceeded) else PAYOUT
+        code = exc.code if isinstance(exc, ConnectionDown | PaymentsParked) else "NETSUITE_AUTH_FAILED"
+        parked = {
+            "code": code,
+            "message": str(exc)[:300],
+            "at": self._clock(),
+            "event": event.model_dump_json(),
+            "redrive_until": None,
+        }
+        await self._ledger.park(event.supplier_id, kind, event.data.id, parked)
+        log.warning(
+            "%s %s parked until the NetSuite connection is back: %s",
+            kind,
+            event.data.id,
+            code,
+            extra={"supplier_id": event.supplier_id, "event_id": event.event_id},
+        )
+
+    async def redrive_parked(self, supplier_id: str | None, send: Redrive, claim_s: float = 60.0) -> int:
+        """Send the parked events (of one supplier, or all) back to the payments topic, oldest first;
+        returns how many this replica sent (each is claimed for `claim_s`, so one replica sends it)."""
+        sent = 0
+        for entry in await self._ledger.parked(supplier_id):
+            now = self._clock()
+            if not await self._ledger.claim_redrive(entry["_id"], now, now + timedelta(seconds=claim_s)):
+                continue
+            await send(entry["supplier_id"], entry["parked"]["event"].encode())
+            sent += 1
+        if sent:
+            log.info("%d parked payment event(s) sent again", sent, extra={"supplier_id": supplier_id})
+        return sent
 
     # -- payments -----------------------------------------------------------------------------
 
@@ -248,6 +303,16 @@ class Reconciler:
             raise PermanentFailure("INTEGRATION_NOT_CONFIGURED", "auto-reconciliation has no bank account")
         recorded = await self._ledger.many(supplier_id, PAYMENT, payout.payment_ids)
         pending = [pid for pid in payout.payment_ids if recorded.get(pid, {}).get("status") != "published"]
+        now = self._clock()
+        parked = [
+            held
+            for pid in pending
+            if (held := (recorded.get(pid) or {}).get("parked")) and not _being_sent_again(held, now)
+        ]
+        if parked:
+            # Its payments wait for the connection: so does the payout (sent again after them).
+            # Payments already being sent again are only pending: the edge retries the payout.
+            raise PaymentsParked(str(parked[0].get("code")), f"{len(parked)} of its payment(s) are parked")
         if pending:
             raise TransientFailure(
                 f"{len(pending)} payment(s) of the payout are not recorded yet: {pending[:5]}"
@@ -313,7 +378,7 @@ class Reconciler:
             supplier_id,
             kind,
             oid,
-            {"status": "published", "event": outbound.model_dump(mode="json"), **fields},
+            {"status": "published", "event": outbound.model_dump(mode="json"), "parked": None, **fields},
         )
         log.info(
             "%s %s recorded",
@@ -321,6 +386,13 @@ class Reconciler:
             oid,
             extra={"supplier_id": supplier_id, "netsuite_id": fields.get("netsuite_id")},
         )
+
+
+def _being_sent_again(parked: dict[str, Any], now: datetime) -> bool:
+    until = parked.get("redrive_until")
+    if isinstance(until, datetime) and until.tzinfo is None:
+        until = until.replace(tzinfo=UTC)
+    return isinstance(until, datetime) and until > now
 
 
 def _money(text: Any) -> Decimal:

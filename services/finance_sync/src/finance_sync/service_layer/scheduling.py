@@ -1,5 +1,8 @@
 """The hourly schedule: every enabled feature of every configured supplier, once per hour.
 
+A supplier whose NetSuite connection is down (its breaker is open, `om_platform.connections`) is
+skipped without taking a lease; its slots stay not done and run once the connection is back.
+
 A slot (an hour, on the hour, UTC) is run under the lease ``finance:<feature>:<supplier>`` (at
 most one holder across replicas) and recorded in ``job_runs``; a replica that gets the lease
 later finds the slot done and skips it. Missed slots (downtime) run oldest first, each window
@@ -20,6 +23,7 @@ from finance_sync.domain.schedule import Feature, Position, due_slots, enabled_f
 from finance_sync.service_layer.polling import RunResult
 from finance_sync.service_layer.ports import Cursors, Integrations, JobRunLog, Leases
 from om_contracts import IntegrationSettings
+from om_platform.connections import AlwaysConnected, ConnectionDown, ConnectionView
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +53,9 @@ class FinanceScheduler:
         run_window: RunWindow,
         clock: Callable[[], datetime],
         options: ScheduleOptions,
+        connections: ConnectionView | None = None,
     ) -> None:
+        self._connections: ConnectionView = connections or AlwaysConnected()
         self._integrations = integrations
         self._leases = leases
         self._cursors = cursors
@@ -61,9 +67,12 @@ class FinanceScheduler:
     async def tick(self) -> list[tuple[str, Feature, datetime]]:
         """Run every due slot now; returns the (supplier, feature, slot)s this replica ran."""
         now = self._clock()
+        # A supplier whose NetSuite breaker is open is skipped: its slots stay not done, and run
+        # at the first tick after the connection is back (the service wakes the loop then).
         jobs = [
             (supplier_id, integration, feature)
             async for supplier_id, integration in self._integrations.configured()
+            if not self._connections.is_open(supplier_id)
             for feature in enabled_features(integration)
         ]
         gate = asyncio.Semaphore(self._options.concurrency)
@@ -75,6 +84,13 @@ class FinanceScheduler:
         results = await asyncio.gather(*(one(*job) for job in jobs), return_exceptions=True)
         ran: list[tuple[str, Feature, datetime]] = []
         for (supplier_id, _integration, feature), result in zip(jobs, results, strict=True):
+            if isinstance(result, ConnectionDown):
+                log.warning(
+                    "finance run held: %s",
+                    result,
+                    extra={"supplier_id": supplier_id, "feature": str(feature)},
+                )
+                continue
             if isinstance(result, BaseException):
                 # The slot stays not done and is retried on the next tick; other suppliers go on.
                 log.error(

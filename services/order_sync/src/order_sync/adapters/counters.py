@@ -17,6 +17,12 @@ class PrometheusCounters:
             ["code"],
             registry=registry,
         )
+        self._resynced = Counter(
+            "om_order_sync_resynced_total",
+            "Outcomes published by a re-sync (an operator's, or automatic: a mapping, a connection or an "
+            "integration that arrived) rather than by an event",
+            registry=registry,
+        )
         self._counter = Counter(
             "om_order_sync_unpublished_total",
             "Order/invoice events acknowledged without an outcome event, by reason "
@@ -27,6 +33,9 @@ class PrometheusCounters:
 
     def count(self, what: str) -> None:
         self._counter.labels(what).inc()
+
+    def resynced(self) -> None:
+        self._resynced.inc()
 
     def failure(self, code: str) -> None:
         if self._failures is not None:

@@ -19,6 +19,12 @@ from pymongo.asynchronous.collection import AsyncCollection
 from order_sync.service_layer.ports import HealRequest
 
 
+def _aware(value: Any) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 class MongoHealRequests:
     def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
         self._collection = collection
@@ -55,7 +61,10 @@ class MongoHealRequests:
 
     async def pending(self, supplier_id: str) -> list[HealRequest]:
         cursor = self._collection.find({"supplier_id": supplier_id, "status": "pending"})
-        return [HealRequest(d["blocker"], d.get("generation", 0)) async for d in cursor]
+        return [
+            HealRequest(d["blocker"], d.get("generation", 0), _aware(d.get("requested_at")))
+            async for d in cursor
+        ]
 
     async def finish(self, supplier_id: str, requests: Iterable[HealRequest]) -> None:
         now = datetime.now(UTC)

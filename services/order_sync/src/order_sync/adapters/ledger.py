@@ -18,8 +18,9 @@ when the bulk's matched count says one missed. Re-sync claims and claimed writes
 commands (they are not on the hot path, and their answers are per record).
 
 Re-syncs (README, "Automatic re-sync") find records through indexes: `(supplier_id, status,
-last_error.code)` and `(supplier_id, blocked_by, last_occurred_at_us)` (multikey: every id the
-failure waits for); a claim is `claim: {owner, until}` on the record, renewed while held.
+last_error.code)` (by failure code: the records a connection or an integration heals) and
+`(supplier_id, blocked_by, last_occurred_at_us)` (multikey: every id the failure waits for); a
+claim is `claim: {owner, until}` on the record, renewed while held.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, OperationFailure
 
-from om_contracts import NetSuiteRecordRef, SyncFailed, SyncKind, SyncSucceeded
+from om_contracts import ErrorCode, NetSuiteRecordRef, SyncFailed, SyncKind, SyncSucceeded
 from om_platform.batching import Batch
 from order_sync.domain.mapping import blockers
 from order_sync.domain.outcomes import Outcome, status_of
@@ -305,6 +306,14 @@ class MongoLedger:
             found |= await self._waited_for(match) & set(chunk)
         return found
 
+    async def failing_with(self, codes: Iterable[ErrorCode], supplier_id: str | None = None) -> list[str]:
+        match: dict[str, Any] = {"status": "failed", "last_error.code": {"$in": [c.value for c in codes]}}
+        if supplier_id is not None:
+            found = await self._collection.find_one({"supplier_id": supplier_id, **match}, {"_id": 1})
+            return [supplier_id] if found else []
+        suppliers: list[str] = await self._collection.distinct("supplier_id", match)
+        return sorted(suppliers)
+
     async def _waited_for(self, match: dict[str, Any]) -> set[str]:
         pipeline: list[dict[str, Any]] = [
             {"$match": match},
@@ -325,6 +334,10 @@ def _query(selection: Selection) -> dict[str, Any]:
         query["last_error.code"] = selection.code.value
     if selection.blocked_by:
         query["blocked_by"] = {"$in": list(selection.blocked_by)}
+    if selection.codes:
+        query["last_error.code"] = {"$in": [code.value for code in selection.codes]}
+    if selection.written_before is not None:
+        query["updated_at"] = {"$lte": selection.written_before}
     return query
 
 

@@ -10,10 +10,25 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Literal, Protocol
 
-from om_contracts import PropertyName
+from om_contracts import ErrorCode, PropertyName
+from om_platform.freshness import PARKED_CODES as PARKED_BY_CONNECTION
 from order_sync.domain.mapping import SURCHARGE, customer_blocker, freight_blocker, product_blocker
 
 BlockerKind = Literal["customer", "product", "freight", "surcharge"]
+
+CONNECTION = "connection"
+"""Heal request: the supplier's NetSuite connection came back (a probe, new credentials)."""
+INTEGRATION = "integration"
+"""Heal request: the supplier's integration settings arrived (it was not configured)."""
+WAITING_FOR: dict[str, tuple[ErrorCode, ...]] = {
+    CONNECTION: tuple(ErrorCode(code) for code in PARKED_BY_CONNECTION),
+    INTEGRATION: (ErrorCode.INTEGRATION_NOT_CONFIGURED,),
+}
+"""Heal requests that re-sync by failure code rather than by a mapping id: the codes each heals.
+
+Records failing with these codes are found through the ledger's `(supplier_id, status,
+last_error.code)` index, not through `blocked_by`: what they wait for is the supplier's, not an id's.
+"""
 
 
 class UpsertedEntity(Protocol):

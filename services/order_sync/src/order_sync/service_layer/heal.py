@@ -1,4 +1,15 @@
-"""Use case: records that failed for a missing mapping re-sync by themselves once it arrives.
+"""Use case: records that failed for a missing mapping, a connection or an integration re-sync by
+themselves once it arrives.
+
+Two kinds of heal requests (durable, one per supplier and kind of blocker):
+* mapping ids (`customer:<id>`, `product:<id>`, `freight:<customer>`, `surcharge`): re-sync the
+  records whose latest failure waits for them (ledger `blocked_by`), once they resolve;
+* `connection` (the supplier's NetSuite connection came back: a probe or new credentials got
+  through, `om_platform.connections`) and `integration` (its settings arrived): re-sync every
+  record whose latest outcome failed with one of the codes they heal (`healing.WAITING_FOR`:
+  NETSUITE_AUTH_FAILED and NETSUITE_UNAVAILABLE; INTEGRATION_NOT_CONFIGURED) and was recorded at or
+  before the request, once the connection is not open / the integration is configured. A request
+  made while the connection is down again is dropped: the next recovery asks again.
 
 Triggers (a `customer.upserted`/`product.upserted`, integration settings, an operator's import)
 call `request_heals` with what they provide, after the new value is stored. It keeps the ids that
@@ -17,13 +28,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from om_contracts import IntegrationSettings, SyncFailed
-from order_sync.domain.healing import parse_blocker
+from om_platform.connections import AlwaysConnected, ConnectionView
+from order_sync.domain.healing import CONNECTION, WAITING_FOR, parse_blocker
 from order_sync.domain.mapping import blockers, customer_blocker, freight_blocker, product_blocker
 from order_sync.domain.outcomes import Outcome
-from order_sync.service_layer.ports import HealRequests, Selection
+from order_sync.service_layer.ports import HealRequest, HealRequests, Selection
 from order_sync.service_layer.resync import ResyncReport, resync_selected
 from order_sync.service_layer.sync import SyncDeps
 
@@ -37,6 +49,8 @@ class HealDeps:
     this one's cache only after its TTL, and a heal must see the change that triggered it."""
     requests: HealRequests
     claim_ttl_s: float
+    connections: ConnectionView = field(default_factory=AlwaysConnected)
+    """Whether a supplier's NetSuite breaker is open (a connection heal waits until it is not)."""
 
 
 async def request_heals(deps: HealDeps, supplier_id: str, provided: Iterable[str]) -> set[str]:
@@ -55,6 +69,15 @@ async def request_heals(deps: HealDeps, supplier_id: str, provided: Iterable[str
         await deps.requests.add(supplier_id, ready)
         log.info("heal requested for %s", ", ".join(sorted(ready)), extra={"supplier_id": supplier_id})
     return ready
+
+
+async def request_code_heal(deps: HealDeps, supplier_id: str, blocker: str) -> bool:
+    """Request a `connection` / `integration` heal if some record failed with a code it heals."""
+    if not await deps.sync.ledger.failing_with(WAITING_FOR[blocker], supplier_id):
+        return False
+    await deps.requests.add(supplier_id, [blocker])
+    log.info("%s heal requested", blocker, extra={"supplier_id": supplier_id})
+    return True
 
 
 async def recheck(deps: HealDeps, outcome: Outcome) -> set[str]:
@@ -77,11 +100,61 @@ async def recheck(deps: HealDeps, outcome: Outcome) -> set[str]:
 
 
 async def heal_supplier(deps: HealDeps, supplier_id: str) -> ResyncReport:
-    """Re-sync every record of the supplier waiting for a pending request's id (module docstring)."""
-    requests = await deps.requests.pending(supplier_id)
-    if not requests:
+    """Re-sync every record of the supplier waiting for a pending request (module docstring)."""
+    pending = await deps.requests.pending(supplier_id)
+    if not pending:
         return ResyncReport()
     integration = await deps.sync.integrations.get(supplier_id)
+    report = ResyncReport()
+    requests: list[HealRequest] = []
+    for request in pending:
+        if request.blocker in WAITING_FOR:
+            report = _merged(report, await _heal_by_code(deps, supplier_id, integration, request))
+        else:
+            requests.append(request)
+    if not requests:
+        return report
+    return _merged(report, await _heal_mappings(deps, supplier_id, integration, requests))
+
+
+async def _heal_by_code(
+    deps: HealDeps, supplier_id: str, integration: IntegrationSettings | None, request: HealRequest
+) -> ResyncReport:
+    """A `connection` or `integration` request: every record failed with a code it heals, once."""
+    report = ResyncReport()
+    ready = integration is not None and not (
+        request.blocker == CONNECTION and deps.connections.is_open(supplier_id)
+    )
+    if ready and integration is not None:
+        selection = Selection(
+            supplier_id, codes=WAITING_FOR[request.blocker], written_before=request.requested_at
+        )
+        report = await resync_selected(
+            deps.sync, selection, concurrency=integration.concurrency_limit, claim_ttl_s=deps.claim_ttl_s
+        )
+        log.info(
+            "%s heal: %d record(s) re-synced, %d synced, %d still failing, %d error(s)",
+            request.blocker,
+            len(report.outcomes),
+            len(report.synced),
+            len(report.failed),
+            report.errors,
+            extra={"supplier_id": supplier_id},
+        )
+    else:
+        log.info("%s heal dropped: not ready again", request.blocker, extra={"supplier_id": supplier_id})
+    if not report.errors:
+        await deps.requests.finish(supplier_id, [request])
+    return report
+
+
+def _merged(first: ResyncReport, second: ResyncReport) -> ResyncReport:
+    return ResyncReport(first.outcomes + second.outcomes, first.errors + second.errors)
+
+
+async def _heal_mappings(
+    deps: HealDeps, supplier_id: str, integration: IntegrationSettings | None, requests: list[HealRequest]
+) -> ResyncReport:
     wanted = {r.blocker for r in requests}
     ready = await resolvable(deps.sync, supplier_id, integration, wanted) if integration else set()
     if wanted - ready:  # e.g. disconnected, or a newer event removed the mapping again

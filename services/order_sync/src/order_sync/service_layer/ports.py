@@ -63,6 +63,10 @@ class Selection:
     code: ErrorCode | None = None
     blocked_by: tuple[str, ...] = ()
     """Entries waiting for any of these (`domain.mapping.blockers`)."""
+    codes: tuple[ErrorCode, ...] = ()
+    """Entries whose latest failure has any of these codes (`domain.healing.WAITING_FOR`)."""
+    written_before: datetime | None = None
+    """Entries whose latest outcome was recorded at or before this time."""
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,10 @@ class Ledger(Protocol):
         """Which of `blockers` (None: any) the latest outcome of some failed record waits for."""
         ...
 
+    async def failing_with(self, codes: Iterable[ErrorCode], supplier_id: str | None = None) -> list[str]:
+        """Suppliers (or just `supplier_id`) with a record whose latest outcome failed with one of `codes`."""
+        ...
+
 
 class Integrations(Protocol):
     async def get(self, supplier_id: str) -> IntegrationSettings | None: ...
@@ -179,6 +187,8 @@ class HealRequest:
 
     blocker: str
     generation: int
+    requested_at: datetime | None = None
+    """When the latest generation was requested (a connection heal re-runs what failed before it)."""
 
 
 class HealRequests(Protocol):
@@ -228,6 +238,10 @@ class Counters(Protocol):
 
     def failure(self, code: str) -> None:
         """Count a failure outcome by its stable error code."""
+        ...
+
+    def resynced(self) -> None:
+        """Count an outcome a re-sync published (not an event)."""
         ...
 
     def warning(self, code: str) -> None:

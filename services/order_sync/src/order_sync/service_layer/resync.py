@@ -139,6 +139,7 @@ class _Run:
             await self.deps.ledger.release(entry, claim)  # publishing released it otherwise
         else:
             self.report.outcomes.append(outcome)
+            self.deps.counters.resynced()
 
     async def _claim(self, entry: LedgerEntry) -> tuple[LedgerEntry, Claim] | None:
         while True:

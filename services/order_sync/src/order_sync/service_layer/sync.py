@@ -31,6 +31,7 @@ from om_contracts import (
     external_id,
 )
 from om_netsuite import AuthenticationFailed, NetSuiteError, NetSuiteHTTPError
+from om_platform.connections import ConnectionDown
 from om_platform.errors import TransientFailure
 from order_sync.domain import mapping, outcomes
 from order_sync.domain.outcomes import Outcome, SourceEvent, Written
@@ -266,10 +267,19 @@ async def _apply(
             status = "voided"
     except CredentialError as exc:
         raise _Failure(ErrorCode.INTEGRATION_NOT_CONFIGURED, str(exc)) from exc
+    except ConnectionDown as exc:
+        # Parked: nothing was sent. Re-synced by itself once the connection is back (heal.py).
+        raise _Failure(
+            ErrorCode(exc.code),
+            f"not sent: the NetSuite connection is {exc.state}; it re-syncs by itself once it is back",
+            retryable=True,
+            details=(ErrorDetail(reason=str(exc)),),
+        ) from exc
     except AuthenticationFailed as exc:
         raise _Failure(
             ErrorCode.NETSUITE_AUTH_FAILED,
             f"NetSuite refused the credentials: {exc.code or exc.status}",
+            retryable=True,  # re-synced once the login works again (a probe, new credentials)
             details=(ErrorDetail(reason=exc.detail or "authentication failed", netsuite_code=exc.code),),
         ) from exc
     except NetSuiteHTTPError as exc:

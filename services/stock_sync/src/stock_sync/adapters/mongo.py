@@ -134,6 +134,14 @@ class MongoRuns:
             upsert=True,
         )
 
+    async def waiting(self, supplier_id: str, since: datetime) -> None:
+        """Runs held back while the supplier's NetSuite connection is down (`omctl status`)."""
+        await self._collection.update_one(
+            {"_id": supplier_id, "waiting_for_connection": {"$ne": True}},
+            {"$set": {"supplier_id": supplier_id, "waiting_for_connection": True, "waiting_since": since}},
+            upsert=True,
+        )
+
     async def started(self, supplier_id: str, at: datetime, owner: str) -> dict[str, Any] | None:
         """Mark the supplier running; returns the run it interrupted (state still `running`), if any."""
         before = await self._collection.find_one_and_update(
@@ -145,6 +153,7 @@ class MongoRuns:
                     "started_at": at,
                     "owner": owner,
                     "trigger": False,
+                    "waiting_for_connection": False,
                 }
             },
             upsert=True,
@@ -173,6 +182,10 @@ class MongoRuns:
             "counts": counts,
             "next_run_at": next_run_at,
         }
+        change: dict[str, Any] = {"$set": update}
         if outcome == "succeeded":
             update["last_success_at"] = at
-        await self._collection.update_one({"_id": supplier_id}, {"$set": update}, upsert=True)
+            change["$unset"] = {"failing_since": ""}
+        else:
+            change["$min"] = {"failing_since": at}  # the first failure of the current streak
+        await self._collection.update_one({"_id": supplier_id}, change, upsert=True)

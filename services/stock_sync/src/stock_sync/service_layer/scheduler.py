@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from om_contracts import IntegrationSettings
+from om_platform.connections import AlwaysConnected, ConnectionDown, ConnectionView
 from om_platform.leases import LeaseLost
 from stock_sync.domain.levels import BadConfiguration
 from stock_sync.domain.schedule import is_due, next_run_after, retry_after_failure
@@ -46,6 +47,10 @@ class RunStore(Protocol):
     async def schedules(self, supplier_ids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
 
     async def request(self, supplier_id: str, at: datetime) -> None: ...
+
+    async def waiting(self, supplier_id: str, since: datetime) -> None:
+        """The supplier's runs are held back: its NetSuite connection is down (cleared at its next start)."""
+        ...
 
     async def started(self, supplier_id: str, at: datetime, owner: str) -> dict[str, Any] | None:
         """Mark the run started; returns the interrupted run it replaces (state still running)."""
@@ -89,8 +94,12 @@ class StockScheduler:
     max_concurrent_runs: int = 4
     lease_ttl_s: float = 60.0
     on_finished: Callable[[RunReport], None] = lambda _report: None
+    connections: ConnectionView = field(default_factory=AlwaysConnected)
+    """A supplier whose NetSuite breaker is open is not run (it stays due: it runs at the first tick
+    after the connection is back); a run that failed because it broke is due again at once."""
     owner: str = field(default_factory=lambda: secrets.token_hex(6))
     _running: dict[str, asyncio.Task[RunReport | None]] = field(default_factory=dict)
+    _waiting: set[str] = field(default_factory=set)
 
     # -- the loop -------------------------------------------------------------------------------
 
@@ -123,8 +132,13 @@ class StockScheduler:
             schedule = schedules.get(supplier_id, {})
             next_run_at = schedule.get("next_run_at")
             triggered = bool(schedule.get("trigger"))
-            if is_due(next_run_at, triggered, now):
-                due.append((now if triggered or next_run_at is None else next_run_at, supplier_id))
+            if not is_due(next_run_at, triggered, now):
+                continue
+            if self.connections.is_open(supplier_id):
+                await self._hold(supplier_id, now)
+                continue
+            self._waiting.discard(supplier_id)
+            due.append((now if triggered or next_run_at is None else next_run_at, supplier_id))
         room = self.max_concurrent_runs - len(self._running)
         started = [supplier_id for _, supplier_id in sorted(due)[: max(room, 0)]]
         for supplier_id in started:
@@ -132,6 +146,12 @@ class StockScheduler:
                 self._guarded(supplier_id), name=f"stock:{supplier_id}"
             )
         return started
+
+    async def _hold(self, supplier_id: str, now: datetime) -> None:
+        if supplier_id not in self._waiting:
+            self._waiting.add(supplier_id)
+            await self.runs.waiting(supplier_id, now)
+            log.info("stock run held: the NetSuite connection is down", extra={"supplier_id": supplier_id})
 
     async def _guarded(self, supplier_id: str) -> RunReport | None:
         try:
@@ -211,6 +231,8 @@ class StockScheduler:
             code, reason = "UNKNOWN_LOCATION", str(exc)
         except StockReadFailed as exc:
             code, reason, retry_soon = exc.code, exc.message, exc.retryable
+        except ConnectionDown as exc:
+            code, reason = exc.code, str(exc)  # due again at once: held until the connection is back
         except LeaseLost:
             # Another replica holds the supplier now; it records its own run.
             log.warning("stock run lost its lease", extra={"supplier_id": supplier_id})
@@ -220,11 +242,12 @@ class StockScheduler:
             code, reason, retry_soon = "INTERNAL_ERROR", type(exc).__name__, True
         finished_at = self.clock()
         outcome = "succeeded" if code is None else "failed"
-        next_run_at = (
-            retry_after_failure(interval, finished_at)
-            if retry_soon
-            else next_run_after(supplier_id, interval, finished_at)
-        )
+        if code is not None and self.connections.is_open(supplier_id):
+            next_run_at = finished_at  # the connection broke: run as soon as it is back
+        elif retry_soon:
+            next_run_at = retry_after_failure(interval, finished_at)
+        else:
+            next_run_at = next_run_after(supplier_id, interval, finished_at)
         report = RunReport(supplier_id, outcome, run.counts, started_at, finished_at, code, reason)
         await self.runs.finished(
             supplier_id,

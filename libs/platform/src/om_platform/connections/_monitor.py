@@ -1,0 +1,558 @@
+"""Each process's view of its suppliers' NetSuite connections: the breaker, probes, status events.
+
+`ConnectionMonitor` (one per process, built by the runtime) hands every NetSuite session a
+`SupplierGuard` (om_netsuite's `RequestGuard`). The guard:
+
+* refuses, holding the budget slot, to send a request for a supplier whose breaker is open
+  (`auth_failed`, `unreachable`): it raises `ConnectionDown`, a `TransientFailure` that names the
+  state and the failure code (`NETSUITE_AUTH_FAILED` / `NETSUITE_UNAVAILABLE`), so the use cases
+  park the record instead of retrying it and nothing reaches NetSuite;
+* counts, per supplier and still in the slot, what each attempt met: `auth_failed_after`
+  consecutive 401s, or nothing but outages (5xx, timeouts, refused connections) for
+  `unreachable_after_s`, open the breaker in this process at once, so a burst of queued records
+  sends no more requests; 429s feed a sliding window (`rate_limited_share` of the attempts over
+  `rate_limited_window_s`, at least `MIN_RATE_SAMPLES` attempts);
+* reports each finished request to the monitor, which turns what changes the shared state into one
+  compare-and-set write (`ConnectionStore`) and one `netsuite.integration.status` event.
+
+The monitor's loop (`run`, supervised by the runtime, every `status_poll_s`) reads the suppliers
+that are not connected or changed since its last read (so other processes' changes reach this one
+within a poll, and the healthy suppliers cost nothing), publishes changes whose process died before
+publishing them, and probes: each open breaker gets one probe request (a one-row currency list
+through the supplier's own credentials and budget) at `probe_interval_s` after it opened, doubling
+per failed probe up to `probe_max_interval_s`; the process whose conditional write moves the probe
+time forward sends it, so there is one prober per supplier across every replica and service. New
+credentials in the integration make the probe due at once (`credentials_changed`), and each
+process that saw them then reads the shared states every `FAST_POLL_S` for `EXPECTING_S`, so it
+takes the probe's answer (whoever sent it) within a fraction of a second.
+
+When a supplier's state leaves a broken one (`recovers`), the monitor calls the services'
+`on_recovered` listeners (order_sync re-syncs what it parked, finance_sync runs its skipped slots
+at once; stock_sync's scheduler simply stops skipping the supplier). A listener hears the change
+from the process that made it or, within one poll, from any other process; a process that was not
+running then catches up on its own at start (order_sync's re-sync of parked records).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, Protocol
+
+from om_contracts import (
+    ConnectionState,
+    IntegrationSettings,
+    IntegrationStatus,
+    NetSuiteIntegrationStatus,
+    StatusError,
+)
+from om_netsuite import NetSuiteError, NetSuiteSession
+from om_platform.connections._states import (
+    BREAKER_OPEN,
+    Signal,
+    Status,
+    describe,
+    is_login_refused,
+    is_outage,
+    is_rate_limited,
+    next_state,
+    recovers,
+    signal_of,
+    state_of,
+)
+from om_platform.connections._store import ConnectionStore
+from om_platform.errors import TransientFailure
+
+log = logging.getLogger(__name__)
+
+FAST_POLL_S = 0.2
+EXPECTING_S = 15.0
+"""After new credentials, every process reads the shared states every `FAST_POLL_S` for this long:
+whichever process probes, the others take its answer within a fraction of a second, not a poll."""
+MIN_RATE_SAMPLES = 10
+"""Attempts a rate window needs before its 429 share means anything."""
+MIN_OUTAGE_ATTEMPTS = 3
+"""Failed attempts an outage needs, however long it lasted, before the breaker opens."""
+
+Recovered = Callable[[str], Awaitable[None]]
+PublishStatus = Callable[[NetSuiteIntegrationStatus], Awaitable[None]]
+ProbeSession = Callable[[str, IntegrationSettings], NetSuiteSession]
+
+
+class Integrations(Protocol):
+    async def get(self, supplier_id: str, *, fresh: bool = False) -> IntegrationSettings | None: ...
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """The breaker's and prober's knobs (ServiceSettings `NETSUITE_*`, see the README)."""
+
+    auth_failed_after: int = 3
+    unreachable_after_s: float = 60.0
+    rate_limited_share: float = 0.5
+    rate_limited_window_s: float = 60.0
+    probe_interval_s: float = 180.0
+    probe_max_interval_s: float = 1800.0
+    status_poll_s: float = 2.0
+    publish_claim_s: float = 30.0
+    """How long a process holds the publication of a change before another may publish it."""
+
+
+class ConnectionView(Protocol):
+    """What schedulers and use cases ask of the monitor (a port; `AlwaysConnected` in unit tests)."""
+
+    def is_open(self, supplier_id: str) -> bool:
+        """Whether the supplier's breaker is open: its work would be refused, so it waits."""
+        ...
+
+
+class AlwaysConnected:
+    """A `ConnectionView` whose breakers never open."""
+
+    def is_open(self, supplier_id: str) -> bool:
+        return False
+
+
+class ConnectionDown(TransientFailure):
+    """The supplier's NetSuite connection is down (its breaker is open): nothing was sent."""
+
+    def __init__(self, supplier_id: str, state: ConnectionState, since: datetime | None) -> None:
+        when = f" since {since.isoformat()}" if since else ""
+        super().__init__(f"NetSuite connection of {supplier_id} is {state}{when}; nothing sent")
+        self.supplier_id = supplier_id
+        self.state = state
+        self.since = since
+
+    @property
+    def code(self) -> str:
+        """The failure code a parked record carries."""
+        return "NETSUITE_AUTH_FAILED" if self.state == "auth_failed" else "NETSUITE_UNAVAILABLE"
+
+
+@dataclass
+class _Tracker:
+    """What this process saw of one supplier's recent attempts (no I/O, updated in the slot)."""
+
+    logins_refused: int = 0
+    outage_since: float | None = None
+    outage_attempts: int = 0
+    opened: Literal["auth_failed", "unreachable"] | None = None
+    """The breaker this process opened on its own and has not seen stored yet."""
+    opened_at: float = 0.0
+    window: deque[tuple[float, bool]] = field(default_factory=deque)
+    last_error: NetSuiteError | None = None
+
+    def attempt(self, error: NetSuiteError | None, now: float, settings: ConnectionSettings) -> None:
+        self.window.append((now, is_rate_limited(error)))
+        horizon = now - settings.rate_limited_window_s
+        while self.window and self.window[0][0] < horizon:
+            self.window.popleft()
+        if is_rate_limited(error):
+            return  # NetSuite answered: neither a refused login nor an outage
+        if is_login_refused(error):
+            self.logins_refused += 1
+            self.outage_since, self.outage_attempts = None, 0
+            self.last_error = error
+            if self.logins_refused >= settings.auth_failed_after:
+                self._open("auth_failed", now)
+            return
+        self.logins_refused = 0
+        if is_outage(error):
+            self.outage_attempts += 1
+            self.last_error = error
+            if self.outage_since is None:
+                self.outage_since = now
+            lasted = now - self.outage_since
+            if lasted >= settings.unreachable_after_s and self.outage_attempts >= MIN_OUTAGE_ATTEMPTS:
+                self._open("unreachable", now)
+            return
+        self.outage_since, self.outage_attempts = None, 0  # answered: the connection works
+
+    def _open(self, state: Literal["auth_failed", "unreachable"], now: float) -> None:
+        if self.opened is None:
+            self.opened, self.opened_at = state, now
+
+    def rate_share(self) -> float | None:
+        if len(self.window) < MIN_RATE_SAMPLES:
+            return None
+        return sum(1 for _, limited in self.window if limited) / len(self.window)
+
+
+class SupplierGuard:
+    """om_netsuite `RequestGuard` of one supplier's session (module docstring)."""
+
+    def __init__(self, monitor: ConnectionMonitor, supplier_id: str, account_id: str, *, probe: bool) -> None:
+        self._monitor = monitor
+        self.supplier_id = supplier_id
+        self.account_id = account_id
+        self.probe = probe
+
+    def admit(self, operation: str) -> None:
+        if not self.probe:
+            self._monitor.check(self.supplier_id)
+
+    def attempted(self, operation: str, error: NetSuiteError | None) -> None:
+        self._monitor.attempted(self.supplier_id, error)
+
+    async def finished(self, operation: str, error: BaseException | None) -> None:
+        await self._monitor.finished(self.supplier_id, self.account_id, operation, error, probe=self.probe)
+
+
+class ConnectionMonitor:
+    """See the module docstring. `attach` it once MongoDB and the publisher exist (the lifespan)."""
+
+    def __init__(
+        self,
+        service: str,
+        settings: ConnectionSettings,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.service = service
+        self.settings = settings
+        self._clock = clock
+        self._store: ConnectionStore | None = None
+        self._publish: PublishStatus | None = None
+        self._integrations: Integrations | None = None
+        self._probe_session: ProbeSession | None = None
+        self._statuses: dict[str, Status] = {}
+        self._trackers: dict[str, _Tracker] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._listeners: list[Recovered] = []
+        self._probing: dict[str, asyncio.Task[None]] = {}
+        self._wakeup = asyncio.Event()
+        self._last_read: datetime | None = None
+        self._expecting_until = 0.0
+        self.on_refused: Callable[[], None] = lambda: None
+        """Called for each request refused because the breaker was open (a metric)."""
+
+    # -- wiring -----------------------------------------------------------------------------
+
+    def attach(
+        self,
+        store: ConnectionStore,
+        publish: PublishStatus,
+        integrations: Integrations | None,
+        probe_session: ProbeSession,
+    ) -> None:
+        self._store = store
+        self._publish = publish
+        self._integrations = integrations
+        self._probe_session = probe_session
+
+    def on_recovered(self, listener: Recovered) -> None:
+        """Call `listener(supplier_id)` when a supplier's connection comes back (see `recovers`).
+
+        Listeners run inside the request or poll that saw the change: they must be quick (note the
+        work, durably if it must survive a crash, and let a loop of the service do it)."""
+        self._listeners.append(listener)
+
+    def guard(self, supplier_id: str, account_id: str, *, probe: bool = False) -> SupplierGuard:
+        return SupplierGuard(self, supplier_id, account_id, probe=probe)
+
+    # -- the view ---------------------------------------------------------------------------
+
+    def status(self, supplier_id: str) -> Status:
+        """The shared state as this process last read or wrote it (connected when never changed)."""
+        return self._statuses.get(supplier_id) or Status(supplier_id)
+
+    def statuses(self) -> list[Status]:
+        return [s for s in self._statuses.values() if s.state != "connected"]
+
+    def open_state(self, supplier_id: str) -> ConnectionState | None:
+        """The open breaker's state (`auth_failed`/`unreachable`), or None when requests may go."""
+        status = self._statuses.get(supplier_id)
+        if status is not None and status.breaker_open:
+            return status.state
+        tracker = self._trackers.get(supplier_id)
+        if tracker is not None and tracker.opened is not None:
+            if time.monotonic() - tracker.opened_at < self.settings.probe_interval_s:
+                return tracker.opened
+            # Opened here but never stored (MongoDB was down): let requests through again.
+            tracker.opened = None
+        return None
+
+    async def load(self, supplier_ids: list[str]) -> dict[str, Status]:
+        """The shared state of these suppliers, read now (not from this process's view)."""
+        if self._store is None or not supplier_ids:
+            return {supplier_id: self.status(supplier_id) for supplier_id in supplier_ids}
+        found = await self._store.load_many(supplier_ids)
+        for status in found.values():
+            if status.version:
+                await self._adopt(status)
+        return found
+
+    def is_open(self, supplier_id: str) -> bool:
+        return self.open_state(supplier_id) is not None
+
+    def check(self, supplier_id: str) -> None:
+        """Raise `ConnectionDown` when the supplier's breaker is open."""
+        state = self.open_state(supplier_id)
+        if state is not None:
+            self.on_refused()
+            raise ConnectionDown(supplier_id, state, self.status(supplier_id).since)
+
+    # -- what requests met ------------------------------------------------------------------
+
+    def attempted(self, supplier_id: str, error: NetSuiteError | None) -> None:
+        tracker = self._trackers.setdefault(supplier_id, _Tracker())
+        tracker.attempt(error, time.monotonic(), self.settings)
+
+    async def finished(
+        self,
+        supplier_id: str,
+        account_id: str,
+        operation: str,
+        error: BaseException | None,
+        *,
+        probe: bool = False,
+    ) -> None:
+        tracker = self._trackers.setdefault(supplier_id, _Tracker())
+        signals: list[Signal] = []
+        signal = None if isinstance(error, ConnectionDown) else signal_of(operation, error)
+        if signal is not None:
+            signals.append(signal)
+            if signal.kind == "answered":
+                tracker.opened = None
+        elif tracker.opened is not None and tracker.last_error is not None:
+            # This process opened the breaker (its retry may have been the one refused): store it.
+            code, message = describe(tracker.last_error)
+            signals.append(Signal(tracker.opened, code=code, message=message))
+        share = None if isinstance(error, ConnectionDown) else tracker.rate_share()
+        if share is not None and share >= self.settings.rate_limited_share:
+            signals.append(
+                Signal(
+                    "rate_limited",
+                    detail=f"{share:.0%} of the last {len(tracker.window)} requests answered 429",
+                    code="CONCURRENCY_LIMIT_EXCEEDED",
+                    message="Concurrent request limit exceeded. Request blocked.",
+                )
+            )
+        elif share is not None and share < self.settings.rate_limited_share / 2:
+            signals.append(Signal("rate_ok"))
+        for each in signals:
+            await self.observe(supplier_id, each, account_id=account_id)
+        if probe and error is not None and self._store is not None:
+            current = self.status(supplier_id)
+            if current.breaker_open:
+                await self._store.probe_failed(current)
+
+    async def observe(self, supplier_id: str, signal: Signal, *, account_id: str | None = None) -> bool:
+        """Store the change `signal` makes to the shared state, if any; True if this call made it."""
+        if next_state(self.status(supplier_id), signal, self._clock(), rate_dwell=self._dwell) is None:
+            return False  # the common case: nothing changes, no I/O
+        store = self._store
+        if store is None:
+            return False
+        async with self._locks.setdefault(supplier_id, asyncio.Lock()):
+            current = self.status(supplier_id)
+            for _ in range(5):
+                now = self._clock()
+                change = next_state(current, signal, now, rate_dwell=self._dwell)
+                if change is None:
+                    return False
+                fields = self._fields(current, change, now, account_id)
+                if await store.transition(
+                    current, fields, now + timedelta(seconds=self.settings.publish_claim_s)
+                ):
+                    stored = await store.load(supplier_id)
+                    await self._adopt(stored, previous=current)
+                    await self._publish_change(stored)
+                    return True
+                current = await store.load(supplier_id)  # another process changed it: look again
+                await self._adopt(current)
+        return False
+
+    @property
+    def _dwell(self) -> timedelta:
+        return timedelta(seconds=self.settings.rate_limited_window_s)
+
+    def _fields(
+        self, current: Status, change: Signal, now: datetime, account_id: str | None
+    ) -> dict[str, Any]:
+        state = state_of(change)
+        fields: dict[str, Any] = {
+            "state": state,
+            "since": now,
+            "changed_at": now,
+            "previous_state": current.state,
+            "service": self.service,
+            "detail": change.detail,
+            "record_type": change.record_type if state == "permission_missing" else None,
+            "account_id": account_id or current.account_id,
+            "last_error": {"code": change.code, "message": change.message} if change.code else None,
+            "probe_failures": 0,
+            "next_probe_at": now + timedelta(seconds=self.settings.probe_interval_s)
+            if state in BREAKER_OPEN
+            else None,
+        }
+        return fields
+
+    async def _adopt(self, status: Status, previous: Status | None = None) -> None:
+        """Take `status` as the shared state; tell the listeners if the connection came back."""
+        before = previous or self._statuses.get(status.supplier_id) or Status(status.supplier_id)
+        if status.version < before.version:
+            return
+        self._statuses[status.supplier_id] = status
+        tracker = self._trackers.get(status.supplier_id)
+        if tracker is not None and (status.breaker_open or status.version > before.version):
+            tracker.opened = None  # stored (or someone else's newer decision stands)
+            if not status.breaker_open:
+                tracker.logins_refused = 0
+                tracker.outage_since, tracker.outage_attempts = None, 0
+        if status.version > before.version and recovers(before.state, status.state):
+            log.info(
+                "NetSuite connection back: %s -> %s",
+                before.state,
+                status.state,
+                extra={"supplier_id": status.supplier_id},
+            )
+            for listener in self._listeners:
+                try:
+                    await listener(status.supplier_id)
+                except Exception:
+                    log.exception("recovery listener failed", extra={"supplier_id": status.supplier_id})
+
+    # -- status events ----------------------------------------------------------------------
+
+    async def _publish_change(self, status: Status) -> None:
+        if self._publish is None or self._store is None:
+            return
+        try:
+            await self._publish(status_event(status))
+            await self._store.mark_published(status.supplier_id, status.version)
+        except Exception:
+            # The document stays unpublished; once the claim lapses, a poll publishes it.
+            log.exception("publishing a connection status failed", extra={"supplier_id": status.supplier_id})
+            return
+        log.warning(
+            "NetSuite connection %s (was %s)%s",
+            status.state,
+            status.previous_state,
+            f": {status.detail}" if status.detail else "",
+            extra={"supplier_id": status.supplier_id, "error_code": status.error_code},
+        )
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Poll, publish what was left unpublished, probe: for the life of the process."""
+        while True:
+            try:
+                await self.poll()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("reading NetSuite connection states failed; retrying")
+            # Right after new credentials, another process's probe decides: read its answer soon.
+            soon = time.monotonic() < self._expecting_until
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._wakeup.wait(),
+                    min(FAST_POLL_S, self.settings.status_poll_s) if soon else self.settings.status_poll_s,
+                )
+            self._wakeup.clear()
+
+    async def poll(self) -> None:
+        """One round of the loop (tests call it directly)."""
+        store = self._store
+        if store is None:
+            return
+        now = self._clock()
+        since = (self._last_read or now) - timedelta(seconds=max(5.0, 2 * self.settings.status_poll_s))
+        for status in await store.not_connected_or_changed_since(since):
+            await self._adopt(status)
+        self._last_read = now
+        for status in await store.unpublished(now):
+            if await store.claim_publication(
+                status, now, now + timedelta(seconds=self.settings.publish_claim_s)
+            ):
+                await self._publish_change(status)
+        for status in list(self._statuses.values()):
+            due = status.next_probe_at
+            if (
+                status.breaker_open
+                and due is not None
+                and due <= now
+                and status.supplier_id not in self._probing
+            ):
+                await self._claim_and_probe(store, status, now)
+
+    async def _claim_and_probe(self, store: ConnectionStore, status: Status, now: datetime) -> None:
+        delay = min(
+            self.settings.probe_interval_s * 2 ** (status.probe_failures + 1),
+            self.settings.probe_max_interval_s,
+        )
+        if not await store.claim_probe(status, now + timedelta(seconds=delay)):
+            return  # another process probes it (or it changed): the next poll reads what happened
+        supplier_id = status.supplier_id
+        task = asyncio.create_task(self._probe(supplier_id), name=f"probe:{supplier_id}")
+        self._probing[supplier_id] = task
+        task.add_done_callback(lambda _t: self._probing.pop(supplier_id, None))
+
+    async def _probe(self, supplier_id: str) -> None:
+        if self._integrations is None or self._probe_session is None:
+            return
+        try:
+            integration = await self._integrations.get(supplier_id, fresh=True)
+            if integration is None:
+                return  # disconnected: nothing to probe until it connects again
+            session = self._probe_session(supplier_id, integration)
+            log.info("probing NetSuite", extra={"supplier_id": supplier_id})
+            currencies = session.list("currency", page_size=1)
+            try:
+                await anext(currencies, None)  # one page of one row: the answer, not its content, counts
+            finally:
+                if isinstance(currencies, AsyncGenerator):
+                    await currencies.aclose()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.info("NetSuite probe failed: %s", exc, extra={"supplier_id": supplier_id})
+
+    async def credentials_changed(self, supplier_id: str) -> None:
+        """New credentials arrived: probe the supplier now if its breaker is open."""
+        if self._store is not None and await self._store.probe_now(supplier_id, self._clock()):
+            log.info("new credentials: probing NetSuite now", extra={"supplier_id": supplier_id})
+            self._expecting_until = time.monotonic() + EXPECTING_S
+            self._wakeup.set()
+
+    async def stop(self) -> None:
+        tasks = list(self._probing.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def status_event(status: Status) -> NetSuiteIntegrationStatus:
+    """The event of one stored change; its id is derived from (supplier, version), so publishing
+    the same change twice (a lapsed claim) yields the same event id for consumers to deduplicate."""
+    digest = hashlib.sha256(f"{status.supplier_id}\x00{status.version}".encode()).hexdigest()[:32]
+    since = status.since or datetime.now(UTC)
+    error = (
+        StatusError(code=status.error_code, message=status.error_message or "")
+        if status.error_code and status.state != "connected"
+        else None
+    )
+    return NetSuiteIntegrationStatus(
+        event_id=f"evt_status_{digest}",
+        occurred_at=since,
+        supplier_id=status.supplier_id,
+        data=IntegrationStatus(
+            state=status.state,
+            since=since,
+            service=status.service or "unknown",
+            previous_state=status.previous_state,
+            detail=status.detail,
+            record_type=status.record_type,
+            account_id=status.account_id,
+            last_error=error,
+        ),
+    )

@@ -1,0 +1,261 @@
+"""The connection monitor against the Mongo-protocol server and the NetSuite simulator over HTTP:
+a missing permission named, an outage that opens the breaker and a probe that closes it, processes
+agreeing on one change, and a change whose process died before publishing it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from pymongo.asynchronous.database import AsyncDatabase
+
+from om_contracts import IntegrationSettings, KeyRing, NetSuiteIntegrationStatus
+from om_devstack import sealed_credentials
+from om_netsuite import AuthenticationFailed, RateLimited, RetryPolicy
+from om_netsuite_sim import Account, SimulatorServer
+from om_platform.connections import (
+    COLLECTION,
+    ConnectionDown,
+    ConnectionMonitor,
+    ConnectionSettings,
+    ConnectionStore,
+    Signal,
+)
+from om_platform.metrics import Metrics
+from om_platform.netsuite_access import NetSuiteAccess
+
+pytestmark = pytest.mark.integration
+
+KEY = KeyRing.generate_key()
+RING = KeyRing([KEY])
+
+
+@dataclass
+class Published:
+    events: list[NetSuiteIntegrationStatus] = field(default_factory=list)
+    fail: bool = False
+
+    async def __call__(self, event: NetSuiteIntegrationStatus) -> None:
+        if self.fail:
+            raise ConnectionError("broker down")
+        self.events.append(event)
+
+
+@dataclass
+class Integrations:
+    settings: dict[str, IntegrationSettings] = field(default_factory=dict)
+
+    async def get(self, supplier_id: str, *, fresh: bool = False) -> IntegrationSettings | None:
+        return self.settings.get(supplier_id)
+
+
+@dataclass
+class Process:
+    """One service process's NetSuite access and connection monitor."""
+
+    monitor: ConnectionMonitor
+    access: NetSuiteAccess
+    published: Published
+    integrations: Integrations
+    recovered: list[str] = field(default_factory=list)
+
+    def session(self, supplier_id: str) -> Any:
+        return self.access.session(supplier_id, self.integrations.settings[supplier_id])
+
+
+def _integration(account: Account) -> IntegrationSettings:
+    return IntegrationSettings.model_validate(
+        {
+            "account_id": account.account_id,
+            "credentials": sealed_credentials(RING, account.credentials),
+            "sync_type": "orders",
+            "concurrency_limit": 2,
+        }
+    )
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def processes(mongo_db: AsyncDatabase[Any], simulator: SimulatorServer) -> AsyncIterator[Any]:
+    started: list[Process] = []
+    store = ConnectionStore(mongo_db[COLLECTION])
+    await store.ensure_indexes()
+
+    def start(service: str = "order_sync", **overrides: Any) -> Process:
+        settings = ConnectionSettings(
+            **{"status_poll_s": 0.1, "probe_interval_s": 0.3, "unreachable_after_s": 0.2, **overrides}
+        )
+        monitor = ConnectionMonitor(service, settings)
+        access = NetSuiteAccess(
+            RING,
+            Metrics(),
+            base_url_override=simulator.base_url,
+            timeout_s=5,
+            budget_db=mongo_db,
+            retry=RetryPolicy(max_attempts=2, base=0.01, cap=0.02),
+            connections=monitor,
+        )
+        process = Process(monitor, access, Published(), Integrations())
+
+        async def heard(supplier_id: str) -> None:
+            process.recovered.append(supplier_id)
+
+        monitor.on_recovered(heard)
+        monitor.attach(
+            store,
+            process.published,
+            process.integrations,
+            lambda supplier_id, integration: access.session(supplier_id, integration, probe=True),
+        )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        await process.monitor.stop()
+        await process.access.aclose()
+
+
+def _account(simulator: SimulatorServer, unique_name: str, suffix: str = "") -> Account:
+    account_id = f"{int(unique_name, 16) % 10**8}{suffix}_SB1"
+    simulator.sim.add_account(account_id, concurrency_limit=2)
+    return simulator.sim.account(account_id)
+
+
+async def test_a_role_without_customer_deposit_is_reported_permission_missing_naming_it(
+    processes: Any, simulator: SimulatorServer, unique_name: str
+) -> None:
+    process = processes()
+    account = _account(simulator, unique_name)
+    account.set_role(["Customer Deposit"])
+    customer = account.add_customer("Cafe")
+    process.integrations.settings["sup_p"] = _integration(account)
+    session = process.session("sup_p")
+
+    with pytest.raises(AuthenticationFailed):
+        await session.upsert("customerDeposit", "OM-DEP-1", {"customer": {"id": customer}, "payment": 10})
+    await session.get("customer", customer)  # records of other kinds still go to NetSuite
+
+    [event] = process.published.events
+    assert event.data.state == "permission_missing"
+    assert event.data.detail == "Customer Deposit"
+    assert event.data.record_type == "customerDeposit"
+    assert event.data.last_error is not None
+    assert event.data.last_error.code == "INSUFFICIENT_PERMISSION"
+    assert event.data.account_id == account.account_id
+    assert not process.monitor.is_open("sup_p")
+
+    account.set_role([])  # the administrator grants it: the next deposit clears the state
+    await session.upsert("customerDeposit", "OM-DEP-1", {"customer": {"id": customer}, "payment": 10})
+    assert [e.data.state for e in process.published.events] == ["permission_missing", "connected"]
+    assert process.recovered == ["sup_p"]
+
+
+async def test_an_outage_opens_the_breaker_and_a_probe_closes_it_once_netsuite_answers(
+    processes: Any, simulator: SimulatorServer, unique_name: str
+) -> None:
+    process = processes()
+    account = _account(simulator, unique_name)
+    process.integrations.settings["sup_u"] = _integration(account)
+    session = process.session("sup_u")
+    account.faults.add("drop")  # every request: the connection closes without an answer
+
+    refused = 0
+    for _ in range(50):
+        try:
+            await session.get("currency", "1")
+        except ConnectionDown:
+            refused += 1
+            break
+        except Exception:  # the outage itself, before the breaker opens
+            await asyncio.sleep(0.05)
+    sent_while_open = len(account.request_log)
+    for _ in range(20):
+        with pytest.raises(ConnectionDown):
+            await session.get("currency", "1")
+    assert refused == 1
+    assert len(account.request_log) == sent_while_open  # nothing more reached NetSuite
+    assert [e.data.state for e in process.published.events] == ["unreachable"]
+
+    account.faults.clear()
+    loop = asyncio.create_task(process.monitor.run())
+    try:
+        for _ in range(200):
+            if process.recovered:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        loop.cancel()
+        await asyncio.gather(loop, return_exceptions=True)
+    assert [e.data.state for e in process.published.events] == ["unreachable", "connected"]
+    assert process.recovered == ["sup_u"]
+    await session.get("currency", "1")  # sent again
+
+
+async def test_two_processes_seeing_the_same_refusal_store_and_publish_it_once(
+    processes: Any, simulator: SimulatorServer, unique_name: str
+) -> None:
+    first, second = processes("order_sync"), processes("finance_sync")
+    refused = Signal("auth_failed", code="INVALID_LOGIN", message="Invalid login attempt.")
+
+    won = await asyncio.gather(
+        *(p.monitor.observe("sup_2", refused, account_id="1_SB1") for p in (first, second) for _ in range(3))
+    )
+    await first.monitor.poll()
+    await second.monitor.poll()
+
+    assert sum(won) == 1
+    assert len(first.published.events) + len(second.published.events) == 1
+    assert first.monitor.is_open("sup_2")
+    assert second.monitor.is_open("sup_2")
+
+
+async def test_a_change_whose_process_died_before_publishing_is_published_once_by_another(
+    processes: Any, mongo_db: AsyncDatabase[Any]
+) -> None:
+    dying = processes("stock_sync", publish_claim_s=0.2)
+    dying.published.fail = True  # the broker is gone as the process dies
+    survivor = processes("order_sync", publish_claim_s=0.2)
+
+    assert await dying.monitor.observe("sup_3", Signal("unreachable", code="NetSuiteTimeout", message="t"))
+    await survivor.monitor.poll()  # the claim still holds: not yet
+    assert survivor.published.events == []
+    await asyncio.sleep(0.3)
+    await survivor.monitor.poll()
+    await survivor.monitor.poll()
+
+    [event] = survivor.published.events
+    assert event.data.state == "unreachable"
+    assert event.data.service == "stock_sync"
+    document = await mongo_db[COLLECTION].find_one({"_id": "sup_3"})
+    assert document is not None
+    assert document["published"] is True
+
+
+async def test_sustained_429s_are_reported_rate_limited_without_parking_and_clear_once_they_stop(
+    processes: Any, simulator: SimulatorServer, unique_name: str
+) -> None:
+    process = processes(rate_limited_window_s=0.5, rate_limited_share=0.5)
+    account = _account(simulator, unique_name)
+    process.integrations.settings["sup_r"] = _integration(account)
+    session = process.session("sup_r")
+    account.faults.add("429", probability=0.8)
+
+    for _ in range(40):
+        with contextlib.suppress(RateLimited):
+            await session.get("currency", "1")  # never refused by the breaker: 429s park nothing
+    limited = [e.data.state for e in process.published.events]
+    account.faults.clear()
+    await asyncio.sleep(0.6)  # a whole window in rate_limited, so it may end
+    for _ in range(15):
+        await session.get("currency", "1")
+
+    assert limited == ["rate_limited"]
+    assert process.published.events[0].data.last_error is not None
+    assert process.published.events[0].data.last_error.code == "CONCURRENCY_LIMIT_EXCEEDED"
+    assert [e.data.state for e in process.published.events] == ["rate_limited", "connected"]
+    assert process.recovered == []  # nothing was parked: nothing to re-run
