@@ -132,13 +132,22 @@ async def test_a_heal_a_crashed_replica_left_pending_is_finished_by_the_next_one
         )
     finally:
         await reader.stop()
-    assert Counter(e["event_type"] for e in events) == {
-        "netsuite.order.failed": 3,
-        "netsuite.order.synced": 2,
+    counts = Counter(e["event_type"] for e in events)
+    assert counts["netsuite.order.synced"] == 2
+    assert {e["data"]["ordermentum_id"] for e in events if e["event_type"] == "netsuite.order.synced"} == {
+        "ord_cr0001",
+        "ord_cr0002",
     }
-    republished = [e for e in events if e["event_type"] == "netsuite.order.failed"][2]
-    original = next(e for e in events if e["data"]["ordermentum_id"] == "ord_cr0002")
-    assert republished["event_id"] == original["event_id"]  # the unconfirmed outcome, as stored: deduplicable
+    # The outcome stored but never confirmed is published again as stored (same event id, so a
+    # consumer de-duplicates it) when the abandoned sweep reaches it first; when the heal's re-sync
+    # claims the record first (its claim had lapsed), the newer `synced` outcome supersedes it and
+    # the stale failure is not published a second time. Either way nothing is lost.
+    assert 2 <= counts["netsuite.order.failed"] <= 3, counts
+    if counts["netsuite.order.failed"] == 3:
+        republished = [e for e in events if e["event_type"] == "netsuite.order.failed"][2]
+        original = next(e for e in events if e["data"]["ordermentum_id"] == "ord_cr0002")
+        assert republished["event_id"] == original["event_id"]
+    assert len(events) == counts["netsuite.order.synced"] + counts["netsuite.order.failed"]
     assert len(supplier.account.records("salesOrder")) == 2
     assert await db["heal_requests"].count_documents({"supplier_id": sid, "status": "pending"}) == 0
 

@@ -26,7 +26,8 @@ class PrometheusCounters:
         self._counter = Counter(
             "om_order_sync_unpublished_total",
             "Order/invoice events acknowledged without an outcome event, by reason "
-            "(sync_type_mismatch, stale, duplicate, republished)",
+            "(sync_type_mismatch, stale, duplicate, republished, superseded; sync_type_changed: a re-sync "
+            "found the supplier configured for the other sync type)",
             ["reason"],
             registry=registry,
         )

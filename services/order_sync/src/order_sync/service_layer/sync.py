@@ -121,7 +121,10 @@ async def sync_event(
     extra = {"supplier_id": source.supplier_id, "event_id": source.event_id}
     integration = await deps.integrations.get(source.supplier_id)
     if integration is not None and _other_sync_type(integration, source):
-        deps.counters.count("sync_type_mismatch")
+        # An event of the other sync type is acknowledged without an outcome. A re-sync meets one
+        # when the supplier was configured for the other type after the event failed (e.g.
+        # INTEGRATION_NOT_CONFIGURED): counted apart, as it is no event the edge handled.
+        deps.counters.count("sync_type_changed" if resync else "sync_type_mismatch")
         log.info("event of the other sync type acknowledged", extra=extra)
         return None
     tx = source.transaction
