@@ -209,7 +209,7 @@ async def test_disconnecting_an_integration_stops_its_runs(harness: Harness, sup
     await harness.disconnect(supplier)
     await asyncio.sleep(0)
     await service.scheduler.request_run(supplier)
-    assert await service.scheduler.tick() == []
+    assert supplier not in await service.scheduler.tick()  # other tests' suppliers may be due
     assert await service.scheduler.run_now(supplier) is None
 
 
