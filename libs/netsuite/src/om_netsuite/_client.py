@@ -3,7 +3,7 @@
 A session builds each request as a :class:`Request` value and hands it to :meth:`NetSuiteClient.execute`;
 the client sends it and never calls back into the session. Every attempt of every request: prepare auth (token exchange outside the budget), wait for a slot
 of the account's budget, sign the exact URL afresh, send, release the slot, classify the outcome,
-and either return, raise, or sleep (without a slot) and try again under the :class:`RetryPolicy`.
+and either return, raise, or sleep (without a slot) and try again under the :class:`RequestRetryPolicy`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from ._exceptions import (
 )
 from ._guard import RequestGuard
 from ._request import Request
-from ._retry import RetryPolicy
+from ._retry import RequestRetryPolicy
 from ._session import NetSuiteSession
 
 __all__ = ["BudgetWaitHook", "NetSuiteClient", "RequestHook"]
@@ -75,7 +75,7 @@ class NetSuiteClient:
         transport: httpx2.AsyncBaseTransport | None = None,
         budget: Budget | None = None,
         timeout: float | httpx2.Timeout = 60.0,
-        retry: RetryPolicy | None = None,
+        retry: RequestRetryPolicy | None = None,
         property_name_validation: str = "Error",
         on_request: RequestHook | None = None,
         on_budget_wait: BudgetWaitHook | None = None,
@@ -84,7 +84,7 @@ class NetSuiteClient:
     ) -> None:
         self.base_url_override = base_url_override
         self.budget: Budget = budget if budget is not None else LocalBudget()
-        self.retry = retry if retry is not None else RetryPolicy()
+        self.retry = retry if retry is not None else RequestRetryPolicy()
         self.property_name_validation = property_name_validation
         self.on_request = on_request
         self.on_budget_wait = on_budget_wait
