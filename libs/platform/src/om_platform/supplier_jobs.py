@@ -33,7 +33,11 @@ Usage (in a service's `wire`; names as in stock_sync):
         on_finished=record_run, on_held=mark_waiting,
     )
     runtime.supervise("stock-scheduler", jobs.loop)
-    runtime.connections.on_recovered(lambda _supplier: jobs.wake())  # optional: run held jobs now
+
+    async def connection_back(supplier_id: str) -> None:
+        jobs.wake()  # optional: the held jobs run now rather than at the next tick
+
+    runtime.connections.on_recovered(connection_back)
 
 `loop()` ticks every `tick_s` (or at once after `wake()`); with `rounds=True` each tick waits for
 the jobs it started before the next wait (one round at a time: order_sync's catalog, finance's
