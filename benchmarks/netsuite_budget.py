@@ -42,7 +42,7 @@ import httpx2
 from pymongo import AsyncMongoClient, monitoring
 
 from netsuite_client import simulator, tba_auth
-from om_netsuite import Budget, LeaseTiming, LocalBudget, MongoBudget, NetSuiteClient, RetryPolicy
+from om_netsuite import Budget, LeaseTiming, LocalBudget, MongoBudget, NetSuiteClient, RequestRetryPolicy
 
 COLLECTION = "netsuite_shares"
 
@@ -100,7 +100,7 @@ async def drive(
 ) -> float:
     """``per_account`` GETs on each account with ``callers`` callers each; returns the wall time."""
     async with NetSuiteClient(
-        base_url_override=url, budget=budget, retry=RetryPolicy(max_attempts=1)
+        base_url_override=url, budget=budget, retry=RequestRetryPolicy(max_attempts=1)
     ) as client:
         sessions = [client.session(a["account"], tba_auth(a), concurrency_limit=limit) for a in accounts]
         for ns, account in zip(sessions, accounts, strict=True):

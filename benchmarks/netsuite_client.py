@@ -32,7 +32,7 @@ from typing import Any
 import httpx2
 from pydantic import SecretStr
 
-from om_netsuite import LocalBudget, NetSuiteClient, RetryPolicy, TbaAuth, TbaCredentials
+from om_netsuite import LocalBudget, NetSuiteClient, RequestRetryPolicy, TbaAuth, TbaCredentials
 
 ACCOUNT = "1234567_SB1"
 
@@ -128,7 +128,7 @@ class Result:
 
 async def run_client(info: dict[str, Any], concurrency: int, total: int, limit: int) -> Result:
     async with NetSuiteClient(
-        base_url_override=info["url"], budget=LocalBudget(), retry=RetryPolicy(max_attempts=1)
+        base_url_override=info["url"], budget=LocalBudget(), retry=RequestRetryPolicy(max_attempts=1)
     ) as client:
         ns = client.session(ACCOUNT, tba_auth(info), concurrency_limit=limit)
         await ns.get("customer", info["customer"])  # warm the connection pool

@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from om_contracts import KEYS_ENV, CredentialError, KeyRing, SealedSecret
-from om_contracts.credentials import main
+from om_contracts.credentials_cli import main
 
 
 @pytest.fixture(scope="module")
@@ -145,13 +145,13 @@ def test_the_cli_reports_a_missing_key_ring_and_fails() -> None:
 
 def test_the_cli_runs_as_a_module_and_takes_no_value_on_the_command_line(new_key: str) -> None:
     generated = subprocess.run(
-        [sys.executable, "-m", "om_contracts.credentials", "generate-key"],
+        [sys.executable, "-m", "om_contracts.credentials_cli", "generate-key"],
         capture_output=True,
         text=True,
         check=True,
     )
     refused = subprocess.run(
-        [sys.executable, "-m", "om_contracts.credentials", "seal", "secret-on-argv"],
+        [sys.executable, "-m", "om_contracts.credentials_cli", "seal", "secret-on-argv"],
         capture_output=True,
         text=True,
         check=False,

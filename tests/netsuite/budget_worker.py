@@ -32,7 +32,7 @@ from typing import Any
 from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 
-from om_netsuite import LeaseTiming, MongoBudget, NetSuiteClient, RetryPolicy, TbaAuth, TbaCredentials
+from om_netsuite import LeaseTiming, MongoBudget, NetSuiteClient, RequestRetryPolicy, TbaAuth, TbaCredentials
 
 
 def credentials() -> TbaCredentials:
@@ -96,7 +96,7 @@ async def load(config: dict[str, Any]) -> None:
     await loop.run_in_executor(None, sys.stdin.readline)
     stopped = loop.run_in_executor(None, sys.stdin.readline)
     # Retries would hide nothing here (the budget is what is tested) but keep errors rare.
-    retry = RetryPolicy(max_attempts=3, max_elapsed=60.0, base=0.01, cap=0.05)
+    retry = RequestRetryPolicy(max_attempts=3, max_elapsed=60.0, base=0.01, cap=0.05)
     async with NetSuiteClient(
         base_url_override=config["sim_url"], budget=budget, retry=retry, on_budget_wait=slot_granted
     ) as client:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from pydantic import SecretStr
 
-from om_netsuite import RetryPolicy, TbaAuth, TbaCredentials
+from om_netsuite import RequestRetryPolicy, TbaAuth, TbaCredentials
 
 ACCOUNT = "1234567_SB1"
 
@@ -34,6 +34,6 @@ def tba(nonces: Callable[[], str]) -> TbaAuth:
 
 
 @pytest.fixture
-def fast_retry() -> RetryPolicy:
+def fast_retry() -> RequestRetryPolicy:
     """Real backoff arithmetic, tiny delays so unit tests stay fast."""
-    return RetryPolicy(max_attempts=4, max_elapsed=5.0, base=0.001, cap=0.005)
+    return RequestRetryPolicy(max_attempts=4, max_elapsed=5.0, base=0.001, cap=0.005)

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from om_netsuite import AuthenticationFailed, NetSuiteClient, OAuth2ClientCredentials, RetryPolicy
+from om_netsuite import AuthenticationFailed, NetSuiteClient, OAuth2ClientCredentials, RequestRetryPolicy
 
 ACCOUNT = "1234567_SB1"
 TOKEN_URL = "https://1234567-sb1.suitetalk.api.netsuite.com/services/rest/auth/oauth2/v1/token"
@@ -185,7 +185,7 @@ async def test_a_token_endpoint_outage_is_retried_like_a_request(rsa_pem: str) -
         return await server.handler(request)
 
     auth = OAuth2ClientCredentials(ACCOUNT, client_id="c", certificate_id="k", private_key_pem=rsa_pem)
-    policy = RetryPolicy(max_attempts=4, base=0.001, cap=0.002)
+    policy = RequestRetryPolicy(max_attempts=4, base=0.001, cap=0.002)
     async with NetSuiteClient(transport=httpx2.MockTransport(handler), retry=policy) as client:
         assert await client.session(ACCOUNT, auth).get("customer", 1) == {"id": "1"}
     assert auth.token_requests == 3

@@ -13,7 +13,7 @@ from om_netsuite import (
     NetSuiteNetworkError,
     NetSuiteTimeout,
     RateLimited,
-    RetryPolicy,
+    RequestRetryPolicy,
     TbaAuth,
     Transient,
 )
@@ -49,7 +49,9 @@ def _nonce(request: httpx2.Request) -> str:
     return request.headers["authorization"].split('oauth_nonce="')[1].split('"')[0]
 
 
-async def test_a_429_then_200_succeeds_with_a_fresh_nonce(tba: TbaAuth, fast_retry: RetryPolicy) -> None:
+async def test_a_429_then_200_succeeds_with_a_fresh_nonce(
+    tba: TbaAuth, fast_retry: RequestRetryPolicy
+) -> None:
     handler, seen = scripted(httpx2.Response(429, json=CONCURRENCY), httpx2.Response(200, json={"id": "5"}))
     async with NetSuiteClient(transport=httpx2.MockTransport(handler), retry=fast_retry) as client:
         record = await client.session(ACCOUNT, tba).get("customer", 5)
@@ -59,7 +61,7 @@ async def test_a_429_then_200_succeeds_with_a_fresh_nonce(tba: TbaAuth, fast_ret
 
 
 async def test_5xx_responses_are_retried_until_attempts_run_out(
-    tba: TbaAuth, fast_retry: RetryPolicy
+    tba: TbaAuth, fast_retry: RequestRetryPolicy
 ) -> None:
     handler, seen = scripted(*(httpx2.Response(503, json={"status": 503}) for _ in range(4)))
     async with NetSuiteClient(transport=httpx2.MockTransport(handler), retry=fast_retry) as client:
@@ -71,7 +73,7 @@ async def test_5xx_responses_are_retried_until_attempts_run_out(
 
 
 async def test_a_create_is_not_retried_after_a_5xx_and_its_outcome_is_unknown(
-    tba: TbaAuth, fast_retry: RetryPolicy
+    tba: TbaAuth, fast_retry: RequestRetryPolicy
 ) -> None:
     handler, seen = scripted(
         httpx2.Response(500, json={"status": 500}), httpx2.Response(204, headers=CREATED)
@@ -83,7 +85,9 @@ async def test_a_create_is_not_retried_after_a_5xx_and_its_outcome_is_unknown(
     assert caught.value.outcome_unknown
 
 
-async def test_a_create_whose_response_was_lost_is_not_retried(tba: TbaAuth, fast_retry: RetryPolicy) -> None:
+async def test_a_create_whose_response_was_lost_is_not_retried(
+    tba: TbaAuth, fast_retry: RequestRetryPolicy
+) -> None:
     handler, seen = scripted(httpx2.ReadTimeout("lost"), httpx2.Response(204, headers=CREATED))
     async with NetSuiteClient(transport=httpx2.MockTransport(handler), retry=fast_retry) as client:
         with pytest.raises(NetSuiteTimeout) as caught:
@@ -93,7 +97,7 @@ async def test_a_create_whose_response_was_lost_is_not_retried(tba: TbaAuth, fas
     assert caught.value.retryable
 
 
-async def test_a_create_that_never_connected_is_retried(tba: TbaAuth, fast_retry: RetryPolicy) -> None:
+async def test_a_create_that_never_connected_is_retried(tba: TbaAuth, fast_retry: RequestRetryPolicy) -> None:
     handler, seen = scripted(httpx2.ConnectError("refused"), httpx2.Response(204, headers=CREATED))
     async with NetSuiteClient(transport=httpx2.MockTransport(handler), retry=fast_retry) as client:
         assert await client.session(ACCOUNT, tba).create("salesOrder", {"entity": {"id": "1"}}) == "42"
@@ -101,7 +105,7 @@ async def test_a_create_that_never_connected_is_retried(tba: TbaAuth, fast_retry
 
 
 async def test_a_create_blocked_by_the_concurrency_limit_is_sent_again(
-    tba: TbaAuth, fast_retry: RetryPolicy
+    tba: TbaAuth, fast_retry: RequestRetryPolicy
 ) -> None:
     handler, seen = scripted(httpx2.Response(429, json=CONCURRENCY), httpx2.Response(204, headers=CREATED))
     async with NetSuiteClient(transport=httpx2.MockTransport(handler), retry=fast_retry) as client:
@@ -110,7 +114,7 @@ async def test_a_create_blocked_by_the_concurrency_limit_is_sent_again(
 
 
 async def test_a_create_is_never_retried_when_the_policy_forbids_it_even_on_429(tba: TbaAuth) -> None:
-    policy = RetryPolicy(max_attempts=4, base=0.001, cap=0.001, retry_unsafe_on_429=False)
+    policy = RequestRetryPolicy(max_attempts=4, base=0.001, cap=0.001, retry_unsafe_on_429=False)
     handler, seen = scripted(httpx2.Response(429, json=CONCURRENCY), httpx2.Response(204, headers=CREATED))
     async with NetSuiteClient(transport=httpx2.MockTransport(handler), retry=policy) as client:
         with pytest.raises(RateLimited):
@@ -127,7 +131,7 @@ async def test_a_create_is_never_retried_when_the_policy_forbids_it_even_on_429(
     ],
 )
 async def test_idempotent_writes_are_retried_after_network_errors(
-    tba: TbaAuth, fast_retry: RetryPolicy, method: str, call: Callable[..., object]
+    tba: TbaAuth, fast_retry: RequestRetryPolicy, method: str, call: Callable[..., object]
 ) -> None:
     handler, seen = scripted(httpx2.ReadError("reset"), httpx2.Response(204, headers=CREATED))
     async with NetSuiteClient(transport=httpx2.MockTransport(handler), retry=fast_retry) as client:
@@ -136,7 +140,9 @@ async def test_idempotent_writes_are_retried_after_network_errors(
     assert _nonce(seen[0]) != _nonce(seen[1])
 
 
-async def test_network_errors_exhaust_into_a_network_error(tba: TbaAuth, fast_retry: RetryPolicy) -> None:
+async def test_network_errors_exhaust_into_a_network_error(
+    tba: TbaAuth, fast_retry: RequestRetryPolicy
+) -> None:
     handler, seen = scripted(*(httpx2.ConnectError("down") for _ in range(4)))
     async with NetSuiteClient(transport=httpx2.MockTransport(handler), retry=fast_retry) as client:
         with pytest.raises(NetSuiteNetworkError) as caught:
@@ -145,7 +151,7 @@ async def test_network_errors_exhaust_into_a_network_error(tba: TbaAuth, fast_re
     assert not caught.value.outcome_unknown
 
 
-async def test_permanent_errors_are_not_retried(tba: TbaAuth, fast_retry: RetryPolicy) -> None:
+async def test_permanent_errors_are_not_retried(tba: TbaAuth, fast_retry: RequestRetryPolicy) -> None:
     handler, seen = scripted(httpx2.Response(404, json={"status": 404}))
     async with NetSuiteClient(transport=httpx2.MockTransport(handler), retry=fast_retry) as client:
         with pytest.raises(Exception, match="404"):
@@ -154,7 +160,7 @@ async def test_permanent_errors_are_not_retried(tba: TbaAuth, fast_retry: RetryP
 
 
 async def test_retry_after_is_a_lower_bound_for_the_wait(tba: TbaAuth) -> None:
-    policy = RetryPolicy(max_attempts=2, base=0.0, cap=0.0)
+    policy = RequestRetryPolicy(max_attempts=2, base=0.0, cap=0.0)
     handler, _ = scripted(
         httpx2.Response(429, json=CONCURRENCY, headers={"Retry-After": "0.2"}), httpx2.Response(200, json={})
     )
@@ -166,7 +172,7 @@ async def test_retry_after_is_a_lower_bound_for_the_wait(tba: TbaAuth) -> None:
 
 
 async def test_the_total_time_bound_stops_retries_early(tba: TbaAuth) -> None:
-    policy = RetryPolicy(max_attempts=10, max_elapsed=0.05, base=1.0, cap=1.0, random=lambda: 1.0)
+    policy = RequestRetryPolicy(max_attempts=10, max_elapsed=0.05, base=1.0, cap=1.0, random=lambda: 1.0)
     handler, seen = scripted(*(httpx2.Response(503) for _ in range(10)))
     async with NetSuiteClient(transport=httpx2.MockTransport(handler), retry=policy) as client:
         with pytest.raises(Transient):
@@ -175,14 +181,16 @@ async def test_the_total_time_bound_stops_retries_early(tba: TbaAuth) -> None:
 
 
 def test_backoff_is_full_jitter_capped_exponential() -> None:
-    top = RetryPolicy(base=0.5, cap=4.0, random=lambda: 0.999999)
+    top = RequestRetryPolicy(base=0.5, cap=4.0, random=lambda: 0.999999)
     assert [round(top.backoff(n), 3) for n in range(1, 6)] == [0.5, 1.0, 2.0, 4.0, 4.0]
-    bottom = RetryPolicy(base=0.5, cap=4.0, random=lambda: 0.0)
+    bottom = RequestRetryPolicy(base=0.5, cap=4.0, random=lambda: 0.0)
     assert bottom.backoff(3) == 0.0
     assert bottom.backoff(3, retry_after=1.5) == 1.5
 
 
-async def test_every_attempt_reports_to_the_request_hook(tba: TbaAuth, fast_retry: RetryPolicy) -> None:
+async def test_every_attempt_reports_to_the_request_hook(
+    tba: TbaAuth, fast_retry: RequestRetryPolicy
+) -> None:
     calls: list[tuple[str, int | None, str]] = []
     handler, _ = scripted(
         httpx2.ReadError("x"), httpx2.Response(429, json=CONCURRENCY), httpx2.Response(200, json={})
@@ -216,7 +224,7 @@ async def test_a_request_sleeping_in_backoff_does_not_hold_its_budget_slot(tba: 
         if status == 429:
             first_refused.set()
 
-    policy = RetryPolicy(max_attempts=3, base=0.3, cap=0.3, random=lambda: 1.0)
+    policy = RequestRetryPolicy(max_attempts=3, base=0.3, cap=0.3, random=lambda: 1.0)
     async with NetSuiteClient(
         transport=httpx2.MockTransport(handler), retry=policy, on_request=on_request
     ) as client:

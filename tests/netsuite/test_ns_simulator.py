@@ -32,7 +32,7 @@ from om_netsuite import (
     PermanentError,
     RateLimited,
     Ref,
-    RetryPolicy,
+    RequestRetryPolicy,
     SalesOrder,
     Sublist,
     TbaAuth,
@@ -46,7 +46,7 @@ pytestmark = pytest.mark.integration
 
 ACCOUNT = "1234567_SB1"
 WORKER = Path(__file__).with_name("budget_worker.py")
-FAST_RETRY = RetryPolicy(max_attempts=8, max_elapsed=30.0, base=0.005, cap=0.05)
+FAST_RETRY = RequestRetryPolicy(max_attempts=8, max_elapsed=30.0, base=0.005, cap=0.05)
 
 
 @dataclass
@@ -239,7 +239,7 @@ async def test_without_a_budget_the_simulator_would_have_refused_requests(env: S
     env.account.faults.latency = 0.02
     env.account.reset_peak()
     try:
-        async with env.client(Unbounded(), retry=RetryPolicy(max_attempts=1)) as client:
+        async with env.client(Unbounded(), retry=RequestRetryPolicy(max_attempts=1)) as client:
             ns = client.session(ACCOUNT, env.auth(), concurrency_limit=5)
             results = await asyncio.gather(
                 *(ns.get("customer", customer_id) for _ in range(50)), return_exceptions=True

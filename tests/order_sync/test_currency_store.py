@@ -12,7 +12,7 @@ import pytest_asyncio
 from pydantic import SecretStr
 
 from om_contracts import IntegrationSettings, KeyRing
-from om_netsuite import NetSuiteClient, NetSuiteSession, RetryPolicy, TbaAuth, TbaCredentials
+from om_netsuite import NetSuiteClient, NetSuiteSession, RequestRetryPolicy, TbaAuth, TbaCredentials
 from om_netsuite_sim import SimulatorServer
 from order_sync.adapters.currencies import CurrencyStore
 from order_sync.adapters.netsuite_gateway import Gateways
@@ -39,7 +39,7 @@ async def account(
         }
     )
     async with NetSuiteClient(
-        base_url_override=simulator.base_url, retry=RetryPolicy(max_attempts=1)
+        base_url_override=simulator.base_url, retry=RequestRetryPolicy(max_attempts=1)
     ) as client:
         yield simulator.sim.account(account_id), integration, client.session(account_id, auth)
 

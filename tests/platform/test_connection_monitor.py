@@ -16,7 +16,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from om_contracts import IntegrationSettings, KeyRing, NetSuiteIntegrationStatus
 from om_devstack import sealed_credentials
-from om_netsuite import AuthenticationFailed, RateLimited, RetryPolicy
+from om_netsuite import AuthenticationFailed, RateLimited, RequestRetryPolicy
 from om_netsuite_sim import Account, SimulatorServer
 from om_platform.connections import (
     COLLECTION,
@@ -96,7 +96,7 @@ async def processes(mongo_db: AsyncDatabase[Any], simulator: SimulatorServer) ->
             base_url_override=simulator.base_url,
             timeout_s=5,
             budget_db=mongo_db,
-            retry=RetryPolicy(max_attempts=2, base=0.01, cap=0.02),
+            retry=RequestRetryPolicy(max_attempts=2, base=0.01, cap=0.02),
             connections=monitor,
         )
         process = Process(monitor, access, Published(), Integrations())

@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 from pydantic import SecretStr
 
-from om_netsuite import NetSuiteClient, NetSuiteSession, RetryPolicy, TbaAuth, TbaCredentials
+from om_netsuite import NetSuiteClient, NetSuiteSession, RequestRetryPolicy, TbaAuth, TbaCredentials
 from om_netsuite_sim import Simulator, SimulatorServer
 from om_platform import currencies
 
@@ -27,7 +27,7 @@ async def account() -> AsyncIterator[tuple[Simulator, NetSuiteSession]]:
     creds = TbaCredentials(**{name: SecretStr(getattr(raw, name)) for name in fields})
     async with (
         SimulatorServer(sim, host="127.0.0.1", port=0) as server,
-        NetSuiteClient(base_url_override=server.base_url, retry=RetryPolicy(max_attempts=1)) as client,
+        NetSuiteClient(base_url_override=server.base_url, retry=RequestRetryPolicy(max_attempts=1)) as client,
     ):
         yield sim, client.session(ACCOUNT, TbaAuth(ACCOUNT, creds))
 

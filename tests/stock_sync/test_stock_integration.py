@@ -15,7 +15,7 @@ from decimal import Decimal
 import pytest
 from prometheus_client import CollectorRegistry
 
-from om_netsuite import RetryPolicy
+from om_netsuite import RequestRetryPolicy
 from om_platform.commands import CommandQueue
 
 from .conftest import Harness, quantities
@@ -293,7 +293,7 @@ async def test_429s_and_timeouts_mid_scan_are_absorbed_without_duplicates(
     items = harness.add_items(50)
     service = await harness.start(stock_page_size=10, stock_max_stripes=1, netsuite_timeout_s=0.5)
     await harness.configure(supplier, {**harness.integration(), "product_mappings": tab(items)})
-    service.runtime.netsuite.client.retry = RetryPolicy(max_attempts=6, base=0.01, cap=0.05)
+    service.runtime.netsuite.client.retry = RequestRetryPolicy(max_attempts=6, base=0.01, cap=0.05)
     harness.account.faults.add("429", count=3, path_contains="suiteql")
     harness.account.faults.add("timeout", count=2, path_contains="suiteql", delay=5)
     events = await harness.events(supplier)
@@ -314,7 +314,7 @@ async def test_a_run_that_fails_mid_scan_resumes_on_the_next_run_without_partial
     await harness.configure(supplier, {**harness.integration(), "product_mappings": tab(items)})
     # Two attempts per request; requests are sequential (one stripe). The fault's dice are scripted:
     # location check, id range, pages 1 and 2 pass; both attempts at page 3 get a 503.
-    service.runtime.netsuite.client.retry = RetryPolicy(max_attempts=2, base=0.01, cap=0.02)
+    service.runtime.netsuite.client.retry = RequestRetryPolicy(max_attempts=2, base=0.01, cap=0.02)
     harness.account.faults.rng = Scripted([0.9, 0.9, 0.9, 0.9, 0.0, 0.0])
     harness.account.faults.add("5xx", probability=0.5, path_contains="suiteql", status=503)
     events = await harness.events(supplier)

@@ -3,7 +3,7 @@
 Everything public is importable from ``om_contracts``. The source of truth is CONTRACTS.md at the
 repository root (its tables are generated from this package by ``scripts/contracts_doc.py``);
 each private module implements one topic family, ``_limits`` holds every bound on input. Command-line tools:
-``python -m om_contracts.credentials`` (seal values, generate keys) and
+``python -m om_contracts.credentials_cli`` (seal values, generate keys) and
 ``python -m om_contracts.schemas [--check]`` (write or check the JSON Schema files).
 """
 
@@ -14,13 +14,6 @@ from om_contracts._catalog import (
     NetSuiteCustomerChanged,
     NetSuiteItem,
     NetSuiteItemChanged,
-)
-from om_contracts._credentials import (
-    KEYS_ENV,
-    CredentialError,
-    KeyRing,
-    OpenCredentials,
-    SealedSecret,
 )
 from om_contracts._customers import Customer, CustomerEvent, CustomerUpserted
 from om_contracts._dead_letters import (
@@ -152,6 +145,13 @@ from om_contracts._reconciliation import (
     PayoutDeposit,
     ReconciliationEvent,
     ReconciliationOutcome,
+)
+from om_contracts._sealing import (
+    KEYS_ENV,
+    CredentialError,
+    KeyRing,
+    OpenCredentials,
+    SealedSecret,
 )
 from om_contracts._stock_levels import (
     LocationQuantity,

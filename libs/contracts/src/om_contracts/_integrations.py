@@ -15,10 +15,10 @@ from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from om_contracts._base import InboundModel
-from om_contracts._credentials import KeyRing, OpenCredentials, SealedSecret
 from om_contracts._envelope import Envelope, Tombstone
 from om_contracts._ids import AccountId, NetSuiteId, OrdermentumId
 from om_contracts._properties import PropertyName
+from om_contracts._sealing import KeyRing, OpenCredentials, SealedSecret
 
 
 class HasIdAndProperties(Protocol):

@@ -58,7 +58,7 @@ from ._models import (
 )
 from ._mongo_budget import LeaseTiming, MongoBudget
 from ._oauth2 import OAuth2ClientCredentials
-from ._retry import RetryPolicy
+from ._retry import RequestRetryPolicy
 from ._session import NetSuiteSession, PreparedRequest
 from ._tba import TbaAuth, TbaCredentials, signature_base_string, tba_authorization_header
 
@@ -105,7 +105,7 @@ __all__ = [
     "RequestGuard",
     "RequestHook",
     "RequestInfo",
-    "RetryPolicy",
+    "RequestRetryPolicy",
     "SalesOrder",
     "ServiceSaleItem",
     "Sublist",

@@ -1,25 +1,25 @@
 """The pooled client: one ``httpx2.AsyncClient`` per process, one lightweight session per account.
 
-Every attempt of every request: prepare auth (token exchange outside the budget), wait for a slot
+A session builds each request as a :class:`Request` value and hands it to :meth:`NetSuiteClient.execute`;
+the client sends it and never calls back into the session. Every attempt of every request: prepare auth (token exchange outside the budget), wait for a slot
 of the account's budget, sign the exact URL afresh, send, release the slot, classify the outcome,
-and either return, raise, or sleep (without a slot) and try again under the :class:`RetryPolicy`.
+and either return, raise, or sleep (without a slot) and try again under the :class:`RequestRetryPolicy`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from typing import Any
 
 import httpx2
 from opentelemetry import trace
 
-from ._accounts import account_base_url, normalize_account_id
+from ._accounts import normalize_account_id
 from ._auth import Auth
 from ._budget import Budget, LocalBudget
 from ._exceptions import (
@@ -32,10 +32,9 @@ from ._exceptions import (
     error_from_response,
 )
 from ._guard import RequestGuard
-from ._retry import RetryPolicy
-
-if TYPE_CHECKING:
-    from ._session import NetSuiteSession
+from ._request import Request
+from ._retry import RequestRetryPolicy
+from ._session import NetSuiteSession
 
 __all__ = ["BudgetWaitHook", "NetSuiteClient", "RequestHook"]
 
@@ -49,9 +48,14 @@ BudgetWaitHook = Callable[[str, float], None]
 _NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
 
 
-def encode_query(params: Sequence[tuple[str, str]]) -> str:
-    """RFC 3986 query encoding (space = %20), so the signed and the sent URL agree byte for byte."""
-    return "&".join(f"{quote(k, safe='-._~')}={quote(v, safe='-._~')}" for k, v in params)
+@dataclass(frozen=True)
+class _Wire:
+    """A request as it goes on the wire: built once, sent (and signed afresh) on every attempt."""
+
+    url: str
+    content: bytes | None
+    headers: dict[str, str]
+    info: RequestInfo
 
 
 class NetSuiteClient:
@@ -71,7 +75,7 @@ class NetSuiteClient:
         transport: httpx2.AsyncBaseTransport | None = None,
         budget: Budget | None = None,
         timeout: float | httpx2.Timeout = 60.0,
-        retry: RetryPolicy | None = None,
+        retry: RequestRetryPolicy | None = None,
         property_name_validation: str = "Error",
         on_request: RequestHook | None = None,
         on_budget_wait: BudgetWaitHook | None = None,
@@ -80,7 +84,7 @@ class NetSuiteClient:
     ) -> None:
         self.base_url_override = base_url_override
         self.budget: Budget = budget if budget is not None else LocalBudget()
-        self.retry = retry if retry is not None else RetryPolicy()
+        self.retry = retry if retry is not None else RequestRetryPolicy()
         self.property_name_validation = property_name_validation
         self.on_request = on_request
         self.on_budget_wait = on_budget_wait
@@ -119,8 +123,6 @@ class NetSuiteClient:
 
         ``guard`` watches (and may veto) every request of the session (:class:`RequestGuard`).
         """
-        from ._session import NetSuiteSession
-
         realm = normalize_account_id(account_id)
         if auth.realm != realm:
             raise ValueError(f"auth is for account {auth.realm}, not {realm}")
@@ -128,72 +130,29 @@ class NetSuiteClient:
             raise ValueError("concurrency_limit must be >= 1")
         return NetSuiteSession(self, realm, auth, concurrency_limit, guard=guard)
 
-    async def execute(
-        self,
-        *,
-        account_id: str,
-        auth: Auth,
-        limit: int,
-        method: str,
-        path: str,
-        operation: str,
-        idempotent: bool,
-        query: Sequence[tuple[str, str]] = (),
-        body: Any = None,
-        headers: Mapping[str, str] | None = None,
-        guard: RequestGuard | None = None,
-    ) -> httpx2.Response:
+    async def execute(self, request: Request) -> httpx2.Response:
         """Send one logical request with budget, signing and retries; return the 2xx response.
 
-        ``guard`` (the session's) hears every attempt and the outcome, and may veto an attempt.
+        ``request.guard`` (the session's) hears every attempt and the outcome, and may veto an attempt.
         """
-        request = {
-            "account_id": account_id,
-            "auth": auth,
-            "limit": limit,
-            "method": method,
-            "path": path,
-            "operation": operation,
-            "idempotent": idempotent,
-            "query": query,
-            "body": body,
-            "headers": headers,
-        }
+        guard = request.guard
         if guard is None:
-            return await self._execute(**request, guard=None)
+            return await self._execute(request)
         try:
-            response = await self._execute(**request, guard=guard)
+            response = await self._execute(request)
         except asyncio.CancelledError:
             raise
         except BaseException as error:
-            await self._finished(guard, operation, error)
+            await self._finished(guard, request.operation, error)
             raise
-        await self._finished(guard, operation, None)
+        await self._finished(guard, request.operation, None)
         return response
 
-    async def _execute(
-        self,
-        *,
-        account_id: str,
-        auth: Auth,
-        limit: int,
-        method: str,
-        path: str,
-        operation: str,
-        idempotent: bool,
-        query: Sequence[tuple[str, str]],
-        body: Any,
-        headers: Mapping[str, str] | None,
-        guard: RequestGuard | None,
-    ) -> httpx2.Response:
-        base = account_base_url(account_id, self.base_url_override)
-        url = base + path + (f"?{encode_query(query)}" if query else "")
-        content = None
-        send_headers = dict(headers or {})
-        if body is not None:
-            content = json.dumps(body, separators=(",", ":")).encode()
-            send_headers["Content-Type"] = "application/json"
-        info = RequestInfo(method, url, operation)
+    async def _execute(self, request: Request) -> httpx2.Response:
+        base = request.base_url(self.base_url_override)
+        url = request.url(self.base_url_override)
+        wire = _Wire(url, request.content(), request.send_headers(), request.info(url))
+        auth = request.auth
         started = time.monotonic()
         attempt = 0
         reauthenticated = False
@@ -202,9 +161,7 @@ class NetSuiteClient:
             try:
                 # Token exchanges happen here, outside the budget, and are retried like requests.
                 await auth.prepare(self._http, base)
-                return await self._attempt(
-                    account_id, auth, limit, url, content, send_headers, info, attempt, idempotent, guard
-                )
+                return await self._attempt(request, wire, attempt)
             except NetSuiteError as error:
                 if (
                     isinstance(error, AuthenticationFailed)
@@ -215,7 +172,7 @@ class NetSuiteClient:
                     # A revoked/expired bearer token: one retry with a new one, no backoff.
                     reauthenticated = True
                     continue
-                if not self.retry.should_retry(error, attempt=attempt, idempotent=idempotent):
+                if not self.retry.should_retry(error, attempt=attempt, idempotent=request.idempotent):
                     raise
                 retry_after = error.retry_after if isinstance(error, NetSuiteHTTPError) else None
                 delay = self.retry.backoff(attempt, retry_after)
@@ -223,30 +180,23 @@ class NetSuiteClient:
                     raise
                 logger.debug(
                     "netsuite retry scheduled",
-                    extra={"account_id": account_id, "operation": operation, "delay_s": delay},
+                    extra={
+                        "account_id": request.account_id,
+                        "operation": request.operation,
+                        "delay_s": delay,
+                    },
                 )
                 await asyncio.sleep(delay)
 
-    async def _attempt(
-        self,
-        account_id: str,
-        auth: Auth,
-        limit: int,
-        url: str,
-        content: bytes | None,
-        headers: dict[str, str],
-        info: RequestInfo,
-        attempt: int,
-        idempotent: bool,
-        guard: RequestGuard | None,
-    ) -> httpx2.Response:
+    async def _attempt(self, request: Request, wire: _Wire, attempt: int) -> httpx2.Response:
+        info = wire.info
         # Attributes name the account and operation only: the URL may carry SuiteQL or query
         # values, and the headers carry signatures, so neither goes on a span.
         with self._tracer.start_as_current_span(
             f"netsuite {info.operation}",
             kind=trace.SpanKind.CLIENT,
             attributes={
-                "netsuite.account_id": account_id,
+                "netsuite.account_id": request.account_id,
                 "netsuite.operation": info.operation,
                 "http.request.method": info.method,
                 "netsuite.attempt": attempt,
@@ -256,9 +206,7 @@ class NetSuiteClient:
             set_status_on_exception=False,
         ) as span:
             try:
-                response = await self._send_in_slot(
-                    account_id, auth, limit, url, content, headers, info, attempt, idempotent, guard
-                )
+                response = await self._send_in_slot(request, wire, attempt)
             except NetSuiteError as error:
                 description = type(error).__name__
                 if isinstance(error, NetSuiteHTTPError):
@@ -274,46 +222,37 @@ class NetSuiteClient:
             span.set_attribute("http.response.status_code", response.status_code)
             return response
 
-    async def _send_in_slot(
-        self,
-        account_id: str,
-        auth: Auth,
-        limit: int,
-        url: str,
-        content: bytes | None,
-        headers: dict[str, str],
-        info: RequestInfo,
-        attempt: int,
-        idempotent: bool,
-        guard: RequestGuard | None,
-    ) -> httpx2.Response:
+    async def _send_in_slot(self, request: Request, wire: _Wire, attempt: int) -> httpx2.Response:
+        info, guard, account_id = wire.info, request.guard, request.account_id
         method = info.method
         wait_started = time.perf_counter()
         status: int | None = None
         if guard is not None:
             guard.admit(info.operation)  # a veto known already spares the wait for a slot
-        async with self.budget.slot(account_id, limit):
+        async with self.budget.slot(account_id, request.limit):
             sent_at = time.perf_counter()
             if self.on_budget_wait is not None:
                 self._call_hook(self.on_budget_wait, account_id, sent_at - wait_started)
             if guard is not None:
                 guard.admit(info.operation)  # may veto: then nothing is sent
-            request = self._http.build_request(method, url, content=content, headers=headers)
+            http_request = self._http.build_request(
+                method, wire.url, content=wire.content, headers=wire.headers
+            )
             # Sign the URL exactly as it will go on the wire, with a fresh nonce/timestamp.
-            request.headers["Authorization"] = auth.authorization(method, str(request.url))
+            http_request.headers["Authorization"] = request.auth.authorization(method, str(http_request.url))
             error: NetSuiteError | None = None
             try:
-                response = await self._http.send(request)
+                response = await self._http.send(http_request)
                 status = response.status_code
             except httpx2.RequestError as exc:
-                error = self._network_error(exc, info, idempotent)
+                error = self._network_error(exc, info, request.idempotent)
                 error.__cause__ = exc
             finally:
                 self._observe(info, account_id, status, time.perf_counter() - sent_at, attempt)
             if error is None and not response.is_success:
                 error = error_from_response(response.status_code, response.content, response.headers, info)
                 # A 5xx on a create may come after the record was saved.
-                error.outcome_unknown = not idempotent and response.status_code >= 500
+                error.outcome_unknown = not request.idempotent and response.status_code >= 500
             if guard is not None:
                 # Still in the slot: a request waiting for it already sees what this one met.
                 self._call_hook(guard.attempted, info.operation, error)

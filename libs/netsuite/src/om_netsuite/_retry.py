@@ -1,4 +1,8 @@
-"""Retry policy: full-jitter exponential backoff bounded by attempts and total time.
+"""How the NetSuite client retries one HTTP request: full-jitter backoff bounded by attempts and time.
+
+Named for what it governs, the attempts of one NetSuite request inside `NetSuiteClient`; the Kafka
+edge's retries of a whole event are `om_platform.kafka.EventRetryPolicy`, a different layer (an
+event's attempt may make several requests, each retried under this policy).
 
 Oracle asks integrations to retry concurrency errors with growing, unsynchronised delays
 (Help Center bridgehead_1509974866, bridgehead_1500276239). Full jitter
@@ -13,12 +17,12 @@ from dataclasses import dataclass, field
 
 from ._exceptions import NetSuiteError, NetSuiteNetworkError, RateLimited
 
-__all__ = ["RetryPolicy"]
+__all__ = ["RequestRetryPolicy"]
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    """When and how long to wait before another attempt.
+class RequestRetryPolicy:
+    """When and how long to wait before another attempt of one NetSuite request.
 
     * ``max_attempts``: total attempts including the first (1 disables retries).
     * ``max_elapsed``: no new attempt starts once this many seconds have passed since the first.

@@ -6,7 +6,7 @@ import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import Any, TypeVar, overload
 
 import httpx2
 from pydantic import BaseModel
@@ -15,6 +15,7 @@ from ._accounts import account_base_url
 from ._auth import Auth
 from ._exceptions import PermanentError, RequestInfo
 from ._guard import RequestGuard
+from ._request import Request, RequestSender, encode_query
 from ._suiteql import (
     MAX_PAGE_SIZE,
     bind_keyset,
@@ -24,9 +25,6 @@ from ._suiteql import (
     render_params,
     row_converters,
 )
-
-if TYPE_CHECKING:
-    from ._client import NetSuiteClient
 
 __all__ = ["NetSuiteSession", "PreparedRequest"]
 
@@ -104,11 +102,15 @@ class PreparedRequest:
 
 
 class NetSuiteSession:
-    """Record and SuiteQL operations for one account; created by :meth:`NetSuiteClient.session`."""
+    """Record and SuiteQL operations for one account; created by :meth:`NetSuiteClient.session`.
+
+    Each operation builds one :class:`Request` value and hands it to the client (``client``, any
+    :class:`RequestSender`), which sends it; the client never calls back into the session.
+    """
 
     def __init__(
         self,
-        client: NetSuiteClient,
+        client: RequestSender,
         account_id: str,
         auth: Auth,
         limit: int,
@@ -136,17 +138,19 @@ class NetSuiteSession:
         headers: Mapping[str, str] | None = None,
     ) -> httpx2.Response:
         return await self.client.execute(
-            account_id=self.account_id,
-            auth=self.auth,
-            limit=self.concurrency_limit,
-            method=method,
-            path=path,
-            operation=operation,
-            idempotent=idempotent,
-            query=query,
-            body=body,
-            headers=headers,
-            guard=self.guard,
+            Request(
+                account_id=self.account_id,
+                auth=self.auth,
+                limit=self.concurrency_limit,
+                method=method,
+                path=path,
+                operation=operation,
+                idempotent=idempotent,
+                query=query,
+                body=body,
+                headers=headers,
+                guard=self.guard,
+            )
         )
 
     def _write_headers(self) -> dict[str, str]:
@@ -275,8 +279,6 @@ class NetSuiteSession:
         replace: Sequence[str] | None = None,
     ) -> PreparedRequest:
         """The request :meth:`upsert` would send, built the same way but not sent."""
-        from ._client import encode_query  # the client imports this module
-
         path, query = self._upsert_target(record_type, external_id, replace)
         url = account_base_url(self.account_id, self.client.base_url_override) + path
         if query:

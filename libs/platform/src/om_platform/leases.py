@@ -19,6 +19,16 @@ same identity defeat the exclusion: each takes the other's leases; the one taken
 Failure mode to know: a holder whose event loop stalls longer than the TTL can lose the lease
 while still running; `LeaseLost` is raised at its next check (`Lease.check()`), and work must be
 idempotent anyway (every job here publishes or writes by deterministic id).
+
+Why the NetSuite budget does not use these leases (and these do not use its shares): they answer
+different questions. A lease here is exclusive ownership of a name: one holder or none, for a job
+that must not run twice at once (a supplier's stock scan, a finance hour, a catalog poll); being
+refused means "someone else does it, skip it". A share of the budget
+(`om_netsuite._mongo_budget.MongoBudget`) is a fraction of a capacity: every process using an
+account holds part of its concurrency limit at the same time, the parts are recomputed by a
+fair-share rule at every renewal, judged in the server's clock, and spent without touching MongoDB;
+being short means "wait for a slot", never "skip". Merging them would either make the budget
+exclusive (one process per account) or give every job lease the budget's per-request bookkeeping.
 """
 
 from __future__ import annotations

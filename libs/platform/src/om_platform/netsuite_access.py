@@ -24,8 +24,15 @@ from opentelemetry.trace import Tracer
 from pymongo.asynchronous.database import AsyncDatabase
 
 from om_contracts import IntegrationSettings, KeyRing
-from om_netsuite import LeaseTiming, MongoBudget, NetSuiteClient, NetSuiteSession, TbaAuth, TbaCredentials
-from om_netsuite import RetryPolicy as NetSuiteRetryPolicy
+from om_netsuite import (
+    LeaseTiming,
+    MongoBudget,
+    NetSuiteClient,
+    NetSuiteSession,
+    RequestRetryPolicy,
+    TbaAuth,
+    TbaCredentials,
+)
 from om_platform.connections import ConnectionMonitor
 from om_platform.metrics import Metrics
 
@@ -42,7 +49,7 @@ class NetSuiteAccess:
         base_url_override: str | None,
         timeout_s: float,
         budget_db: AsyncDatabase[dict[str, Any]],
-        retry: NetSuiteRetryPolicy | None = None,
+        retry: RequestRetryPolicy | None = None,
         budget_timing: LeaseTiming | None = None,
         holder_name: str = "service",
         tracer: Tracer | None = None,

@@ -31,7 +31,7 @@ from om_netsuite import (
     NetSuiteSession,
     PermanentError,
     RateLimited,
-    RetryPolicy,
+    RequestRetryPolicy,
     TbaAuth,
     TbaCredentials,
     Transient,
@@ -125,7 +125,7 @@ def netsuite_client(settings: OpsSettings) -> NetSuiteClient:
     return NetSuiteClient(
         base_url_override=settings.netsuite_base_url,
         timeout=settings.netsuite_timeout_s,
-        retry=RetryPolicy(max_attempts=2, max_elapsed=settings.netsuite_timeout_s),
+        retry=RequestRetryPolicy(max_attempts=2, max_elapsed=settings.netsuite_timeout_s),
     )
 
 

@@ -1,7 +1,7 @@
 """How often, and how long, the edge retries an event that failed transiently (full-jitter backoff).
 
 Named for what it governs, an event's handling at the Kafka edge; the NetSuite client's own
-per-request retries are ``om_netsuite.RetryPolicy``, a different layer.
+per-request retries are ``om_netsuite.RequestRetryPolicy``, a different layer.
 """
 
 from __future__ import annotations

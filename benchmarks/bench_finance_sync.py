@@ -1,6 +1,6 @@
 """Benchmark of finance_sync (issue 6): 10,000 invoices in an hour, 2,000 payments reconciled.
 
-    .venv/bin/python benchmarks/finance_sync.py [--invoices 10000] [--payments 2000] [--latency 0.05] [--limit 5]
+    .venv/bin/python benchmarks/bench_finance_sync.py [--invoices 10000] [--payments 2000] [--latency 0.05] [--limit 5]
 
 The NetSuite simulator runs in a child process (seeded through its Python API, answering each
 request after `--latency` seconds, concurrency limit `--limit`); the embedded broker and the
@@ -27,7 +27,6 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -143,7 +142,6 @@ def integration(
 
 
 async def run(args: argparse.Namespace, child: subprocess.Popen[str]) -> int:
-    # Imported here: this script's own folder had to leave sys.path first (see main()).
     from finance_sync.app import build_service
     from finance_sync.domain.schedule import Feature
     from finance_sync.settings import Settings
@@ -294,10 +292,6 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=5)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    # This file is named like the service's package: drop its folder from the import path so
-    # `import finance_sync` finds the package, not this script.
-    here = Path(__file__).resolve().parent
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
     child = subprocess.Popen(
         [
             sys.executable,

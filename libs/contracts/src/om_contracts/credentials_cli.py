@@ -1,8 +1,8 @@
 """Command line for sealed NetSuite credentials.
 
-    python -m om_contracts.credentials generate-key          # print a new Fernet key
-    printf %s "$SECRET" | python -m om_contracts.credentials seal    # print the sealed value
-    python -m om_contracts.credentials reseal < sealed.txt    # re-seal each line with key 1
+    python -m om_contracts.credentials_cli generate-key          # print a new Fernet key
+    printf %s "$SECRET" | python -m om_contracts.credentials_cli seal    # print the sealed value
+    python -m om_contracts.credentials_cli reseal < sealed.txt    # re-seal each line with key 1
 
 Plain values are read from standard input only, never from the command line (argv is visible
 to every user of the machine and lands in shell history). Keys come from
@@ -18,12 +18,12 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TextIO
 
-from om_contracts._credentials import KEYS_ENV, CredentialError, KeyRing
+from om_contracts._sealing import KEYS_ENV, CredentialError, KeyRing
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m om_contracts.credentials",
+        prog="python -m om_contracts.credentials_cli",
         description=f"Seal NetSuite credentials with the key ring in {KEYS_ENV}.",
     )
     commands = parser.add_subparsers(dest="command", required=True)

@@ -1,6 +1,6 @@
 """Benchmark of order_sync (issues 4 and 10) against the NetSuite simulator answering after 50 ms.
 
-    .venv/bin/python benchmarks/order_sync.py [--quick] [--latency 0.05] [--limit 5] [--orders 1000]
+    .venv/bin/python benchmarks/bench_order_sync.py [--quick] [--latency 0.05] [--limit 5] [--orders 1000]
                                               [--rounds 2] [--light 20] [--many 20,100,1000]
                                               [--total 1000] [--per-many 3] [--fetch-wait-ms 50]
 
@@ -414,7 +414,7 @@ class Bench:
         from pydantic import SecretStr
 
         from om_contracts import Order
-        from om_netsuite import LocalBudget, NetSuiteClient, RetryPolicy, TbaAuth, TbaCredentials
+        from om_netsuite import LocalBudget, NetSuiteClient, RequestRetryPolicy, TbaAuth, TbaCredentials
         from om_platform.transaction_mapping import Mappings, build_body
         from order_sync.adapters.netsuite_gateway import read_back_query
 
@@ -449,7 +449,7 @@ class Bench:
         load_before = load_average()
         cpu_before = time.process_time()
         async with NetSuiteClient(
-            base_url_override=self.sim_url, budget=LocalBudget(), retry=RetryPolicy(max_attempts=3)
+            base_url_override=self.sim_url, budget=LocalBudget(), retry=RequestRetryPolicy(max_attempts=3)
         ) as client:
             session = client.session(account["account_id"], auth, concurrency_limit=self.args.limit)
             await session.get("customer", account["customer"])  # warm the connection pool
@@ -736,9 +736,6 @@ def main() -> None:
     if args.quick:
         args.orders, args.rounds, args.total, args.per_many, args.light = 400, 1, 400, 1, 5
     args.many = [int(n) for n in args.many.split(",") if n]
-    # This file is named like the service's package: keep its folder off the import path.
-    here = Path(__file__).resolve().parent
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
     accounts = 2 + sum(args.many)
     child = subprocess.Popen(
         [sys.executable, "-c", SIMULATOR, str(accounts), str(args.limit), str(args.latency)],

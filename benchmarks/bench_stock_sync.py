@@ -1,6 +1,6 @@
 """Benchmark of stock_sync: a 100,000-item catalog at 3 locations (issues 5 and 10).
 
-    .venv/bin/python benchmarks/stock_sync.py [--items 100000] [--latency 0.05] [--limit 5] [--rounds 5] [--scan-only]
+    .venv/bin/python benchmarks/bench_stock_sync.py [--items 100000] [--latency 0.05] [--limit 5] [--rounds 5] [--scan-only]
 
 The NetSuite simulator runs in a child process (seeded through its Python API, answering every
 request after `--latency` seconds, concurrency limit `--limit`); the embedded broker and
@@ -190,7 +190,6 @@ async def service_read(reader: Any, view: Any, parts: list[tuple[int, int]]) -> 
 
 
 async def run(args: argparse.Namespace, child: subprocess.Popen[str]) -> int:
-    # Imported here: this script's own folder had to leave sys.path first (see main()).
     from stock_sync.adapters.netsuite_gateway import NetSuiteStockReader
     from stock_sync.app import build_service
     from stock_sync.domain.levels import StockView
@@ -403,10 +402,6 @@ def main() -> None:
     parser.add_argument("--scan-only", action="store_true", help="figures 1-2 only (a few minutes less)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    # This file is named like the service's package: drop its folder from the import path so
-    # `import stock_sync` finds the package, not this script.
-    here = Path(__file__).resolve().parent
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
     child = subprocess.Popen(
         [sys.executable, "-c", SIMULATOR, str(args.items), str(args.latency), str(args.limit)],
         stdin=subprocess.PIPE,
