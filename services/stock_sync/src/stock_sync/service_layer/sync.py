@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from om_contracts import IntegrationSettings, NetSuiteStockChanged
+from om_platform.ports import LeaseCheck, Publish
 from stock_sync.domain.levels import (
     ItemLevels,
     Published,
@@ -28,16 +29,8 @@ from stock_sync.domain.levels import (
     stock_event,
     stock_event_id,
 )
-from stock_sync.domain.queries import stripe_count, stripes
-from stock_sync.service_layer.ports import (
-    Clock,
-    LeaseCheck,
-    ProductMap,
-    Publish,
-    Snapshot,
-    SnapshotStore,
-    StockReader,
-)
+from stock_sync.domain.stripes import stripe_count, stripes
+from stock_sync.service_layer.ports import Clock, ProductMap, Snapshot, SnapshotStore, StockReader
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +67,7 @@ class UnknownLocations(Exception):
 
 @dataclass
 class StockRun:
-    """The ports and parameters of one run (built by the scheduler or `run_now`)."""
+    """The ports and parameters of one run (built by `StockRuns` for each run)."""
 
     supplier_id: str
     integration: IntegrationSettings
@@ -201,7 +194,7 @@ class StockRun:
 
         async def send(event: NetSuiteStockChanged) -> None:
             async with window:
-                await self.publish(event)
+                await self.publish(event, key=self.supplier_id)
 
         await asyncio.gather(*(send(event) for event in events))
         self.counts.published += len(events)

@@ -1,6 +1,6 @@
 """When and where stock runs happen: due suppliers, one replica per supplier, bounded concurrency.
 
-`StockScheduler.tick()` looks at every configured supplier with stock enabled, and starts those due
+`StockRuns.tick()` looks at every configured supplier with stock enabled, and starts those due
 (never run, triggered on demand, or whose jittered slot has come) while this process has room.
 Each run holds the lease `stock:<supplier>` (at most one holder across replicas) and re-reads the
 schedule once it holds it, so a replica that saw a supplier due just before another finished it
@@ -16,59 +16,27 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
 
 from om_contracts import IntegrationSettings
 from om_platform.connections import AlwaysConnected, ConnectionDown, ConnectionView
 from om_platform.leases import LeaseLost
+from om_platform.ports import Integrations, LeaseCheck, Leases, Publish
 from stock_sync.domain.levels import BadConfiguration
-from stock_sync.domain.schedule import is_due, next_run_after, retry_after_failure
-from stock_sync.service_layer.ports import Clock, LeaseCheck, StockReadFailed
+from stock_sync.domain.schedule import Schedule, next_run_after, retry_after_failure
+from stock_sync.service_layer.ports import (
+    Clock,
+    ProductMap,
+    RunLog,
+    SnapshotStore,
+    StockReaders,
+    StockReadFailed,
+)
 from stock_sync.service_layer.sync import RunCounts, StockRun, UnknownLocations
 
 log = logging.getLogger(__name__)
-
-
-class Integrations(Protocol):
-    async def get(self, supplier_id: str) -> IntegrationSettings | None: ...
-
-    def configured(self) -> AsyncIterator[tuple[str, IntegrationSettings]]: ...
-
-
-class Leases(Protocol):
-    def hold(self, name: str, ttl_s: float = ...) -> AbstractAsyncContextManager[Any]: ...
-
-
-class RunStore(Protocol):
-    async def schedules(self, supplier_ids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
-
-    async def request(self, supplier_id: str, at: datetime) -> None: ...
-
-    async def waiting(self, supplier_id: str, since: datetime) -> None:
-        """The supplier's runs are held back: its NetSuite connection is down (cleared at its next start)."""
-        ...
-
-    async def started(self, supplier_id: str, at: datetime, owner: str) -> dict[str, Any] | None:
-        """Mark the run started; returns the interrupted run it replaces (state still running)."""
-        ...
-
-    async def finished(
-        self,
-        supplier_id: str,
-        *,
-        at: datetime,
-        outcome: str,
-        reason: str | None,
-        counts: dict[str, object],
-        next_run_at: datetime,
-    ) -> None: ...
-
-
-RunFactory = Callable[[str, IntegrationSettings, LeaseCheck | None], StockRun]
 
 
 @dataclass(frozen=True)
@@ -85,14 +53,22 @@ class RunReport:
 
 
 @dataclass
-class StockScheduler:
+class StockRuns:
+    """The stock run use cases: the scheduled walk (`loop`/`tick`), `run_now`, `request_run` and
+    the operator's `run_on_demand`; each run is a `StockRun` over the supplier's own reader."""
+
     integrations: Integrations
-    runs: RunStore
+    runs: RunLog
     leases: Leases
-    make_run: RunFactory
+    readers: StockReaders
+    snapshots: SnapshotStore
+    products: ProductMap
+    publish: Publish
     clock: Clock
     max_concurrent_runs: int = 4
     lease_ttl_s: float = 60.0
+    max_stripes: int = 5
+    publish_concurrency: int = 16
     on_finished: Callable[[RunReport], None] = lambda _report: None
     connections: ConnectionView = field(default_factory=AlwaysConnected)
     """A supplier whose NetSuite breaker is open is not run (it stays due: it runs at the first tick
@@ -129,16 +105,14 @@ class StockScheduler:
         for supplier_id in enabled:
             if supplier_id in self._running:
                 continue
-            schedule = schedules.get(supplier_id, {})
-            next_run_at = schedule.get("next_run_at")
-            triggered = bool(schedule.get("trigger"))
-            if not is_due(next_run_at, triggered, now):
+            schedule = schedules.get(supplier_id, Schedule())
+            if not schedule.is_due(now):
                 continue
             if self.connections.is_open(supplier_id):
                 await self._hold(supplier_id, now)
                 continue
             self._waiting.discard(supplier_id)
-            due.append((now if triggered or next_run_at is None else next_run_at, supplier_id))
+            due.append((schedule.due_since(now), supplier_id))
         room = self.max_concurrent_runs - len(self._running)
         started = [supplier_id for _, supplier_id in sorted(due)[: max(room, 0)]]
         for supplier_id in started:
@@ -185,6 +159,20 @@ class StockScheduler:
         """Run the supplier here and now; None when another holder runs it or stock is off."""
         return await self.run_supplier(supplier_id, force=True)
 
+    async def run_on_demand(self, supplier_id: str) -> RunReport | None:
+        """`omctl run stock`: run here and now, or (None) leave the trigger for the replica running it.
+
+        Raises `ValueError` when the supplier has no stock sync to run.
+        """
+        report = await self.run_now(supplier_id)
+        if report is not None:
+            return report
+        integration = await self.integrations.get(supplier_id)
+        if integration is None or not integration.stock.enabled:
+            raise ValueError(f"stock sync is not enabled for {supplier_id}")
+        await self.request_run(supplier_id)
+        return None
+
     # -- one run --------------------------------------------------------------------------------
 
     async def run_supplier(self, supplier_id: str, *, force: bool) -> RunReport | None:
@@ -196,8 +184,8 @@ class StockScheduler:
             if integration is None or not integration.stock.enabled:
                 return None
             if not force:
-                schedule = (await self.runs.schedules([supplier_id])).get(supplier_id, {})
-                if not is_due(schedule.get("next_run_at"), bool(schedule.get("trigger")), self.clock()):
+                schedule = (await self.runs.schedules([supplier_id])).get(supplier_id, Schedule())
+                if not schedule.is_due(self.clock()):
                     return None  # another replica ran it between our look and our lease
             return await self._execute(supplier_id, integration, lease)
 
@@ -213,12 +201,23 @@ class StockScheduler:
                 "stock run resumes an interrupted run",
                 extra={
                     "supplier_id": supplier_id,
-                    "interrupted_owner": interrupted.get("owner"),
-                    "interrupted_started_at": str(interrupted.get("started_at")),
+                    "interrupted_owner": interrupted.owner,
+                    "interrupted_started_at": str(interrupted.started_at),
                 },
             )
         log.info("stock run started", extra={"supplier_id": supplier_id})
-        run = self.make_run(supplier_id, integration, lease)
+        run = StockRun(
+            supplier_id=supplier_id,
+            integration=integration,
+            reader=self.readers.reader(supplier_id, integration),
+            snapshots=self.snapshots,
+            products=self.products,
+            publish=self.publish,
+            clock=self.clock,
+            max_stripes=self.max_stripes,
+            publish_concurrency=self.publish_concurrency,
+            lease=lease,
+        )
         interval = integration.stock.interval_minutes
         code: str | None = None
         reason: str | None = None
