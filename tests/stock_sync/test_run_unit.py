@@ -15,7 +15,7 @@ from fakes import RecordingPublisher
 from om_contracts import IntegrationSettings, KeyRing, NetSuiteStockChanged
 from stock_sync.domain.levels import BadConfiguration, ItemLevels, Published, StockView
 from stock_sync.service_layer.ports import Snapshot, StockReadFailed
-from stock_sync.service_layer.sync import StockRun, UnknownLocations
+from stock_sync.service_layer.sync import ScanLimits, StockRun, UnknownLocations
 
 RING = KeyRing([KeyRing.generate_key()])
 
@@ -164,7 +164,7 @@ class World:
             products=self.products,
             publish=self.publisher,
             clock=lambda: datetime(2026, 11, 24, tzinfo=UTC),
-            max_stripes=self.max_stripes,
+            limits=ScanLimits(max_stripes=self.max_stripes),
         )
         await run.execute()
         return run

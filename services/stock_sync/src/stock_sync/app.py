@@ -11,18 +11,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from om_contracts import PRODUCTS_TOPIC, STOCK_LEVELS_TOPIC, NetSuiteStockChanged
-from om_platform.decoding import contract_decoder
+from om_contracts import STOCK_LEVELS_TOPIC, NetSuiteStockChanged
 from om_platform.freshness import runs_freshness
-from om_platform.mappings import MappingStore
 from om_platform.runtime import ServiceRuntime
+from om_platform.supplier_jobs import SupplierJobs
 from stock_sync.adapters.leases import RuntimeLeases
 from stock_sync.adapters.metrics import StockMetrics
 from stock_sync.adapters.mongo import RUNS, MongoRuns, MongoSnapshots
 from stock_sync.adapters.netsuite_gateway import NetSuiteStockReaders
 from stock_sync.adapters.products import StoredProductMap
+from stock_sync.domain.run_report import RunReport
 from stock_sync.entrypoints import Entrypoints
-from stock_sync.service_layer.runs import StockRuns
+from stock_sync.service_layer.runs import OnDemandRuns, StockDue, StockRuns
+from stock_sync.service_layer.sync import ScanLimits
 from stock_sync.settings import Settings
 
 
@@ -37,56 +38,55 @@ class Wired:
     runtime: ServiceRuntime
     entrypoints: Entrypoints
     runs: StockRuns
-    snapshots: MongoSnapshots
+    jobs: SupplierJobs[RunReport | None]
+    on_demand: OnDemandRuns
 
 
 def wire(settings: Settings, *, clock: Callable[[], datetime] = _now, owner: str | None = None) -> Wired:
     runtime = ServiceRuntime(settings, title="stock_sync", description=__doc__ or "")
     owner = owner or settings.instance_identity
     integrations = runtime.consume_integrations()
-    mappings = MappingStore(runtime)
+    mappings = runtime.consume_mappings(["product"])
     publisher = runtime.publisher(
         STOCK_LEVELS_TOPIC,
         schema=NetSuiteStockChanged,
         description="Stock of a product at the configured NetSuite locations, published only when it changed.",
     )
     snapshots = MongoSnapshots(runtime)
-    metrics = StockMetrics(runtime.metrics.registry, runtime.metrics)
+    run_log = MongoRuns(runtime)
     runs = StockRuns(
-        integrations=integrations,
-        runs=MongoRuns(runtime),
-        leases=RuntimeLeases(runtime, owner=owner),
-        readers=NetSuiteStockReaders(
-            runtime,
-            item_types=settings.item_types(),
-            page_size=settings.stock_page_size,
-        ),
-        snapshots=snapshots,
-        products=StoredProductMap(mappings),
-        publish=publisher.publish,
-        clock=clock,
-        max_concurrent_runs=settings.stock_max_concurrent_runs,
-        lease_ttl_s=settings.stock_lease_ttl_s,
-        max_stripes=settings.stock_max_stripes,
-        publish_concurrency=settings.stock_publish_concurrency,
-        on_finished=metrics.observe,
+        integrations,
+        run_log,
+        NetSuiteStockReaders(runtime, item_types=settings.item_types(), page_size=settings.stock_page_size),
+        snapshots,
+        StoredProductMap(mappings),
+        publisher.publish,
+        clock,
+        ScanLimits(settings.stock_max_stripes, settings.stock_publish_concurrency),
+        on_finished=StockMetrics(runtime.metrics.registry, runtime.metrics).observe,
         connections=runtime.connections,
         owner=owner,
     )
-    entrypoints = Entrypoints(runs, mappings, tick_s=settings.stock_tick_s)
-    runtime.consume(
-        PRODUCTS_TOPIC,
-        decode=contract_decoder(PRODUCTS_TOPIC, lambda event: event.data.id),
-        handle=entrypoints.on_product_upserted,
-        limit_for=lambda _supplier: 8,
-        description="Products: their netsuite_id property maps them to NetSuite items.",
+    jobs = SupplierJobs[RunReport | None](
+        "stock",  # leases `stock:<supplier>`
+        integrations=integrations,
+        leases=RuntimeLeases(runtime, owner=owner),
+        due=StockDue(run_log),
+        run=runs.run,
+        connections=runtime.connections,
+        clock=clock,
+        concurrency=settings.stock_max_concurrent_runs,
+        lease_ttl_s=settings.stock_lease_ttl_s,
+        tick_s=settings.stock_tick_s,
+        on_held=runs.mark_waiting,
     )
+    on_demand = OnDemandRuns(jobs, integrations, run_log, clock)
+    entrypoints = Entrypoints(on_demand, jobs)
     runtime.on_start(snapshots.ensure_indexes)
-    runtime.on_start(mappings.ensure_indexes)
     runtime.freshness("stock_runs", lambda: runs_freshness(runtime.db[RUNS]))
-    runtime.supervise("stock-scheduler", entrypoints.run_stock_scheduler)
+    runtime.supervise("stock-scheduler", entrypoints.run_stock_runs)
     runtime.serve_commands({"run_stock": entrypoints.on_run_stock_command})
-    return Wired(runtime, entrypoints, runs, snapshots)
+    return Wired(runtime, entrypoints, runs, jobs, on_demand)
 
 
 def build(settings: Settings) -> ServiceRuntime:

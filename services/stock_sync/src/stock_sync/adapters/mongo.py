@@ -26,6 +26,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from om_platform.database import HasDatabase
 from stock_sync.domain.levels import Published
+from stock_sync.domain.run_report import RunReport
 from stock_sync.domain.schedule import Schedule
 from stock_sync.service_layer.ports import InterruptedRun, Snapshot
 
@@ -174,29 +175,21 @@ class MongoRuns:
             return None
         return InterruptedRun(before.get("owner"), before.get("started_at"))
 
-    async def finished(
-        self,
-        supplier_id: str,
-        *,
-        at: datetime,
-        outcome: str,
-        reason: str | None,
-        counts: dict[str, object],
-        next_run_at: datetime,
-    ) -> None:
+    async def finished(self, report: RunReport, *, next_run_at: datetime) -> None:
+        at = report.finished_at
         update: dict[str, Any] = {
-            "supplier_id": supplier_id,
+            "supplier_id": report.supplier_id,
             "state": "idle",
             "finished_at": at,
-            "outcome": outcome,
-            "reason": reason,
-            "counts": counts,
+            "outcome": report.outcome,
+            "reason": report.stored_reason,
+            "counts": report.counts.as_dict(),
             "next_run_at": next_run_at,
         }
         change: dict[str, Any] = {"$set": update}
-        if outcome == "succeeded":
+        if report.outcome == "succeeded":
             update["last_success_at"] = at
             change["$unset"] = {"failing_since": ""}
         else:
             change["$min"] = {"failing_since": at}  # the first failure of the current streak
-        await self._collection.update_one({"_id": supplier_id}, change, upsert=True)
+        await self._collection.update_one({"_id": report.supplier_id}, change, upsert=True)

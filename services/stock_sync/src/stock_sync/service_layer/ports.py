@@ -12,6 +12,7 @@ from typing import Protocol
 
 from om_contracts import IntegrationSettings
 from stock_sync.domain.levels import ItemLevels, Published, StockView
+from stock_sync.domain.run_report import RunReport
 from stock_sync.domain.schedule import Schedule
 
 
@@ -108,16 +109,9 @@ class RunLog(Protocol):
         """Mark the run started; returns the interrupted run it replaces (state still running)."""
         ...
 
-    async def finished(
-        self,
-        supplier_id: str,
-        *,
-        at: datetime,
-        outcome: str,
-        reason: str | None,
-        counts: dict[str, object],
-        next_run_at: datetime,
-    ) -> None: ...
+    async def finished(self, report: RunReport, *, next_run_at: datetime) -> None:
+        """Record the run's outcome and when the supplier is due next."""
+        ...
 
 
 Clock = Callable[[], datetime]
