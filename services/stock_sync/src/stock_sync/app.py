@@ -36,10 +36,14 @@ class Wired:
     """The wired service: its runtime, its entry points and the parts tests and benchmarks drive."""
 
     runtime: ServiceRuntime
+    """What `build` returns and `python -m stock_sync` serves."""
     entrypoints: Entrypoints
     runs: StockRuns
+    """One recorded run (its `owner` is the process identity its leases are taken under)."""
     jobs: SupplierJobs[RunReport | None]
+    """The runner: `tick()` starts the due runs now, `wait_idle()` waits for them."""
     on_demand: OnDemandRuns
+    """`run_now(supplier_id)` / `request_run(supplier_id)`, as `omctl run stock` does."""
 
 
 def wire(settings: Settings, *, clock: Callable[[], datetime] = _now, owner: str | None = None) -> Wired:

@@ -42,34 +42,6 @@ from stock_sync.service_layer.sync import ScanLimits, StockRun, UnknownLocations
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class StockDue:
-    """The due rule of stock runs (`om_platform.supplier_jobs.DueRule`) over `stock_runs`."""
-
-    runs: RunLog
-
-    async def due(
-        self, suppliers: Sequence[tuple[str, IntegrationSettings]], now: datetime
-    ) -> list[SupplierJob]:
-        """Suppliers with stock enabled whose schedule says due, the longest waiting first."""
-        enabled = {
-            supplier_id: integration for supplier_id, integration in suppliers if integration.stock.enabled
-        }
-        if not enabled:
-            return []
-        schedules = await self.runs.schedules(list(enabled))
-        due: list[tuple[datetime, str]] = []
-        for supplier_id in enabled:
-            schedule = schedules.get(supplier_id, Schedule())
-            if schedule.is_due(now):
-                due.append((schedule.due_since(now), supplier_id))
-        return [SupplierJob(supplier_id, enabled[supplier_id]) for _, supplier_id in sorted(due)]
-
-    async def still_due(self, job: SupplierJob, now: datetime) -> bool:
-        schedule = (await self.runs.schedules([job.supplier_id])).get(job.supplier_id, Schedule())
-        return schedule.is_due(now)
-
-
 @dataclass
 class StockRuns:
     """One supplier's stock run under its lease: a `StockRun` over the supplier's own NetSuite
@@ -170,6 +142,34 @@ class StockRuns:
             log.warning("stock run failed: %s", code, extra={**extra, "reason": reason})
         self.on_finished(report)
         return report
+
+
+@dataclass(frozen=True)
+class StockDue:
+    """The due rule of stock runs (`om_platform.supplier_jobs.DueRule`) over `stock_runs`."""
+
+    runs: RunLog
+
+    async def due(
+        self, suppliers: Sequence[tuple[str, IntegrationSettings]], now: datetime
+    ) -> list[SupplierJob]:
+        """Suppliers with stock enabled whose schedule says due, the longest waiting first."""
+        enabled = {
+            supplier_id: integration for supplier_id, integration in suppliers if integration.stock.enabled
+        }
+        if not enabled:
+            return []
+        schedules = await self.runs.schedules(list(enabled))
+        due: list[tuple[datetime, str]] = []
+        for supplier_id in enabled:
+            schedule = schedules.get(supplier_id, Schedule())
+            if schedule.is_due(now):
+                due.append((schedule.due_since(now), supplier_id))
+        return [SupplierJob(supplier_id, enabled[supplier_id]) for _, supplier_id in sorted(due)]
+
+    async def still_due(self, job: SupplierJob, now: datetime) -> bool:
+        schedule = (await self.runs.schedules([job.supplier_id])).get(job.supplier_id, Schedule())
+        return schedule.is_due(now)
 
 
 @dataclass(frozen=True)
