@@ -11,13 +11,11 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from fakes import RecordingPublisher
-from om_contracts import IntegrationSettings, KeyRing, NetSuiteStockChanged
+from fakes import RecordingPublisher, integration_settings
+from om_contracts import IntegrationSettings, NetSuiteStockChanged
 from stock_sync.domain.levels import BadConfiguration, ItemLevels, Published, StockView
 from stock_sync.service_layer.ports import Snapshot, StockReadFailed
 from stock_sync.service_layer.sync import ScanLimits, StockRun, UnknownLocations
-
-RING = KeyRing([KeyRing.generate_key()])
 
 
 class Crash(BaseException):
@@ -25,20 +23,8 @@ class Crash(BaseException):
 
 
 def integration(**stock: Any) -> IntegrationSettings:
-    sealed = RING.seal("x")
-    return IntegrationSettings.model_validate(
-        {
-            "account_id": "1234567_SB1",
-            "credentials": {
-                "client_id": sealed,
-                "client_secret": sealed,
-                "token_id": sealed,
-                "token_secret": sealed,
-            },
-            "sync_type": "orders",
-            "concurrency_limit": 3,
-            "stock": {"enabled": True, "field": "available", "location_ids": "3,1", **stock},
-        }
+    return integration_settings(
+        concurrency_limit=3, stock={"enabled": True, "field": "available", "location_ids": "3,1", **stock}
     )
 
 
