@@ -209,7 +209,7 @@ class Harness:
         )
         await self._stored("mappings", {"event_id": event.event_id})
 
-    async def _stored(self, collection: str, query: dict[str, Any], timeout: float = 20.0) -> None:
+    async def _stored(self, collection: str, query: dict[str, Any], timeout: float = 60.0) -> None:
         # No event tells the test that a consumer applied a record: poll Mongo, bounded.
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout

@@ -209,7 +209,8 @@ async def test_disconnecting_an_integration_stops_its_runs(harness: Harness, sup
     await harness.disconnect(supplier)
     await asyncio.sleep(0)
     await service.on_demand.request_run(supplier)
-    assert await service.jobs.tick() == []
+    # other tests' suppliers may be due
+    assert supplier not in {job.supplier_id for job in await service.jobs.tick()}
     assert await service.on_demand.run_now(supplier) is None
 
 

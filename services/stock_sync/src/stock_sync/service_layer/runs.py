@@ -42,7 +42,7 @@ from stock_sync.service_layer.sync import ScanLimits, StockRun, UnknownLocations
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass
 class StockRuns:
     """One supplier's stock run under its lease: a `StockRun` over the supplier's own NetSuite
     reader, its outcome classified (a stable code), recorded with the next due time, and counted."""
