@@ -190,10 +190,10 @@ async def service_read(reader: Any, view: Any, parts: list[tuple[int, int]]) -> 
 
 
 async def run(args: argparse.Namespace, child: subprocess.Popen[str]) -> int:
-    from stock_sync.adapters.netsuite_gateway import NetSuiteStockReader
-    from stock_sync.app import build_service
+    from stock_sync.adapters.netsuite_gateway import NetSuiteStockReader, levels_query
+    from stock_sync.app import wire
     from stock_sync.domain.levels import StockView
-    from stock_sync.domain.queries import levels_query, stripe_count, stripes
+    from stock_sync.domain.stripes import stripe_count, stripes
     from stock_sync.settings import Settings
 
     status = 1
@@ -231,7 +231,8 @@ async def run(args: argparse.Namespace, child: subprocess.Popen[str]) -> int:
                 stock_tick_s=3600.0,
                 log_level="WARNING",
             )
-            runtime, service = build_service(settings)
+            service = wire(settings)
+            runtime = service.runtime
             app = runtime.app()
             await app.start()
             try:
@@ -346,7 +347,7 @@ async def run(args: argparse.Namespace, child: subprocess.Popen[str]) -> int:
                     if change:
                         ask(f"change {args.items // 100}")
                     started, cpu = time.perf_counter(), time.process_time()
-                    report = await service.scheduler.run_now(SUPPLIER)
+                    report = await service.on_demand.run_now(SUPPLIER)
                     assert report is not None
                     elapsed = time.perf_counter() - started
                     results[label] = (elapsed, time.process_time() - cpu, report)

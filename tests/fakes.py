@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from om_contracts import IntegrationSettings
+from om_contracts import IntegrationSettings, KeyRing
 from om_platform.leases import LeaseLost
 from om_platform.ports import Cursors, Integrations, LeaseCheck, Leases, Publish
 
@@ -93,6 +93,21 @@ class RecordingPublisher:
 
     def of_type(self, event_type: str) -> list[Any]:
         return [e for e in self.sent if getattr(e, "event_type", None) == event_type]
+
+
+_RING = KeyRing([KeyRing.generate_key()])
+
+
+def integration_settings(**fields: Any) -> IntegrationSettings:
+    """A supplier's settings as `FakeIntegrations` holds them: `fields` over a minimal valid set.
+
+    The credentials are sealed with a key of this test run only: a unit test never opens them.
+    """
+    sealed = _RING.seal("x").token
+    credentials = dict.fromkeys(("client_id", "client_secret", "token_id", "token_secret"), sealed)
+    return IntegrationSettings.model_validate(
+        {"account_id": "1234567_SB1", "credentials": credentials, "sync_type": "orders", **fields}
+    )
 
 
 # `manage.py typecheck` runs mypy --strict on this file: each fake must satisfy its port.

@@ -123,15 +123,15 @@ async def start_services(stack: EmbeddedStack, simulator: SimulatorServer) -> li
     from finance_sync.settings import Settings as FinanceSettings
     from order_sync.app import wire as wire_orders
     from order_sync.settings import Settings as OrderSettings
-    from stock_sync.app import build_service as build_stock
+    from stock_sync.app import wire as wire_stock
     from stock_sync.settings import Settings as StockSettings
 
     orders = wire_orders(
         OrderSettings(**settings_values(stack, simulator, "order_sync"), catalog_enabled=False)
     )
-    stock_runtime, _ = build_stock(
+    stock_runtime = wire_stock(
         StockSettings(**settings_values(stack, simulator, "stock_sync"), stock_tick_s=3600)
-    )
+    ).runtime
     finance = build_finance(
         FinanceSettings(**settings_values(stack, simulator, "finance_sync"), finance_schedule_poll_s=3600),
         owner="fuzz",

@@ -33,7 +33,7 @@ from om_contracts import (
 )
 from om_devstack.stack import create_topics
 from om_netsuite_sim import Account, SimulatorServer
-from stock_sync.app import StockSync, build_service
+from stock_sync.app import Wired, wire
 from stock_sync.settings import Settings
 
 KEYS = KeyRing.generate_key()
@@ -114,7 +114,7 @@ class Harness:
         self.account: Account = simulator.sim.account(self.account_id)
         self.locations = [self.account.add_location(f"Warehouse {n}") for n in range(3)]
         self.items: list[str] = []
-        self.replicas: list[tuple[Any, StockSync]] = []
+        self.replicas: list[tuple[Any, Wired]] = []
         self.mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
         self.db = self.mongo[f"stock_{unique}"]
         self.consumer: AIOKafkaConsumer | None = None
@@ -240,9 +240,9 @@ class Harness:
         }
         return Settings(**values)
 
-    async def start(self, **overrides: Any) -> StockSync:
-        runtime, service = build_service(self.settings(**overrides))
-        app = runtime.app()
+    async def start(self, **overrides: Any) -> Wired:
+        service = wire(self.settings(**overrides))
+        app = service.runtime.app()
         await asyncio.wait_for(app.start(), 30)
         self.replicas.append((app, service))
         return service

@@ -1,4 +1,4 @@
-"""Pure stock logic: rows to levels, fingerprints, events, SuiteQL text, stripes and schedule."""
+"""Pure stock logic: views, fingerprints, change numbers, events, stripes and schedule."""
 
 from __future__ import annotations
 
@@ -16,12 +16,11 @@ from stock_sync.domain.levels import (
     canonical,
     fingerprint,
     next_change,
-    parse_row,
     stock_event,
     stock_event_id,
 )
-from stock_sync.domain.queries import levels_query, locations_query, range_query, stripes
 from stock_sync.domain.schedule import is_due, next_run_after, phase_s, retry_after_failure
+from stock_sync.domain.stripes import stripes
 
 VIEW = StockView(StockField.AVAILABLE, ("3", "1", "2"))
 AS_OF = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -44,16 +43,6 @@ def test_repeated_locations_are_a_bad_configuration() -> None:
     with pytest.raises(BadConfiguration) as caught:
         StockView.from_settings(StockSettings(enabled=True, location_ids="3,1,3"))
     assert caught.value.code == "DUPLICATE_LOCATIONS"
-
-
-def test_a_row_becomes_quantities_in_view_order_with_absent_columns_as_zero() -> None:
-    levels = parse_row({"id": "201", "q0": "5", "q2": "1.5"}, VIEW)
-    assert levels == ItemLevels("201", (Decimal(5), Decimal(0), Decimal("1.5")))
-
-
-def test_a_row_with_a_non_numeric_quantity_is_refused() -> None:
-    with pytest.raises(ValueError, match="not a number"):
-        parse_row({"id": "201", "q0": "five"}, VIEW)
 
 
 @pytest.mark.parametrize(
@@ -138,27 +127,6 @@ def test_the_event_carries_the_default_quantity_and_every_location_in_order() ->
     }
     assert event.supplier_id == "sup_1"
     assert event.event_type == "netsuite.stock.changed"
-
-
-def test_the_levels_query_pivots_the_chosen_figure_per_location_and_is_keyset_paged() -> None:
-    query = levels_query(VIEW, ("InvtPart",), 1000)
-    assert "THEN iil.quantityavailable END) AS q0" in query
-    assert "iil.location = 3 THEN" in query
-    assert "iil.location = 2 THEN iil.quantityavailable END) AS q2" in query
-    assert "LEFT JOIN inventoryitemlocations" in query
-    assert "i.id > :last AND i.id <= ?" in query
-    assert query.endswith("ORDER BY i.id FETCH FIRST 1000 ROWS ONLY")
-    on_hand = levels_query(StockView(StockField.ON_HAND, ("3",)), ("InvtPart",), 500)
-    assert "quantityonhand" in on_hand
-    assert "quantityavailable" not in on_hand
-
-
-def test_queries_refuse_anything_but_digit_ids_and_alphanumeric_types() -> None:
-    with pytest.raises(ValueError, match="internal id"):
-        locations_query(("3", "1 OR 1=1"))
-    with pytest.raises(ValueError, match="item type"):
-        range_query(("InvtPart'--",))
-    assert locations_query(("3", "1")) == "SELECT id FROM location WHERE id IN (3, 1)"
 
 
 @pytest.mark.parametrize(

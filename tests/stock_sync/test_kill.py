@@ -216,7 +216,7 @@ async def test_a_process_killed_twice_mid_publish_leaves_every_product_at_its_la
         assert reverted
 
         # Another identity finds the dead process's lease held; the same identity takes it back.
-        assert await other.scheduler.run_now(supplier) is None
+        assert await other.on_demand.run_now(supplier) is None
         process.start()
         done = await wait_for_document(
             harness, "stock_runs", {"_id": supplier, "outcome": {"$exists": True}}, process

@@ -1,20 +1,21 @@
-"""One stock run against in-memory fakes of NetSuite, the snapshot store and the mapping."""
+"""One stock run against in-memory fakes of NetSuite, the snapshot store, the mapping and the broker."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
-from om_contracts import IntegrationSettings, KeyRing, NetSuiteStockChanged
+from fakes import RecordingPublisher, integration_settings
+from om_contracts import IntegrationSettings, NetSuiteStockChanged
 from stock_sync.domain.levels import BadConfiguration, ItemLevels, Published, StockView
 from stock_sync.service_layer.ports import Snapshot, StockReadFailed
-from stock_sync.service_layer.sync import StockRun, UnknownLocations
-
-RING = KeyRing([KeyRing.generate_key()])
+from stock_sync.service_layer.sync import ScanLimits, StockRun, UnknownLocations
 
 
 class Crash(BaseException):
@@ -22,20 +23,8 @@ class Crash(BaseException):
 
 
 def integration(**stock: Any) -> IntegrationSettings:
-    sealed = RING.seal("x")
-    return IntegrationSettings.model_validate(
-        {
-            "account_id": "1234567_SB1",
-            "credentials": {
-                "client_id": sealed,
-                "client_secret": sealed,
-                "token_id": sealed,
-                "token_secret": sealed,
-            },
-            "sync_type": "orders",
-            "concurrency_limit": 3,
-            "stock": {"enabled": True, "field": "available", "location_ids": "3,1", **stock},
-        }
+    return integration_settings(
+        concurrency_limit=3, stock={"enabled": True, "field": "available", "location_ids": "3,1", **stock}
     )
 
 
@@ -115,6 +104,20 @@ class FakeProducts:
         return {i: self.mapping[i] for i in item_ids if i in self.mapping}
 
 
+@dataclass
+class CrashingPublisher(RecordingPublisher):
+    """The broker of a process that dies after `crash_after` more sends (None: never)."""
+
+    crash_after: int | None = None
+
+    async def __call__(self, event: BaseModel, *, key: str) -> None:
+        if self.crash_after is not None:
+            if self.crash_after == 0:
+                raise Crash  # the process dies here: nothing after this point happens
+            self.crash_after -= 1
+        await super().__call__(event, key=key)
+
+
 class World:
     def __init__(self, items: int = 10) -> None:
         self.netsuite = FakeNetSuite(
@@ -122,17 +125,21 @@ class World:
         )
         self.snapshots = FakeSnapshots()
         self.products = FakeProducts({str(i): f"prd_{i}" for i in range(1, items + 1)})
-        self.published: list[NetSuiteStockChanged] = []
+        self.publisher = CrashingPublisher()
         self.integration = integration()
-        self.crash_after: int | None = None
         self.max_stripes = 3
 
-    async def publish(self, event: NetSuiteStockChanged) -> None:
-        if self.crash_after is not None:
-            if self.crash_after == 0:
-                raise Crash  # the process dies here: nothing after this point happens
-            self.crash_after -= 1
-        self.published.append(event)
+    @property
+    def published(self) -> list[NetSuiteStockChanged]:
+        return self.publisher.sent  # type: ignore[return-value]  # only stock events are sent
+
+    @property
+    def crash_after(self) -> int | None:
+        return self.publisher.crash_after
+
+    @crash_after.setter
+    def crash_after(self, value: int | None) -> None:
+        self.publisher.crash_after = value
 
     async def run(self) -> StockRun:
         run = StockRun(
@@ -141,9 +148,9 @@ class World:
             reader=self.netsuite,
             snapshots=self.snapshots,
             products=self.products,
-            publish=self.publish,
+            publish=self.publisher,
             clock=lambda: datetime(2026, 11, 24, tzinfo=UTC),
-            max_stripes=self.max_stripes,
+            limits=ScanLimits(max_stripes=self.max_stripes),
         )
         await run.execute()
         return run

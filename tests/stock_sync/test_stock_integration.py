@@ -47,8 +47,8 @@ async def test_first_run_publishes_every_item_for_both_fields_then_only_changes_
     events = await harness.events(supplier, on_hand_supplier)
     locations = harness.locations[::-1]  # configured order: the last warehouse is the default
 
-    report = await service.scheduler.run_now(supplier)
-    other = await service.scheduler.run_now(on_hand_supplier)
+    report = await service.on_demand.run_now(supplier)
+    other = await service.on_demand.run_now(on_hand_supplier)
     assert report is not None
     assert report.outcome == "succeeded"
     assert other is not None
@@ -73,12 +73,12 @@ async def test_first_run_publishes_every_item_for_both_fields_then_only_changes_
     changed = random.Random(5).sample(items, 4)
     for item in changed:
         harness.account.set_stock(item, harness.locations[1], on_hand=500, available=400)
-    await service.scheduler.run_now(supplier)
+    await service.on_demand.run_now(supplier)
     second = await events.until_end()
     assert sorted(e["data"]["netsuite_item_id"] for e in second) == sorted(changed)
     assert all(quantities(e)[harness.locations[1]] == Decimal(400) for e in second)
 
-    report = await service.scheduler.run_now(supplier)
+    report = await service.on_demand.run_now(supplier)
     assert await events.until_end() == []
     assert report is not None
     assert report.counts.published == 0
@@ -99,7 +99,7 @@ async def test_items_without_a_stock_record_at_a_location_are_published_as_zero(
     service = await harness.start()
     await harness.configure(supplier, {**harness.integration(), "product_mappings": tab([bare, partial])})
     events = await harness.events(supplier)
-    await service.scheduler.run_now(supplier)
+    await service.on_demand.run_now(supplier)
     by_item = {e["data"]["netsuite_item_id"]: e for e in await events.until_end()}
     assert set(quantities(by_item[bare]).values()) == {Decimal(0)}
     assert quantities(by_item[partial]) == {
@@ -120,7 +120,7 @@ async def test_unmapped_items_are_counted_not_published_and_a_newly_mapped_item_
         await harness.product(supplier, f"prd_ev_{item}", item)
     events = await harness.events(supplier)
 
-    report = await service.scheduler.run_now(supplier)
+    report = await service.on_demand.run_now(supplier)
     published = {e["data"]["netsuite_item_id"]: e["data"]["product_id"] for e in await events.until_end()}
     assert set(published) == set(by_tab + by_event)
     assert all(published[item] == f"prd_ev_{item}" for item in by_event)
@@ -133,7 +133,7 @@ async def test_unmapped_items_are_counted_not_published_and_a_newly_mapped_item_
     assert metric(registry, "om_stock_unmapped_items_total") == 2
 
     await harness.product(supplier, "prd_late", unmapped[0])
-    report = await service.scheduler.run_now(supplier)
+    report = await service.on_demand.run_now(supplier)
     late = await events.until_end()
     assert [(e["data"]["netsuite_item_id"], e["data"]["product_id"]) for e in late] == [
         (unmapped[0], "prd_late")
@@ -149,7 +149,7 @@ async def test_changing_the_location_list_or_field_publishes_the_new_view_once(
     service = await harness.start()
     await harness.configure(supplier, {**harness.integration(), "product_mappings": tab(items)})
     events = await harness.events(supplier)
-    await service.scheduler.run_now(supplier)
+    await service.on_demand.run_now(supplier)
     assert len(await events.until_end()) == 10
 
     two = harness.locations[:2]
@@ -157,18 +157,18 @@ async def test_changing_the_location_list_or_field_publishes_the_new_view_once(
         supplier, {**harness.integration(location_ids=",".join(two)), "product_mappings": tab(items)}
     )
     await asyncio.sleep(0)  # the store's cache is dropped by the consumer that applied the event
-    await service.scheduler.run_now(supplier)
+    await service.on_demand.run_now(supplier)
     new_view = await events.until_end()
     assert len(new_view) == 10
     assert all([loc["location_id"] for loc in e["data"]["locations"]] == two for e in new_view)
-    await service.scheduler.run_now(supplier)
+    await service.on_demand.run_now(supplier)
     assert await events.until_end() == []
 
     await harness.configure(
         supplier,
         {**harness.integration(location_ids=",".join(two), field="on_hand"), "product_mappings": tab(items)},
     )
-    await service.scheduler.run_now(supplier)
+    await service.on_demand.run_now(supplier)
     assert {e["data"]["field"] for e in await events.until_end()} == {"on_hand"}
 
 
@@ -205,12 +205,13 @@ async def test_disconnecting_an_integration_stops_its_runs(harness: Harness, sup
     items = harness.add_items(3)
     service = await harness.start()
     await harness.configure(supplier, {**harness.integration(), "product_mappings": tab(items)})
-    assert await service.scheduler.run_now(supplier) is not None
+    assert await service.on_demand.run_now(supplier) is not None
     await harness.disconnect(supplier)
     await asyncio.sleep(0)
-    await service.scheduler.request_run(supplier)
-    assert supplier not in await service.scheduler.tick()  # other tests' suppliers may be due
-    assert await service.scheduler.run_now(supplier) is None
+    await service.on_demand.request_run(supplier)
+    # other tests' suppliers may be due
+    assert supplier not in {job.supplier_id for job in await service.jobs.tick()}
+    assert await service.on_demand.run_now(supplier) is None
 
 
 async def test_the_scheduler_runs_due_suppliers_by_itself_and_honours_the_trigger_after_a_restart(
@@ -224,17 +225,17 @@ async def test_the_scheduler_runs_due_suppliers_by_itself_and_honours_the_trigge
     assert len(await events.until_end()) == 5
     app, _ = harness.replicas.pop()
     await harness.stop(app)
-    assert first.scheduler.owner
+    assert first.runs.owner
 
     # A new consumer group: on the embedded broker, a member rejoining the group its predecessor
     # just left can wait out a long rebalance; the schedule under test lives in MongoDB anyway.
     second = await harness.start(stock_tick_s=0.1, kafka_consumer_group=f"stock-{harness.unique}-restarted")
     status = await harness.run_document(supplier)
     # Not due (its next slot is minutes away), so the restarted replica leaves it alone ...
-    assert await second.scheduler.tick() == []
+    assert await second.jobs.tick() == []
     harness.account.set_stock(items[0], harness.locations[0], on_hand=1, available=1)
     # ... until someone asks for a run (the CLI's trigger), which any replica honours.
-    await second.scheduler.request_run(supplier)
+    await second.on_demand.request_run(supplier)
     await harness._stored("stock_runs", {"_id": supplier, "finished_at": {"$gt": status["finished_at"]}})
     again = await events.until_end()
     assert [e["data"]["netsuite_item_id"] for e in again] == [items[0]]
@@ -250,7 +251,7 @@ async def test_two_replicas_never_run_one_supplier_at_once_nor_publish_twice(
     await harness.configure(supplier, {**harness.integration(), "product_mappings": tab(items)})
     events = await harness.events(supplier)
 
-    reports = await asyncio.gather(one.scheduler.run_now(supplier), two.scheduler.run_now(supplier))
+    reports = await asyncio.gather(one.on_demand.run_now(supplier), two.on_demand.run_now(supplier))
     assert sum(report is not None for report in reports) == 1
     published = await events.until_end()
     assert Counter(e["data"]["netsuite_item_id"] for e in published) == Counter(items)
@@ -259,9 +260,9 @@ async def test_two_replicas_never_run_one_supplier_at_once_nor_publish_twice(
     for item in items[:3]:
         harness.account.set_stock(item, harness.locations[2], on_hand=0, available=0)
     before = await harness.run_document(supplier)
-    await one.scheduler.request_run(supplier)
-    started = await asyncio.gather(one.scheduler.tick(), two.scheduler.tick())
-    await asyncio.gather(one.scheduler.wait_idle(), two.scheduler.wait_idle())
+    await one.on_demand.request_run(supplier)
+    started = await asyncio.gather(one.jobs.tick(), two.jobs.tick())
+    await asyncio.gather(one.jobs.wait_idle(), two.jobs.wait_idle())
     assert sum(len(s) for s in started) >= 1
     after = await harness.run_document(supplier)
     assert after["finished_at"] > before["finished_at"]
@@ -279,7 +280,7 @@ async def test_a_stripe_whose_last_row_reached_its_upper_bound_asks_for_no_furth
     ids = sorted(int(item) for item in items)
     assert ids == list(range(ids[0], ids[0] + 40))  # contiguous: two stripes of exactly two full pages
     harness.account.request_log.clear()
-    report = await service.scheduler.run_now(supplier)
+    report = await service.on_demand.run_now(supplier)
     assert report is not None
     assert report.outcome == "succeeded"
     assert report.counts.pages == 4
@@ -297,7 +298,7 @@ async def test_429s_and_timeouts_mid_scan_are_absorbed_without_duplicates(
     harness.account.faults.add("429", count=3, path_contains="suiteql")
     harness.account.faults.add("timeout", count=2, path_contains="suiteql", delay=5)
     events = await harness.events(supplier)
-    report = await service.scheduler.run_now(supplier)
+    report = await service.on_demand.run_now(supplier)
     assert report is not None
     assert report.outcome == "succeeded", report
     assert harness.account.counters["fault_429"] == 3
@@ -319,7 +320,7 @@ async def test_a_run_that_fails_mid_scan_resumes_on_the_next_run_without_partial
     harness.account.faults.add("5xx", probability=0.5, path_contains="suiteql", status=503)
     events = await harness.events(supplier)
 
-    failed = await service.scheduler.run_now(supplier)
+    failed = await service.on_demand.run_now(supplier)
     assert failed is not None
     assert failed.outcome == "failed"
     assert failed.code == "NETSUITE_UNAVAILABLE"
@@ -329,7 +330,7 @@ async def test_a_run_that_fails_mid_scan_resumes_on_the_next_run_without_partial
     assert status["outcome"] == "failed"
     assert status["reason"].startswith("NETSUITE_UNAVAILABLE")
 
-    resumed = await service.scheduler.run_now(supplier)
+    resumed = await service.on_demand.run_now(supplier)
     assert resumed is not None
     assert resumed.outcome == "succeeded"
     second = await events.until_end()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter
 
 from om_platform.metrics import Metrics
-from stock_sync.service_layer.scheduler import RunReport
+from stock_sync.domain.run_report import RunReport
 
 
 class StockMetrics:

@@ -22,10 +22,13 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ReplaceOne, ReturnDocument
-from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.asynchronous.collection import AsyncCollection
 
+from om_platform.database import HasDatabase
 from stock_sync.domain.levels import Published
-from stock_sync.service_layer.ports import Snapshot
+from stock_sync.domain.run_report import RunReport
+from stock_sync.domain.schedule import Schedule
+from stock_sync.service_layer.ports import InterruptedRun, Snapshot
 
 SNAPSHOTS = "stock_snapshots"
 PENDING = "stock_pending"
@@ -37,11 +40,18 @@ def _snapshot_id(supplier_id: str, item_id: str) -> str:
 
 
 class MongoSnapshots:
-    """`SnapshotStore` over `stock_snapshots`."""
+    """`SnapshotStore` over `stock_snapshots` (and `stock_pending`), usable once the runtime started."""
 
-    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
-        self._collection = db[SNAPSHOTS]
-        self._pending = db[PENDING]
+    def __init__(self, db: HasDatabase) -> None:
+        self._db = db
+
+    @property
+    def _collection(self) -> AsyncCollection[dict[str, Any]]:
+        return self._db.db[SNAPSHOTS]
+
+    @property
+    def _pending(self) -> AsyncCollection[dict[str, Any]]:
+        return self._db.db[PENDING]
 
     async def ensure_indexes(self) -> None:
         await self._collection.create_index([("supplier_id", 1), ("item_num", 1)])
@@ -110,21 +120,23 @@ class MongoSnapshots:
 
 
 class MongoRuns:
-    """The per-supplier schedule and run status in `stock_runs`."""
+    """`RunLog` over `stock_runs` (the per-supplier schedule and run status), usable once the
+    runtime started."""
 
-    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
-        self._collection = db[RUNS]
+    def __init__(self, db: HasDatabase) -> None:
+        self._db = db
 
-    async def schedules(self, supplier_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    @property
+    def _collection(self) -> AsyncCollection[dict[str, Any]]:
+        return self._db.db[RUNS]
+
+    async def schedules(self, supplier_ids: Sequence[str]) -> dict[str, Schedule]:
         """`next_run_at` and `trigger` of each supplier that has a document."""
-        found: dict[str, dict[str, Any]] = {}
+        found: dict[str, Schedule] = {}
         cursor = self._collection.find({"_id": {"$in": list(supplier_ids)}}, {"next_run_at": 1, "trigger": 1})
         async for document in cursor:
-            found[document["_id"]] = document
+            found[document["_id"]] = Schedule(document.get("next_run_at"), bool(document.get("trigger")))
         return found
-
-    async def get(self, supplier_id: str) -> dict[str, Any] | None:
-        return await self._collection.find_one({"_id": supplier_id})
 
     async def request(self, supplier_id: str, at: datetime) -> None:
         """Ask any replica to run the supplier at its next look (the on-demand trigger)."""
@@ -142,7 +154,7 @@ class MongoRuns:
             upsert=True,
         )
 
-    async def started(self, supplier_id: str, at: datetime, owner: str) -> dict[str, Any] | None:
+    async def started(self, supplier_id: str, at: datetime, owner: str) -> InterruptedRun | None:
         """Mark the supplier running; returns the run it interrupted (state still `running`), if any."""
         before = await self._collection.find_one_and_update(
             {"_id": supplier_id},
@@ -161,31 +173,23 @@ class MongoRuns:
         )
         if before is None or before.get("state") != "running":
             return None
-        return before
+        return InterruptedRun(before.get("owner"), before.get("started_at"))
 
-    async def finished(
-        self,
-        supplier_id: str,
-        *,
-        at: datetime,
-        outcome: str,
-        reason: str | None,
-        counts: dict[str, object],
-        next_run_at: datetime,
-    ) -> None:
+    async def finished(self, report: RunReport, *, next_run_at: datetime) -> None:
+        at = report.finished_at
         update: dict[str, Any] = {
-            "supplier_id": supplier_id,
+            "supplier_id": report.supplier_id,
             "state": "idle",
             "finished_at": at,
-            "outcome": outcome,
-            "reason": reason,
-            "counts": counts,
+            "outcome": report.outcome,
+            "reason": report.stored_reason,
+            "counts": report.counts.as_dict(),
             "next_run_at": next_run_at,
         }
         change: dict[str, Any] = {"$set": update}
-        if outcome == "succeeded":
+        if report.outcome == "succeeded":
             update["last_success_at"] = at
             change["$unset"] = {"failing_since": ""}
         else:
             change["$min"] = {"failing_since": at}  # the first failure of the current streak
-        await self._collection.update_one({"_id": supplier_id}, change, upsert=True)
+        await self._collection.update_one({"_id": report.supplier_id}, change, upsert=True)

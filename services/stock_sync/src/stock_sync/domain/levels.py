@@ -12,11 +12,9 @@ reached again later (A -> B -> A) are a new change with a new id.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
-from functools import cache, lru_cache
+from decimal import Decimal
 
 from om_contracts import (
     LocationQuantity,
@@ -26,8 +24,6 @@ from om_contracts import (
     StockSettings,
     derived_event_id,
 )
-
-ZERO = Decimal(0)
 
 
 class BadConfiguration(ValueError):
@@ -79,41 +75,6 @@ def canonical(quantity: Decimal) -> str:
     if quantity == quantity.to_integral_value():
         return str(quantity.quantize(Decimal(1)))
     return format(quantity.normalize(), "f")
-
-
-def column(index: int) -> str:
-    """Name of the SuiteQL result column holding the quantity at the view's `index`-th location."""
-    return f"q{index}"
-
-
-@cache
-def _columns(count: int) -> tuple[str, ...]:
-    return tuple(column(index) for index in range(count))
-
-
-@lru_cache(maxsize=4096)
-def _quantity(raw: str) -> Decimal:
-    # Stock figures repeat a lot, and a scan parses a hundred thousand rows: a cache lookup costs
-    # a fraction of building a Decimal from text (Decimals are immutable, so sharing is safe).
-    return Decimal(raw)
-
-
-def parse_row(row: Mapping[str, object], view: StockView) -> ItemLevels:
-    """One SuiteQL row (`id`, `q0`..`qn`, strings) as levels; an absent column is zero.
-
-    NetSuite omits null columns, and an item without a stock record at a location has none.
-    """
-    quantities: list[Decimal] = []
-    for name in _columns(len(view.location_ids)):
-        raw = row.get(name)
-        if raw is None or raw == "":
-            quantities.append(ZERO)
-            continue
-        try:
-            quantities.append(_quantity(raw if isinstance(raw, str) else str(raw)))
-        except InvalidOperation as exc:
-            raise ValueError(f"quantity {raw!r} of item {row.get('id')!r} is not a number") from exc
-    return ItemLevels(str(row["id"]), tuple(quantities))
 
 
 def fingerprint(view: StockView, product_id: str, levels: ItemLevels) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 
@@ -35,3 +36,19 @@ def is_due(next_run_at: datetime | None, triggered: bool, now: datetime) -> bool
 def retry_after_failure(interval_minutes: int, now: datetime) -> datetime:
     """After a failed run, try again within the interval but not sooner than a minute."""
     return now + timedelta(minutes=max(1, min(interval_minutes, 5)))
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """A supplier's next slot and whether a run was asked for (`omctl run stock`); a supplier never
+    run has neither and is due."""
+
+    next_run_at: datetime | None = None
+    trigger: bool = False
+
+    def is_due(self, now: datetime) -> bool:
+        return is_due(self.next_run_at, self.trigger, now)
+
+    def due_since(self, now: datetime) -> datetime:
+        """Since when it is due: the longest waiting run first (a triggered one counts from now)."""
+        return now if self.trigger or self.next_run_at is None else self.next_run_at

@@ -1,14 +1,19 @@
-"""The ports the stock use cases need; adapters implement them, tests fake them."""
+"""stock_sync's own ports; adapters implement them, unit tests fake them.
+
+The ports every service shares (integrations, leases, publishing) are `om_platform.ports`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from om_contracts import IntegrationSettings, NetSuiteStockChanged
+from om_contracts import IntegrationSettings
 from stock_sync.domain.levels import ItemLevels, Published, StockView
+from stock_sync.domain.run_report import RunReport
+from stock_sync.domain.schedule import Schedule
 
 
 class StockReadFailed(Exception):
@@ -29,6 +34,12 @@ class StockReader(Protocol):
     async def id_range(self) -> tuple[int, int] | None: ...
 
     def pages(self, view: StockView, after: int, up_to: int) -> AsyncIterator[list[ItemLevels]]: ...
+
+
+class StockReaders(Protocol):
+    """The `StockReader` of each supplier's NetSuite account."""
+
+    def reader(self, supplier_id: str, integration: IntegrationSettings) -> StockReader: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +84,34 @@ class ProductMap(Protocol):
         ...
 
 
-Publish = Callable[[NetSuiteStockChanged], Awaitable[None]]
-Clock = Callable[[], datetime]
+@dataclass(frozen=True, slots=True)
+class InterruptedRun:
+    """A run that ended without recording an outcome (a crash or a lost lease)."""
+
+    owner: str | None
+    started_at: datetime | None
 
 
-class LeaseCheck(Protocol):
-    def check(self) -> None:
-        """Raise if the run's lease was lost (another replica may be running the supplier)."""
+class RunLog(Protocol):
+    """Each supplier's schedule and current or last run (`stock_runs`)."""
+
+    async def schedules(self, supplier_ids: Sequence[str]) -> dict[str, Schedule]:
+        """The schedule of each supplier that has one (a supplier never run has none)."""
         ...
+
+    async def request(self, supplier_id: str, at: datetime) -> None: ...
+
+    async def waiting(self, supplier_id: str, since: datetime) -> None:
+        """The supplier's runs are held back: its NetSuite connection is down (cleared at its next start)."""
+        ...
+
+    async def started(self, supplier_id: str, at: datetime, owner: str) -> InterruptedRun | None:
+        """Mark the run started; returns the interrupted run it replaces (state still running)."""
+        ...
+
+    async def finished(self, report: RunReport, *, next_run_at: datetime) -> None:
+        """Record the run's outcome and when the supplier is due next."""
+        ...
+
+
+Clock = Callable[[], datetime]

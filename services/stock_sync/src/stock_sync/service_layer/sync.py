@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from om_contracts import IntegrationSettings, NetSuiteStockChanged
+from om_platform.ports import LeaseCheck, Publish
 from stock_sync.domain.levels import (
     ItemLevels,
     Published,
@@ -28,42 +29,11 @@ from stock_sync.domain.levels import (
     stock_event,
     stock_event_id,
 )
-from stock_sync.domain.queries import stripe_count, stripes
-from stock_sync.service_layer.ports import (
-    Clock,
-    LeaseCheck,
-    ProductMap,
-    Publish,
-    Snapshot,
-    SnapshotStore,
-    StockReader,
-)
+from stock_sync.domain.run_report import RunCounts
+from stock_sync.domain.stripes import stripe_count, stripes
+from stock_sync.service_layer.ports import Clock, ProductMap, Snapshot, SnapshotStore, StockReader
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class RunCounts:
-    """What a run did; stored in `stock_runs` and shown by status."""
-
-    items: int = 0
-    pages: int = 0
-    published: int = 0
-    unchanged: int = 0
-    unmapped: int = 0
-    stripes: int = 0
-    unmapped_sample: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "items": self.items,
-            "pages": self.pages,
-            "published": self.published,
-            "unchanged": self.unchanged,
-            "unmapped": self.unmapped,
-            "stripes": self.stripes,
-            "unmapped_sample": list(self.unmapped_sample),
-        }
 
 
 class UnknownLocations(Exception):
@@ -72,9 +42,18 @@ class UnknownLocations(Exception):
         self.unknown = unknown
 
 
+@dataclass(frozen=True)
+class ScanLimits:
+    """What one scan may have in flight: stripes scanned at once (at most; otherwise twice the
+    supplier's concurrency limit) and stock events awaiting the broker per stripe."""
+
+    max_stripes: int = 5
+    publish_concurrency: int = 16
+
+
 @dataclass
 class StockRun:
-    """The ports and parameters of one run (built by the scheduler or `run_now`)."""
+    """The ports and parameters of one run (built by `StockRuns` for each run)."""
 
     supplier_id: str
     integration: IntegrationSettings
@@ -83,8 +62,7 @@ class StockRun:
     products: ProductMap
     publish: Publish
     clock: Clock
-    max_stripes: int = 5
-    publish_concurrency: int = 16
+    limits: ScanLimits = ScanLimits()
     lease: LeaseCheck | None = None
     counts: RunCounts = field(default_factory=RunCounts)
     _stopping: bool = False
@@ -109,7 +87,7 @@ class StockRun:
         # Keyset paging is sequential, so the id range is split into stripes scanned concurrently;
         # the shared budget, not the stripe count, bounds the requests in flight.
         parts = stripes(
-            bounds[0], bounds[1], stripe_count(self.integration.concurrency_limit, self.max_stripes)
+            bounds[0], bounds[1], stripe_count(self.integration.concurrency_limit, self.limits.max_stripes)
         )
         self.counts.stripes = len(parts)
         # Not a TaskGroup: when one stripe fails, the others finish the page they are publishing
@@ -197,11 +175,11 @@ class StockRun:
         ]
         # Every event of the page is confirmed by the broker before any snapshot is written. A few
         # dozen sends in flight fill the producer's batches; thousands only make them spin.
-        window = asyncio.Semaphore(self.publish_concurrency)
+        window = asyncio.Semaphore(self.limits.publish_concurrency)
 
         async def send(event: NetSuiteStockChanged) -> None:
             async with window:
-                await self.publish(event)
+                await self.publish(event, key=self.supplier_id)
 
         await asyncio.gather(*(send(event) for event in events))
         self.counts.published += len(events)
