@@ -144,8 +144,8 @@ def integration(
 
 async def run(args: argparse.Namespace, child: subprocess.Popen[str]) -> int:
     # Imported here: this script's own folder had to leave sys.path first (see main()).
-    from finance_sync.app import build_service
-    from finance_sync.domain.schedule import Feature
+    from finance_sync.app import wire
+    from finance_sync.domain.features import Feature
     from finance_sync.settings import Settings
 
     assert child.stdin is not None
@@ -192,7 +192,7 @@ async def run(args: argparse.Namespace, child: subprocess.Popen[str]) -> int:
             finance_schedule_poll_s=3600.0,
             log_level="WARNING",
         )
-        service = build_service(settings)
+        service = wire(settings)
         app = service.runtime.app()
         await app.start()
         try:

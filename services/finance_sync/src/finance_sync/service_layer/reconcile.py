@@ -34,13 +34,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
-from finance_sync.domain.documents import cents, deterministic_event_id
 from finance_sync.domain.reconciliation import (
     AllocationMatch,
-    OpenInvoice,
     PaymentPlan,
     adopt_recorded,
     allocation_label,
@@ -50,7 +47,7 @@ from finance_sync.domain.reconciliation import (
     plan_payment,
     reconciliation_data,
 )
-from finance_sync.service_layer.ports import Integrations, Ledger, Mappings, Publish, ReconciliationGateway
+from finance_sync.service_layer.ports import Ledger, Mappings, ReconciliationGateway, RefusedByNetSuite
 from om_contracts import (
     ExternalIdKind,
     IntegrationSettings,
@@ -61,12 +58,14 @@ from om_contracts import (
     PayoutDeposit,
     PayoutSettled,
     SyncType,
+    derived_event_id,
     external_id,
 )
-from om_netsuite import AuthenticationFailed, PermanentError
+from om_netsuite import AuthenticationFailed
 from om_platform.connections import ConnectionDown
 from om_platform.errors import PermanentFailure, TransientFailure
 from om_platform.kafka import RecordContext
+from om_platform.ports import Integrations, Publish
 
 log = logging.getLogger(__name__)
 
@@ -188,13 +187,13 @@ class Reconciler:
                 netsuite_id = await gateway.upsert_customer_payment(
                     external_id(ExternalIdKind.PAYMENT, payment.id), body
                 )
-            except PermanentError as exc:
+            except RefusedByNetSuite as exc:
                 await self._ledger.forget_plan(supplier_id, PAYMENT, payment.id)
                 raise PermanentFailure(
                     "NETSUITE_REJECTED", f"NetSuite refused the payment: {exc.code}"
                 ) from exc
         outbound = NetSuitePaymentReconciled(
-            event_id=deterministic_event_id(supplier_id, PAYMENT, payment.id),
+            event_id=derived_event_id(supplier_id, PAYMENT, payment.id),
             occurred_at=self._clock(),
             supplier_id=supplier_id,
             data=reconciliation_data(payment.id, plan, netsuite_id),
@@ -224,14 +223,8 @@ class Reconciler:
         self, netsuite_id: str, matches: list[AllocationMatch], gateway: ReconciliationGateway
     ) -> PaymentPlan:
         record = await gateway.customer_payment(netsuite_id)
-        lines = (record.get("apply") or {}).get("items") or []
-        applied = [
-            (str(line["doc"]["id"]), _money(line.get("amount")))
-            for line in lines
-            if line.get("apply", True) and line.get("doc")
-        ]
         invoice_ids = {inv.netsuite_id: m.allocation.invoice_id for m in matches for inv in m.invoices}
-        return adopt_recorded(str((record.get("customer") or {}).get("id")), applied, invoice_ids)
+        return adopt_recorded(record.customer_id, record.applied, invoice_ids)
 
     async def _match_invoices(
         self, payment: Payment, payment_eid: str, gateway: ReconciliationGateway
@@ -240,25 +233,22 @@ class Reconciler:
             external_id(ExternalIdKind.INVOICE, a.invoice_id) for a in payment.allocations if a.invoice_id
         ]
         numbers = [a.invoice_number for a in payment.allocations if a.invoice_number]
-        rows = await gateway.find_invoices(eids, numbers, payment_eid)
-        recorded = next((str(r["id"]) for r in rows if r.get("type") == "CustPymt"), None)
-        rows = [r for r in rows if r.get("type") != "CustPymt"]
-        by_eid = {row["externalid"]: row for row in rows if row.get("externalid")}
-        by_number = {row["tranid"]: row for row in rows if row.get("tranid")}
+        found = await gateway.find_invoices(eids, numbers, payment_eid)
+        by_eid = {f.external_id: f.invoice for f in found.invoices if f.external_id}
+        by_number = {f.tran_id: f.invoice for f in found.invoices if f.tran_id}
         matches: list[AllocationMatch] = []
         for allocation in payment.allocations:
-            row = None
+            invoice = None
             if allocation.invoice_id:
-                row = by_eid.get(external_id(ExternalIdKind.INVOICE, allocation.invoice_id))
-            if row is None and allocation.invoice_number:
-                row = by_number.get(allocation.invoice_number)
+                invoice = by_eid.get(external_id(ExternalIdKind.INVOICE, allocation.invoice_id))
+            if invoice is None and allocation.invoice_number:
+                invoice = by_number.get(allocation.invoice_number)
             label = allocation_label(allocation, SyncType.INVOICES)
-            if row is None:
+            if invoice is None:
                 matches.append(AllocationMatch(allocation, label, found=False))
                 continue
-            invoice = OpenInvoice(str(row["id"]), row.get("entity"), _money(row.get("unpaid")))
             matches.append(AllocationMatch(allocation, label, True, invoice.entity_id, (invoice,)))
-        return matches, recorded
+        return matches, found.recorded_payment
 
     async def _match_orders(
         self, payment: Payment, payment_eid: str, gateway: ReconciliationGateway
@@ -266,30 +256,20 @@ class Reconciler:
         eids = sorted(
             {external_id(ExternalIdKind.ORDER, a.order_id) for a in payment.allocations if a.order_id}
         )
-        rows = await gateway.find_orders(eids, payment_eid)
-        recorded = next((str(r["so_id"]) for r in rows if r.get("type") == "CustPymt"), None)
-        orders: dict[str, list[dict[str, Any]]] = {}
-        for row in rows:
-            if row.get("type") != "CustPymt":
-                orders.setdefault(row["externalid"], []).append(row)
+        found = await gateway.find_orders(eids, payment_eid)
         matches: list[AllocationMatch] = []
         for allocation in payment.allocations:
             label = allocation_label(allocation, SyncType.ORDERS)
-            found = (
-                orders.get(external_id(ExternalIdKind.ORDER, allocation.order_id))
+            order = (
+                found.orders.get(external_id(ExternalIdKind.ORDER, allocation.order_id))
                 if allocation.order_id
                 else None
             )
-            if not found:
+            if order is None:
                 matches.append(AllocationMatch(allocation, label, found=False))
                 continue
-            invoices = tuple(
-                OpenInvoice(str(r["invoice_id"]), r.get("invoice_entity"), _money(r.get("unpaid")))
-                for r in found
-                if r.get("invoice_id")
-            )
-            matches.append(AllocationMatch(allocation, label, True, found[0].get("entity"), invoices))
-        return matches, recorded
+            matches.append(AllocationMatch(allocation, label, True, order.entity_id, order.invoices))
+        return matches, found.recorded_payment
 
     # -- payouts ------------------------------------------------------------------------------
 
@@ -338,7 +318,7 @@ class Reconciler:
         )
         fees = fee_booking(payout.fees, settings.fees_account_id)
         outbound = NetSuitePayoutDeposited(
-            event_id=deterministic_event_id(supplier_id, PAYOUT, payout.id),
+            event_id=derived_event_id(supplier_id, PAYOUT, payout.id),
             occurred_at=self._clock(),
             supplier_id=supplier_id,
             data=PayoutDeposit(
@@ -373,7 +353,7 @@ class Reconciler:
     ) -> None:
         # No intermediate "recorded" state: until `published` a retry repeats the upsert with the
         # stored plan (same body, same NetSuite record) and publishes the same event id.
-        await self._publisher.publish(outbound, key=supplier_id)
+        await self._publisher(outbound, key=supplier_id)
         await self._ledger.update(
             supplier_id,
             kind,
@@ -393,8 +373,3 @@ def _being_sent_again(parked: dict[str, Any], now: datetime) -> bool:
     if isinstance(until, datetime) and until.tzinfo is None:
         until = until.replace(tzinfo=UTC)
     return isinstance(until, datetime) and until > now
-
-
-def _money(text: Any) -> Decimal:
-    """NetSuite answers money as JSON numbers or SuiteQL text; keep it exact, with cents."""
-    return cents(Decimal(str(text))) if text not in (None, "") else Decimal(0)

@@ -14,16 +14,20 @@ under the same lease; `rewind_cursor` moves a cursor back so the next run re-rea
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from finance_sync.domain.schedule import Feature, Position, due_slots, enabled_features
+from finance_sync.domain.cursors import Cursor, Position
+from finance_sync.domain.features import Feature, enabled_features
+from finance_sync.domain.slots import due_slots
 from finance_sync.service_layer.polling import RunResult
-from finance_sync.service_layer.ports import Cursors, Integrations, JobRunLog, Leases
+from finance_sync.service_layer.ports import JobRunLog
 from om_contracts import IntegrationSettings
 from om_platform.connections import AlwaysConnected, ConnectionDown, ConnectionView
+from om_platform.ports import Cursors, Integrations, Leases
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,7 @@ class ScheduleOptions:
     lease_ttl_s: float = 120.0
     max_catch_up_hours: int = 168
     concurrency: int = 8
+    poll_s: float = 60.0
 
 
 class FinanceScheduler:
@@ -48,7 +53,6 @@ class FinanceScheduler:
         *,
         integrations: Integrations,
         leases: Leases,
-        cursors: Cursors,
         job_runs: JobRunLog,
         run_window: RunWindow,
         clock: Callable[[], datetime],
@@ -58,11 +62,28 @@ class FinanceScheduler:
         self._connections: ConnectionView = connections or AlwaysConnected()
         self._integrations = integrations
         self._leases = leases
-        self._cursors = cursors
         self._job_runs = job_runs
         self._run_window = run_window
         self._clock = clock
         self._options = options
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Look for due slots now, not at the next poll (e.g. a supplier's connection came back)."""
+        self._wake.set()
+
+    async def run_forever(self) -> None:
+        """Tick every `poll_s`, or as soon as `wake()` is called."""
+        while True:
+            self._wake.clear()
+            try:
+                await self.tick()
+            except Exception:
+                # Listing suppliers failed (MongoDB blip): nothing was marked done, so the next
+                # tick runs the same slots; per-supplier failures are handled inside tick().
+                log.exception("finance scheduler tick failed; retrying at the next tick")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._options.poll_s)
 
     async def tick(self) -> list[tuple[str, Feature, datetime]]:
         """Run every due slot now; returns the (supplier, feature, slot)s this replica ran."""
@@ -111,18 +132,18 @@ class FinanceScheduler:
         async with self._leases.hold(f"finance:{feature}:{supplier_id}", self._options.lease_ttl_s) as lease:
             if lease is None:
                 return ran
-            cursor = await self._cursors.get(supplier_id, feature)
-            slots = due_slots(cursor.last_slot if cursor else None, now, self._options.max_catch_up_hours)
+            last_slot = await self._job_runs.last_slot(feature, supplier_id)
+            slots = due_slots(last_slot, now, self._options.max_catch_up_hours)
             for slot in slots:
                 lease.check()
                 if await self._job_runs.is_done(feature, supplier_id, slot):
-                    await self._cursors.complete_slot(supplier_id, feature, slot)
+                    await self._job_runs.complete_slot(feature, supplier_id, slot)
                     continue
                 result = await self._until_complete(supplier_id, integration, feature, slot, lease.check)
                 await self._job_runs.mark_done(
                     feature, supplier_id, slot, self._options.owner, result.published
                 )
-                await self._cursors.complete_slot(supplier_id, feature, slot)
+                await self._job_runs.complete_slot(feature, supplier_id, slot)
                 log.info(
                     "finance slot done",
                     extra={
@@ -152,6 +173,14 @@ class FinanceScheduler:
                 raise LeaseBusy(f"{feature} of {supplier_id} is running elsewhere")
             return await self._until_complete(supplier_id, integration, feature, now, lease.check)
 
+    async def run_features_now(self, supplier_id: str, feature: str | None) -> dict[Feature, RunResult]:
+        """Run `feature`, or every feature the supplier enabled, up to now (the operator's command)."""
+        integration = await self._integrations.get(supplier_id)
+        if integration is None:
+            raise LookupError(f"supplier {supplier_id} has no NetSuite integration")
+        features = [Feature(feature)] if feature else enabled_features(integration)
+        return {f: await self.run_now(supplier_id, integration, f) for f in features}
+
     async def _until_complete(
         self,
         supplier_id: str,
@@ -170,10 +199,12 @@ class FinanceScheduler:
                 return RunResult(rows, published, complete=True)
 
 
-async def rewind_cursor(cursors: Cursors, supplier_id: str, feature: Feature | str, to: datetime) -> None:
+async def rewind_cursor(
+    cursors: Cursors[Cursor], supplier_id: str, feature: Feature | str, to: datetime
+) -> None:
     """Move a cursor back to `to`: the next run re-reads from there (less the overlap).
 
     Facts already published stay de-duplicated; what was never published (e.g. a credit memo of
     a customer mapped since) is published then.
     """
-    await cursors.save(supplier_id, str(feature), Position(to, 0), resume=False)
+    await cursors.save(supplier_id, str(feature), Cursor(Position(to, 0)))
