@@ -15,7 +15,7 @@ from finance_sync.service_layer.hourly_runs import FinanceScheduler, LeaseBusy, 
 from finance_sync.service_layer.polling import RunResult
 from om_contracts import NETSUITE_INVOICES_TOPIC, IntegrationSettings
 from om_platform.commands import CommandQueue
-from om_platform.connections import ConnectionView
+from om_platform.connections import AlwaysConnected, ConnectionView
 from om_platform.leases import LeaseStore
 
 from .conftest import MakeSupplier, Supplier, events_on
@@ -47,7 +47,7 @@ def replica(
     connections: ConnectionView | None = None,
 ) -> FinanceScheduler:
     return FinanceScheduler(
-        connections=connections,
+        connections=connections or AlwaysConnected(),
         integrations=finance.integrations,
         leases=LeaseStore(finance.runtime.db["leases"]),
         job_runs=finance.job_runs,

@@ -161,12 +161,13 @@ def settled(poid: str, *payment_ids: str) -> PayoutSettled:
 CTX: Any = None
 
 
+def invoice_due(amount: str) -> tuple[FakeNetSuite, FakeLedger, RecordingPublisher]:
+    """NetSuite holding invoice INV1 with `amount` due, an empty ledger and a recording broker."""
+    return FakeNetSuite(due={"INV1": Decimal(amount)}), FakeLedger(), RecordingPublisher()
+
+
 async def test_a_retry_after_a_failed_write_sends_the_plan_computed_the_first_time() -> None:
-    netsuite, ledger, publisher = (
-        FakeNetSuite(due={"INV1": Decimal("100.00")}),
-        FakeLedger(),
-        RecordingPublisher(),
-    )
+    netsuite, ledger, publisher = invoice_due("100.00")
     reconciler = build(netsuite, ledger, publisher)
     netsuite.fail_next_upsert = True
     with pytest.raises(TransientFailure):
@@ -180,11 +181,7 @@ async def test_a_retry_after_a_failed_write_sends_the_plan_computed_the_first_ti
 
 
 async def test_a_published_payment_replayed_does_nothing() -> None:
-    netsuite, ledger, publisher = (
-        FakeNetSuite(due={"INV1": Decimal("100.00")}),
-        FakeLedger(),
-        RecordingPublisher(),
-    )
+    netsuite, ledger, publisher = invoice_due("100.00")
     reconciler = build(netsuite, ledger, publisher)
     for _ in range(3):
         await reconciler.handle(paid("pay_1", "60.00", "INV1"), CTX)
@@ -216,11 +213,7 @@ async def test_an_unmatched_payment_writes_nothing_to_netsuite_and_is_reported()
 
 
 async def test_a_payout_waits_for_its_payments_and_leaves_unmatched_ones_out() -> None:
-    netsuite, ledger, publisher = (
-        FakeNetSuite(due={"INV1": Decimal("100.00")}),
-        FakeLedger(),
-        RecordingPublisher(),
-    )
+    netsuite, ledger, publisher = invoice_due("100.00")
     reconciler = build(netsuite, ledger, publisher)
     await reconciler.handle(paid("pay_1", "60.00", "INV1"), CTX)
     with pytest.raises(TransientFailure):

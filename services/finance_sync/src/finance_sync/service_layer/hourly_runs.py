@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from finance_sync.domain.cursors import Cursor, Position
@@ -47,26 +47,18 @@ class ScheduleOptions:
     poll_s: float = 60.0
 
 
+@dataclass(kw_only=True)
 class FinanceScheduler:
-    def __init__(
-        self,
-        *,
-        integrations: Integrations,
-        leases: Leases,
-        job_runs: JobRunLog,
-        run_window: RunWindow,
-        clock: Callable[[], datetime],
-        options: ScheduleOptions,
-        connections: ConnectionView | None = None,
-    ) -> None:
-        self._connections: ConnectionView = connections or AlwaysConnected()
-        self._integrations = integrations
-        self._leases = leases
-        self._job_runs = job_runs
-        self._run_window = run_window
-        self._clock = clock
-        self._options = options
-        self._wake = asyncio.Event()
+    """Runs every due hourly slot of every configured supplier's enabled features (`tick`)."""
+
+    integrations: Integrations
+    leases: Leases
+    job_runs: JobRunLog
+    run_window: RunWindow
+    clock: Callable[[], datetime]
+    options: ScheduleOptions
+    connections: ConnectionView = field(default_factory=AlwaysConnected)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
 
     def wake(self) -> None:
         """Look for due slots now, not at the next poll (e.g. a supplier's connection came back)."""
@@ -83,20 +75,20 @@ class FinanceScheduler:
                 # tick runs the same slots; per-supplier failures are handled inside tick().
                 log.exception("finance scheduler tick failed; retrying at the next tick")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._options.poll_s)
+                await asyncio.wait_for(self._wake.wait(), self.options.poll_s)
 
     async def tick(self) -> list[tuple[str, Feature, datetime]]:
         """Run every due slot now; returns the (supplier, feature, slot)s this replica ran."""
-        now = self._clock()
+        now = self.clock()
         # A supplier whose NetSuite breaker is open is skipped: its slots stay not done, and run
         # at the first tick after the connection is back (the service wakes the loop then).
         jobs = [
             (supplier_id, integration, feature)
-            async for supplier_id, integration in self._integrations.configured()
-            if not self._connections.is_open(supplier_id)
+            async for supplier_id, integration in self.integrations.configured()
+            if not self.connections.is_open(supplier_id)
             for feature in enabled_features(integration)
         ]
-        gate = asyncio.Semaphore(self._options.concurrency)
+        gate = asyncio.Semaphore(self.options.concurrency)
 
         async def one(supplier_id: str, integration: IntegrationSettings, feature: Feature) -> list[datetime]:
             async with gate:
@@ -129,21 +121,21 @@ class FinanceScheduler:
     ) -> list[datetime]:
         """Run the supplier's due slots of `feature` in order, if this replica gets the lease."""
         ran: list[datetime] = []
-        async with self._leases.hold(f"finance:{feature}:{supplier_id}", self._options.lease_ttl_s) as lease:
+        async with self.leases.hold(f"finance:{feature}:{supplier_id}", self.options.lease_ttl_s) as lease:
             if lease is None:
                 return ran
-            last_slot = await self._job_runs.last_slot(feature, supplier_id)
-            slots = due_slots(last_slot, now, self._options.max_catch_up_hours)
+            last_slot = await self.job_runs.last_slot(feature, supplier_id)
+            slots = due_slots(last_slot, now, self.options.max_catch_up_hours)
             for slot in slots:
                 lease.check()
-                if await self._job_runs.is_done(feature, supplier_id, slot):
-                    await self._job_runs.complete_slot(feature, supplier_id, slot)
+                if await self.job_runs.is_done(feature, supplier_id, slot):
+                    await self.job_runs.complete_slot(feature, supplier_id, slot)
                     continue
                 result = await self._until_complete(supplier_id, integration, feature, slot, lease.check)
-                await self._job_runs.mark_done(
-                    feature, supplier_id, slot, self._options.owner, result.published
+                await self.job_runs.mark_done(
+                    feature, supplier_id, slot, self.options.owner, result.published
                 )
-                await self._job_runs.complete_slot(feature, supplier_id, slot)
+                await self.job_runs.complete_slot(feature, supplier_id, slot)
                 log.info(
                     "finance slot done",
                     extra={
@@ -166,16 +158,16 @@ class FinanceScheduler:
         resolution and windows end strictly before their end, so a record created earlier in the
         current second is included rather than left for the next run's overlap.
         """
-        clock = self._clock()
+        clock = self.clock()
         now = clock.replace(microsecond=0) + timedelta(seconds=1) if clock.microsecond else clock
-        async with self._leases.hold(f"finance:{feature}:{supplier_id}", self._options.lease_ttl_s) as lease:
+        async with self.leases.hold(f"finance:{feature}:{supplier_id}", self.options.lease_ttl_s) as lease:
             if lease is None:
                 raise LeaseBusy(f"{feature} of {supplier_id} is running elsewhere")
             return await self._until_complete(supplier_id, integration, feature, now, lease.check)
 
     async def run_features_now(self, supplier_id: str, feature: str | None) -> dict[Feature, RunResult]:
         """Run `feature`, or every feature the supplier enabled, up to now (the operator's command)."""
-        integration = await self._integrations.get(supplier_id)
+        integration = await self.integrations.get(supplier_id)
         if integration is None:
             raise LookupError(f"supplier {supplier_id} has no NetSuite integration")
         features = [Feature(feature)] if feature else enabled_features(integration)
@@ -192,7 +184,7 @@ class FinanceScheduler:
         rows = published = 0
         while True:
             check()
-            result = await self._run_window(supplier_id, integration, feature, until)
+            result = await self.run_window(supplier_id, integration, feature, until)
             rows += result.rows
             published += result.published
             if result.complete:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from finance_sync.service_layer.ports import Ledger
@@ -30,25 +31,16 @@ class Connections(Protocol):
     async def load(self, supplier_ids: list[str]) -> Mapping[str, BreakerState]: ...
 
 
+@dataclass(kw_only=True)
 class ParkedRedrive:
-    def __init__(
-        self,
-        *,
-        reconciler: Reconciler,
-        ledger: Ledger,
-        connections: Connections,
-        send: Redrive,
-        retry_s: float,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self._reconciler = reconciler
-        self._ledger = ledger
-        self._connections = connections
-        self._send = send
-        self._retry_s = retry_s
-        self._sleep = sleep
-        self._to_redrive: set[str] = set()
-        self._wanted = asyncio.Event()
+    reconciler: Reconciler
+    ledger: Ledger
+    connections: Connections
+    send: Redrive
+    retry_s: float
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    _to_redrive: set[str] = field(default_factory=set, init=False, repr=False)
+    _wanted: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
 
     def want(self, supplier_id: str) -> None:
         """Send the supplier's parked events again (its connection came back)."""
@@ -57,13 +49,13 @@ class ParkedRedrive:
 
     def on_settings_change(self, supplier_id: str, credentials_changed: bool) -> None:
         """New credentials may pass where the old were refused; an open breaker waits for its probe."""
-        if credentials_changed and not self._connections.is_open(supplier_id):
+        if credentials_changed and not self.connections.is_open(supplier_id):
             self.want(supplier_id)
 
     async def run_forever(self) -> None:
         # At start: what a recovery seen by no running replica left parked (breaker closed now).
-        parked = sorted({entry["supplier_id"] for entry in await self._ledger.parked()})
-        for supplier_id, status in (await self._connections.load(parked)).items():
+        parked = sorted({entry["supplier_id"] for entry in await self.ledger.parked()})
+        for supplier_id, status in (await self.connections.load(parked)).items():
             if not status.breaker_open:
                 self.want(supplier_id)
         while True:
@@ -72,10 +64,10 @@ class ParkedRedrive:
             for supplier_id in sorted(self._to_redrive):
                 self._to_redrive.discard(supplier_id)
                 try:
-                    await self._reconciler.redrive_parked(supplier_id, self._send)
+                    await self.reconciler.redrive_parked(supplier_id, self.send)
                 except Exception:
                     log.exception("sending parked payments again failed", extra={"supplier_id": supplier_id})
                     self._to_redrive.add(supplier_id)
             if self._to_redrive:
-                await self._sleep(self._retry_s)  # a failed send: try again later
+                await self.sleep(self.retry_s)  # a failed send: try again later
                 self._wanted.set()

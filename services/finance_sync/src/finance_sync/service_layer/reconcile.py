@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -95,27 +96,24 @@ Redrive = Callable[[str, bytes], Awaitable[None]]
 """Send an event (its JSON) back to the payments topic, keyed by the supplier id."""
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(kw_only=True)
 class Reconciler:
-    def __init__(
-        self,
-        *,
-        integrations: Integrations,
-        ledger: Ledger,
-        mappings: Mappings,
-        gateway_for: Callable[[str, IntegrationSettings], ReconciliationGateway],
-        publisher: Publish,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self._integrations = integrations
-        self._ledger = ledger
-        self._mappings = mappings
-        self._gateway_for = gateway_for
-        self._publisher = publisher
-        self._clock = clock
+    """Records payments and payouts in NetSuite once and publishes each outcome (see above)."""
+
+    integrations: Integrations
+    ledger: Ledger
+    mappings: Mappings
+    gateway_for: Callable[[str, IntegrationSettings], ReconciliationGateway]
+    publisher: Publish
+    clock: Callable[[], datetime] = _utc_now
 
     async def handle(self, event: PaymentSucceeded | PayoutSettled, ctx: RecordContext) -> None:
         """Edge handler of `ordermentum.payments.v1`."""
-        integration = await self._integrations.get(event.supplier_id)
+        integration = await self.integrations.get(event.supplier_id)
         if integration is None:
             raise IntegrationNotKnownYet("the supplier has no NetSuite integration (yet)")
         if not integration.auto_reconciliation.enabled:
@@ -135,11 +133,11 @@ class Reconciler:
         parked = {
             "code": code,
             "message": str(exc)[:300],
-            "at": self._clock(),
+            "at": self.clock(),
             "event": event.model_dump_json(),
             "redrive_until": None,
         }
-        await self._ledger.park(event.supplier_id, kind, event.data.id, parked)
+        await self.ledger.park(event.supplier_id, kind, event.data.id, parked)
         log.warning(
             "%s %s parked until the NetSuite connection is back: %s",
             kind,
@@ -152,9 +150,9 @@ class Reconciler:
         """Send the parked events (of one supplier, or all) back to the payments topic, oldest first;
         returns how many this replica sent (each is claimed for `claim_s`, so one replica sends it)."""
         sent = 0
-        for entry in await self._ledger.parked(supplier_id):
-            now = self._clock()
-            if not await self._ledger.claim_redrive(entry["_id"], now, now + timedelta(seconds=claim_s)):
+        for entry in await self.ledger.parked(supplier_id):
+            now = self.clock()
+            if not await self.ledger.claim_redrive(entry["_id"], now, now + timedelta(seconds=claim_s)):
                 continue
             await send(entry["supplier_id"], entry["parked"]["event"].encode())
             sent += 1
@@ -166,15 +164,15 @@ class Reconciler:
 
     async def reconcile_payment(self, event: PaymentSucceeded, integration: IntegrationSettings) -> None:
         supplier_id, payment = event.supplier_id, event.data
-        entry = await self._ledger.get(supplier_id, PAYMENT, payment.id)
+        entry = await self.ledger.get(supplier_id, PAYMENT, payment.id)
         if await self._finish_recorded(supplier_id, PAYMENT, payment.id, entry):
             return
-        gateway = self._gateway_for(supplier_id, integration)
+        gateway = self.gateway_for(supplier_id, integration)
         if entry is not None and entry.get("status") == "planned" and entry.get("plan"):
             plan = PaymentPlan.from_document(entry["plan"])
         else:
             plan = await self._plan(supplier_id, payment, integration, gateway)
-            await self._ledger.update(
+            await self.ledger.update(
                 supplier_id,
                 PAYMENT,
                 payment.id,
@@ -188,13 +186,13 @@ class Reconciler:
                     external_id(ExternalIdKind.PAYMENT, payment.id), body
                 )
             except RefusedByNetSuite as exc:
-                await self._ledger.forget_plan(supplier_id, PAYMENT, payment.id)
+                await self.ledger.forget_plan(supplier_id, PAYMENT, payment.id)
                 raise PermanentFailure(
                     "NETSUITE_REJECTED", f"NetSuite refused the payment: {exc.code}"
                 ) from exc
         outbound = NetSuitePaymentReconciled(
             event_id=derived_event_id(supplier_id, PAYMENT, payment.id),
-            occurred_at=self._clock(),
+            occurred_at=self.clock(),
             supplier_id=supplier_id,
             data=reconciliation_data(payment.id, plan, netsuite_id),
         )
@@ -216,7 +214,7 @@ class Reconciler:
             matches, recorded = await self._match_invoices(payment, payment_eid, gateway)
         if recorded is not None:
             return await self._adopt(recorded, matches, gateway)
-        mapped = await self._mappings.resolve(supplier_id, integration, "customer", [payment.customer])
+        mapped = await self.mappings.resolve(supplier_id, integration, "customer", [payment.customer])
         return plan_payment(payment, integration.sync_type, matches, mapped.get(payment.customer.id))
 
     async def _adopt(
@@ -275,15 +273,15 @@ class Reconciler:
 
     async def deposit_payout(self, event: PayoutSettled, integration: IntegrationSettings) -> None:
         supplier_id, payout = event.supplier_id, event.data
-        entry = await self._ledger.get(supplier_id, PAYOUT, payout.id)
+        entry = await self.ledger.get(supplier_id, PAYOUT, payout.id)
         if await self._finish_recorded(supplier_id, PAYOUT, payout.id, entry):
             return
         settings = integration.auto_reconciliation
         if settings.bank_account_id is None:
             raise PermanentFailure("INTEGRATION_NOT_CONFIGURED", "auto-reconciliation has no bank account")
-        recorded = await self._ledger.many(supplier_id, PAYMENT, payout.payment_ids)
+        recorded = await self.ledger.many(supplier_id, PAYMENT, payout.payment_ids)
         pending = [pid for pid in payout.payment_ids if recorded.get(pid, {}).get("status") != "published"]
-        now = self._clock()
+        now = self.clock()
         parked = [
             held
             for pid in pending
@@ -313,13 +311,13 @@ class Reconciler:
             fees=payout.fees,
             fees_account_id=settings.fees_account_id,
         )
-        deposit_id = await self._gateway_for(supplier_id, integration).upsert_deposit(
+        deposit_id = await self.gateway_for(supplier_id, integration).upsert_deposit(
             external_id(ExternalIdKind.PAYOUT, payout.id), body
         )
         fees = fee_booking(payout.fees, settings.fees_account_id)
         outbound = NetSuitePayoutDeposited(
             event_id=derived_event_id(supplier_id, PAYOUT, payout.id),
-            occurred_at=self._clock(),
+            occurred_at=self.clock(),
             supplier_id=supplier_id,
             data=PayoutDeposit(
                 payout_id=payout.id,
@@ -353,8 +351,8 @@ class Reconciler:
     ) -> None:
         # No intermediate "recorded" state: until `published` a retry repeats the upsert with the
         # stored plan (same body, same NetSuite record) and publishes the same event id.
-        await self._publisher(outbound, key=supplier_id)
-        await self._ledger.update(
+        await self.publisher(outbound, key=supplier_id)
+        await self.ledger.update(
             supplier_id,
             kind,
             oid,
