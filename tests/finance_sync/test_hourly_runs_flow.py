@@ -11,7 +11,7 @@ import pytest
 from finance_sync.app import Wired
 from finance_sync.domain.cursors import Cursor, Position
 from finance_sync.domain.features import Feature
-from finance_sync.service_layer.hourly_runs import FinanceScheduler, LeaseBusy, ScheduleOptions
+from finance_sync.service_layer.hourly_runs import HourlyRuns, LeaseBusy, ScheduleOptions
 from finance_sync.service_layer.polling import RunResult
 from om_contracts import NETSUITE_INVOICES_TOPIC, IntegrationSettings
 from om_platform.commands import CommandQueue
@@ -45,8 +45,8 @@ def replica(
     runs: CountingRuns,
     now: list[datetime],
     connections: ConnectionView | None = None,
-) -> FinanceScheduler:
-    return FinanceScheduler(
+) -> HourlyRuns:
+    return HourlyRuns(
         connections=connections or AlwaysConnected(),
         integrations=finance.integrations,
         leases=LeaseStore(finance.runtime.db["leases"]),

@@ -1,8 +1,8 @@
-"""Wiring of finance_sync: consumers, publishers, stores and the hourly runs on one runtime.
+"""Wiring of finance_sync: consumers, publishers, stores and the hourly scheduler on one runtime."""
 
-`wire` builds the adapters, the use cases and the entry points and registers them with the
-runtime; nothing here decides anything (see `entrypoints` and `service_layer`).
-"""
+# The docstring above is the AsyncAPI document's description (keep it as it is). `wire` builds the
+# adapters, the use cases and the entry points and registers them with the runtime; nothing here
+# decides anything (see `entrypoints` and `service_layer`).
 
 from __future__ import annotations
 
@@ -25,18 +25,16 @@ from finance_sync.adapters.netsuite_gateway import FinanceGateway
 from finance_sync.domain.features import Feature
 from finance_sync.entrypoints import Entrypoints
 from finance_sync.service_layer.feature_runs import FeatureRuns, FeedOptions
-from finance_sync.service_layer.hourly_runs import FinanceScheduler, ScheduleOptions
+from finance_sync.service_layer.hourly_runs import HourlyRuns, ScheduleOptions
 from finance_sync.service_layer.parked_redrive import ParkedRedrive
 from finance_sync.service_layer.polling import WindowOptions
 from finance_sync.service_layer.reconcile import Reconciler
 from finance_sync.settings import Settings
 from om_contracts import (
     CREDIT_NOTES_TOPIC,
-    CUSTOMERS_TOPIC,
     INVOICE_PAYMENTS_TOPIC,
     NETSUITE_INVOICES_TOPIC,
     PAYMENTS_TOPIC,
-    PRODUCTS_TOPIC,
     RECONCILIATION_TOPIC,
     IntegrationSettings,
     InvoiceDocumentEvent,
@@ -63,14 +61,17 @@ class Wired:
 
     runtime: ServiceRuntime
     entrypoints: Entrypoints
+    # The projections and stores (usable once the runtime started), for tests to look into:
     integrations: IntegrationStore
     mappings: MappingStore
     cursors: CursorStore
     job_runs: JobRuns
+    # (the feature runs' de-duplication and the reconciliation ledger)
     published: PublishedStore
     ledger: ReconciliationLedger
     versions: InvoiceVersionStore
-    scheduler: FinanceScheduler
+    # The use cases tests and the benchmark drive directly:
+    scheduler: HourlyRuns
     reconciler: Reconciler
     run_feature: FeatureRuns
 
@@ -80,7 +81,13 @@ def wire(settings: Settings, *, clock: Clock = _utc_now, owner: str | None = Non
     # Leases and job records carry the process identity: a restart takes its own leases back at once.
     identity = owner or settings.instance_identity
     integrations = runtime.consume_integrations()
-    mappings = MappingStore(runtime)
+    mappings = runtime.consume_mappings(
+        ("customer", "product"),
+        descriptions={
+            "customer": "Customers, for the NetSuite customer mapping of payments and credit notes.",
+            "product": "Products, to map NetSuite items on invoices and credit notes back to Ordermentum.",
+        },
+    )
     cursors, job_runs = CursorStore(runtime), JobRuns(runtime)
     published, ledger = PublishedStore(runtime), ReconciliationLedger(runtime)
     versions = InvoiceVersionStore(runtime)
@@ -118,7 +125,7 @@ def wire(settings: Settings, *, clock: Clock = _utc_now, owner: str | None = Non
         ),
         clock=clock,
     )
-    scheduler = FinanceScheduler(
+    scheduler = HourlyRuns(
         connections=runtime.connections,
         integrations=integrations,
         leases=RuntimeLeases(runtime, identity),
@@ -147,28 +154,11 @@ def wire(settings: Settings, *, clock: Clock = _utc_now, owner: str | None = Non
         send=functools.partial(runtime.republish, PAYMENTS_TOPIC),
         retry_s=settings.finance_schedule_poll_s,
     )
-    entrypoints = Entrypoints(mappings, reconciler, scheduler, redrive, cursors)
+    entrypoints = Entrypoints(reconciler, scheduler, redrive, cursors)
 
-    def by_id(event: Any) -> str:
-        return str(event.data.id)
-
-    runtime.consume(
-        CUSTOMERS_TOPIC,
-        decode=contract_decoder(CUSTOMERS_TOPIC, by_id),
-        handle=entrypoints.on_customer,
-        limit_for=lambda _supplier: 8,
-        description="Customers, for the NetSuite customer mapping of payments and credit notes.",
-    )
-    runtime.consume(
-        PRODUCTS_TOPIC,
-        decode=contract_decoder(PRODUCTS_TOPIC, by_id),
-        handle=entrypoints.on_product,
-        limit_for=lambda _supplier: 8,
-        description="Products, to map NetSuite items on invoices and credit notes back to Ordermentum.",
-    )
     runtime.consume(
         PAYMENTS_TOPIC,
-        decode=contract_decoder(PAYMENTS_TOPIC, by_id),
+        decode=contract_decoder(PAYMENTS_TOPIC, _payment_or_payout_id),
         handle=entrypoints.on_payment,
         # Twice the NetSuite budget in lanes: while some payments do their MongoDB bookkeeping the
         # others keep the budget's slots busy (the shared budget still caps NetSuite requests).
@@ -176,14 +166,10 @@ def wire(settings: Settings, *, clock: Clock = _utc_now, owner: str | None = Non
         description="Payments and payouts recorded in NetSuite (auto-reconciliation); lane = payment/payout id.",
     )
 
-    async def ensure_indexes() -> None:
-        await mappings.ensure_indexes()
-        await published.ensure_indexes()
-        await ledger.ensure_indexes()
-
     runtime.connections.on_recovered(entrypoints.on_connection_back)
     integrations.watch(entrypoints.on_settings_change)
-    runtime.on_start(ensure_indexes)
+    runtime.on_start(published.ensure_indexes)
+    runtime.on_start(ledger.ensure_indexes)
     runtime.freshness("job_runs", lambda: slots_freshness(job_runs.collection))
     runtime.supervise("finance-scheduler", entrypoints.run_hourly_slots)
     runtime.supervise("finance-redrive", entrypoints.run_parked_redrive)
@@ -191,19 +177,14 @@ def wire(settings: Settings, *, clock: Clock = _utc_now, owner: str | None = Non
         {"run_finance": entrypoints.run_finance, "rewind_cursor": entrypoints.rewind_cursor}
     )
     return Wired(
-        runtime=runtime,
-        entrypoints=entrypoints,
-        integrations=integrations,
-        mappings=mappings,
-        cursors=cursors,
-        job_runs=job_runs,
-        published=published,
-        ledger=ledger,
-        versions=versions,
-        scheduler=scheduler,
-        reconciler=reconciler,
-        run_feature=run_feature,
-    )
+        runtime, entrypoints, integrations, mappings, cursors, job_runs, published, ledger, versions,
+        scheduler, reconciler, run_feature,
+    )  # fmt: skip
+
+
+def _payment_or_payout_id(event: Any) -> str:
+    """The lane of a payments event: events of one payment or payout apply in order."""
+    return str(event.data.id)
 
 
 def build(settings: Settings) -> ServiceRuntime:

@@ -13,37 +13,23 @@ from typing import Any
 
 from finance_sync.domain.cursors import Cursor
 from finance_sync.domain.features import Feature
-from finance_sync.service_layer.hourly_runs import FinanceScheduler, rewind_cursor
+from finance_sync.service_layer.hourly_runs import HourlyRuns, rewind_cursor
 from finance_sync.service_layer.parked_redrive import ParkedRedrive
 from finance_sync.service_layer.reconcile import Reconciler
-from om_contracts import CustomerUpserted, PaymentSucceeded, PayoutSettled, ProductUpserted
+from om_contracts import PaymentSucceeded, PayoutSettled
 from om_platform.integrations import SettingsChange
 from om_platform.kafka import RecordContext
-from om_platform.mappings import MappingStore
 from om_platform.ports import Cursors
 
 
 @dataclass(frozen=True)
 class Entrypoints:
-    mappings: MappingStore
     reconciler: Reconciler
-    scheduler: FinanceScheduler
+    scheduler: HourlyRuns
     redrive: ParkedRedrive
     cursors: Cursors[Cursor]
 
     # -- consumers ----------------------------------------------------------------------------
-
-    async def on_customer(self, event: CustomerUpserted, ctx: RecordContext) -> None:
-        await self.mappings.record_entity(
-            event.supplier_id, "customer", event.data, name=event.data.name,
-            occurred_at=event.occurred_at, event_id=event.event_id,
-        )  # fmt: skip
-
-    async def on_product(self, event: ProductUpserted, ctx: RecordContext) -> None:
-        await self.mappings.record_entity(
-            event.supplier_id, "product", event.data, name=event.data.name,
-            occurred_at=event.occurred_at, event_id=event.event_id,
-        )  # fmt: skip
 
     async def on_payment(self, event: PaymentSucceeded | PayoutSettled, ctx: RecordContext) -> None:
         await self.reconciler.handle(event, ctx)

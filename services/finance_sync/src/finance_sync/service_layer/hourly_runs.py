@@ -1,4 +1,8 @@
-"""The hourly schedule: every enabled feature of every configured supplier, once per hour.
+"""The hourly runs: every enabled feature of every configured supplier, once per hour.
+
+The loop, the leases, the concurrency and the hold while a connection is down are the shared
+per-supplier job runner's (`om_platform.supplier_jobs.SupplierJobs`, one job per supplier and
+feature); what is finance's is here: the due rule and the slots of one job (`run_slots`).
 
 A supplier whose NetSuite connection is down (its breaker is open, `om_platform.connections`) is
 skipped without taking a lease; its slots stay not done and run once the connection is back.
@@ -13,10 +17,8 @@ under the same lease; `rewind_cursor` moves a cursor back so the next run re-rea
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -26,8 +28,9 @@ from finance_sync.domain.slots import due_slots
 from finance_sync.service_layer.polling import RunResult
 from finance_sync.service_layer.ports import JobRunLog
 from om_contracts import IntegrationSettings
-from om_platform.connections import AlwaysConnected, ConnectionDown, ConnectionView
-from om_platform.ports import Cursors, Integrations, Leases
+from om_platform.connections import AlwaysConnected, ConnectionView
+from om_platform.ports import Cursors, Integrations, LeaseCheck, Leases
+from om_platform.supplier_jobs import SupplierJob, SupplierJobs
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +50,34 @@ class ScheduleOptions:
     poll_s: float = 60.0
 
 
+@dataclass(frozen=True)
+class EveryEnabledFeature:
+    """The due rule: every enabled feature of every configured supplier, at every tick.
+
+    Which of its hours are due is read under the job's lease (`HourlyRuns.run_slots`), from the
+    run log: a feature whose hour another replica ran finds nothing due there.
+    """
+
+    async def due(
+        self, suppliers: Sequence[tuple[str, IntegrationSettings]], now: datetime
+    ) -> list[SupplierJob]:
+        return [
+            SupplierJob(supplier_id, integration, str(feature), at=now)
+            for supplier_id, integration in suppliers
+            for feature in enabled_features(integration)
+        ]
+
+    async def still_due(self, job: SupplierJob, now: datetime) -> bool:
+        return True
+
+
 @dataclass(kw_only=True)
-class FinanceScheduler:
-    """Runs every due hourly slot of every configured supplier's enabled features (`tick`)."""
+class HourlyRuns:
+    """Runs every due hourly slot of every configured supplier's enabled features.
+
+    The loop, the breaker hold, the leases (``finance:<feature>:<supplier>``) and the concurrency
+    are `om_platform.supplier_jobs.SupplierJobs`'; the slots of one feature are `run_slots`.
+    """
 
     integrations: Integrations
     leases: Leases
@@ -58,95 +86,75 @@ class FinanceScheduler:
     clock: Callable[[], datetime]
     options: ScheduleOptions
     connections: ConnectionView = field(default_factory=AlwaysConnected)
-    _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+    jobs: SupplierJobs[list[datetime]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.jobs = SupplierJobs(
+            "finance",
+            integrations=self.integrations,
+            leases=self.leases,
+            due=EveryEnabledFeature(),
+            run=self.run_slots,
+            connections=self.connections,
+            clock=self.clock,
+            concurrency=self.options.concurrency,
+            lease_ttl_s=self.options.lease_ttl_s,
+            tick_s=self.options.poll_s,
+            rounds=True,
+        )
 
     def wake(self) -> None:
         """Look for due slots now, not at the next poll (e.g. a supplier's connection came back)."""
-        self._wake.set()
+        self.jobs.wake()
 
     async def run_forever(self) -> None:
         """Tick every `poll_s`, or as soon as `wake()` is called."""
-        while True:
-            self._wake.clear()
-            try:
-                await self.tick()
-            except Exception:
-                # Listing suppliers failed (MongoDB blip): nothing was marked done, so the next
-                # tick runs the same slots; per-supplier failures are handled inside tick().
-                log.exception("finance scheduler tick failed; retrying at the next tick")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.options.poll_s)
+        await self.jobs.loop()
 
     async def tick(self) -> list[tuple[str, Feature, datetime]]:
-        """Run every due slot now; returns the (supplier, feature, slot)s this replica ran."""
-        now = self.clock()
-        # A supplier whose NetSuite breaker is open is skipped: its slots stay not done, and run
-        # at the first tick after the connection is back (the service wakes the loop then).
-        jobs = [
-            (supplier_id, integration, feature)
-            async for supplier_id, integration in self.integrations.configured()
-            if not self.connections.is_open(supplier_id)
-            for feature in enabled_features(integration)
+        """Run every due slot now; returns the (supplier, feature, slot)s this replica ran.
+
+        A supplier whose NetSuite breaker is open is skipped: its slots stay not done, and run at
+        the first tick after the connection is back; a failed run leaves its slot not done (retried
+        at the next tick) and never stops the other suppliers.
+        """
+        return [
+            (outcome.job.supplier_id, Feature(outcome.job.part), slot)
+            for outcome in await self.jobs.round()
+            for slot in outcome.result or ()
         ]
-        gate = asyncio.Semaphore(self.options.concurrency)
-
-        async def one(supplier_id: str, integration: IntegrationSettings, feature: Feature) -> list[datetime]:
-            async with gate:
-                return await self.run_due(supplier_id, integration, feature, now)
-
-        results = await asyncio.gather(*(one(*job) for job in jobs), return_exceptions=True)
-        ran: list[tuple[str, Feature, datetime]] = []
-        for (supplier_id, _integration, feature), result in zip(jobs, results, strict=True):
-            if isinstance(result, ConnectionDown):
-                log.warning(
-                    "finance run held: %s",
-                    result,
-                    extra={"supplier_id": supplier_id, "feature": str(feature)},
-                )
-                continue
-            if isinstance(result, BaseException):
-                # The slot stays not done and is retried on the next tick; other suppliers go on.
-                log.error(
-                    "finance run failed: %r",
-                    result,
-                    exc_info=result,
-                    extra={"supplier_id": supplier_id, "feature": str(feature)},
-                )
-                continue
-            ran.extend((supplier_id, feature, slot) for slot in result)
-        return ran
 
     async def run_due(
         self, supplier_id: str, integration: IntegrationSettings, feature: Feature, now: datetime
     ) -> list[datetime]:
         """Run the supplier's due slots of `feature` in order, if this replica gets the lease."""
+        outcome = await self.jobs.run_now(SupplierJob(supplier_id, integration, str(feature), at=now))
+        return outcome.result or []
+
+    async def run_slots(self, job: SupplierJob, lease: LeaseCheck) -> list[datetime]:
+        """Run the job's due hours oldest first (its lease held); returns the slots run here."""
+        supplier_id, integration, feature = job.supplier_id, job.integration, Feature(job.part)
         ran: list[datetime] = []
-        async with self.leases.hold(f"finance:{feature}:{supplier_id}", self.options.lease_ttl_s) as lease:
-            if lease is None:
-                return ran
-            last_slot = await self.job_runs.last_slot(feature, supplier_id)
-            slots = due_slots(last_slot, now, self.options.max_catch_up_hours)
-            for slot in slots:
-                lease.check()
-                if await self.job_runs.is_done(feature, supplier_id, slot):
-                    await self.job_runs.complete_slot(feature, supplier_id, slot)
-                    continue
-                result = await self._until_complete(supplier_id, integration, feature, slot, lease.check)
-                await self.job_runs.mark_done(
-                    feature, supplier_id, slot, self.options.owner, result.published
-                )
+        last_slot = await self.job_runs.last_slot(feature, supplier_id)
+        for slot in due_slots(last_slot, job.at or self.clock(), self.options.max_catch_up_hours):
+            lease.check()
+            if await self.job_runs.is_done(feature, supplier_id, slot):
                 await self.job_runs.complete_slot(feature, supplier_id, slot)
-                log.info(
-                    "finance slot done",
-                    extra={
-                        "supplier_id": supplier_id,
-                        "feature": str(feature),
-                        "slot": slot.isoformat(),
-                        "rows": result.rows,
-                        "published": result.published,
-                    },
-                )
-                ran.append(slot)
+                continue
+            result = await self._until_complete(supplier_id, integration, feature, slot, lease.check)
+            await self.job_runs.mark_done(feature, supplier_id, slot, self.options.owner, result.published)
+            await self.job_runs.complete_slot(feature, supplier_id, slot)
+            log.info(
+                "finance slot done",
+                extra={
+                    "supplier_id": supplier_id,
+                    "feature": str(feature),
+                    "slot": slot.isoformat(),
+                    "rows": result.rows,
+                    "published": result.published,
+                },
+            )
+            ran.append(slot)
         return ran
 
     async def run_now(
@@ -160,7 +168,7 @@ class FinanceScheduler:
         """
         clock = self.clock()
         now = clock.replace(microsecond=0) + timedelta(seconds=1) if clock.microsecond else clock
-        async with self.leases.hold(f"finance:{feature}:{supplier_id}", self.options.lease_ttl_s) as lease:
+        async with self.jobs.hold(SupplierJob(supplier_id, integration, str(feature))) as lease:
             if lease is None:
                 raise LeaseBusy(f"{feature} of {supplier_id} is running elsewhere")
             return await self._until_complete(supplier_id, integration, feature, now, lease.check)

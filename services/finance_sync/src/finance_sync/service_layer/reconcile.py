@@ -71,6 +71,10 @@ from om_platform.ports import Integrations, Publish
 log = logging.getLogger(__name__)
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class IntegrationNotKnownYet(TransientFailure):
     """No settings for the supplier: retried, because the integrations topic is consumed
     concurrently and a payment may overtake its supplier's settings (new replica, new group).
@@ -94,10 +98,6 @@ PAYOUT = "payout"
 
 Redrive = Callable[[str, bytes], Awaitable[None]]
 """Send an event (its JSON) back to the payments topic, keyed by the supplier id."""
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(kw_only=True)
