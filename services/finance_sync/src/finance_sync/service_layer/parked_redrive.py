@@ -9,26 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
-from finance_sync.service_layer.ports import Ledger
+from finance_sync.service_layer.ports import Connections, Ledger
 from finance_sync.service_layer.reconcile import Reconciler, Redrive
 
 log = logging.getLogger(__name__)
-
-
-class BreakerState(Protocol):
-    @property
-    def breaker_open(self) -> bool: ...
-
-
-class Connections(Protocol):
-    """The suppliers' NetSuite connection states (`om_platform.connections.ConnectionMonitor`)."""
-
-    def is_open(self, supplier_id: str) -> bool: ...
-    async def load(self, supplier_ids: list[str]) -> Mapping[str, BreakerState]: ...
 
 
 @dataclass(kw_only=True)

@@ -8,7 +8,7 @@ plus whether a cut window resumes there), and the hourly slots a feature complet
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -90,6 +90,18 @@ class Ledger(Protocol):
     async def claim_redrive(self, entry_id: str, now: datetime, until: datetime) -> bool:
         """Take the right to send a parked event again until `until` (one replica does it)."""
         ...
+
+
+class BreakerState(Protocol):
+    @property
+    def breaker_open(self) -> bool: ...
+
+
+class Connections(Protocol):
+    """The suppliers' NetSuite connection states (`om_platform.connections.ConnectionMonitor`)."""
+
+    def is_open(self, supplier_id: str) -> bool: ...
+    async def load(self, supplier_ids: list[str]) -> Mapping[str, BreakerState]: ...
 
 
 class RefusedByNetSuite(Exception):
