@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from finance_sync.service_layer.ports import Connections, Ledger
@@ -20,14 +19,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(kw_only=True)
 class ParkedRedrive:
+    """Which suppliers' parked events are to be sent again, and the loop that sends them."""
+
+    _to_redrive: set[str] = field(default_factory=set, init=False, repr=False)
+    _wanted: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
     reconciler: Reconciler
     ledger: Ledger
     connections: Connections
     send: Redrive
     retry_s: float
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-    _to_redrive: set[str] = field(default_factory=set, init=False, repr=False)
-    _wanted: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
 
     def want(self, supplier_id: str) -> None:
         """Send the supplier's parked events again (its connection came back)."""
@@ -56,5 +56,5 @@ class ParkedRedrive:
                     log.exception("sending parked payments again failed", extra={"supplier_id": supplier_id})
                     self._to_redrive.add(supplier_id)
             if self._to_redrive:
-                await self.sleep(self.retry_s)  # a failed send: try again later
+                await asyncio.sleep(self.retry_s)  # a failed send: try again later
                 self._wanted.set()
