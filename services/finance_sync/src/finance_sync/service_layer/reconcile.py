@@ -71,10 +71,6 @@ from om_platform.ports import Integrations, Publish
 log = logging.getLogger(__name__)
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class IntegrationNotKnownYet(TransientFailure):
     """No settings for the supplier: retried, because the integrations topic is consumed
     concurrently and a payment may overtake its supplier's settings (new replica, new group).
@@ -109,7 +105,7 @@ class Reconciler:
     mappings: Mappings
     gateway_for: Callable[[str, IntegrationSettings], ReconciliationGateway]
     publisher: Publish
-    clock: Callable[[], datetime] = _utc_now
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     async def handle(self, event: PaymentSucceeded | PayoutSettled, ctx: RecordContext) -> None:
         """Edge handler of `ordermentum.payments.v1`."""
