@@ -17,6 +17,7 @@ from finance_sync.domain.reconciliation import (
     OrderLookup,
     RecordedPayment,
 )
+from finance_sync.service_layer.ports import RefusedByNetSuite
 from finance_sync.service_layer.reconcile import IntegrationNotKnownYet, Reconciler
 from om_contracts import IntegrationSettings, PaymentSucceeded, PayoutSettled
 from om_platform.errors import PermanentFailure, TransientFailure
@@ -69,6 +70,7 @@ class FakeNetSuite:
     payments: dict[str, dict[str, Any]] = field(default_factory=dict)
     deposits: dict[str, dict[str, Any]] = field(default_factory=dict)
     fail_next_upsert: bool = False
+    refuse_upsert: bool = False
 
     async def find_invoices(
         self, external_ids: Sequence[str], numbers: Sequence[str], payment_external_id: str
@@ -99,6 +101,8 @@ class FakeNetSuite:
         if self.fail_next_upsert:
             self.fail_next_upsert = False
             raise TransientFailure("NetSuite timed out")
+        if self.refuse_upsert:
+            raise RefusedByNetSuite("INVALID_FLD_VALUE", "refused")
         self.payments[external_id] = body
         return str(500 + list(self.payments).index(external_id))
 
@@ -250,3 +254,15 @@ async def test_payments_of_a_supplier_without_settings_are_retried_and_ignored_w
     await off.handle(paid("pay_1", "5.00", None), CTX)
     assert publisher.sent == []
     assert netsuite.payments == {}
+
+
+async def test_a_payment_netsuite_refuses_fails_permanently_and_forgets_its_plan() -> None:
+    netsuite, ledger, publisher = invoice_due("100.00")
+    netsuite.refuse_upsert = True
+    with pytest.raises(PermanentFailure) as failed:
+        await build(netsuite, ledger, publisher).handle(paid("pay_1", "60.00", "INV1"), CTX)
+    assert failed.value.code == "NETSUITE_REJECTED"
+    assert str(failed.value) == "NetSuite refused the payment: INVALID_FLD_VALUE"
+    assert ledger.entries[("payment", "pay_1")]["status"] == "failed"
+    assert "plan" not in ledger.entries[("payment", "pay_1")]
+    assert publisher.sent == []
