@@ -142,8 +142,8 @@ def integration(
 
 
 async def run(args: argparse.Namespace, child: subprocess.Popen[str]) -> int:
-    from finance_sync.app import build_service
-    from finance_sync.domain.schedule import Feature
+    from finance_sync.app import wire
+    from finance_sync.domain.features import Feature
     from finance_sync.settings import Settings
 
     assert child.stdin is not None
@@ -190,7 +190,7 @@ async def run(args: argparse.Namespace, child: subprocess.Popen[str]) -> int:
             finance_schedule_poll_s=3600.0,
             log_level="WARNING",
         )
-        service = build_service(settings)
+        service = wire(settings)
         app = service.runtime.app()
         await app.start()
         try:

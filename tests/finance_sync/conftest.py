@@ -17,8 +17,8 @@ import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from finance_sync.app import FinanceService, build_service
-from finance_sync.domain.schedule import floor_hour
+from finance_sync.app import Wired, wire
+from finance_sync.domain.slots import floor_hour
 from finance_sync.settings import Settings
 from om_contracts import (
     CREDIT_NOTES_TOPIC,
@@ -82,11 +82,9 @@ def finance_settings(
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def finance(
     finance_topics: None, kafka_bootstrap: str, mongo_url: str, simulator: SimulatorServer
-) -> AsyncIterator[FinanceService]:
+) -> AsyncIterator[Wired]:
     name = uuid.uuid4().hex[:10]
-    service = build_service(
-        finance_settings(kafka_bootstrap, mongo_url, simulator.base_url, name), owner="replica-a"
-    )
+    service = wire(finance_settings(kafka_bootstrap, mongo_url, simulator.base_url, name), owner="replica-a")
     app = service.runtime.app()
     await app.start()
     try:
@@ -125,7 +123,7 @@ MakeSupplier = Callable[..., Any]
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def make_supplier(
-    finance: FinanceService, simulator: SimulatorServer, kafka_producer: AIOKafkaProducer
+    finance: Wired, simulator: SimulatorServer, kafka_producer: AIOKafkaProducer
 ) -> MakeSupplier:
     async def make(setup: Callable[[Account], dict[str, Any]] | None = None, **overrides: Any) -> Supplier:
         """A supplier; `setup(account)` seeds NetSuite first and returns more integration settings."""

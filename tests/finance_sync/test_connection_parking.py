@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from finance_sync.app import FinanceService
+from finance_sync.app import Wired
 from om_contracts import INTEGRATIONS_TOPIC, PAYMENTS_TOPIC, RECONCILIATION_TOPIC, KeyRing
 from om_devstack import sealed_credentials
 
@@ -33,7 +33,7 @@ from .test_reconciliation_flow import (
 pytestmark = pytest.mark.integration
 
 
-async def parked(finance: FinanceService, supplier_id: str, kind: str, oid: str) -> dict[str, Any]:
+async def parked(finance: Wired, supplier_id: str, kind: str, oid: str) -> dict[str, Any]:
     for _ in range(400):
         entry = await finance.ledger.get(supplier_id, kind, oid)
         if entry and entry.get("parked"):
@@ -67,7 +67,7 @@ async def supplier_with_invoice(
 
 
 async def test_a_refused_login_parks_payments_and_new_credentials_record_each_once(
-    finance: FinanceService,
+    finance: Wired,
     make_supplier: MakeSupplier,
     kafka_producer: AIOKafkaProducer,
     kafka_bootstrap: str,

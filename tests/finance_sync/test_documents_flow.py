@@ -10,9 +10,9 @@ import pytest
 from pydantic import BaseModel
 
 from finance_sync.adapters.netsuite_gateway import FinanceGateway
-from finance_sync.app import FinanceService
-from finance_sync.domain.schedule import Feature
-from finance_sync.service_layer.features import feed
+from finance_sync.app import Wired
+from finance_sync.domain.features import Feature
+from finance_sync.service_layer.feeds import feed
 from finance_sync.service_layer.polling import WindowOptions, run_window
 from om_contracts import CREDIT_NOTES_TOPIC, INVOICE_PAYMENTS_TOPIC, NETSUITE_INVOICES_TOPIC
 from om_netsuite_sim import Account
@@ -69,7 +69,7 @@ def sales_order(supplier: Supplier, ids: dict[str, str], order_id: str) -> str:
 
 
 async def test_a_billed_sales_order_yields_one_finalised_invoice_with_lines_mapped_back(
-    finance: FinanceService, make_supplier: MakeSupplier, kafka_bootstrap: str, base_hour: datetime
+    finance: Wired, make_supplier: MakeSupplier, kafka_bootstrap: str, base_hour: datetime
 ) -> None:
     supplier, ids = await supplier_with_catalogue(make_supplier, finalised_invoice_sync=True)
     with supplier.at(base_hour + timedelta(minutes=10)):
@@ -101,7 +101,7 @@ async def test_a_billed_sales_order_yields_one_finalised_invoice_with_lines_mapp
 
 
 async def test_running_an_hour_twice_or_rewinding_publishes_nothing_new(
-    finance: FinanceService, make_supplier: MakeSupplier, kafka_bootstrap: str, base_hour: datetime
+    finance: Wired, make_supplier: MakeSupplier, kafka_bootstrap: str, base_hour: datetime
 ) -> None:
     supplier, ids = await supplier_with_catalogue(make_supplier, finalised_invoice_sync=True)
     with supplier.at(base_hour + timedelta(minutes=50)):
@@ -109,7 +109,7 @@ async def test_running_an_hour_twice_or_rewinding_publishes_nothing_new(
     slot = base_hour + timedelta(hours=1)
     first = await finance.run_feature(supplier.id, supplier.integration, Feature.FINALISED_INVOICES, slot)
     again = await finance.run_feature(supplier.id, supplier.integration, Feature.FINALISED_INVOICES, slot)
-    from finance_sync.service_layer.scheduling import rewind_cursor
+    from finance_sync.service_layer.hourly_runs import rewind_cursor
 
     await rewind_cursor(
         finance.cursors, supplier.id, Feature.FINALISED_INVOICES, base_hour - timedelta(hours=1)
@@ -121,7 +121,7 @@ async def test_running_an_hour_twice_or_rewinding_publishes_nothing_new(
 
 
 async def test_a_credit_memo_yields_one_credit_note_event(
-    finance: FinanceService, make_supplier: MakeSupplier, kafka_bootstrap: str, base_hour: datetime
+    finance: Wired, make_supplier: MakeSupplier, kafka_bootstrap: str, base_hour: datetime
 ) -> None:
     supplier, ids = await supplier_with_catalogue(make_supplier, inbound_credit_notes=True)
     with supplier.at(base_hour + timedelta(minutes=5)):
@@ -152,7 +152,7 @@ async def test_a_credit_memo_yields_one_credit_note_event(
 
 
 async def test_a_payment_in_full_yields_one_paid_event_although_the_invoice_was_not_modified(
-    finance: FinanceService, make_supplier: MakeSupplier, kafka_bootstrap: str, base_hour: datetime
+    finance: Wired, make_supplier: MakeSupplier, kafka_bootstrap: str, base_hour: datetime
 ) -> None:
     supplier, ids = await supplier_with_catalogue(make_supplier, mark_invoices_paid=True)
     with supplier.at(base_hour - timedelta(days=3)):
@@ -194,7 +194,7 @@ class DyingPublisher:
     def __init__(self, real: Any, alive: int) -> None:
         self.real, self.alive = real, alive
 
-    async def publish(self, event: BaseModel, *, key: str) -> None:
+    async def __call__(self, event: BaseModel, *, key: str) -> None:
         if self.alive <= 0:
             raise SystemError("process killed")
         self.alive -= 1
@@ -202,7 +202,7 @@ class DyingPublisher:
 
 
 async def test_a_run_killed_mid_window_resumes_without_a_second_event(
-    finance: FinanceService, make_supplier: MakeSupplier, kafka_bootstrap: str, base_hour: datetime
+    finance: Wired, make_supplier: MakeSupplier, kafka_bootstrap: str, base_hour: datetime
 ) -> None:
     supplier, ids = await supplier_with_catalogue(make_supplier, finalised_invoice_sync=True)
     for n in range(5):
@@ -224,7 +224,7 @@ async def test_a_run_killed_mid_window_resumes_without_a_second_event(
 
     with pytest.raises(SystemError):
         await run(DyingPublisher(real, alive=2))  # dies as the second page starts publishing
-    finished = await run(real)
+    finished = await run(real.publish)
     assert finished.published == 3
     events = await events_on(kafka_bootstrap, NETSUITE_INVOICES_TOPIC, supplier.id, at_least=5)
     assert sorted(e["data"]["order_id"] for e in events) == [f"ord_kill_{n}" for n in range(5)]

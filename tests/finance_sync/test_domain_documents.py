@@ -12,7 +12,6 @@ from finance_sync.domain.documents import (
     InvoiceVersion,
     LineRow,
     credit_note_event,
-    deterministic_event_id,
     finalised_invoice_event,
     invoice_change_event,
     invoice_deleted_event,
@@ -20,7 +19,7 @@ from finance_sync.domain.documents import (
     known_invoice_id,
     version_of,
 )
-from om_contracts import NetSuiteFinalisedInvoiceVoided
+from om_contracts import NetSuiteFinalisedInvoiceVoided, derived_event_id
 
 CREATED = dt.datetime(2026, 11, 24, 9, 30, tzinfo=dt.UTC)
 
@@ -96,7 +95,28 @@ def test_the_event_id_is_the_same_for_the_same_fact_and_differs_per_supplier() -
     assert again is not None
     assert other is not None
     assert first.event_id == again.event_id != other.event_id
-    assert first.event_id == deterministic_event_id("sup_1", "finalised", "1002")
+    assert first.event_id == derived_event_id("sup_1", "finalised", "1002")
+
+
+# Ids the service published before it used `om_contracts.derived_event_id` (its own
+# `deterministic_event_id`, removed): consumers de-duplicate on them, so they must never change.
+PUBLISHED_IDS = {
+    ("sup_1", "finalised", "1002"): "evt_eb0ea863418925aced51641c2f55957c",
+    ("sup_1", "updated", "1002", "f1a2"): "evt_a1835a8ed66e306faaa2ca690cfcd13e",
+    ("sup_1", "voided", "ord_1"): "evt_0e2a139536ac7fe52868be3fdaa9921c",
+    ("sup_1", "credit_note", "77"): "evt_6ad5a8ed461e5f6e89b24f72e699548c",
+    ("sup_1", "paid", "1002"): "evt_502e1ab876b3ad6a895cf6e95145509d",
+    ("sup_1", "payment", "pay_1"): "evt_53b6628c22873f523a61b942ed7763b6",
+    ("sup_1", "payout", "po_1"): "evt_047f806dfb19f2ba7aa8120cb85af309",
+}
+
+
+def test_event_ids_are_the_ones_published_before_the_shared_derivation() -> None:
+    for parts, published in PUBLISHED_IDS.items():
+        assert derived_event_id(*parts) == published
+    event = finalised_invoice_event("sup_1", invoice(), {}, "AUD")
+    assert event is not None
+    assert event.event_id == "evt_eb0ea863418925aced51641c2f55957c"
 
 
 def test_a_missing_currency_falls_back_to_the_default() -> None:

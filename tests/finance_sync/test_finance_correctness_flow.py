@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from finance_sync.app import FinanceService
-from finance_sync.domain.schedule import Feature
+from finance_sync.app import Wired
+from finance_sync.domain.features import Feature
 from om_contracts import NETSUITE_INVOICES_TOPIC, RECONCILIATION_TOPIC
 
 from .conftest import MakeSupplier, Supplier, events_on
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 
 async def test_a_payout_with_fees_makes_a_deposit_equal_to_the_net_amount(
-    finance: FinanceService,
+    finance: Wired,
     make_supplier: MakeSupplier,
     kafka_producer: AIOKafkaProducer,
     kafka_bootstrap: str,
@@ -62,7 +62,7 @@ async def _finalised(supplier: Supplier, ids: dict[str, str], order_id: str, at:
 
 
 async def _two_published(
-    finance: FinanceService, make_supplier: MakeSupplier, base_hour: datetime, *orders: str
+    finance: Wired, make_supplier: MakeSupplier, base_hour: datetime, *orders: str
 ) -> tuple[Supplier, dict[str, str], list[str]]:
     """A supplier whose two orders were billed and published as finalised in the first hour."""
     supplier, ids = await supplier_with_catalogue(make_supplier, finalised_invoice_sync=True)
@@ -74,7 +74,7 @@ async def _two_published(
     return supplier, ids, invoices
 
 
-async def _run(finance: FinanceService, supplier: Supplier, feature: Feature, slot: datetime) -> int:
+async def _run(finance: Wired, supplier: Supplier, feature: Feature, slot: datetime) -> int:
     result = await finance.run_feature(supplier.id, supplier.integration, feature, slot)
     return result.published
 
@@ -84,7 +84,7 @@ async def _invoice_events(kafka_bootstrap: str, supplier: Supplier, at_least: in
 
 
 async def test_a_finalised_invoice_edited_in_netsuite_is_published_once_as_updated(
-    finance: FinanceService, make_supplier: MakeSupplier, kafka_bootstrap: str, base_hour: datetime
+    finance: Wired, make_supplier: MakeSupplier, kafka_bootstrap: str, base_hour: datetime
 ) -> None:
     supplier, ids, (invoice_id, untouched) = await _two_published(
         finance, make_supplier, base_hour, "ord_edit", "ord_same"
@@ -122,7 +122,7 @@ async def test_a_finalised_invoice_edited_in_netsuite_is_published_once_as_updat
 
 
 async def test_a_voided_and_a_deleted_finalised_invoice_are_each_published_once_as_voided(
-    finance: FinanceService, make_supplier: MakeSupplier, kafka_bootstrap: str, base_hour: datetime
+    finance: Wired, make_supplier: MakeSupplier, kafka_bootstrap: str, base_hour: datetime
 ) -> None:
     supplier, _ids, (voided, deleted) = await _two_published(
         finance, make_supplier, base_hour, "ord_void", "ord_gone"
@@ -148,7 +148,7 @@ async def test_a_voided_and_a_deleted_finalised_invoice_are_each_published_once_
 
 
 async def test_an_invoice_voided_before_it_was_ever_published_publishes_nothing(
-    finance: FinanceService, make_supplier: MakeSupplier, kafka_bootstrap: str, base_hour: datetime
+    finance: Wired, make_supplier: MakeSupplier, kafka_bootstrap: str, base_hour: datetime
 ) -> None:
     supplier, ids = await supplier_with_catalogue(make_supplier, finalised_invoice_sync=True)
     invoice_id = await _finalised(supplier, ids, "ord_never", base_hour + timedelta(minutes=5))

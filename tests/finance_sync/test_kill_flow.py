@@ -18,7 +18,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
-from finance_sync.app import FinanceService
+from finance_sync.app import Wired
 from om_contracts import PAYMENTS_TOPIC, RECONCILIATION_TOPIC, dead_letter_topic
 from om_netsuite_sim import SimulatorServer
 
@@ -120,7 +120,7 @@ async def published_count(db: Any, supplier_id: str) -> int:
 
 
 async def test_a_process_killed_mid_reconciliation_records_each_payment_once_after_restart(
-    finance: FinanceService,
+    finance: Wired,
     make_supplier: MakeSupplier,
     kafka_producer: AIOKafkaProducer,
     kafka_bootstrap: str,

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from finance_sync.app import FinanceService
+from finance_sync.app import Wired
 from om_contracts import NETSUITE_INVOICES_TOPIC
 from om_platform.commands import CommandQueue
 
@@ -52,7 +52,7 @@ async def run_until_done(queue: CommandQueue, supplier_id: str) -> dict[str, Any
 
 
 async def test_a_process_killed_mid_run_publishes_every_invoice_once_after_restart(
-    finance: FinanceService,
+    finance: Wired,
     make_supplier: MakeSupplier,
     kafka_bootstrap: str,
     mongo_url: str,

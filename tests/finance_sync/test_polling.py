@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import BaseModel
 
-from finance_sync.domain.schedule import NEVER, Cursor, Position
+from fakes import FakeCursors, RecordingPublisher
+from finance_sync.domain.cursors import NEVER, Cursor, Position
 from finance_sync.service_layer.polling import Page, WindowOptions, run_window
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -23,20 +24,6 @@ class Fact(BaseModel):
 
 
 @dataclass
-class FakeCursors:
-    saved: dict[tuple[str, str], Cursor] = field(default_factory=dict)
-
-    async def get(self, supplier_id: str, feature: str) -> Cursor | None:
-        return self.saved.get((supplier_id, feature))
-
-    async def save(self, supplier_id: str, feature: str, position: Position, *, resume: bool) -> None:
-        self.saved[(supplier_id, feature)] = Cursor(position, resume=resume)
-
-    async def complete_slot(self, supplier_id: str, feature: str, slot: datetime) -> None:
-        raise AssertionError("not used by run_window")
-
-
-@dataclass
 class FakePublished:
     keys: set[str] = field(default_factory=set)
 
@@ -45,17 +32,6 @@ class FakePublished:
 
     async def mark(self, supplier_id: str, feature: str, keys: list[str]) -> None:
         self.keys.update(keys)
-
-
-@dataclass
-class FakePublisher:
-    sent: list[BaseModel] = field(default_factory=list)
-    fail: bool = False
-
-    async def publish(self, event: BaseModel, *, key: str) -> None:
-        if self.fail:
-            raise ConnectionError("broker unreachable")
-        self.sent.append(event)
 
 
 @dataclass
@@ -77,7 +53,7 @@ def at(minutes: int, rid: int) -> Position:
 
 
 async def test_a_window_publishes_each_row_once_and_moves_the_cursor_to_its_end() -> None:
-    cursors, published, publisher = FakeCursors(), FakePublished(), FakePublisher()
+    cursors, published, publisher = FakeCursors[Cursor](), FakePublished(), RecordingPublisher()
     feed = FakeFeed([at(-30, 1), at(-20, 2), at(-20, 3), at(-5, 4), at(5, 5)])
     result = await run_window(
         "sup", "f", T0, feed, cursors=cursors, published=published, publisher=publisher, options=OPTIONS
@@ -88,7 +64,7 @@ async def test_a_window_publishes_each_row_once_and_moves_the_cursor_to_its_end(
 
 
 async def test_running_the_same_window_again_publishes_nothing() -> None:
-    cursors, published, publisher = FakeCursors(), FakePublished(), FakePublisher()
+    cursors, published, publisher = FakeCursors[Cursor](), FakePublished(), RecordingPublisher()
     feed = FakeFeed([at(-30, 1), at(-5, 2)])
     for _ in range(2):
         await run_window(
@@ -98,7 +74,7 @@ async def test_running_the_same_window_again_publishes_nothing() -> None:
 
 
 async def test_the_next_window_rereads_the_overlap_without_republishing() -> None:
-    cursors, published, publisher = FakeCursors(), FakePublished(), FakePublisher()
+    cursors, published, publisher = FakeCursors[Cursor](), FakePublished(), RecordingPublisher()
     feed = FakeFeed([at(-5, 1)])
     await run_window(
         "sup", "f", T0, feed, cursors=cursors, published=published, publisher=publisher, options=OPTIONS
@@ -120,7 +96,7 @@ async def test_the_next_window_rereads_the_overlap_without_republishing() -> Non
 
 
 async def test_a_backlog_is_worked_off_in_bounded_slices_that_resume_exactly() -> None:
-    cursors, published, publisher = FakeCursors(), FakePublished(), FakePublisher()
+    cursors, published, publisher = FakeCursors[Cursor](), FakePublished(), RecordingPublisher()
     bounded = WindowOptions(
         overlap=timedelta(minutes=10), max_rows=3, page_size=2, initial_lookback=timedelta(hours=1)
     )
@@ -141,7 +117,7 @@ async def test_a_backlog_is_worked_off_in_bounded_slices_that_resume_exactly() -
 
 
 async def test_the_cursor_does_not_move_when_the_broker_does_not_confirm() -> None:
-    cursors, published, publisher = FakeCursors(), FakePublished(), FakePublisher(fail=True)
+    cursors, published, publisher = FakeCursors[Cursor](), FakePublished(), RecordingPublisher(fail=True)
     feed = FakeFeed([at(-30, 1)])
     with pytest.raises(ConnectionError):
         await run_window(
@@ -157,7 +133,7 @@ async def test_the_cursor_does_not_move_when_the_broker_does_not_confirm() -> No
 
 
 async def test_a_row_without_an_event_is_not_marked_so_a_rewind_can_retry_it() -> None:
-    cursors, published, publisher = FakeCursors(), FakePublished(), FakePublisher()
+    cursors, published, publisher = FakeCursors[Cursor](), FakePublished(), RecordingPublisher()
 
     async def feed(after: Position, until: datetime, limit: int) -> Page:
         if after >= at(-30, 1):
@@ -172,8 +148,9 @@ async def test_a_row_without_an_event_is_not_marked_so_a_rewind_can_retry_it() -
 
 
 async def test_a_cursor_without_a_high_water_mark_starts_from_the_initial_lookback() -> None:
-    cursors, published, publisher = FakeCursors(), FakePublished(), FakePublisher()
-    cursors.saved[("sup", "f")] = Cursor(Position(NEVER, 0), last_slot=T0 - timedelta(hours=1))
+    cursors, published, publisher = FakeCursors[Cursor](), FakePublished(), RecordingPublisher()
+    # Stored by the run log's slot completion before any window ran: no position yet.
+    cursors.saved[("sup", "f")] = Cursor(Position(NEVER, 0))
     feed = FakeFeed([at(-90, 1), at(-30, 2)])
     await run_window(
         "sup", "f", T0, feed, cursors=cursors, published=published, publisher=publisher, options=OPTIONS

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
 
+from fakes import FakeIntegrations, RecordingPublisher
+from finance_sync.domain.reconciliation import (
+    FoundInvoice,
+    InvoiceLookup,
+    OpenInvoice,
+    OrderLookup,
+    RecordedPayment,
+)
+from finance_sync.service_layer.ports import RefusedByNetSuite
 from finance_sync.service_layer.reconcile import IntegrationNotKnownYet, Reconciler
 from om_contracts import IntegrationSettings, PaymentSucceeded, PayoutSettled
 from om_platform.errors import PermanentFailure, TransientFailure
@@ -18,18 +26,6 @@ from om_platform.mappings import Kind, MappedEntity
 from .helpers import integration
 
 SUPPLIER = "sup_1"
-
-
-@dataclass
-class FakeIntegrations:
-    settings: IntegrationSettings | None
-
-    async def get(self, supplier_id: str) -> IntegrationSettings | None:
-        return self.settings
-
-    async def configured(self) -> AsyncIterator[tuple[str, IntegrationSettings]]:
-        if self.settings is not None:
-            yield SUPPLIER, self.settings
 
 
 @dataclass
@@ -74,32 +70,39 @@ class FakeNetSuite:
     payments: dict[str, dict[str, Any]] = field(default_factory=dict)
     deposits: dict[str, dict[str, Any]] = field(default_factory=dict)
     fail_next_upsert: bool = False
+    refuse_upsert: bool = False
 
     async def find_invoices(
         self, external_ids: Sequence[str], numbers: Sequence[str], payment_external_id: str
-    ) -> list[dict[str, Any]]:
-        rows = [
-            {"id": str(100 + n), "type": "CustInvc", "tranid": number, "entity": "812", "unpaid": str(due)}
+    ) -> InvoiceLookup:
+        invoices = tuple(
+            FoundInvoice(None, number, OpenInvoice(str(100 + n), "812", due))
             for n, (number, due) in enumerate(self.due.items())
             if number in numbers
-        ]
-        if payment_external_id in self.payments:
-            rows.append({"id": "900", "type": "CustPymt", "externalid": payment_external_id})
-        return rows
+        )
+        return InvoiceLookup(invoices, "900" if payment_external_id in self.payments else None)
 
-    async def find_orders(
-        self, external_ids: Sequence[str], payment_external_id: str
-    ) -> list[dict[str, Any]]:
-        return []
+    async def find_orders(self, external_ids: Sequence[str], payment_external_id: str) -> OrderLookup:
+        return OrderLookup({}, None)
 
-    async def customer_payment(self, internal_id: str) -> dict[str, Any]:
+    async def customer_payment(self, internal_id: str) -> RecordedPayment:
         (body,) = self.payments.values()
-        return {"customer": body["customer"], "apply": body.get("apply", {"items": []})}
+        lines = body.get("apply", {"items": []})["items"]
+        return RecordedPayment(
+            str(body["customer"]["id"]),
+            tuple(
+                (str(line["doc"]["id"]), Decimal(str(line["amount"])).quantize(Decimal("0.01")))
+                for line in lines
+                if line.get("apply", True)
+            ),
+        )
 
     async def upsert_customer_payment(self, external_id: str, body: dict[str, Any]) -> str:
         if self.fail_next_upsert:
             self.fail_next_upsert = False
             raise TransientFailure("NetSuite timed out")
+        if self.refuse_upsert:
+            raise RefusedByNetSuite("INVALID_FLD_VALUE", "refused")
         self.payments[external_id] = body
         return str(500 + list(self.payments).index(external_id))
 
@@ -108,26 +111,18 @@ class FakeNetSuite:
         return "700"
 
 
-@dataclass
-class FakePublisher:
-    sent: list[BaseModel] = field(default_factory=list)
-
-    async def publish(self, event: BaseModel, *, key: str) -> None:
-        self.sent.append(event)
-
-
 RECONCILE = {"enabled": True, "bank_account_id": "112", "payment": {"class_id": "4"}}
 
 
 def build(
     netsuite: FakeNetSuite,
     ledger: FakeLedger,
-    publisher: FakePublisher,
+    publisher: RecordingPublisher,
     settings: IntegrationSettings | None = None,
 ) -> Reconciler:
     return Reconciler(
         integrations=FakeIntegrations(
-            settings or integration(sync_type="invoices", auto_reconciliation=RECONCILE)
+            {SUPPLIER: settings or integration(sync_type="invoices", auto_reconciliation=RECONCILE)}
         ),
         ledger=ledger,
         mappings=FakeMappings({"cus_1": "812"}),
@@ -170,8 +165,13 @@ def settled(poid: str, *payment_ids: str) -> PayoutSettled:
 CTX: Any = None
 
 
+def invoice_due(amount: str) -> tuple[FakeNetSuite, FakeLedger, RecordingPublisher]:
+    """NetSuite holding invoice INV1 with `amount` due, an empty ledger and a recording broker."""
+    return FakeNetSuite(due={"INV1": Decimal(amount)}), FakeLedger(), RecordingPublisher()
+
+
 async def test_a_retry_after_a_failed_write_sends_the_plan_computed_the_first_time() -> None:
-    netsuite, ledger, publisher = FakeNetSuite(due={"INV1": Decimal("100.00")}), FakeLedger(), FakePublisher()
+    netsuite, ledger, publisher = invoice_due("100.00")
     reconciler = build(netsuite, ledger, publisher)
     netsuite.fail_next_upsert = True
     with pytest.raises(TransientFailure):
@@ -185,7 +185,7 @@ async def test_a_retry_after_a_failed_write_sends_the_plan_computed_the_first_ti
 
 
 async def test_a_published_payment_replayed_does_nothing() -> None:
-    netsuite, ledger, publisher = FakeNetSuite(due={"INV1": Decimal("100.00")}), FakeLedger(), FakePublisher()
+    netsuite, ledger, publisher = invoice_due("100.00")
     reconciler = build(netsuite, ledger, publisher)
     for _ in range(3):
         await reconciler.handle(paid("pay_1", "60.00", "INV1"), CTX)
@@ -195,7 +195,7 @@ async def test_a_published_payment_replayed_does_nothing() -> None:
 
 
 async def test_a_payment_netsuite_already_holds_is_adopted_not_replanned() -> None:
-    netsuite, publisher = FakeNetSuite(due={"INV1": Decimal("40.00")}), FakePublisher()
+    netsuite, publisher = FakeNetSuite(due={"INV1": Decimal("40.00")}), RecordingPublisher()
     netsuite.payments["OM-PAY-pay_1"] = {
         "customer": {"id": "812"},
         "apply": {"items": [{"doc": {"id": "100"}, "apply": True, "amount": 60.0}]},
@@ -208,7 +208,7 @@ async def test_a_payment_netsuite_already_holds_is_adopted_not_replanned() -> No
 
 
 async def test_an_unmatched_payment_writes_nothing_to_netsuite_and_is_reported() -> None:
-    netsuite, publisher = FakeNetSuite(), FakePublisher()
+    netsuite, publisher = FakeNetSuite(), RecordingPublisher()
     await build(netsuite, FakeLedger(), publisher).handle(
         paid("pay_x", "5.00", None, customer="cus_who"), CTX
     )
@@ -217,7 +217,7 @@ async def test_an_unmatched_payment_writes_nothing_to_netsuite_and_is_reported()
 
 
 async def test_a_payout_waits_for_its_payments_and_leaves_unmatched_ones_out() -> None:
-    netsuite, ledger, publisher = FakeNetSuite(due={"INV1": Decimal("100.00")}), FakeLedger(), FakePublisher()
+    netsuite, ledger, publisher = invoice_due("100.00")
     reconciler = build(netsuite, ledger, publisher)
     await reconciler.handle(paid("pay_1", "60.00", "INV1"), CTX)
     with pytest.raises(TransientFailure):
@@ -233,7 +233,7 @@ async def test_a_payout_waits_for_its_payments_and_leaves_unmatched_ones_out() -
 
 
 async def test_a_payout_without_any_recorded_payment_cannot_succeed() -> None:
-    netsuite, ledger, publisher = FakeNetSuite(), FakeLedger(), FakePublisher()
+    netsuite, ledger, publisher = FakeNetSuite(), FakeLedger(), RecordingPublisher()
     reconciler = build(netsuite, ledger, publisher)
     await reconciler.handle(paid("pay_x", "5.00", None, customer="cus_who"), CTX)
     with pytest.raises(PermanentFailure) as failure:
@@ -242,9 +242,9 @@ async def test_a_payout_without_any_recorded_payment_cannot_succeed() -> None:
 
 
 async def test_payments_of_a_supplier_without_settings_are_retried_and_ignored_when_switched_off() -> None:
-    netsuite, publisher = FakeNetSuite(), FakePublisher()
+    netsuite, publisher = FakeNetSuite(), RecordingPublisher()
     reconciler = Reconciler(
-        integrations=FakeIntegrations(None), ledger=FakeLedger(), mappings=FakeMappings(),
+        integrations=FakeIntegrations(), ledger=FakeLedger(), mappings=FakeMappings(),
         gateway_for=lambda _s, _i: netsuite, publisher=publisher,
     )  # fmt: skip
     with pytest.raises(IntegrationNotKnownYet) as failure:
@@ -254,3 +254,15 @@ async def test_payments_of_a_supplier_without_settings_are_retried_and_ignored_w
     await off.handle(paid("pay_1", "5.00", None), CTX)
     assert publisher.sent == []
     assert netsuite.payments == {}
+
+
+async def test_a_payment_netsuite_refuses_fails_permanently_and_forgets_its_plan() -> None:
+    netsuite, ledger, publisher = invoice_due("100.00")
+    netsuite.refuse_upsert = True
+    with pytest.raises(PermanentFailure) as failed:
+        await build(netsuite, ledger, publisher).handle(paid("pay_1", "60.00", "INV1"), CTX)
+    assert failed.value.code == "NETSUITE_REJECTED"
+    assert str(failed.value) == "NetSuite refused the payment: INVALID_FLD_VALUE"
+    assert ledger.entries[("payment", "pay_1")]["status"] == "failed"
+    assert "plan" not in ledger.entries[("payment", "pay_1")]
+    assert publisher.sent == []

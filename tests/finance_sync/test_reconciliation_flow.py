@@ -13,7 +13,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from finance_sync.adapters.netsuite_gateway import FinanceGateway
-from finance_sync.app import FinanceService
+from finance_sync.app import Wired
 from finance_sync.service_layer.reconcile import Reconciler
 from om_contracts import PAYMENTS_TOPIC, RECONCILIATION_TOPIC, PaymentSucceeded
 from om_netsuite_sim import Account
@@ -75,9 +75,7 @@ async def send(producer: AIOKafkaProducer, *events: dict[str, Any]) -> None:
         )
 
 
-async def settled(
-    finance: FinanceService, supplier_id: str, kind: str, ids: list[str]
-) -> dict[str, dict[str, Any]]:
+async def settled(finance: Wired, supplier_id: str, kind: str, ids: list[str]) -> dict[str, dict[str, Any]]:
     """Wait until the ledger shows each payment/payout published (polling Mongo, bounded)."""
     for _ in range(600):
         found = await finance.ledger.many(supplier_id, kind, ids)
@@ -115,7 +113,7 @@ def invoice(account: Account, customer: str, amount: str, external_id: str | Non
 
 
 async def test_invoice_sync_applies_records_unapplied_or_flags_unmatched_then_deposits_the_payout(
-    finance: FinanceService,
+    finance: Wired,
     make_supplier: MakeSupplier,
     kafka_producer: AIOKafkaProducer,
     kafka_bootstrap: str,
@@ -182,7 +180,7 @@ async def test_invoice_sync_applies_records_unapplied_or_flags_unmatched_then_de
 
 
 async def test_order_sync_follows_the_cascade_and_applies_partial_and_split_payments_line_by_line(
-    finance: FinanceService,
+    finance: Wired,
     make_supplier: MakeSupplier,
     kafka_producer: AIOKafkaProducer,
     kafka_bootstrap: str,
@@ -239,7 +237,7 @@ async def test_order_sync_follows_the_cascade_and_applies_partial_and_split_paym
 
 
 async def test_a_crash_after_the_netsuite_write_or_a_lost_response_records_the_payment_once(
-    finance: FinanceService, make_supplier: MakeSupplier, kafka_bootstrap: str
+    finance: Wired, make_supplier: MakeSupplier, kafka_bootstrap: str
 ) -> None:
     supplier: Supplier = await make_supplier(catalogue, sync_type="invoices", auto_reconciliation=RECONCILE)
     account, customer = supplier.account, supplier.integration.customer_mappings["cus_19ab"]
@@ -267,8 +265,8 @@ async def test_a_crash_after_the_netsuite_write_or_a_lost_response_records_the_p
     ctx: Any = None
     with pytest.raises(SystemError):
         await reconciler(DyingPublisher(real, alive=0)).handle(event, ctx)
-    await reconciler(real).handle(event, ctx)
-    await reconciler(real).handle(event, ctx)  # a redelivery after success
+    await reconciler(real.publish).handle(event, ctx)
+    await reconciler(real.publish).handle(event, ctx)  # a redelivery after success
     (recorded,) = account.records("customerPayment")
     assert recorded["externalId"] == "OM-PAY-pay_crash"
     assert [(x["doc"]["id"], x["amount"]) for x in recorded["apply"]] == [(target, Decimal("60.00"))]
@@ -279,7 +277,7 @@ async def test_a_crash_after_the_netsuite_write_or_a_lost_response_records_the_p
     # The ledger is lost (a fresh database): the payment NetSuite holds is adopted, not re-planned
     # against the amount due its own application already reduced.
     await finance.ledger.collection.delete_many({"supplier_id": supplier.id})
-    await reconciler(real).handle(event, ctx)
+    await reconciler(real.publish).handle(event, ctx)
     (recorded,) = account.records("customerPayment")
     assert [(x["doc"]["id"], x["amount"]) for x in recorded["apply"]] == [(target, Decimal("60.00"))]
     assert account.record("invoice", target)["amountRemaining"] == Decimal("40.00")

@@ -119,7 +119,7 @@ def settings_values(stack: EmbeddedStack, simulator: SimulatorServer, service: s
 
 
 async def start_services(stack: EmbeddedStack, simulator: SimulatorServer) -> list[Running]:
-    from finance_sync.app import build_service as build_finance
+    from finance_sync.app import wire as wire_finance
     from finance_sync.settings import Settings as FinanceSettings
     from order_sync.app import wire as wire_orders
     from order_sync.settings import Settings as OrderSettings
@@ -132,7 +132,7 @@ async def start_services(stack: EmbeddedStack, simulator: SimulatorServer) -> li
     stock_runtime = wire_stock(
         StockSettings(**settings_values(stack, simulator, "stock_sync"), stock_tick_s=3600)
     ).runtime
-    finance = build_finance(
+    finance = wire_finance(
         FinanceSettings(**settings_values(stack, simulator, "finance_sync"), finance_schedule_poll_s=3600),
         owner="fuzz",
     )

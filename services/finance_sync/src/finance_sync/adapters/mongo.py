@@ -2,7 +2,7 @@
 
 Collections (all in the service's database):
 
-* ``cursors``          ``_id = supplier:feature``: high-water position, last completed slot
+* ``cursors``          ``_id = supplier:feature``: high-water position, last completed slot (run log)
 * ``job_runs``         ``_id = feature:supplier:YYYY-MM-DDTHH``: one document per completed hour
 * ``published``        batches of ``netsuite id@version`` keys already confirmed by the broker
 * ``reconciliations``  ``_id = supplier:payment|payout:id``: plan, NetSuite id, outcome, event id
@@ -20,8 +20,8 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from finance_sync.domain.cursors import NEVER, Cursor, Position
 from finance_sync.domain.documents import InvoiceVersion
-from finance_sync.domain.schedule import NEVER, Cursor, Position
 from om_platform.database import HasDatabase
 
 
@@ -47,33 +47,26 @@ class CursorStore(_Repository):
         document = await self.collection.find_one({"_id": f"{supplier_id}:{feature}"})
         if document is None:
             return None
-        last_slot = document.get("last_slot")
         at = document.get("at")
         return Cursor(
             Position(_utc(at) if at else NEVER, int(document.get("last_id", 0))),
-            last_slot=_utc(last_slot) if last_slot else None,
             resume=bool(document.get("resume", False)),
         )
 
-    async def save(self, supplier_id: str, feature: str, position: Position, *, resume: bool) -> None:
+    async def save(self, supplier_id: str, feature: str, position: Cursor) -> None:
         await self.collection.update_one(
             {"_id": f"{supplier_id}:{feature}"},
             {
                 "$set": {
                     "supplier_id": supplier_id,
                     "feature": feature,
-                    "at": position.at,
-                    "last_id": position.id,
-                    "resume": resume,
+                    "at": position.position.at,
+                    "last_id": position.position.id,
+                    "resume": position.resume,
                     "updated_at": datetime.now(UTC),
                 }
             },
             upsert=True,
-        )
-
-    async def complete_slot(self, supplier_id: str, feature: str, slot: datetime) -> None:
-        await self.collection.update_one(
-            {"_id": f"{supplier_id}:{feature}"}, {"$max": {"last_slot": slot}}, upsert=True
         )
 
 
@@ -82,7 +75,27 @@ def job_run_id(feature: str, supplier_id: str, slot: datetime) -> str:
 
 
 class JobRuns(_Repository):
+    """The run log: a record per completed slot in ``job_runs``, the last one on the cursor document.
+
+    The last completed slot lives in ``cursors`` (field ``last_slot``, beside the position) where
+    it always has; the cursor's own store never writes it.
+    """
+
     name = "job_runs"
+
+    @property
+    def _cursors(self) -> AsyncCollection[dict[str, Any]]:
+        return self._holder.db[CursorStore.name]
+
+    async def last_slot(self, feature: str, supplier_id: str) -> datetime | None:
+        document = await self._cursors.find_one({"_id": f"{supplier_id}:{feature}"}, {"last_slot": 1})
+        last_slot = document.get("last_slot") if document else None
+        return _utc(last_slot) if last_slot else None
+
+    async def complete_slot(self, feature: str, supplier_id: str, slot: datetime) -> None:
+        await self._cursors.update_one(
+            {"_id": f"{supplier_id}:{feature}"}, {"$max": {"last_slot": slot}}, upsert=True
+        )
 
     async def is_done(self, feature: str, supplier_id: str, slot: datetime) -> bool:
         return (

@@ -15,14 +15,29 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from finance_sync.domain.documents import CreditMemoRow, DeletedInvoice, InvoiceRow, LineRow, cents
-from finance_sync.domain.schedule import Position
-from om_netsuite import NetSuiteSession
+from finance_sync.domain.cursors import Position
+from finance_sync.domain.documents import (
+    CreditMemoRow,
+    DeletedInvoice,
+    InvoiceRow,
+    LineRow,
+    PaymentChange,
+    cents,
+)
+from finance_sync.domain.reconciliation import (
+    FoundInvoice,
+    FoundOrder,
+    InvoiceLookup,
+    OpenInvoice,
+    OrderLookup,
+    RecordedPayment,
+)
+from finance_sync.service_layer.ports import RefusedByNetSuite
+from om_netsuite import NetSuiteSession, PermanentError
 
 MASK = "'YYYY-MM-DD HH24:MI:SS'"
 _PY_MASK = "%Y-%m-%d %H:%M:%S"
@@ -54,6 +69,11 @@ def _opt_dec(text: Any) -> Decimal | None:
     return Decimal(str(text)) if text not in (None, "") else None
 
 
+def _amount_due(text: Any) -> Decimal:
+    """NetSuite answers money as JSON numbers or SuiteQL text; kept exact, with cents (none: 0)."""
+    return cents(Decimal(str(text))) if text not in (None, "") else Decimal(0)
+
+
 def _window(column: str, id_column: str = "t.id") -> str:
     """Rows strictly after the (timestamp, id) position and strictly before the window's end."""
     return (
@@ -68,19 +88,6 @@ def _window_params(after: Position, until: datetime) -> list[object]:
 
 def _marks(count: int) -> str:
     return ", ".join("?" for _ in range(count))
-
-
-@dataclass(frozen=True)
-class PaymentChange:
-    """A customer payment or credit memo changed in the window: its customer may have paid invoices."""
-
-    id: str
-    entity_id: str | None
-    at: datetime
-
-    @property
-    def position(self) -> Position:
-        return Position(self.at, int(self.id))
 
 
 class FinanceGateway:
@@ -258,7 +265,7 @@ class FinanceGateway:
 
     async def find_invoices(
         self, external_ids: Sequence[str], numbers: Sequence[str], payment_external_id: str
-    ) -> list[dict[str, Any]]:
+    ) -> InvoiceLookup:
         """Invoices with one of our external ids or numbers (tranid), plus our payment if it exists.
 
         The payment row (`type` CustPymt) rides along in the same request: a payment NetSuite
@@ -277,11 +284,21 @@ class FinanceGateway:
             "SELECT t.id, t.type, t.tranid, t.externalid, t.entity, t.foreignamountunpaid AS unpaid "  # noqa: S608 - fixed SQL; values are bound ? parameters
             f"FROM transaction t WHERE {invoices}(t.type = 'CustPymt' AND t.externalid = ?) ORDER BY t.id"
         )
-        return await self._rows(query, [*params, payment_external_id])
+        rows = await self._rows(query, [*params, payment_external_id])
+        return InvoiceLookup(
+            invoices=tuple(
+                FoundInvoice(
+                    row.get("externalid"),
+                    row.get("tranid"),
+                    OpenInvoice(str(row["id"]), row.get("entity"), _amount_due(row.get("unpaid"))),
+                )
+                for row in rows
+                if row.get("type") != "CustPymt"
+            ),
+            recorded_payment=next((str(r["id"]) for r in rows if r.get("type") == "CustPymt"), None),
+        )
 
-    async def find_orders(
-        self, external_ids: Sequence[str], payment_external_id: str
-    ) -> list[dict[str, Any]]:
+    async def find_orders(self, external_ids: Sequence[str], payment_external_id: str) -> OrderLookup:
         """Sales orders by external id, one row per invoice billed from them, plus our payment if it exists."""
         orders = (
             f"(so.type = 'SalesOrd' AND so.externalid IN ({_marks(len(external_ids))})) OR "
@@ -294,14 +311,47 @@ class FinanceGateway:
             "FROM transaction so LEFT JOIN transaction inv ON inv.createdfrom = so.id AND inv.type = 'CustInvc' "
             f"WHERE {orders}(so.type = 'CustPymt' AND so.externalid = ?) ORDER BY so.id, inv.id"
         )
-        return await self._rows(query, [*external_ids, payment_external_id])
+        rows = await self._rows(query, [*external_ids, payment_external_id])
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            if row.get("type") != "CustPymt":
+                grouped.setdefault(row["externalid"], []).append(row)
+        return OrderLookup(
+            orders={
+                eid: FoundOrder(
+                    found[0].get("entity"),
+                    tuple(
+                        OpenInvoice(
+                            str(r["invoice_id"]), r.get("invoice_entity"), _amount_due(r.get("unpaid"))
+                        )
+                        for r in found
+                        if r.get("invoice_id")
+                    ),
+                )
+                for eid, found in grouped.items()
+            },
+            recorded_payment=next((str(r["so_id"]) for r in rows if r.get("type") == "CustPymt"), None),
+        )
 
-    async def customer_payment(self, internal_id: str) -> dict[str, Any]:
-        """A customer payment with its `apply` sublist."""
-        return await self.session.get("customerPayment", internal_id, expand_sub_resources=True)
+    async def customer_payment(self, internal_id: str) -> RecordedPayment:
+        """A customer payment: its customer and what its `apply` sublist applies to which invoice."""
+        record = await self.session.get("customerPayment", internal_id, expand_sub_resources=True)
+        lines = (record.get("apply") or {}).get("items") or []
+        return RecordedPayment(
+            customer_id=str((record.get("customer") or {}).get("id")),
+            applied=tuple(
+                (str(line["doc"]["id"]), _amount_due(line.get("amount")))
+                for line in lines
+                if line.get("apply", True) and line.get("doc")
+            ),
+        )
 
     async def upsert_customer_payment(self, external_id: str, body: dict[str, Any]) -> str:
-        return await self.session.upsert("customerPayment", external_id, body, replace=["apply"])
+        """Create or update our payment; a refusal of it as it is raises `RefusedByNetSuite`."""
+        try:
+            return await self.session.upsert("customerPayment", external_id, body, replace=["apply"])
+        except PermanentError as exc:
+            raise RefusedByNetSuite(exc.code, str(exc)) from exc
 
     async def upsert_deposit(self, external_id: str, body: dict[str, Any]) -> str:
         # The sublists are sent whole: a repeated upsert replaces them instead of appending.

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
+from finance_sync.domain.cursors import Position
 from om_contracts import (
     CreditNote,
     DocumentLine,
@@ -35,6 +36,7 @@ from om_contracts import (
     NetSuiteInvoiceUpdated,
     VoidedInvoice,
     VoidReason,
+    derived_event_id,
     parse_external_id,
 )
 
@@ -113,9 +115,17 @@ class CreditMemoRow:
     lines: tuple[LineRow, ...] = field(default=())
 
 
-def deterministic_event_id(*parts: str) -> str:
-    """`evt_` + 32 hex digits derived from `parts`: the same fact always gets the same id."""
-    return "evt_" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+@dataclass(frozen=True)
+class PaymentChange:
+    """A customer payment or credit memo changed in the window: its customer may have paid invoices."""
+
+    id: str
+    entity_id: str | None
+    at: dt.datetime
+
+    @property
+    def position(self) -> Position:
+        return Position(self.at, int(self.id))
 
 
 def ordermentum_id(external_id: str | None, kind: ExternalIdKind) -> str | None:
@@ -191,7 +201,7 @@ def finalised_invoice_event(
     if data is None:
         return None
     return NetSuiteInvoiceFinalised(
-        event_id=deterministic_event_id(supplier_id, "finalised", row.id),
+        event_id=derived_event_id(supplier_id, "finalised", row.id),
         occurred_at=row.created_at,
         supplier_id=supplier_id,
         data=data,
@@ -253,7 +263,7 @@ def invoice_change_event(
     if fingerprint == known.fingerprint:
         return key, None
     return key, NetSuiteInvoiceUpdated(
-        event_id=deterministic_event_id(supplier_id, "updated", row.id, fingerprint),
+        event_id=derived_event_id(supplier_id, "updated", row.id, fingerprint),
         occurred_at=row.modified_at or row.created_at,
         supplier_id=supplier_id,
         data=data,
@@ -275,7 +285,7 @@ def voided_event(
 ) -> NetSuiteFinalisedInvoiceVoided:
     """`netsuite.invoice.voided` for a finalised invoice; one event id per invoice, whatever the reason."""
     return NetSuiteFinalisedInvoiceVoided(
-        event_id=deterministic_event_id(supplier_id, "voided", known.invoice_id),
+        event_id=derived_event_id(supplier_id, "voided", known.invoice_id),
         occurred_at=at,
         supplier_id=supplier_id,
         data=VoidedInvoice(
@@ -299,7 +309,7 @@ def credit_note_event(
     if customer_id is None:
         return None
     return NetSuiteCreditNoteCreated(
-        event_id=deterministic_event_id(supplier_id, "credit_note", row.id),
+        event_id=derived_event_id(supplier_id, "credit_note", row.id),
         occurred_at=row.created_at,
         supplier_id=supplier_id,
         data=CreditNote(
@@ -325,7 +335,7 @@ def invoice_paid_event(supplier_id: str, row: InvoiceRow, paid_at: dt.datetime) 
     if invoice_id is None or not is_paid_in_full(row):
         return None
     return NetSuiteInvoicePaid(
-        event_id=deterministic_event_id(supplier_id, "paid", row.id),
+        event_id=derived_event_id(supplier_id, "paid", row.id),
         occurred_at=paid_at,
         supplier_id=supplier_id,
         data=InvoicePaid(

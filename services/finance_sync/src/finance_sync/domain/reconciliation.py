@@ -54,6 +54,47 @@ class AllocationMatch:
 
 
 @dataclass(frozen=True)
+class FoundInvoice:
+    """An invoice NetSuite holds under one of our external ids or invoice numbers (tranId)."""
+
+    external_id: str | None
+    tran_id: str | None
+    invoice: OpenInvoice
+
+
+@dataclass(frozen=True)
+class FoundOrder:
+    """A sales order NetSuite holds under our external id, with the invoices billed from it."""
+
+    entity_id: str | None
+    invoices: tuple[OpenInvoice, ...] = ()
+
+
+@dataclass(frozen=True)
+class InvoiceLookup:
+    """The invoices a payment's allocations name, in NetSuite id order, and our payment if held."""
+
+    invoices: tuple[FoundInvoice, ...]
+    recorded_payment: str | None
+
+
+@dataclass(frozen=True)
+class OrderLookup:
+    """The sales orders (by external id) a payment's allocations name, and our payment if held."""
+
+    orders: dict[str, FoundOrder]
+    recorded_payment: str | None
+
+
+@dataclass(frozen=True)
+class RecordedPayment:
+    """A customer payment NetSuite holds: its customer and (NetSuite invoice id, amount) applied."""
+
+    customer_id: str
+    applied: tuple[tuple[str, Decimal], ...]
+
+
+@dataclass(frozen=True)
 class Application:
     invoice_id: str | None
     netsuite_invoice_id: str

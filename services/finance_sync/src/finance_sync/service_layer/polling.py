@@ -23,8 +23,9 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 
-from finance_sync.domain.schedule import Position, initial_cursor, window_start
-from finance_sync.service_layer.ports import Cursors, Publish, Published
+from finance_sync.domain.cursors import Cursor, Position, initial_cursor, window_start
+from finance_sync.service_layer.ports import Published
+from om_platform.ports import Cursors, Publish
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ async def run_window(
     until: datetime,
     fetch_page: FetchPage,
     *,
-    cursors: Cursors,
+    cursors: Cursors[Cursor],
     published: Published,
     publisher: Publish,
     options: WindowOptions,
@@ -90,15 +91,15 @@ async def run_window(
         if page.rows < limit:
             break
         if rows >= options.max_rows:
-            await cursors.save(supplier_id, feature, position, resume=True)
+            await cursors.save(supplier_id, feature, Cursor(position, resume=True))
             log.info(
                 "window cut at the per-run bound; continuing in the next slice",
                 extra={"supplier_id": supplier_id, "feature": feature, "rows": rows},
             )
             return RunResult(rows, sent, complete=False)
-        await cursors.save(supplier_id, feature, position, resume=True)
+        await cursors.save(supplier_id, feature, Cursor(position, resume=True))
     end = max(cursor.position, Position(until, 0))
-    await cursors.save(supplier_id, feature, end, resume=False)
+    await cursors.save(supplier_id, feature, Cursor(end))
     return RunResult(rows, sent, complete=True)
 
 
@@ -112,7 +113,7 @@ async def _publish_page(
             fresh.setdefault(key, event)
     if not fresh:
         return 0
-    await asyncio.gather(*(publisher.publish(event, key=supplier_id) for event in fresh.values()))
+    await asyncio.gather(*(publisher(event, key=supplier_id) for event in fresh.values()))
     if page.on_published is not None:
         await page.on_published(list(fresh.values()))
     await published.mark(supplier_id, feature, list(fresh))

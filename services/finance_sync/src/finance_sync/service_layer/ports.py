@@ -1,37 +1,28 @@
-"""The ports the use cases depend on (concrete adapters are wired in app.py)."""
+"""finance_sync's own ports (what implements each is wired in app.py).
+
+The ports every service shares (Integrations, Leases, Cursors, Publish) come from
+`om_platform.ports`; finance's cursor is `Cursors[Cursor]` (`domain.cursors.Cursor`: a position
+plus whether a cut window resumes there), and the hourly slots a feature completed are kept by its
+`JobRunLog`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from pydantic import BaseModel
-
-from finance_sync.domain.documents import InvoiceVersion
-from finance_sync.domain.schedule import Cursor, Position
+from finance_sync.domain.cursors import Position
+from finance_sync.domain.documents import (
+    CreditMemoRow,
+    DeletedInvoice,
+    InvoiceRow,
+    InvoiceVersion,
+    PaymentChange,
+)
+from finance_sync.domain.reconciliation import InvoiceLookup, OrderLookup, RecordedPayment
 from om_contracts import IntegrationSettings
-from om_platform.leases import Lease
 from om_platform.mappings import Kind, MappedEntity
-
-
-class Leases(Protocol):
-    """At-most-one-holder leases across replicas (`om_platform.leases.LeaseStore`)."""
-
-    def hold(self, name: str, ttl_s: float = ...) -> AbstractAsyncContextManager[Lease | None]: ...
-
-
-class Publish(Protocol):
-    """Publishes an event keyed by supplier and returns once the broker confirmed it."""
-
-    async def publish(self, event: BaseModel, *, key: str) -> None: ...
-
-
-class Cursors(Protocol):
-    async def get(self, supplier_id: str, feature: str) -> Cursor | None: ...
-    async def save(self, supplier_id: str, feature: str, position: Position, *, resume: bool) -> None: ...
-    async def complete_slot(self, supplier_id: str, feature: str, slot: datetime) -> None: ...
 
 
 class Published(Protocol):
@@ -47,10 +38,28 @@ class InvoiceVersions(Protocol):
 
 
 class JobRunLog(Protocol):
+    """The hourly slots each supplier's feature ran: one record per slot, and the last completed."""
+
+    async def last_slot(self, feature: str, supplier_id: str) -> datetime | None:
+        """The latest slot completed (None: never run)."""
+        ...
+
     async def is_done(self, feature: str, supplier_id: str, slot: datetime) -> bool: ...
     async def mark_done(
         self, feature: str, supplier_id: str, slot: datetime, owner: str, published: int
     ) -> bool: ...
+    async def complete_slot(self, feature: str, supplier_id: str, slot: datetime) -> None:
+        """Move the last completed slot forward to `slot` (never back)."""
+        ...
+
+
+class RunMetrics(Protocol):
+    """What a feature run reports (`om_job_seconds`, `om_cursor_age_seconds`, label `job`)."""
+
+    def run_finished(self, job: str, outcome: str, seconds: float) -> None: ...
+    def window_age(self, job: str, seconds: float) -> None:
+        """How far behind now the end of the window just run is."""
+        ...
 
 
 class Mappings(Protocol):
@@ -61,11 +70,6 @@ class Mappings(Protocol):
     async def reverse(
         self, supplier_id: str, integration: IntegrationSettings, kind: Kind, netsuite_ids: Iterable[str]
     ) -> dict[str, str]: ...
-
-
-class Integrations(Protocol):
-    async def get(self, supplier_id: str) -> IntegrationSettings | None: ...
-    def configured(self) -> AsyncIterator[tuple[str, IntegrationSettings]]: ...
 
 
 class Ledger(Protocol):
@@ -88,13 +92,57 @@ class Ledger(Protocol):
         ...
 
 
+class BreakerState(Protocol):
+    @property
+    def breaker_open(self) -> bool: ...
+
+
+class Connections(Protocol):
+    """The suppliers' NetSuite connection states (`om_platform.connections.ConnectionMonitor`)."""
+
+    def is_open(self, supplier_id: str) -> bool: ...
+    async def load(self, supplier_ids: list[str]) -> Mapping[str, BreakerState]: ...
+
+
+class RefusedByNetSuite(Exception):
+    """NetSuite refused a write as it is (a 4xx other than auth/timeout/throttling): `code` says why.
+
+    The gateway's translation of `om_netsuite.PermanentError`, so use cases decide on a refusal
+    without knowing the client's exception types.
+    """
+
+    def __init__(self, code: str | None, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class DocumentFeeds(Protocol):
+    """NetSuite's change feeds of the polled features, read in (timestamp, id) order after a position."""
+
+    async def invoices_created(self, after: Position, until: datetime, limit: int) -> list[InvoiceRow]: ...
+    async def invoices_modified(self, after: Position, until: datetime, limit: int) -> list[InvoiceRow]: ...
+    async def invoices_deleted(
+        self, after: Position, until: datetime, limit: int
+    ) -> list[DeletedInvoice]: ...
+    async def credit_memos_created(
+        self, after: Position, until: datetime, limit: int
+    ) -> list[CreditMemoRow]: ...
+    async def payment_changes(self, after: Position, until: datetime, limit: int) -> list[PaymentChange]: ...
+    async def paid_known_invoices(
+        self, entity_ids: Iterable[str], created_since: datetime
+    ) -> list[InvoiceRow]: ...
+
+
 class ReconciliationGateway(Protocol):
+    """What auto-reconciliation asks NetSuite and writes there.
+
+    `upsert_customer_payment` raises `RefusedByNetSuite` when NetSuite refuses the payment.
+    """
+
     async def find_invoices(
         self, external_ids: Sequence[str], numbers: Sequence[str], payment_external_id: str
-    ) -> list[dict[str, Any]]: ...
-    async def find_orders(
-        self, external_ids: Sequence[str], payment_external_id: str
-    ) -> list[dict[str, Any]]: ...
-    async def customer_payment(self, internal_id: str) -> dict[str, Any]: ...
+    ) -> InvoiceLookup: ...
+    async def find_orders(self, external_ids: Sequence[str], payment_external_id: str) -> OrderLookup: ...
+    async def customer_payment(self, internal_id: str) -> RecordedPayment: ...
     async def upsert_customer_payment(self, external_id: str, body: dict[str, Any]) -> str: ...
     async def upsert_deposit(self, external_id: str, body: dict[str, Any]) -> str: ...

@@ -33,14 +33,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
-from finance_sync.domain.documents import cents, deterministic_event_id
 from finance_sync.domain.reconciliation import (
     AllocationMatch,
-    OpenInvoice,
     PaymentPlan,
     adopt_recorded,
     allocation_label,
@@ -50,7 +48,7 @@ from finance_sync.domain.reconciliation import (
     plan_payment,
     reconciliation_data,
 )
-from finance_sync.service_layer.ports import Integrations, Ledger, Mappings, Publish, ReconciliationGateway
+from finance_sync.service_layer.ports import Ledger, Mappings, ReconciliationGateway, RefusedByNetSuite
 from om_contracts import (
     ExternalIdKind,
     IntegrationSettings,
@@ -61,12 +59,14 @@ from om_contracts import (
     PayoutDeposit,
     PayoutSettled,
     SyncType,
+    derived_event_id,
     external_id,
 )
-from om_netsuite import AuthenticationFailed, PermanentError
+from om_netsuite import AuthenticationFailed
 from om_platform.connections import ConnectionDown
 from om_platform.errors import PermanentFailure, TransientFailure
 from om_platform.kafka import RecordContext
+from om_platform.ports import Integrations, Publish
 
 log = logging.getLogger(__name__)
 
@@ -96,27 +96,20 @@ Redrive = Callable[[str, bytes], Awaitable[None]]
 """Send an event (its JSON) back to the payments topic, keyed by the supplier id."""
 
 
+@dataclass(kw_only=True)
 class Reconciler:
-    def __init__(
-        self,
-        *,
-        integrations: Integrations,
-        ledger: Ledger,
-        mappings: Mappings,
-        gateway_for: Callable[[str, IntegrationSettings], ReconciliationGateway],
-        publisher: Publish,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self._integrations = integrations
-        self._ledger = ledger
-        self._mappings = mappings
-        self._gateway_for = gateway_for
-        self._publisher = publisher
-        self._clock = clock
+    """Records payments and payouts in NetSuite once and publishes each outcome (see above)."""
+
+    integrations: Integrations
+    ledger: Ledger
+    mappings: Mappings
+    gateway_for: Callable[[str, IntegrationSettings], ReconciliationGateway]
+    publisher: Publish
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     async def handle(self, event: PaymentSucceeded | PayoutSettled, ctx: RecordContext) -> None:
         """Edge handler of `ordermentum.payments.v1`."""
-        integration = await self._integrations.get(event.supplier_id)
+        integration = await self.integrations.get(event.supplier_id)
         if integration is None:
             raise IntegrationNotKnownYet("the supplier has no NetSuite integration (yet)")
         if not integration.auto_reconciliation.enabled:
@@ -136,11 +129,11 @@ class Reconciler:
         parked = {
             "code": code,
             "message": str(exc)[:300],
-            "at": self._clock(),
+            "at": self.clock(),
             "event": event.model_dump_json(),
             "redrive_until": None,
         }
-        await self._ledger.park(event.supplier_id, kind, event.data.id, parked)
+        await self.ledger.park(event.supplier_id, kind, event.data.id, parked)
         log.warning(
             "%s %s parked until the NetSuite connection is back: %s",
             kind,
@@ -153,9 +146,9 @@ class Reconciler:
         """Send the parked events (of one supplier, or all) back to the payments topic, oldest first;
         returns how many this replica sent (each is claimed for `claim_s`, so one replica sends it)."""
         sent = 0
-        for entry in await self._ledger.parked(supplier_id):
-            now = self._clock()
-            if not await self._ledger.claim_redrive(entry["_id"], now, now + timedelta(seconds=claim_s)):
+        for entry in await self.ledger.parked(supplier_id):
+            now = self.clock()
+            if not await self.ledger.claim_redrive(entry["_id"], now, now + timedelta(seconds=claim_s)):
                 continue
             await send(entry["supplier_id"], entry["parked"]["event"].encode())
             sent += 1
@@ -167,15 +160,15 @@ class Reconciler:
 
     async def reconcile_payment(self, event: PaymentSucceeded, integration: IntegrationSettings) -> None:
         supplier_id, payment = event.supplier_id, event.data
-        entry = await self._ledger.get(supplier_id, PAYMENT, payment.id)
+        entry = await self.ledger.get(supplier_id, PAYMENT, payment.id)
         if await self._finish_recorded(supplier_id, PAYMENT, payment.id, entry):
             return
-        gateway = self._gateway_for(supplier_id, integration)
+        gateway = self.gateway_for(supplier_id, integration)
         if entry is not None and entry.get("status") == "planned" and entry.get("plan"):
             plan = PaymentPlan.from_document(entry["plan"])
         else:
             plan = await self._plan(supplier_id, payment, integration, gateway)
-            await self._ledger.update(
+            await self.ledger.update(
                 supplier_id,
                 PAYMENT,
                 payment.id,
@@ -188,14 +181,14 @@ class Reconciler:
                 netsuite_id = await gateway.upsert_customer_payment(
                     external_id(ExternalIdKind.PAYMENT, payment.id), body
                 )
-            except PermanentError as exc:
-                await self._ledger.forget_plan(supplier_id, PAYMENT, payment.id)
+            except RefusedByNetSuite as exc:
+                await self.ledger.forget_plan(supplier_id, PAYMENT, payment.id)
                 raise PermanentFailure(
                     "NETSUITE_REJECTED", f"NetSuite refused the payment: {exc.code}"
                 ) from exc
         outbound = NetSuitePaymentReconciled(
-            event_id=deterministic_event_id(supplier_id, PAYMENT, payment.id),
-            occurred_at=self._clock(),
+            event_id=derived_event_id(supplier_id, PAYMENT, payment.id),
+            occurred_at=self.clock(),
             supplier_id=supplier_id,
             data=reconciliation_data(payment.id, plan, netsuite_id),
         )
@@ -217,21 +210,15 @@ class Reconciler:
             matches, recorded = await self._match_invoices(payment, payment_eid, gateway)
         if recorded is not None:
             return await self._adopt(recorded, matches, gateway)
-        mapped = await self._mappings.resolve(supplier_id, integration, "customer", [payment.customer])
+        mapped = await self.mappings.resolve(supplier_id, integration, "customer", [payment.customer])
         return plan_payment(payment, integration.sync_type, matches, mapped.get(payment.customer.id))
 
     async def _adopt(
         self, netsuite_id: str, matches: list[AllocationMatch], gateway: ReconciliationGateway
     ) -> PaymentPlan:
         record = await gateway.customer_payment(netsuite_id)
-        lines = (record.get("apply") or {}).get("items") or []
-        applied = [
-            (str(line["doc"]["id"]), _money(line.get("amount")))
-            for line in lines
-            if line.get("apply", True) and line.get("doc")
-        ]
         invoice_ids = {inv.netsuite_id: m.allocation.invoice_id for m in matches for inv in m.invoices}
-        return adopt_recorded(str((record.get("customer") or {}).get("id")), applied, invoice_ids)
+        return adopt_recorded(record.customer_id, record.applied, invoice_ids)
 
     async def _match_invoices(
         self, payment: Payment, payment_eid: str, gateway: ReconciliationGateway
@@ -240,25 +227,22 @@ class Reconciler:
             external_id(ExternalIdKind.INVOICE, a.invoice_id) for a in payment.allocations if a.invoice_id
         ]
         numbers = [a.invoice_number for a in payment.allocations if a.invoice_number]
-        rows = await gateway.find_invoices(eids, numbers, payment_eid)
-        recorded = next((str(r["id"]) for r in rows if r.get("type") == "CustPymt"), None)
-        rows = [r for r in rows if r.get("type") != "CustPymt"]
-        by_eid = {row["externalid"]: row for row in rows if row.get("externalid")}
-        by_number = {row["tranid"]: row for row in rows if row.get("tranid")}
+        found = await gateway.find_invoices(eids, numbers, payment_eid)
+        by_eid = {f.external_id: f.invoice for f in found.invoices if f.external_id}
+        by_number = {f.tran_id: f.invoice for f in found.invoices if f.tran_id}
         matches: list[AllocationMatch] = []
         for allocation in payment.allocations:
-            row = None
+            invoice = None
             if allocation.invoice_id:
-                row = by_eid.get(external_id(ExternalIdKind.INVOICE, allocation.invoice_id))
-            if row is None and allocation.invoice_number:
-                row = by_number.get(allocation.invoice_number)
+                invoice = by_eid.get(external_id(ExternalIdKind.INVOICE, allocation.invoice_id))
+            if invoice is None and allocation.invoice_number:
+                invoice = by_number.get(allocation.invoice_number)
             label = allocation_label(allocation, SyncType.INVOICES)
-            if row is None:
+            if invoice is None:
                 matches.append(AllocationMatch(allocation, label, found=False))
                 continue
-            invoice = OpenInvoice(str(row["id"]), row.get("entity"), _money(row.get("unpaid")))
             matches.append(AllocationMatch(allocation, label, True, invoice.entity_id, (invoice,)))
-        return matches, recorded
+        return matches, found.recorded_payment
 
     async def _match_orders(
         self, payment: Payment, payment_eid: str, gateway: ReconciliationGateway
@@ -266,44 +250,34 @@ class Reconciler:
         eids = sorted(
             {external_id(ExternalIdKind.ORDER, a.order_id) for a in payment.allocations if a.order_id}
         )
-        rows = await gateway.find_orders(eids, payment_eid)
-        recorded = next((str(r["so_id"]) for r in rows if r.get("type") == "CustPymt"), None)
-        orders: dict[str, list[dict[str, Any]]] = {}
-        for row in rows:
-            if row.get("type") != "CustPymt":
-                orders.setdefault(row["externalid"], []).append(row)
+        found = await gateway.find_orders(eids, payment_eid)
         matches: list[AllocationMatch] = []
         for allocation in payment.allocations:
             label = allocation_label(allocation, SyncType.ORDERS)
-            found = (
-                orders.get(external_id(ExternalIdKind.ORDER, allocation.order_id))
+            order = (
+                found.orders.get(external_id(ExternalIdKind.ORDER, allocation.order_id))
                 if allocation.order_id
                 else None
             )
-            if not found:
+            if order is None:
                 matches.append(AllocationMatch(allocation, label, found=False))
                 continue
-            invoices = tuple(
-                OpenInvoice(str(r["invoice_id"]), r.get("invoice_entity"), _money(r.get("unpaid")))
-                for r in found
-                if r.get("invoice_id")
-            )
-            matches.append(AllocationMatch(allocation, label, True, found[0].get("entity"), invoices))
-        return matches, recorded
+            matches.append(AllocationMatch(allocation, label, True, order.entity_id, order.invoices))
+        return matches, found.recorded_payment
 
     # -- payouts ------------------------------------------------------------------------------
 
     async def deposit_payout(self, event: PayoutSettled, integration: IntegrationSettings) -> None:
         supplier_id, payout = event.supplier_id, event.data
-        entry = await self._ledger.get(supplier_id, PAYOUT, payout.id)
+        entry = await self.ledger.get(supplier_id, PAYOUT, payout.id)
         if await self._finish_recorded(supplier_id, PAYOUT, payout.id, entry):
             return
         settings = integration.auto_reconciliation
         if settings.bank_account_id is None:
             raise PermanentFailure("INTEGRATION_NOT_CONFIGURED", "auto-reconciliation has no bank account")
-        recorded = await self._ledger.many(supplier_id, PAYMENT, payout.payment_ids)
+        recorded = await self.ledger.many(supplier_id, PAYMENT, payout.payment_ids)
         pending = [pid for pid in payout.payment_ids if recorded.get(pid, {}).get("status") != "published"]
-        now = self._clock()
+        now = self.clock()
         parked = [
             held
             for pid in pending
@@ -333,13 +307,13 @@ class Reconciler:
             fees=payout.fees,
             fees_account_id=settings.fees_account_id,
         )
-        deposit_id = await self._gateway_for(supplier_id, integration).upsert_deposit(
+        deposit_id = await self.gateway_for(supplier_id, integration).upsert_deposit(
             external_id(ExternalIdKind.PAYOUT, payout.id), body
         )
         fees = fee_booking(payout.fees, settings.fees_account_id)
         outbound = NetSuitePayoutDeposited(
-            event_id=deterministic_event_id(supplier_id, PAYOUT, payout.id),
-            occurred_at=self._clock(),
+            event_id=derived_event_id(supplier_id, PAYOUT, payout.id),
+            occurred_at=self.clock(),
             supplier_id=supplier_id,
             data=PayoutDeposit(
                 payout_id=payout.id,
@@ -373,8 +347,8 @@ class Reconciler:
     ) -> None:
         # No intermediate "recorded" state: until `published` a retry repeats the upsert with the
         # stored plan (same body, same NetSuite record) and publishes the same event id.
-        await self._publisher.publish(outbound, key=supplier_id)
-        await self._ledger.update(
+        await self.publisher(outbound, key=supplier_id)
+        await self.ledger.update(
             supplier_id,
             kind,
             oid,
@@ -393,8 +367,3 @@ def _being_sent_again(parked: dict[str, Any], now: datetime) -> bool:
     if isinstance(until, datetime) and until.tzinfo is None:
         until = until.replace(tzinfo=UTC)
     return isinstance(until, datetime) and until > now
-
-
-def _money(text: Any) -> Decimal:
-    """NetSuite answers money as JSON numbers or SuiteQL text; keep it exact, with cents."""
-    return cents(Decimal(str(text))) if text not in (None, "") else Decimal(0)

@@ -8,13 +8,14 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from finance_sync.app import FinanceService
-from finance_sync.domain.schedule import Feature, Position
+from finance_sync.app import Wired
+from finance_sync.domain.cursors import Cursor, Position
+from finance_sync.domain.features import Feature
+from finance_sync.service_layer.hourly_runs import HourlyRuns, LeaseBusy, ScheduleOptions
 from finance_sync.service_layer.polling import RunResult
-from finance_sync.service_layer.scheduling import FinanceScheduler, LeaseBusy, ScheduleOptions
 from om_contracts import NETSUITE_INVOICES_TOPIC, IntegrationSettings
 from om_platform.commands import CommandQueue
-from om_platform.connections import ConnectionView
+from om_platform.connections import AlwaysConnected, ConnectionView
 from om_platform.leases import LeaseStore
 
 from .conftest import MakeSupplier, Supplier, events_on
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.integration
 class CountingRuns:
     """The service's window runner, counting how often each supplier's slot really ran."""
 
-    def __init__(self, finance: FinanceService) -> None:
+    def __init__(self, finance: Wired) -> None:
         self.finance = finance
         self.calls: Counter[tuple[str, str, datetime]] = Counter()
 
@@ -39,17 +40,16 @@ class CountingRuns:
 
 
 def replica(
-    finance: FinanceService,
+    finance: Wired,
     owner: str,
     runs: CountingRuns,
     now: list[datetime],
     connections: ConnectionView | None = None,
-) -> FinanceScheduler:
-    return FinanceScheduler(
-        connections=connections,
+) -> HourlyRuns:
+    return HourlyRuns(
+        connections=connections or AlwaysConnected(),
         integrations=finance.integrations,
         leases=LeaseStore(finance.runtime.db["leases"]),
-        cursors=finance.cursors,
         job_runs=finance.job_runs,
         run_window=runs,
         clock=lambda: now[0],
@@ -66,7 +66,7 @@ async def bill_each_hour(
 
 
 async def test_two_replicas_never_run_the_same_suppliers_hour_twice(
-    finance: FinanceService, make_supplier: MakeSupplier, kafka_bootstrap: str, base_hour: datetime
+    finance: Wired, make_supplier: MakeSupplier, kafka_bootstrap: str, base_hour: datetime
 ) -> None:
     supplier, ids = await supplier_with_catalogue(make_supplier, finalised_invoice_sync=True)
     await bill_each_hour(supplier, ids, base_hour, 3, "rep")
@@ -92,7 +92,7 @@ async def test_two_replicas_never_run_the_same_suppliers_hour_twice(
 
 
 async def test_a_service_down_for_three_hours_catches_up_every_hour_in_order_on_restart(
-    finance: FinanceService, make_supplier: MakeSupplier, kafka_bootstrap: str, base_hour: datetime
+    finance: Wired, make_supplier: MakeSupplier, kafka_bootstrap: str, base_hour: datetime
 ) -> None:
     supplier, ids = await supplier_with_catalogue(
         make_supplier, finalised_invoice_sync=True, mark_invoices_paid=True
@@ -119,12 +119,12 @@ async def test_a_service_down_for_three_hours_catches_up_every_hour_in_order_on_
 
 
 async def test_an_on_demand_run_waits_for_no_hour_and_refuses_to_overlap_a_running_one(
-    finance: FinanceService, make_supplier: MakeSupplier, kafka_bootstrap: str, base_hour: datetime
+    finance: Wired, make_supplier: MakeSupplier, kafka_bootstrap: str, base_hour: datetime
 ) -> None:
     supplier, ids = await supplier_with_catalogue(make_supplier, finalised_invoice_sync=True)
     with supplier.at(base_hour + timedelta(minutes=1)):
         supplier.account.bill_sales_order(sales_order(supplier, ids, "ord_now"))
-    await finance.cursors.save(supplier.id, "finalised_invoices", Position(base_hour, 0), resume=False)
+    await finance.cursors.save(supplier.id, "finalised_invoices", Cursor(Position(base_hour, 0)))
     result = await finance.scheduler.run_now(supplier.id, supplier.integration, Feature.FINALISED_INVOICES)
     assert result.published == 1
     leases = LeaseStore(finance.runtime.db["leases"])
@@ -135,7 +135,7 @@ async def test_an_on_demand_run_waits_for_no_hour_and_refuses_to_overlap_a_runni
 
 
 async def test_operator_commands_rewind_a_cursor_and_run_the_features_now(
-    finance: FinanceService, make_supplier: MakeSupplier, kafka_bootstrap: str, base_hour: datetime
+    finance: Wired, make_supplier: MakeSupplier, kafka_bootstrap: str, base_hour: datetime
 ) -> None:
     supplier, ids = await supplier_with_catalogue(
         make_supplier, finalised_invoice_sync=True, inbound_credit_notes=True
@@ -170,7 +170,7 @@ class Breaker:
 
 
 async def test_a_supplier_whose_connection_is_down_is_skipped_and_its_missed_hours_run_once_it_is_back(
-    finance: FinanceService, make_supplier: MakeSupplier, base_hour: datetime
+    finance: Wired, make_supplier: MakeSupplier, base_hour: datetime
 ) -> None:
     supplier, ids = await supplier_with_catalogue(make_supplier, finalised_invoice_sync=True)
     await bill_each_hour(supplier, ids, base_hour, 3, "down")

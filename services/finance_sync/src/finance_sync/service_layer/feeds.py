@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 
-from finance_sync.adapters.netsuite_gateway import FinanceGateway
+from finance_sync.domain.cursors import Position
 from finance_sync.domain.documents import (
     DeletedInvoice,
     InvoiceDocument,
@@ -21,9 +21,9 @@ from finance_sync.domain.documents import (
     invoice_paid_event,
     version_of,
 )
-from finance_sync.domain.schedule import Feature, Position
+from finance_sync.domain.features import Feature
 from finance_sync.service_layer.polling import FetchPage, Page
-from finance_sync.service_layer.ports import InvoiceVersions, Mappings
+from finance_sync.service_layer.ports import DocumentFeeds, InvoiceVersions, Mappings
 from om_contracts import (
     IntegrationSettings,
     NetSuiteFinalisedInvoiceVoided,
@@ -40,7 +40,7 @@ class _Supplier:
 
     id: str
     integration: IntegrationSettings
-    gateway: FinanceGateway
+    gateway: DocumentFeeds
     mappings: Mappings
     currency: str
     versions: InvoiceVersions
@@ -66,7 +66,7 @@ def feed(
     feature: Feature,
     supplier_id: str,
     integration: IntegrationSettings,
-    gateway: FinanceGateway,
+    gateway: DocumentFeeds,
     mappings: Mappings,
     *,
     default_currency: str,
@@ -163,7 +163,7 @@ def _credit_notes(supplier: _Supplier) -> FetchPage:
     return fetch
 
 
-def _paid(supplier_id: str, gateway: FinanceGateway, lookback: timedelta) -> FetchPage:
+def _paid(supplier_id: str, gateway: DocumentFeeds, lookback: timedelta) -> FetchPage:
     async def fetch(after: Position, until: datetime, limit: int) -> Page:
         changes = await gateway.payment_changes(after, until, limit)
         if not changes:

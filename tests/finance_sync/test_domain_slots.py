@@ -4,16 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from finance_sync.domain.schedule import (
-    Cursor,
-    Feature,
-    Position,
-    due_slots,
-    enabled_features,
-    floor_hour,
-    initial_cursor,
-    window_start,
-)
+from finance_sync.domain.cursors import Cursor, Position, initial_cursor, window_start
+from finance_sync.domain.features import Feature, enabled_features
+from finance_sync.domain.slots import due_slots, floor_hour
 
 from .helpers import integration
 
