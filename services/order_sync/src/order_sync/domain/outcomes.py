@@ -43,14 +43,6 @@ Outcome = (
 )
 
 
-@dataclass(frozen=True)
-class Written:
-    """The record an upsert wrote, and NetSuite's totals read back after it (None if not read)."""
-
-    record: NetSuiteRecordRef
-    netsuite_totals: TransactionTotals | None = None
-
-
 def verify_totals(
     ordermentum: TransactionTotals, netsuite: TransactionTotals | None, differences: list[str]
 ) -> tuple[ComparedTotals | None, tuple[SyncWarning, ...]]:

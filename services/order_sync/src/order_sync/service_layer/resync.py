@@ -28,7 +28,7 @@ from om_contracts import ErrorCode
 from order_sync.domain.outcomes import Outcome, parse_outcome
 from order_sync.service_layer.events import parse_stored, source_of
 from order_sync.service_layer.ports import Claim, LedgerEntry, Selection
-from order_sync.service_layer.sync import Attempt, SyncDeps, sync_event
+from order_sync.service_layer.sync import SyncDeps, sync_event
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,26 @@ async def resync(
     """Re-sync one record (any status), or every failed record of a supplier (optionally by code)."""
     selection = Selection(supplier_id, ordermentum_id=ordermentum_id, code=code)
     return await resync_selected(deps, selection, concurrency=concurrency, claim_ttl_s=claim_ttl_s)
+
+
+async def resync_supplier(
+    deps: SyncDeps,
+    supplier_id: str,
+    *,
+    ordermentum_id: str | None = None,
+    code: ErrorCode | None = None,
+    claim_ttl_s: float = 30.0,
+) -> ResyncReport:
+    """`resync` within the supplier's NetSuite concurrency (`deps.integrations` must read fresh)."""
+    integration = await deps.integrations.get(supplier_id)
+    return await resync(
+        deps,
+        supplier_id,
+        ordermentum_id=ordermentum_id,
+        code=code,
+        concurrency=integration.concurrency_limit if integration else 1,
+        claim_ttl_s=claim_ttl_s,
+    )
 
 
 async def resync_selected(
@@ -158,7 +178,12 @@ class _Run:
             return None
         event = parse_stored(entry.kind, entry.last_event_payload)
         return await sync_event(
-            self.deps, source_of(event), entry.last_event_payload, Attempt.only(), resync=True, claim=claim
+            self.deps,
+            source_of(event),
+            entry.last_event_payload,
+            is_last_attempt=True,
+            resync=True,
+            claim=claim,
         )
 
 
@@ -176,7 +201,7 @@ async def republish_abandoned(deps: SyncDeps, claim_ttl_s: float) -> int:
             await deps.ledger.release(current, claim)
             continue
         outcome = parse_outcome(current.outcome)
-        await deps.publish(outcome)
+        await deps.publish(outcome, key=outcome.supplier_id)
         await deps.ledger.mark_published(
             current.supplier_id, current.kind, current.ordermentum_id, outcome.event_id, claim
         )

@@ -1,0 +1,142 @@
+"""order_sync's entry points: what the runtime calls (consumers, commands, jobs), each calling one use case.
+
+The edge decoded and validated every event before it arrives here, and owns its retries
+(`RecordContext.attempt` / `is_last_attempt`); these only pass what they got to a use case.
+`app.wire` registers them and installs `Deps` once the runtime has started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from prometheus_client import Histogram
+
+from om_contracts import CustomerUpserted, ErrorCode, ProductUpserted
+from om_platform.integrations import SettingsChange
+from om_platform.kafka import RecordContext
+from om_platform.ports import Leases
+from order_sync.domain.healing import CONNECTION
+from order_sync.service_layer import catalog, heal
+from order_sync.service_layer.catalog import CatalogDeps
+from order_sync.service_layer.events import TransactionEvent
+from order_sync.service_layer.heal import HealDeps
+from order_sync.service_layer.ports import ConnectionStates, EntityStore
+from order_sync.service_layer.resync import resync_supplier
+from order_sync.service_layer.sync import SyncDeps
+from order_sync.settings import Settings
+
+
+@dataclass(frozen=True)
+class Deps:
+    """The use cases' ports, built once the runtime has started (MongoDB and NetSuite access are
+    connected in its lifespan)."""
+
+    sync: SyncDeps
+    heal: HealDeps
+    catalog: CatalogDeps
+    entities: EntityStore
+    leases: Leases
+    connections: ConnectionStates
+
+
+class Entrypoints:
+    def __init__(self, settings: Settings, job_seconds: Histogram) -> None:
+        self._settings = settings
+        self._job_seconds = job_seconds
+        self._deps: Deps | None = None
+
+    def start(self, deps: Deps) -> None:
+        self._deps = deps
+
+    @property
+    def deps(self) -> Deps:
+        if self._deps is None:
+            raise RuntimeError("order_sync has not started")
+        return self._deps
+
+    @property
+    def _heal(self) -> HealDeps | None:
+        return self.deps.heal if self._settings.heal_enabled else None
+
+    # -- consumers -----------------------------------------------------------------------------
+
+    async def on_transaction_event(self, event: TransactionEvent, ctx: RecordContext) -> None:
+        await heal.sync_and_recheck(
+            self.deps.sync, self._heal, event, attempt=ctx.attempt, is_last_attempt=ctx.is_last_attempt
+        )
+
+    async def on_entity_upserted(self, event: CustomerUpserted | ProductUpserted, ctx: RecordContext) -> None:
+        await heal.store_entity(self.deps.entities, self._heal, event)
+
+    async def on_settings_change(self, supplier_id: str, change: SettingsChange) -> None:
+        await heal.after_settings_change(self.deps.heal, supplier_id, change)
+
+    async def on_connection_back(self, supplier_id: str) -> None:
+        """The supplier's NetSuite connection came back: re-sync what was parked meanwhile."""
+        await heal.request_code_heal(self.deps.heal, supplier_id, CONNECTION)
+
+    # -- operator commands (omctl) -------------------------------------------------------------
+
+    async def on_resync_command(self, supplier_id: str | None, args: Mapping[str, Any]) -> Mapping[str, Any]:
+        """`omctl resync <supplier> [--record id] [--code CODE]`."""
+        if not supplier_id:
+            raise ValueError("resync needs a supplier id")
+        code = args.get("code")
+        report = await resync_supplier(
+            self.deps.heal.sync,  # reads fresh settings
+            supplier_id,
+            ordermentum_id=args.get("ordermentum_id"),
+            code=ErrorCode(code) if code else None,
+            claim_ttl_s=self._settings.resync_claim_ttl_s,
+        )
+        return {
+            "resynced": len(report.outcomes),
+            "synced": report.synced,
+            "still_failed": [r.data.ordermentum_id for r in report.failed],
+            "errors": report.errors,
+        }
+
+    async def on_heal_command(self, supplier_id: str | None, args: Mapping[str, Any]) -> Mapping[str, Any]:
+        """`omctl mappings import` queues it with the Ordermentum ids it mapped (`customers`, `products`)."""
+        if not supplier_id:
+            raise ValueError("heal needs a supplier id")
+        ids: dict[Literal["customer", "product"], list[str]] = {
+            "customer": [str(i) for i in args.get("customers") or ()],
+            "product": [str(i) for i in args.get("products") or ()],
+        }
+        return {"requested": sorted(await heal.request_import_heals(self.deps.heal, supplier_id, ids))}
+
+    async def on_catalog_command(self, supplier_id: str | None, args: Mapping[str, Any]) -> Mapping[str, Any]:
+        """`omctl run catalog <supplier>`."""
+        if not supplier_id:
+            raise ValueError("run_catalog needs a supplier id")
+        return {"published": await catalog.refresh(self.deps.catalog, supplier_id)}
+
+    # -- supervised jobs -----------------------------------------------------------------------
+
+    async def run_catalog(self) -> None:
+        """Every `catalog_interval_s`: publish each supplier's changed customers and items."""
+        while True:
+            started = time.monotonic()
+            await catalog.refresh_all(
+                self.deps.catalog,
+                self.deps.leases,
+                self.deps.connections,
+                lease_ttl_s=self._settings.catalog_lease_ttl_s,
+            )
+            self._job_seconds.labels("catalog", "done").observe(time.monotonic() - started)
+            await asyncio.sleep(self._settings.catalog_interval_s)
+
+    async def run_heal(self) -> None:
+        """Re-sync what waits for a mapping, a connection or an integration once it arrives."""
+        await heal.heal_forever(
+            self.deps.heal,
+            self.deps.leases,
+            self.deps.connections,
+            poll_s=self._settings.heal_poll_s,
+            lease_ttl_s=self._settings.heal_lease_ttl_s,
+        )
