@@ -25,7 +25,7 @@ from order_sync.service_layer.catalog import CatalogDeps
 from order_sync.service_layer.events import TransactionEvent
 from order_sync.service_layer.heal import HealDeps
 from order_sync.service_layer.ports import ConnectionStates, EntityStore
-from order_sync.service_layer.resync import resync_supplier
+from order_sync.service_layer.resync import resync
 from order_sync.service_layer.sync import SyncDeps
 from order_sync.settings import Settings
 
@@ -86,11 +86,12 @@ class Entrypoints:
         if not supplier_id:
             raise ValueError("resync needs a supplier id")
         code = args.get("code")
-        report = await resync_supplier(
+        report = await resync(
             self.deps.heal.sync,  # reads fresh settings
             supplier_id,
             ordermentum_id=args.get("ordermentum_id"),
             code=ErrorCode(code) if code else None,
+            concurrency=None,  # the supplier's
             claim_ttl_s=self._settings.resync_claim_ttl_s,
         )
         return {

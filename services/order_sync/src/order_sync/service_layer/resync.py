@@ -57,32 +57,18 @@ async def resync(
     *,
     ordermentum_id: str | None = None,
     code: ErrorCode | None = None,
-    concurrency: int = 1,
+    concurrency: int | None = 1,
     claim_ttl_s: float = 30.0,
 ) -> ResyncReport:
-    """Re-sync one record (any status), or every failed record of a supplier (optionally by code)."""
+    """Re-sync one record (any status), or every failed record of a supplier (optionally by code).
+
+    `concurrency` None: the supplier's `concurrency_limit` (`deps.integrations` should read fresh).
+    """
+    if concurrency is None:
+        integration = await deps.integrations.get(supplier_id)
+        concurrency = integration.concurrency_limit if integration else 1
     selection = Selection(supplier_id, ordermentum_id=ordermentum_id, code=code)
     return await resync_selected(deps, selection, concurrency=concurrency, claim_ttl_s=claim_ttl_s)
-
-
-async def resync_supplier(
-    deps: SyncDeps,
-    supplier_id: str,
-    *,
-    ordermentum_id: str | None = None,
-    code: ErrorCode | None = None,
-    claim_ttl_s: float = 30.0,
-) -> ResyncReport:
-    """`resync` within the supplier's NetSuite concurrency (`deps.integrations` must read fresh)."""
-    integration = await deps.integrations.get(supplier_id)
-    return await resync(
-        deps,
-        supplier_id,
-        ordermentum_id=ordermentum_id,
-        code=code,
-        concurrency=integration.concurrency_limit if integration else 1,
-        claim_ttl_s=claim_ttl_s,
-    )
 
 
 async def resync_selected(
