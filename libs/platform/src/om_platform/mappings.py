@@ -6,11 +6,21 @@ processed, then the latest `customer.upserted` / `product.upserted` seen for it 
 an operator's mapping imported with `omctl mappings import` (kept here too, used only when none of
 the Ordermentum-owned sources names an id). Each service keeps its own copy (its own collection,
 fed by its own consumer of the customers/products topics); the logic is this one module.
+
+Usage in a service's `wire` (the consumers of the customers/products topics, written once here):
+
+    mappings = runtime.consume_mappings(("customer", "product"), on_mapping=heal_what_it_unblocks)
+
+`ServiceRuntime.consume_mappings` builds the `MappingStore`, consumes the topic of each kind named
+(`ordermentum.customers.v1`, `ordermentum.products.v1`) with a `MappingConsumer`, creates the
+store's indexes at start and returns the store. `on_mapping(supplier_id, kind, entity)` runs after
+an upsert was stored (never for an older event than the one kept): order_sync heals the records the
+new mapping unblocks there; stock_sync (products only) and finance_sync pass none.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
@@ -18,8 +28,17 @@ from typing import Any, Literal, Protocol
 from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
-from om_contracts import KNOWN_PROPERTIES, IntegrationSettings, PropertyName
+from om_contracts import (
+    CUSTOMERS_TOPIC,
+    KNOWN_PROPERTIES,
+    PRODUCTS_TOPIC,
+    CustomerUpserted,
+    IntegrationSettings,
+    ProductUpserted,
+    PropertyName,
+)
 from om_platform.database import HasDatabase
+from om_platform.kafka import RecordContext
 
 Kind = Literal["customer", "product"]
 Source = Literal["tab", "property", "upserted", "operator"]
@@ -42,6 +61,13 @@ class MappedEntity(Protocol):
     @property
     def id(self) -> str: ...
     def property(self, name: Any) -> str | None: ...
+
+
+TOPICS: dict[Kind, str] = {"customer": CUSTOMERS_TOPIC, "product": PRODUCTS_TOPIC}
+"""The topic whose `*.upserted` events feed the mappings of each kind."""
+
+OnMapping = Callable[[str, Kind, "MappedEntity"], Awaitable[None]]
+"""Called as `on_mapping(supplier_id, kind, entity)` once an upsert event was stored."""
 
 
 def _key(supplier_id: str, kind: Kind, ordermentum_id: str) -> str:
@@ -253,3 +279,28 @@ class MappingStore:
         tab = integration.customer_mappings if kind == "customer" else integration.product_mappings
         result.update(tab)
         return result
+
+
+class MappingConsumer:
+    """The handler of the customers and products topics: remember each upsert, then `on_mapping`.
+
+    One handler for both kinds (the event's type says which). `on_mapping` is skipped when the
+    store kept a newer event for the entity already: an event replayed or overtaken changes nothing.
+    """
+
+    def __init__(self, store: MappingStore, on_mapping: OnMapping | None = None) -> None:
+        self.store = store
+        self._on_mapping = on_mapping
+
+    async def handle(self, event: CustomerUpserted | ProductUpserted, ctx: RecordContext) -> None:
+        kind: Kind = "customer" if isinstance(event, CustomerUpserted) else "product"
+        stored = await self.store.record_entity(
+            event.supplier_id,
+            kind,
+            event.data,
+            name=event.data.name,
+            occurred_at=event.occurred_at,
+            event_id=event.event_id,
+        )
+        if stored and self._on_mapping is not None:
+            await self._on_mapping(event.supplier_id, kind, event.data)

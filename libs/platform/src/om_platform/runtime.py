@@ -23,7 +23,7 @@ import logging
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -49,6 +49,7 @@ from om_platform.asyncapi_page import render_html
 from om_platform.commands import CommandHandler, CommandQueue, serve_commands
 from om_platform.connections import COLLECTION as CONNECTIONS
 from om_platform.connections import ConnectionMonitor, ConnectionStore
+from om_platform.decoding import contract_decoder
 from om_platform.freshness import FreshnessSource
 from om_platform.freshness import totals as freshness_totals
 from om_platform.integrations import IntegrationStore, SettingsChange, integrations_decoder
@@ -68,6 +69,8 @@ from om_platform.kafka_security import (
     kafka_client_kwargs,
 )
 from om_platform.logging import configure_logging
+from om_platform.mappings import TOPICS as MAPPING_TOPICS
+from om_platform.mappings import Kind, MappingConsumer, MappingStore, OnMapping
 from om_platform.metrics import Metrics
 from om_platform.netsuite_access import NetSuiteAccess
 from om_platform.settings import ServiceSettings
@@ -235,6 +238,39 @@ class ServiceRuntime:
         self.on_start(store.warm)
         store.watch(self._on_settings_change)
         self.integrations = store
+        return store
+
+    def consume_mappings(
+        self,
+        kinds: Collection[Kind] = ("customer", "product"),
+        *,
+        on_mapping: OnMapping | None = None,
+        lanes: int = 8,
+        descriptions: Mapping[Kind, str | None] | None = None,
+    ) -> MappingStore:
+        """Keep this service's id mappings (om_platform.mappings) from the topics of `kinds`.
+
+        Consumes `ordermentum.customers.v1` and/or `ordermentum.products.v1` with one
+        `MappingConsumer`, creates the store's indexes at start and returns the store (usable once
+        the runtime has started). `on_mapping(supplier_id, kind, entity)` runs after an upsert was
+        stored (order_sync heals what it unblocks). `lanes`: records of one supplier handled at once
+        (MongoDB only, no NetSuite budget). `descriptions` per kind documents the subscriptions in
+        AsyncAPI (the defaults say what the mappings are for).
+        """
+        store = MappingStore(self)
+        consumer = MappingConsumer(store, on_mapping)
+        texts = {**_MAPPING_DESCRIPTIONS, **(descriptions or {})}
+        for kind in ("customer", "product"):
+            if kind in kinds:
+                topic = MAPPING_TOPICS[kind]
+                self.consume(
+                    topic,
+                    decode=contract_decoder(topic, _entity_id),
+                    handle=consumer.handle,
+                    limit_for=lambda _supplier: lanes,
+                    description=texts[kind],
+                )
+        self.on_start(store.ensure_indexes)
         return store
 
     async def _on_settings_change(self, supplier_id: str, change: SettingsChange) -> None:
@@ -590,6 +626,17 @@ class ServiceRuntime:
             timeout_graceful_shutdown=int(self.settings.shutdown_grace_s) + 5,
         )
         uvicorn.Server(config).run()
+
+
+_MAPPING_DESCRIPTIONS: dict[Kind, str | None] = {
+    "customer": "Customers: their netsuite_id property maps them to NetSuite customers.",
+    "product": "Products: their netsuite_id property maps them to NetSuite items.",
+}
+
+
+def _entity_id(event: Any) -> str:
+    """The lane of a customer/product event: events of one entity apply in order."""
+    return str(event.data.id)
 
 
 def _json(status: int, body: dict[str, Any]) -> AsgiResponse:
