@@ -15,10 +15,8 @@ from datetime import UTC, datetime
 
 from om_contracts import (
     CATALOG_TOPIC,
-    CUSTOMERS_TOPIC,
     INVOICES_TOPIC,
     ORDERS_TOPIC,
-    PRODUCTS_TOPIC,
     SYNC_RESULTS_TOPIC,
     CatalogEvent,
     SyncResultEvent,
@@ -30,6 +28,7 @@ from om_platform.integrations import IntegrationStore
 from om_platform.leases import LeaseStore
 from om_platform.mappings import MappingStore
 from om_platform.runtime import ServiceRuntime
+from om_platform.supplier_jobs import EverySupplier, SupplierJobs
 from order_sync.adapters.counters import PrometheusCounters
 from order_sync.adapters.currencies import CurrencyStore
 from order_sync.adapters.cursors import MongoCursors
@@ -62,7 +61,6 @@ def wire(settings: Settings, *, clock: Callable[[], datetime] = _now, owner: str
     """Build order_sync on a runtime; its stores open once the runtime has started (its lifespan)."""
     runtime = ServiceRuntime(settings, title="order_sync", description=__doc__ or "")
     integrations = runtime.consume_integrations()
-    mappings = MappingStore(runtime)
     counters = PrometheusCounters(runtime.metrics.registry, runtime.metrics.failures)
     results = runtime.publisher(
         SYNC_RESULTS_TOPIC, schema=SyncResultEvent, description="Outcome of every order/invoice event."
@@ -76,7 +74,6 @@ def wire(settings: Settings, *, clock: Callable[[], datetime] = _now, owner: str
         db = runtime.db
         ledger = MongoLedger(db["ledger"])
         await ledger.ensure_indexes()
-        await mappings.ensure_indexes()
         heal_requests = MongoHealRequests(db["heal_requests"])
         await heal_requests.ensure_indexes()
         gateways = Gateways(runtime.netsuite.session, CurrencyStore(db["currencies"]))
@@ -90,6 +87,7 @@ def wire(settings: Settings, *, clock: Callable[[], datetime] = _now, owner: str
             new_event_id=new_event_id,
             clock=clock,
         )
+        leases = LeaseStore(db["leases"], owner=owner or settings.instance_identity)
         entrypoints.start(
             Deps(
                 sync=sync,
@@ -109,8 +107,21 @@ def wire(settings: Settings, *, clock: Callable[[], datetime] = _now, owner: str
                     clock=clock,
                     overlap_s=settings.catalog_overlap_s,
                 ),
-                entities=mappings,
-                leases=LeaseStore(db["leases"], owner=owner or settings.instance_identity),
+                catalog_jobs=SupplierJobs(
+                    "order_sync.catalog",  # leases `order_sync.catalog:<supplier>`
+                    integrations=integrations,
+                    leases=leases,
+                    due=EverySupplier(),
+                    run=entrypoints.run_catalog_job,
+                    connections=runtime.connections,
+                    clock=clock,
+                    concurrency=1,  # one supplier after another
+                    lease_ttl_s=settings.catalog_lease_ttl_s,
+                    tick_s=settings.catalog_interval_s,
+                    rounds=True,
+                    on_round=entrypoints.on_catalog_round,
+                ),
+                leases=leases,
                 connections=runtime.connections,
             )
         )
@@ -127,13 +138,11 @@ def wire(settings: Settings, *, clock: Callable[[], datetime] = _now, owner: str
                 settings.records_per_netsuite_slot * integrations.limit_for(supplier_id)
             ),
         )
-    for topic in (CUSTOMERS_TOPIC, PRODUCTS_TOPIC):
-        runtime.consume(
-            topic,
-            decode=contract_decoder(topic, lambda event: event.data.id),
-            handle=entrypoints.on_entity_upserted,
-            limit_for=lambda _supplier: 16,  # MongoDB only; no NetSuite budget involved
-        )
+    mappings = runtime.consume_mappings(
+        on_mapping=entrypoints.on_mapping if settings.heal_enabled else None,
+        lanes=16,  # MongoDB only; no NetSuite budget involved
+        descriptions={"customer": None, "product": None},
+    )
     runtime.freshness("ledger", lambda: ledger_freshness(runtime.db["ledger"]))
     runtime.serve_commands(
         {

@@ -7,27 +7,30 @@ The edge decoded and validated every event before it arrives here, and owns its 
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Mapping
+import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from prometheus_client import Histogram
 
-from om_contracts import CustomerUpserted, ErrorCode, ProductUpserted
+from om_contracts import ErrorCode
 from om_platform.integrations import SettingsChange
 from om_platform.kafka import RecordContext
-from om_platform.ports import Leases
+from om_platform.mappings import Kind, MappedEntity
+from om_platform.ports import LeaseCheck, Leases
+from om_platform.supplier_jobs import JobOutcome, SupplierJob, SupplierJobs
 from order_sync.domain.healing import CONNECTION
 from order_sync.service_layer import catalog, heal
 from order_sync.service_layer.catalog import CatalogDeps
 from order_sync.service_layer.events import TransactionEvent
 from order_sync.service_layer.heal import HealDeps
-from order_sync.service_layer.ports import ConnectionStates, EntityStore
+from order_sync.service_layer.ports import ConnectionStates
 from order_sync.service_layer.resync import resync
 from order_sync.service_layer.sync import SyncDeps
 from order_sync.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,8 @@ class Deps:
     sync: SyncDeps
     heal: HealDeps
     catalog: CatalogDeps
-    entities: EntityStore
+    catalog_jobs: SupplierJobs[int]
+    """`run_catalog_job` for every configured supplier, a round every `catalog_interval_s`."""
     leases: Leases
     connections: ConnectionStates
 
@@ -69,8 +73,9 @@ class Entrypoints:
             self.deps.sync, self._heal, event, attempt=ctx.attempt, is_last_attempt=ctx.is_last_attempt
         )
 
-    async def on_entity_upserted(self, event: CustomerUpserted | ProductUpserted, ctx: RecordContext) -> None:
-        await heal.store_entity(self.deps.entities, self._heal, event)
+    async def on_mapping(self, supplier_id: str, kind: Kind, entity: MappedEntity) -> None:
+        """A customer/product upsert was stored (`ServiceRuntime.consume_mappings`)."""
+        await heal.after_mapping(self.deps.heal, supplier_id, kind, entity)
 
     async def on_settings_change(self, supplier_id: str, change: SettingsChange) -> None:
         await heal.after_settings_change(self.deps.heal, supplier_id, change)
@@ -120,17 +125,17 @@ class Entrypoints:
     # -- supervised jobs -----------------------------------------------------------------------
 
     async def run_catalog(self) -> None:
-        """Every `catalog_interval_s`: publish each supplier's changed customers and items."""
-        while True:
-            started = time.monotonic()
-            await catalog.refresh_all(
-                self.deps.catalog,
-                self.deps.leases,
-                self.deps.connections,
-                lease_ttl_s=self._settings.catalog_lease_ttl_s,
-            )
-            self._job_seconds.labels("catalog", "done").observe(time.monotonic() - started)
-            await asyncio.sleep(self._settings.catalog_interval_s)
+        """Every `catalog_interval_s`, a round of `run_catalog_job` over the configured suppliers."""
+        await self.deps.catalog_jobs.loop()
+
+    async def run_catalog_job(self, job: SupplierJob, lease: LeaseCheck) -> int:
+        """One supplier's catalog poll, under its lease (`SupplierJobs`)."""
+        count = await catalog.refresh(self.deps.catalog, job.supplier_id, job.integration)
+        log.info("catalog published %d record(s)", count, extra={"supplier_id": job.supplier_id})
+        return count
+
+    async def on_catalog_round(self, outcomes: Sequence[JobOutcome[int]], seconds: float) -> None:
+        self._job_seconds.labels("catalog", "done").observe(seconds)
 
     async def run_heal(self) -> None:
         """Re-sync what waits for a mapping, a connection or an integration once it arrives."""

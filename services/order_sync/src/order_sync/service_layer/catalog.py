@@ -4,11 +4,14 @@ Keyset paging on ``(lastmodifieddate, id)`` (reference/netsuite.md §5.3 "increm
 pattern", the query is the gateway's): each page starts after the last record of the previous
 page, so no record is skipped or repeated while records change underneath, and no 100,000-row
 offset window applies. The cursor is saved after each page's events were confirmed by the broker.
+
+The schedule (every configured supplier each `CATALOG_INTERVAL_S`, one replica per supplier under
+the lease `order_sync.catalog:<supplier>`, suppliers whose breaker is open skipped) is
+`om_platform.supplier_jobs.SupplierJobs`'; each of its jobs is one `refresh`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,8 +19,7 @@ from datetime import datetime
 from typing import Protocol
 
 from om_contracts import IntegrationSettings, NetSuiteCustomerChanged, NetSuiteItemChanged
-from om_platform.connections import ConnectionView
-from om_platform.ports import Cursors, Integrations, Leases, Publish
+from om_platform.ports import Cursors, Integrations, Publish
 from order_sync.domain.catalog_cursor import EPOCH, start_from
 from order_sync.service_layer.ports import CatalogKind, CatalogSource, ReverseMappings
 
@@ -96,23 +98,3 @@ async def refresh(deps: CatalogDeps, supplier_id: str, integration: IntegrationS
     for kind in KINDS:
         total += await publish_changes(deps, supplier_id, integration, source, kind)
     return total
-
-
-async def refresh_all(
-    deps: CatalogDeps, leases: Leases, connections: ConnectionView, *, lease_ttl_s: float
-) -> None:
-    """One catalog round: every configured supplier whose connection is not open, one replica each."""
-    async for supplier_id, integration in deps.integrations.configured():
-        if connections.is_open(supplier_id):
-            continue  # its breaker is open: the probe finds out when it is back
-        try:
-            async with leases.hold(f"order_sync.catalog:{supplier_id}", lease_ttl_s) as lease:
-                if lease is None:
-                    continue  # another replica polls this supplier now
-                count = await refresh(deps, supplier_id, integration)
-                log.info("catalog published %d record(s)", count, extra={"supplier_id": supplier_id})
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            # One supplier's outage must not stop the others' catalogs; the next round retries.
-            log.exception("catalog poll failed", extra={"supplier_id": supplier_id})

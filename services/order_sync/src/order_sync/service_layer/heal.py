@@ -33,16 +33,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from om_contracts import CustomerUpserted, IntegrationSettings, ProductUpserted, SyncFailed
+from om_contracts import IntegrationSettings, SyncFailed
 from om_platform.connections import AlwaysConnected, ConnectionView
 from om_platform.integrations import SettingsChange
+from om_platform.mappings import MappedEntity
 from om_platform.ports import Leases
 from order_sync.domain import healing
 from order_sync.domain.blockers import blockers, customer_blocker, freight_blocker, product_blocker
 from order_sync.domain.healing import CONNECTION, INTEGRATION, WAITING_FOR, parse_blocker
 from order_sync.domain.outcomes import Outcome
 from order_sync.service_layer.events import TransactionEvent, payload_of, source_of
-from order_sync.service_layer.ports import ConnectionStates, EntityStore, HealRequest, HealRequests, Selection
+from order_sync.service_layer.ports import ConnectionStates, HealRequest, HealRequests, Selection
 from order_sync.service_layer.resync import ResyncReport, republish_abandoned, resync_selected
 from order_sync.service_layer.sync import SyncDeps, sync_event
 
@@ -80,21 +81,11 @@ async def sync_and_recheck(
     return outcome
 
 
-async def store_entity(
-    store: EntityStore, heal: HealDeps | None, event: CustomerUpserted | ProductUpserted
-) -> None:
-    """Remember a customer/product upsert (its NetSuite properties); heal what it unblocks."""
-    kind: Literal["customer", "product"] = "customer" if isinstance(event, CustomerUpserted) else "product"
-    stored = await store.record_entity(
-        event.supplier_id,
-        kind,
-        event.data,
-        name=event.data.name,
-        occurred_at=event.occurred_at,
-        event_id=event.event_id,
-    )
-    if stored and heal is not None:
-        await request_heals(heal, event.supplier_id, healing.provided_by_entity(kind, event.data))
+async def after_mapping(
+    deps: HealDeps, supplier_id: str, kind: Literal["customer", "product"], entity: MappedEntity
+) -> set[str]:
+    """A customer/product upsert was stored (`om_platform.mappings`): heal what it unblocks."""
+    return await request_heals(deps, supplier_id, healing.provided_by_entity(kind, entity))
 
 
 async def after_settings_change(deps: HealDeps, supplier_id: str, change: SettingsChange) -> None:

@@ -22,7 +22,6 @@ from om_contracts import (
 )
 from om_platform.connections import ConnectionView
 from om_platform.connections import Status as ConnectionStatus
-from om_platform.mappings import MappedEntity
 from om_platform.transaction_mapping import TransactionBody
 from order_sync.domain.netsuite_records import CatalogChange, FoundTransaction, Written
 from order_sync.domain.outcomes import Outcome, Status
@@ -218,23 +217,6 @@ class ConnectionStates(ConnectionView, Protocol):
     """The suppliers' NetSuite connections: this process's view, and the shared state read now."""
 
     async def load(self, supplier_ids: list[str]) -> Mapping[str, ConnectionStatus]: ...
-
-
-class EntityStore(Protocol):
-    """The customers and products Ordermentum announced (their NetSuite properties)."""
-
-    async def record_entity(
-        self,
-        supplier_id: str,
-        kind: Literal["customer", "product"],
-        entity: MappedEntity,
-        *,
-        name: str | None,
-        occurred_at: datetime,
-        event_id: str,
-    ) -> bool:
-        """Store the latest upsert of the entity; False when a newer one is stored already."""
-        ...
 
 
 class Gateway(Protocol):
