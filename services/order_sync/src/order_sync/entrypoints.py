@@ -48,6 +48,9 @@ class Deps:
 
 
 class Entrypoints:
+    """The handlers `app.wire` registers: consumers (`on_<event>`), operator commands
+    (`on_<command>_command`) and supervised jobs (`run_<job>`)."""
+
     def __init__(self, settings: Settings, job_seconds: Histogram) -> None:
         self._settings = settings
         self._job_seconds = job_seconds

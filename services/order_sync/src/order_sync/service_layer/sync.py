@@ -35,7 +35,7 @@ from om_platform.connections import ConnectionDown
 from om_platform.errors import TransientFailure
 from om_platform.ports import Integrations, Publish
 from order_sync.domain import outcomes
-from order_sync.domain.netsuite_records import Written
+from order_sync.domain.netsuite_records import FoundTransaction, Written
 from order_sync.domain.outcomes import Outcome, SourceEvent
 from order_sync.service_layer.ports import (
     Claim,
@@ -389,16 +389,27 @@ def _external_id(kind: str, tx: Order | Invoice) -> str:
     return external_id("ORDER" if kind == "order" else "INV", tx.id)
 
 
-async def _cancel(source: SourceEvent, gateway: Gateway) -> NetSuiteRecordRef:
-    """Close every line of the sales order (NetSuite's "Close"; a closed order cannot be billed)."""
-    eid = _external_id("order", source.transaction)
-    found = await gateway.find("salesOrder", eid)
+async def _existing(
+    gateway: Gateway, record_type: str, eid: str, code: ErrorCode, message: str
+) -> FoundTransaction:
+    """The transaction a cancel or void acts on; a failure with `code` when NetSuite has none."""
+    found = await gateway.find(record_type, eid)
     if found is None:
         raise _Failure(
-            ErrorCode.NOT_CANCELLABLE,
-            "NetSuite has no sales order for this order, so there is nothing to close",
-            details=(ErrorDetail(reason=f"no salesOrder with external id {eid}"),),
+            code, message, details=(ErrorDetail(reason=f"no {record_type} with external id {eid}"),)
         )
+    return found
+
+
+async def _cancel(source: SourceEvent, gateway: Gateway) -> NetSuiteRecordRef:
+    """Close every line of the sales order (NetSuite's "Close"; a closed order cannot be billed)."""
+    found = await _existing(
+        gateway,
+        "salesOrder",
+        _external_id("order", source.transaction),
+        ErrorCode.NOT_CANCELLABLE,
+        "NetSuite has no sales order for this order, so there is nothing to close",
+    )
     if found.status in ("C", "H"):
         return found.ref  # already cancelled or closed: the same effect again
     if found.status in _BILLED_STATUSES or found.billed:
@@ -415,13 +426,13 @@ async def _cancel(source: SourceEvent, gateway: Gateway) -> NetSuiteRecordRef:
 async def _void(source: SourceEvent, gateway: Gateway) -> NetSuiteRecordRef:
     """Void = a credit memo transformed from the invoice and applied to it in full (README)."""
     eid = _external_id("invoice", source.transaction)
-    found = await gateway.find("invoice", eid)
-    if found is None:
-        raise _Failure(
-            ErrorCode.NOT_VOIDABLE,
-            "NetSuite has no invoice for this Ordermentum invoice, so there is nothing to void",
-            details=(ErrorDetail(reason=f"no invoice with external id {eid}"),),
-        )
+    found = await _existing(
+        gateway,
+        "invoice",
+        eid,
+        ErrorCode.NOT_VOIDABLE,
+        "NetSuite has no invoice for this Ordermentum invoice, so there is nothing to void",
+    )
     credit_eid = f"{eid}-VOID"
     if await gateway.find("creditMemo", credit_eid) is not None:
         return found.ref
