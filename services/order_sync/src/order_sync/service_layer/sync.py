@@ -130,7 +130,10 @@ async def sync_event(
             return None
     entry = entry or LedgerEntry(supplier_id=source.supplier_id, kind=source.kind, ordermentum_id=tx.id)
     for _ in range(_MAX_OVERLAPS):
-        outcome = await _outcome(deps, source, integration, entry, attempt, is_last_attempt)
+        try:
+            outcome = await _apply(deps, source, integration, entry, attempt, is_last_attempt)
+        except _Failure as failure:
+            outcome = _failed(deps, source, entry, attempt, failure)
         recorded = await deps.ledger.record(
             entry,
             outcome,
@@ -191,28 +194,20 @@ async def _unclaimed(deps: SyncDeps, source: SourceEvent, claim: Claim | None) -
         await asyncio.sleep(_CLAIM_POLL_S)  # the claim is released by another task or replica
 
 
-async def _outcome(
-    deps: SyncDeps,
-    source: SourceEvent,
-    integration: IntegrationSettings | None,
-    entry: LedgerEntry,
-    attempt: int,
-    is_last_attempt: bool,
+def _failed(
+    deps: SyncDeps, source: SourceEvent, entry: LedgerEntry, attempt: int, failure: _Failure
 ) -> Outcome:
-    try:
-        return await _apply(deps, source, integration, entry, attempt, is_last_attempt)
-    except _Failure as failure:
-        return outcomes.failed(
-            source,
-            failure.code,
-            failure.message,
-            retryable=failure.retryable,
-            details=failure.details,
-            record=failure.record or entry.netsuite,
-            attempts=attempt,
-            event_id=deps.new_event_id(),
-            now=deps.clock(),
-        )
+    return outcomes.failed(
+        source,
+        failure.code,
+        failure.message,
+        retryable=failure.retryable,
+        details=failure.details,
+        record=failure.record or entry.netsuite,
+        attempts=attempt,
+        event_id=deps.new_event_id(),
+        now=deps.clock(),
+    )
 
 
 def _other_sync_type(integration: IntegrationSettings, source: SourceEvent) -> bool:
