@@ -52,6 +52,7 @@ class Wired:
     """The wired service: its runtime, its entry points and the stores tests look into."""
 
     runtime: ServiceRuntime
+    settings: Settings
     entrypoints: Entrypoints
     integrations: IntegrationStore
     mappings: MappingStore
@@ -157,7 +158,13 @@ def wire(settings: Settings, *, clock: Callable[[], datetime] = _now, owner: str
         integrations.watch(entrypoints.on_settings_change)
         runtime.connections.on_recovered(entrypoints.on_connection_back)
         runtime.supervise("heal", entrypoints.run_heal)
-    return Wired(runtime=runtime, entrypoints=entrypoints, integrations=integrations, mappings=mappings)
+    return Wired(
+        runtime=runtime,
+        settings=settings,
+        entrypoints=entrypoints,
+        integrations=integrations,
+        mappings=mappings,
+    )
 
 
 def build(settings: Settings) -> ServiceRuntime:
