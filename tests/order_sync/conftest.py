@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from order_sync_harness import Stack
 
-from order_sync.app import OrderSync
+from order_sync.app import Wired
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -57,7 +57,7 @@ async def shared(
     mongo_url: str,
     kafka_idempotence: bool,
     simulator: SimulatorServer,
-) -> AsyncIterator[tuple[Stack, OrderSync]]:
+) -> AsyncIterator[tuple[Stack, Wired]]:
     """One running order_sync for a whole test module (starting one takes seconds); tests keep
     apart by using their own suppliers, each with its own simulated NetSuite account."""
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=kafka_idempotence)

@@ -25,7 +25,7 @@ from om_contracts import (
     KeyRing,
 )
 from om_netsuite_sim import Account, SimulatorServer
-from order_sync.app import OrderSync, wire
+from order_sync.app import Wired, wire
 from order_sync.settings import Settings
 
 KEY = KeyRing.generate_key()
@@ -330,14 +330,14 @@ class Stack:
             **overrides,
         )
 
-    async def start(self, **overrides: Any) -> OrderSync:
+    async def start(self, **overrides: Any) -> Wired:
         service = wire(self.settings(**overrides))
         app = service.runtime.app()
         await app.start()
         self.apps.append(app)
         return service
 
-    async def stop(self, service: OrderSync) -> None:
+    async def stop(self, service: Wired) -> None:
         for app in list(self.apps):
             if app.broker is service.runtime.broker:
                 await app.stop()
@@ -363,7 +363,7 @@ class Stack:
         await self.producer.send_and_wait(topic, value, key=supplier.supplier_id.encode())
         return event_id
 
-    async def configure(self, service: OrderSync, supplier: Supplier, **overrides: Any) -> None:
+    async def configure(self, service: Wired, supplier: Supplier, **overrides: Any) -> None:
         event_id = await self.produce(
             INTEGRATIONS_TOPIC,
             supplier,

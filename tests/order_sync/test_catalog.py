@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -10,14 +9,18 @@ from typing import Any
 import pytest
 from order_sync_harness import OutcomeReader, Stack
 
+import fakes
 from om_contracts import CATALOG_TOPIC, IntegrationSettings
-from order_sync.app import OrderSync
+from order_sync.adapters.netsuite_gateway import catalog_change_of
+from order_sync.app import Wired
+from order_sync.domain.netsuite_records import CatalogChange
 from order_sync.service_layer import catalog
+from order_sync.service_layer.ports import CatalogKind
 
 
 @pytest.mark.integration
 async def test_the_catalog_publishes_customers_and_items_with_their_ordermentum_ids_then_only_changes(
-    shared: tuple[Stack, OrderSync],
+    shared: tuple[Stack, Wired],
 ) -> None:
     harness, service = shared
     supplier = harness.supplier()
@@ -30,10 +33,10 @@ async def test_the_catalog_publishes_customers_and_items_with_their_ordermentum_
             product_mappings={"prd_a": supplier.items["prd_a"]},
             customer_mappings={"cus_1": supplier.customer_id},
         )
-        first = await service.refresh_catalog(supplier.supplier_id)
+        first = await refresh_catalog(service, supplier.supplier_id)
         await reader.wait_for(lambda e: len(e) >= first)
         new_item = supplier.account.add_item("SKU-NEW", "New product")
-        second = await service.refresh_catalog(supplier.supplier_id)
+        second = await refresh_catalog(service, supplier.supplier_id)
         await reader.wait_for(lambda e: len(e) >= first + second)
     finally:
         await reader.stop()
@@ -52,17 +55,6 @@ async def test_the_catalog_publishes_customers_and_items_with_their_ordermentum_
 
 
 @dataclass
-class FakeCursors:
-    values: dict[tuple[str, str], str] = field(default_factory=dict)
-
-    async def get(self, supplier_id: str, kind: catalog.CatalogKind) -> str | None:
-        return self.values.get((supplier_id, kind))
-
-    async def set(self, supplier_id: str, kind: catalog.CatalogKind, high_water: str) -> None:
-        self.values[supplier_id, kind] = high_water
-
-
-@dataclass
 class FakeReverse:
     async def reverse(
         self, supplier_id: str, integration: IntegrationSettings, kind: Any, ids: list[str]
@@ -72,41 +64,49 @@ class FakeReverse:
 
 @dataclass
 class Rows:
-    """A SuiteQL stand-in holding (lmd, id) rows; answers the keyset query like NetSuite would."""
+    """A NetSuite stand-in holding (lmd, id) rows; answers the keyset page like NetSuite would."""
 
     rows: list[tuple[str, int]]
-    calls: list[list[object]] = field(default_factory=list)
+    calls: list[tuple[str, int]] = field(default_factory=list)
 
-    def __call__(self, query: str, params: list[object], page_size: int) -> AsyncIterator[dict[str, Any]]:
-        self.calls.append(params)
-        lmd, same, last_id = params
+    def for_supplier(self, supplier_id: str, integration: IntegrationSettings) -> Rows:
+        return self
 
-        async def scan() -> AsyncIterator[dict[str, Any]]:
-            for row_lmd, row_id in sorted(self.rows):
-                if row_lmd > str(lmd) or (row_lmd == str(same) and row_id > int(str(last_id))):
-                    yield {"id": row_id, "itemid": f"SKU{row_id}", "lmd": row_lmd, "isinactive": "F"}
+    async def changed(
+        self, kind: CatalogKind, after_modified: str, after_position: int, limit: int
+    ) -> list[CatalogChange]:
+        self.calls.append((after_modified, after_position))
+        found = [
+            {"id": row_id, "itemid": f"SKU{row_id}", "lmd": row_lmd, "isinactive": "F"}
+            for row_lmd, row_id in sorted(self.rows)
+            if row_lmd > after_modified or (row_lmd == after_modified and row_id > after_position)
+        ]
+        return [catalog_change_of(kind, row) for row in found[:limit]]
 
-        return scan()
+
+async def refresh_catalog(service: Wired, supplier_id: str) -> int:
+    """`omctl run catalog <supplier>`, as the command queue calls it."""
+    answer = await service.entrypoints.on_catalog_command(supplier_id, {})
+    published: int = answer["published"]
+    return published
 
 
 @pytest.fixture
 def deps() -> tuple[catalog.CatalogDeps, list[Any]]:
-    published: list[Any] = []
-
-    async def publish(event: Any) -> None:
-        published.append(event)
-
+    published = fakes.RecordingPublisher()
     ids = iter(range(1_000_000))
     return (
         catalog.CatalogDeps(
-            cursors=FakeCursors(),
+            cursors=fakes.FakeCursors[str](),
             mappings=FakeReverse(),
-            publish=publish,
+            publish=published,
+            integrations=fakes.FakeIntegrations(),
+            netsuite=Rows([]),
             new_event_id=lambda: f"evt_{next(ids)}",
             clock=lambda: datetime(2026, 11, 24, tzinfo=UTC),
             overlap_s=0,
         ),
-        published,
+        published.sent,
     )
 
 

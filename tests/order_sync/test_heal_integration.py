@@ -10,7 +10,7 @@ import pytest
 from order_sync_harness import OutcomeReader, Stack, Supplier, wait_until
 
 from om_contracts import INTEGRATIONS_TOPIC, SYNC_RESULTS_TOPIC
-from order_sync.app import OrderSync
+from order_sync.app import Wired
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +32,7 @@ def _product(supplier: Supplier, product: str, *, mapped: bool) -> dict[str, Any
 
 
 async def test_fifty_orders_blocked_by_three_products_heal_as_each_mapping_arrives_once_each(
-    shared: tuple[Stack, OrderSync],
+    shared: tuple[Stack, Wired],
 ) -> None:
     stack, service = shared
     supplier = stack.supplier()
@@ -91,7 +91,7 @@ async def test_fifty_orders_blocked_by_three_products_heal_as_each_mapping_arriv
 
 
 async def test_a_freight_item_on_the_customer_and_a_surcharge_item_in_the_settings_heal_an_order(
-    shared: tuple[Stack, OrderSync],
+    shared: tuple[Stack, Wired],
 ) -> None:
     stack, service = shared
     supplier = stack.supplier()
@@ -133,7 +133,7 @@ async def test_a_freight_item_on_the_customer_and_a_surcharge_item_in_the_settin
 
 
 async def test_a_mapping_that_arrives_while_the_supplier_is_disconnected_heals_on_reconnection(
-    shared: tuple[Stack, OrderSync],
+    shared: tuple[Stack, Wired],
 ) -> None:
     stack, service = shared
     supplier = stack.supplier()
@@ -175,6 +175,6 @@ async def test_a_mapping_that_arrives_while_the_supplier_is_disconnected_heals_o
     assert len(supplier.account.records("salesOrder")) == 1
 
 
-async def _stored_mapping(service: OrderSync, supplier_id: str, product: str) -> bool:
+async def _stored_mapping(service: Wired, supplier_id: str, product: str) -> bool:
     document = await service.runtime.db["mappings"].find_one({"_id": f"{supplier_id}:product:{product}"})
     return bool(document and document.get("event_netsuite_id"))

@@ -14,8 +14,10 @@ from test_mapping import MAPPED, SURCHARGE, an_order, order_data
 from test_sync_use_case import World, integration, placed
 
 from om_contracts import Customer, ErrorCode, ErrorDetail, NetSuiteRecordRef, Product, SyncError
-from order_sync.domain import healing, mapping
-from order_sync.domain.mapping import TransactionBody
+from om_platform import transaction_mapping as bodies
+from om_platform.transaction_mapping import TransactionBody
+from order_sync.domain import healing
+from order_sync.domain.blockers import blockers
 from order_sync.service_layer import heal
 from order_sync.service_layer.ports import HealRequest, Selection
 from order_sync.service_layer.resync import resync_selected
@@ -25,13 +27,13 @@ from order_sync.service_layer.resync import resync_selected
 
 def test_a_failure_names_the_customer_each_product_the_freight_customer_and_the_surcharge() -> None:
     customer = order_data()["customer"] | {"properties": {}}
-    unmapped = mapping.Mappings(
+    unmapped = bodies.Mappings(
         customer=None, products={"prd_a": None, "prd_b": None, "prd_c": "3"}, currency="1"
     )
-    failure = mapping.check_mappings(an_order(customer=customer), unmapped, surcharge_item_id=None)
+    failure = bodies.check_mappings(an_order(customer=customer), unmapped, surcharge_item_id=None)
     assert failure is not None
     error = SyncError(code=failure.code, message=failure.message, retryable=False, details=failure.details)
-    assert mapping.blockers(error) == (
+    assert blockers(error) == (
         "customer:cus_1",
         "product:prd_a",
         "product:prd_b",
@@ -43,11 +45,11 @@ def test_a_failure_names_the_customer_each_product_the_freight_customer_and_the_
 def test_a_product_on_two_lines_is_named_once() -> None:
     lines = order_data()["lines"]
     lines[1]["product"] = lines[0]["product"]
-    unmapped = mapping.Mappings(customer="812", products={"prd_a": None, "prd_c": "3"}, currency="1")
-    failure = mapping.check_mappings(an_order(lines=lines), unmapped, surcharge_item_id=SURCHARGE)
+    unmapped = bodies.Mappings(customer="812", products={"prd_a": None, "prd_c": "3"}, currency="1")
+    failure = bodies.check_mappings(an_order(lines=lines), unmapped, surcharge_item_id=SURCHARGE)
     assert failure is not None
     error = SyncError(code=failure.code, message="", retryable=False, details=failure.details)
-    assert mapping.blockers(error) == ("product:prd_a",)
+    assert blockers(error) == ("product:prd_a",)
 
 
 def test_failures_a_mapping_cannot_fix_name_nothing() -> None:
@@ -57,9 +59,9 @@ def test_failures_a_mapping_cannot_fix_name_nothing() -> None:
         retryable=False,
         details=(ErrorDetail(reason="bad", path="customer", ordermentum_id="cus_1"),),
     )
-    assert mapping.blockers(rejected) == ()
-    assert mapping.blockers(None) == ()
-    assert mapping.check_mappings(an_order(), MAPPED, surcharge_item_id=SURCHARGE) is None
+    assert blockers(rejected) == ()
+    assert blockers(None) == ()
+    assert bodies.check_mappings(an_order(), MAPPED, surcharge_item_id=SURCHARGE) is None
 
 
 # -- what each fix provides, and which records it unblocks --------------------------------------
@@ -129,6 +131,9 @@ class FakeRequests:
             if self.requests.get((supplier_id, request.blocker)) == (request.generation, True):
                 self.requests[supplier_id, request.blocker] = (request.generation, False)
 
+    async def wait(self, timeout_s: float) -> None:
+        await asyncio.sleep(0)
+
 
 @dataclass
 class CountingGateway:
@@ -195,7 +200,7 @@ async def test_a_new_mapping_heals_exactly_the_records_waiting_for_it_once_each_
         await world.send(placed(f"e{n}", at, id=f"ord_{n}", lines=lines(*products)))
     assert all(e.status == "failed" for e in world.ledger.entries.values())
     deps = heal_deps(world)
-    world.published.events.clear()
+    world.published.sent.clear()
 
     world.integrations.settings["sup_1"] = integration(
         product_mappings={"prd_a": "1", "prd_x": "24"}, concurrency_limit=3
@@ -203,12 +208,12 @@ async def test_a_new_mapping_heals_exactly_the_records_waiting_for_it_once_each_
     assert await heal.request_heals(deps, "sup_1", ["product:prd_x", "product:prd_z"]) == {"product:prd_x"}
     report = await heal.heal_supplier(deps, "sup_1")
 
-    order = [e.data.ordermentum_id for e in world.published.events]
+    order = [e.data.ordermentum_id for e in world.published.sent]
     assert len(order) == len(set(order)) == 12  # each once
     assert set(report.synced) == {f"ord_{n}" for n in range(1, 12, 2)}
     assert {e.data.ordermentum_id for e in report.failed} == {f"ord_{n}" for n in range(0, 12, 2)}
     for failed in report.failed:
-        assert mapping.blockers(failed.data.error) == ("product:prd_y",)  # type: ignore[union-attr]
+        assert blockers(failed.data.error) == ("product:prd_y",)  # type: ignore[union-attr]
     assert gateway.peak <= 3
     assert await deps.requests.suppliers() == []
     assert await heal.heal_supplier(deps, "sup_1") == heal.ResyncReport()  # nothing left to do
@@ -231,7 +236,7 @@ async def test_a_freight_item_set_on_the_customer_later_heals_its_orders(world: 
     customer = order_data()["customer"] | {"properties": {"netsuite_id": "812"}}
     failed = await world.send(placed(customer=customer))
     assert failed is not None
-    assert mapping.blockers(failed.data.error) == ("freight:cus_1",)  # type: ignore[union-attr]
+    assert blockers(failed.data.error) == ("freight:cus_1",)  # type: ignore[union-attr]
     world.deps.mappings.freight_items["cus_1"] = "2301"  # type: ignore[attr-defined]
     deps = heal_deps(world)
     assert await heal.request_heals(deps, "sup_1", ["freight:cus_1"]) == {"freight:cus_1"}
@@ -296,7 +301,7 @@ async def test_an_edge_event_that_a_resync_overlapped_is_applied_again_and_the_r
     assert len(writes) == 3  # edge, re-sync, then the edge again: the newest event is written last
     assert outcome is not None
     assert outcome.data.source_event_id == "e2"
-    published = [e.data.source_event_id for e in world.published.events if e.data.source_event_id == "e2"]
+    published = [e.data.source_event_id for e in world.published.sent if e.data.source_event_id == "e2"]
     assert published == ["e2"]  # the re-sync published nothing: its record had moved on
     assert report.outcomes == []
     entry = world.ledger.entries["sup_1", "order", "ord_1"]
@@ -310,7 +315,7 @@ async def test_two_runs_over_the_same_records_sync_each_once(world: World) -> No
     world.integrations.settings["sup_1"] = integration(
         product_mappings={"prd_a": "1", "prd_b": "2"}, concurrency_limit=2
     )
-    world.published.events.clear()
+    world.published.sent.clear()
     first, second = await asyncio.gather(
         resync_selected(
             world.deps, Selection("sup_1", blocked_by=("product:prd_a",)), concurrency=2, claim_ttl_s=30
@@ -321,4 +326,4 @@ async def test_two_runs_over_the_same_records_sync_each_once(world: World) -> No
     )
     synced = sorted(first.synced + second.synced)
     assert synced == [f"ord_{n}" for n in range(6)]
-    assert len(world.published.events) == 6
+    assert len(world.published.sent) == 6

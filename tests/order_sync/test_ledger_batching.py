@@ -155,7 +155,7 @@ class CrashOnFirstPublish:
         self.crash_for = crash_for
         self.events: list[Outcome] = []
 
-    async def __call__(self, outcome: Outcome) -> None:
+    async def __call__(self, outcome: Outcome, *, key: str) -> None:
         if outcome.data.ordermentum_id in self.crash_for:
             self.crash_for.discard(outcome.data.ordermentum_id)
             raise ConnectionError("killed between the ledger write and the publish")

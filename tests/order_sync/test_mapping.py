@@ -7,7 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 from om_contracts import ErrorCode, IntegrationSettings, Invoice, KeyRing, NetSuiteCustomer, Order
-from order_sync.domain import catalog, mapping, outcomes
+from om_platform import transaction_mapping as mapping
+from order_sync.adapters.netsuite_gateway import catalog_change_of
+from order_sync.domain import catalog_cursor, outcomes
 
 SURCHARGE = "900"
 
@@ -351,15 +353,18 @@ def test_a_failed_outcome_of_an_invoice_is_an_invoice_failed_event() -> None:
 
 
 def test_catalog_rows_become_catalog_records_with_name_fallbacks() -> None:
-    customer = catalog.customer_of({"id": 7, "entityid": "CUST7", "isinactive": "T"}, "cus_1")
+    row = {"id": 7, "entityid": "CUST7", "isinactive": "T"}
+    customer = catalog_change_of("customer", row).record.model_copy(update={"ordermentum_id": "cus_1"})
     assert customer == NetSuiteCustomer(
         netsuite_id="7", name="CUST7", is_inactive=True, ordermentum_id="cus_1"
     )
-    item = catalog.item_of({"id": 9, "itemid": "SKU9", "displayname": None, "isinactive": "F"}, None)
+    item = catalog_change_of(
+        "item", {"id": 9, "itemid": "SKU9", "displayname": None, "isinactive": "F"}
+    ).record
     assert (item.name, item.sku, item.is_inactive) == ("SKU9", "SKU9", False)
 
 
 def test_the_catalog_cursor_restarts_an_overlap_before_the_high_water_mark() -> None:
-    assert catalog.start_from(None, 5) == catalog.EPOCH
-    assert catalog.start_from("2026-11-24 10:00:03", 5) == "2026-11-24 09:59:58"
-    assert catalog.start_from("1970-01-01 00:00:01", 5) == catalog.EPOCH
+    assert catalog_cursor.start_from(None, 5) == catalog_cursor.EPOCH
+    assert catalog_cursor.start_from("2026-11-24 10:00:03", 5) == "2026-11-24 09:59:58"
+    assert catalog_cursor.start_from("1970-01-01 00:00:01", 5) == catalog_cursor.EPOCH

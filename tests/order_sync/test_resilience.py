@@ -24,13 +24,13 @@ from pymongo import AsyncMongoClient
 
 from om_contracts import ORDERS_TOPIC, SYNC_RESULTS_TOPIC
 from order_sync.adapters.currencies import CurrencyStore
-from order_sync.app import OrderSync
+from order_sync.app import Wired
 
 pytestmark = pytest.mark.integration
 
 
 async def test_replaying_the_orders_topic_creates_no_new_record_and_no_second_synced_effect(
-    shared: tuple[Stack, OrderSync], stack: Stack
+    shared: tuple[Stack, Wired], stack: Stack
 ) -> None:
     harness, service = shared
     supplier = harness.supplier()
@@ -64,7 +64,7 @@ async def test_replaying_the_orders_topic_creates_no_new_record_and_no_second_sy
 
 
 async def test_with_429s_5xx_and_timeouts_every_order_syncs_without_dead_letters_within_the_limit(
-    shared: tuple[Stack, OrderSync],
+    shared: tuple[Stack, Wired],
 ) -> None:
     harness, service = shared
     supplier = harness.supplier(concurrency_limit=3)
@@ -95,7 +95,7 @@ async def test_with_429s_5xx_and_timeouts_every_order_syncs_without_dead_letters
 
 
 async def test_a_supplier_with_a_netsuite_outage_does_not_hold_up_a_healthy_one(
-    shared: tuple[Stack, OrderSync],
+    shared: tuple[Stack, Wired],
 ) -> None:
     harness, service = shared
     down = harness.supplier()

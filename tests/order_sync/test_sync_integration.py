@@ -9,13 +9,13 @@ import pytest
 from order_sync_harness import OutcomeReader, Stack, money, wait_until
 
 from om_contracts import SYNC_RESULTS_TOPIC
-from order_sync.app import OrderSync
+from order_sync.app import Wired
 
 pytestmark = pytest.mark.integration
 
 
 async def test_an_order_with_three_products_freight_and_surcharge_becomes_one_sales_order_with_five_lines(
-    shared: tuple[Stack, OrderSync],
+    shared: tuple[Stack, Wired],
 ) -> None:
     stack, service = shared
     supplier = stack.supplier()
@@ -71,7 +71,7 @@ async def test_an_order_with_three_products_freight_and_surcharge_becomes_one_sa
 
 
 async def test_an_invoice_sync_supplier_gets_a_netsuite_invoice_and_its_orders_are_only_counted(
-    shared: tuple[Stack, OrderSync],
+    shared: tuple[Stack, Wired],
 ) -> None:
     stack, service = shared
     supplier = stack.supplier(sync_type="invoices")
@@ -97,7 +97,7 @@ async def test_an_invoice_sync_supplier_gets_a_netsuite_invoice_and_its_orders_a
     assert invoice["dueDate"] == "2026-12-25"
 
 
-async def _counted(service: OrderSync, reason: str) -> bool:
+async def _counted(service: Wired, reason: str) -> bool:
     value = service.runtime.metrics.registry.get_sample_value(
         "om_order_sync_unpublished_total", {"reason": reason}
     )
@@ -105,7 +105,7 @@ async def _counted(service: OrderSync, reason: str) -> bool:
 
 
 async def test_updating_an_order_changes_the_same_sales_order_and_cancelling_closes_it(
-    shared: tuple[Stack, OrderSync],
+    shared: tuple[Stack, Wired],
 ) -> None:
     stack, service = shared
     supplier = stack.supplier()
@@ -148,7 +148,7 @@ async def test_updating_an_order_changes_the_same_sales_order_and_cancelling_clo
 
 
 async def test_cancelling_a_billed_sales_order_fails_with_a_clear_reason(
-    shared: tuple[Stack, OrderSync],
+    shared: tuple[Stack, Wired],
 ) -> None:
     stack, service = shared
     supplier = stack.supplier()
@@ -171,7 +171,7 @@ async def test_cancelling_a_billed_sales_order_fails_with_a_clear_reason(
     assert failed["data"]["netsuite"]["internal_id"] == synced["data"]["netsuite"]["internal_id"]
 
 
-async def test_voiding_an_invoice_credits_it_in_full_in_netsuite(shared: tuple[Stack, OrderSync]) -> None:
+async def test_voiding_an_invoice_credits_it_in_full_in_netsuite(shared: tuple[Stack, Wired]) -> None:
     stack, service = shared
     supplier = stack.supplier(sync_type="invoices")
     reader = OutcomeReader(stack.kafka_bootstrap, SYNC_RESULTS_TOPIC, {supplier.supplier_id})
@@ -192,7 +192,7 @@ async def test_voiding_an_invoice_credits_it_in_full_in_netsuite(shared: tuple[S
 
 
 async def test_an_order_with_an_unmapped_customer_and_two_unmapped_products_fails_then_heals_by_itself(
-    shared: tuple[Stack, OrderSync],
+    shared: tuple[Stack, Wired],
 ) -> None:
     stack, service = shared
     supplier = stack.supplier()
@@ -230,10 +230,10 @@ async def test_an_order_with_an_unmapped_customer_and_two_unmapped_products_fail
         # Each mapping heals what it unblocks as it arrives: the order may fail again naming only
         # what is still missing, and syncs once the last one is there. No resync command.
         events = await reader.wait_for(lambda e: e[-1]["event_type"] == "netsuite.order.synced", timeout=60)
-        left = await service.resync(supplier.supplier_id)
+        left = await service.entrypoints.on_resync_command(supplier.supplier_id, {})
     finally:
         await reader.stop()
-    assert left.outcomes == []  # nothing was left for an operator
+    assert left["resynced"] == 0  # nothing was left for an operator
     assert [e["event_type"] for e in events].count("netsuite.order.synced") == 1
     for again in events[1:-1]:
         assert set(_named(again)) < {"cus_1", "prd_a", "prd_b"}
@@ -250,7 +250,7 @@ def _named(event: dict[str, Any]) -> list[str]:
 
 
 async def test_an_order_of_a_supplier_not_yet_configured_fails_then_syncs_by_itself_once_configured(
-    shared: tuple[Stack, OrderSync],
+    shared: tuple[Stack, Wired],
 ) -> None:
     stack, service = shared
     supplier = stack.supplier()

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from test_mapping import order_data
 
+import fakes
 from om_contracts import (
     Customer,
     ErrorCode,
@@ -29,13 +30,16 @@ from om_contracts import (
 )
 from om_netsuite import AuthenticationFailed, ErrorDetail, PermanentError, RateLimited
 from om_platform.errors import TransientFailure
+from om_platform.transaction_mapping import TransactionBody
+from order_sync.adapters.netsuite_gateway import transaction_of
+from order_sync.domain.blockers import blockers
 from order_sync.domain.healing import unblocks
-from order_sync.domain.mapping import TransactionBody, blockers
-from order_sync.domain.outcomes import Outcome, Written, status_of
+from order_sync.domain.netsuite_records import FoundTransaction, Written
+from order_sync.domain.outcomes import Outcome, status_of
 from order_sync.service_layer.events import payload_of, source_of
 from order_sync.service_layer.ports import Claim, LedgerEntry, Recorded, Selection
 from order_sync.service_layer.resync import resync
-from order_sync.service_layer.sync import Attempt, SyncDeps, sync_event
+from order_sync.service_layer.sync import SyncDeps, sync_event
 
 RING = KeyRing([KeyRing.generate_key()])
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -169,14 +173,6 @@ class FakeLedger:
 
 
 @dataclass
-class FakeIntegrations:
-    settings: dict[str, IntegrationSettings] = field(default_factory=dict)
-
-    async def get(self, supplier_id: str) -> IntegrationSettings | None:
-        return self.settings.get(supplier_id)
-
-
-@dataclass
 class FakeMappings:
     freight_items: dict[str, str] = field(default_factory=dict)
 
@@ -202,6 +198,8 @@ class FakeMappings:
 
 @dataclass
 class FakeGateway:
+    """NetSuite records by external id, read through the real gateway's record parsing."""
+
     records: dict[str, dict[str, Any]] = field(default_factory=dict)
     writes: list[TransactionBody] = field(default_factory=list)
     fail_with: Exception | None = None
@@ -232,24 +230,17 @@ class FakeGateway:
         )
         return Written(ref, self.booked)
 
-    async def find(self, record_type: str, external_id: str) -> dict[str, Any] | None:
-        return self.records.get(external_id)
+    async def find(self, record_type: str, external_id: str) -> FoundTransaction | None:
+        record = self.records.get(external_id)
+        return transaction_of(record_type, external_id, record) if record is not None else None
 
-    async def close_lines(self, record_type: str, internal_id: str, lines: list[dict[str, Any]]) -> None:
-        self.closed.append(lines)
+    async def close_lines(self, found: FoundTransaction) -> None:
+        self.closed.append([dict(line) for line in found.lines_to_close])
 
     async def credit_invoice(self, invoice_id: str, credit_external_id: str, memo: str) -> str:
         self.credits.append(credit_external_id)
         self.records[credit_external_id] = {"id": "99"}
         return "99"
-
-
-@dataclass
-class Published:
-    events: list[Outcome] = field(default_factory=list)
-
-    async def __call__(self, outcome: Outcome) -> None:
-        self.events.append(outcome)
 
 
 @dataclass
@@ -272,9 +263,9 @@ class FakeCounters:
 @dataclass
 class World:
     ledger: FakeLedger = field(default_factory=FakeLedger)
-    integrations: FakeIntegrations = field(default_factory=FakeIntegrations)
+    integrations: fakes.FakeIntegrations = field(default_factory=fakes.FakeIntegrations)
     gateway: FakeGateway = field(default_factory=FakeGateway)
-    published: Published = field(default_factory=Published)
+    published: fakes.RecordingPublisher = field(default_factory=fakes.RecordingPublisher)
     counters: FakeCounters = field(default_factory=FakeCounters)
 
     def __post_init__(self) -> None:
@@ -290,8 +281,11 @@ class World:
             clock=lambda: NOW,
         )
 
-    async def send(self, event: Any, attempt: Attempt | None = None) -> Outcome | None:
-        return await sync_event(self.deps, source_of(event), payload_of(event), attempt or Attempt())
+    async def send(self, event: Any, *, attempt: int = 1, is_last_attempt: bool = False) -> Outcome | None:
+        """The event as the edge hands it over on that attempt (`RecordContext`)."""
+        return await sync_event(
+            self.deps, source_of(event), payload_of(event), attempt=attempt, is_last_attempt=is_last_attempt
+        )
 
 
 def placed(event_id: str = "e1", occurred_at: str = "2026-11-24T09:15:00+11:00", **data: Any) -> OrderPlaced:
@@ -311,7 +305,7 @@ async def test_a_mapped_order_is_upserted_and_reported_synced(world: World) -> N
     outcome = await world.send(placed())
     assert outcome is not None
     assert outcome.event_type == "netsuite.order.synced"
-    assert world.published.events == [outcome]
+    assert world.published.sent == [outcome]
     assert world.gateway.writes[0].external_id == "OM-ORDER-ord_1"
     assert world.ledger.entries["sup_1", "order", "ord_1"].outcome_published
 
@@ -319,7 +313,7 @@ async def test_a_mapped_order_is_upserted_and_reported_synced(world: World) -> N
 async def test_an_order_for_an_invoice_sync_supplier_is_counted_not_failed(world: World) -> None:
     world.integrations.settings["sup_1"] = integration(sync_type="invoices")
     assert await world.send(placed()) is None
-    assert world.published.events == []
+    assert world.published.sent == []
     assert world.counters.counts == {"sync_type_mismatch": 1}
     assert world.ledger.entries == {}
 
@@ -340,7 +334,7 @@ async def test_an_unknown_supplier_fails_as_not_configured_and_is_kept_for_resyn
 async def test_a_redelivered_event_whose_outcome_was_published_does_nothing(world: World) -> None:
     await world.send(placed())
     assert await world.send(placed()) is None
-    assert len(world.published.events) == 1
+    assert len(world.published.sent) == 1
     assert len(world.gateway.writes) == 1
 
 
@@ -352,7 +346,7 @@ async def test_a_redelivered_event_whose_outcome_was_not_confirmed_republishes_t
         await world.send(placed())
     world.ledger.fail_mark_published = False
     await world.send(placed())
-    first, second = world.published.events
+    first, second = world.published.sent
     assert first.event_id == second.event_id
     assert len(world.gateway.writes) == 1
 
@@ -367,10 +361,10 @@ async def test_an_event_older_than_the_applied_one_is_ignored(world: World) -> N
 async def test_a_rate_limited_write_is_retried_through_the_edge_until_the_last_attempt(world: World) -> None:
     world.gateway.fail_with = RateLimited("429", status=429)
     with pytest.raises(TransientFailure):
-        await world.send(placed(), Attempt(1))
-    assert world.published.events == []
+        await world.send(placed(), attempt=1)
+    assert world.published.sent == []
     assert world.ledger.notes[0]["code"] == "NETSUITE_UNAVAILABLE"
-    outcome = await world.send(placed(), Attempt(8, is_last=True))
+    outcome = await world.send(placed(), attempt=8, is_last_attempt=True)
     assert outcome is not None
     error = outcome.data.error  # type: ignore[union-attr]
     assert (error.code, error.retryable, outcome.data.attempts) == (ErrorCode.NETSUITE_UNAVAILABLE, True, 8)

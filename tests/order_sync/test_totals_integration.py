@@ -10,7 +10,7 @@ import pytest
 from order_sync_harness import OutcomeReader, Stack, Supplier, money
 
 from om_contracts import SYNC_RESULTS_TOPIC
-from order_sync.app import OrderSync
+from order_sync.app import Wired
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +43,7 @@ def _once(events: list[dict[str, Any]], answering: set[str]) -> list[dict[str, A
 
 
 async def _outcomes(
-    stack: Stack, service: OrderSync, supplier: Supplier, orders: list[dict[str, Any]], **integration: Any
+    stack: Stack, service: Wired, supplier: Supplier, orders: list[dict[str, Any]], **integration: Any
 ) -> list[dict[str, Any]]:
     reader = OutcomeReader(stack.kafka_bootstrap, SYNC_RESULTS_TOPIC, {supplier.supplier_id})
     await reader.start()
@@ -59,7 +59,7 @@ async def _outcomes(
 
 
 async def test_with_tax_codes_gst_and_gst_free_lines_sync_with_ordermentums_totals(
-    shared: tuple[Stack, OrderSync],
+    shared: tuple[Stack, Wired],
 ) -> None:
     stack, service = shared
     supplier = stack.supplier()
@@ -89,7 +89,7 @@ async def test_with_tax_codes_gst_and_gst_free_lines_sync_with_ordermentums_tota
 
 
 async def test_without_tax_codes_netsuites_item_defaults_make_a_totals_mismatch_with_both_totals(
-    shared: tuple[Stack, OrderSync],
+    shared: tuple[Stack, Wired],
 ) -> None:
     stack, service = shared
     supplier = stack.supplier()
@@ -119,7 +119,7 @@ def _requests(supplier: Supplier) -> Counter[str]:
 
 
 async def test_reading_totals_back_costs_no_extra_request_per_order_created_or_updated(
-    shared: tuple[Stack, OrderSync],
+    shared: tuple[Stack, Wired],
 ) -> None:
     stack, service = shared
     supplier = stack.supplier(concurrency_limit=5)

@@ -1,4 +1,4 @@
-"""Catalog polling cursors (high-water marks) per supplier and kind, in MongoDB."""
+"""Catalog polling cursors (high-water marks) per supplier and kind, in MongoDB (`om_platform.ports.Cursors[str]`)."""
 
 from __future__ import annotations
 
@@ -7,26 +7,24 @@ from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
-from order_sync.service_layer.catalog import CatalogKind
-
 
 class MongoCursors:
     def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
         self._collection = collection
 
-    async def get(self, supplier_id: str, kind: CatalogKind) -> str | None:
-        document = await self._collection.find_one({"_id": f"{supplier_id}:{kind}"})
+    async def get(self, supplier_id: str, stream: str) -> str | None:
+        document = await self._collection.find_one({"_id": f"{supplier_id}:{stream}"})
         value = document.get("high_water") if document else None
         return value if isinstance(value, str) else None
 
-    async def set(self, supplier_id: str, kind: CatalogKind, high_water: str) -> None:
+    async def save(self, supplier_id: str, stream: str, position: str) -> None:
         await self._collection.update_one(
-            {"_id": f"{supplier_id}:{kind}"},
+            {"_id": f"{supplier_id}:{stream}"},
             {
                 "$set": {
-                    "high_water": high_water,
+                    "high_water": position,
                     "supplier_id": supplier_id,
-                    "kind": kind,
+                    "kind": stream,
                     "updated_at": datetime.now(UTC),
                 }
             },

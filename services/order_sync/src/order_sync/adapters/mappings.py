@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Literal
 
 from om_contracts import Customer, IntegrationSettings, Product
@@ -42,10 +42,13 @@ class StoreMappings:
 
 
 class FreshIntegrations:
-    """`Integrations` that always reads MongoDB (re-syncs must see a change another replica applied)."""
+    """`om_platform.ports.Integrations` that always reads MongoDB (re-syncs must see a change another replica applied)."""
 
     def __init__(self, store: IntegrationStore) -> None:
         self._store = store
 
     async def get(self, supplier_id: str) -> IntegrationSettings | None:
         return await self._store.get(supplier_id, fresh=True)
+
+    def configured(self) -> AsyncIterator[tuple[str, IntegrationSettings]]:
+        return self._store.configured()

@@ -1,5 +1,8 @@
 """order_sync's view of a supplier's NetSuite account, over `om_netsuite.NetSuiteSession`.
 
+The service's one NetSuite boundary: every SuiteQL text and every parse of a NetSuite record or row
+is here, and the use cases get typed values (`domain.netsuite_records`), never a raw record.
+
 The upsert (``PUT /{type}/eid:{externalId}?replace=item``, Help section_156335203191 and
 section_1545142420) answers 204 with the internal id in ``Location`` but neither the ``tranId``
 nor what NetSuite made of the body. Both are read back once per write with SuiteQL: the
@@ -17,17 +20,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from om_contracts import IntegrationSettings, NetSuiteRecordRef, TransactionTotals
+from om_contracts import (
+    IntegrationSettings,
+    NetSuiteCustomer,
+    NetSuiteItem,
+    NetSuiteRecordRef,
+    TransactionTotals,
+)
 from om_netsuite import NetSuiteSession, PermanentError
 from om_platform.currencies import currency_ids
+from om_platform.transaction_mapping import TransactionBody
 from order_sync.adapters.currencies import CurrencyStore
-from order_sync.domain.mapping import TransactionBody
-from order_sync.domain.outcomes import Written
+from order_sync.domain.netsuite_records import CatalogChange, FoundTransaction, Written
+from order_sync.service_layer.ports import CatalogKind
 
 SessionFor = Callable[[str, IntegrationSettings], NetSuiteSession]
 Stored = tuple[CurrencyStore, str]
@@ -192,16 +202,20 @@ class NetSuiteGateway:
         )
         return Written(record, found.totals if found else None)
 
-    async def find(self, record_type: str, external_id: str) -> dict[str, Any] | None:
+    async def find(self, record_type: str, external_id: str) -> FoundTransaction | None:
         try:
-            return await self._session.get(record_type, f"eid:{external_id}", expand_sub_resources=True)
+            record = await self._session.get(record_type, f"eid:{external_id}", expand_sub_resources=True)
         except PermanentError as exc:
             if exc.status == 404:
                 return None
             raise
+        return transaction_of(record_type, external_id, record)
 
-    async def close_lines(self, record_type: str, internal_id: str, lines: list[dict[str, Any]]) -> None:
-        await self._session.update(record_type, internal_id, {"item": {"items": lines}}, replace=["item"])
+    async def close_lines(self, found: FoundTransaction) -> None:
+        lines = [dict(line) for line in found.lines_to_close]
+        await self._session.update(
+            found.ref.record_type, found.ref.internal_id, {"item": {"items": lines}}, replace=["item"]
+        )
 
     async def credit_invoice(self, invoice_id: str, credit_external_id: str, memo: str) -> str:
         body = {"externalId": credit_external_id, "memo": memo}
@@ -211,8 +225,128 @@ class NetSuiteGateway:
             # A lost response may have created it already: the external id tells.
             existing = await self.find("creditMemo", credit_external_id)
             if existing is not None:
-                return str(existing["id"])
+                return existing.ref.internal_id
             raise
+
+    async def changed(
+        self, kind: CatalogKind, after_modified: str, after_position: int, limit: int
+    ) -> list[CatalogChange]:
+        params: list[object] = [after_modified, after_modified, after_position]
+        changes: list[CatalogChange] = []
+        async for row in self._session.suiteql(CATALOG_QUERIES[kind], params, page_size=limit):
+            changes.append(catalog_change_of(kind, row))
+            if len(changes) == limit:
+                break
+        return changes
+
+
+# -- record parsing (NetSuite's JSON -> domain.netsuite_records) ----------------------------------
+
+
+def transaction_of(record_type: str, external_id: str, record: Mapping[str, Any]) -> FoundTransaction:
+    """A transaction read with its sublists expanded, in the terms cancel and void decide on."""
+    tran_id = record.get("tranId")
+    lines = _lines(record)
+    return FoundTransaction(
+        ref=NetSuiteRecordRef(
+            record_type=record_type,
+            internal_id=str(record["id"]),
+            external_id=external_id,
+            tran_id=str(tran_id) if tran_id is not None else None,
+        ),
+        status=_status(record),
+        billed=any(_number(line.get("quantityBilled")) > 0 for line in lines),
+        amount_paid=_number(record.get("amountPaid")),
+        lines_to_close=tuple(_closed_copy(line) for line in lines),
+    )
+
+
+def _status(record: Mapping[str, Any]) -> str | None:
+    status = record.get("status")
+    if isinstance(status, dict):
+        status = status.get("id")
+    return str(status) if status is not None else None
+
+
+def _lines(record: Mapping[str, Any]) -> list[dict[str, object]]:
+    sublist = record.get("item")
+    items = sublist.get("items") if isinstance(sublist, dict) else None
+    return [line for line in items if isinstance(line, dict)] if isinstance(items, list) else []
+
+
+def _number(value: object) -> Decimal:
+    try:
+        return Decimal(str(value)) if value is not None else Decimal(0)
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def _closed_copy(line: Mapping[str, object]) -> dict[str, object]:
+    """The line with ``isClosed``, keeping what NetSuite would otherwise reset on a sublist replace."""
+    copy: dict[str, object] = {"isClosed": True}
+    for key in ("item", "quantity", "rate", "amount", "description", "location", "department", "class"):
+        value = line.get(key)
+        if value is None:
+            continue
+        if isinstance(value, dict):
+            value = {"id": value.get("id")}
+        copy[key] = value
+    return copy
+
+
+# -- catalog: keyset pages of customers and items ---------------------------------------------------
+
+CATALOG_QUERIES: dict[CatalogKind, str] = {
+    "customer": (
+        "SELECT id, entityid, companyname, email, isinactive, "
+        "TO_CHAR(lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS') AS lmd FROM customer "
+        "WHERE lastmodifieddate > TO_TIMESTAMP(?, 'YYYY-MM-DD HH24:MI:SS') "
+        "OR (lastmodifieddate = TO_TIMESTAMP(?, 'YYYY-MM-DD HH24:MI:SS') AND id > ?) "
+        "ORDER BY lastmodifieddate, id"
+    ),
+    "item": (
+        "SELECT id, itemid, displayname, isinactive, "
+        "TO_CHAR(lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS') AS lmd FROM item "
+        "WHERE lastmodifieddate > TO_TIMESTAMP(?, 'YYYY-MM-DD HH24:MI:SS') "
+        "OR (lastmodifieddate = TO_TIMESTAMP(?, 'YYYY-MM-DD HH24:MI:SS') AND id > ?) "
+        "ORDER BY lastmodifieddate, id"
+    ),
+}
+"""Keyset paging on ``(lastmodifieddate, id)`` (reference/netsuite.md §5.3): each page starts after
+the last row of the previous one, so no row is skipped or repeated while records change."""
+
+
+def catalog_change_of(kind: CatalogKind, row: Mapping[str, Any]) -> CatalogChange:
+    """A row of `CATALOG_QUERIES[kind]` (SuiteQL answers text and omits null columns)."""
+    record: NetSuiteCustomer | NetSuiteItem
+    if kind == "customer":
+        name = _text(row.get("companyname")) or _text(row.get("entityid")) or f"customer {row['id']}"
+        record = NetSuiteCustomer(
+            netsuite_id=str(row["id"]),
+            name=name,
+            email=_text(row.get("email")),
+            is_inactive=_flag(row.get("isinactive")),
+            ordermentum_id=None,
+        )
+    else:
+        sku = _text(row.get("itemid"))
+        record = NetSuiteItem(
+            netsuite_id=str(row["id"]),
+            name=_text(row.get("displayname")) or sku or f"item {row['id']}",
+            sku=sku,
+            is_inactive=_flag(row.get("isinactive")),
+            ordermentum_id=None,
+        )
+    lmd = row.get("lmd")
+    return CatalogChange(record=record, position=int(row["id"]), modified=str(lmd) if lmd else None)
+
+
+def _flag(value: Any) -> bool:
+    return value in (True, "T", "t", "true", "True")
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
 
 
 class Gateways:

@@ -1,6 +1,6 @@
 """Which blocked records a settings change can unblock (pure).
 
-A failed record waits for the ids its failure names (`mapping.blockers`: `customer:<id>`,
+A failed record waits for the ids its failure names (`blockers.blockers`: `customer:<id>`,
 `product:<id>`, `freight:<customer id>`, `surcharge`). Each way a fix arrives provides some of
 them; a record is worth re-syncing when its latest failure waits for at least one of those.
 """
@@ -12,7 +12,7 @@ from typing import Literal, Protocol
 
 from om_contracts import ErrorCode, PropertyName
 from om_platform.freshness import PARKED_CODES as PARKED_BY_CONNECTION
-from order_sync.domain.mapping import SURCHARGE, customer_blocker, freight_blocker, product_blocker
+from order_sync.domain.blockers import SURCHARGE, customer_blocker, freight_blocker, product_blocker
 
 BlockerKind = Literal["customer", "product", "freight", "surcharge"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import TypeAdapter
 
@@ -43,14 +43,6 @@ Outcome = (
 )
 
 
-@dataclass(frozen=True)
-class Written:
-    """The record an upsert wrote, and NetSuite's totals read back after it (None if not read)."""
-
-    record: NetSuiteRecordRef
-    netsuite_totals: TransactionTotals | None = None
-
-
 def verify_totals(
     ordermentum: TransactionTotals, netsuite: TransactionTotals | None, differences: list[str]
 ) -> tuple[ComparedTotals | None, tuple[SyncWarning, ...]]:
@@ -87,17 +79,8 @@ def succeeded(
     totals: ComparedTotals | None = None,
     warnings: tuple[SyncWarning, ...] = (),
 ) -> Outcome:
-    data = SyncSucceeded(
-        source_event_id=source.event_id,
-        kind=source.kind,
-        ordermentum_id=source.transaction.id,
-        number=source.transaction.number,
-        attempts=attempts,
-        netsuite=record,
-        totals=totals,
-        warnings=warnings,
-    )
-    common = {"event_id": event_id, "occurred_at": now, "supplier_id": source.supplier_id, "data": data}
+    data = SyncSucceeded(**_about(source, attempts), netsuite=record, totals=totals, warnings=warnings)
+    common = _envelope(source, data, event_id, now)
     if source.kind == "order":
         if status == "cancelled":
             return NetSuiteOrderCancelled.model_validate(common)
@@ -119,19 +102,29 @@ def failed(
     event_id: str,
     now: datetime,
 ) -> Outcome:
-    data = SyncFailed(
-        source_event_id=source.event_id,
-        kind=source.kind,
-        ordermentum_id=source.transaction.id,
-        number=source.transaction.number,
-        attempts=attempts,
-        netsuite=record,
-        error=SyncError(code=code, message=message, retryable=retryable, details=details),
-    )
-    common = {"event_id": event_id, "occurred_at": now, "supplier_id": source.supplier_id, "data": data}
+    error = SyncError(code=code, message=message, retryable=retryable, details=details)
+    data = SyncFailed(**_about(source, attempts), netsuite=record, error=error)
+    common = _envelope(source, data, event_id, now)
     if source.kind == "order":
         return NetSuiteOrderFailed.model_validate(common)
     return NetSuiteInvoiceFailed.model_validate(common)
+
+
+def _about(source: SourceEvent, attempts: int) -> dict[str, Any]:
+    """What every outcome says about the event it answers."""
+    return {
+        "source_event_id": source.event_id,
+        "kind": source.kind,
+        "ordermentum_id": source.transaction.id,
+        "number": source.transaction.number,
+        "attempts": attempts,
+    }
+
+
+def _envelope(
+    source: SourceEvent, data: SyncSucceeded | SyncFailed, event_id: str, now: datetime
+) -> dict[str, Any]:
+    return {"event_id": event_id, "occurred_at": now, "supplier_id": source.supplier_id, "data": data}
 
 
 _STATUS: dict[str, Status] = {

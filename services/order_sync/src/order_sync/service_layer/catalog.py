@@ -1,73 +1,48 @@
 """Use case: publish NetSuite customers and items changed since a cursor to ``netsuite.catalog.v1``.
 
 Keyset paging on ``(lastmodifieddate, id)`` (reference/netsuite.md §5.3 "incremental sync
-pattern"): each page is a fresh query that starts after the last row of the previous page, so no
-row is skipped or repeated while records change underneath, and no 100,000-row offset window
-applies. The cursor is saved after each page's events were confirmed by the broker.
+pattern", the query is the gateway's): each page starts after the last record of the previous
+page, so no record is skipped or repeated while records change underneath, and no 100,000-row
+offset window applies. The cursor is saved after each page's events were confirmed by the broker.
+
+The schedule (every configured supplier each `CATALOG_INTERVAL_S`, one replica per supplier under
+the lease `order_sync.catalog:<supplier>`, suppliers whose breaker is open skipped) is
+`om_platform.supplier_jobs.SupplierJobs`'; each of its jobs is one `refresh`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Protocol
 
 from om_contracts import IntegrationSettings, NetSuiteCustomerChanged, NetSuiteItemChanged
-from order_sync.domain.catalog import EPOCH, customer_of, item_of, start_from
+from om_platform.ports import Cursors, Integrations, Publish
+from order_sync.domain.catalog_cursor import EPOCH, start_from
+from order_sync.service_layer.ports import CatalogKind, CatalogSource, ReverseMappings
 
 log = logging.getLogger(__name__)
 
-CatalogKind = Literal["customer", "item"]
 PAGE_SIZE = 1000
-
-_QUERIES: dict[CatalogKind, str] = {
-    "customer": (
-        "SELECT id, entityid, companyname, email, isinactive, "
-        "TO_CHAR(lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS') AS lmd FROM customer "
-        "WHERE lastmodifieddate > TO_TIMESTAMP(?, 'YYYY-MM-DD HH24:MI:SS') "
-        "OR (lastmodifieddate = TO_TIMESTAMP(?, 'YYYY-MM-DD HH24:MI:SS') AND id > ?) "
-        "ORDER BY lastmodifieddate, id"
-    ),
-    "item": (
-        "SELECT id, itemid, displayname, isinactive, "
-        "TO_CHAR(lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS') AS lmd FROM item "
-        "WHERE lastmodifieddate > TO_TIMESTAMP(?, 'YYYY-MM-DD HH24:MI:SS') "
-        "OR (lastmodifieddate = TO_TIMESTAMP(?, 'YYYY-MM-DD HH24:MI:SS') AND id > ?) "
-        "ORDER BY lastmodifieddate, id"
-    ),
-}
-
-
-class Query(Protocol):
-    def __call__(self, query: str, params: list[object], page_size: int) -> AsyncIterator[dict[str, Any]]: ...
-
-
-class Cursors(Protocol):
-    async def get(self, supplier_id: str, kind: CatalogKind) -> str | None: ...
-
-    async def set(self, supplier_id: str, kind: CatalogKind, high_water: str) -> None: ...
-
-
-class ReverseMappings(Protocol):
-    async def reverse(
-        self,
-        supplier_id: str,
-        integration: IntegrationSettings,
-        kind: Literal["customer", "product"],
-        ids: list[str],
-    ) -> dict[str, str]: ...
-
+KINDS: tuple[CatalogKind, ...] = ("customer", "item")
 
 CatalogEvent = NetSuiteCustomerChanged | NetSuiteItemChanged
 
 
+class CatalogSources(Protocol):
+    def for_supplier(self, supplier_id: str, integration: IntegrationSettings) -> CatalogSource: ...
+
+
 @dataclass
 class CatalogDeps:
-    cursors: Cursors
+    cursors: Cursors[str]
+    """High-water marks per supplier, one stream per `CatalogKind`."""
     mappings: ReverseMappings
-    publish: Callable[[CatalogEvent], Awaitable[None]]
+    publish: Publish
+    integrations: Integrations
+    netsuite: CatalogSources
     new_event_id: Callable[[], str]
     clock: Callable[[], datetime]
     overlap_s: float = 5.0
@@ -77,40 +52,49 @@ async def publish_changes(
     deps: CatalogDeps,
     supplier_id: str,
     integration: IntegrationSettings,
-    query: Query,
+    source: CatalogSource,
     kind: CatalogKind,
 ) -> int:
     """Publish every `kind` record changed since the supplier's cursor; returns how many."""
     start = start_from(await deps.cursors.get(supplier_id, kind), deps.overlap_s)
-    last_lmd, last_id = start, 0
+    last_modified, last_position = start, 0
     published = 0
     while True:
-        rows: list[dict[str, Any]] = []
-        async for row in query(_QUERIES[kind], [last_lmd, last_lmd, last_id], PAGE_SIZE):
-            rows.append(row)
-            if len(rows) == PAGE_SIZE:
-                break
-        if not rows:
+        changes = await source.changed(kind, last_modified, last_position, PAGE_SIZE)
+        if not changes:
             return published
-        ids = [str(row["id"]) for row in rows]
+        ids = [change.record.netsuite_id for change in changes]
         mapped = await deps.mappings.reverse(
             supplier_id, integration, "customer" if kind == "customer" else "product", ids
         )
-        for row in rows:
-            event: CatalogEvent
+        for change in changes:
+            data = change.record.model_copy(update={"ordermentum_id": mapped.get(change.record.netsuite_id)})
             common = {
                 "event_id": deps.new_event_id(),
                 "occurred_at": deps.clock(),
                 "supplier_id": supplier_id,
             }
-            if kind == "customer":
-                event = NetSuiteCustomerChanged(**common, data=customer_of(row, mapped.get(str(row["id"]))))
-            else:
-                event = NetSuiteItemChanged(**common, data=item_of(row, mapped.get(str(row["id"]))))
-            await deps.publish(event)
+            event: CatalogEvent = (
+                NetSuiteCustomerChanged(**common, data=data)
+                if kind == "customer"
+                else NetSuiteItemChanged(**common, data=data)
+            )
+            await deps.publish(event, key=supplier_id)
             published += 1
-        last_lmd = str(rows[-1].get("lmd") or EPOCH)
-        last_id = int(rows[-1]["id"])
-        await deps.cursors.set(supplier_id, kind, last_lmd)
-        if len(rows) < PAGE_SIZE:
+        last_modified = changes[-1].modified or EPOCH
+        last_position = changes[-1].position
+        await deps.cursors.save(supplier_id, kind, last_modified)
+        if len(changes) < PAGE_SIZE:
             return published
+
+
+async def refresh(deps: CatalogDeps, supplier_id: str, integration: IntegrationSettings | None = None) -> int:
+    """Publish the supplier's customers and items changed since the last poll, now; returns how many."""
+    integration = integration or await deps.integrations.get(supplier_id)
+    if integration is None:
+        raise LookupError(f"supplier {supplier_id} has no NetSuite integration configured")
+    source = deps.netsuite.for_supplier(supplier_id, integration)
+    total = 0
+    for kind in KINDS:
+        total += await publish_changes(deps, supplier_id, integration, source, kind)
+    return total

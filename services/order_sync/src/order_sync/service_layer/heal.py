@@ -26,18 +26,26 @@ mapping failure it asks whether what the failure names resolves now, and request
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 from om_contracts import IntegrationSettings, SyncFailed
 from om_platform.connections import AlwaysConnected, ConnectionView
-from order_sync.domain.healing import CONNECTION, WAITING_FOR, parse_blocker
-from order_sync.domain.mapping import blockers, customer_blocker, freight_blocker, product_blocker
+from om_platform.integrations import SettingsChange
+from om_platform.mappings import MappedEntity
+from om_platform.ports import Leases
+from order_sync.domain import healing
+from order_sync.domain.blockers import blockers, customer_blocker, freight_blocker, product_blocker
+from order_sync.domain.healing import CONNECTION, INTEGRATION, WAITING_FOR, parse_blocker
 from order_sync.domain.outcomes import Outcome
-from order_sync.service_layer.ports import HealRequest, HealRequests, Selection
-from order_sync.service_layer.resync import ResyncReport, resync_selected
-from order_sync.service_layer.sync import SyncDeps
+from order_sync.service_layer.events import TransactionEvent, payload_of, source_of
+from order_sync.service_layer.ports import ConnectionStates, HealRequest, HealRequests, Selection
+from order_sync.service_layer.resync import ResyncReport, republish_abandoned, resync_selected
+from order_sync.service_layer.sync import SyncDeps, sync_event
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +59,53 @@ class HealDeps:
     claim_ttl_s: float
     connections: ConnectionView = field(default_factory=AlwaysConnected)
     """Whether a supplier's NetSuite breaker is open (a connection heal waits until it is not)."""
+
+
+# -- triggers -----------------------------------------------------------------------------------
+
+
+async def sync_and_recheck(
+    deps: SyncDeps,
+    heal: HealDeps | None,
+    event: TransactionEvent,
+    *,
+    attempt: int = 1,
+    is_last_attempt: bool = False,
+) -> Outcome | None:
+    """Apply an order/invoice event (`sync.sync_event`); with healing on, `recheck` its failure."""
+    outcome = await sync_event(
+        deps, source_of(event), payload_of(event), attempt=attempt, is_last_attempt=is_last_attempt
+    )
+    if outcome is not None and heal is not None:
+        await recheck(heal, outcome)
+    return outcome
+
+
+async def after_mapping(
+    deps: HealDeps, supplier_id: str, kind: Literal["customer", "product"], entity: MappedEntity
+) -> set[str]:
+    """A customer/product upsert was stored (`om_platform.mappings`): heal what it unblocks."""
+    return await request_heals(deps, supplier_id, healing.provided_by_entity(kind, entity))
+
+
+async def after_settings_change(deps: HealDeps, supplier_id: str, change: SettingsChange) -> None:
+    """New mappings in the integration's tabs, or a new surcharge item: heal what they unblock."""
+    provided = healing.provided_by_settings(
+        change.customers, change.products, surcharge_item=change.surcharge_item
+    )
+    if change.connected:  # mappings stored while disconnected could not heal anything then
+        provided += tuple(await deps.sync.ledger.blocking(supplier_id, None))
+        await request_code_heal(deps, supplier_id, INTEGRATION)
+    if change.credentials:  # refused logins may pass now (an open breaker waits for its probe)
+        await request_code_heal(deps, supplier_id, CONNECTION)
+    await request_heals(deps, supplier_id, provided)
+
+
+async def request_import_heals(
+    deps: HealDeps, supplier_id: str, ids: Mapping[Literal["customer", "product"], Iterable[str]]
+) -> set[str]:
+    """`omctl mappings import` mapped these Ordermentum ids (`customer`, `product`): heal them."""
+    return await request_heals(deps, supplier_id, healing.provided_by_import(ids))
 
 
 async def request_heals(deps: HealDeps, supplier_id: str, provided: Iterable[str]) -> set[str]:
@@ -97,6 +152,72 @@ async def recheck(deps: HealDeps, outcome: Outcome) -> set[str]:
             extra={"supplier_id": outcome.supplier_id, "event_id": data.source_event_id},
         )
     return ready
+
+
+# -- the heal job ---------------------------------------------------------------------------------
+
+
+async def catch_up(deps: HealDeps, connections: ConnectionStates) -> None:
+    """At start: what a recovery or an integration would have healed while no replica ran.
+
+    A connection that came back, or settings that arrived, while this service was down (or
+    between its transition and its heal request) left records failed with a code they heal.
+    """
+    ledger = deps.sync.ledger
+    parked = await ledger.failing_with(WAITING_FOR[CONNECTION])
+    states = await connections.load(parked)
+    for supplier_id in parked:
+        if not states[supplier_id].breaker_open:
+            await request_code_heal(deps, supplier_id, CONNECTION)
+    for supplier_id in await ledger.failing_with(WAITING_FOR[INTEGRATION]):
+        if await deps.sync.integrations.get(supplier_id) is not None:
+            await request_code_heal(deps, supplier_id, INTEGRATION)
+
+
+async def heal_forever(
+    deps: HealDeps, leases: Leases, connections: ConnectionStates, *, poll_s: float, lease_ttl_s: float
+) -> None:
+    """Heal every supplier with pending requests, each in its own task (one replica per supplier)."""
+    running: dict[str, asyncio.Task[None]] = {}
+    caught_up = False
+    try:
+        while True:
+            if not caught_up:
+                try:
+                    await catch_up(deps, connections)
+                    caught_up = True
+                except Exception:
+                    log.exception("catching up on heals at start failed; retrying")
+            try:
+                await republish_abandoned(deps.sync, deps.claim_ttl_s)
+                for supplier_id in await deps.requests.suppliers():
+                    if supplier_id not in running:
+                        running[supplier_id] = asyncio.create_task(
+                            _heal_under_lease(deps, leases, supplier_id, lease_ttl_s),
+                            name=f"heal:{supplier_id}",
+                        )
+            except Exception:
+                log.exception("looking for heal requests failed; retrying")
+            for supplier_id in [s for s, task in running.items() if task.done()]:
+                running.pop(supplier_id)
+            await deps.requests.wait(poll_s)
+    finally:
+        for task in running.values():
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.gather(*running.values(), return_exceptions=True)
+
+
+async def _heal_under_lease(deps: HealDeps, leases: Leases, supplier_id: str, lease_ttl_s: float) -> None:
+    try:
+        async with leases.hold(f"order_sync.heal:{supplier_id}", lease_ttl_s) as lease:
+            if lease is not None:  # else another replica heals this supplier now
+                await heal_supplier(deps, supplier_id)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        # The requests stay pending: the next round tries again.
+        log.exception("heal failed", extra={"supplier_id": supplier_id})
 
 
 async def heal_supplier(deps: HealDeps, supplier_id: str) -> ResyncReport:

@@ -1,4 +1,9 @@
-"""The ports the use cases need. Adapters implement them; tests use in-memory fakes."""
+"""order_sync's own ports: what its use cases need beyond the shared ones.
+
+The shared ports (integrations, leases, cursors, publishing) are `om_platform.ports`; these are
+order_sync's alone. Adapters implement them; unit tests use in-memory fakes (the shared ports'
+fakes are `tests/fakes.py`).
+"""
 
 from __future__ import annotations
 
@@ -15,8 +20,11 @@ from om_contracts import (
     Product,
     SyncKind,
 )
-from order_sync.domain.mapping import TransactionBody
-from order_sync.domain.outcomes import Outcome, Status, Written
+from om_platform.connections import ConnectionView
+from om_platform.connections import Status as ConnectionStatus
+from om_platform.transaction_mapping import TransactionBody
+from order_sync.domain.netsuite_records import CatalogChange, FoundTransaction, Written
+from order_sync.domain.outcomes import Outcome, Status
 
 
 @dataclass
@@ -42,7 +50,7 @@ class LedgerEntry:
     version: int = 0
     """Outcomes recorded so far: tells a writer whether someone else wrote the record meanwhile."""
     blocked_by: tuple[str, ...] = ()
-    """What the latest outcome waits for (`domain.mapping.blockers`); indexed."""
+    """What the latest outcome waits for (`domain.blockers.blockers`); indexed."""
     claimed_by: str | None = None
     """The re-sync holding a live claim on the record (None when free or the claim expired)."""
     stored: bool = False
@@ -62,7 +70,7 @@ class Selection:
     status: str | None = "failed"
     code: ErrorCode | None = None
     blocked_by: tuple[str, ...] = ()
-    """Entries waiting for any of these (`domain.mapping.blockers`)."""
+    """Entries waiting for any of these (`domain.blockers.blockers`)."""
     codes: tuple[ErrorCode, ...] = ()
     """Entries whose latest failure has any of these codes (`domain.healing.WAITING_FOR`)."""
     written_before: datetime | None = None
@@ -152,10 +160,6 @@ class Ledger(Protocol):
         ...
 
 
-class Integrations(Protocol):
-    async def get(self, supplier_id: str) -> IntegrationSettings | None: ...
-
-
 class MappingResolver(Protocol):
     async def resolve_customer(
         self, supplier_id: str, integration: IntegrationSettings, customer: Customer
@@ -204,6 +208,16 @@ class HealRequests(Protocol):
         """Mark these done, unless requested again since (a newer generation stays pending)."""
         ...
 
+    async def wait(self, timeout_s: float) -> None:
+        """Until this process adds a request, or `timeout_s` (other processes' requests are polled)."""
+        ...
+
+
+class ConnectionStates(ConnectionView, Protocol):
+    """The suppliers' NetSuite connections: this process's view, and the shared state read now."""
+
+    async def load(self, supplier_ids: list[str]) -> Mapping[str, ConnectionStatus]: ...
+
 
 class Gateway(Protocol):
     """One supplier's NetSuite account, in the terms order_sync needs."""
@@ -214,11 +228,13 @@ class Gateway(Protocol):
         """Write the transaction and read back its number and NetSuite's totals (batched)."""
         ...
 
-    async def find(self, record_type: str, external_id: str) -> dict[str, Any] | None:
-        """The record with its sublists expanded, or None when NetSuite has no such record."""
+    async def find(self, record_type: str, external_id: str) -> FoundTransaction | None:
+        """The transaction (read with its sublists), or None when NetSuite has no such record."""
         ...
 
-    async def close_lines(self, record_type: str, internal_id: str, lines: list[dict[str, Any]]) -> None: ...
+    async def close_lines(self, found: FoundTransaction) -> None:
+        """Close every item line of `found` (its `lines_to_close`)."""
+        ...
 
     async def credit_invoice(self, invoice_id: str, credit_external_id: str, memo: str) -> str: ...
 
@@ -227,8 +243,29 @@ class GatewayFactory(Protocol):
     def for_supplier(self, supplier_id: str, integration: IntegrationSettings) -> Gateway: ...
 
 
-class Publish(Protocol):
-    async def __call__(self, outcome: Outcome) -> None: ...
+CatalogKind = Literal["customer", "item"]
+
+
+class CatalogSource(Protocol):
+    """One supplier's NetSuite customers or items, in ``(lastmodifieddate, id)`` keyset order."""
+
+    async def changed(
+        self, kind: CatalogKind, after_modified: str, after_position: int, limit: int
+    ) -> list[CatalogChange]:
+        """Up to `limit` records modified after (`after_modified`, `after_position`), in order."""
+        ...
+
+
+class ReverseMappings(Protocol):
+    async def reverse(
+        self,
+        supplier_id: str,
+        integration: IntegrationSettings,
+        kind: Literal["customer", "product"],
+        ids: list[str],
+    ) -> dict[str, str]:
+        """The Ordermentum id of each NetSuite id that has one."""
+        ...
 
 
 class Counters(Protocol):

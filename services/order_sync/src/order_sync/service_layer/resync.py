@@ -28,7 +28,7 @@ from om_contracts import ErrorCode
 from order_sync.domain.outcomes import Outcome, parse_outcome
 from order_sync.service_layer.events import parse_stored, source_of
 from order_sync.service_layer.ports import Claim, LedgerEntry, Selection
-from order_sync.service_layer.sync import Attempt, SyncDeps, sync_event
+from order_sync.service_layer.sync import SyncDeps, sync_event
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +57,16 @@ async def resync(
     *,
     ordermentum_id: str | None = None,
     code: ErrorCode | None = None,
-    concurrency: int = 1,
+    concurrency: int | None = 1,
     claim_ttl_s: float = 30.0,
 ) -> ResyncReport:
-    """Re-sync one record (any status), or every failed record of a supplier (optionally by code)."""
+    """Re-sync one record (any status), or every failed record of a supplier (optionally by code).
+
+    `concurrency` None: the supplier's `concurrency_limit` (`deps.integrations` should read fresh).
+    """
+    if concurrency is None:
+        integration = await deps.integrations.get(supplier_id)
+        concurrency = integration.concurrency_limit if integration else 1
     selection = Selection(supplier_id, ordermentum_id=ordermentum_id, code=code)
     return await resync_selected(deps, selection, concurrency=concurrency, claim_ttl_s=claim_ttl_s)
 
@@ -158,7 +164,12 @@ class _Run:
             return None
         event = parse_stored(entry.kind, entry.last_event_payload)
         return await sync_event(
-            self.deps, source_of(event), entry.last_event_payload, Attempt.only(), resync=True, claim=claim
+            self.deps,
+            source_of(event),
+            entry.last_event_payload,
+            is_last_attempt=True,
+            resync=True,
+            claim=claim,
         )
 
 
@@ -176,7 +187,7 @@ async def republish_abandoned(deps: SyncDeps, claim_ttl_s: float) -> int:
             await deps.ledger.release(current, claim)
             continue
         outcome = parse_outcome(current.outcome)
-        await deps.publish(outcome)
+        await deps.publish(outcome, key=outcome.supplier_id)
         await deps.ledger.mark_published(
             current.supplier_id, current.kind, current.ordermentum_id, outcome.event_id, claim
         )

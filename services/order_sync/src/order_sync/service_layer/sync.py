@@ -14,7 +14,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Literal
 
 from om_contracts import (
@@ -31,20 +30,21 @@ from om_contracts import (
     external_id,
 )
 from om_netsuite import AuthenticationFailed, NetSuiteError, NetSuiteHTTPError
+from om_platform import transaction_mapping as bodies
 from om_platform.connections import ConnectionDown
 from om_platform.errors import TransientFailure
-from order_sync.domain import mapping, outcomes
-from order_sync.domain.outcomes import Outcome, SourceEvent, Written
+from om_platform.ports import Integrations, Publish
+from order_sync.domain import outcomes
+from order_sync.domain.netsuite_records import FoundTransaction, Written
+from order_sync.domain.outcomes import Outcome, SourceEvent
 from order_sync.service_layer.ports import (
     Claim,
     Counters,
     Gateway,
     GatewayFactory,
-    Integrations,
     Ledger,
     LedgerEntry,
     MappingResolver,
-    Publish,
 )
 
 log = logging.getLogger(__name__)
@@ -63,24 +63,6 @@ class SyncDeps:
     counters: Counters
     new_event_id: Callable[[], str]
     clock: Callable[[], datetime]
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """Which attempt this is, and whether the edge will retry a transient failure of it.
-
-    Both come from the edge (``RecordContext.attempt`` / ``is_last_attempt``, decided by its
-    ``EventRetryPolicy`` before the attempt starts), so on the last attempt a NetSuite outage ends
-    in a NETSUITE_UNAVAILABLE outcome instead of a dead letter; the service keeps no retry state.
-    """
-
-    number: int = 1
-    is_last: bool = False
-
-    @classmethod
-    def only(cls) -> Attempt:
-        """A single attempt with no retry after it (operator re-sync)."""
-        return cls(1, is_last=True)
 
 
 class _Failure(Exception):
@@ -107,12 +89,18 @@ async def sync_event(
     deps: SyncDeps,
     source: SourceEvent,
     payload: str,
-    attempt: Attempt = Attempt(),
     *,
+    attempt: int = 1,
+    is_last_attempt: bool = False,
     resync: bool = False,
     claim: Claim | None = None,
 ) -> Outcome | None:
     """Apply one event; returns the outcome published (None when nothing was published).
+
+    ``attempt`` / ``is_last_attempt`` are the edge's (`om_platform.kafka.RecordContext`, decided
+    by its retry policy before the attempt starts): the service keeps no retry state, and on the
+    last attempt a NetSuite outage ends in a NETSUITE_UNAVAILABLE outcome instead of a dead letter.
+    A re-sync is one attempt with no retry after it.
 
     ``payload`` is the event's JSON, kept in the ledger so `resync` can run it again. With
     ``resync`` the event is applied even if the ledger shows it applied already; a re-sync passes
@@ -145,7 +133,10 @@ async def sync_event(
             return None
     entry = entry or LedgerEntry(supplier_id=source.supplier_id, kind=source.kind, ordermentum_id=tx.id)
     for _ in range(_MAX_OVERLAPS):
-        outcome = await _outcome(deps, source, integration, entry, attempt)
+        try:
+            outcome = await _apply(deps, source, integration, entry, attempt, is_last_attempt)
+        except _Failure as failure:
+            outcome = _failed(deps, source, entry, attempt, failure)
         recorded = await deps.ledger.record(
             entry,
             outcome,
@@ -166,7 +157,7 @@ async def sync_event(
         deps.counters.count("superseded")
         log.info("re-sync skipped: the record changed since it was claimed", extra=extra)
         return None
-    await deps.publish(outcome)
+    await deps.publish(outcome, key=outcome.supplier_id)
     await deps.ledger.mark_published(source.supplier_id, source.kind, tx.id, outcome.event_id, claim)
     error = getattr(outcome.data, "error", None)
     if error is not None:  # say exactly what to fix, in the log as in the failure event
@@ -190,6 +181,7 @@ async def sync_event(
 
 
 _MAX_OVERLAPS = 5
+
 _CLAIM_POLL_S = 0.05
 
 
@@ -205,27 +197,20 @@ async def _unclaimed(deps: SyncDeps, source: SourceEvent, claim: Claim | None) -
         await asyncio.sleep(_CLAIM_POLL_S)  # the claim is released by another task or replica
 
 
-async def _outcome(
-    deps: SyncDeps,
-    source: SourceEvent,
-    integration: IntegrationSettings | None,
-    entry: LedgerEntry,
-    attempt: Attempt,
+def _failed(
+    deps: SyncDeps, source: SourceEvent, entry: LedgerEntry, attempt: int, failure: _Failure
 ) -> Outcome:
-    try:
-        return await _apply(deps, source, integration, entry, attempt)
-    except _Failure as failure:
-        return outcomes.failed(
-            source,
-            failure.code,
-            failure.message,
-            retryable=failure.retryable,
-            details=failure.details,
-            record=failure.record or entry.netsuite,
-            attempts=attempt.number,
-            event_id=deps.new_event_id(),
-            now=deps.clock(),
-        )
+    return outcomes.failed(
+        source,
+        failure.code,
+        failure.message,
+        retryable=failure.retryable,
+        details=failure.details,
+        record=failure.record or entry.netsuite,
+        attempts=attempt,
+        event_id=deps.new_event_id(),
+        now=deps.clock(),
+    )
 
 
 def _other_sync_type(integration: IntegrationSettings, source: SourceEvent) -> bool:
@@ -238,7 +223,7 @@ async def _republish_if_unconfirmed(deps: SyncDeps, entry: LedgerEntry, source: 
         deps.counters.count("duplicate")
         return
     outcome = outcomes.parse_outcome(entry.outcome)
-    await deps.publish(outcome)
+    await deps.publish(outcome, key=outcome.supplier_id)
     await deps.ledger.mark_published(entry.supplier_id, entry.kind, entry.ordermentum_id, outcome.event_id)
     deps.counters.count("republished")
 
@@ -248,7 +233,8 @@ async def _apply(
     source: SourceEvent,
     integration: IntegrationSettings | None,
     entry: LedgerEntry,
-    attempt: Attempt,
+    attempt: int,
+    is_last_attempt: bool,
 ) -> Outcome:
     if integration is None:
         raise _Failure(
@@ -287,7 +273,7 @@ async def _apply(
         ) from exc
     except NetSuiteHTTPError as exc:
         if exc.retryable:
-            await _transient(deps, source, exc, attempt)
+            await _transient(deps, source, exc, attempt, is_last_attempt)
         raise _Failure(
             ErrorCode.NETSUITE_REJECTED,
             f"NetSuite rejected the record: {exc.detail or exc.code or exc.status}",
@@ -299,14 +285,14 @@ async def _apply(
         ) from exc
     except NetSuiteError as exc:
         if exc.retryable:
-            await _transient(deps, source, exc, attempt)
+            await _transient(deps, source, exc, attempt, is_last_attempt)
         raise
     totals, warnings = _verified(source, written)
     return outcomes.succeeded(
         source,
         status,
         record,
-        attempts=attempt.number,
+        attempts=attempt,
         event_id=deps.new_event_id(),
         now=deps.clock(),
         totals=totals,
@@ -320,17 +306,20 @@ def _verified(
     """Ordermentum's totals against those NetSuite booked (read back in the tranId batch)."""
     if written is None or written.netsuite_totals is None:
         return None, ()
-    ours = mapping.ordermentum_totals(source.transaction)
+    ours = bodies.ordermentum_totals(source.transaction)
     theirs = written.netsuite_totals
-    return outcomes.verify_totals(ours, theirs, mapping.totals_differ(ours, theirs))
+    return outcomes.verify_totals(ours, theirs, bodies.totals_differ(ours, theirs))
 
 
-async def _transient(deps: SyncDeps, source: SourceEvent, exc: NetSuiteError, attempt: Attempt) -> None:
-    """Retry through the edge; on its last attempt, report NETSUITE_UNAVAILABLE instead of a dead letter."""
-    if attempt.is_last:
+async def _transient(
+    deps: SyncDeps, source: SourceEvent, exc: NetSuiteError, attempt: int, is_last_attempt: bool
+) -> None:
+    """Leave the retry to the edge (TransientFailure); on the attempt the edge said is its last,
+    report NETSUITE_UNAVAILABLE instead, which heals by itself, rather than a dead letter."""
+    if is_last_attempt:
         raise _Failure(
             ErrorCode.NETSUITE_UNAVAILABLE,
-            f"NetSuite stayed unavailable after {attempt.number} attempt(s): {type(exc).__name__}",
+            f"NetSuite stayed unavailable after {attempt} attempt(s): {type(exc).__name__}",
             retryable=True,
         ) from exc
     await deps.ledger.note_attempt(
@@ -355,13 +344,13 @@ async def _upsert(
         source.supplier_id, integration, [line.product for line in tx.lines]
     )
     currency = await gateway.currency_id(tx.currency)
-    resolved = mapping.Mappings(
+    resolved = bodies.Mappings(
         customer=customer,
         products=dict(products),
         currency=currency,
-        tax_codes=mapping.resolve_tax_codes(tx, integration),
+        tax_codes=bodies.resolve_tax_codes(tx, integration),
     )
-    problem = mapping.check_mappings(tx, resolved, surcharge_item_id=integration.surcharge_item_id)
+    problem = bodies.check_mappings(tx, resolved, surcharge_item_id=integration.surcharge_item_id)
     if problem is not None:
         raise _Failure(problem.code, problem.message, details=problem.details)
     if currency is None:
@@ -370,7 +359,7 @@ async def _upsert(
             f"currency {tx.currency} is not set up in the NetSuite account",
             details=(ErrorDetail(reason=f"no NetSuite currency with symbol {tx.currency}", path="currency"),),
         )
-    body = mapping.build_body(
+    body = bodies.build_body(
         source.kind,
         tx,
         resolved,
@@ -398,101 +387,60 @@ def _external_id(kind: str, tx: Order | Invoice) -> str:
     return external_id("ORDER" if kind == "order" else "INV", tx.id)
 
 
-def _ref(record_type: str, eid: str, record: dict[str, object]) -> NetSuiteRecordRef:
-    tran_id = record.get("tranId")
-    return NetSuiteRecordRef(
-        record_type=record_type,
-        internal_id=str(record["id"]),
-        external_id=eid,
-        tran_id=str(tran_id) if tran_id is not None else None,
-    )
-
-
-def _status(record: dict[str, object]) -> str | None:
-    status = record.get("status")
-    if isinstance(status, dict):
-        status = status.get("id")
-    return str(status) if status is not None else None
+async def _existing(
+    gateway: Gateway, record_type: str, eid: str, code: ErrorCode, message: str
+) -> FoundTransaction:
+    """The transaction a cancel or void acts on; a failure with `code` when NetSuite has none."""
+    found = await gateway.find(record_type, eid)
+    if found is None:
+        raise _Failure(
+            code, message, details=(ErrorDetail(reason=f"no {record_type} with external id {eid}"),)
+        )
+    return found
 
 
 async def _cancel(source: SourceEvent, gateway: Gateway) -> NetSuiteRecordRef:
     """Close every line of the sales order (NetSuite's "Close"; a closed order cannot be billed)."""
-    eid = _external_id("order", source.transaction)
-    record = await gateway.find("salesOrder", eid)
-    if record is None:
-        raise _Failure(
-            ErrorCode.NOT_CANCELLABLE,
-            "NetSuite has no sales order for this order, so there is nothing to close",
-            details=(ErrorDetail(reason=f"no salesOrder with external id {eid}"),),
-        )
-    ref = _ref("salesOrder", eid, record)
-    status = _status(record)
-    if status in ("C", "H"):
-        return ref  # already cancelled or closed: the same effect again
-    lines = _lines(record)
-    if status in _BILLED_STATUSES or any(_billed(line) for line in lines):
+    found = await _existing(
+        gateway,
+        "salesOrder",
+        _external_id("order", source.transaction),
+        ErrorCode.NOT_CANCELLABLE,
+        "NetSuite has no sales order for this order, so there is nothing to close",
+    )
+    if found.status in ("C", "H"):
+        return found.ref  # already cancelled or closed: the same effect again
+    if found.status in _BILLED_STATUSES or found.billed:
         raise _Failure(
             ErrorCode.NOT_CANCELLABLE,
             "the sales order has already been billed in NetSuite and cannot be closed",
-            details=(ErrorDetail(reason=f"sales order status is {status}", path="status"),),
-            record=ref,
+            details=(ErrorDetail(reason=f"sales order status is {found.status}", path="status"),),
+            record=found.ref,
         )
-    closed = [_closed_copy(line) for line in lines]
-    await gateway.close_lines("salesOrder", ref.internal_id, closed)
-    return ref
-
-
-def _lines(record: dict[str, object]) -> list[dict[str, object]]:
-    sublist = record.get("item")
-    items = sublist.get("items") if isinstance(sublist, dict) else None
-    return [line for line in items if isinstance(line, dict)] if isinstance(items, list) else []
-
-
-def _billed(line: dict[str, object]) -> bool:
-    return _decimal(line.get("quantityBilled")) > 0
-
-
-def _decimal(value: object) -> Decimal:
-    try:
-        return Decimal(str(value)) if value is not None else Decimal(0)
-    except InvalidOperation:
-        return Decimal(0)
-
-
-def _closed_copy(line: dict[str, object]) -> dict[str, object]:
-    copy: dict[str, object] = {"isClosed": True}
-    for key in ("item", "quantity", "rate", "amount", "description", "location", "department", "class"):
-        value = line.get(key)
-        if value is None:
-            continue
-        if isinstance(value, dict):
-            value = {"id": value.get("id")}
-        copy[key] = value
-    return copy
+    await gateway.close_lines(found)
+    return found.ref
 
 
 async def _void(source: SourceEvent, gateway: Gateway) -> NetSuiteRecordRef:
     """Void = a credit memo transformed from the invoice and applied to it in full (README)."""
     eid = _external_id("invoice", source.transaction)
-    record = await gateway.find("invoice", eid)
-    if record is None:
-        raise _Failure(
-            ErrorCode.NOT_VOIDABLE,
-            "NetSuite has no invoice for this Ordermentum invoice, so there is nothing to void",
-            details=(ErrorDetail(reason=f"no invoice with external id {eid}"),),
-        )
-    ref = _ref("invoice", eid, record)
+    found = await _existing(
+        gateway,
+        "invoice",
+        eid,
+        ErrorCode.NOT_VOIDABLE,
+        "NetSuite has no invoice for this Ordermentum invoice, so there is nothing to void",
+    )
     credit_eid = f"{eid}-VOID"
     if await gateway.find("creditMemo", credit_eid) is not None:
-        return ref
-    paid = _decimal(record.get("amountPaid"))
-    if paid > 0:
+        return found.ref
+    if found.amount_paid > 0:
         raise _Failure(
             ErrorCode.NOT_VOIDABLE,
             "the NetSuite invoice has payments applied and cannot be voided",
-            details=(ErrorDetail(reason=f"amount paid is {paid}", path="amountPaid"),),
-            record=ref,
+            details=(ErrorDetail(reason=f"amount paid is {found.amount_paid}", path="amountPaid"),),
+            record=found.ref,
         )
     memo = f"Void of Ordermentum invoice {source.transaction.number}"
-    await gateway.credit_invoice(ref.internal_id, credit_eid, memo)
-    return ref
+    await gateway.credit_invoice(found.ref.internal_id, credit_eid, memo)
+    return found.ref

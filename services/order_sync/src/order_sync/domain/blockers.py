@@ -1,53 +1,12 @@
-"""The order/invoice -> NetSuite body mapping (pure), shared with `omctl preview`.
+"""What a failed record waits for (pure): the blocker ids a mapping failure names.
 
-It lives in `om_platform.transaction_mapping` because omctl is installed without the services
-and must print the very body order_sync would send; this module keeps order_sync's own name
-for it.
+`blockers` reads them from a failure's details (`om_platform.transaction_mapping.check_mappings`
+names every problem there); the ledger indexes them, and `healing` / the heal use case re-sync the
+records waiting for an id once it arrives. Building NetSuite bodies is not here: order_sync and
+`omctl preview` share it in `om_platform.transaction_mapping`.
 """
 
 from om_contracts import ErrorCode, ErrorDetail, SyncError
-from om_platform.transaction_mapping import (
-    CENT,
-    MEMO_MAX,
-    Decision,
-    MappingFailure,
-    Mappings,
-    TransactionBody,
-    build_body,
-    check_mappings,
-    decisions,
-    line_amount,
-    memo_for,
-    ordermentum_totals,
-    record_type_for,
-    resolve_tax_codes,
-    totals_differ,
-)
-
-__all__ = [
-    "CENT",
-    "MAPPING_CODES",
-    "MEMO_MAX",
-    "SURCHARGE",
-    "Decision",
-    "MappingFailure",
-    "Mappings",
-    "TransactionBody",
-    "blockers",
-    "build_body",
-    "check_mappings",
-    "customer_blocker",
-    "decisions",
-    "freight_blocker",
-    "line_amount",
-    "memo_for",
-    "ordermentum_totals",
-    "product_blocker",
-    "record_type_for",
-    "resolve_tax_codes",
-    "totals_differ",
-]
-
 
 MAPPING_CODES = frozenset(
     {
