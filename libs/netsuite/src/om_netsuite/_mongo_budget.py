@@ -69,7 +69,9 @@ Fairness and responsiveness
   command per order). A newcomer wanting the capacity writes its demand; the idle holder sees it
   at its next renewal and returns the share: the bound below holds for idle holders too.
 * A first contact with an account creates its document without reading it (one command); when it
-  exists already, that insert fails on the ``_id`` and the holder reads it and retries.
+  exists already, that insert fails on the ``_id`` and the holder reads it and retries. Likewise a
+  holder that grows computes its write from the document as it last wrote it (filtered on that
+  version: if another process wrote since, it matches nothing and the holder reads and retries).
 * A newcomer writes its demand at once and, while it is starved (wants more, and its fair share is
   more than what the others leave it), polls every ``poll`` (jittered) until capacity appears.
   A holder at its fair share with requests still waiting reads every ``renew / 4`` (reads only:
@@ -94,6 +96,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 import os
@@ -173,6 +176,8 @@ class _Account:
     settled_for: int = -1  # capped demand for which the last plan left nothing to gain
     last_used: float = 0.0  # monotonic: when a request of this process last finished
     met: bool = False  # a write for this account was tried: its document may exist
+    known: dict[str, Any] | None = None  # the document as this process last wrote it
+    known_now_ms: int = 0  # the server time the write was computed with
     task: asyncio.Task[None] | None = None
     wait_timer: asyncio.TimerHandle | None = None  # fails waits longer than max_wait
 
@@ -216,6 +221,8 @@ class _Write:
     update: list[dict[str, Any]] = field(default_factory=list)
     epoch: Any = None
     version: int = 0
+    holders: dict[str, Lease] = field(default_factory=dict)  # what an update writes
+    now_ms: int = 0
 
     def operation(self) -> UpdateOne | DeleteOne:
         if self.kind == "delete":
@@ -435,14 +442,25 @@ class MongoBudget:
         flight then is what the written share must cover.
         """
         for attempt in range(_CAS_ATTEMPTS):
-            if account.met:
-                docs, now_ms = await self._read([account.account_id])
-            else:
+            if not account.met:
                 # First contact: most accounts in use by nobody else have no document, so try to
                 # create it without reading first (one command). If it exists, the insert fails
                 # on the _id and the next attempt reads it.
-                docs, now_ms, account.met = {}, 0, True
-            write = self._prepare(account, docs.get(account.account_id), now_ms, need(), renewing=renewing)
+                account.met = True
+                write = self._prepare(account, None, 0, need(), renewing=renewing)
+            elif attempt == 0 and account.registered and account.known is not None and not renewing:
+                # Growing or writing a new demand: compute from the document as this process last
+                # wrote it; the write is filtered on its version, so if anyone wrote since it
+                # matches nothing and the next attempt reads. Others' expiries are judged at the
+                # older server time (they count longer: safe). A poll (nothing to write) reads.
+                write = self._prepare(account, account.known, account.known_now_ms, need(), renewing=False)
+                if write.kind == "noop":
+                    continue
+            else:
+                docs, now_ms = await self._read([account.account_id])
+                write = self._prepare(
+                    account, docs.get(account.account_id), now_ms, need(), renewing=renewing
+                )
             if await self._execute(write):
                 return
             await asyncio.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # noqa: S311 - jitter only
@@ -493,7 +511,7 @@ class MongoBudget:
                 self._changed("expired")
                 logger.warning("netsuite budget: share lost", extra={"account_id": account.account_id})
             account.grant = account.share = 0
-            account.registered = False
+            account.registered, account.known = False, None
         result = plan(holders, me, now_ms, need, rotate_ms=self._rotate_ms, keep_idle=keep_idle)
         if result.grant < account.grant:
             # Lower the local limit before the write: if its outcome is unknown we stay within both.
@@ -538,8 +556,9 @@ class MongoBudget:
         else:
             write.kind, write.version = "update", version + 1
             write.filter = {"_id": account.account_id, "epoch": epoch, "version": version}
+        write.holders, write.now_ms = {**result.others, me: entry}, now_ms
         write.update = [
-            self._set_holders({**result.others, me: entry}, write.epoch, write.version),
+            self._set_holders(write.holders, write.epoch, write.version),
             {"$set": {f"holders.{me}.expires": {"$add": [_NOW_MS, self._lease_ms]}}},
         ]
         return write
@@ -575,10 +594,19 @@ class MongoBudget:
             account.grant = account.share = account.target = 0
             account.registered = False
             account.deadline = 0.0
-            account.epoch, account.version = None, 0
+            account.epoch, account.version, account.known = None, 0, None
             return
         account.grant, account.share = result.grant, result.share
         account.registered = True
+        # Our entry expires at least a lease after the server time the write was computed with.
+        mine = dataclasses.replace(write.holders[self.holder_id], expires_ms=write.now_ms + self._lease_ms)
+        account.known = {
+            "_id": account.account_id,
+            "epoch": write.epoch,
+            "version": write.version,
+            "holders": {h: lease.to_doc() for h, lease in {**write.holders, self.holder_id: mine}.items()},
+        }
+        account.known_now_ms = write.now_ms
         account.written_limit = write.need.limit
         account.epoch, account.version = write.epoch, write.version
         account.deadline = sent + self.timing.lease_s - self.timing.margin_s
