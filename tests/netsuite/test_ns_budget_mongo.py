@@ -255,7 +255,7 @@ async def test_an_idle_budget_returns_its_share(mongo_db: AsyncDatabase[Any]) ->
 async def test_an_idle_share_nobody_wants_is_kept_and_a_newcomer_gets_it_within_the_bound(
     mongo_db: AsyncDatabase[Any],
 ) -> None:
-    idle = MongoBudget(mongo_db["shares"], timing=FAST)
+    idle = MongoBudget(mongo_db["shares"], timing=dataclasses.replace(FAST, keep_idle_s=60.0))
     async with idle.slot("A", 5), idle.slot("A", 5):
         pass
     # Several renewals without a request: the share stays (no obtain for the next request).
