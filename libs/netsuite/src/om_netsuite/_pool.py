@@ -101,11 +101,10 @@ class AccountPools(httpx2.AsyncBaseTransport):
     async def _make_room(self) -> None:
         if len(self._pools) < self._max_pools:
             return
-        for key, pool in list(self._pools.items()):  # least recently used first
-            if pool.in_flight == 0:
-                del self._pools[key]
-                await pool.transport.aclose()
-                return
+        # Least recently used first; usually the first one is idle. No copy of the whole dict.
+        idle = next((key for key, pool in self._pools.items() if pool.in_flight == 0), None)
+        if idle is not None:
+            await self._pools.pop(idle).transport.aclose()
 
     async def aclose(self) -> None:
         pools, self._pools = list(self._pools.values()), OrderedDict()
