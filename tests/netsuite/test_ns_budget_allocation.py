@@ -122,6 +122,19 @@ def test_a_holder_without_demand_leaves() -> None:
     assert set(result.others) == {"other"}
 
 
+def test_an_idle_holder_keeps_its_share_while_nobody_wants_more() -> None:
+    holders = {"me": lease(share=2, demand=2), "other": lease(share=3, demand=3)}
+    result = plan(holders, "me", NOW, Need(demand=0, limit=5, in_flight=0), keep_idle=True)
+    assert not result.leave
+    assert (result.grant, result.share, result.target, result.starved) == (2, 2, 0, False)
+
+
+def test_an_idle_holder_leaves_when_another_wants_more_than_it_holds() -> None:
+    holders = {"me": lease(share=2, demand=0), "other": lease(share=3, demand=5)}
+    result = plan(holders, "me", NOW, Need(demand=0, limit=5, in_flight=0), keep_idle=True)
+    assert result.leave
+
+
 def test_the_lowest_limit_among_live_holders_applies() -> None:
     holders = {"other": lease(share=1, demand=5, limit=2)}
     result = plan(holders, "me", NOW, Need(demand=5, limit=5, in_flight=0))

@@ -7,6 +7,7 @@ MongoDB. Real OS processes are in ``test_ns_budget_processes.py``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -179,11 +180,30 @@ async def test_a_thousand_idle_accounts_do_not_change_what_an_acquisition_costs(
 
     alone = await first_acquisition("empty")
     crowded = await first_acquisition("crowded")
-    assert [name for name, _ in crowded] == [name for name, _ in alone] == ["aggregate", "update"]
-    # Both on the _id index: the read matches _id, the write filters on _id.
-    read, write = crowded
-    assert read[1]["pipeline"][0] == {"$match": {"_id": {"$in": ["9999999"]}}}
+    # A first contact creates the document without reading it: one write, filtered on the _id.
+    assert [name for name, _ in crowded] == [name for name, _ in alone] == ["update"]
+    (write,) = crowded
     assert write[1]["updates"][0]["q"]["_id"] == "9999999"
+
+
+async def test_a_first_contact_with_an_existing_document_reads_it_and_retries(
+    mongo_db: AsyncDatabase[Any],
+) -> None:
+    db = mongo_db
+    other = MongoBudget(db["shares"], timing=QUIET)
+    async with other.slot("A", 5):
+        pass  # keeps its idle share: the document exists
+    sent: list[str] = []  # this budget's commands (the other's first renewal may run meanwhile)
+    budget = MongoBudget(db["shares"], timing=QUIET, on_operation=sent.append)
+    async with budget.slot("A", 5):
+        pass
+    await eventually(lambda: not budget._tasks)
+    # The blind insert fails on the _id; then a read on the _id index and a compare-and-set.
+    names = [name for name in sent if name != "createIndexes"]  # its first renewal
+    assert names[:3] == ["update", "aggregate", "update"]
+    assert budget.share_of("A") + other.share_of("A") <= 5
+    for each in (budget, other):
+        await each.aclose()
 
 
 async def test_a_starved_budget_gets_its_fair_share_within_the_bound(mongo_db: AsyncDatabase[Any]) -> None:
@@ -221,13 +241,45 @@ async def test_a_starved_budget_gets_its_fair_share_within_the_bound(mongo_db: A
 
 async def test_an_idle_budget_returns_its_share(mongo_db: AsyncDatabase[Any]) -> None:
     changes: list[str] = []
-    budget = MongoBudget(mongo_db["shares"], timing=FAST, on_share_change=changes.append)
+    timing = dataclasses.replace(FAST, keep_idle_s=0.5)
+    budget = MongoBudget(mongo_db["shares"], timing=timing, on_share_change=changes.append)
     async with budget.slot("A", 5):
         assert budget.accounts_held() == 1
-    await eventually(lambda: budget.accounts_held() == 0)
+    returned = await eventually(lambda: budget.accounts_held() == 0)
+    assert returned >= timing.keep_idle_s  # kept while nobody wanted it
     assert await mongo_db["shares"].count_documents({}) == 0
     assert changes == ["grow", "return"]
     await budget.aclose()
+
+
+async def test_an_idle_share_nobody_wants_is_kept_and_a_newcomer_gets_it_within_the_bound(
+    mongo_db: AsyncDatabase[Any],
+) -> None:
+    idle = MongoBudget(mongo_db["shares"], timing=dataclasses.replace(FAST, keep_idle_s=60.0))
+    async with idle.slot("A", 5), idle.slot("A", 5):
+        pass
+    # Several renewals without a request: the share stays (no obtain for the next request).
+    await asyncio.sleep(4 * FAST.renew_s)
+    assert idle.share_of("A") == 2
+    newcomer = MongoBudget(mongo_db["shares"], timing=FAST)
+    stop = asyncio.Event()
+
+    async def caller() -> None:
+        while not stop.is_set():
+            async with newcomer.slot("A", 5):
+                await asyncio.sleep(0.01)
+
+    arrived = time.monotonic()
+    callers = [asyncio.create_task(caller()) for _ in range(8)]
+    await eventually(lambda: newcomer.granted() == 5)
+    waited = time.monotonic() - arrived
+    stop.set()
+    await asyncio.gather(*callers)
+    assert idle.share_of("A") == 0
+    # The documented bound: renew (the idle holder sees the demand) + poll (+ MongoDB round trips).
+    assert waited <= 3 * (FAST.renew_s + FAST.poll_s) + 2.0, waited
+    for budget in (idle, newcomer):
+        await budget.aclose()
 
 
 async def test_the_share_of_a_dead_holder_returns_when_its_lease_expires(

@@ -22,6 +22,11 @@ with a compare-and-set. Every rule here is stated against the invariant it prote
   requests already on the wire, and writes the lower share when they have finished.
 * **Limit**: the lowest ``concurrency_limit`` seen among the live holders (a lowered limit applies
   as soon as one process has seen it; a raised one once every live holder has).
+* **An idle share is kept while nobody wants it** (``keep_idle``): a holder without demand keeps
+  what it holds, written with demand 0, as long as no other live holder wants more than it holds.
+  Its fair target is 0, so a newcomer sees itself starved and writes its demand; the idle holder
+  sees that demand at its next renewal and leaves. A supplier whose orders come seconds apart
+  therefore does not obtain and return a share for each of them.
 """
 
 from __future__ import annotations
@@ -150,14 +155,22 @@ def plan(
     need: Need,
     *,
     rotate_ms: int = 10_000,
+    keep_idle: bool = False,
 ) -> Plan:
-    """This holder's next entry, given the document's ``holders`` at server time ``now_ms``."""
+    """This holder's next entry, given the document's ``holders`` at server time ``now_ms``.
+
+    ``keep_idle``: without demand, keep the share held unless another live holder wants more.
+    """
     live = live_leases(holders, now_ms)
     mine = live.get(me)
     held = mine.share if mine is not None else 0
     others = {holder: lease for holder, lease in live.items() if holder != me}
     limit = min([need.limit, *(lease.limit for lease in others.values() if lease.limit > 0)])
     if need.demand <= 0 and need.in_flight <= 0:
+        wanted = any(lease.demand > lease.share for lease in others.values())
+        kept = min(held, max(0, limit - sum(lease.share for lease in others.values())))
+        if keep_idle and kept > 0 and not wanted:
+            return Plan(limit, 0, kept, kept, leave=False, starved=False, others=others)
         return Plan(limit, 0, 0, 0, leave=True, starved=False, others=others)
     demands = {holder: lease.demand for holder, lease in others.items()} | {me: need.demand}
     target = water_fill(limit, demands, now_ms=now_ms, rotate_ms=rotate_ms)[me]

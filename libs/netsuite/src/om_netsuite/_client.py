@@ -32,6 +32,7 @@ from ._exceptions import (
     error_from_response,
 )
 from ._guard import RequestGuard
+from ._pool import ACCOUNT_EXTENSION, AccountPools
 from ._request import Request
 from ._retry import RequestRetryPolicy
 from ._session import NetSuiteSession
@@ -64,6 +65,7 @@ class NetSuiteClient:
     ``base_url_override`` replaces ``https://<account host>`` (simulator, tests);
     ``transport`` is any ``httpx2.AsyncBaseTransport`` (``MockTransport`` in unit tests);
     ``budget`` bounds in-flight requests per account (default: a :class:`LocalBudget`);
+    ``max_connections`` per account: one pool each (:mod:`._pool`) unless ``transport`` is given;
     ``tracer`` wraps every attempt in a ``netsuite <operation>`` span (default: the global
     OpenTelemetry tracer, a no-op unless the application installed a provider).
     """
@@ -89,10 +91,11 @@ class NetSuiteClient:
         self.on_request = on_request
         self.on_budget_wait = on_budget_wait
         self._tracer = tracer if tracer is not None else trace.get_tracer("om_netsuite")
+        limits = httpx2.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._http = httpx2.AsyncClient(
-            transport=transport,
+            transport=transport if transport is not None else AccountPools(limits=limits),
             timeout=timeout,
-            limits=httpx2.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            limits=limits,
             headers={"Accept": "application/json", "User-Agent": "om-netsuite/0.1"},
         )
 
@@ -236,7 +239,11 @@ class NetSuiteClient:
             if guard is not None:
                 guard.admit(info.operation)  # may veto: then nothing is sent
             http_request = self._http.build_request(
-                method, wire.url, content=wire.content, headers=wire.headers
+                method,
+                wire.url,
+                content=wire.content,
+                headers=wire.headers,
+                extensions={ACCOUNT_EXTENSION: account_id},
             )
             # Sign the URL exactly as it will go on the wire, with a fresh nonce/timestamp.
             http_request.headers["Authorization"] = request.auth.authorization(method, str(http_request.url))

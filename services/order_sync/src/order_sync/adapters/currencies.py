@@ -5,7 +5,8 @@ of suppliers, every replica of every restart would otherwise query each account 
 NetSuite request per account, ~a third of the requests of a supplier's first three orders,
 measured). Stored here, a process reads them with the other accounts it meets at the same time
 (one `find` for the batch, `om_platform.batching`) and asks NetSuite only for an account nobody
-read yet, for a code the stored ones lack (a currency added since), or after `max_age_s`.
+read yet, for a code the stored ones lack (a currency added since), or after `max_age_s`. The
+writes of accounts met at the same time go together too (one unordered `bulk_write`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
 from om_platform.batching import Batch
@@ -23,6 +25,7 @@ class CurrencyStore:
         self._collection = collection
         self._max_age = timedelta(seconds=max_age_s)
         self._reads: Batch[str, dict[str, Any] | None] = Batch(self._find, name="currency-reads")
+        self._writes: Batch[tuple[str, dict[str, str]], None] = Batch(self._write, name="currency-writes")
 
     async def get(self, account_id: str) -> dict[str, str] | None:
         """The stored ISO code -> internal id of the account (None: none stored, or too old)."""
@@ -37,9 +40,15 @@ class CurrencyStore:
         return {str(code): str(internal_id) for code, internal_id in (document.get("ids") or {}).items()}
 
     async def put(self, account_id: str, ids: dict[str, str]) -> None:
-        await self._collection.update_one(
-            {"_id": account_id}, {"$set": {"ids": ids, "read_at": datetime.now(UTC)}}, upsert=True
-        )
+        await self._writes.submit((account_id, ids))
+
+    async def _write(self, puts: list[tuple[str, dict[str, str]]]) -> list[None]:
+        now = datetime.now(UTC)
+        writes = [
+            UpdateOne({"_id": a}, {"$set": {"ids": ids, "read_at": now}}, upsert=True) for a, ids in puts
+        ]
+        await self._collection.bulk_write(writes, ordered=False)
+        return [None] * len(puts)
 
     async def _find(self, account_ids: list[str]) -> list[dict[str, Any] | None]:
         cursor = self._collection.find({"_id": {"$in": sorted(set(account_ids))}})
