@@ -8,7 +8,8 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -22,6 +23,7 @@ from om_contracts import (
     INVOICES_TOPIC,
     ORDERS_TOPIC,
     PRODUCTS_TOPIC,
+    SYNC_RESULTS_TOPIC,
     KeyRing,
 )
 from om_netsuite_sim import Account, SimulatorServer
@@ -342,6 +344,18 @@ class Stack:
             if app.broker is service.runtime.broker:
                 await app.stop()
                 self.apps.remove(app)
+
+    @asynccontextmanager
+    async def results(
+        self, *supplier_ids: str, topic: str = SYNC_RESULTS_TOPIC
+    ) -> AsyncIterator[OutcomeReader]:
+        """Reads the suppliers' outcomes from the current end of `topic` while the block runs."""
+        reader = OutcomeReader(self.kafka_bootstrap, topic, set(supplier_ids))
+        await reader.start()
+        try:
+            yield reader
+        finally:
+            await reader.stop()
 
     def supplier(self, **kwargs: Any) -> Supplier:
         supplier = seed_supplier(self.simulator, uuid.uuid4().hex[:10], **kwargs)
