@@ -29,6 +29,7 @@ from om_contracts import (
 from om_netsuite_sim import Account, SimulatorServer
 from order_sync.app import Wired, wire
 from order_sync.settings import Settings
+from support import integration
 
 KEY = KeyRing.generate_key()
 RING = KeyRing([KEY])
@@ -100,15 +101,7 @@ class Supplier:
     counter: int = 0
 
     def integration(self, **overrides: Any) -> dict[str, Any]:
-        creds = self.account.credentials
-        return {
-            "account_id": self.account_id,
-            "credentials": {
-                "client_id": RING.seal(creds.consumer_key).token,
-                "client_secret": RING.seal(creds.consumer_secret).token,
-                "token_id": RING.seal(creds.token_id).token,
-                "token_secret": RING.seal(creds.token_secret).token,
-            },
+        settings = {
             "sync_type": self.sync_type,
             "concurrency_limit": self.concurrency_limit,
             "surcharge_item_id": self.surcharge_item,
@@ -116,6 +109,7 @@ class Supplier:
             "customer_mappings": {},
             **overrides,
         }
+        return integration(self.account_id, RING, self.account.credentials, **settings)
 
     def next_event_id(self) -> str:
         self.counter += 1

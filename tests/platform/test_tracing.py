@@ -34,6 +34,7 @@ from om_platform.kafka import Decoded, RecordContext, Skip
 from om_platform.runtime import ServiceRuntime
 from om_platform.settings import ServiceSettings
 from om_platform.tracing import Tracing
+from support import integration as integration_payload
 
 pytestmark = pytest.mark.integration
 
@@ -93,17 +94,7 @@ async def start_flow(
     creds = simulator.sim.add_account(account_id)
     customer_id = simulator.sim.account(account_id).add_customer("Café Luna")
     integration = IntegrationSettings.model_validate(
-        {
-            "account_id": account_id,
-            "credentials": {
-                "client_id": RING.seal(creds.consumer_key).token,
-                "client_secret": RING.seal(creds.consumer_secret).token,
-                "token_id": RING.seal(creds.token_id).token,
-                "token_secret": RING.seal(creds.token_secret).token,
-            },
-            "sync_type": "orders",
-            "concurrency_limit": 2,
-        }
+        integration_payload(account_id, RING, creds, concurrency_limit=2)
     )
     settings = ServiceSettings(
         service_name="trace-test",
