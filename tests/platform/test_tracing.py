@@ -15,6 +15,7 @@ import http.server
 import json
 import secrets
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -132,6 +133,28 @@ async def topics(make_topics: Any, kafka_bootstrap: str) -> tuple[str, str]:
     return in_topic, out_topic
 
 
+StartFlow = Callable[..., Awaitable[tuple[Flow, Any]]]
+
+
+@pytest.fixture
+def start(
+    simulator: SimulatorServer,
+    kafka_bootstrap: str,
+    mongo_url: str,
+    kafka_idempotence: bool,
+    unique_name: str,
+    topics: tuple[str, str],
+) -> StartFlow:
+    """start_flow on this test's stack and topics; the test passes only the exporter and failures."""
+
+    async def start_on_stack(**options: Any) -> tuple[Flow, Any]:
+        return await start_flow(
+            simulator, kafka_bootstrap, mongo_url, kafka_idempotence, unique_name, topics, **options
+        )
+
+    return start_on_stack
+
+
 async def read_one(kafka_bootstrap: str, topic: str) -> Any:
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest")
     await consumer.start()
@@ -167,18 +190,14 @@ def only(spans: list[ReadableSpan], name: str) -> ReadableSpan:
 
 
 async def test_a_trace_links_the_consumed_event_through_netsuite_and_mongo_to_the_produced_event(
-    simulator: SimulatorServer,
+    start: StartFlow,
     kafka_bootstrap: str,
-    mongo_url: str,
-    kafka_idempotence: bool,
     kafka_producer: AIOKafkaProducer,
     unique_name: str,
     topics: tuple[str, str],
 ) -> None:
     exporter = InMemorySpanExporter()
-    flow, app = await start_flow(
-        simulator, kafka_bootstrap, mongo_url, kafka_idempotence, unique_name, topics, exporter=exporter
-    )
+    flow, app = await start(exporter=exporter)
     supplier_id = f"sup_{unique_name}"
     try:
         _, trace_id, upstream_span_id = await produce_traced(kafka_producer, topics[0], supplier_id)
@@ -236,17 +255,13 @@ async def test_a_trace_links_the_consumed_event_through_netsuite_and_mongo_to_th
 
 
 async def test_with_tracing_unconfigured_nothing_is_installed_and_the_context_passes_through(
-    simulator: SimulatorServer,
+    start: StartFlow,
     kafka_bootstrap: str,
-    mongo_url: str,
-    kafka_idempotence: bool,
     kafka_producer: AIOKafkaProducer,
     unique_name: str,
     topics: tuple[str, str],
 ) -> None:
-    flow, app = await start_flow(
-        simulator, kafka_bootstrap, mongo_url, kafka_idempotence, unique_name, topics, exporter=None
-    )
+    flow, app = await start(exporter=None)
     supplier_id = f"sup_{unique_name}"
     try:
         runtime = flow.runtime
@@ -266,25 +281,14 @@ async def test_with_tracing_unconfigured_nothing_is_installed_and_the_context_pa
 
 
 async def test_each_attempt_at_a_record_is_its_own_span_with_its_outcome(
-    simulator: SimulatorServer,
+    start: StartFlow,
     kafka_bootstrap: str,
-    mongo_url: str,
-    kafka_idempotence: bool,
     kafka_producer: AIOKafkaProducer,
     unique_name: str,
     topics: tuple[str, str],
 ) -> None:
     exporter = InMemorySpanExporter()
-    flow, app = await start_flow(
-        simulator,
-        kafka_bootstrap,
-        mongo_url,
-        kafka_idempotence,
-        unique_name,
-        topics,
-        exporter=exporter,
-        failures=1,
-    )
+    flow, app = await start(exporter=exporter, failures=1)
     try:
         _, trace_id, upstream_span_id = await produce_traced(kafka_producer, topics[0], f"sup_{unique_name}")
         await asyncio.wait_for(flow.done.wait(), 20)
