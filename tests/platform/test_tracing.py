@@ -80,52 +80,6 @@ def decode(raw: bytes | None, ctx: RecordContext) -> Decoded[dict[str, Any]] | S
     )
 
 
-async def start_flow(
-    simulator: SimulatorServer,
-    kafka_bootstrap: str,
-    mongo_url: str,
-    kafka_idempotence: bool,
-    unique_name: str,
-    topics: tuple[str, str],
-    *,
-    exporter: InMemorySpanExporter | None,
-    failures: int = 0,
-) -> tuple[Flow, Any]:
-    account_id = f"{int(hashlib.sha256(unique_name.encode()).hexdigest(), 16) % 10**9}_SB1"
-    creds = simulator.sim.add_account(account_id)
-    customer_id = simulator.sim.account(account_id).add_customer("Café Luna")
-    integration = IntegrationSettings.model_validate(
-        integration_payload(account_id, RING, creds, concurrency_limit=2)
-    )
-    settings = ServiceSettings(
-        service_name="trace-test",
-        kafka_bootstrap_servers=kafka_bootstrap,
-        kafka_enable_idempotence=kafka_idempotence,
-        kafka_consumer_group=f"g-{unique_name}",
-        kafka_session_timeout_ms=2000,
-        kafka_heartbeat_interval_ms=500,
-        kafka_commit_interval_ms=50,
-        mongodb_url=mongo_url,
-        mongodb_database=f"trace_{unique_name}",
-        netsuite_budget_database=f"trace_budget_{unique_name}",
-        netsuite_credentials_keys=KEY,
-        netsuite_base_url=simulator.base_url,
-        shutdown_grace_s=5,
-        retry_base_delay_s=0.01,
-        retry_max_delay_s=0.02,
-    )
-    runtime = ServiceRuntime(settings, title="tracing test")
-    if exporter is not None:
-        runtime.tracing.use_exporter(exporter)
-    flow = Flow(runtime, integration, customer_id, failures_left=failures)
-    in_topic, out_topic = topics
-    runtime.consume(in_topic, decode=decode, handle=flow.handle)
-    flow.publisher = runtime.publisher(out_topic, schema=Synced)
-    app = runtime.app()
-    await app.start()
-    return flow, app
-
-
 @pytest.fixture
 async def topics(make_topics: Any, kafka_bootstrap: str) -> tuple[str, str]:
     in_topic, out_topic = await make_topics("trace-in", "trace-out")
@@ -145,14 +99,44 @@ def start(
     unique_name: str,
     topics: tuple[str, str],
 ) -> StartFlow:
-    """start_flow on this test's stack and topics; the test passes only the exporter and failures."""
+    """Starts the traced flow on this test's stack and topics: consume, call NetSuite, store, produce."""
 
-    async def start_on_stack(**options: Any) -> tuple[Flow, Any]:
-        return await start_flow(
-            simulator, kafka_bootstrap, mongo_url, kafka_idempotence, unique_name, topics, **options
+    async def start_flow(*, exporter: InMemorySpanExporter | None, failures: int = 0) -> tuple[Flow, Any]:
+        account_id = f"{int(hashlib.sha256(unique_name.encode()).hexdigest(), 16) % 10**9}_SB1"
+        creds = simulator.sim.add_account(account_id)
+        customer_id = simulator.sim.account(account_id).add_customer("Café Luna")
+        integration = IntegrationSettings.model_validate(
+            integration_payload(account_id, RING, creds, concurrency_limit=2)
         )
+        settings = ServiceSettings(
+            service_name="trace-test",
+            kafka_bootstrap_servers=kafka_bootstrap,
+            kafka_enable_idempotence=kafka_idempotence,
+            kafka_consumer_group=f"g-{unique_name}",
+            kafka_session_timeout_ms=2000,
+            kafka_heartbeat_interval_ms=500,
+            kafka_commit_interval_ms=50,
+            mongodb_url=mongo_url,
+            mongodb_database=f"trace_{unique_name}",
+            netsuite_budget_database=f"trace_budget_{unique_name}",
+            netsuite_credentials_keys=KEY,
+            netsuite_base_url=simulator.base_url,
+            shutdown_grace_s=5,
+            retry_base_delay_s=0.01,
+            retry_max_delay_s=0.02,
+        )
+        runtime = ServiceRuntime(settings, title="tracing test")
+        if exporter is not None:
+            runtime.tracing.use_exporter(exporter)
+        flow = Flow(runtime, integration, customer_id, failures_left=failures)
+        in_topic, out_topic = topics
+        runtime.consume(in_topic, decode=decode, handle=flow.handle)
+        flow.publisher = runtime.publisher(out_topic, schema=Synced)
+        app = runtime.app()
+        await app.start()
+        return flow, app
 
-    return start_on_stack
+    return start_flow
 
 
 async def read_one(kafka_bootstrap: str, topic: str) -> Any:
