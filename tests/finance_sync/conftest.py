@@ -132,7 +132,7 @@ async def make_supplier(
         creds = simulator.sim.add_account(account_id, concurrency_limit=5)
         if setup is not None:
             overrides = {**setup(simulator.sim.account(account_id)), **overrides}
-        values = integration(account_id, RING, creds, **overrides)
+        values = {**integration(account_id, RING, creds), **overrides}
         supplier_id = f"sup_{uuid.uuid4().hex[:8]}"
         envelope = {
             "event_id": f"evt_{uuid.uuid4().hex}",

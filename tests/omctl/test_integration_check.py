@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 async def configure(mongo_url: str, db: str, supplier: str, account: str, creds: Any, **extra: Any) -> None:
     ring = KeyRing.from_string(KEY)
-    settings = IntegrationSettings.model_validate(integration(account, ring, creds, **extra))
+    settings = IntegrationSettings.model_validate({**integration(account, ring, creds), **extra})
     client: AsyncMongoClient[Any] = AsyncMongoClient(mongo_url)
     try:
         await client[db]["integrations"].replace_one(

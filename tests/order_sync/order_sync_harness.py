@@ -101,15 +101,15 @@ class Supplier:
     counter: int = 0
 
     def integration(self, **overrides: Any) -> dict[str, Any]:
-        settings = {
+        return {
+            **integration(self.account_id, RING, self.account.credentials),
             "sync_type": self.sync_type,
             "concurrency_limit": self.concurrency_limit,
             "surcharge_item_id": self.surcharge_item,
             "product_mappings": {},
             "customer_mappings": {},
-            **overrides,
+            **overrides,  # may replace the account too (hostile records use an account nobody has)
         }
-        return integration(self.account_id, RING, self.account.credentials, **settings)
 
     def next_event_id(self) -> str:
         self.counter += 1
