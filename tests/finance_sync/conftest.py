@@ -34,6 +34,7 @@ from om_contracts import (
 )
 from om_devstack.stack import create_topics
 from om_netsuite_sim import Account, SimulatorServer
+from support import integration
 
 from .helpers import KEY, RING
 
@@ -131,17 +132,7 @@ async def make_supplier(
         creds = simulator.sim.add_account(account_id, concurrency_limit=5)
         if setup is not None:
             overrides = {**setup(simulator.sim.account(account_id)), **overrides}
-        values: dict[str, Any] = {
-            "account_id": account_id,
-            "credentials": {
-                "client_id": RING.seal(creds.consumer_key).token,
-                "client_secret": RING.seal(creds.consumer_secret).token,
-                "token_id": RING.seal(creds.token_id).token,
-                "token_secret": RING.seal(creds.token_secret).token,
-            },
-            "sync_type": "orders",
-            **overrides,
-        }
+        values = {**integration(account_id, RING, creds), **overrides}
         supplier_id = f"sup_{uuid.uuid4().hex[:8]}"
         envelope = {
             "event_id": f"evt_{uuid.uuid4().hex}",

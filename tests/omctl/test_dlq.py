@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -29,6 +30,22 @@ async def dead_letters(cli: Cli, dlq: str, expected: int, *args: str) -> dict:
     raise AssertionError(f"expected {expected} dead letters, saw {listed}")
 
 
+Topics = Callable[[str], Awaitable[tuple[str, str]]]
+
+
+@pytest.fixture
+def topics(make_topics, kafka_bootstrap: str) -> Topics:
+    """Creates a topic and its dead-letter topic; returns both names."""
+
+    async def create(name: str) -> tuple[str, str]:
+        (topic,) = await make_topics(name)
+        dlq = dead_letter_topic(topic)
+        await create_topics(kafka_bootstrap, [dlq])
+        return topic, dlq
+
+    return create
+
+
 async def records_of(bootstrap: str, topic: str) -> list:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
@@ -50,13 +67,11 @@ async def test_redrive_sends_the_selected_dead_letters_back_with_their_key_and_t
     cli: Cli,
     kafka_bootstrap: str,
     kafka_producer: AIOKafkaProducer,
-    make_topics,
+    topics: Topics,
     probe_service: ProbeService,
     mongo_db,
 ) -> None:
-    (topic,) = await make_topics("omctl-dlq")
-    dlq = dead_letter_topic(topic)
-    await create_topics(kafka_bootstrap, [dlq])
+    topic, dlq = await topics("omctl-dlq")
     probe = Probe(mongo_db, mapped={"prd_1"})
     await probe_service.start(topic, probe)
     for supplier, n, product in [
@@ -119,15 +134,12 @@ async def test_redrive_sends_the_selected_dead_letters_back_with_their_key_and_t
 
 async def test_purge_asks_for_confirmation_and_hides_the_purged_letters(
     cli: Cli,
-    kafka_bootstrap: str,
     kafka_producer: AIOKafkaProducer,
-    make_topics,
+    topics: Topics,
     probe_service: ProbeService,
     mongo_db,
 ) -> None:
-    (topic,) = await make_topics("omctl-purge")
-    dlq = dead_letter_topic(topic)
-    await create_topics(kafka_bootstrap, [dlq])
+    topic, dlq = await topics("omctl-purge")
     probe = Probe(mongo_db, mapped=set())
     await probe_service.start(topic, probe)
     for n in range(2):
@@ -147,11 +159,9 @@ async def test_purge_asks_for_confirmation_and_hides_the_purged_letters(
 
 
 async def test_letters_sharing_a_dead_letter_id_show_once_and_are_resolved_together(
-    cli: Cli, kafka_bootstrap: str, kafka_producer: AIOKafkaProducer, make_topics
+    cli: Cli, kafka_bootstrap: str, kafka_producer: AIOKafkaProducer, topics: Topics
 ) -> None:
-    (topic,) = await make_topics("omctl-dup")
-    dlq = dead_letter_topic(topic)
-    await create_topics(kafka_bootstrap, [dlq])
+    topic, dlq = await topics("omctl-dup")
     key, value = event("sup_d", 0, "prd_x")
     context = DeadLetterHeaders(
         error_code="UNMAPPED_PRODUCT",
@@ -185,13 +195,11 @@ async def test_a_cut_letter_is_redriven_whole_from_its_original_record(
     cli: Cli,
     kafka_bootstrap: str,
     kafka_producer: AIOKafkaProducer,
-    make_topics,
+    topics: Topics,
     probe_service: ProbeService,
     mongo_db,
 ) -> None:
-    (topic,) = await make_topics("omctl-cut")
-    dlq = dead_letter_topic(topic)
-    await create_topics(kafka_bootstrap, [dlq])
+    topic, dlq = await topics("omctl-cut")
     probe = Probe(mongo_db, mapped=set())
     # a dead-letter topic that takes less than its source (misconfigured): the letter must be cut
     await probe_service.start(topic, probe, DeadLetterPolicy(attempts=1, max_request_bytes=100_000))

@@ -13,6 +13,7 @@ from pymongo import AsyncMongoClient
 from om_contracts import IntegrationSettings, KeyRing
 from om_netsuite import AuthenticationFailed, ErrorDetail, PermanentError
 from omctl.integration_check import advice_for
+from support import integration
 
 from .conftest import KEY, Cli
 
@@ -21,19 +22,7 @@ pytestmark = pytest.mark.integration
 
 async def configure(mongo_url: str, db: str, supplier: str, account: str, creds: Any, **extra: Any) -> None:
     ring = KeyRing.from_string(KEY)
-    settings = IntegrationSettings.model_validate(
-        {
-            "account_id": account,
-            "credentials": {
-                "client_id": ring.seal(creds.consumer_key).token,
-                "client_secret": ring.seal(creds.consumer_secret).token,
-                "token_id": ring.seal(creds.token_id).token,
-                "token_secret": ring.seal(creds.token_secret).token,
-            },
-            "sync_type": "orders",
-            **extra,
-        }
-    )
+    settings = IntegrationSettings.model_validate({**integration(account, ring, creds), **extra})
     client: AsyncMongoClient[Any] = AsyncMongoClient(mongo_url)
     try:
         await client[db]["integrations"].replace_one(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -27,6 +28,26 @@ async def produce(producer: AIOKafkaProducer, topic: str, start: int, count: int
     return ids
 
 
+Consumed = Callable[[str, int, int], Awaitable[tuple[str, Probe, list[str]]]]
+
+
+@pytest.fixture
+def consumed(
+    kafka_producer: AIOKafkaProducer, make_topics, probe_service: ProbeService, mongo_db
+) -> Consumed:
+    """Starts the probe service on a new topic and has it handle `count` events (ids returned)."""
+
+    async def consume(name: str, partitions: int, count: int) -> tuple[str, Probe, list[str]]:
+        (topic,) = await make_topics(name, partitions=partitions)
+        probe = Probe(mongo_db, mapped={"prd_1"})
+        await probe_service.start(topic, probe)
+        ids = await produce(kafka_producer, topic, 0, count)
+        await probe.wait_for(lambda: len(probe.handled) == count)
+        return topic, probe, ids
+
+    return consume
+
+
 async def test_partition_for_key_matches_the_producers_default_partitioner(
     kafka_producer: AIOKafkaProducer, make_topics
 ) -> None:
@@ -37,13 +58,9 @@ async def test_partition_for_key_matches_the_producers_default_partitioner(
 
 
 async def test_replay_rereads_exactly_the_counted_records_and_creates_no_duplicates(
-    cli: Cli, kafka_producer: AIOKafkaProducer, make_topics, probe_service: ProbeService, mongo_db
+    cli: Cli, consumed: Consumed, probe_service: ProbeService, kafka_producer: AIOKafkaProducer, mongo_db
 ) -> None:
-    (topic,) = await make_topics("omctl-replay", partitions=3)
-    probe = Probe(mongo_db, mapped={"prd_1"})
-    await probe_service.start(topic, probe)
-    before = await produce(kafka_producer, topic, 0, 12)
-    await probe.wait_for(lambda: len(probe.handled) == 12)
+    topic, probe, before = await consumed("omctl-replay", 3, 12)
     await asyncio.sleep(0.01)  # the broker's write clock must move past the first batch
     cut = datetime.now(UTC)
     after = await produce(kafka_producer, topic, 12, 9)
@@ -72,13 +89,9 @@ async def test_replay_rereads_exactly_the_counted_records_and_creates_no_duplica
 
 
 async def test_replay_of_one_supplier_resets_only_its_partition(
-    cli: Cli, kafka_producer: AIOKafkaProducer, make_topics, probe_service: ProbeService, mongo_db
+    cli: Cli, consumed: Consumed, probe_service: ProbeService
 ) -> None:
-    (topic,) = await make_topics("omctl-replay-sup", partitions=3)
-    probe = Probe(mongo_db, mapped={"prd_1"})
-    await probe_service.start(topic, probe)
-    await produce(kafka_producer, topic, 0, 16)
-    await probe.wait_for(lambda: len(probe.handled) == 16)
+    topic, _, _ = await consumed("omctl-replay-sup", 3, 16)
     await probe_service.stop()
 
     plan = await cli.json(
@@ -97,13 +110,9 @@ async def test_replay_of_one_supplier_resets_only_its_partition(
 
 
 async def test_replay_refuses_to_move_offsets_while_the_group_has_members(
-    cli: Cli, kafka_producer: AIOKafkaProducer, make_topics, probe_service: ProbeService, mongo_db
+    cli: Cli, consumed: Consumed, probe_service: ProbeService
 ) -> None:
-    (topic,) = await make_topics("omctl-replay-busy", partitions=2)
-    probe = Probe(mongo_db, mapped={"prd_1"})
-    await probe_service.start(topic, probe)
-    await produce(kafka_producer, topic, 0, 4)
-    await probe.wait_for(lambda: len(probe.handled) == 4)
+    topic, probe, _ = await consumed("omctl-replay-busy", 2, 4)
 
     result = await cli("replay", topic, "--group", probe_service.group, "--offset", "0")
     assert result.exit_code == 2
@@ -114,13 +123,9 @@ async def test_replay_refuses_to_move_offsets_while_the_group_has_members(
 
 
 async def test_replay_via_replay_topic_republishes_one_suppliers_window_while_the_service_runs(
-    cli: Cli, kafka_producer: AIOKafkaProducer, make_topics, probe_service: ProbeService, mongo_db
+    cli: Cli, consumed: Consumed, probe_service: ProbeService, mongo_db
 ) -> None:
-    (topic,) = await make_topics("omctl-replay-live", partitions=2)
-    probe = Probe(mongo_db, mapped={"prd_1"})
-    await probe_service.start(topic, probe)
-    ids = await produce(kafka_producer, topic, 0, 12)
-    await probe.wait_for(lambda: len(probe.handled) == 12)
+    topic, probe, ids = await consumed("omctl-replay-live", 2, 12)
     # the committer runs every 50 ms: wait until the group has committed everything
     for _ in range(100):
         plan = await cli.json("replay", topic, "--group", probe_service.group, "--offset", "0", "--dry-run")
@@ -147,13 +152,9 @@ async def test_replay_via_replay_topic_republishes_one_suppliers_window_while_th
 
 
 async def test_probing_members_still_refuses_while_a_live_member_holds_partitions(
-    cli: Cli, kafka_producer: AIOKafkaProducer, make_topics, probe_service: ProbeService, mongo_db
+    cli: Cli, consumed: Consumed, probe_service: ProbeService, kafka_producer: AIOKafkaProducer
 ) -> None:
-    (topic,) = await make_topics("omctl-replay-probe", partitions=2)
-    probe = Probe(mongo_db, mapped={"prd_1"})
-    await probe_service.start(topic, probe)
-    await produce(kafka_producer, topic, 0, 4)
-    await probe.wait_for(lambda: len(probe.handled) == 4)
+    topic, probe, _ = await consumed("omctl-replay-probe", 2, 4)
 
     result = await cli("replay", topic, "--group", probe_service.group, "--offset", "0", "--probe-members")
     assert result.exit_code == 2
@@ -164,13 +165,9 @@ async def test_probing_members_still_refuses_while_a_live_member_holds_partition
 
 
 async def test_replay_finds_the_services_group_reading_the_topic(
-    cli: Cli, kafka_producer: AIOKafkaProducer, make_topics, probe_service: ProbeService, mongo_db
+    cli: Cli, consumed: Consumed, probe_service: ProbeService
 ) -> None:
-    (topic,) = await make_topics("omctl-replay-svc", partitions=2)
-    probe = Probe(mongo_db, mapped={"prd_1"})
-    await probe_service.start(topic, probe)
-    await produce(kafka_producer, topic, 0, 5)
-    await probe.wait_for(lambda: len(probe.handled) == 5)
+    topic, _, _ = await consumed("omctl-replay-svc", 2, 5)
     await probe_service.stop()
 
     plan = await cli.json(

@@ -8,7 +8,8 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -22,11 +23,13 @@ from om_contracts import (
     INVOICES_TOPIC,
     ORDERS_TOPIC,
     PRODUCTS_TOPIC,
+    SYNC_RESULTS_TOPIC,
     KeyRing,
 )
 from om_netsuite_sim import Account, SimulatorServer
 from order_sync.app import Wired, wire
 from order_sync.settings import Settings
+from support import integration
 
 KEY = KeyRing.generate_key()
 RING = KeyRing([KEY])
@@ -98,21 +101,14 @@ class Supplier:
     counter: int = 0
 
     def integration(self, **overrides: Any) -> dict[str, Any]:
-        creds = self.account.credentials
         return {
-            "account_id": self.account_id,
-            "credentials": {
-                "client_id": RING.seal(creds.consumer_key).token,
-                "client_secret": RING.seal(creds.consumer_secret).token,
-                "token_id": RING.seal(creds.token_id).token,
-                "token_secret": RING.seal(creds.token_secret).token,
-            },
+            **integration(self.account_id, RING, self.account.credentials),
             "sync_type": self.sync_type,
             "concurrency_limit": self.concurrency_limit,
             "surcharge_item_id": self.surcharge_item,
             "product_mappings": {},
             "customer_mappings": {},
-            **overrides,
+            **overrides,  # may replace the account too (hostile records use an account nobody has)
         }
 
     def next_event_id(self) -> str:
@@ -342,6 +338,18 @@ class Stack:
             if app.broker is service.runtime.broker:
                 await app.stop()
                 self.apps.remove(app)
+
+    @asynccontextmanager
+    async def results(
+        self, *supplier_ids: str, topic: str = SYNC_RESULTS_TOPIC
+    ) -> AsyncIterator[OutcomeReader]:
+        """Reads the suppliers' outcomes from the current end of `topic` while the block runs."""
+        reader = OutcomeReader(self.kafka_bootstrap, topic, set(supplier_ids))
+        await reader.start()
+        try:
+            yield reader
+        finally:
+            await reader.stop()
 
     def supplier(self, **kwargs: Any) -> Supplier:
         supplier = seed_supplier(self.simulator, uuid.uuid4().hex[:10], **kwargs)

@@ -7,9 +7,9 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from order_sync_harness import OutcomeReader, Stack, Supplier, wait_until
+from order_sync_harness import Stack, Supplier, wait_until
 
-from om_contracts import INTEGRATIONS_TOPIC, SYNC_RESULTS_TOPIC
+from om_contracts import INTEGRATIONS_TOPIC
 from order_sync.app import Wired
 
 pytestmark = pytest.mark.integration
@@ -39,9 +39,7 @@ async def test_fifty_orders_blocked_by_three_products_heal_as_each_mapping_arriv
     sid = supplier.supplier_id
     only_a = [f"ord_a{n:04d}" for n in range(25)]  # lack only prd_a
     all_three = [f"ord_x{n:04d}" for n in range(25)]  # lack prd_a, prd_b and prd_c
-    reader = OutcomeReader(stack.kafka_bootstrap, SYNC_RESULTS_TOPIC, {sid})
-    await reader.start()
-    try:
+    async with stack.results(sid) as reader:
         await stack.configure(service, supplier)
         for order_id in only_a:
             order = supplier.order(order_id, products=("prd_a",), quantities=("1",), prices=("9.50",))
@@ -74,8 +72,6 @@ async def test_fifty_orders_blocked_by_three_products_heal_as_each_mapping_arriv
         await reader.wait_for(lambda e: len(e) >= 125, timeout=90)
         latest = _latest(reader.events)
         assert all(latest[o]["event_type"] == "netsuite.order.synced" for o in only_a + all_three)
-    finally:
-        await reader.stop()
     per_order = Counter((e["data"]["ordermentum_id"], e["event_type"]) for e in reader.events)
     assert {n for (_, kind), n in per_order.items() if kind == "netsuite.order.synced"} == {1}  # each once
     assert sum(n for (_, kind), n in per_order.items() if kind == "netsuite.order.synced") == 50
@@ -96,9 +92,7 @@ async def test_a_freight_item_on_the_customer_and_a_surcharge_item_in_the_settin
     stack, service = shared
     supplier = stack.supplier()
     sid = supplier.supplier_id
-    reader = OutcomeReader(stack.kafka_bootstrap, SYNC_RESULTS_TOPIC, {sid})
-    await reader.start()
-    try:
+    async with stack.results(sid) as reader:
         await stack.configure(service, supplier, surcharge_item_id=None)
         order = supplier.order("ord_fr0001")
         del order["customer"]["properties"]["netsuite_freight_item_id"]
@@ -122,8 +116,6 @@ async def test_a_freight_item_on_the_customer_and_a_surcharge_item_in_the_settin
 
         await stack.configure(service, supplier, surcharge_item_id=supplier.surcharge_item)
         events = await reader.wait_for(lambda e: len(e) >= 3)
-    finally:
-        await reader.stop()
     assert events[2]["event_type"] == "netsuite.order.synced"
     assert len(reader.events) == 3
     [sales_order] = supplier.account.records("salesOrder")
@@ -138,9 +130,7 @@ async def test_a_mapping_that_arrives_while_the_supplier_is_disconnected_heals_o
     stack, service = shared
     supplier = stack.supplier()
     sid = supplier.supplier_id
-    reader = OutcomeReader(stack.kafka_bootstrap, SYNC_RESULTS_TOPIC, {sid})
-    await reader.start()
-    try:
+    async with stack.results(sid) as reader:
         await stack.configure(service, supplier, product_mappings={"prd_b": supplier.items["prd_b"]})
         order = supplier.order(
             "ord_dc0001", products=("prd_a", "prd_b"), quantities=("1", "1"), prices=("1", "1")
@@ -169,8 +159,6 @@ async def test_a_mapping_that_arrives_while_the_supplier_is_disconnected_heals_o
             occurred_at="2026-11-24T09:10:00+11:00",
         )
         events = await reader.wait_for(lambda e: len(e) >= 2, timeout=60)
-    finally:
-        await reader.stop()
     assert events[1]["event_type"] == "netsuite.order.synced"
     assert len(supplier.account.records("salesOrder")) == 1
 

@@ -9,10 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from order_sync_harness import OutcomeReader, Stack, wait_until
+from order_sync_harness import Stack, wait_until
 from test_heal_integration import _latest, _product
-
-from om_contracts import SYNC_RESULTS_TOPIC
 
 pytestmark = pytest.mark.integration
 
@@ -23,9 +21,7 @@ async def test_two_replicas_heal_each_order_once_while_newer_events_for_some_arr
     supplier = stack.supplier()
     sid = supplier.supplier_id
     orders = [f"ord_r{n:04d}" for n in range(20)]
-    reader = OutcomeReader(stack.kafka_bootstrap, SYNC_RESULTS_TOPIC, {sid})
-    await reader.start()
-    try:
+    async with stack.results(sid) as reader:
         await stack.configure(first, supplier)
         for order_id in orders:
             await stack.order(supplier, "order.placed", supplier.order(order_id, mapped_products=False))
@@ -53,8 +49,6 @@ async def test_two_replicas_heal_each_order_once_while_newer_events_for_some_arr
             )
 
         await reader.wait_for(settled, timeout=90)
-    finally:
-        await reader.stop()
     per_order = Counter((e["data"]["ordermentum_id"], e["event_type"]) for e in reader.events)
     for order_id in orders:
         expected = 2 if order_id in updated else 1  # the heal's, then the newer event's (when it overlapped)
@@ -93,9 +87,7 @@ async def test_a_heal_a_crashed_replica_left_pending_is_finished_by_the_next_one
     service = await stack.start(heal_enabled=False)
     supplier = stack.supplier()
     sid = supplier.supplier_id
-    reader = OutcomeReader(stack.kafka_bootstrap, SYNC_RESULTS_TOPIC, {sid})
-    await reader.start()
-    try:
+    async with stack.results(sid) as reader:
         await stack.configure(service, supplier)
         await stack.order(supplier, "order.placed", supplier.order("ord_cr0001", mapped_products=False))
         await stack.order(supplier, "order.placed", supplier.order("ord_cr0002", mapped_products=False))
@@ -130,8 +122,6 @@ async def test_a_heal_a_crashed_replica_left_pending_is_finished_by_the_next_one
         events = await reader.wait_for(
             lambda e: sum(x["event_type"] == "netsuite.order.synced" for x in e) >= 2, timeout=60
         )
-    finally:
-        await reader.stop()
     counts = Counter(e["event_type"] for e in events)
     assert counts["netsuite.order.synced"] == 2
     assert {e["data"]["ordermentum_id"] for e in events if e["event_type"] == "netsuite.order.synced"} == {

@@ -34,9 +34,7 @@ async def test_replaying_the_orders_topic_creates_no_new_record_and_no_second_sy
 ) -> None:
     harness, service = shared
     supplier = harness.supplier()
-    reader = OutcomeReader(harness.kafka_bootstrap, SYNC_RESULTS_TOPIC, {supplier.supplier_id})
-    await reader.start()
-    try:
+    async with harness.results(supplier.supplier_id) as reader:
         await harness.configure(service, supplier)
         await harness.order(supplier, "order.placed", supplier.order("ord_100001"))
         await harness.order(supplier, "order.placed", supplier.order("ord_100002"))
@@ -56,8 +54,6 @@ async def test_replaying_the_orders_topic_creates_no_new_record_and_no_second_sy
             netsuite_budget_database=service.settings.netsuite_budget_database,
         )
         await wait_committed(harness.kafka_bootstrap, f"{group}.{ORDERS_TOPIC}", ends)
-    finally:
-        await reader.stop()
     assert [e["event_type"] for e in before] == ["netsuite.order.synced"] * 3
     assert reader.events == before
     assert len(supplier.account.records("salesOrder")) == 2

@@ -6,9 +6,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from order_sync_harness import OutcomeReader, Stack, money, wait_until
+from order_sync_harness import Stack, money, wait_until
 
-from om_contracts import SYNC_RESULTS_TOPIC
 from order_sync.app import Wired
 
 pytestmark = pytest.mark.integration
@@ -19,14 +18,10 @@ async def test_an_order_with_three_products_freight_and_surcharge_becomes_one_sa
 ) -> None:
     stack, service = shared
     supplier = stack.supplier()
-    reader = OutcomeReader(stack.kafka_bootstrap, SYNC_RESULTS_TOPIC, {supplier.supplier_id})
-    await reader.start()
-    try:
+    async with stack.results(supplier.supplier_id) as reader:
         await stack.configure(service, supplier)
         event_id = await stack.order(supplier, "order.placed", supplier.order("ord_000001"))
         events = await reader.wait_for(lambda e: len(e) >= 1)
-    finally:
-        await reader.stop()
     synced = events[0]
     assert synced["event_type"] == "netsuite.order.synced", synced
     data = synced["data"]
@@ -75,16 +70,12 @@ async def test_an_invoice_sync_supplier_gets_a_netsuite_invoice_and_its_orders_a
 ) -> None:
     stack, service = shared
     supplier = stack.supplier(sync_type="invoices")
-    reader = OutcomeReader(stack.kafka_bootstrap, SYNC_RESULTS_TOPIC, {supplier.supplier_id})
-    await reader.start()
-    try:
+    async with stack.results(supplier.supplier_id) as reader:
         await stack.configure(service, supplier)
         await stack.order(supplier, "order.placed", supplier.order("ord_000002"))
         event_id = await stack.order(supplier, "invoice.issued", supplier.order("inv_000002", invoice=True))
         events = await reader.wait_for(lambda e: len(e) >= 1)
         await wait_until(lambda: _counted(service, "sync_type_mismatch"))
-    finally:
-        await reader.stop()
     [synced] = events
     assert synced["event_type"] == "netsuite.invoice.synced"
     assert synced["data"]["source_event_id"] == event_id
@@ -109,9 +100,7 @@ async def test_updating_an_order_changes_the_same_sales_order_and_cancelling_clo
 ) -> None:
     stack, service = shared
     supplier = stack.supplier()
-    reader = OutcomeReader(stack.kafka_bootstrap, SYNC_RESULTS_TOPIC, {supplier.supplier_id})
-    await reader.start()
-    try:
+    async with stack.results(supplier.supplier_id) as reader:
         await stack.configure(service, supplier)
         await stack.order(supplier, "order.placed", supplier.order("ord_000003"))
         updated = supplier.order(
@@ -132,8 +121,6 @@ async def test_updating_an_order_changes_the_same_sales_order_and_cancelling_clo
         assert money(order["item"][0]["quantity"]) == 5
         await stack.order(supplier, "order.cancelled", updated, occurred_at="2026-11-24T09:30:00+11:00")
         events = await reader.wait_for(lambda e: len(e) >= 3)
-    finally:
-        await reader.stop()
     placed, changed, cancelled = events
     assert [placed["event_type"], changed["event_type"], cancelled["event_type"]] == [
         "netsuite.order.synced",
@@ -152,9 +139,7 @@ async def test_cancelling_a_billed_sales_order_fails_with_a_clear_reason(
 ) -> None:
     stack, service = shared
     supplier = stack.supplier()
-    reader = OutcomeReader(stack.kafka_bootstrap, SYNC_RESULTS_TOPIC, {supplier.supplier_id})
-    await reader.start()
-    try:
+    async with stack.results(supplier.supplier_id) as reader:
         await stack.configure(service, supplier)
         order = supplier.order("ord_000004")
         await stack.order(supplier, "order.placed", order)
@@ -162,8 +147,6 @@ async def test_cancelling_a_billed_sales_order_fails_with_a_clear_reason(
         supplier.account.bill_sales_order(synced["data"]["netsuite"]["internal_id"])
         await stack.order(supplier, "order.cancelled", order, occurred_at="2026-11-24T09:30:00+11:00")
         events = await reader.wait_for(lambda e: len(e) >= 2)
-    finally:
-        await reader.stop()
     failed = events[1]
     assert failed["event_type"] == "netsuite.order.failed"
     assert failed["data"]["error"]["code"] == "NOT_CANCELLABLE"
@@ -174,16 +157,12 @@ async def test_cancelling_a_billed_sales_order_fails_with_a_clear_reason(
 async def test_voiding_an_invoice_credits_it_in_full_in_netsuite(shared: tuple[Stack, Wired]) -> None:
     stack, service = shared
     supplier = stack.supplier(sync_type="invoices")
-    reader = OutcomeReader(stack.kafka_bootstrap, SYNC_RESULTS_TOPIC, {supplier.supplier_id})
-    await reader.start()
-    try:
+    async with stack.results(supplier.supplier_id) as reader:
         await stack.configure(service, supplier)
         invoice = supplier.order("inv_000005", invoice=True)
         await stack.order(supplier, "invoice.issued", invoice)
         await stack.order(supplier, "invoice.voided", invoice, occurred_at="2026-11-24T09:30:00+11:00")
         events = await reader.wait_for(lambda e: len(e) >= 2)
-    finally:
-        await reader.stop()
     assert [e["event_type"] for e in events] == ["netsuite.invoice.synced", "netsuite.invoice.voided"]
     [credit] = supplier.account.records("creditMemo")
     [netsuite_invoice] = supplier.account.records("invoice")
@@ -196,9 +175,7 @@ async def test_an_order_with_an_unmapped_customer_and_two_unmapped_products_fail
 ) -> None:
     stack, service = shared
     supplier = stack.supplier()
-    reader = OutcomeReader(stack.kafka_bootstrap, SYNC_RESULTS_TOPIC, {supplier.supplier_id})
-    await reader.start()
-    try:
+    async with stack.results(supplier.supplier_id) as reader:
         await stack.configure(service, supplier)
         order = supplier.order("ord_000006", customer_mapped=False, mapped_products=False)
         order["lines"][2]["product"]["properties"] = {"netsuite_id": supplier.items["prd_c"]}
@@ -231,8 +208,6 @@ async def test_an_order_with_an_unmapped_customer_and_two_unmapped_products_fail
         # what is still missing, and syncs once the last one is there. No resync command.
         events = await reader.wait_for(lambda e: e[-1]["event_type"] == "netsuite.order.synced", timeout=60)
         left = await service.entrypoints.on_resync_command(supplier.supplier_id, {})
-    finally:
-        await reader.stop()
     assert left["resynced"] == 0  # nothing was left for an operator
     assert [e["event_type"] for e in events].count("netsuite.order.synced") == 1
     for again in events[1:-1]:
@@ -254,15 +229,11 @@ async def test_an_order_of_a_supplier_not_yet_configured_fails_then_syncs_by_its
 ) -> None:
     stack, service = shared
     supplier = stack.supplier()
-    reader = OutcomeReader(stack.kafka_bootstrap, SYNC_RESULTS_TOPIC, {supplier.supplier_id})
-    await reader.start()
-    try:
+    async with stack.results(supplier.supplier_id) as reader:
         await stack.order(supplier, "order.placed", supplier.order("ord_000007"))
         [failed] = await reader.wait_for(lambda e: len(e) >= 1)
         await stack.configure(service, supplier)
         events = await reader.wait_for(lambda e: len(e) >= 2)
-    finally:
-        await reader.stop()
     assert failed["event_type"] == "netsuite.order.failed"
     assert failed["data"]["error"]["code"] == "INTEGRATION_NOT_CONFIGURED"
     assert failed["data"]["error"]["retryable"] is False

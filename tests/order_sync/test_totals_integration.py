@@ -7,9 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from order_sync_harness import OutcomeReader, Stack, Supplier, money
+from order_sync_harness import Stack, Supplier, money
 
-from om_contracts import SYNC_RESULTS_TOPIC
 from order_sync.app import Wired
 
 pytestmark = pytest.mark.integration
@@ -45,17 +44,13 @@ def _once(events: list[dict[str, Any]], answering: set[str]) -> list[dict[str, A
 async def _outcomes(
     stack: Stack, service: Wired, supplier: Supplier, orders: list[dict[str, Any]], **integration: Any
 ) -> list[dict[str, Any]]:
-    reader = OutcomeReader(stack.kafka_bootstrap, SYNC_RESULTS_TOPIC, {supplier.supplier_id})
-    await reader.start()
-    try:
+    async with stack.results(supplier.supplier_id) as reader:
         await stack.configure(service, supplier, **integration)
         sent = {await stack.order(supplier, "order.placed", order) for order in orders}
         events = await reader.wait_for(
             lambda e: sent <= {x["data"]["source_event_id"] for x in e}, timeout=60
         )
         return _once(events, sent)
-    finally:
-        await reader.stop()
 
 
 async def test_with_tax_codes_gst_and_gst_free_lines_sync_with_ordermentums_totals(
@@ -136,9 +131,7 @@ async def test_reading_totals_back_costs_no_extra_request_per_order_created_or_u
     assert created["suiteql"] <= 8 + 1
     assert set(created) <= {"PUT", "suiteql"}
 
-    reader = OutcomeReader(stack.kafka_bootstrap, SYNC_RESULTS_TOPIC, {supplier.supplier_id})
-    await reader.start()
-    try:
+    async with stack.results(supplier.supplier_id) as reader:
         sent = set()
         for order in orders:
             order["lines"][0]["quantity"] = "5"
@@ -150,8 +143,6 @@ async def test_reading_totals_back_costs_no_extra_request_per_order_created_or_u
             lambda e: sent <= {x["data"]["source_event_id"] for x in e}, timeout=60
         )
         updated = _once(events, sent)
-    finally:
-        await reader.stop()
     after = _requests(supplier) - created
 
     assert all(e["data"]["warnings"] == [] for e in updated), updated

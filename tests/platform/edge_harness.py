@@ -91,9 +91,24 @@ class Running:
         self._args = (kafka_bootstrap, mongo_url, group)
         self._apps: dict[int, Any] = {}
 
-    async def __call__(self, topic: str, probe: Probe, **overrides: Any) -> ServiceRuntime:
-        runtime = ServiceRuntime(settings(*self._args, **overrides), title="edge test")
-        runtime.consume(topic, decode=decode, handle=probe.handle, limit_for=lambda _t: 4, group_suffix="")
+    async def __call__(
+        self,
+        topic: str,
+        probe: Probe,
+        *,
+        decoder: Callable[[bytes | None, RecordContext], Decoded[dict[str, Any]] | Skip] = decode,
+        limit: int = 4,
+        title: str = "edge test",
+        prepare: Callable[[ServiceRuntime], None] | None = None,
+        **overrides: Any,
+    ) -> ServiceRuntime:
+        """Start a runtime consuming `topic` with `probe`; `prepare` may wrap its parts before it starts."""
+        runtime = ServiceRuntime(settings(*self._args, **overrides), title=title)
+        if prepare is not None:
+            prepare(runtime)
+        runtime.consume(
+            topic, decode=decoder, handle=probe.handle, limit_for=lambda _t: limit, group_suffix=""
+        )
         app = runtime.app()
         await app.start()
         self._apps[id(runtime)] = app
@@ -114,6 +129,51 @@ async def running(kafka_bootstrap: str, mongo_url: str, unique_name: str) -> Asy
     runner = Running(kafka_bootstrap, mongo_url, f"g-{unique_name}")
     yield runner
     await runner.stop_all()
+
+
+@dataclass
+class Edge:
+    """One test's edge: a fresh topic (and its dead-letter topic), the runner, the group's offsets."""
+
+    running: Running
+    topic: str
+    producer: AIOKafkaProducer
+    bootstrap: str
+    name: str
+
+    @property
+    def group(self) -> str:
+        return f"g-{self.name}"
+
+    async def start(self, probe: Probe, **options: Any) -> ServiceRuntime:
+        return await self.running(self.topic, probe, **options)
+
+    async def stop(self, runtime: ServiceRuntime) -> None:
+        await self.running.stop(runtime)
+
+    async def produce(self, *payloads: dict[str, Any] | bytes) -> None:
+        await produce(self.producer, self.topic, *payloads)
+
+    async def committed(self) -> dict[int, int]:
+        return await committed(self.bootstrap, self.group, self.topic)
+
+    async def wait_committed(self, expected: int) -> None:
+        await wait_committed(self.bootstrap, self.group, self.topic, expected)
+
+    async def dead_letters(self, count: int) -> list[Any]:
+        return await read_all(self.bootstrap, self.topic + ".dlq", count)
+
+
+@pytest.fixture
+async def edge(
+    running: Running,
+    make_topics: Any,
+    kafka_producer: AIOKafkaProducer,
+    kafka_bootstrap: str,
+    unique_name: str,
+) -> Edge:
+    topic = await edge_topic(make_topics, kafka_bootstrap)
+    return Edge(running, topic, kafka_producer, kafka_bootstrap, unique_name)
 
 
 async def produce(

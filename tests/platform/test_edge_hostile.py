@@ -20,17 +20,7 @@ from om_platform.errors import InvalidEvent
 from om_platform.kafka import DeadLetterOutcome, Decoded, RecordContext, Skip
 from om_platform.runtime import ServiceRuntime
 
-from .edge_harness import (
-    Probe,
-    Running,
-    committed,
-    edge_topic,
-    produce,
-    read_all,
-    rec,
-    settings,
-    wait_committed,
-)
+from .edge_harness import Edge, Probe, produce, rec
 
 pytestmark = pytest.mark.integration
 
@@ -50,35 +40,23 @@ def counted(runtime: ServiceRuntime, topic: str, outcome: str) -> float:
     return value or 0.0
 
 
-async def dead_letters_of(kafka_bootstrap: str, topic: str, count: int) -> list[Any]:
-    return await read_all(kafka_bootstrap, topic + ".dlq", count)
-
-
-async def start(
-    running: Running, topic: str, probe: Probe, unique_name: str, **overrides: Any
-) -> ServiceRuntime:
-    runtime = ServiceRuntime(_settings(running, unique_name, **overrides), title="edge hostile test")
-    runtime.consume(topic, decode=strict_decode, handle=probe.handle, limit_for=lambda _t: 4, group_suffix="")
-    app = runtime.app()
-    await app.start()
-    running._apps[id(runtime)] = app
-    return runtime
-
-
-def _settings(running: Running, unique_name: str, **overrides: Any) -> Any:
-    return settings(*running._args, mongodb_database=f"edge_{unique_name}", **overrides)
+async def start(edge: Edge, probe: Probe, **overrides: Any) -> ServiceRuntime:
+    """A runtime on the strict decoder, with its own database."""
+    return await edge.start(
+        probe,
+        decoder=strict_decode,
+        title="edge hostile test",
+        mongodb_database=f"edge_{edge.name}",
+        **overrides,
+    )
 
 
 async def test_records_that_break_framework_decoding_each_end_as_one_dead_letter_and_the_partition_flows(
-    running: Running,
-    make_topics: Any,
-    kafka_producer: AIOKafkaProducer,
-    kafka_bootstrap: str,
-    unique_name: str,
+    edge: Edge,
 ) -> None:
-    topic = await edge_topic(make_topics, kafka_bootstrap)
+    topic = edge.topic
     probe = Probe()
-    runtime = await start(running, topic, probe, unique_name)
+    runtime = await start(edge, probe)
     hostile: list[tuple[bytes, list[tuple[str, bytes | None]]]] = [
         (b"[" * 10_000 + b"]" * 10_000, []),  # RecursionError inside json
         (b'{"n": ' + b"1" * 5000 + b"}", []),  # ValueError: exceeds the 4,300-digit limit
@@ -91,12 +69,12 @@ async def test_records_that_break_framework_decoding_each_end_as_one_dead_letter
         (b"", []),  # empty value
     ]
     for value, headers in hostile:
-        await kafka_producer.send_and_wait(topic, value, key=b"sup_1", headers=headers)
-    await produce(kafka_producer, topic, rec(1), rec(2))
+        await edge.producer.send_and_wait(topic, value, key=b"sup_1", headers=headers)
+    await edge.produce(rec(1), rec(2))
 
     await probe.wait_for(lambda: {p["n"] for p in probe.processed} == {90, 1, 2})
-    await wait_committed(kafka_bootstrap, f"g-{unique_name}", topic, len(hostile) + 2)
-    letters = await dead_letters_of(kafka_bootstrap, topic, len(hostile) - 1)
+    await edge.wait_committed(len(hostile) + 2)
+    letters = await edge.dead_letters(len(hostile) - 1)
     by_offset = {int(dict(r.headers)["x-original-offset"]): r for r in letters}
     assert sorted(by_offset) == [0, 1, 2, 3, 5]
     reasons = {offset: dict(r.headers)["x-error-message"].decode() for offset, r in by_offset.items()}
@@ -110,14 +88,11 @@ async def test_records_that_break_framework_decoding_each_end_as_one_dead_letter
 
 
 async def test_a_dead_letter_too_large_for_its_topic_is_cut_points_at_the_record_and_nothing_waits(
-    running: Running,
-    make_topics: Any,
-    kafka_bootstrap: str,
-    unique_name: str,
+    edge: Edge,
 ) -> None:
-    topic = await edge_topic(make_topics, kafka_bootstrap)
+    topic, kafka_bootstrap = edge.topic, edge.bootstrap
     probe = Probe()
-    runtime = await start(running, topic, probe, unique_name)
+    runtime = await start(edge, probe)
     big = b"A" * (DEAD_LETTER_TOPIC_MAX_MESSAGE_BYTES + 100_000)  # the embedded broker accepts it anyway
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, max_request_size=4 * len(big))
     await producer.start()
@@ -128,8 +103,8 @@ async def test_a_dead_letter_too_large_for_its_topic_is_cut_points_at_the_record
         await producer.stop()
 
     await probe.wait_for(lambda: [p["n"] for p in probe.processed] == [1, 2])
-    await wait_committed(kafka_bootstrap, f"g-{unique_name}", topic, 4)
-    letters = await dead_letters_of(kafka_bootstrap, topic, 2)
+    await edge.wait_committed(4)
+    letters = await edge.dead_letters(2)
     cut = next(r for r in letters if dict(r.headers)["x-original-offset"] == b"0")
     context = DeadLetterHeaders.from_kafka_headers(cut.headers)
     assert (context.original_topic, context.original_partition, context.original_offset) == (topic, 0, 0)
@@ -155,59 +130,46 @@ async def test_a_dead_letter_too_large_for_its_topic_is_cut_points_at_the_record
         await reader.stop()
 
 
-async def test_a_dead_letter_the_broker_will_not_take_holds_only_its_own_offset(
-    running: Running,
-    make_topics: Any,
-    kafka_producer: AIOKafkaProducer,
-    kafka_bootstrap: str,
-    unique_name: str,
-) -> None:
-    topic = await edge_topic(make_topics, kafka_bootstrap)
+async def test_a_dead_letter_the_broker_will_not_take_holds_only_its_own_offset(edge: Edge) -> None:
+    topic = edge.topic
     probe = Probe()
-    runtime = ServiceRuntime(_settings(running, unique_name), title="edge hostile test")
     stuck = asyncio.Event()
-    publish = runtime.dead_letters.publish
 
-    async def publish_except_offset_0(record: Any, value: bytes | None, **kwargs: Any) -> DeadLetterOutcome:
-        if record.offset == 0:
-            await stuck.wait()  # the broker refuses this one until the test lets it through
-        return await publish(record, value, **kwargs)
+    def refuse_offset_0(runtime: ServiceRuntime) -> None:
+        publish = runtime.dead_letters.publish
 
-    runtime.dead_letters.publish = publish_except_offset_0  # type: ignore[method-assign]
-    runtime.consume(topic, decode=strict_decode, handle=probe.handle, limit_for=lambda _t: 1, group_suffix="")
-    app = runtime.app()
-    await app.start()
-    running._apps[id(runtime)] = app
-    await produce(
-        kafka_producer, topic, rec(0, "permanent", lane="ord_x"), b"A", rec(2, lane="ord_x"), rec(3)
-    )
+        async def publish_except_offset_0(
+            record: Any, value: bytes | None, **kwargs: Any
+        ) -> DeadLetterOutcome:
+            if record.offset == 0:
+                await stuck.wait()  # the broker refuses this one until the test lets it through
+            return await publish(record, value, **kwargs)
+
+        runtime.dead_letters.publish = publish_except_offset_0  # type: ignore[method-assign]
+
+    runtime = await start(edge, probe, limit=1, prepare=refuse_offset_0)
+    await edge.produce(rec(0, "permanent", lane="ord_x"), b"A", rec(2, lane="ord_x"), rec(3))
 
     # Its lane (ord_x), its supplier's only slot and the next dead letter all went on without it.
     await probe.wait_for(lambda: sorted(p["n"] for p in probe.processed) == [2, 3])
-    await dead_letters_of(kafka_bootstrap, topic, 1)
-    assert (await committed(kafka_bootstrap, f"g-{unique_name}", topic)).get(0, 0) <= 0
+    await edge.dead_letters(1)
+    assert (await edge.committed()).get(0, 0) <= 0
     stuck.set()
-    await wait_committed(kafka_bootstrap, f"g-{unique_name}", topic, 4)
+    await edge.wait_committed(4)
     assert counted(runtime, topic, "dead_lettered") == 2
 
 
-async def test_a_record_read_again_after_it_was_dead_lettered_is_not_dead_lettered_twice(
-    running: Running,
-    make_topics: Any,
-    kafka_producer: AIOKafkaProducer,
-    kafka_bootstrap: str,
-    unique_name: str,
-) -> None:
-    topic = await edge_topic(make_topics, kafka_bootstrap)
-    first = await start(running, topic, Probe(), unique_name)
-    await produce(kafka_producer, topic, b"A not json", rec(1))
-    await wait_committed(kafka_bootstrap, f"g-{unique_name}", topic, 2)
-    await running.stop(first)
+async def test_a_record_read_again_after_it_was_dead_lettered_is_not_dead_lettered_twice(edge: Edge) -> None:
+    topic, kafka_bootstrap = edge.topic, edge.bootstrap
+    first = await start(edge, Probe())
+    await edge.produce(b"A not json", rec(1))
+    await edge.wait_committed(2)
+    await edge.stop(first)
     # A replay: the group is moved back to the start (what `omctl replay` does to a stopped group).
     rewind = AIOKafkaConsumer(
         topic,
         bootstrap_servers=kafka_bootstrap,
-        group_id=f"g-{unique_name}",
+        group_id=edge.group,
         enable_auto_commit=False,
         session_timeout_ms=2000,
         heartbeat_interval_ms=500,
@@ -221,12 +183,12 @@ async def test_a_record_read_again_after_it_was_dead_lettered_is_not_dead_letter
         await rewind.stop()
 
     probe = Probe()
-    again = await start(running, topic, probe, unique_name)
+    again = await start(edge, probe)
     await probe.wait_for(lambda: [p["n"] for p in probe.processed] == [1])
-    await wait_committed(kafka_bootstrap, f"g-{unique_name}", topic, 2)
+    await edge.wait_committed(2)
     already = again.metrics.registry.get_sample_value(
         "om_dead_letters_total", {"topic": topic, "outcome": DeadLetterOutcome.ALREADY.value}
     )
     assert already == 1
-    letters = await dead_letters_of(kafka_bootstrap, topic, 1)
+    letters = await edge.dead_letters(1)
     assert len(letters) == 1

@@ -10,101 +10,73 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
 
-from .edge_harness import Probe, Running, committed, edge_topic, produce, read_all, rec, wait_committed
+from .edge_harness import Edge, Probe, rec
 
 pytestmark = pytest.mark.integration
 
 
-async def test_a_transient_failure_is_retried_until_the_fault_clears_and_processed_once(
-    running: Running,
-    make_topics: Any,
-    kafka_producer: AIOKafkaProducer,
-    kafka_bootstrap: str,
-    unique_name: str,
-) -> None:
-    topic = await edge_topic(make_topics, kafka_bootstrap)
+async def test_a_transient_failure_is_retried_until_the_fault_clears_and_processed_once(edge: Edge) -> None:
     probe = Probe(fault=True)
-    await running(topic, probe)
-    await produce(kafka_producer, topic, rec(0, "transient"))
+    await edge.start(probe)
+    await edge.produce(rec(0, "transient"))
     await asyncio.wait_for(probe.attempted.wait(), 20)
     while probe.attempts[0] < 3:
         probe.attempted.clear()
         await asyncio.wait_for(probe.attempted.wait(), 20)
     probe.fault = False
     await probe.wait_for(lambda: len(probe.processed) == 1)
-    await wait_committed(kafka_bootstrap, f"g-{unique_name}", topic, 1)
+    await edge.wait_committed(1)
     assert probe.attempts[0] >= 3
     assert [p["n"] for p in probe.processed] == [0]
 
 
-async def test_a_transient_failure_survives_a_consumer_restart_and_is_processed_after(
-    running: Running,
-    make_topics: Any,
-    kafka_producer: AIOKafkaProducer,
-    kafka_bootstrap: str,
-    unique_name: str,
-) -> None:
-    topic = await edge_topic(make_topics, kafka_bootstrap)
+async def test_a_transient_failure_survives_a_consumer_restart_and_is_processed_after(edge: Edge) -> None:
     first = Probe(fault=True)
-    runtime = await running(topic, first, shutdown_grace_s=0.2)
-    await produce(kafka_producer, topic, rec(0, "transient"), rec(1))
+    runtime = await edge.start(first, shutdown_grace_s=0.2)
+    await edge.produce(rec(0, "transient"), rec(1))
     await first.wait_for(lambda: [p["n"] for p in first.processed] == [1])
-    await running.stop(runtime)  # the failing record is abandoned, not committed
-    assert (await committed(kafka_bootstrap, f"g-{unique_name}", topic)).get(0, -1) <= 0
+    await edge.stop(runtime)  # the failing record is abandoned, not committed
+    assert (await edge.committed()).get(0, -1) <= 0
 
     second = Probe(fault=False)
-    await running(topic, second)
+    await edge.start(second)
     await second.wait_for(lambda: 0 in [p["n"] for p in second.processed])
-    await wait_committed(kafka_bootstrap, f"g-{unique_name}", topic, 2)
+    await edge.wait_committed(2)
 
 
 async def test_a_permanent_failure_is_dead_lettered_with_context_and_later_records_still_flow(
-    running: Running,
-    make_topics: Any,
-    kafka_producer: AIOKafkaProducer,
-    kafka_bootstrap: str,
-    unique_name: str,
+    edge: Edge,
 ) -> None:
-    topic = await edge_topic(make_topics, kafka_bootstrap)
     probe = Probe()
-    await running(topic, probe)
-    await produce(kafka_producer, topic, rec(0, "permanent"), rec(1), rec(2, lane="ord_0"))
+    await edge.start(probe)
+    await edge.produce(rec(0, "permanent"), rec(1), rec(2, lane="ord_0"))
     await probe.wait_for(lambda: len(probe.processed) == 2)
-    await wait_committed(kafka_bootstrap, f"g-{unique_name}", topic, 3)
+    await edge.wait_committed(3)
 
-    (letter,) = await read_all(kafka_bootstrap, topic + ".dlq", 1)
+    (letter,) = await edge.dead_letters(1)
     headers = {k: v.decode() for k, v in letter.headers}
     assert letter.key == b"sup_1"
     assert json.loads(letter.value) == rec(0, "permanent")
     assert headers["traceparent"] == "00-abc-def-01"
     assert headers["x-error-code"] == "UNMAPPED_PRODUCT"
     assert "record 0 is not mapped" in headers["x-error-message"]
-    assert headers["x-original-topic"] == topic
+    assert headers["x-original-topic"] == edge.topic
     assert headers["x-original-partition"] == "0"
     assert headers["x-original-offset"] == "0"
     assert headers["x-attempts"] == "1"
     assert headers["x-failed-at"].startswith("20")
 
 
-async def test_an_invalid_payload_is_dead_lettered_with_the_validation_reason(
-    running: Running,
-    make_topics: Any,
-    kafka_producer: AIOKafkaProducer,
-    kafka_bootstrap: str,
-    unique_name: str,
-) -> None:
-    topic = await edge_topic(make_topics, kafka_bootstrap)
+async def test_an_invalid_payload_is_dead_lettered_with_the_validation_reason(edge: Edge) -> None:
     probe = Probe()
-    await running(topic, probe)
-    await produce(kafka_producer, topic, b"{not json", rec(1), rec(2, "skip"))
+    await edge.start(probe)
+    await edge.produce(b"{not json", rec(1), rec(2, "skip"))
     await probe.wait_for(lambda: len(probe.processed) == 1)
-    await wait_committed(kafka_bootstrap, f"g-{unique_name}", topic, 3)
-    (letter,) = await read_all(kafka_bootstrap, topic + ".dlq", 1)
+    await edge.wait_committed(3)
+    (letter,) = await edge.dead_letters(1)
     headers = {k: v.decode() for k, v in letter.headers}
     assert letter.value == b"{not json"
     assert headers["x-error-code"] == "INVALID_EVENT"
@@ -112,38 +84,30 @@ async def test_an_invalid_payload_is_dead_lettered_with_the_validation_reason(
 
 
 async def test_the_commit_never_passes_an_unfinished_record_and_an_abandoned_one_is_redelivered(
-    running: Running,
-    make_topics: Any,
-    kafka_producer: AIOKafkaProducer,
-    kafka_bootstrap: str,
-    unique_name: str,
+    edge: Edge,
 ) -> None:
-    topic = await edge_topic(make_topics, kafka_bootstrap)
     first = Probe()
-    runtime = await running(topic, first, shutdown_grace_s=0.1)
-    await produce(kafka_producer, topic, rec(0), rec(1), rec(2, "block"), rec(3), rec(4))
+    runtime = await edge.start(first, shutdown_grace_s=0.1)
+    await edge.produce(rec(0), rec(1), rec(2, "block"), rec(3), rec(4))
     await first.wait_for(lambda: len(first.processed) == 4)  # 2 blocks, 3 and 4 finished around it
-    await wait_committed(kafka_bootstrap, f"g-{unique_name}", topic, 2)
+    await edge.wait_committed(2)
     # Stopping now abandons the blocked work: record 2 and, harmlessly, 3 and 4 come back.
-    await running.stop(runtime)
-    assert (await committed(kafka_bootstrap, f"g-{unique_name}", topic))[0] == 2
+    await edge.stop(runtime)
+    assert (await edge.committed())[0] == 2
 
     second = Probe()
     second.release.set()
-    await running(topic, second)
+    await edge.start(second)
     await second.wait_for(lambda: len(second.processed) == 3)
     assert sorted(p["n"] for p in second.processed) == [2, 3, 4]
-    await wait_committed(kafka_bootstrap, f"g-{unique_name}", topic, 5)
+    await edge.wait_committed(5)
 
 
-async def test_events_of_one_record_are_applied_in_order_while_others_run_concurrently(
-    running: Running, make_topics: Any, kafka_producer: AIOKafkaProducer, kafka_bootstrap: str
-) -> None:
-    topic = await edge_topic(make_topics, kafka_bootstrap)
+async def test_events_of_one_record_are_applied_in_order_while_others_run_concurrently(edge: Edge) -> None:
     probe = Probe()
-    await running(topic, probe)
+    await edge.start(probe)
     payloads = [rec(n, lane=f"ord_{n % 3}") for n in range(30)]
-    await produce(kafka_producer, topic, *payloads)
+    await edge.produce(*payloads)
     await probe.wait_for(lambda: len(probe.processed) == 30)
     for lane in ("ord_0", "ord_1", "ord_2"):
         order = [p["n"] for p in probe.processed if p["lane"] == lane]

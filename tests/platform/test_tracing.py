@@ -15,6 +15,7 @@ import http.server
 import json
 import secrets
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -34,6 +35,7 @@ from om_platform.kafka import Decoded, RecordContext, Skip
 from om_platform.runtime import ServiceRuntime
 from om_platform.settings import ServiceSettings
 from om_platform.tracing import Tracing
+from support import integration as integration_payload
 
 pytestmark = pytest.mark.integration
 
@@ -78,67 +80,63 @@ def decode(raw: bytes | None, ctx: RecordContext) -> Decoded[dict[str, Any]] | S
     )
 
 
-async def start_flow(
+@pytest.fixture
+async def topics(make_topics: Any, kafka_bootstrap: str) -> tuple[str, str]:
+    in_topic, out_topic = await make_topics("trace-in", "trace-out")
+    await create_topics(kafka_bootstrap, [(dead_letter_topic(in_topic), 1, False)])
+    return in_topic, out_topic
+
+
+StartFlow = Callable[..., Awaitable[tuple[Flow, Any]]]
+
+
+@pytest.fixture
+def start(
     simulator: SimulatorServer,
     kafka_bootstrap: str,
     mongo_url: str,
     kafka_idempotence: bool,
     unique_name: str,
     topics: tuple[str, str],
-    *,
-    exporter: InMemorySpanExporter | None,
-    failures: int = 0,
-) -> tuple[Flow, Any]:
-    account_id = f"{int(hashlib.sha256(unique_name.encode()).hexdigest(), 16) % 10**9}_SB1"
-    creds = simulator.sim.add_account(account_id)
-    customer_id = simulator.sim.account(account_id).add_customer("Café Luna")
-    integration = IntegrationSettings.model_validate(
-        {
-            "account_id": account_id,
-            "credentials": {
-                "client_id": RING.seal(creds.consumer_key).token,
-                "client_secret": RING.seal(creds.consumer_secret).token,
-                "token_id": RING.seal(creds.token_id).token,
-                "token_secret": RING.seal(creds.token_secret).token,
-            },
-            "sync_type": "orders",
-            "concurrency_limit": 2,
-        }
-    )
-    settings = ServiceSettings(
-        service_name="trace-test",
-        kafka_bootstrap_servers=kafka_bootstrap,
-        kafka_enable_idempotence=kafka_idempotence,
-        kafka_consumer_group=f"g-{unique_name}",
-        kafka_session_timeout_ms=2000,
-        kafka_heartbeat_interval_ms=500,
-        kafka_commit_interval_ms=50,
-        mongodb_url=mongo_url,
-        mongodb_database=f"trace_{unique_name}",
-        netsuite_budget_database=f"trace_budget_{unique_name}",
-        netsuite_credentials_keys=KEY,
-        netsuite_base_url=simulator.base_url,
-        shutdown_grace_s=5,
-        retry_base_delay_s=0.01,
-        retry_max_delay_s=0.02,
-    )
-    runtime = ServiceRuntime(settings, title="tracing test")
-    if exporter is not None:
-        runtime.tracing.use_exporter(exporter)
-    flow = Flow(runtime, integration, customer_id, failures_left=failures)
-    in_topic, out_topic = topics
-    runtime.consume(in_topic, decode=decode, handle=flow.handle)
-    flow.publisher = runtime.publisher(out_topic, schema=Synced)
-    app = runtime.app()
-    await app.start()
-    return flow, app
+) -> StartFlow:
+    """Starts the traced flow on this test's stack and topics: consume, call NetSuite, store, produce."""
 
+    async def start_flow(*, exporter: InMemorySpanExporter | None, failures: int = 0) -> tuple[Flow, Any]:
+        account_id = f"{int(hashlib.sha256(unique_name.encode()).hexdigest(), 16) % 10**9}_SB1"
+        creds = simulator.sim.add_account(account_id)
+        customer_id = simulator.sim.account(account_id).add_customer("Café Luna")
+        integration = IntegrationSettings.model_validate(
+            integration_payload(account_id, RING, creds, concurrency_limit=2)
+        )
+        settings = ServiceSettings(
+            service_name="trace-test",
+            kafka_bootstrap_servers=kafka_bootstrap,
+            kafka_enable_idempotence=kafka_idempotence,
+            kafka_consumer_group=f"g-{unique_name}",
+            kafka_session_timeout_ms=2000,
+            kafka_heartbeat_interval_ms=500,
+            kafka_commit_interval_ms=50,
+            mongodb_url=mongo_url,
+            mongodb_database=f"trace_{unique_name}",
+            netsuite_budget_database=f"trace_budget_{unique_name}",
+            netsuite_credentials_keys=KEY,
+            netsuite_base_url=simulator.base_url,
+            shutdown_grace_s=5,
+            retry_base_delay_s=0.01,
+            retry_max_delay_s=0.02,
+        )
+        runtime = ServiceRuntime(settings, title="tracing test")
+        if exporter is not None:
+            runtime.tracing.use_exporter(exporter)
+        flow = Flow(runtime, integration, customer_id, failures_left=failures)
+        in_topic, out_topic = topics
+        runtime.consume(in_topic, decode=decode, handle=flow.handle)
+        flow.publisher = runtime.publisher(out_topic, schema=Synced)
+        app = runtime.app()
+        await app.start()
+        return flow, app
 
-@pytest.fixture
-async def topics(make_topics: Any, kafka_bootstrap: str) -> tuple[str, str]:
-    in_topic, out_topic = await make_topics("trace-in", "trace-out")
-    await create_topics(kafka_bootstrap, [(dead_letter_topic(in_topic), 1, False)])
-    return in_topic, out_topic
+    return start_flow
 
 
 async def read_one(kafka_bootstrap: str, topic: str) -> Any:
@@ -176,18 +174,14 @@ def only(spans: list[ReadableSpan], name: str) -> ReadableSpan:
 
 
 async def test_a_trace_links_the_consumed_event_through_netsuite_and_mongo_to_the_produced_event(
-    simulator: SimulatorServer,
+    start: StartFlow,
     kafka_bootstrap: str,
-    mongo_url: str,
-    kafka_idempotence: bool,
     kafka_producer: AIOKafkaProducer,
     unique_name: str,
     topics: tuple[str, str],
 ) -> None:
     exporter = InMemorySpanExporter()
-    flow, app = await start_flow(
-        simulator, kafka_bootstrap, mongo_url, kafka_idempotence, unique_name, topics, exporter=exporter
-    )
+    flow, app = await start(exporter=exporter)
     supplier_id = f"sup_{unique_name}"
     try:
         _, trace_id, upstream_span_id = await produce_traced(kafka_producer, topics[0], supplier_id)
@@ -245,17 +239,13 @@ async def test_a_trace_links_the_consumed_event_through_netsuite_and_mongo_to_th
 
 
 async def test_with_tracing_unconfigured_nothing_is_installed_and_the_context_passes_through(
-    simulator: SimulatorServer,
+    start: StartFlow,
     kafka_bootstrap: str,
-    mongo_url: str,
-    kafka_idempotence: bool,
     kafka_producer: AIOKafkaProducer,
     unique_name: str,
     topics: tuple[str, str],
 ) -> None:
-    flow, app = await start_flow(
-        simulator, kafka_bootstrap, mongo_url, kafka_idempotence, unique_name, topics, exporter=None
-    )
+    flow, app = await start(exporter=None)
     supplier_id = f"sup_{unique_name}"
     try:
         runtime = flow.runtime
@@ -275,25 +265,14 @@ async def test_with_tracing_unconfigured_nothing_is_installed_and_the_context_pa
 
 
 async def test_each_attempt_at_a_record_is_its_own_span_with_its_outcome(
-    simulator: SimulatorServer,
+    start: StartFlow,
     kafka_bootstrap: str,
-    mongo_url: str,
-    kafka_idempotence: bool,
     kafka_producer: AIOKafkaProducer,
     unique_name: str,
     topics: tuple[str, str],
 ) -> None:
     exporter = InMemorySpanExporter()
-    flow, app = await start_flow(
-        simulator,
-        kafka_bootstrap,
-        mongo_url,
-        kafka_idempotence,
-        unique_name,
-        topics,
-        exporter=exporter,
-        failures=1,
-    )
+    flow, app = await start(exporter=exporter, failures=1)
     try:
         _, trace_id, upstream_span_id = await produce_traced(kafka_producer, topics[0], f"sup_{unique_name}")
         await asyncio.wait_for(flow.done.wait(), 20)

@@ -35,6 +35,7 @@ from om_devstack.stack import create_topics
 from om_netsuite_sim import Account, SimulatorServer
 from stock_sync.app import Wired, wire
 from stock_sync.settings import Settings
+from support import integration
 
 KEYS = KeyRing.generate_key()
 RING = KeyRing.from_string(KEYS)
@@ -146,25 +147,16 @@ class Harness:
     # -- Ordermentum side -----------------------------------------------------------------------
 
     def integration(self, **stock: Any) -> dict[str, Any]:
-        creds = self.account.credentials
-        return {
-            "account_id": self.account_id,
-            "credentials": {
-                "client_id": RING.seal(creds.consumer_key).token,
-                "client_secret": RING.seal(creds.consumer_secret).token,
-                "token_id": RING.seal(creds.token_id).token,
-                "token_secret": RING.seal(creds.token_secret).token,
-            },
-            "sync_type": "orders",
-            "concurrency_limit": 5,
-            "stock": {
-                "enabled": True,
-                "field": "available",
-                "location_ids": ",".join(self.locations[::-1]),
-                "interval_minutes": 15,
-                **stock,
-            },
+        stock_settings = {
+            "enabled": True,
+            "field": "available",
+            "location_ids": ",".join(self.locations[::-1]),
+            "interval_minutes": 15,
+            **stock,
         }
+        return integration(
+            self.account_id, RING, self.account.credentials, concurrency_limit=5, stock=stock_settings
+        )
 
     async def configure(self, supplier_id: str, settings: dict[str, Any]) -> None:
         event = IntegrationConfigured.model_validate(
