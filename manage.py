@@ -114,7 +114,7 @@ def lint() -> None:
 
 
 def typecheck() -> None:
-    _run(tool("mypy"), "libs", "services", "tools", "tests/fakes.py")
+    _run(tool("mypy"), "libs", "services", "tools", "tests/fakes.py", "tests/support.py")
 
 
 def main(argv: list[str]) -> None:
