@@ -26,6 +26,13 @@ from om_contracts import (
 )
 
 AT = dt.datetime(2026, 11, 24, 9, 15, tzinfo=dt.timezone(dt.timedelta(hours=11)))
+ORDER_RESULT = {
+    "source_event_id": "evt_01JDZ3K4X8",
+    "kind": "order",
+    "ordermentum_id": "ord_8f3a2c",
+    "number": "100231",
+}
+"""What every order outcome below says about the order it reports on."""
 
 
 def _synced() -> NetSuiteOrderSynced:
@@ -35,10 +42,7 @@ def _synced() -> NetSuiteOrderSynced:
             "occurred_at": AT,
             "supplier_id": "sup_7c1e",
             "data": {
-                "source_event_id": "evt_01JDZ3K4X8",
-                "kind": "order",
-                "ordermentum_id": "ord_8f3a2c",
-                "number": "100231",
+                **ORDER_RESULT,
                 "netsuite": {
                     "record_type": "salesOrder",
                     "internal_id": "9001",
@@ -67,10 +71,7 @@ def test_a_failure_lists_every_problem_with_a_stable_code() -> None:
             "occurred_at": AT,
             "supplier_id": "sup_7c1e",
             "data": {
-                "source_event_id": "evt_01JDZ3K4X8",
-                "kind": "order",
-                "ordermentum_id": "ord_8f3a2c",
-                "number": "100231",
+                **ORDER_RESULT,
                 "attempts": 1,
                 "error": {
                     "code": "UNMAPPED_PRODUCT",

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
 from typer.testing import CliRunner, Result
 
-from om_contracts import KeyRing
+from om_contracts import DLQ_SUFFIX, TOPICS, KeyRing
+from om_devstack.stack import create_topics
 from om_platform.errors import InvalidEvent, PermanentFailure
 from om_platform.kafka import DeadLetterPolicy, Decoded, RecordContext
 from om_platform.runtime import ServiceRuntime
@@ -21,6 +24,8 @@ from om_platform.settings import ServiceSettings
 from omctl.cli import app
 
 KEY = KeyRing.generate_key()
+ORDER_SYNC_TESTS = str(Path(__file__).resolve().parents[1] / "order_sync")
+"""Where order_sync's test harness lives (pytest's importlib mode keeps test folders off sys.path)."""
 
 
 @dataclass
@@ -143,3 +148,24 @@ async def probe_service(
 def event(supplier_id: str, n: int, product: str = "prd_1") -> tuple[bytes, bytes]:
     body = {"event_id": f"evt_{supplier_id}_{n}", "supplier_id": supplier_id, "product": product, "n": n}
     return supplier_id.encode(), json.dumps(body).encode()
+
+
+@pytest_asyncio.fixture
+async def order_stack(
+    kafka_bootstrap: str,
+    mongo_url: str,
+    kafka_idempotence: bool,
+    simulator: Any,
+    kafka_producer: Any,
+    unique_name: str,
+) -> Any:
+    """order_sync's test `Stack` (tests/order_sync/order_sync_harness.py) on every contract topic and
+    its dead-letter topic, for the omctl tests that drive the real order_sync service."""
+    sys.path.insert(0, ORDER_SYNC_TESTS)
+    from order_sync_harness import Stack
+
+    await create_topics(
+        kafka_bootstrap,
+        [(t.name, 3, t.compacted) for t in TOPICS] + [(t.name + DLQ_SUFFIX, 1, False) for t in TOPICS],
+    )
+    return Stack(kafka_bootstrap, mongo_url, kafka_idempotence, simulator, kafka_producer, unique_name)

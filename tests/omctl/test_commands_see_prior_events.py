@@ -9,10 +9,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer
 
-from om_contracts import DLQ_SUFFIX, SYNC_RESULTS_TOPIC, TOPICS
-from om_devstack.stack import create_topics
+from om_contracts import SYNC_RESULTS_TOPIC
 from omctl import commands as ops_commands
 from omctl._settings import OpsSettings
 
@@ -28,16 +26,11 @@ ROUNDS = 50
 async def test_a_resync_issued_right_after_a_mapping_event_never_fails_for_that_mapping(
     kafka_bootstrap: str,
     mongo_url: str,
-    kafka_idempotence: bool,
     simulator,
-    kafka_producer: AIOKafkaProducer,
+    order_stack: Stack,
     unique_name: str,
 ) -> None:
-    await create_topics(
-        kafka_bootstrap,
-        [(t.name, 3, t.compacted) for t in TOPICS] + [(t.name + DLQ_SUFFIX, 1, False) for t in TOPICS],
-    )
-    stack = Stack(kafka_bootstrap, mongo_url, kafka_idempotence, simulator, kafka_producer, unique_name)
+    stack = order_stack
     ops = OpsSettings(
         kafka_bootstrap_servers=kafka_bootstrap,
         kafka_enable_idempotence=False,

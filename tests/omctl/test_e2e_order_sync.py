@@ -8,10 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer
 
-from om_contracts import DLQ_SUFFIX, ORDERS_TOPIC, SYNC_RESULTS_TOPIC, TOPICS
-from om_devstack.stack import create_topics
+from om_contracts import ORDERS_TOPIC, SYNC_RESULTS_TOPIC
 
 from .conftest import Cli
 
@@ -27,17 +25,12 @@ async def test_an_import_heals_the_order_and_a_replay_leaves_exactly_one_sales_o
     cli: Cli,
     kafka_bootstrap: str,
     mongo_url: str,
-    kafka_idempotence: bool,
     simulator,
-    kafka_producer: AIOKafkaProducer,
+    order_stack: Stack,
     unique_name: str,
     tmp_path: Path,
 ) -> None:
-    await create_topics(
-        kafka_bootstrap,
-        [(t.name, 3, t.compacted) for t in TOPICS] + [(t.name + DLQ_SUFFIX, 1, False) for t in TOPICS],
-    )
-    stack = Stack(kafka_bootstrap, mongo_url, kafka_idempotence, simulator, kafka_producer, unique_name)
+    stack = order_stack
     env = {
         "order_sync_mongodb_database": f"order_sync_{unique_name}",
         "order_sync_consumer_group": f"order-sync-{unique_name}",

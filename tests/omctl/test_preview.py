@@ -10,10 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
 
-from om_contracts import DLQ_SUFFIX, SYNC_RESULTS_TOPIC, TOPICS
-from om_devstack.stack import create_topics
+from om_contracts import SYNC_RESULTS_TOPIC
 
 from .conftest import Cli
 
@@ -35,17 +33,12 @@ async def test_preview_lists_every_problem_writes_nothing_and_shows_the_request_
     cli: Cli,
     kafka_bootstrap: str,
     mongo_url: str,
-    kafka_idempotence: bool,
     simulator: Any,
-    kafka_producer: AIOKafkaProducer,
+    order_stack: Stack,
     unique_name: str,
     tmp_path: Path,
 ) -> None:
-    await create_topics(
-        kafka_bootstrap,
-        [(t.name, 3, t.compacted) for t in TOPICS] + [(t.name + DLQ_SUFFIX, 1, False) for t in TOPICS],
-    )
-    stack = Stack(kafka_bootstrap, mongo_url, kafka_idempotence, simulator, kafka_producer, unique_name)
+    stack = order_stack
     env = {
         "order_sync_mongodb_database": f"order_sync_{unique_name}",
         "netsuite_credentials_keys": ORDER_SYNC_KEY,
