@@ -168,7 +168,7 @@ def test_a_plain_credential_is_refused_without_echoing_it(settings_dict: dict[st
     with pytest.raises(ValidationError) as caught:
         IntegrationSettings.model_validate(settings_dict)
 
-    assert "credentials.token_secret" in str(caught.value).replace("\n  ", ".")
+    assert "credentials.tba.token_secret" in str(caught.value).replace("\n  ", ".")
     assert "plain-token-secret-value" not in str(caught.value)
 
 
@@ -192,7 +192,7 @@ def test_sealed_credentials_stay_sealed_when_serialised_again(
 
     again = json.loads(settings.model_dump_json())
 
-    assert again["credentials"] == settings_dict["credentials"]
+    assert again["credentials"] == {"kind": "tba", **settings_dict["credentials"]}
     for plain in ("ck-plain", "cs-plain", "tk-plain", "ts-plain"):
         assert plain not in settings.model_dump_json()
         assert plain not in repr(settings)

@@ -141,7 +141,7 @@ def test_a_violation_in_the_integration_never_echoes_a_plain_credential(
         parse_event(INTEGRATIONS_TOPIC, wrap("integration.netsuite.configured", json.dumps(settings)))
 
     assert caught.value.problems == [
-        ("data.credentials.client_secret", "must be a credential sealed with the NetSuite key ring")
+        ("data.credentials.tba.client_secret", "must be a credential sealed with the NetSuite key ring")
     ]
     assert "hunter2" not in str(caught.value)
     assert "hunter2" not in repr(caught.value.__cause__)

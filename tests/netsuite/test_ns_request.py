@@ -20,7 +20,7 @@ class _Auth:
     def authorization(self, method: str, url: str) -> str:
         return "test"
 
-    def invalidate(self) -> bool:
+    def invalidate(self, signed_at: float | None = None) -> bool:
         return False
 
 

@@ -13,6 +13,11 @@ for the supplier's NetSuite account:
   (other integrations use the account's concurrency); records still sync, more slowly;
 * ``unreachable``: NetSuite cannot be reached or keeps failing (timeouts, 5xx) after retries;
   records are parked until a probe gets through.
+
+``warnings`` (CONTRACTS.md, additions of 2026-12-07) lists what needs attention before it breaks the
+connection: ``CREDENTIALS_EXPIRING`` while the OAuth 2.0 certificate expires within the services'
+window (30 days). A status event is also published when a warning starts or ends (the state may be
+unchanged then), never per record.
 """
 
 from __future__ import annotations
@@ -49,6 +54,19 @@ class StatusError(OutboundModel):
     message: str = Field(description="What NetSuite or the network said, without secrets.")
 
 
+WarningCode = Literal["CREDENTIALS_EXPIRING"]
+
+
+class StatusWarning(OutboundModel):
+    """Something to act on before it breaks the connection."""
+
+    code: WarningCode = Field(
+        description="'CREDENTIALS_EXPIRING': the certificate of the OAuth 2.0 credentials expires soon."
+    )
+    message: str = Field(description="What to do, for the supplier.")
+    expires_at: AwareDatetime = Field(description="When the credentials expire (RFC 3339).")
+
+
 class IntegrationStatus(OutboundModel):
     """The state of one supplier's NetSuite connection, as these services see it."""
 
@@ -74,6 +92,10 @@ class IntegrationStatus(OutboundModel):
     account_id: str | None = Field(default=None, description="The supplier's NetSuite account id.")
     last_error: StatusError | None = Field(
         default=None, description="The NetSuite answer that caused the change (absent for 'connected')."
+    )
+    warnings: tuple[StatusWarning, ...] = Field(
+        default=(),
+        description="Warnings in force, e.g. CREDENTIALS_EXPIRING with the date; empty when none.",
     )
 
 

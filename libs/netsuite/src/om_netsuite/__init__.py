@@ -57,7 +57,7 @@ from ._models import (
     TransactionLine,
 )
 from ._mongo_budget import LeaseTiming, MongoBudget
-from ._oauth2 import OAuth2ClientCredentials
+from ._oauth2 import OAuth2ClientCredentials, TokenRefused, algorithm_for_key
 from ._retry import RequestRetryPolicy
 from ._session import NetSuiteSession, PreparedRequest
 from ._tba import TbaAuth, TbaCredentials, signature_base_string, tba_authorization_header
@@ -112,10 +112,12 @@ __all__ = [
     "SuiteQLPagingError",
     "TbaAuth",
     "TbaCredentials",
+    "TokenRefused",
     "TransactionLine",
     "Transient",
     "account_base_url",
     "account_host",
+    "algorithm_for_key",
     "error_from_response",
     "normalize_account_id",
     "signature_base_string",

@@ -26,5 +26,6 @@ class Auth(Protocol):
     def authorization(self, method: str, url: str) -> str:
         """The ``Authorization`` header value for one attempt of ``method url``."""
 
-    def invalidate(self) -> bool:
-        """Drop cached tokens after a 401; return True if retrying with new ones may help."""
+    def invalidate(self, signed_at: float | None = None) -> bool:
+        """Drop cached tokens after a 401 of a request whose header was taken at ``signed_at``
+        (``time.monotonic()``); return True if retrying with new ones may help."""

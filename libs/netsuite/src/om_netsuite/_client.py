@@ -19,7 +19,7 @@ from typing import Any
 import httpx2
 from opentelemetry import trace
 
-from ._accounts import normalize_account_id
+from ._accounts import account_base_url, normalize_account_id
 from ._auth import Auth
 from ._budget import Budget, LocalBudget
 from ._exceptions import (
@@ -32,6 +32,7 @@ from ._exceptions import (
     error_from_response,
 )
 from ._guard import RequestGuard
+from ._oauth2 import TokenRefused
 from ._pool import ACCOUNT_EXTENSION, AccountPools
 from ._request import Request
 from ._retry import RequestRetryPolicy
@@ -49,7 +50,7 @@ BudgetWaitHook = Callable[[str, float], None]
 _NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Wire:
     """A request as it goes on the wire: built once, sent (and signed afresh) on every attempt."""
 
@@ -57,6 +58,8 @@ class _Wire:
     content: bytes | None
     headers: dict[str, str]
     info: RequestInfo
+    signed_at: float = 0.0
+    """``time.monotonic()`` when the last attempt took its ``Authorization`` header."""
 
 
 class NetSuiteClient:
@@ -133,6 +136,10 @@ class NetSuiteClient:
             raise ValueError("concurrency_limit must be >= 1")
         return NetSuiteSession(self, realm, auth, concurrency_limit, guard=guard)
 
+    async def authenticate(self, account_id: str, auth: Auth) -> None:
+        """Run ``auth``'s token exchange now if it needs one (``omctl integration check``)."""
+        await auth.prepare(self._http, account_base_url(account_id, self.base_url_override))
+
     async def execute(self, request: Request) -> httpx2.Response:
         """Send one logical request with budget, signing and retries; return the 2xx response.
 
@@ -162,17 +169,24 @@ class NetSuiteClient:
         while True:
             attempt += 1
             try:
+                if request.guard is not None:
+                    # An open breaker refuses before a token exchange, not only before the slot.
+                    request.guard.admit(wire.info.operation)
                 # Token exchanges happen here, outside the budget, and are retried like requests.
                 await auth.prepare(self._http, base)
                 return await self._attempt(request, wire, attempt)
             except NetSuiteError as error:
                 if (
                     isinstance(error, AuthenticationFailed)
+                    and not isinstance(error, TokenRefused)
                     and error.status == 401
                     and not reauthenticated
-                    and auth.invalidate()
+                    and auth.invalidate(wire.signed_at)
                 ):
-                    # A revoked/expired bearer token: one retry with a new one, no backoff.
+                    # An expired/revoked bearer token: one retry with a new one, no backoff. Safe
+                    # for a create too: a 401 means NetSuite refused to authenticate the request
+                    # and did not act on it (RFC 6750 section 3.1 invalid_token; Oracle help
+                    # subsect_158521885412 "Invalid login attempt").
                     reauthenticated = True
                     continue
                 if not self.retry.should_retry(error, attempt=attempt, idempotent=request.idempotent):
@@ -247,6 +261,7 @@ class NetSuiteClient:
             )
             # Sign the URL exactly as it will go on the wire, with a fresh nonce/timestamp.
             http_request.headers["Authorization"] = request.auth.authorization(method, str(http_request.url))
+            wire.signed_at = time.monotonic()
             error: NetSuiteError | None = None
             try:
                 response = await self._http.send(http_request)

@@ -113,7 +113,7 @@ class TbaAuth:
     async def prepare(self, http: httpx2.AsyncClient, base_url: str) -> None:
         """TBA needs no token exchange."""
 
-    def invalidate(self) -> bool:
+    def invalidate(self, signed_at: float | None = None) -> bool:
         """Nothing cached to drop; a 401 under TBA is not cured by re-signing alone."""
         return False
 

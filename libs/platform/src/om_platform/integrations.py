@@ -107,14 +107,7 @@ def settings_changes(old: IntegrationSettings | None, new: IntegrationSettings |
 
 
 def _credentials_of(settings: IntegrationSettings) -> tuple[str, ...]:
-    creds = settings.credentials
-    return (
-        settings.account_id,
-        creds.client_id.token,
-        creds.client_secret.token,
-        creds.token_id.token,
-        creds.token_secret.token,
-    )
+    return (settings.account_id, settings.credentials.fingerprint())
 
 
 ChangeWatcher = Callable[[str, SettingsChange], Awaitable[None]]

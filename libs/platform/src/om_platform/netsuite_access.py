@@ -6,7 +6,11 @@ whoever calls: each process holds a leased share of each account's limit (om_net
 and spends it without touching MongoDB; the runtime supervises its renewal loop.
 Credentials are opened from their sealed form only here, in memory, and cached as the client's
 secret-typed auth objects, keyed by a digest of the sealed tokens so a credential rotation in the
-integration takes effect at once.
+integration takes effect at once. Either kind of `integration.credentials` works: TBA signs every
+request (`TbaAuth`); OAuth 2.0 client credentials (`oauth2_m2m`) mint a bearer token with a signed
+JWT assertion, cached per supplier until shortly before it expires and minted by one caller at a
+time (`OAuth2ClientCredentials`). A rotation (new certificate id and key) builds a new auth object:
+requests already sent keep the old token, which stays valid until it expires, so none fails.
 
 Every session carries its supplier's `SupplierGuard` when a `ConnectionMonitor` is given: the
 per-supplier circuit breaker of `om_platform.connections` sees every request of all three services
@@ -18,17 +22,20 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry.trace import Tracer
 from pymongo.asynchronous.database import AsyncDatabase
 
-from om_contracts import IntegrationSettings, KeyRing
+from om_contracts import CredentialError, IntegrationSettings, KeyRing
 from om_netsuite import (
+    Auth,
     LeaseTiming,
     MongoBudget,
     NetSuiteClient,
     NetSuiteSession,
+    OAuth2ClientCredentials,
     RequestRetryPolicy,
     TbaAuth,
     TbaCredentials,
@@ -38,6 +45,34 @@ from om_platform.metrics import Metrics
 
 #: The budget's collection in `NETSUITE_BUDGET_DATABASE`: one document per account in use.
 BUDGET_COLLECTION = "netsuite_shares"
+
+
+def open_auth(keyring: KeyRing, integration: IntegrationSettings) -> Auth:
+    """The integration's auth, its secrets opened with `keyring` (`CredentialError` when a value does
+    not open, or an M2M private key is not an RSA or EC P-256 PEM key)."""
+    creds = integration.credentials
+    if creds.kind == "tba":
+        opened = creds.open(keyring)
+        return TbaAuth(
+            integration.account_id,
+            TbaCredentials(
+                consumer_key=opened.client_id,
+                consumer_secret=opened.client_secret,
+                token_id=opened.token_id,
+                token_secret=opened.token_secret,
+            ),
+        )
+    expires = creds.certificate_expires_at
+    try:
+        return OAuth2ClientCredentials(
+            integration.account_id,
+            client_id=keyring.open(creds.client_id),
+            certificate_id=keyring.open(creds.certificate_id).get_secret_value(),
+            private_key_pem=keyring.open(creds.private_key),
+            certificate_expires_at=expires.timestamp() if expires is not None else None,
+        )
+    except ValueError as exc:  # the key itself is unusable: a credential problem, named
+        raise CredentialError(f"cannot use the oauth2_m2m private_key: {exc}") from None
 
 
 class NetSuiteAccess:
@@ -76,39 +111,28 @@ class NetSuiteAccess:
             on_budget_wait=self._observe_budget_wait,
             tracer=tracer,
         )
-        self._auth: dict[str, tuple[str, TbaAuth]] = {}
+        self._auth: dict[str, tuple[str, Auth]] = {}
 
     def session(
         self, supplier_id: str, integration: IntegrationSettings, *, probe: bool = False
     ) -> NetSuiteSession:
         """The supplier's session; a `probe` session is never refused by the open breaker it probes."""
-        creds = integration.credentials
         fingerprint = hashlib.sha256(
-            "|".join(
-                (
-                    integration.account_id,
-                    creds.client_id.token,
-                    creds.client_secret.token,
-                    creds.token_id.token,
-                    creds.token_secret.token,
-                )
-            ).encode()
+            f"{integration.account_id}|{integration.credentials.fingerprint()}".encode()
         ).hexdigest()
         cached = self._auth.get(supplier_id)
         if cached is None or cached[0] != fingerprint:
-            auth = TbaAuth(
-                integration.account_id,
-                TbaCredentials(
-                    consumer_key=self._keyring.open(creds.client_id),
-                    consumer_secret=self._keyring.open(creds.client_secret),
-                    token_id=self._keyring.open(creds.token_id),
-                    token_secret=self._keyring.open(creds.token_secret),
-                ),
-            )
-            cached = (fingerprint, auth)
+            cached = (fingerprint, open_auth(self._keyring, integration))
             self._auth[supplier_id] = cached
+        auth = cached[1]
+        expires = auth.certificate_expires_at if isinstance(auth, OAuth2ClientCredentials) else None
         guard = (
-            self._connections.guard(supplier_id, integration.account_id, probe=probe)
+            self._connections.guard(
+                supplier_id,
+                integration.account_id,
+                probe=probe,
+                credentials_expire_at=datetime.fromtimestamp(expires, UTC) if expires is not None else None,
+            )
             if self._connections is not None
             else None
         )

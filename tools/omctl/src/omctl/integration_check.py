@@ -2,7 +2,10 @@
 
 Steps, each reported with its outcome and, when it fails, the fix:
   1. the supplier has a configured integration (read from a service's `integrations` collection);
-  2. the sealed credentials open with NETSUITE_CREDENTIALS_KEYS;
+  2. the sealed credentials open with NETSUITE_CREDENTIALS_KEYS; for OAuth 2.0 client credentials
+     (`oauth2_m2m`) also the certificate's expiry and a token from NetSuite's token endpoint
+     (`/services/rest/auth/oauth2/v1/token`), whose refusal is named in one line (unknown or
+     revoked certificate, expired certificate, clock skew: `om_netsuite.TokenRefused`);
   3. SuiteQL `SELECT id FROM location WHERE id IN (...)` for every location the settings name
      (stock locations, reconciliation locations): proves the token, the realm, the REST Web
      Services and SuiteAnalytics Workbook permissions, and finds unknown locations;
@@ -19,23 +22,26 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from om_contracts import CredentialError, IntegrationSettings, KeyRing
 from om_netsuite import (
+    Auth,
     AuthenticationFailed,
     InvalidAccountId,
     NetSuiteClient,
     NetSuiteError,
     NetSuiteNetworkError,
     NetSuiteSession,
+    OAuth2ClientCredentials,
     PermanentError,
     RateLimited,
     RequestRetryPolicy,
-    TbaAuth,
-    TbaCredentials,
+    TokenRefused,
     Transient,
 )
+from om_platform.netsuite_access import open_auth
 from omctl._mongo import mongo
 from omctl._settings import OpsSettings, ServiceName
 
@@ -46,6 +52,12 @@ BAD_LOGIN = (
     "are not revoked (Setup > Users/Roles > Access Tokens); the consumer key/secret are the "
     "integration record's and it is enabled for Token-Based Authentication; then read Setup > "
     "Users/Roles > View Login Audit Trail for the exact reason."
+)
+BAD_CERTIFICATE = (
+    "Check on Setup > Integration > Manage Authentication > OAuth 2.0 Client Credentials (M2M) Setup "
+    "that the mapping of this integration record's client id has this certificate id, is not revoked "
+    "or expired, and that the private key is the one of the uploaded certificate; after uploading a "
+    "new certificate, save its id and key in the Ordermentum integration."
 )
 NO_PERMISSION = (
     "The token's role lacks a permission: it needs Setup > REST Web Services, Log in using Access "
@@ -70,6 +82,8 @@ def advice_for(exc: Exception, what: str) -> tuple[str, str]:
             "account id is not a NetSuite account id",
             "Use digits with an optional _SB<n> or _RP<n> suffix.",
         )
+    if isinstance(exc, TokenRefused):
+        return str(exc), BAD_CERTIFICATE
     if isinstance(exc, AuthenticationFailed):
         if exc.status == 403 or exc.code == "INSUFFICIENT_PERMISSION":
             return f"missing permission for {what} ({exc.code}: {exc.detail})", NO_PERMISSION
@@ -107,17 +121,10 @@ async def load_integration(
     return IntegrationSettings.model_validate(document["settings"]) if document else None
 
 
-def open_credentials(settings: OpsSettings, integration: IntegrationSettings) -> TbaCredentials:
-    """The integration's TBA credentials opened with NETSUITE_CREDENTIALS_KEYS (CredentialError if not)."""
-    opened = integration.credentials.open(
-        KeyRing.from_string(settings.netsuite_credentials_keys.get_secret_value())
-    )
-    return TbaCredentials(
-        consumer_key=opened.client_id,
-        consumer_secret=opened.client_secret,
-        token_id=opened.token_id,
-        token_secret=opened.token_secret,
-    )
+def open_credentials(settings: OpsSettings, integration: IntegrationSettings) -> Auth:
+    """The integration's auth (TBA or OAuth 2.0 M2M) opened with NETSUITE_CREDENTIALS_KEYS
+    (CredentialError if a value does not open or the private key is unusable)."""
+    return open_auth(KeyRing.from_string(settings.netsuite_credentials_keys.get_secret_value()), integration)
 
 
 def netsuite_client(settings: OpsSettings) -> NetSuiteClient:
@@ -172,19 +179,57 @@ async def check(
             )
         )
         return steps
-    steps.append(Step("credentials", True, "sealed credentials open with the key ring"))
+    steps.append(
+        Step("credentials", True, f"sealed {integration.credentials.kind} credentials open with the key ring")
+    )
+    if isinstance(opened, OAuth2ClientCredentials):
+        steps.append(_certificate_step(opened))
     client = netsuite_client(settings)
     try:
         try:
-            session = client.session(integration.account_id, TbaAuth(integration.account_id, opened), 1)
+            session = client.session(integration.account_id, opened, 1)
         except InvalidAccountId as exc:
             problem, fix = advice_for(exc, "account")
             steps.append(Step("account", False, problem, fix))
+            return steps
+        if isinstance(opened, OAuth2ClientCredentials) and not await _token_step(
+            client, integration, opened, steps
+        ):
             return steps
         await _run_checks(session, integration, steps)
     finally:
         await client.aclose()
     return steps
+
+
+def _certificate_step(auth: OAuth2ClientCredentials) -> Step:
+    expires = auth.certificate_expires_at
+    if expires is None:
+        return Step(
+            "certificate", True, "expiry unknown: certificate_expires_at is not set in the integration"
+        )
+    when = datetime.fromtimestamp(expires, UTC)
+    days = (when - datetime.now(UTC)).total_seconds() / 86400
+    if days <= 0:
+        return Step(
+            "certificate", False, f"certificate expired on {when.date().isoformat()}", BAD_CERTIFICATE
+        )
+    return Step("certificate", True, f"certificate expires on {when.date().isoformat()} (in {days:.0f} days)")
+
+
+async def _token_step(
+    client: NetSuiteClient, integration: IntegrationSettings, auth: OAuth2ClientCredentials, steps: list[Step]
+) -> bool:
+    try:
+        await client.authenticate(integration.account_id, auth)
+    except NetSuiteError as exc:
+        problem, fix = advice_for(exc, "token")
+        steps.append(Step("token", False, problem, fix))
+        return False
+    expires = auth.token_expires_at
+    valid = f", valid for {max(0.0, (expires or 0.0) - auth.now()) / 60:.0f} min" if expires else ""
+    steps.append(Step("token", True, f"token endpoint issued a bearer token{valid}"))
+    return True
 
 
 async def _run_checks(session: NetSuiteSession, integration: IntegrationSettings, steps: list[Step]) -> None:

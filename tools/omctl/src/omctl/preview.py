@@ -30,7 +30,7 @@ from om_contracts import (
     external_id,
     parse_event,
 )
-from om_netsuite import InvalidAccountId, NetSuiteError, PreparedRequest, TbaAuth
+from om_netsuite import InvalidAccountId, NetSuiteError, PreparedRequest
 from om_platform import transaction_mapping as mapping
 from om_platform.currencies import currency_ids
 from om_platform.mappings import MappingStore, Resolution
@@ -245,7 +245,7 @@ async def _netsuite(
         return None, None
     client = netsuite_client(settings)
     try:
-        session = client.session(integration.account_id, TbaAuth(integration.account_id, credentials), 1)
+        session = client.session(integration.account_id, credentials, 1)
         found = await currency_ids(session)
     except (InvalidAccountId, NetSuiteError) as exc:
         problem, fix = advice_for(exc, "currency")

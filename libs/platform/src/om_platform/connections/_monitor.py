@@ -52,6 +52,7 @@ from om_contracts import (
     IntegrationStatus,
     NetSuiteIntegrationStatus,
     StatusError,
+    StatusWarning,
 )
 from om_netsuite import NetSuiteError, NetSuiteSession
 from om_platform.connections._states import (
@@ -103,6 +104,8 @@ class ConnectionSettings:
     status_poll_s: float = 2.0
     publish_claim_s: float = 30.0
     """How long a process holds the publication of a change before another may publish it."""
+    credentials_warning_days: float = 30.0
+    """The CREDENTIALS_EXPIRING warning starts this many days before the credentials expire."""
 
 
 class ConnectionView(Protocol):
@@ -188,11 +191,20 @@ class _Tracker:
 class SupplierGuard:
     """om_netsuite `RequestGuard` of one supplier's session (module docstring)."""
 
-    def __init__(self, monitor: ConnectionMonitor, supplier_id: str, account_id: str, *, probe: bool) -> None:
+    def __init__(
+        self,
+        monitor: ConnectionMonitor,
+        supplier_id: str,
+        account_id: str,
+        *,
+        probe: bool,
+        credentials_expire_at: datetime | None = None,
+    ) -> None:
         self._monitor = monitor
         self.supplier_id = supplier_id
         self.account_id = account_id
         self.probe = probe
+        self.credentials_expire_at = credentials_expire_at
 
     def admit(self, operation: str) -> None:
         if not self.probe:
@@ -203,6 +215,7 @@ class SupplierGuard:
 
     async def finished(self, operation: str, error: BaseException | None) -> None:
         await self._monitor.finished(self.supplier_id, self.account_id, operation, error, probe=self.probe)
+        await self._monitor.credentials_expiry(self.supplier_id, self.account_id, self.credentials_expire_at)
 
 
 class ConnectionMonitor:
@@ -254,8 +267,17 @@ class ConnectionMonitor:
         work, durably if it must survive a crash, and let a loop of the service do it)."""
         self._listeners.append(listener)
 
-    def guard(self, supplier_id: str, account_id: str, *, probe: bool = False) -> SupplierGuard:
-        return SupplierGuard(self, supplier_id, account_id, probe=probe)
+    def guard(
+        self,
+        supplier_id: str,
+        account_id: str,
+        *,
+        probe: bool = False,
+        credentials_expire_at: datetime | None = None,
+    ) -> SupplierGuard:
+        return SupplierGuard(
+            self, supplier_id, account_id, probe=probe, credentials_expire_at=credentials_expire_at
+        )
 
     # -- the view ---------------------------------------------------------------------------
 
@@ -370,6 +392,44 @@ class ConnectionMonitor:
                 await self._adopt(current)
         return False
 
+    async def credentials_expiry(
+        self, supplier_id: str, account_id: str, expires_at: datetime | None
+    ) -> bool:
+        """Start or end the CREDENTIALS_EXPIRING warning of the supplier (its credentials expire at
+        `expires_at`, None when unknown); True if this call stored and published the change. No I/O
+        when the warning in force is already the right one (every request calls it)."""
+        store = self._store
+        if store is None:
+            return False
+        now = self._clock()
+        window = timedelta(days=self.settings.credentials_warning_days)
+        wanted = expires_at if expires_at is not None and expires_at - now <= window else None
+        if self.status(supplier_id).credentials_expiring_at == wanted:
+            return False
+        async with self._locks.setdefault(supplier_id, asyncio.Lock()):
+            current = self.status(supplier_id)
+            for _ in range(5):
+                if current.credentials_expiring_at == wanted:
+                    return False
+                fields: dict[str, Any] = {"credentials_expiring_at": wanted, "changed_at": now}
+                if current.version == 0:
+                    fields |= {
+                        "state": "connected",
+                        "since": now,
+                        "service": self.service,
+                        "account_id": account_id,
+                    }
+                if await store.transition(
+                    current, fields, now + timedelta(seconds=self.settings.publish_claim_s)
+                ):
+                    stored = await store.load(supplier_id)
+                    await self._adopt(stored, previous=current)
+                    await self._publish_change(stored)
+                    return True
+                current = await store.load(supplier_id)
+                await self._adopt(current)
+        return False
+
     @property
     def _dwell(self) -> timedelta:
         return timedelta(seconds=self.settings.rate_limited_window_s)
@@ -389,6 +449,7 @@ class ConnectionMonitor:
             "account_id": account_id or current.account_id,
             "last_error": {"code": change.code, "message": change.message} if change.code else None,
             "probe_failures": 0,
+            "credentials_expiring_at": current.credentials_expiring_at,
             "next_probe_at": now + timedelta(seconds=self.settings.probe_interval_s)
             if state in BREAKER_OPEN
             else None,
@@ -554,5 +615,23 @@ def status_event(status: Status) -> NetSuiteIntegrationStatus:
             record_type=status.record_type,
             account_id=status.account_id,
             last_error=error,
+            warnings=_warnings(status),
+        ),
+    )
+
+
+def _warnings(status: Status) -> tuple[StatusWarning, ...]:
+    expires = status.credentials_expiring_at
+    if expires is None:
+        return ()
+    return (
+        StatusWarning(
+            code="CREDENTIALS_EXPIRING",
+            message=(
+                f"The NetSuite OAuth 2.0 certificate expires on {expires.date().isoformat()}: upload a "
+                "new certificate to the integration's OAuth 2.0 Client Credentials (M2M) mapping and "
+                "save its certificate id and private key in the Ordermentum integration."
+            ),
+            expires_at=expires,
         ),
     )

@@ -15,6 +15,10 @@ fell below half the threshold over a whole window, at least one window after it 
 two processes with different views do not flap). The more severe states are never overwritten by
 a lesser one: `auth_failed` by `unreachable`, either by `rate_limited`.
 
+An OAuth 2.0 token refusal (`TokenRefused`: NetSuite's token endpoint refused the client assertion)
+is `auth_failed` at once, whatever the kind of credentials: the refusal is definitive, and `detail`
+names its cause (`TOKEN_CAUSES`: unknown or revoked certificate, expired certificate, clock skew).
+
 Permissions are named as Ordermentum's setup guide names them (`SETUP_GUIDE_PERMISSIONS`): from
 NetSuite's own message when it names one ("Permission Violation: You need  the 'Transactions ->
 Customer Deposit' permission to access this page"), else from the record type refused.
@@ -28,7 +32,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from om_contracts import ConnectionState
-from om_netsuite import AuthenticationFailed, NetSuiteError, NetSuiteHTTPError, PermanentError
+from om_netsuite import AuthenticationFailed, NetSuiteError, NetSuiteHTTPError, PermanentError, TokenRefused
 
 BREAKER_OPEN: frozenset[ConnectionState] = frozenset({"auth_failed", "unreachable"})
 """States in which a supplier's records are parked instead of sent."""
@@ -59,6 +63,8 @@ class Status:
     published: bool = True
     next_probe_at: datetime | None = None
     probe_failures: int = 0
+    credentials_expiring_at: datetime | None = None
+    """Set while the CREDENTIALS_EXPIRING warning is in force: when the credentials expire."""
 
     @property
     def breaker_open(self) -> bool:
@@ -158,6 +164,14 @@ _RECORD_PERMISSIONS = {
 }
 
 
+TOKEN_CAUSES: dict[str, str] = {
+    "unknown_certificate": "unknown or revoked certificate",
+    "expired_certificate": "expired certificate",
+    "clock_skew": "clock skew",
+}
+"""`detail` of an `auth_failed` status caused by a token refusal, per `TokenRefused.cause`."""
+
+
 def record_type_of(operation: str) -> str:
     """`customerDeposit.upsert` -> `customerDeposit`; `suiteql` -> `suiteql`."""
     return operation.split(".", 1)[0]
@@ -181,6 +195,13 @@ def signal_of(operation: str, error: BaseException | None) -> Signal | None:
     if not isinstance(error, NetSuiteError):
         return None
     record_type = record_type_of(operation)
+    if isinstance(error, TokenRefused):
+        return Signal(
+            "auth_failed",
+            detail=TOKEN_CAUSES[error.cause],
+            code=error.oauth_error,
+            message=_short(str(error)),
+        )
     if isinstance(error, AuthenticationFailed) and error.status == 403:
         return _permission(record_type, error)
     if isinstance(error, PermanentError):
