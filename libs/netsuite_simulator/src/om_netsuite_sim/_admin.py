@@ -146,6 +146,9 @@ async def _account_route(
     if key == "oauth2-clients":
         sim.add_oauth2_client(account.account_id, **body)
         return Response(status_code=204)
+    if key == "oauth2-clients/revoke":
+        sim.revoke_oauth2_certificate(account.account_id, **body)
+        return Response(status_code=204)
     if key == "payments":
         return _ok({"id": account.record_customer_payment(**body)}, 201)
     if rest[0] == "records" and len(rest) == 2:

@@ -93,6 +93,9 @@ class SimulatorServer:
             timeout_graceful_shutdown=1,
             timeout_keep_alive=30,
             http="h11",
+            # The token endpoint sends its own Date from the simulated clock (clock skew is told
+            # by it); uvicorn's would be a second, real-time one.
+            date_header=False,
         )
         self._server = _Uvicorn(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]))

@@ -6,7 +6,7 @@ import secrets
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -24,6 +24,9 @@ __all__ = ["Account", "AuthFailure", "OAuth2Client", "Simulator"]
 
 Record = dict[str, Any]
 _REQUEST_LOG_SIZE = 10_000
+MAX_ACTIVE_CERTIFICATES = 5
+"""Active certificates per client-credentials integration record since 2026.1 (issue 22; the Oracle
+page stating it was not found: unconfirmed)."""
 _SEED_LISTS: dict[str, list[tuple[str, str]]] = {
     "subsidiary": [("1", "Parent Company")],
     "currency": [("1", "AUD"), ("2", "USD")],
@@ -47,13 +50,24 @@ class AuthFailure(NamedTuple):
     path: str
 
 
-@dataclass(frozen=True)
-class OAuth2Client:
-    """An OAuth 2.0 client-credentials mapping (integration record + certificate)."""
+@dataclass
+class OAuth2Certificate:
+    """One certificate uploaded to an OAuth 2.0 client-credentials mapping (Oracle help
+    section_162686838198: revoked or expired certificates stop working until a new mapping)."""
 
-    client_id: str
     certificate_id: str
     public_key_pem: str
+    expires_at: float | None = None
+    """Epoch seconds of the certificate's notAfter; None: never expires in the simulation."""
+    revoked: bool = False
+
+
+@dataclass
+class OAuth2Client:
+    """An OAuth 2.0 client-credentials integration record and its uploaded certificates."""
+
+    client_id: str
+    certificates: dict[str, OAuth2Certificate] = field(default_factory=dict)
 
 
 class Account:
@@ -276,6 +290,9 @@ class Simulator:
         self.clock = clock
         self.accounts: dict[str, Account] = {}
         self.bearer_tokens: dict[str, tuple[str, float]] = {}
+        self.oauth2_token_lifetime = 3600.0
+        """Seconds an OAuth 2.0 access token lives (NetSuite: 60 minutes, section_162755359851)."""
+        self.tokens_issued = 0
 
     def add_account(
         self, account_id: str, concurrency_limit: int = 5, *,
@@ -298,12 +315,26 @@ class Simulator:
         return self.accounts[account_id]
 
     def add_oauth2_client(
-        self, account_id: str, *, client_id: str, certificate_id: str, public_key_pem: str
+        self,
+        account_id: str,
+        *,
+        client_id: str,
+        certificate_id: str,
+        public_key_pem: str,
+        expires_at: float | None = None,
     ) -> None:
-        """Register an OAuth 2.0 client-credentials mapping for an account."""
-        self.accounts[account_id].oauth2_clients[client_id] = OAuth2Client(
-            client_id, certificate_id, public_key_pem
-        )
+        """Map a certificate to an OAuth 2.0 client-credentials integration record of an account
+        (a second certificate for the same client is a rotation: both work until one is revoked)."""
+        clients = self.accounts[account_id].oauth2_clients
+        client = clients.setdefault(client_id, OAuth2Client(client_id))
+        active = [c for c in client.certificates.values() if not c.revoked]
+        if len(active) >= MAX_ACTIVE_CERTIFICATES and certificate_id not in client.certificates:
+            raise ValueError(f"client {client_id} already has {MAX_ACTIVE_CERTIFICATES} active certificates")
+        client.certificates[certificate_id] = OAuth2Certificate(certificate_id, public_key_pem, expires_at)
+
+    def revoke_oauth2_certificate(self, account_id: str, *, client_id: str, certificate_id: str) -> None:
+        """Revoke a certificate (the Revoke button of the M2M setup page); its assertions are refused."""
+        self.accounts[account_id].oauth2_clients[client_id].certificates[certificate_id].revoked = True
 
     def account_for_realm(self, realm: str) -> Account | None:
         return self.accounts.get(realm)
@@ -313,6 +344,7 @@ class Simulator:
         return next((a for k, a in self.accounts.items() if k.upper() == upper), None)
 
     def issue_bearer(self, account_id: str, lifetime: float = 3600.0) -> str:
+        self.tokens_issued += 1
         token = secrets.token_urlsafe(48)
         self.bearer_tokens[token] = (account_id, self.clock() + lifetime)
         return token

@@ -373,14 +373,28 @@ class ConnectionMonitor:
         store = self._store
         if store is None:
             return False
+
+        def fields(current: Status, now: datetime) -> dict[str, Any] | None:
+            change = next_state(current, signal, now, rate_dwell=self._dwell)
+            return None if change is None else self._fields(current, change, now, account_id)
+
+        return await self._change(store, supplier_id, fields)
+
+    async def _change(
+        self,
+        store: ConnectionStore,
+        supplier_id: str,
+        fields_for: Callable[[Status, datetime], dict[str, Any] | None],
+    ) -> bool:
+        """Store (compare-and-set) and publish the change `fields_for` makes to the supplier's
+        current status (None: no change); True if this call made it."""
         async with self._locks.setdefault(supplier_id, asyncio.Lock()):
             current = self.status(supplier_id)
             for _ in range(5):
                 now = self._clock()
-                change = next_state(current, signal, now, rate_dwell=self._dwell)
-                if change is None:
+                fields = fields_for(current, now)
+                if fields is None:
                     return False
-                fields = self._fields(current, change, now, account_id)
                 if await store.transition(
                     current, fields, now + timedelta(seconds=self.settings.publish_claim_s)
                 ):
@@ -406,29 +420,21 @@ class ConnectionMonitor:
         wanted = expires_at if expires_at is not None and expires_at - now <= window else None
         if self.status(supplier_id).credentials_expiring_at == wanted:
             return False
-        async with self._locks.setdefault(supplier_id, asyncio.Lock()):
-            current = self.status(supplier_id)
-            for _ in range(5):
-                if current.credentials_expiring_at == wanted:
-                    return False
-                fields: dict[str, Any] = {"credentials_expiring_at": wanted, "changed_at": now}
-                if current.version == 0:
-                    fields |= {
-                        "state": "connected",
-                        "since": now,
-                        "service": self.service,
-                        "account_id": account_id,
-                    }
-                if await store.transition(
-                    current, fields, now + timedelta(seconds=self.settings.publish_claim_s)
-                ):
-                    stored = await store.load(supplier_id)
-                    await self._adopt(stored, previous=current)
-                    await self._publish_change(stored)
-                    return True
-                current = await store.load(supplier_id)
-                await self._adopt(current)
-        return False
+
+        def fields(current: Status, now: datetime) -> dict[str, Any] | None:
+            if current.credentials_expiring_at == wanted:
+                return None
+            change: dict[str, Any] = {"credentials_expiring_at": wanted, "changed_at": now}
+            if current.version == 0:  # the first document of a supplier: a connected one
+                change |= {
+                    "state": "connected",
+                    "since": now,
+                    "service": self.service,
+                    "account_id": account_id,
+                }
+            return change
+
+        return await self._change(store, supplier_id, fields)
 
     @property
     def _dwell(self) -> timedelta:
