@@ -292,7 +292,8 @@ class OAuth2ClientCredentials:
         token costs one exchange, not one per request.
         """
         if signed_at is None or self._issued_mono <= signed_at:
-            self._token = None
+            # Stale, not gone: a request that prepared before this still signs (and meets its own
+            # 401 and retry) instead of finding no token at all.
             self._expires_at = 0.0
         return True
 
