@@ -8,10 +8,13 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import pytest_asyncio
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from pymongo.asynchronous.database import AsyncDatabase
 
 from om_contracts import IntegrationSettings, KeyRing, NetSuiteIntegrationStatus
@@ -259,3 +262,100 @@ async def test_sustained_429s_are_reported_rate_limited_without_parking_and_clea
     assert process.published.events[0].data.last_error.code == "CONCURRENCY_LIMIT_EXCEEDED"
     assert [e.data.state for e in process.published.events] == ["rate_limited", "connected"]
     assert process.recovered == []  # nothing was parked: nothing to re-run
+
+
+def _m2m_integration(
+    simulator: SimulatorServer, account: Account, certificate_id: str, *, days_left: float | None = None
+) -> IntegrationSettings:
+    """An OAuth 2.0 M2M integration of `account` whose certificate (uploaded now) expires in
+    `days_left` days (never, for NetSuite, when None)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    expires = datetime.now(UTC) + timedelta(days=days_left) if days_left is not None else None
+    simulator.sim.add_oauth2_client(
+        account.account_id,
+        client_id=f"client-{account.account_id}",
+        certificate_id=certificate_id,
+        public_key_pem=public.decode(),
+        expires_at=expires.timestamp() if expires else None,
+    )
+    credentials: dict[str, Any] = {
+        "kind": "oauth2_m2m",
+        "client_id": RING.seal(f"client-{account.account_id}").token,
+        "certificate_id": RING.seal(certificate_id).token,
+        "private_key": RING.seal(private.decode()).token,
+    }
+    if expires is not None:
+        credentials["certificate_expires_at"] = expires.isoformat()
+    return IntegrationSettings.model_validate(
+        {"account_id": account.account_id, "credentials": credentials, "sync_type": "orders"}
+    )
+
+
+async def test_a_revoked_m2m_certificate_fails_the_login_once_naming_it_and_a_new_one_heals_it(
+    processes: Any, simulator: SimulatorServer, unique_name: str
+) -> None:
+    process = processes()
+    account = _account(simulator, unique_name, "7")
+    process.integrations.settings["sup_m"] = _m2m_integration(simulator, account, "cert-a")
+    customer = account.add_customer("Cafe")
+    simulator.sim.revoke_oauth2_certificate(
+        account.account_id, client_id=f"client-{account.account_id}", certificate_id="cert-a"
+    )
+
+    for _ in range(5):
+        with pytest.raises((AuthenticationFailed, ConnectionDown)):
+            await process.session("sup_m").get("customer", customer)
+
+    [event] = process.published.events
+    assert event.data.state == "auth_failed"
+    assert event.data.detail == "unknown or revoked certificate"
+    assert event.data.last_error is not None
+    assert event.data.last_error.code == "invalid_client"
+    assert process.monitor.is_open("sup_m")
+
+    process.integrations.settings["sup_m"] = _m2m_integration(simulator, account, "cert-b")
+    await process.monitor.credentials_changed("sup_m")
+    loop = asyncio.create_task(process.monitor.run())
+    try:
+        for _ in range(200):
+            if process.recovered:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        loop.cancel()
+        await asyncio.gather(loop, return_exceptions=True)
+    assert [e.data.state for e in process.published.events] == ["auth_failed", "connected"]
+    assert (await process.session("sup_m").get("customer", customer))["id"] == customer
+
+
+async def test_an_expiring_certificate_publishes_one_warning_and_one_end_of_it(
+    processes: Any, simulator: SimulatorServer, unique_name: str
+) -> None:
+    process = processes()
+    account = _account(simulator, unique_name, "8")
+    customer = account.add_customer("Cafe")
+    process.integrations.settings["sup_w"] = _m2m_integration(simulator, account, "cert-old", days_left=10)
+
+    for _ in range(5):
+        await process.session("sup_w").get("customer", customer)
+
+    [started] = process.published.events
+    assert started.data.state == "connected"
+    [warning] = started.data.warnings
+    assert warning.code == "CREDENTIALS_EXPIRING"
+    assert 9 <= (warning.expires_at - datetime.now(UTC)).days <= 10
+
+    # Rotation: a new certificate, valid for a year, in a new integration event; no request fails.
+    process.integrations.settings["sup_w"] = _m2m_integration(simulator, account, "cert-new", days_left=365)
+    for _ in range(5):
+        await process.session("sup_w").get("customer", customer)
+
+    assert len(process.published.events) == 2
+    ended = process.published.events[1]
+    assert (ended.data.state, ended.data.warnings) == ("connected", ())

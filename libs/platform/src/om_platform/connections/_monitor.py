@@ -417,7 +417,11 @@ class ConnectionMonitor:
             return False
         now = self._clock()
         window = timedelta(days=self.settings.credentials_warning_days)
-        wanted = expires_at if expires_at is not None and expires_at - now <= window else None
+        wanted = (
+            expires_at.replace(microsecond=0)  # as MongoDB keeps it (milliseconds), compared equal
+            if expires_at is not None and expires_at - now <= window
+            else None
+        )
         if self.status(supplier_id).credentials_expiring_at == wanted:
             return False
 
