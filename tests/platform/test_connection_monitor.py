@@ -123,6 +123,19 @@ async def processes(mongo_db: AsyncDatabase[Any], simulator: SimulatorServer) ->
         await process.access.aclose()
 
 
+async def _run_until_recovered(process: Process) -> None:
+    """Run the monitor's loop (polls and probes) until a recovery was heard, 10 s at most."""
+    loop = asyncio.create_task(process.monitor.run())
+    try:
+        for _ in range(200):
+            if process.recovered:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        loop.cancel()
+        await asyncio.gather(loop, return_exceptions=True)
+
+
 def _account(simulator: SimulatorServer, unique_name: str, suffix: str = "") -> Account:
     account_id = f"{int(unique_name, 16) % 10**8}{suffix}_SB1"
     simulator.sim.add_account(account_id, concurrency_limit=2)
@@ -185,15 +198,7 @@ async def test_an_outage_opens_the_breaker_and_a_probe_closes_it_once_netsuite_a
     assert [e.data.state for e in process.published.events] == ["unreachable"]
 
     account.faults.clear()
-    loop = asyncio.create_task(process.monitor.run())
-    try:
-        for _ in range(200):
-            if process.recovered:
-                break
-            await asyncio.sleep(0.05)
-    finally:
-        loop.cancel()
-        await asyncio.gather(loop, return_exceptions=True)
+    await _run_until_recovered(process)
     assert [e.data.state for e in process.published.events] == ["unreachable", "connected"]
     assert process.recovered == ["sup_u"]
     await session.get("currency", "1")  # sent again
@@ -321,15 +326,7 @@ async def test_a_revoked_m2m_certificate_fails_the_login_once_naming_it_and_a_ne
 
     process.integrations.settings["sup_m"] = _m2m_integration(simulator, account, "cert-b")
     await process.monitor.credentials_changed("sup_m")
-    loop = asyncio.create_task(process.monitor.run())
-    try:
-        for _ in range(200):
-            if process.recovered:
-                break
-            await asyncio.sleep(0.05)
-    finally:
-        loop.cancel()
-        await asyncio.gather(loop, return_exceptions=True)
+    await _run_until_recovered(process)
     assert [e.data.state for e in process.published.events] == ["auth_failed", "connected"]
     assert (await process.session("sup_m").get("customer", customer))["id"] == customer
 
