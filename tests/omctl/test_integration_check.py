@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
 
 from om_contracts import IntegrationSettings, KeyRing
+from om_devstack import sealed_m2m_credentials
 from om_netsuite import AuthenticationFailed, ErrorDetail, PermanentError
 from omctl.integration_check import advice_for
 from support import integration
@@ -22,7 +24,11 @@ pytestmark = pytest.mark.integration
 
 async def configure(mongo_url: str, db: str, supplier: str, account: str, creds: Any, **extra: Any) -> None:
     ring = KeyRing.from_string(KEY)
-    settings = IntegrationSettings.model_validate({**integration(account, ring, creds), **extra})
+    await store(mongo_url, db, supplier, {**integration(account, ring, creds), **extra})
+
+
+async def store(mongo_url: str, db: str, supplier: str, payload: dict[str, Any]) -> None:
+    settings = IntegrationSettings.model_validate(payload)
     client: AsyncMongoClient[Any] = AsyncMongoClient(mongo_url)
     try:
         await client[db]["integrations"].replace_one(
@@ -134,6 +140,45 @@ async def test_credentials_sealed_with_another_key_and_a_missing_integration_are
     )
     assert missing.exit_code == 1
     assert "has no configured integration" in missing.stdout
+
+
+async def test_an_m2m_integration_shows_its_certificate_expiry_and_token_and_names_a_wrong_key(
+    cli: Cli, simulator, mongo_url, unique_name, account
+) -> None:
+    account_id, _, _ = account
+    ring = KeyRing.from_string(KEY)
+    expires = datetime.now(UTC) + timedelta(days=200)
+    good = sealed_m2m_credentials(
+        ring, simulator.sim, account_id, client_id="omctl-m2m", certificate_id="cert-1", expires_at=expires
+    )
+    db = f"order_{unique_name}"
+    await store(
+        mongo_url, db, "sup_m2m", {"account_id": account_id, "credentials": good, "sync_type": "orders"}
+    )
+
+    report = await cli.json(
+        "integration", "check", "--supplier", "sup_m2m", netsuite_base_url=simulator.base_url
+    )
+
+    assert report["ok"] is True, report
+    steps = {s["name"]: s for s in report["steps"]}
+    assert list(steps) == ["integration", "credentials", "certificate", "token", "suiteql"]
+    assert expires.date().isoformat() in steps["certificate"]["detail"]
+    assert steps["token"]["detail"].startswith("token endpoint issued a bearer token")
+
+    other = sealed_m2m_credentials(
+        ring, simulator.sim, account_id, client_id="omctl-x", certificate_id="cert-x"
+    )
+    wrong_key = {**good, "private_key": other["private_key"]}
+    await store(
+        mongo_url, db, "sup_m2m", {"account_id": account_id, "credentials": wrong_key, "sync_type": "orders"}
+    )
+    result = await cli("integration", "check", "--supplier", "sup_m2m", netsuite_base_url=simulator.base_url)
+
+    assert result.exit_code == 1
+    [line] = [row for row in result.stdout.splitlines() if "refused the OAuth 2.0 token" in row]
+    assert "unknown or revoked certificate (or wrong key or client id)" in line
+    assert "PRIVATE KEY" not in result.output
 
 
 def test_missing_permission_and_unknown_records_get_their_own_advice() -> None:

@@ -13,12 +13,10 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from pymongo.asynchronous.database import AsyncDatabase
 
 from om_contracts import IntegrationSettings, KeyRing, NetSuiteIntegrationStatus
-from om_devstack import sealed_credentials
+from om_devstack import sealed_credentials, sealed_m2m_credentials
 from om_netsuite import AuthenticationFailed, RateLimited, RequestRetryPolicy
 from om_netsuite_sim import Account, SimulatorServer
 from om_platform.connections import (
@@ -274,29 +272,15 @@ def _m2m_integration(
 ) -> IntegrationSettings:
     """An OAuth 2.0 M2M integration of `account` whose certificate (uploaded now) expires in
     `days_left` days (never, for NetSuite, when None)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
     expires = datetime.now(UTC) + timedelta(days=days_left) if days_left is not None else None
-    simulator.sim.add_oauth2_client(
+    credentials = sealed_m2m_credentials(
+        RING,
+        simulator.sim,
         account.account_id,
         client_id=f"client-{account.account_id}",
         certificate_id=certificate_id,
-        public_key_pem=public.decode(),
-        expires_at=expires.timestamp() if expires else None,
+        expires_at=expires,
     )
-    credentials: dict[str, Any] = {
-        "kind": "oauth2_m2m",
-        "client_id": RING.seal(f"client-{account.account_id}").token,
-        "certificate_id": RING.seal(certificate_id).token,
-        "private_key": RING.seal(private.decode()).token,
-    }
-    if expires is not None:
-        credentials["certificate_expires_at"] = expires.isoformat()
     return IntegrationSettings.model_validate(
         {"account_id": account.account_id, "credentials": credentials, "sync_type": "orders"}
     )

@@ -5,7 +5,7 @@ they do not outlive the parent; ``om_devstack.pytest_plugin`` exposes them as fi
 ``python -m om_devstack up`` runs them in the foreground for development.
 """
 
-from om_devstack._credentials import sealed_credentials
+from om_devstack._credentials import sealed_credentials, sealed_m2m_credentials
 from om_devstack._docker import DockerUnavailableError
 from om_devstack._process import StartupError
 from om_devstack._session import StackSession
@@ -22,5 +22,6 @@ __all__ = [
     "children_of",
     "create_topics",
     "sealed_credentials",
+    "sealed_m2m_credentials",
     "wait_dead",
 ]
