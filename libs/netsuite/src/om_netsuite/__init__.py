@@ -57,7 +57,7 @@ from ._models import (
     TransactionLine,
 )
 from ._mongo_budget import LeaseTiming, MongoBudget
-from ._oauth2 import OAuth2ClientCredentials, TokenRefused, algorithm_for_key
+from ._oauth2 import OAuth2ClientCredentials, TokenRefused, algorithm_for_key, certificate_expiry
 from ._retry import RequestRetryPolicy
 from ._session import NetSuiteSession, PreparedRequest
 from ._tba import TbaAuth, TbaCredentials, signature_base_string, tba_authorization_header
@@ -118,6 +118,7 @@ __all__ = [
     "account_base_url",
     "account_host",
     "algorithm_for_key",
+    "certificate_expiry",
     "error_from_response",
     "normalize_account_id",
     "signature_base_string",
