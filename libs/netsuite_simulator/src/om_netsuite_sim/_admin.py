@@ -146,6 +146,8 @@ async def _account_route(
     if key == "oauth2-clients":
         sim.add_oauth2_client(account.account_id, **body)
         return Response(status_code=204)
+    if key == "oauth2-tokens/expire":
+        return _ok({"expired": sim.expire_bearers(account.account_id)})
     if key == "oauth2-clients/revoke":
         sim.revoke_oauth2_certificate(account.account_id, **body)
         return Response(status_code=204)

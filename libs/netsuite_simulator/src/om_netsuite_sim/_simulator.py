@@ -343,8 +343,19 @@ class Simulator:
         upper = realm.upper()
         return next((a for k, a in self.accounts.items() if k.upper() == upper), None)
 
+    def expire_bearers(self, account_id: str) -> int:
+        """Expire every access token of the account now (as if their hour had passed); returns how many."""
+        now = self.clock()
+        mine = [
+            t for t, (owner, expires) in self.bearer_tokens.items() if owner == account_id and expires > now
+        ]
+        for token in mine:
+            self.bearer_tokens[token] = (account_id, now)
+        return len(mine)
+
     def issue_bearer(self, account_id: str, lifetime: float = 3600.0) -> str:
         self.tokens_issued += 1
+        self.accounts[account_id].counters["oauth2 token"] += 1
         token = secrets.token_urlsafe(48)
         self.bearer_tokens[token] = (account_id, self.clock() + lifetime)
         return token

@@ -21,8 +21,10 @@ from pymongo import AsyncMongoClient
 from rich.console import Console
 from rich.table import Table
 
+from om_demo import _m2m as leaf_co
 from om_demo import _world as world
 from om_demo._harness import PRACTICE_DLQ, Harness, Simulator
+from om_demo._m2m import M2MSupplier
 from om_demo._story import Story
 
 
@@ -110,6 +112,24 @@ async def run(
         )
         story.expired_orders = expired
 
+        assert story.mongo is not None
+        leaf = M2MSupplier(harness, console, story.mongo)
+        leaf_orders = await leaf.connect()
+        await outbox.wait(lambda: leaf_orders <= _synced(outbox, leaf_orders) and bool(_statuses(outbox, supplier=leaf_co.SUPPLIER)), 90)  # fmt: skip
+        [warned] = _statuses(outbox, supplier=leaf_co.SUPPLIER)
+        console.print(f"  [green]✓[/] M2M: orders synced with an OAuth 2.0 token; status warns once: "
+                      f"{', '.join(w['code'] + ' ' + w['expires_at'][:10] for w in warned['data']['warnings'])}")  # fmt: skip
+        leaf_orders = await leaf.token_expires()
+        await outbox.wait(lambda: leaf_orders <= _synced(outbox, leaf_orders), 90)
+        console.print(
+            "  [green]✓[/] M2M: the expired token was replaced on the fly; the orders synced, none failed"
+        )
+        leaf_orders = await leaf.rotate()
+        await outbox.wait(lambda: leaf_orders <= _synced(outbox, leaf_orders) and len(_statuses(outbox, supplier=leaf_co.SUPPLIER)) >= 2, 90)  # fmt: skip
+        console.print(
+            "  [green]✓[/] M2M: certificate rotated, the old one revoked; orders synced, the warning ended"
+        )
+
         items = len(world.ITEMS)
         await story.command("stock_sync", "run_stock")
         await outbox.wait(lambda: len(outbox.of("netsuite.stock.changed")) >= items, 60)
@@ -142,6 +162,7 @@ async def run(
         )  # a moment for any unexpected extra event (a duplicate) to show up in the checks
 
         checks = await verify(harness, story, outbox, invoices, preview)
+        checks.append(await verify_m2m(harness, leaf, outbox))
         summarise(console, harness, outbox, checks, time.monotonic() - began)
         if keep_running:
             sandbox(console, harness, env_file or Path(".om-dev.env"))
@@ -159,11 +180,42 @@ async def run(
     return 0 if checks and all(ok for _, ok, _ in checks) else 1
 
 
-def _statuses(outbox: Any, state: str | None = None) -> list[dict[str, Any]]:
-    """`netsuite.integration.status` events (of one state)."""
+def _statuses(outbox: Any, state: str | None = None, supplier: str = world.SUPPLIER) -> list[dict[str, Any]]:
+    """`netsuite.integration.status` events of a supplier (in one state)."""
     return [
-        e for e in outbox.of("netsuite.integration.status") if state is None or e["data"]["state"] == state
+        e
+        for e in outbox.of("netsuite.integration.status")
+        if e["supplier_id"] == supplier and (state is None or e["data"]["state"] == state)
     ]
+
+
+async def verify_m2m(harness: Harness, leaf: M2MSupplier, outbox: Any) -> tuple[str, bool, str]:
+    """Leaf & Co on OAuth 2.0 M2M: every order once, none failed, one warning and its end, no auth_failed,
+    and neither private key nor the client id in any log, event or document."""
+    placed = set().union(*leaf.orders.values())
+    synced = _synced(outbox, placed)
+    failed = _failed(outbox) & placed
+    sales_orders = await leaf.sim.records("salesOrder")
+    stats = await leaf.stats()
+    statuses = [
+        (e["data"]["state"], [w["code"] for w in e["data"].get("warnings", [])])
+        for e in _statuses(outbox, supplier=leaf_co.SUPPLIER)
+    ]
+    expired = stats["auth_failures"].count("token_expired")
+    tokens = stats["counters"].get("oauth2 token", 0)
+    leaks = await harness.leaked([*leaf.keys, leaf_co.CLIENT_ID])
+    return (
+        "Leaf & Co on OAuth 2.0 M2M: 6 orders synced once each, none failed, through an expired token "
+        "(retried on a new one) and a certificate rotation; CREDENTIALS_EXPIRING published once, and its end",
+        synced == placed
+        and not failed
+        and len(sales_orders) == len(placed)
+        and expired >= 1
+        and statuses == [("connected", ["CREDENTIALS_EXPIRING"]), ("connected", [])]
+        and not leaks,
+        f"{', '.join(leaks) or 'no key leaked'}; {len(synced)}/{len(placed)} synced, {len(failed)} failed; {tokens} tokens minted, {expired} request(s) "
+        f"met the expired token; statuses {statuses}",
+    )
 
 
 def _failed(outbox: Any) -> set[str]:
