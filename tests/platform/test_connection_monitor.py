@@ -282,7 +282,12 @@ def _m2m_integration(
         expires_at=expires,
     )
     return IntegrationSettings.model_validate(
-        {"account_id": account.account_id, "credentials": credentials, "sync_type": "orders"}
+        {
+            "account_id": account.account_id,
+            "credentials": credentials,
+            "sync_type": "orders",
+            "concurrency_limit": account.concurrency_limit,
+        }
     )
 
 
@@ -340,3 +345,25 @@ async def test_an_expiring_certificate_publishes_one_warning_and_one_end_of_it(
     assert len(process.published.events) == 2
     ended = process.published.events[1]
     assert (ended.data.state, ended.data.warnings) == ("connected", ())
+
+
+async def test_a_burst_on_an_m2m_token_netsuite_expired_fails_nothing_and_changes_no_status(
+    processes: Any, simulator: SimulatorServer, unique_name: str
+) -> None:
+    process = processes(auth_failed_after=1)  # a single 401 counted would open the breaker
+    account = _account(simulator, unique_name, "9")
+    account.concurrency_limit = 10
+    customer = account.add_customer("Cafe")
+    process.integrations.settings["sup_x"] = _m2m_integration(simulator, account, "cert-x")
+    session = process.session("sup_x")
+    await session.get("customer", customer)
+    issued = account.counters["oauth2 token"]
+
+    assert simulator.sim.expire_bearers(account.account_id) == 1
+    results = await asyncio.gather(*(session.get("customer", customer) for _ in range(60)))
+
+    assert len(results) == 60  # every request of the burst answered: none refused by the breaker
+    assert account.counters["oauth2 token"] - issued == 1
+    assert "token_expired" in [f.reason for f in account.auth_failures]
+    assert process.published.events == []
+    assert not process.monitor.is_open("sup_x")

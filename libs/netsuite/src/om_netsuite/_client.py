@@ -60,6 +60,9 @@ class _Wire:
     info: RequestInfo
     signed_at: float = 0.0
     """``time.monotonic()`` when the last attempt took its ``Authorization`` header."""
+    retries_401: bool = False
+    """A 401 on this attempt is retried at once with a new token (a bearer token not yet renewed):
+    the guard hears the retry, not the 401, so a burst on an expired token opens no breaker."""
 
 
 class NetSuiteClient:
@@ -166,8 +169,10 @@ class NetSuiteClient:
         started = time.monotonic()
         attempt = 0
         reauthenticated = False
+        refreshable = bool(getattr(auth, "refreshable", False))
         while True:
             attempt += 1
+            wire.retries_401 = refreshable and not reauthenticated
             try:
                 if request.guard is not None:
                     # An open breaker refuses before a token exchange, not only before the slot.
@@ -275,7 +280,10 @@ class NetSuiteClient:
                 error = error_from_response(response.status_code, response.content, response.headers, info)
                 # A 5xx on a create may come after the record was saved.
                 error.outcome_unknown = not request.idempotent and response.status_code >= 500
-            if guard is not None:
+            renewed_next = (
+                wire.retries_401 and isinstance(error, AuthenticationFailed) and error.status == 401
+            )
+            if guard is not None and not renewed_next:
                 # Still in the slot: a request waiting for it already sees what this one met.
                 self._call_hook(guard.attempted, info.operation, error)
         if error is not None:

@@ -136,6 +136,9 @@ class OAuth2ClientCredentials:
     ``private_key_pem`` is the PEM of an RSA key (PS256) or a P-256 EC key (ES256).
     """
 
+    refreshable = True
+    """A 401 may be cured by a new token (the client retries once; TBA has nothing to renew)."""
+
     def __init__(
         self,
         account_id: str,
