@@ -101,7 +101,12 @@ class M2MSupplier:
                 await self.sim.call(
                     "POST",
                     "items",
-                    {"item_id": item.sku, "display_name": item.name, "base_price": str(item.price)},
+                    {
+                        "item_id": item.sku,
+                        "display_name": item.name,
+                        "base_price": str(item.price),
+                        "tax_code": item.netsuite_tax_code,
+                    },
                 )
             )["id"]
         self.integration = {
