@@ -102,20 +102,29 @@ def test_a_sealed_secret_refuses_text_that_is_not_a_fernet_token() -> None:
         SealedSecret("plain-secret")
 
 
-def test_the_cli_seals_a_value_read_from_stdin(new_key: str) -> None:
+PEM = (
+    "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----"
+)
+
+
+@pytest.mark.parametrize(
+    ("given", "sealed"),
+    [("from-stdin\n", "from-stdin"), (PEM + "\n", PEM)],  # a PEM key (oauth2_m2m) seals whole
+)
+def test_the_cli_seals_a_value_read_from_stdin(new_key: str, given: str, sealed: str) -> None:
     out, err = io.StringIO(), io.StringIO()
 
     code = main(
         ["seal"],
-        stdin=io.StringIO("from-stdin\n"),
+        stdin=io.StringIO(given),
         stdout=out,
         stderr=err,
         environ={KEYS_ENV: new_key},
     )
 
     assert code == 0
-    assert KeyRing.from_string(new_key).open(out.getvalue().strip()).get_secret_value() == ("from-stdin")
-    assert "from-stdin" not in out.getvalue()
+    assert KeyRing.from_string(new_key).open(out.getvalue().strip()).get_secret_value() == sealed
+    assert sealed.splitlines()[0] not in out.getvalue()
 
 
 def test_the_cli_reseals_every_line_with_the_first_key(old_key: str, new_key: str) -> None:

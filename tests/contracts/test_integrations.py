@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from om_contracts import (
     Customer,
     IntegrationSettings,
     KeyRing,
+    M2MCredentials,
     Product,
     SyncType,
 )
@@ -223,3 +225,72 @@ def test_the_mapping_tab_wins_over_the_netsuite_id_property(
     assert settings.netsuite_customer_id(unmapped) == "777"
     assert settings.netsuite_item_id(Product(id="prd_55", name="House Blend")) == "2044"
     assert settings.netsuite_item_id(unknown) is None
+
+
+def _m2m(key_ring: KeyRing, **extra: Any) -> dict[str, Any]:
+    return {
+        "kind": "oauth2_m2m",
+        "client_id": key_ring.seal("client-1").token,
+        "certificate_id": key_ring.seal("cert-1").token,
+        "private_key": key_ring.seal("-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n").token,
+        **extra,
+    }
+
+
+def test_oauth2_m2m_credentials_are_read_with_their_optional_expiry(
+    settings_dict: dict[str, Any], key_ring: KeyRing
+) -> None:
+    payload = {**settings_dict, "credentials": _m2m(key_ring, certificate_expires_at="2028-03-01T00:00:00Z")}
+
+    credentials = IntegrationSettings.model_validate(payload).credentials
+
+    assert isinstance(credentials, M2MCredentials)
+    assert credentials.certificate_expires_at == datetime(2028, 3, 1, tzinfo=UTC)
+    assert key_ring.open(credentials.certificate_id).get_secret_value() == "cert-1"
+    assert "cert-1" not in repr(credentials)
+    assert IntegrationSettings.model_validate(settings_dict).credentials.kind == "tba"  # kind absent
+
+
+@pytest.mark.parametrize(
+    ("credentials", "where", "reason"),
+    [
+        (
+            {"token_id": "x"},
+            "credentials.oauth2_m2m",
+            "credentials of kind 'oauth2_m2m' cannot carry token_id: oauth2_m2m takes client_id, "
+            "certificate_id, private_key and certificate_expires_at",
+        ),
+        ({"kind": "oauth1"}, "credentials", "kind must be 'tba' (or absent) or 'oauth2_m2m'"),
+        ({"certificate_expires_at": "2028-03-01"}, "credentials.oauth2_m2m.certificate_expires_at", None),
+        ({"private_key": "-----BEGIN PRIVATE KEY-----"}, "credentials.oauth2_m2m.private_key", None),
+    ],
+)
+def test_a_mix_of_kinds_or_a_plain_value_is_refused_with_the_reason(
+    settings_dict: dict[str, Any],
+    key_ring: KeyRing,
+    credentials: dict[str, Any],
+    where: str,
+    reason: str | None,
+) -> None:
+    problems = _problems({**settings_dict, "credentials": _m2m(key_ring, **credentials)})
+
+    assert [loc for loc, _ in problems] == [where]
+    if reason is not None:
+        assert problems[0][1] == reason
+    assert "BEGIN PRIVATE KEY" not in str(problems)
+
+
+def test_tba_credentials_with_an_m2m_field_are_refused_naming_it(
+    settings_dict: dict[str, Any], key_ring: KeyRing
+) -> None:
+    tba = {**settings_dict["credentials"], "certificate_id": key_ring.seal("c").token}
+
+    problems = _problems({**settings_dict, "credentials": tba})
+
+    assert problems == [
+        (
+            "credentials.tba",
+            "credentials of kind 'tba' cannot carry certificate_id: TBA takes client_id, client_secret, "
+            "token_id and token_secret",
+        )
+    ]
