@@ -32,6 +32,7 @@ from om_contracts import (
     IntegrationSettings,
     dead_letter_topic,
 )
+from om_devstack import sealed_m2m_credentials
 from om_devstack.stack import create_topics
 from om_netsuite_sim import Account, SimulatorServer
 from support import integration
@@ -126,13 +127,20 @@ MakeSupplier = Callable[..., Any]
 async def make_supplier(
     finance: Wired, simulator: SimulatorServer, kafka_producer: AIOKafkaProducer
 ) -> MakeSupplier:
-    async def make(setup: Callable[[Account], dict[str, Any]] | None = None, **overrides: Any) -> Supplier:
-        """A supplier; `setup(account)` seeds NetSuite first and returns more integration settings."""
+    async def make(
+        setup: Callable[[Account], dict[str, Any]] | None = None, *, m2m: bool = False, **overrides: Any
+    ) -> Supplier:
+        """A supplier; `setup(account)` seeds NetSuite first and returns more integration settings;
+        `m2m`: on OAuth 2.0 client credentials instead of TBA."""
         account_id = f"{random.randrange(10**8, 10**9)}_SB1"
         creds = simulator.sim.add_account(account_id, concurrency_limit=5)
         if setup is not None:
             overrides = {**setup(simulator.sim.account(account_id)), **overrides}
         values = {**integration(account_id, RING, creds), **overrides}
+        if m2m:
+            values["credentials"] = sealed_m2m_credentials(
+                RING, simulator.sim, account_id, client_id=f"m2m-{account_id}", certificate_id="cert-1"
+            )
         supplier_id = f"sup_{uuid.uuid4().hex[:8]}"
         envelope = {
             "event_id": f"evt_{uuid.uuid4().hex}",

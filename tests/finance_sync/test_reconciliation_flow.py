@@ -112,13 +112,17 @@ def invoice(account: Account, customer: str, amount: str, external_id: str | Non
     return account.create("invoice", body)
 
 
+@pytest.mark.parametrize("m2m", [False, True], ids=["tba", "oauth2_m2m"])
 async def test_invoice_sync_applies_records_unapplied_or_flags_unmatched_then_deposits_the_payout(
     finance: Wired,
     make_supplier: MakeSupplier,
     kafka_producer: AIOKafkaProducer,
     kafka_bootstrap: str,
+    m2m: bool,
 ) -> None:
-    supplier: Supplier = await make_supplier(catalogue, sync_type="invoices", auto_reconciliation=RECONCILE)
+    supplier: Supplier = await make_supplier(
+        catalogue, m2m=m2m, sync_type="invoices", auto_reconciliation=RECONCILE
+    )
     account, customer = supplier.account, supplier.integration.customer_mappings["cus_19ab"]
     found = invoice(account, customer, "159.10", "OM-INV-inv_77d1")
     number = account.record("invoice", found)["tranId"]
@@ -133,6 +137,7 @@ async def test_invoice_sync_applies_records_unapplied_or_flags_unmatched_then_de
     ]  # fmt: skip
     await send(kafka_producer, *events)
     await settled(finance, supplier.id, "payment", ["pay_ok", "pay_lost", "pay_who"])
+    assert (supplier.account.counters["oauth2 token"] > 0) == m2m  # the kind of credentials was used
     await settled(finance, supplier.id, "payout", ["po_1"])
 
     payments = by_eid(account, "customerPayment")

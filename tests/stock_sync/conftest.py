@@ -31,6 +31,7 @@ from om_contracts import (
     get_topic,
     new_event_id,
 )
+from om_devstack import sealed_m2m_credentials
 from om_devstack.stack import create_topics
 from om_netsuite_sim import Account, SimulatorServer
 from stock_sync.app import Wired, wire
@@ -146,7 +147,8 @@ class Harness:
 
     # -- Ordermentum side -----------------------------------------------------------------------
 
-    def integration(self, **stock: Any) -> dict[str, Any]:
+    def integration(self, *, m2m: bool = False, **stock: Any) -> dict[str, Any]:
+        """The supplier's settings; `m2m`: OAuth 2.0 client credentials instead of TBA."""
         stock_settings = {
             "enabled": True,
             "field": "available",
@@ -154,9 +156,18 @@ class Harness:
             "interval_minutes": 15,
             **stock,
         }
-        return integration(
+        settings = integration(
             self.account_id, RING, self.account.credentials, concurrency_limit=5, stock=stock_settings
         )
+        if m2m:
+            settings["credentials"] = sealed_m2m_credentials(
+                RING,
+                self.simulator.sim,
+                self.account_id,
+                client_id=f"m2m-{self.unique}",
+                certificate_id="cert-1",
+            )
+        return settings
 
     async def configure(self, supplier_id: str, settings: dict[str, Any]) -> None:
         event = IntegrationConfigured.model_validate(

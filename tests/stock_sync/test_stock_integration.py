@@ -90,18 +90,21 @@ async def test_first_run_publishes_every_item_for_both_fields_then_only_changes_
     assert status["next_run_at"] > status["finished_at"]
 
 
+@pytest.mark.parametrize("m2m", [False, True], ids=["tba", "oauth2_m2m"])
 async def test_items_without_a_stock_record_at_a_location_are_published_as_zero(
-    harness: Harness, supplier: str
+    harness: Harness, supplier: str, m2m: bool
 ) -> None:
     bare = harness.account.add_item("SKU-NO-STOCK")
     partial = harness.account.add_item("SKU-ONE-LOCATION")
     harness.account.set_stock(partial, harness.locations[0], on_hand=7, available=6)
     service = await harness.start()
-    await harness.configure(supplier, {**harness.integration(), "product_mappings": tab([bare, partial])})
+    settings = {**harness.integration(m2m=m2m), "product_mappings": tab([bare, partial])}
+    await harness.configure(supplier, settings)
     events = await harness.events(supplier)
     await service.on_demand.run_now(supplier)
     by_item = {e["data"]["netsuite_item_id"]: e for e in await events.until_end()}
     assert set(quantities(by_item[bare]).values()) == {Decimal(0)}
+    assert (harness.account.counters["oauth2 token"] > 0) == m2m  # the kind of credentials was used
     assert quantities(by_item[partial]) == {
         harness.locations[0]: Decimal(6),
         harness.locations[1]: Decimal(0),

@@ -73,7 +73,7 @@ CLOCK_SKEW_LIMIT = 300.0
 TokenCause = Literal["expired_certificate", "clock_skew", "unknown_certificate"]
 
 _CAUSE_TEXT: dict[str, str] = {
-    "expired_certificate": "the certificate expired on {expiry}: upload a new one and send its id and key",
+    "expired_certificate": "the certificate expired on {expiry}: upload a new one and save its id and key in Ordermentum",
     "clock_skew": "our clock is {skew:.0f} s off NetSuite's: the assertion's iat/exp fall outside its window",
     "unknown_certificate": (
         "unknown or revoked certificate (or wrong key or client id): check the certificate id and key "
