@@ -61,17 +61,19 @@ DEBIAN_PACKAGES = {
     "prometheus": "usr/bin/promtool",
     "stunnel4": "usr/bin/stunnel4",
     "libwrap0": "usr/lib/x86_64-linux-gnu/libwrap.so.0",  # stunnel4's one library not in a slim image
+    # `kubectl kustomize` renders deploy/kustomize's overlays in tests/deploy (kubectl 1.20: kustomize v2.0.3)
+    "kubernetes-client": "usr/bin/kubectl",
 }
 
 
 def debian_tools() -> None:
-    """Unpack promtool and stunnel4 from Debian's archive into .tools/debian (see the module doc)."""
+    """Unpack promtool, stunnel4 and kubectl from Debian's archive into .tools/debian (see the module doc)."""
     missing = [pkg for pkg, path in DEBIAN_PACKAGES.items() if not (DEBIAN / path).exists()]
     if not missing:
         return
     if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
         print(
-            f"! no apt-get/dpkg-deb here: install {', '.join(missing)} yourself (promtool and stunnel4 on PATH)"
+            f"! no apt-get/dpkg-deb here: install {', '.join(missing)} yourself (promtool, stunnel4 and kubectl on PATH)"
         )
         return
     with tempfile.TemporaryDirectory(prefix="om-debs-") as scratch:

@@ -53,7 +53,7 @@ def workspace_closure(package: str, members: dict[str, Path]) -> set[str]:
 
 def test_compose_has_kafka_mongo_topics_simulator_and_the_three_services(compose) -> None:
     services = compose["services"]
-    assert set(services) == {
+    started = {
         "kafka",
         "kafka-init",
         "mongo",
@@ -61,8 +61,10 @@ def test_compose_has_kafka_mongo_topics_simulator_and_the_three_services(compose
         "order-sync",
         "stock-sync",
         "finance-sync",
-        "demo",
+        "dev-keys",
     }
+    assert {name for name, service in services.items() if "profiles" not in service} == started  # bare `up`
+    assert set(services) == started | {"demo", "omctl", "prometheus", "grafana"}
     assert services["kafka"]["image"].startswith("apache/kafka:")
     assert (
         services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
@@ -104,9 +106,9 @@ def test_the_topic_init_script_creates_every_contract_topic_and_dead_letter_topi
         )
 
 
-@pytest.mark.parametrize("service", sorted(SERVICES))
+@pytest.mark.parametrize("service", [*sorted(SERVICES), "omctl"])
 def test_each_image_is_slim_non_root_and_copies_only_its_own_workspace_packages(service: str) -> None:
-    recipe = (ROOT / "services" / "Dockerfile").read_text()
+    recipe = (ROOT / ("deploy/omctl" if service == "omctl" else "services") / "Dockerfile").read_text()
     dockerfile = recipe.replace("${SERVICE}", service)  # what `--build-arg SERVICE=<service>` builds
     members = workspace_packages()
     package = service.replace("_", "-")
@@ -121,8 +123,11 @@ def test_each_image_is_slim_non_root_and_copies_only_its_own_workspace_packages(
         if line.startswith("FROM python")
     )
     assert re.search(r"^USER 10001", dockerfile, flags=re.MULTILINE)
-    assert "ENV OM_SERVICE=${SERVICE}" in recipe
-    assert 'ENTRYPOINT ["/bin/sh", "-c", "exec python -m \\"$OM_SERVICE\\"", "--"]' in recipe
+    if service == "omctl":
+        assert 'ENTRYPOINT ["omctl"]' in recipe
+    else:
+        assert "ENV OM_SERVICE=${SERVICE}" in recipe
+        assert 'ENTRYPOINT ["/bin/sh", "-c", "exec python -m \\"$OM_SERVICE\\"", "--"]' in recipe
     # every workspace member's pyproject is present so uv can read the workspace
     for path in members.values():
         assert f"COPY {path}/pyproject.toml {path}/" in dockerfile or str(path) in needed
@@ -176,3 +181,65 @@ def test_the_demo_profile_runs_the_day_against_the_compose_stack(compose) -> Non
     assert "--package om-demo" in dockerfile
     assert '"--external"' in dockerfile
     assert re.search(r"^USER 10001", dockerfile, flags=re.MULTILINE)
+
+
+def locked_version(package: str) -> str:
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    return next(str(p["version"]) for p in lock["package"] if p["name"] == package)
+
+
+def test_msk_iam_and_otlp_grpc_are_image_build_options_matching_the_lock() -> None:
+    recipe = (ROOT / "services" / "Dockerfile").read_text()
+    assert "ARG MSK_IAM=false" in recipe
+    assert "ARG OTLP_GRPC=false" in recipe
+    assert re.search(
+        r'"\$MSK_IAM" = "true" \]; then uv pip install .* aws-msk-iam-sasl-signer-python==', recipe
+    )
+    grpc = re.search(
+        r'"\$OTLP_GRPC" = "true" \]; then uv pip install .* opentelemetry-exporter-otlp-proto-grpc==(\S+);',
+        recipe,
+    )
+    assert grpc is not None
+    assert grpc.group(1) == locked_version("opentelemetry-sdk")  # exporter and SDK release together
+
+
+def test_compose_starts_without_exported_keys_using_a_generated_development_key(compose) -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert ":?" not in text  # no variable that makes `docker compose up` refuse to start
+    keys = compose["services"]["dev-keys"]
+    script = keys["entrypoint"][-1]
+    assert "os.urandom(32)" in script  # a Fernet key: 32 random bytes, URL-safe base64
+    assert 'if os.environ.get("NETSUITE_CREDENTIALS_KEYS")' in script  # an exported key wins
+    assert "key.exists()" in script  # generated once, then reused
+    for name in ("order-sync", "stock-sync", "finance-sync", "demo", "omctl"):
+        service = compose["services"][name]
+        assert "dev-keys:/run/om-dev-keys:ro" in service["volumes"], name
+        entry = " ".join(service["entrypoint"])
+        assert "$${NETSUITE_CREDENTIALS_KEYS:-$$(cat /run/om-dev-keys/netsuite-credentials.key)}" in entry
+        assert service["environment"]["NETSUITE_CREDENTIALS_KEYS"] == "${NETSUITE_CREDENTIALS_KEYS:-}"
+    for name in ("order-sync", "stock-sync", "finance-sync", "omctl"):
+        depends = compose["services"][name]["depends_on"]
+        assert depends["dev-keys"]["condition"] == "service_completed_successfully"
+    assert compose["services"]["order-sync"]["environment"]["LOG_FORMAT"] == "json"
+
+
+def test_the_monitoring_profile_scrapes_the_services_and_loads_the_alerts_and_the_dashboard(compose) -> None:
+    prometheus, grafana = compose["services"]["prometheus"], compose["services"]["grafana"]
+    assert prometheus["profiles"] == grafana["profiles"] == ["monitoring"]
+    mounts = {v.split(":")[1]: ROOT / v.split(":")[0] for v in prometheus["volumes"]}
+    config = yaml.safe_load(mounts["/etc/prometheus/prometheus.yml"].read_text())
+    assert mounts["/etc/prometheus/rules/alerts.yaml"] == ROOT / "deploy/monitoring/alerts.yaml"
+    assert config["rule_files"] == ["/etc/prometheus/rules/alerts.yaml"]
+    jobs = {job["job_name"]: job["static_configs"][0] for job in config["scrape_configs"]}
+    # the job names the alerts select on, as the Kubernetes ServiceMonitor gives them
+    assert set(jobs) == {"order-sync", "stock-sync", "finance-sync"}
+    for name, static in jobs.items():
+        assert static["targets"] == [f"{name}:8080"]
+        assert static["labels"]["namespace"] == "ordermentum-netsuite"  # the dashboard's variable
+        assert name in compose["services"]
+    provisioned = {v.split(":")[1]: ROOT / v.split(":")[0] for v in grafana["volumes"]}
+    sources = yaml.safe_load(provisioned["/etc/grafana/provisioning/datasources/om.yaml"].read_text())
+    assert sources["datasources"][0]["url"] == "http://prometheus:9090"
+    dashboards = yaml.safe_load(provisioned["/etc/grafana/provisioning/dashboards/om.yaml"].read_text())
+    folder = dashboards["providers"][0]["options"]["path"]
+    assert provisioned[f"{folder}/om-netsuite.json"] == ROOT / "deploy/monitoring/dashboard.json"

@@ -89,3 +89,10 @@ def test_the_image_build_installs_only_the_service_and_its_libraries(service: st
     }
     other = {"order_sync", "stock_sync", "finance_sync"} - {service}
     assert not installed & other
+
+
+def test_the_omctl_image_build_installs_omctl_without_the_dev_stack(tmp_path: Path) -> None:
+    installed = run_build_stage((ROOT / "deploy" / "omctl" / "Dockerfile").read_text(), tmp_path)
+    assert {"omctl", "om_platform", "om_contracts", "om_netsuite"} <= installed
+    assert not installed & (DEV_ONLY - {"omctl"})
+    assert not installed & {"order_sync", "stock_sync", "finance_sync", "om_netsuite_sim"}

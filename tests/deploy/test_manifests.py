@@ -39,14 +39,14 @@ def by_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any
 
 
 def test_every_rendered_manifest_validates_against_the_kubernetes_and_crd_schemas(objects) -> None:
-    assert manifests.validate(objects, DEPLOY / "schemas") == []
+    assert manifests.validate(objects, DEPLOY / "schemas" / "crds") == []
 
 
 def test_a_broken_manifest_is_reported(objects) -> None:
     broken = copy.deepcopy(by_kind(objects, "StatefulSet")["order-sync"])
     broken["spec"]["replicas"] = "two"
     del broken["spec"]["selector"]
-    problems = manifests.validate([broken], DEPLOY / "schemas")
+    problems = manifests.validate([broken], DEPLOY / "schemas" / "crds")
     assert problems
     assert all(p.startswith("StatefulSet/order-sync") for p in problems)
 
@@ -94,11 +94,16 @@ def test_values_that_break_the_schema_are_refused_with_the_path(tmp_path: Path) 
 def test_topics_come_from_the_contract_registry_with_dead_letter_topics_and_a_compacted_integrations_topic(
     objects,
 ) -> None:
-    topics = by_kind(objects, "KafkaTopic")
-    expected = {t.name for t in TOPICS} | {
+    owned = {t.name for t in TOPICS if t.direction == "outbound"} | {
         dead_letter_topic(t.name) for t in TOPICS if t.direction == "inbound"
     }
-    assert set(topics) == expected
+    assert set(by_kind(objects, "KafkaTopic")) == owned  # the upstream team declares ordermentum.*
+    values = manifests._merge(
+        manifests.load_values([DEPLOY / "values.yaml"], DEPLOY / "values.schema.json"),
+        {"kafka": {"strimzi": {"upstreamTopics": True}}},
+    )
+    topics = by_kind(manifests.render(values), "KafkaTopic")
+    assert set(topics) == owned | {t.name for t in TOPICS}
     assert topics["ordermentum.integrations.v1"]["spec"]["config"]["cleanup.policy"] == "compact"
     assert topics["ordermentum.orders.v1.dlq"]["spec"]["config"]["cleanup.policy"] == "delete"
     for name, topic in topics.items():  # a dead letter of any record of its source fits its .dlq topic
@@ -130,6 +135,9 @@ def test_omctl_deploy_validate_and_render_run_from_the_command_line(tmp_path: Pa
     assert rendered.exit_code == 0, rendered.output
     kinds = {doc["kind"] for doc in yaml.safe_load_all(out.read_text())}
     assert {"StatefulSet", "ScaledObject", "KafkaTopic", "NetworkPolicy", "PodDisruptionBudget"} <= kinds
+    assert all(
+        "replicas" not in d["spec"] for d in yaml.safe_load_all(out.read_text()) if d["kind"] == "StatefulSet"
+    )
 
 
 def run_omctl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -213,7 +221,7 @@ kafka:
     )
     values = manifests.load_values([DEPLOY / "values.yaml", overlay], DEPLOY / "values.schema.json")
     objects = manifests.render(values)
-    assert manifests.validate(objects, DEPLOY / "schemas") == []
+    assert manifests.validate(objects, DEPLOY / "schemas" / "crds") == []
     auth = by_kind(objects, "TriggerAuthentication")["om-kafka-auth"]["spec"]
     assert {"parameter": "password", "name": "om-netsuite-secrets", "key": "KAFKA_SASL_PASSWORD"} in auth[
         "secretTargetRef"
@@ -265,4 +273,59 @@ def test_oauthbearer_needs_a_keda_authentication_of_your_own(tmp_path: Path) -> 
     assert by_kind(objects, "TriggerAuthentication")["om-kafka-auth"]["spec"] == {
         "podIdentity": {"provider": "aws"}
     }
-    assert manifests.validate(objects, DEPLOY / "schemas") == []
+    assert manifests.validate(objects, DEPLOY / "schemas" / "crds") == []
+
+
+def test_hostname_check_off_never_turns_into_keda_unsafe_ssl_silently(tmp_path: Path) -> None:
+    overlay = tmp_path / "no-hostname.yaml"
+    overlay.write_text(
+        "config:\n  KAFKA_SECURITY_PROTOCOL: SSL\n  KAFKA_SSL_CHECK_HOSTNAME: 'false'\n"
+        "kafka:\n  tls: {secretName: ca, caKey: ca.crt}\n"
+    )
+    with pytest.raises(manifests.ValuesError, match="kafka/keda/extraMetadata/unsafeSsl"):
+        manifests.load_values([DEPLOY / "values.yaml", overlay], DEPLOY / "values.schema.json")
+    explicit = tmp_path / "explicit.yaml"
+    explicit.write_text("kafka:\n  keda:\n    extraMetadata: {unsafeSsl: 'false'}\n")
+    values = manifests.load_values([DEPLOY / "values.yaml", overlay, explicit], DEPLOY / "values.schema.json")
+    for scaled in by_kind(manifests.render(values), "ScaledObject").values():
+        assert all(t["metadata"]["unsafeSsl"] == "false" for t in scaled["spec"]["triggers"])
+
+
+def test_scram_reads_the_password_key_of_strimzis_kafka_user_secret(tmp_path: Path) -> None:
+    overlay = tmp_path / "scram.yaml"
+    overlay.write_text(
+        "config:\n  KAFKA_SECURITY_PROTOCOL: SASL_SSL\n  KAFKA_SASL_MECHANISM: SCRAM-SHA-512\n"
+        "  KAFKA_SASL_USERNAME: om-netsuite\n"
+        "kafka:\n  sasl: {passwordSecret: {name: om-netsuite, key: password}}\n"
+        "  tls: {secretName: kafka-cluster-ca-cert, caKey: ca.crt}\n"
+        "  strimzi: {user: {enabled: true, authentication: scram-sha-512}}\n"
+    )
+    values = manifests.load_values([DEPLOY / "values.yaml", overlay], DEPLOY / "values.schema.json")
+    objects = manifests.render(values)
+    assert manifests.validate(objects, DEPLOY / "schemas" / "crds") == []
+    container = by_kind(objects, "StatefulSet")["order-sync"]["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+        "name": "om-netsuite",
+        "key": "password",
+    }
+    auth = by_kind(objects, "TriggerAuthentication")["om-kafka-auth"]["spec"]["secretTargetRef"]
+    assert {"parameter": "password", "name": "om-netsuite", "key": "password"} in auth
+    assert by_kind(objects, "KafkaUser")["om-netsuite"]["spec"]["authentication"] == {"type": "scram-sha-512"}
+
+
+def test_egress_opens_the_otlp_collector_and_takes_extra_rules(tmp_path: Path) -> None:
+    overlay = tmp_path / "egress.yaml"
+    overlay.write_text(
+        "networkPolicy:\n  otlp: {cidr: 10.1.0.0/16, ports: [4317]}\n"
+        "  extraEgress: [{to: [{ipBlock: {cidr: 192.168.0.0/24}}], ports: [{port: 8200, protocol: TCP}]}]\n"
+    )
+    values = manifests.load_values([DEPLOY / "values.yaml", overlay], DEPLOY / "values.schema.json")
+    objects = manifests.render(values)
+    assert manifests.validate(objects, DEPLOY / "schemas" / "crds") == []
+    egress = by_kind(objects, "NetworkPolicy")["order-sync"]["spec"]["egress"]
+    assert {
+        "to": [{"ipBlock": {"cidr": "10.1.0.0/16"}}],
+        "ports": [{"port": 4317, "protocol": "TCP"}],
+    } in egress
+    assert egress[-1]["ports"] == [{"port": 8200, "protocol": "TCP"}]

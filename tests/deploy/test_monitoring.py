@@ -43,7 +43,7 @@ def promtool(*args: str) -> subprocess.CompletedProcess[str]:
 def test_promtool_checks_the_alert_rules() -> None:
     result = promtool("check", "rules", "alerts.yaml")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 9 rules found" in result.stdout
+    assert "SUCCESS: 14 rules found" in result.stdout
 
 
 def test_promtool_unit_tests_of_the_alerts_pass() -> None:
@@ -70,8 +70,42 @@ def test_every_alert_has_a_unit_test_that_fires_it() -> None:
         "OmCursorBehind",
         "OmNetSuiteAuthFailures",
         "OmNetSuiteConnectionDown",
+        "OmServiceAbsent",
+        "OmSyncStale",
+        "OmRecordsParked",
     }
     assert wanted <= alerts
+
+
+def github_anchor(heading: str) -> str:
+    """The anchor GitHub gives a Markdown heading: lower case, punctuation dropped, spaces to '-'."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_alert_has_a_description_and_a_runbook_url_into_the_readme() -> None:
+    readme = (ROOT / "deploy" / "README.md").read_text()
+    anchors = {github_anchor(m) for m in re.findall(r"^#+ (.+)$", readme, flags=re.MULTILINE)}
+    rules = [
+        r for g in yaml.safe_load((MONITORING / "alerts.yaml").read_text())["groups"] for r in g["rules"]
+    ]
+    for rule in rules:
+        annotations = rule["annotations"]
+        assert len(annotations["description"]) > 40, rule["alert"]
+        page, _, anchor = annotations["runbook_url"].partition("#")
+        assert page.endswith("/deploy/README.md"), rule["alert"]
+        assert anchor in anchors, f"{rule['alert']}: no heading with anchor #{anchor} in deploy/README.md"
+    table = set(re.findall(r"^\| \[?`(Om\w+)`", readme, flags=re.MULTILINE))
+    assert table == {r["alert"] for r in rules}, "deploy/README.md's alert table"
+
+
+def test_no_metric_has_a_job_label_or_created_series() -> None:
+    metrics = Metrics()
+    metrics.job_seconds.labels("stock", "succeeded").observe(1)
+    metrics.events_consumed.labels("ordermentum.orders.v1", "processed").inc()
+    for family in metrics.registry.collect():
+        for sample in family.samples:
+            assert "job" not in sample.labels, sample
+            assert not sample.name.endswith("_created"), sample
 
 
 def exported_names() -> set[str]:

@@ -333,3 +333,25 @@ def test_a_configured_endpoint_exports_spans_over_otlp_http_to_its_traces_path()
     body = _Collector.received[0][2]
     assert b"otlp-test" in body
     assert b"work" in body
+
+
+def test_otlp_over_grpc_is_chosen_by_the_standard_variable_and_says_what_is_missing() -> None:
+    from om_platform.tracing import TracingError, otlp_protocol
+
+    assert otlp_protocol({}) == "http/protobuf"
+    assert otlp_protocol({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}) == "grpc"
+    both = {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf"}
+    assert otlp_protocol(both) == "http/protobuf"  # the traces-specific variable wins
+    with pytest.raises(TracingError, match="supported are http/protobuf, grpc"):
+        otlp_protocol({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"})
+    tracing = Tracing("grpc-test", "http://127.0.0.1:4317", protocol="grpc")
+    try:
+        import opentelemetry.exporter.otlp.proto.grpc  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
+    except ImportError:  # the project's own environment: the exporter is an image build option
+        with pytest.raises(TracingError, match="opentelemetry-exporter-otlp-proto-grpc"):
+            tracing.start()
+        assert not tracing.enabled
+    else:
+        tracing.start()
+        assert tracing.enabled
+        tracing.shutdown()

@@ -9,7 +9,12 @@ When configured, the runtime calls `Tracing.start` in its lifespan: a `TracerPro
 this runtime (not the process-global one, so several runtimes in one test process stay apart)
 exporting over OTLP/HTTP to ``<endpoint>/v1/traces`` with ``service.name`` = ``OTEL_SERVICE_NAME``.
 The exporter reads its other standard variables itself (``OTEL_EXPORTER_OTLP_HEADERS``, timeouts,
-certificates).
+certificates). ``OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`` / ``OTEL_EXPORTER_OTLP_PROTOCOL`` (the
+OpenTelemetry specification's variables: ``http/protobuf``, the default, or ``grpc``) choose OTLP
+over gRPC to ``<endpoint>`` (usually port 4317) instead; its exporter, the PyPI package
+``opentelemetry-exporter-otlp-proto-grpc`` (with grpcio), is not a dependency of the project: an
+image built with ``--build-arg OTLP_GRPC=true`` has it, and without it the service refuses to start
+with a one-line `TracingError` saying so.
 
 Context crosses Kafka in W3C Trace Context headers (``traceparent``, ``tracestate``). Spans carry
 identifiers only (topic, partition, offset, supplier and event ids, NetSuite operation and status,
@@ -19,7 +24,8 @@ Mongo command and collection); never payloads, documents, URLs or credentials.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+import os
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
@@ -33,7 +39,27 @@ if TYPE_CHECKING:
 
     from om_platform.kafka._consumer import RecordContext
 
-__all__ = ["Tracing"]
+__all__ = ["Tracing", "TracingError", "otlp_protocol"]
+
+PROTOCOLS = ("http/protobuf", "grpc")
+
+
+class TracingError(RuntimeError):
+    """Tracing is configured in a way this process cannot honour (one line for the operator)."""
+
+
+def otlp_protocol(environ: Mapping[str, str] | None = None) -> str:
+    """The OTLP transport for traces from the standard variables (traces-specific one first)."""
+    env = os.environ if environ is None else environ
+    chosen = (
+        env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+        or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+        or PROTOCOLS[0]
+    )
+    if chosen not in PROTOCOLS:
+        raise TracingError(f"OTEL_EXPORTER_OTLP_PROTOCOL={chosen}: supported are {', '.join(PROTOCOLS)}")
+    return chosen
+
 
 _PROPAGATOR = TraceContextTextMapPropagator()
 
@@ -57,9 +83,10 @@ _GETTER = _HeaderGetter()
 class Tracing:
     """The tracing of one service process (see the module docstring)."""
 
-    def __init__(self, service_name: str, endpoint: str | None = None) -> None:
+    def __init__(self, service_name: str, endpoint: str | None = None, protocol: str | None = None) -> None:
         self.service_name = service_name
         self.endpoint = endpoint
+        self.protocol = protocol
         self._exporter: SpanExporter | None = None
         self._provider: TracerProvider | None = None
         self._tracers: dict[str, trace.Tracer] = {}
@@ -94,13 +121,27 @@ class Tracing:
         if self._exporter is not None:
             provider.add_span_processor(SimpleSpanProcessor(self._exporter))
         else:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
             assert self.endpoint is not None  # configured
-            url = self.endpoint.rstrip("/") + "/v1/traces"
-            provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=url)))
+            provider.add_span_processor(BatchSpanProcessor(self._otlp_exporter(self.endpoint)))
         self._provider = provider
         self._tracers.clear()
+
+    def _otlp_exporter(self, endpoint: str) -> SpanExporter:
+        if (self.protocol or otlp_protocol()) == "grpc":
+            try:
+                from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # type: ignore[import-not-found,unused-ignore]
+                    OTLPSpanExporter as GrpcExporter,
+                )
+            except ImportError:
+                raise TracingError(
+                    "OTEL_EXPORTER_OTLP_PROTOCOL=grpc needs the package opentelemetry-exporter-otlp-proto-grpc, "
+                    "not in this image: build it with --build-arg OTLP_GRPC=true, or use http/protobuf (port 4318)"
+                ) from None
+            exporter: SpanExporter = GrpcExporter(endpoint=endpoint)
+            return exporter
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        return OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces")
 
     def shutdown(self) -> None:
         """Flush and stop the provider (spans still buffered are exported, bounded by its timeout)."""

@@ -138,7 +138,7 @@ class Entrypoints:
         return count
 
     async def on_catalog_round(self, outcomes: Sequence[JobOutcome[int]], seconds: float) -> None:
-        self._job_seconds.labels("catalog", "done").observe(seconds)
+        self._job_seconds.labels("catalog", "succeeded").observe(seconds)
 
     async def run_heal(self) -> None:
         """Re-sync what waits for a mapping, a connection or an integration once it arrives."""

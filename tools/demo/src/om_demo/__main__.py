@@ -291,8 +291,8 @@ async def verify(
         ("order_sync", "om_failures_total", {"code": "UNMAPPED_PRODUCT"}),
         ("order_sync", "om_netsuite_request_seconds_count", {}),
         ("order_sync", "om_netsuite_budget_wait_seconds_count", {}),
-        ("stock_sync", "om_job_seconds_count", {"job": "stock"}),
-        ("finance_sync", "om_job_seconds_count", {"job": "finance.finalised_invoices"}),
+        ("stock_sync", "om_job_seconds_count", {"sync_job": "stock"}),
+        ("finance_sync", "om_job_seconds_count", {"sync_job": "finance.finalised_invoices"}),
         (
             "finance_sync",
             "om_events_consumed_total",

@@ -9,7 +9,7 @@ from om_platform.metrics import Metrics
 
 @dataclass(frozen=True)
 class PrometheusRunMetrics:
-    """`om_job_seconds{job,outcome}` and `om_cursor_age_seconds{job}` of each feature run."""
+    """`om_job_seconds{sync_job,outcome}` and `om_cursor_age_seconds{sync_job}` of each feature run."""
 
     metrics: Metrics
 

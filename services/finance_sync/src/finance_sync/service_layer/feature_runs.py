@@ -73,7 +73,7 @@ class FeatureRuns:
                 publisher=self.publishers[feature],
                 options=self.window,
             )
-            outcome = "complete" if result.complete else "partial"
+            outcome = "succeeded" if result.complete else "partial"  # metrics.JOB_OUTCOMES
             return result
         finally:
             job = f"finance.{feature}"

@@ -54,7 +54,7 @@ class JobRunLog(Protocol):
 
 
 class RunMetrics(Protocol):
-    """What a feature run reports (`om_job_seconds`, `om_cursor_age_seconds`, label `job`)."""
+    """What a feature run reports (`om_job_seconds`, `om_cursor_age_seconds`, label `sync_job`)."""
 
     def run_finished(self, job: str, outcome: str, seconds: float) -> None: ...
     def window_age(self, job: str, seconds: float) -> None:
