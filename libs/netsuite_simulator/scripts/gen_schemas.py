@@ -62,6 +62,34 @@ RECORDS: dict[str, tuple[str, list[str]]] = {
     ),
     "customerDeposit": ("cbc24915c276cf202aaec491e4a88a78f34c5d1c", ["customerDeposit"]),
     "currency": ("cbc24915c276cf202aaec491e4a88a78f34c5d1c", ["currency"]),
+    "creditMemo": (
+        "cbc24915c276cf202aaec491e4a88a78f34c5d1c",
+        [
+            "creditMemo",
+            "creditMemo-applyCollection",
+            "creditMemo-applyElement",
+            "creditMemo-itemCollection",
+            "creditMemo-itemElement",
+        ],
+    ),
+    "depositApplication": (
+        "be3ff5a2394877530dc0e6a243d4870c0f1d86ce",
+        ["depositApplication", "depositApplication-applyCollection", "depositApplication-applyElement"],
+    ),
+    "customer": (
+        "cbc24915c276cf202aaec491e4a88a78f34c5d1c",
+        [
+            "customer",
+            "customer-addressBookCollection",
+            "customer-addressBookElement",
+            "customer-addressBook-addressBookAddress",
+        ],
+    ),
+    "inventoryItem": ("cbc24915c276cf202aaec491e4a88a78f34c5d1c", ["inventoryItem"]),
+    "serviceSaleItem": ("be3ff5a2394877530dc0e6a243d4870c0f1d86ce", ["serviceSaleItem"]),
+    "otherChargeSaleItem": ("be3ff5a2394877530dc0e6a243d4870c0f1d86ce", ["otherChargeSaleItem"]),
+    "nonInventorySaleItem": ("be3ff5a2394877530dc0e6a243d4870c0f1d86ce", ["nonInventorySaleItem"]),
+    "discountItem": ("be3ff5a2394877530dc0e6a243d4870c0f1d86ce", ["discountItem"]),
 }
 
 _HEADING = re.compile(r"^## (\S+)\s*$")

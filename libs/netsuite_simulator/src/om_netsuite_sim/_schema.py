@@ -135,6 +135,10 @@ class _Checker:
             for index, item in enumerate(value):
                 self.value({"type": element}, item, field, f"{path}[{index}]")
             return
+        if kind == "array":  # e.g. ``priceElement.quantity``: an array of unspecified items
+            if not isinstance(value, list):
+                self.bad_value(value, field, path, "an array")
+            return
         if kind == "string":
             self.string(prop.get("format"), value, field, path)
         elif kind == "number":
