@@ -25,71 +25,35 @@ from pathlib import Path
 REPOSITORY = "wsjmnh/netsuite-record-rest-docs"
 OUT = Path(__file__).resolve().parents[1] / "src" / "om_netsuite_sim" / "schemas"
 
+_BE3 = "be3ff5a2394877530dc0e6a243d4870c0f1d86ce"
+_CBC = "cbc24915c276cf202aaec491e4a88a78f34c5d1c"
+
+
+def _with(record: str, *sublists: str) -> list[str]:
+    """The record body and, for each sublist, its collection and element definitions."""
+    found = [record]
+    for name in sublists:
+        found += [f"{record}-{name}Collection", f"{record}-{name}Element"]
+    return found
+
+
 #: record -> (commit of the version read, definitions to extract). A sublist whose element
 #: definition is not listed is validated only at its collection level.
 RECORDS: dict[str, tuple[str, list[str]]] = {
-    "salesOrder": (
-        "be3ff5a2394877530dc0e6a243d4870c0f1d86ce",
-        ["salesOrder", "salesOrder-itemCollection", "salesOrder-itemElement"],
-    ),
-    "invoice": (
-        "cbc24915c276cf202aaec491e4a88a78f34c5d1c",
-        ["invoice", "invoice-itemCollection", "invoice-itemElement"],
-    ),
-    "customerPayment": (
-        "cbc24915c276cf202aaec491e4a88a78f34c5d1c",
-        [
-            "customerPayment",
-            "customerPayment-applyCollection",
-            "customerPayment-applyElement",
-            "customerPayment-creditCollection",
-            "customerPayment-creditElement",
-            "customerPayment-depositCollection",
-            "customerPayment-depositElement",
-        ],
-    ),
-    "deposit": (
-        "cbc24915c276cf202aaec491e4a88a78f34c5d1c",
-        [
-            "deposit",
-            "deposit-cashbackCollection",
-            "deposit-cashbackElement",
-            "deposit-otherCollection",
-            "deposit-otherElement",
-            "deposit-paymentCollection",
-            "deposit-paymentElement",
-        ],
-    ),
-    "customerDeposit": ("cbc24915c276cf202aaec491e4a88a78f34c5d1c", ["customerDeposit"]),
-    "currency": ("cbc24915c276cf202aaec491e4a88a78f34c5d1c", ["currency"]),
-    "creditMemo": (
-        "cbc24915c276cf202aaec491e4a88a78f34c5d1c",
-        [
-            "creditMemo",
-            "creditMemo-applyCollection",
-            "creditMemo-applyElement",
-            "creditMemo-itemCollection",
-            "creditMemo-itemElement",
-        ],
-    ),
-    "depositApplication": (
-        "be3ff5a2394877530dc0e6a243d4870c0f1d86ce",
-        ["depositApplication", "depositApplication-applyCollection", "depositApplication-applyElement"],
-    ),
-    "customer": (
-        "cbc24915c276cf202aaec491e4a88a78f34c5d1c",
-        [
-            "customer",
-            "customer-addressBookCollection",
-            "customer-addressBookElement",
-            "customer-addressBook-addressBookAddress",
-        ],
-    ),
-    "inventoryItem": ("cbc24915c276cf202aaec491e4a88a78f34c5d1c", ["inventoryItem"]),
-    "serviceSaleItem": ("be3ff5a2394877530dc0e6a243d4870c0f1d86ce", ["serviceSaleItem"]),
-    "otherChargeSaleItem": ("be3ff5a2394877530dc0e6a243d4870c0f1d86ce", ["otherChargeSaleItem"]),
-    "nonInventorySaleItem": ("be3ff5a2394877530dc0e6a243d4870c0f1d86ce", ["nonInventorySaleItem"]),
-    "discountItem": ("be3ff5a2394877530dc0e6a243d4870c0f1d86ce", ["discountItem"]),
+    "salesOrder": (_BE3, _with("salesOrder", "item")),
+    "invoice": (_CBC, _with("invoice", "item")),
+    "creditMemo": (_CBC, _with("creditMemo", "apply", "item")),
+    "customerPayment": (_CBC, _with("customerPayment", "apply", "credit", "deposit")),
+    "deposit": (_CBC, _with("deposit", "cashback", "other", "payment")),
+    "customerDeposit": (_CBC, _with("customerDeposit")),
+    "depositApplication": (_BE3, _with("depositApplication", "apply")),
+    "customer": (_CBC, [*_with("customer", "addressBook"), "customer-addressBook-addressBookAddress"]),
+    "inventoryItem": (_CBC, _with("inventoryItem")),
+    "serviceSaleItem": (_BE3, _with("serviceSaleItem")),
+    "otherChargeSaleItem": (_BE3, _with("otherChargeSaleItem")),
+    "nonInventorySaleItem": (_BE3, _with("nonInventorySaleItem")),
+    "discountItem": (_BE3, _with("discountItem")),
+    "currency": (_CBC, _with("currency")),
 }
 
 _HEADING = re.compile(r"^## (\S+)\s*$")
