@@ -154,6 +154,7 @@ class Account:
             "auth_failures": [f.reason for f in self.auth_failures],
             "denied_permissions": sorted(self.denied_permissions),
             "requests": len(self.request_log),
+            "schema_violations": [v._asdict() for v in self.schema_violations],
         }
 
     # ---- seeding (acting as a NetSuite user) --------------------------------------------
