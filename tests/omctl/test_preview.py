@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -101,14 +102,30 @@ async def test_preview_lists_every_problem_writes_nothing_and_shows_the_request_
         assert sources["salesRep"] == "netsuite_sales_rep_id property on the customer"
         [order] = supplier.account.records("salesOrder")
         sent = [
-            (line["item"]["id"], line["quantity"], line["amount"], line["taxCode"]["id"])
+            (
+                line["item"]["id"],
+                Decimal(str(line["quantity"])),
+                Decimal(str(line["amount"])),
+                line["taxCode"]["id"],
+            )
             for line in request["body"]["item"]["items"]
         ]
         stored = [
-            (line["item"]["id"], str(line["quantity"]), str(line["amount"]), line["taxCode"]["id"])
+            (
+                line["item"]["id"],
+                Decimal(str(line["quantity"])),
+                Decimal(str(line["amount"])),
+                line["taxCode"]["id"],
+            )
             for line in order["item"]
         ]
         assert sent == stored  # what the preview shows is what order_sync wrote
+        # Quantities and amounts go as JSON numbers, as the 2026.1 schema types them.
+        assert all(
+            isinstance(line[k], int | float)
+            for line in request["body"]["item"]["items"]
+            for k in ("quantity", "amount")
+        )
 
         assert synced["data"]["warnings"][0]["code"] == "TOTALS_MISMATCH"
         status = await cli.json("status", "--supplier", sid, **env)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from om_contracts import ErrorCode, IntegrationSettings, Invoice, KeyRing, NetSuiteCustomer, Order
+from om_netsuite_sim._schema import check_body
 from om_platform import transaction_mapping as mapping
 from order_sync.adapters.netsuite_gateway import catalog_change_of
 from order_sync.domain import catalog_cursor, outcomes
@@ -80,15 +84,43 @@ def test_products_freight_and_surcharge_become_five_lines_in_order() -> None:
     assert [line["item"]["id"] for line in lines] == ["1", "2", "3", "2301", SURCHARGE]
 
 
-def test_quantities_and_rates_are_sent_as_exact_decimal_strings() -> None:
+def test_quantities_rates_and_amounts_are_exact_decimals_sent_as_json_numbers() -> None:
+    """The 2026.1 REST API Browser types them ``number``; strings are refused (issue 21 item 9)."""
     lines = body(an_order())["item"]["items"]
     assert [(line["quantity"], line["rate"]) for line in lines] == [
-        ("3", "42.50"),
-        ("0.125", "9.99"),
-        ("2", "1"),
-        ("1", "15.00"),
-        ("1", "2.35"),
+        (Decimal("3"), Decimal("42.50")),
+        (Decimal("0.125"), Decimal("9.99")),
+        (Decimal("2"), Decimal("1")),
+        (Decimal("1"), Decimal("15.00")),
+        (Decimal("1"), Decimal("2.35")),
     ]
+    assert all(isinstance(line[k], Decimal) for line in lines for k in ("quantity", "rate", "amount"))
+
+
+@pytest.mark.parametrize("kind", ["order", "invoice"])
+def test_every_body_passes_the_published_schema_check(kind: str) -> None:
+    transaction: Order | Invoice = (
+        an_order()
+        if kind == "order"
+        else Invoice.model_validate(order_data(issued_at="2026-11-25T10:00:00+11:00", due_date="2026-12-25"))
+    )
+    taxed = mapping.Mappings(
+        customer="812", products=MAPPED.products, currency="1", tax_codes={Decimal(0): "7"}
+    )
+    written = mapping.build_body(
+        kind, transaction, taxed, external_id="OM-X-1", surcharge_item_id=SURCHARGE, closed=True
+    )
+    sent = json.loads(json.dumps(written.body, default=float), parse_float=Decimal)
+
+    assert check_body(written.record_type, sent, names="Error", values="Error") == []
+
+
+@pytest.mark.parametrize(
+    ("placed_at", "booked"),
+    [("2026-11-27T08:02:11+11:00", "2026-11-27"), ("2026-11-26T17:30:00-08:00", "2026-11-26")],
+)
+def test_tran_date_is_the_calendar_date_in_the_events_own_offset(placed_at: str, booked: str) -> None:
+    assert body(an_order(placed_at=placed_at))["tranDate"] == booked
 
 
 def test_line_amounts_are_rounded_half_up_to_the_cent() -> None:

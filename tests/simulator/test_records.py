@@ -34,7 +34,7 @@ async def test_a_create_answers_204_with_the_new_id_in_location_and_no_body(ns: 
 
 
 async def test_a_record_reads_back_with_links_references_and_dates(ns: Any) -> None:
-    rid = await ns.create("customer", {"companyname": "Cafe", "subsidiary": {"id": 1}, "externalId": "C-1"})
+    rid = await ns.create("customer", {"companyname": "Cafe", "subsidiary": {"id": "1"}, "externalId": "C-1"})
     body = await ns.get("customer", rid)
     assert body["id"] == rid
     assert body["companyName"] == "Cafe"  # field names are matched case-insensitively

@@ -161,12 +161,12 @@ async def test_a_deposit_holds_payments_and_marks_them_deposited(ns: Any, accoun
     assert (await ns.get("customerPayment", payment_id))["payment"] == 15
     deposit_id = await ns.create("deposit", {
         "account": {"id": "112"}, "department": {"id": "2"},
-        "payment": {"items": [{"id": payment_id, "deposit": True}]},
+        "payment": {"items": [{"id": int(payment_id), "deposit": True}]},
     })  # fmt: skip
     assert (await ns.get("deposit", deposit_id))["total"] == 15
     assert (await ns.get("customerPayment", payment_id))["status"]["refName"] == "Deposited"
     twice = await ns.request("POST", f"{RECORD}/deposit", json={
-        "account": {"id": "112"}, "payment": {"items": [{"id": payment_id, "deposit": True}]}})  # fmt: skip
+        "account": {"id": "112"}, "payment": {"items": [{"id": int(payment_id), "deposit": True}]}})  # fmt: skip
     assert twice.status_code == 400
     unknown_bank = await ns.request("POST", f"{RECORD}/deposit", json={"account": {"id": "999"}})
     assert unknown_bank.json()["o:errorDetails"][0]["o:errorPath"] == "account"

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from . import _admin, _oauth2
+from ._catalog import check_query
 from ._jobs import accepted, idempotency_conflict, job_resource
 from ._listing import list_ids
 from ._records import record_type
@@ -28,7 +29,8 @@ from ._responses import (
     unexpected_error,
 )
 from ._roles import check_record, check_suiteql
-from ._simulator import Account, AuthFailure, Simulator
+from ._schema import check_body, header_mode
+from ._simulator import Account, AuthFailure, SchemaViolation, Simulator
 from ._suiteql import run_suiteql
 from ._tba import TbaFailure, parse_authorization, verify
 
@@ -245,7 +247,8 @@ class SimulatorApp:
             if method == "GET":
                 return self._list(account, rtype.name, query, base)
             if method == "POST":
-                rid = store.create(rtype, await _body(request))
+                body = _checked(account, request, rtype.name, await _body(request))
+                rid = store.create(rtype, body)
                 return _created(base, rtype.name, rid)
         elif len(parts) == 2:
             account.counters[op] += 1
@@ -261,14 +264,16 @@ class SimulatorApp:
                 return json_response(body)
             if method == "PATCH":
                 replace = {p for v in query.get("replace", []) for p in v.split(",") if p}
-                rid = store.update(rtype, key, await _body(request), replace)
+                body = _checked(account, request, rtype.name, await _body(request))
+                rid = store.update(rtype, key, body, replace)
                 return _created(base, rtype.name, rid)
             if method == "PUT":
                 if not key.startswith("eid:"):
                     raise ApiError(
                         405, "INVALID_REQUEST", "PUT is supported only with an external ID (eid:)."
                     )
-                rid = store.upsert(rtype, key[4:], await _body(request))
+                body = _checked(account, request, rtype.name, await _body(request))
+                rid = store.upsert(rtype, key[4:], body)
                 return _created(base, rtype.name, rid)
             if method == "DELETE":
                 store.delete(rtype, key)
@@ -280,7 +285,9 @@ class SimulatorApp:
         elif len(parts) == 4 and parts[2] == "!transform" and method == "POST":
             account.counters[f"transform {rtype.name}->{parts[3]}"] += 1
             source_id = store.resolve(rtype, parts[1])
-            rid = account.transform(rtype.name, source_id, parts[3], await _body(request, {}))
+            target = record_type(parts[3]).name
+            body = _checked(account, request, target, await _body(request, {}))
+            rid = account.transform(rtype.name, source_id, parts[3], body)
             return _created(base, record_type(parts[3]).name, rid)
         raise ApiError(405, "INVALID_REQUEST", f"{method} is not supported on {path}.")
 
@@ -328,6 +335,15 @@ class SimulatorApp:
         if not isinstance(body, dict):
             raise ApiError(400, "INVALID_REQUEST", "The request body must be a JSON object.")
         check_suiteql(account.denied_permissions, body.get("q"))
+        if isinstance(body.get("q"), str):
+            try:
+                check_query(body["q"])
+            except ApiError as error:
+                account.schema_violations.append(
+                    SchemaViolation("suiteql", "POST", request.url.path, error.code, error.detail, "q")
+                )
+                account.counters["schema_violation"] += 1
+                raise
         self_url = f"{origin}{_REST}/query/v1/suiteql?limit={limit}&offset={offset}"
         result = await asyncio.to_thread(
             _locked_suiteql, account, body.get("q"), body.get("params"), limit, offset, self_url
@@ -340,6 +356,27 @@ def _locked_suiteql(
 ) -> dict[str, Any]:
     with account.store.sql.lock:
         return run_suiteql(account.db, q, params, limit, offset, self_url)
+
+
+def _checked(account: Account, request: Request, type_name: str, body: Any) -> Any:
+    """Refuse a body that breaks the record's published schema (``_schema``), as NetSuite does
+    under the request's ``X-NetSuite-Property{Name,Value}Validation`` headers; every refusal is
+    kept on ``account.schema_violations``."""
+    found = check_body(
+        type_name,
+        body,
+        names=header_mode(request.headers.get("x-netsuite-propertynamevalidation"), "Warning"),
+        values=header_mode(request.headers.get("x-netsuite-propertyvaluevalidation"), "Error"),
+    )
+    if not found:
+        return body
+    method, path = request.method, request.url.path
+    account.schema_violations.extend(
+        SchemaViolation("record", method, path, v.code, v.detail, v.path) for v in found
+    )
+    account.counters["schema_violation"] += 1
+    first = found[0]
+    raise ApiError(400, first.code, first.detail, first.path or None)
 
 
 def _created(base: str, type_name: str, rid: str) -> Response:

@@ -20,7 +20,7 @@ from ._responses import ApiError
 from ._sql import SqlMirror
 from ._tba import TIMESTAMP_WINDOW, TbaCredentials
 
-__all__ = ["Account", "AuthFailure", "OAuth2Client", "Simulator"]
+__all__ = ["Account", "AuthFailure", "OAuth2Client", "SchemaViolation", "Simulator"]
 
 Record = dict[str, Any]
 _REQUEST_LOG_SIZE = 10_000
@@ -48,6 +48,19 @@ class AuthFailure(NamedTuple):
     at: float
     method: str
     path: str
+
+
+class SchemaViolation(NamedTuple):
+    """A request the simulator refused because it breaks a published NetSuite reference:
+    ``kind`` "record" (a body against the REST API Browser schema, ``_schema``) or "suiteql"
+    (a query against the column catalogue, ``_catalog``)."""
+
+    kind: str
+    method: str
+    path: str
+    code: str
+    detail: str
+    error_path: str
 
 
 @dataclass
@@ -88,6 +101,7 @@ class Account:
         self.in_flight = 0
         self.peak_in_flight = 0
         self.auth_failures: list[AuthFailure] = []
+        self.schema_violations: list[SchemaViolation] = []
         self.request_log: deque[tuple[str, str, int]] = deque(maxlen=_REQUEST_LOG_SIZE)
         self.counters: Counter[str] = Counter()
         self.oauth2_clients: dict[str, OAuth2Client] = {}
@@ -154,6 +168,7 @@ class Account:
             "auth_failures": [f.reason for f in self.auth_failures],
             "denied_permissions": sorted(self.denied_permissions),
             "requests": len(self.request_log),
+            "schema_violations": [v._asdict() for v in self.schema_violations],
         }
 
     # ---- seeding (acting as a NetSuite user) --------------------------------------------

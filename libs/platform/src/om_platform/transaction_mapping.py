@@ -68,7 +68,13 @@ class MappingFailure:
 
 @dataclass(frozen=True)
 class TransactionBody:
-    """A NetSuite write: record type, external id and the JSON body (money as strings)."""
+    """A NetSuite write: record type, external id and the JSON body.
+
+    Quantities and money are ``Decimal``: the 2026.1 REST API Browser types ``quantity``,
+    ``rate`` and ``amount`` of ``salesOrder-itemElement``/``invoice-itemElement`` as ``number``
+    (wsjmnh/netsuite-record-rest-docs docs/schemas/salesOrder.md), and the client sends a
+    ``Decimal`` as a JSON number; a string is refused under
+    ``X-NetSuite-PropertyValueValidation: Error`` (the default)."""
 
     record_type: str
     external_id: str
@@ -92,8 +98,8 @@ def _ref(value: str | None) -> dict[str, str] | None:
     return {"id": value} if value else None
 
 
-def _money(value: Decimal) -> str:
-    return str(value)
+def _money(value: Decimal) -> Decimal:
+    return value
 
 
 def line_amount(quantity: Decimal, unit_price: Decimal) -> Decimal:
@@ -239,7 +245,7 @@ def _charge(item_id: str, amount: Decimal, description: str) -> dict[str, Any]:
     """A one-off charge line (freight, surcharge): quantity 1 at the amount."""
     return {
         "item": {"id": item_id},
-        "quantity": "1",
+        "quantity": Decimal(1),
         "rate": _money(amount),
         "amount": _money(amount),
         "description": description,
@@ -290,6 +296,8 @@ def build_body(
         "memo": memo_for(kind, transaction),
         "item": {"items": lines},
     }
+    # tranDate: the calendar date in the event's own offset (CONTRACTS additions of 2026-12-07):
+    # an Australian morning is that day, not the previous UTC day.
     if isinstance(transaction, Invoice):
         body["tranDate"] = transaction.issued_at.date().isoformat()
         if transaction.due_date is not None:

@@ -334,7 +334,12 @@ async def verify(
     (deposited,) = [e["data"] for e in outbox.of("netsuite.payout.deposited")] or [{}]
     net = [Decimal(str(d.get("total"))) == Decimal(str(deposited.get("amount"))) for d in deposits]
     unmapped = [p["ordermentum_id"] for p in preview["problems"] if p["code"] == "UNMAPPED_PRODUCT"]
+    refused = [
+        f"{v['method']} {v['path'].rsplit('/', 1)[-1]}: {v['error_path']} {v['code']}"
+        for v in stats["schema_violations"]
+    ]
     return [
+        ("every body and query the services sent passed NetSuite's published schemas and the SuiteQL catalogue", not refused, "; ".join(sorted(set(refused))[:4]) or "no violation"),
         ("every placed order exists once in NetSuite (no duplicate external ids)", max(external.values()) == 1 and len(sales_orders) == 12, f"{len(sales_orders)} sales orders"),
         ("the expired token: status auth_failed once then connected, a handful of requests refused, the 4 orders parked then synced once each by themselves", states == ["auth_failed", "connected"] and story.refused_during_outage <= 8 and parked_then_synced and resyncs == 0, f"{' -> '.join(states)}; {story.refused_during_outage} refused; {len(expired_results)} outcomes"),
         ("every order except the cancelled one synced", expected <= synced, f"{len(synced & expected)}/{len(expected)}"),

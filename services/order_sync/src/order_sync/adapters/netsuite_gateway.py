@@ -6,7 +6,7 @@ is here, and the use cases get typed values (`domain.netsuite_records`), never a
 The upsert (``PUT /{type}/eid:{externalId}?replace=item``, Help section_156335203191 and
 section_1545142420) answers 204 with the internal id in ``Location`` but neither the ``tranId``
 nor what NetSuite made of the body. Both are read back once per write with SuiteQL: the
-transaction number, ``foreigntotal``, ``taxtotal`` and the number of item lines, in one query;
+transaction number, ``foreigntotal``, the tax (sum of the tax lines) and the number of item lines, in one query;
 concurrent reads of one account are coalesced into a single query ("group commit"), so a busy
 account spends one request per batch of written records instead of one per record.
 
@@ -116,29 +116,33 @@ class TranIdReader:
 
 
 def read_back_query(count: int) -> str:
-    """Number, total, tax total and item-line count of `count` transactions, in one SuiteQL query.
+    """Number, total, tax and item-line count of `count` transactions, in one SuiteQL query.
 
-    ``foreigntotal`` is the total in the transaction's currency; ``taxtotal`` the legacy tax
-    total; lines exclude the main line and tax lines (reference §5.4).
+    ``foreigntotal`` is the total in the transaction's currency. The tax is the sum of the tax
+    lines (``transactionline.taxline = 'T'``, sales-side amounts negative): no public source
+    shows a SuiteQL column ``transaction.taxtotal`` (issue 21 item 10; the simulator's column
+    catalogue leaves it out). Lines exclude the main line and tax lines (reference §5.4).
     """
     marks = ", ".join("?" for _ in range(count))
     return (
-        "SELECT t.id, t.tranid, t.foreigntotal, t.taxtotal, COUNT(tl.id) AS linecount "  # noqa: S608 - only ? markers
+        "SELECT t.id, t.tranid, t.foreigntotal, "  # noqa: S608 - only ? markers
+        "SUM(CASE WHEN tl.taxline = 'T' THEN -tl.netamount ELSE 0 END) AS tax, "
+        "SUM(CASE WHEN tl.taxline = 'F' THEN 1 ELSE 0 END) AS linecount "
         "FROM transaction t LEFT JOIN transactionline tl ON tl.transaction = t.id "
-        "AND tl.mainline = 'F' AND tl.taxline = 'F' "
-        f"WHERE t.id IN ({marks}) GROUP BY t.id, t.tranid, t.foreigntotal, t.taxtotal"
+        "AND tl.mainline = 'F' "
+        f"WHERE t.id IN ({marks}) GROUP BY t.id, t.tranid, t.foreigntotal"
     )
 
 
 def _decimal(text: Any) -> Decimal:
-    # SuiteQL answers numbers as text and omits null columns (no tax: no taxtotal).
+    # SuiteQL answers numbers as text and omits null columns.
     return Decimal(str(text)) if text not in (None, "") else Decimal(0)
 
 
 async def _read_back(session: NetSuiteSession, ids: list[str]) -> dict[str, ReadBack]:
     found: dict[str, ReadBack] = {}
     async for row in session.suiteql(read_back_query(len(ids)), [int(i) for i in ids]):
-        total, tax = _decimal(row.get("foreigntotal")), _decimal(row.get("taxtotal"))
+        total, tax = _decimal(row.get("foreigntotal")), _decimal(row.get("tax"))
         lines = int(row["linecount"]) if row.get("linecount") not in (None, "") else None
         found[str(row["id"])] = ReadBack(
             tran_id=str(row["tranid"]) if row.get("tranid") is not None else None,
