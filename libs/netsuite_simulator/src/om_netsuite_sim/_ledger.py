@@ -6,9 +6,20 @@ What NetSuite does that the services must cope with, reproduced here:
   H Closed when every line is closed, C Cancelled; a billed order cannot be closed;
 * invoice ``amountRemaining`` falls as customer payments and credit memos are applied, status
   goes A (Open) to B (Paid In Full), and the invoice's ``lastModifiedDate`` does **not** change;
-* payments may be left (partly) unapplied; a bank deposit holds payments (``payment`` sublist)
-  and moves them to Deposited, plus ``other`` lines (an account and an amount, negative for
-  fees taken out), which count in its total;
+* a new customer payment's ``apply`` sublist is pre-filled with the customer's open invoices
+  (``apply`` false; Help "Accepting Customer Payments": the Apply subtab lists every open
+  invoice of the customer), lines are keyed by ``doc``; with ``autoApply`` true the payment
+  is applied to the oldest first (Help: Accounting Preferences "Auto Apply");
+* payments may be left (partly) unapplied; a bank deposit holds payments (``payment`` sublist,
+  lines keyed by the payment's ``id`` (integer) with ``deposit`` and ``paymentAmount``, 2026.1
+  REST API Browser ``deposit-paymentElement``) and moves them to Deposited, plus ``other`` lines
+  (money added) and ``cashback`` lines (money withheld: account, amount, memo;
+  ``deposit-cashbackElement``): total = payments + other - cash back;
+* a customer deposit may name its ``salesOrder`` (``customerDeposit.salesOrder``, 2026.1
+  browser); when that order is billed NetSuite applies the deposit to the new invoice with a
+  deposit application (``depositApplication``: ``deposit``, ``apply`` sublist), which pays
+  the invoice (public accounts: Packt "NetSuite for Consultants" ch. 15, Prolecto blog
+  2015-10-07 "Applying NetSuite Sales Order Customer Deposits");
 * sales transactions carry legacy tax (``_tax``): ``total`` = lines + tax, ``taxTotal``;
 * a voided invoice keeps its lines with zero amounts (``voided`` true) and stops billing its
   sales order; one with payments or credits applied cannot be voided.
@@ -186,6 +197,7 @@ def before_save(store: RecordStore, rtype: RecordType, record: Record, before: R
     elif name == "customerPayment":
         if not record.get("customer"):
             raise _user_error("Please enter value(s) for: Customer", "customer")
+        _prefill_apply(store, record, creating=before is None)
         payment = record.get("payment")
         applied = _check_applications(store, record, "customer", payment)
         if payment is None:
@@ -195,8 +207,22 @@ def before_save(store: RecordStore, rtype: RecordType, record: Record, before: R
     elif name == "customerDeposit":
         if not record.get("customer"):
             raise _user_error("Please enter value(s) for: Customer", "customer")
+        _check_deposit_order(store, record)
         record["total"] = record.get("payment") or ZERO
-        record["status"] = "B" if record["id"] in _deposited(store) else "A"
+        applied = sum(store.deposit_applied.get(record["id"], {}).values(), ZERO)
+        record["applied"], record["unapplied"] = applied, record["total"] - applied
+        record["status"] = _customer_deposit_status(store, record)
+    elif name == "depositApplication":
+        deposit = store.find("transaction", str((record.get("deposit") or {}).get("id", "")))
+        if deposit is None or deposit["_type"] != "customerDeposit":
+            raise _user_error("Please enter value(s) for: Deposit", "deposit")
+        record.setdefault("customer", deposit["customer"])
+        left = deposit["total"] - sum(
+            (a for src, a in store.deposit_applied.get(deposit["id"], {}).items() if src != record["id"]),
+            ZERO,
+        )
+        applied = _check_applications(store, record, "customer", left)
+        record["applied"], record["total"] = applied, applied
     elif name == "deposit":
         _check_deposit(store, record)
 
@@ -247,20 +273,17 @@ def _check_deposit(store: RecordStore, record: Record) -> None:
         if line.get("deposit") is False:
             continue
         path = f"payment.items[{i}]"
-        ref = line.get("doc") or ({"id": str(line["id"])} if line.get("id") else None)
-        pid = (ref or {}).get("id")
+        pid = str(line["id"]) if line.get("id") is not None else None
         payment = store.find("transaction", pid) if pid else None
         if payment is None or payment["_type"] not in ("customerPayment", "customerDeposit"):
             raise ApiError(
-                400, "INVALID_CONTENT", f"Invalid Field Value {pid} for the following field: doc",
-                f"{path}.doc",
+                400, "INVALID_CONTENT", f"Invalid Field Value {pid} for the following field: id",
+                f"{path}.id",
             )  # fmt: skip
-        pid = str(pid)
-        holder = deposited.get(pid)
+        holder = deposited.get(str(pid))
         if holder is not None and holder != record["id"]:
             raise _user_error(f"Payment {pid} has already been deposited.", path)
-        line["doc"] = {"id": pid}
-        line.pop("id", None)
+        line["id"] = int(str(pid)) if str(pid).isdigit() else pid
         line["deposit"] = True
         line["paymentAmount"] = payment["total"]
         total += payment["total"]
@@ -268,15 +291,114 @@ def _check_deposit(store: RecordStore, record: Record) -> None:
         if not line.get("account") or line.get("amount") is None:
             raise _user_error("Please enter value(s) for: Account, Amount", f"other.items[{i}]")
         total += line["amount"]
+    for i, line in enumerate(record.get("cashback") or []):
+        if not line.get("account") or line.get("amount") is None:
+            raise _user_error("Please enter value(s) for: Account, Amount", f"cashback.items[{i}]")
+        total -= line["amount"]
+    if total < 0:
+        raise _user_error("The total of the deposit cannot be negative.", "cashback")
     record["total"] = total
+
+
+def _prefill_apply(store: RecordStore, record: Record, *, creating: bool) -> None:
+    """One ``apply`` line per invoice (keyed by ``doc``): on create every open invoice of the
+    customer is listed unapplied, then the lines sent set ``apply``/``amount`` of theirs."""
+    lines: dict[str, Record] = {}
+    if creating:
+        customer = (record.get("customer") or {}).get("id")
+        open_invoices = sorted(
+            (
+                inv
+                for inv in store.records("invoice")
+                if (inv.get("entity") or {}).get("id") == customer and inv.get("amountRemaining", ZERO) > 0
+            ),
+            key=lambda inv: (inv.get("tranDate") or "", int(inv["id"])),
+        )
+        for inv in open_invoices:
+            lines[inv["id"]] = {"doc": {"id": inv["id"]}, "apply": False, "due": inv["amountRemaining"],
+                                "total": inv["total"]}  # fmt: skip
+    sent: set[str] = set()
+    for line in record.get("apply") or []:
+        doc = str((line.get("doc") or {}).get("id", ""))
+        sent.add(doc)
+        lines[doc] = {**lines.get(doc, {}), **line}
+    if creating and record.get("autoApply") is True:
+        left = (record.get("payment") or ZERO) - sum(
+            (line.get("amount") or ZERO for line in lines.values() if line.get("apply")), ZERO
+        )
+        for doc, line in lines.items():
+            if doc in sent or left <= 0:
+                continue
+            amount = min(left, line["due"])
+            line.update({"apply": True, "amount": amount})
+            left -= amount
+    if lines:
+        record["apply"] = [{**line, "line": n} for n, line in enumerate(lines.values(), start=1)]
+
+
+def _check_deposit_order(store: RecordStore, record: Record) -> None:
+    so_id = (record.get("salesOrder") or {}).get("id")
+    if so_id is None:
+        return
+    order = store.find("transaction", so_id)
+    if order is None or order["_type"] != "salesOrder":
+        raise ApiError(
+            400, "INVALID_CONTENT", f"Invalid Field Value {so_id} for the following field: salesOrder",
+            "salesOrder",
+        )  # fmt: skip
+    if (order.get("entity") or {}).get("id") != (record.get("customer") or {}).get("id"):
+        raise _user_error(f"Sales order {so_id} belongs to another customer.", "salesOrder")
+
+
+def _customer_deposit_status(store: RecordStore, record: Record) -> str:
+    """A Not Deposited, B Deposited, C Fully Applied (customerDeposit ``status``)."""
+    unapplied = record.get("unapplied")
+    if record["total"] > 0 and unapplied is not None and unapplied <= 0:
+        return "C"
+    return "B" if record["id"] in _deposited(store) else "A"
+
+
+def apply_order_deposits(store: RecordStore, order: Record, invoice: Record) -> list[str]:
+    """What NetSuite does when an order with customer deposits is billed: each deposit with
+    money left is applied to the new invoice by a deposit application; returns their ids."""
+    created: list[str] = []
+    deposits = sorted(
+        (d for d in store.records("customerDeposit") if (d.get("salesOrder") or {}).get("id") == order["id"]),
+        key=lambda d: int(d["id"]),
+    )
+    for deposit in deposits:
+        remaining = invoice["total"] - invoice_paid(store, invoice["id"])
+        amount = min(deposit.get("unapplied", deposit["total"]), remaining)
+        if amount <= 0:
+            continue
+        body = {
+            "deposit": {"id": deposit["id"]},
+            "customer": {"id": deposit["customer"]["id"]},
+            "apply": {"items": [{"doc": {"id": invoice["id"]}, "apply": True, "amount": amount}]},
+        }
+        created.append(store.create(RECORD_TYPES["depositapplication"], body))
+    return created
 
 
 def after_save(store: RecordStore, rtype: RecordType, record: Record) -> None:
     """Propagate a saved transaction to the records it touches (without their lastModifiedDate)."""
-    if rtype.name in ("customerPayment", "creditMemo"):
+    if rtype.name in ("customerPayment", "creditMemo", "depositApplication"):
         _reapply(store, record["id"], record.get("apply") or [])
     elif rtype.name == "deposit":
         _redeposit(store, record)
+    if rtype.name == "depositApplication":
+        _reapply_deposit(store, record)
+
+
+def _reapply_deposit(store: RecordStore, application: Record) -> None:
+    deposit_id = str(application["deposit"]["id"])
+    store.deposit_applied.setdefault(deposit_id, {})[application["id"]] = application.get("applied", ZERO)
+    deposit = store.find("transaction", deposit_id)
+    if deposit is not None:
+        applied = sum(store.deposit_applied[deposit_id].values(), ZERO)
+        deposit["applied"], deposit["unapplied"] = applied, deposit["total"] - applied
+        deposit["status"] = _customer_deposit_status(store, deposit)
+        store.touch_derived(RECORD_TYPES["customerdeposit"], deposit)
 
 
 def _reapply(store: RecordStore, source_id: str, lines: list[Record]) -> None:
@@ -300,7 +422,7 @@ def _reapply(store: RecordStore, source_id: str, lines: list[Record]) -> None:
 
 def _redeposit(store: RecordStore, record: Record) -> None:
     deposited = _deposited(store)
-    now_held = {line["doc"]["id"] for line in record.get("payment") or [] if line.get("deposit")}
+    now_held = {str(line["id"]) for line in record.get("payment") or [] if line.get("deposit")}
     touched = {pid for pid, holder in deposited.items() if holder == record["id"]} | now_held
     for pid in list(deposited):
         if deposited[pid] == record["id"]:
@@ -315,7 +437,7 @@ def _redeposit(store: RecordStore, record: Record) -> None:
         if payment["_type"] == "customerPayment":
             payment["status"] = "C" if held else "B"
         else:
-            payment["status"] = "B" if held else "A"
+            payment["status"] = _customer_deposit_status(store, payment)
         store.touch_derived(RECORD_TYPES[payment["_type"].lower()], payment)
 
 
@@ -324,8 +446,10 @@ def before_delete(store: RecordStore, rtype: RecordType, record: Record) -> None
         raise _user_error("This invoice has payments or credits applied and cannot be deleted.")
     if record["id"] in _deposited(store):
         raise _user_error("This payment has been deposited and cannot be deleted.")
-    if rtype.name in ("customerPayment", "creditMemo"):
+    if rtype.name in ("customerPayment", "creditMemo", "depositApplication"):
         _reapply(store, record["id"], [])
+    if rtype.name == "depositApplication":
+        store.deposit_applied.get(str(record["deposit"]["id"]), {}).pop(record["id"], None)
     if rtype.name == "deposit":
         record["payment"] = []
         _redeposit(store, record)

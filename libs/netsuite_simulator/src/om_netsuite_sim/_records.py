@@ -57,6 +57,8 @@ class RecordStore:
         self._tranids: dict[str, int] = {}
         self.applied: dict[str, dict[str, Decimal]] = {}
         self.deposited: dict[str, str] = {}
+        self.deposit_applied: dict[str, dict[str, Decimal]] = {}
+        """customer deposit id -> {deposit application id -> amount} (``_ledger``)."""
 
     # ---- lookup -------------------------------------------------------------------------
     def _next_id(self, family: str) -> str:
