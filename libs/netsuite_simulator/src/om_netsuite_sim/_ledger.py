@@ -309,8 +309,10 @@ def _prefill_apply(store: RecordStore, record: Record, *, creating: bool) -> Non
         open_invoices = sorted(
             (
                 inv
-                for inv in store.records("invoice")
-                if (inv.get("entity") or {}).get("id") == customer and inv.get("amountRemaining", ZERO) > 0
+                for inv in store.by_family.get("transaction", {}).values()
+                if inv["_type"] == "invoice"
+                and (inv.get("entity") or {}).get("id") == customer
+                and inv.get("amountRemaining", ZERO) > 0
             ),
             key=lambda inv: (inv.get("tranDate") or "", int(inv["id"])),
         )
@@ -363,7 +365,11 @@ def apply_order_deposits(store: RecordStore, order: Record, invoice: Record) -> 
     money left is applied to the new invoice by a deposit application; returns their ids."""
     created: list[str] = []
     deposits = sorted(
-        (d for d in store.records("customerDeposit") if (d.get("salesOrder") or {}).get("id") == order["id"]),
+        (
+            d
+            for d in store.by_family.get("transaction", {}).values()
+            if d["_type"] == "customerDeposit" and (d.get("salesOrder") or {}).get("id") == order["id"]
+        ),
         key=lambda d: int(d["id"]),
     )
     for deposit in deposits:
