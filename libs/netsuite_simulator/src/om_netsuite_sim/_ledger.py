@@ -187,7 +187,7 @@ def before_save(store: RecordStore, rtype: RecordType, record: Record, before: R
         paid = invoice_paid(store, record["id"])
         if record["total"] < paid:
             raise _user_error("The invoice total is less than the amount already paid.")
-        _set_invoice_amounts(record, paid)
+        _set_invoice_amounts(record, paid, store)
     elif name == "creditMemo":
         if not record.get("entity"):
             raise _user_error("Please enter value(s) for: Customer", "entity")
@@ -258,10 +258,21 @@ def _check_customer(record: Record) -> None:
         raise _user_error("Please enter value(s) for: Company Name.", "companyName")
 
 
-def _set_invoice_amounts(record: Record, paid: Decimal) -> None:
+def _set_invoice_amounts(record: Record, paid: Decimal, store: RecordStore) -> None:
     record["amountPaid"] = paid
     record["amountRemaining"] = record["total"] - paid
     record["status"] = "B" if record["amountRemaining"] <= 0 and record["total"] > 0 else "A"
+    _index_open(store, record)
+
+
+def _index_open(store: RecordStore, invoice: Record, *, gone: bool = False) -> None:
+    """Keep ``store.open_invoices`` (customer id -> {invoice id: invoice with money due})."""
+    for by_id in store.open_invoices.values():
+        if by_id.pop(invoice["id"], None) is not None:
+            break
+    customer = (invoice.get("entity") or {}).get("id")
+    if not gone and customer is not None and invoice["amountRemaining"] > ZERO:
+        store.open_invoices.setdefault(customer, {})[invoice["id"]] = invoice
 
 
 def _check_deposit(store: RecordStore, record: Record) -> None:
@@ -302,23 +313,19 @@ def _check_deposit(store: RecordStore, record: Record) -> None:
 
 def _prefill_apply(store: RecordStore, record: Record, *, creating: bool) -> None:
     """One ``apply`` line per invoice (keyed by ``doc``): on create every open invoice of the
-    customer is listed unapplied, then the lines sent set ``apply``/``amount`` of theirs."""
+    customer is listed unapplied (in id order, which is creation order), then the lines sent set
+    ``apply``/``amount`` of theirs."""
     lines: dict[str, Record] = {}
     if creating:
-        customer = (record.get("customer") or {}).get("id")
-        open_invoices = sorted(
-            (
-                inv
-                for inv in store.by_family.get("transaction", {}).values()
-                if inv["_type"] == "invoice"
-                and (inv.get("entity") or {}).get("id") == customer
-                and inv.get("amountRemaining", ZERO) > 0
-            ),
-            key=lambda inv: (inv.get("tranDate") or "", int(inv["id"])),
-        )
-        for inv in open_invoices:
-            lines[inv["id"]] = {"doc": {"id": inv["id"]}, "apply": False, "due": inv["amountRemaining"],
-                                "total": inv["total"]}  # fmt: skip
+        open_invoices = store.open_invoices.get(str((record.get("customer") or {}).get("id")), {})
+        for rid in sorted(open_invoices, key=int):
+            inv = open_invoices[rid]
+            lines[rid] = {
+                "doc": {"id": rid},
+                "apply": False,
+                "due": inv["amountRemaining"],
+                "total": inv["total"],
+            }
     sent: set[str] = set()
     for line in record.get("apply") or []:
         doc = str((line.get("doc") or {}).get("id", ""))
@@ -335,7 +342,9 @@ def _prefill_apply(store: RecordStore, record: Record, *, creating: bool) -> Non
             line.update({"apply": True, "amount": amount})
             left -= amount
     if lines:
-        record["apply"] = [{**line, "line": n} for n, line in enumerate(lines.values(), start=1)]
+        for number, line in enumerate(lines.values(), start=1):
+            line["line"] = number
+        record["apply"] = list(lines.values())
 
 
 def _check_deposit_order(store: RecordStore, record: Record) -> None:
@@ -422,7 +431,7 @@ def _reapply(store: RecordStore, source_id: str, lines: list[Record]) -> None:
     for inv in touched:
         invoice = store.find("transaction", inv)
         if invoice is not None:
-            _set_invoice_amounts(invoice, invoice_paid(store, inv))
+            _set_invoice_amounts(invoice, invoice_paid(store, inv), store)
             store.touch_derived(invoice_type, invoice)
 
 
@@ -461,6 +470,8 @@ def before_delete(store: RecordStore, rtype: RecordType, record: Record) -> None
         _redeposit(store, record)
     if rtype.name == "invoice" and not record.get("voided"):  # a voided one is unbilled already
         _unbill(store, record)
+    if rtype.name == "invoice":
+        _index_open(store, record, gone=True)
 
 
 def _unbill(store: RecordStore, invoice: Record) -> None:

@@ -216,8 +216,10 @@ class SqlMirror:
                 for line in r.get("item") or [] if line.get("orderLine")
             )  # fmt: skip
         for line in r.get("apply") or []:
+            if line.get("apply") is False:
+                continue  # most lines of a payment: every open invoice of the customer is listed
             doc = _ref(line, "doc")
-            if doc is not None and line.get("apply") is not False:
+            if doc is not None:
                 links.append((doc, 0, "CustInvc", rid, 0, rtype.code, link_type, _num(line.get("amount"))))
         self.db.executemany("INSERT INTO previoustransactionlinelink VALUES (?,?,?,?,?,?,?,?)", links)
 
