@@ -312,39 +312,51 @@ def _check_deposit(store: RecordStore, record: Record) -> None:
 
 
 def _prefill_apply(store: RecordStore, record: Record, *, creating: bool) -> None:
-    """One ``apply`` line per invoice (keyed by ``doc``): on create every open invoice of the
-    customer is listed unapplied (in id order, which is creation order), then the lines sent set
-    ``apply``/``amount`` of theirs."""
+    """The ``apply`` sublist keyed by ``doc``: a line sent for an invoice replaces the one listed.
+
+    NetSuite lists every open invoice of the customer on a new payment, unapplied; only the
+    applied lines are stored here and the others are listed when the payment is read
+    (`listed_apply_lines`), so a write costs nothing per open invoice. With ``autoApply`` true
+    the payment goes to the oldest open invoices first.
+    """
     lines: dict[str, Record] = {}
-    if creating:
-        open_invoices = store.open_invoices.get(str((record.get("customer") or {}).get("id")), {})
-        for rid in sorted(open_invoices, key=int):
-            inv = open_invoices[rid]
-            lines[rid] = {
-                "doc": {"id": rid},
-                "apply": False,
-                "due": inv["amountRemaining"],
-                "total": inv["total"],
-            }
-    sent: set[str] = set()
     for line in record.get("apply") or []:
         doc = str((line.get("doc") or {}).get("id", ""))
-        sent.add(doc)
         lines[doc] = {**lines.get(doc, {}), **line}
     if creating and record.get("autoApply") is True:
         left = (record.get("payment") or ZERO) - sum(
             (line.get("amount") or ZERO for line in lines.values() if line.get("apply")), ZERO
         )
-        for doc, line in lines.items():
-            if doc in sent or left <= 0:
+        for rid, inv in sorted(_open_of(store, record).items(), key=lambda pair: int(pair[0])):
+            if rid in lines or left <= 0:
                 continue
-            amount = min(left, line["due"])
-            line.update({"apply": True, "amount": amount})
+            amount = min(left, inv["amountRemaining"])
+            lines[rid] = {"doc": {"id": rid}, "apply": True, "amount": amount}
             left -= amount
     if lines:
         for number, line in enumerate(lines.values(), start=1):
             line["line"] = number
         record["apply"] = list(lines.values())
+
+
+def _open_of(store: RecordStore, payment: Record) -> dict[str, Record]:
+    return store.open_invoices.get(str((payment.get("customer") or {}).get("id")), {})
+
+
+def listed_apply_lines(store: RecordStore, payment: Record) -> list[Record]:
+    """A customer payment's ``apply`` sublist as NetSuite lists it: its lines, then every other
+    open invoice of the customer, unapplied (``due``, ``total``)."""
+    lines = list(payment.get("apply") or [])
+    listed = {str((line.get("doc") or {}).get("id")) for line in lines}
+    number = max((int(line.get("line") or 0) for line in lines), default=0)
+    for rid in sorted(_open_of(store, payment), key=int):
+        if rid in listed:
+            continue
+        number += 1
+        inv = store.open_invoices[str(payment["customer"]["id"])][rid]
+        lines.append({"doc": {"id": rid}, "apply": False, "due": inv["amountRemaining"], "total": inv["total"],
+                      "line": number})  # fmt: skip
+    return lines
 
 
 def _check_deposit_order(store: RecordStore, record: Record) -> None:
