@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -216,9 +217,9 @@ async def test_a_run_killed_mid_window_resumes_without_a_second_event(
     real = finance.runtime.publisher(NETSUITE_INVOICES_TOPIC, schema=None)
 
     async def run(publisher: Any) -> Any:
-        fetch = feed(Feature.FINALISED_INVOICES, supplier.id, supplier.integration, FinanceGateway(session, 2),
-                     finance.mappings, default_currency="AUD", paid_lookback=timedelta(days=1),
-                     versions=finance.versions)  # fmt: skip
+        gateway = FinanceGateway(session, 2, functools.partial(finance.zones.zone, supplier.id, session))
+        fetch = feed(Feature.FINALISED_INVOICES, supplier.id, supplier.integration, gateway, finance.mappings,
+                     default_currency="AUD", paid_lookback=timedelta(days=1), versions=finance.versions)  # fmt: skip
         return await run_window(supplier.id, "finalised_invoices", slot, fetch, cursors=finance.cursors,
                                 published=finance.published, publisher=publisher, options=options)  # fmt: skip
 

@@ -8,12 +8,16 @@ from typing import Any
 from finance_sync.domain.reconciliation import (
     AllocationMatch,
     FeeBooking,
+    FoundOrder,
     OpenInvoice,
     PaymentPlan,
+    adopt_recorded,
+    customer_deposit_body,
     customer_payment_body,
     deposit_body,
     fee_booking,
     plan_payment,
+    reconciliation_data,
 )
 from om_contracts import Allocation, Payment, SyncType, TransactionClassification
 
@@ -75,12 +79,37 @@ def test_order_sync_applies_to_the_invoice_of_the_order() -> None:
     assert plan.applications[0].amount == Decimal("159.10")
 
 
-def test_order_sync_leaves_the_payment_unapplied_when_the_order_is_not_invoiced() -> None:
+def unbilled(allocation: Allocation, so_id: str) -> AllocationMatch:
+    order = FoundOrder("812", (), netsuite_id=so_id, currency_id="2")
+    return AllocationMatch(allocation, f"order {allocation.order_id}", True, "812", (), order)
+
+
+def test_order_sync_records_a_payment_for_an_unbilled_order_as_a_customer_deposit_on_it() -> None:
     pay = payment(alloc("159.10", order_id="ord_1"))
-    plan = plan_payment(pay, SyncType.ORDERS, [match(pay.allocations[0])], None)
+    plan = plan_payment(pay, SyncType.ORDERS, [unbilled(pay.allocations[0], "1001")], None)
+    body = customer_deposit_body(pay, plan, TransactionClassification(class_id="4"))
+    data = reconciliation_data(pay.id, plan, "1010")
+
+    assert (plan.outcome, plan.customer_id, plan.sales_order_id) == ("deposited", "812", "1001")
+    assert PaymentPlan.from_document(plan.to_document()) == plan
+    assert body == {
+        "customer": {"id": "812"}, "salesOrder": {"id": "1001"}, "payment": Decimal("159.10"),
+        "tranDate": "2026-11-27", "memo": "Ordermentum payment OMP-88231", "currency": {"id": "2"},
+        "class": {"id": "4"},
+    }  # fmt: skip
+    assert (data.outcome, data.netsuite_customer_deposit_id, data.netsuite_payment_id) == (
+        "deposited", "1010", None,
+    )  # fmt: skip
+    adopted = adopt_recorded("812", (), {}, sales_order_id="1001", customer_deposit=True)
+    assert (adopted.outcome, adopted.sales_order_id) == ("deposited", "1001")
+
+
+def test_a_payment_over_several_unbilled_orders_stays_unapplied() -> None:
+    pay = payment(alloc("100.00", order_id="ord_1"), alloc("59.10", order_id="ord_2"))
+    matches = [unbilled(pay.allocations[0], "1001"), unbilled(pay.allocations[1], "1002")]
+    plan = plan_payment(pay, SyncType.ORDERS, matches, None)
     assert (plan.outcome, plan.customer_id) == ("unapplied", "812")
-    assert plan.reason is not None
-    assert "not invoiced" in plan.reason
+    assert "not invoiced" in (plan.reason or "")
 
 
 def test_a_missing_order_with_a_mapped_customer_is_recorded_unapplied() -> None:
@@ -159,20 +188,29 @@ def test_the_customer_payment_carries_the_classification_and_the_applications() 
     assert body["payment"] == Decimal("159.10")
     assert (body["class"], body["location"], body["department"]) == ({"id": "4"}, {"id": "3"}, {"id": "2"})
     assert body["apply"]["items"] == [{"doc": {"id": "11"}, "apply": True, "amount": Decimal("159.10")}]
-    assert body["tranDate"] == "2026-11-27"
+    # NetSuite pre-fills the apply sublist and applies to the oldest unless told not to.
+    assert body["autoApply"] is False
+    # 2026.1 browser: undepFunds is an object, never a boolean (left out: NetSuite's default).
+    assert "undepFunds" not in body
+
+
+def test_a_payment_is_booked_on_the_date_of_its_own_offset_not_the_utc_date() -> None:
+    pay = Payment.model_validate(
+        {**payment().model_dump(mode="json"), "paid_at": "2026-11-27T08:02:11+11:00"}
+    )  # 2026-11-26T21:02:11Z
+    plan = plan_payment(pay, SyncType.INVOICES, [], "812")
+    assert customer_payment_body(pay, plan, TransactionClassification())["tranDate"] == "2026-11-27"
 
 
 def test_a_deposit_holds_each_payment_once() -> None:
     body = deposit_body("112", ["1004", "1005"], "2026-11-28", "payout", TransactionClassification())
     assert body["account"] == {"id": "112"}
-    assert body["payment"]["items"] == [
-        {"doc": {"id": "1004"}, "deposit": True},
-        {"doc": {"id": "1005"}, "deposit": True},
-    ]
+    # 2026.1 browser deposit-paymentElement: keyed by an integer id (it has no doc).
+    assert body["payment"]["items"] == [{"id": 1004, "deposit": True}, {"id": 1005, "deposit": True}]
     assert "class" not in body
 
 
-def test_with_a_fees_account_the_fees_are_a_negative_line_so_the_deposit_is_net() -> None:
+def test_with_a_fees_account_the_fees_are_cash_back_so_the_deposit_is_net() -> None:
     classification = TransactionClassification(class_id="4")
     body = deposit_body(
         "112",
@@ -183,10 +221,11 @@ def test_with_a_fees_account_the_fees_are_a_negative_line_so_the_deposit_is_net(
         fees=Decimal("12.16"),
         fees_account_id="640",
     )
-    assert body["other"]["items"] == [
+    assert "other" not in body
+    assert body["cashback"]["items"] == [
         {
             "account": {"id": "640"},
-            "amount": Decimal("-12.16"),
+            "amount": Decimal("12.16"),
             "memo": "Fees: payout po_1",
             "class": {"id": "4"},
         }
@@ -198,7 +237,7 @@ def test_without_a_fees_account_the_deposit_stays_gross_and_says_why() -> None:
     body = deposit_body(
         "112", ["1004"], "2026-11-28", "payout", TransactionClassification(), fees=Decimal("1.20")
     )
-    assert "other" not in body
+    assert "cashback" not in body
     booking = fee_booking(Decimal("1.20"), None)
     assert booking.booked is False
     assert "fees_account_id" in (booking.reason or "")
@@ -208,5 +247,5 @@ def test_a_payout_without_fees_books_no_fee_line_either_way() -> None:
     body = deposit_body(
         "112", ["1004"], "2026-11-28", "payout", TransactionClassification(), fees_account_id="640"
     )
-    assert "other" not in body
+    assert "cashback" not in body
     assert fee_booking(Decimal(0), "640") == FeeBooking(None)

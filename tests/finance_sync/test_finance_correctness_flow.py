@@ -46,10 +46,13 @@ async def test_a_payout_with_fees_makes_a_deposit_equal_to_the_net_amount(
     await settled(finance, supplier.id, "payout", ["po_fees"])
 
     (deposit,) = account.records("deposit")
-    assert deposit["total"] == Decimal("146.94")  # 159.10 of payments less 12.16 of fees
-    assert [(line["account"]["id"], line["amount"]) for line in deposit["other"]] == [
-        ("1", Decimal("-12.16"))
+    assert deposit["total"] == Decimal("146.94")  # 159.10 of payments less 12.16 of fees as cash back
+    assert [(line["account"]["id"], line["amount"]) for line in deposit["cashback"]] == [
+        ("1", Decimal("12.16"))
     ]
+    held = {str(line["id"]) for line in deposit["payment"]}
+    assert held == {p["id"] for p in account.records("customerPayment")}
+    assert "other" not in deposit
     published = await events_on(kafka_bootstrap, RECONCILIATION_TOPIC, supplier.id, at_least=3)
     (deposited,) = [e["data"] for e in published if e["event_type"] == "netsuite.payout.deposited"]
     assert (deposited["amount"], deposited["fees"], deposited["fees_booked"]) == ("146.94", "12.16", True)

@@ -14,7 +14,13 @@ from typing import Any
 import pytest
 
 from finance_sync.adapters.netsuite_gateway import FinanceGateway
-from finance_sync.domain.reconciliation import FoundInvoice, FoundOrder, OpenInvoice, RecordedPayment
+from finance_sync.domain.reconciliation import (
+    FoundInvoice,
+    FoundOrder,
+    OpenInvoice,
+    RecordedPayment,
+    RecordedRef,
+)
 from finance_sync.service_layer.ports import RefusedByNetSuite
 from om_netsuite import PermanentError
 
@@ -56,7 +62,7 @@ async def test_invoices_found_are_typed_and_our_payment_rides_along() -> None:
         ]
     )  # fmt: skip
     found = await gateway(session).find_invoices(["OM-INV-inv_1"], ["INV2"], "OM-PAY-pay_1")
-    assert found.recorded_payment == "900"
+    assert found.recorded_payment == RecordedRef("900", "CustPymt")
     assert found.invoices == (
         FoundInvoice("OM-INV-inv_1", "INV1", OpenInvoice("101", "812", Decimal("127.50"))),
         FoundInvoice(None, "INV2", OpenInvoice("102", "812", Decimal(0))),
@@ -67,7 +73,7 @@ async def test_orders_found_group_their_invoices_under_the_order_external_id() -
     session = StubSession(
         rows=[
             {"so_id": 7, "type": "SalesOrd", "externalid": "OM-ORDER-o1", "entity": "812",
-             "invoice_id": 101, "invoice_entity": "812", "unpaid": "40"},
+             "invoice_id": 101, "invoice_entity": "812", "unpaid": "40", "so_currency": "2", "currency": "2"},
             {"so_id": 7, "type": "SalesOrd", "externalid": "OM-ORDER-o1", "entity": "812",
              "invoice_id": 102, "invoice_entity": "812", "unpaid": "10.00"},
             {"so_id": 8, "type": "SalesOrd", "externalid": "OM-ORDER-o2", "entity": "813",
@@ -78,9 +84,12 @@ async def test_orders_found_group_their_invoices_under_the_order_external_id() -
     assert found.recorded_payment is None
     assert found.orders == {
         "OM-ORDER-o1": FoundOrder(
-            "812", (OpenInvoice("101", "812", Decimal("40.00")), OpenInvoice("102", "812", Decimal("10.00")))
+            "812",
+            (OpenInvoice("101", "812", Decimal("40.00"), "2"), OpenInvoice("102", "812", Decimal("10.00"))),
+            netsuite_id="7",
+            currency_id="2",
         ),
-        "OM-ORDER-o2": FoundOrder("813", ()),
+        "OM-ORDER-o2": FoundOrder("813", (), netsuite_id="8"),
     }
 
 
@@ -95,7 +104,7 @@ async def test_a_recorded_payment_keeps_only_the_applied_lines() -> None:
             ]},
         }
     )  # fmt: skip
-    assert await gateway(session).customer_payment("900") == RecordedPayment(
+    assert await gateway(session).customer_payment(RecordedRef("900", "CustPymt")) == RecordedPayment(
         "812", (("101", Decimal("60.00")),)
     )
 

@@ -16,6 +16,7 @@ from finance_sync.domain.reconciliation import (
     OpenInvoice,
     OrderLookup,
     RecordedPayment,
+    RecordedRef,
 )
 from finance_sync.service_layer.ports import RefusedByNetSuite
 from finance_sync.service_layer.reconcile import IntegrationNotKnownYet, Reconciler
@@ -80,12 +81,13 @@ class FakeNetSuite:
             for n, (number, due) in enumerate(self.due.items())
             if number in numbers
         )
-        return InvoiceLookup(invoices, "900" if payment_external_id in self.payments else None)
+        recorded = RecordedRef("900", "CustPymt") if payment_external_id in self.payments else None
+        return InvoiceLookup(invoices, recorded)
 
     async def find_orders(self, external_ids: Sequence[str], payment_external_id: str) -> OrderLookup:
         return OrderLookup({}, None)
 
-    async def customer_payment(self, internal_id: str) -> RecordedPayment:
+    async def customer_payment(self, recorded: RecordedRef) -> RecordedPayment:
         (body,) = self.payments.values()
         lines = body.get("apply", {"items": []})["items"]
         return RecordedPayment(
@@ -105,6 +107,10 @@ class FakeNetSuite:
             raise RefusedByNetSuite("INVALID_FLD_VALUE", "refused")
         self.payments[external_id] = body
         return str(500 + list(self.payments).index(external_id))
+
+    async def upsert_customer_deposit(self, external_id: str, body: dict[str, Any]) -> str:
+        self.payments[external_id] = body
+        return "800"
 
     async def upsert_deposit(self, external_id: str, body: dict[str, Any]) -> str:
         self.deposits[external_id] = body
@@ -225,7 +231,7 @@ async def test_a_payout_waits_for_its_payments_and_leaves_unmatched_ones_out() -
     await reconciler.handle(paid("pay_x", "5.00", None, customer="cus_who"), CTX)
     await reconciler.handle(settled("po_1", "pay_1", "pay_x"), CTX)
     (deposit,) = netsuite.deposits.values()
-    assert deposit["payment"]["items"] == [{"doc": {"id": "500"}, "deposit": True}]
+    assert deposit["payment"]["items"] == [{"id": 500, "deposit": True}]
     assert deposit["account"] == {"id": "112"}
     assert ledger.entries[("payout", "po_1")]["left_out"] == ["pay_x"]
     await reconciler.handle(settled("po_1", "pay_1", "pay_x"), CTX)

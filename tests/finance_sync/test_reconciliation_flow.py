@@ -143,17 +143,17 @@ async def test_invoice_sync_applies_records_unapplied_or_flags_unmatched_then_de
     payments = by_eid(account, "customerPayment")
     assert set(payments) == {"OM-PAY-pay_ok", "OM-PAY-pay_lost"}
     applied = payments["OM-PAY-pay_ok"]
-    assert [(line["doc"]["id"], line["amount"]) for line in applied["apply"]] == [(found, Decimal("159.10"))]
+    assert [(x["doc"]["id"], x["amount"]) for x in applied["apply"] if x["apply"]] == [
+        (found, Decimal("159.10"))
+    ]
     assert (applied["class"]["id"], applied["department"]["id"]) == ("4", "2")
     assert account.record("invoice", found)["status"] == "B"
     unapplied = payments["OM-PAY-pay_lost"]
-    assert (unapplied.get("apply") or []) == []
+    assert [x for x in unapplied.get("apply") or [] if x["apply"]] == []
     assert unapplied["unapplied"] == Decimal("20.00")
     (deposit,) = account.records("deposit")
     assert deposit["externalId"] == "OM-PAYOUT-po_1"
-    assert sorted(line["doc"]["id"] for line in deposit["payment"]) == sorted(
-        [applied["id"], unapplied["id"]]
-    )
+    assert sorted(str(line["id"]) for line in deposit["payment"]) == sorted([applied["id"], unapplied["id"]])
     assert deposit["account"]["id"] == "112"
 
     published = await events_on(kafka_bootstrap, RECONCILIATION_TOPIC, supplier.id, at_least=4)
@@ -182,6 +182,11 @@ async def test_invoice_sync_applies_records_unapplied_or_flags_unmatched_then_de
     assert set(by_eid(account, "customerPayment")) == {"OM-PAY-pay_ok", "OM-PAY-pay_lost"}
     assert len(account.records("deposit")) == 1
     assert len(await events_on(kafka_bootstrap, RECONCILIATION_TOPIC, supplier.id, at_least=4)) == 4
+
+
+def applied_lines(record: dict[str, Any]) -> list[tuple[str, Decimal]]:
+    """The (invoice id, amount) a payment applies: NetSuite lists every open invoice of the customer."""
+    return [(x["doc"]["id"], x["amount"]) for x in record.get("apply") or [] if x["apply"]]
 
 
 async def test_order_sync_follows_the_cascade_and_applies_partial_and_split_payments_line_by_line(
@@ -219,14 +224,13 @@ async def test_order_sync_follows_the_cascade_and_applies_partial_and_split_paym
     ids = ["p_applied", "p_not_invoiced", "p_no_order", "p_nobody", "p_split"]
     await settled(finance, supplier.id, "payment", ids)
     payments = by_eid(account, "customerPayment")
-    assert set(payments) == {f"OM-PAY-{p}" for p in ids if p != "p_nobody"}
-    assert [(x["doc"]["id"], x["amount"]) for x in payments["OM-PAY-p_applied"]["apply"]] == [
-        (inv_1, Decimal("159.10"))
-    ]
+    assert set(payments) == {f"OM-PAY-{p}" for p in ids if p not in ("p_nobody", "p_not_invoiced")}
+    assert applied_lines(payments["OM-PAY-p_applied"]) == [(inv_1, Decimal("159.10"))]
     assert payments["OM-PAY-p_applied"]["customer"]["id"] == customer  # taken from the sales order
-    assert not payments["OM-PAY-p_not_invoiced"].get("apply")
-    assert not payments["OM-PAY-p_no_order"].get("apply")
-    assert [(x["doc"]["id"], x["amount"]) for x in payments["OM-PAY-p_split"]["apply"]] == [
+    (deposit,) = account.records("customerDeposit")  # the unbilled order's payment
+    assert (deposit["externalId"], deposit["payment"]) == ("OM-PAY-p_not_invoiced", Decimal("30.00"))
+    assert not applied_lines(payments["OM-PAY-p_no_order"])
+    assert applied_lines(payments["OM-PAY-p_split"]) == [
         (inv_3, Decimal("50.00")),
         (inv_4, Decimal("10.05")),
     ]
@@ -234,10 +238,11 @@ async def test_order_sync_follows_the_cascade_and_applies_partial_and_split_paym
     assert account.record("invoice", inv_4)["status"] == "B"
     result = outcomes(await events_on(kafka_bootstrap, RECONCILIATION_TOPIC, supplier.id, at_least=5))
     assert {p: r["outcome"] for p, r in result.items()} == {
-        "p_applied": "applied", "p_not_invoiced": "unapplied", "p_no_order": "unapplied",
+        "p_applied": "applied", "p_not_invoiced": "deposited", "p_no_order": "unapplied",
         "p_nobody": "unmatched", "p_split": "applied",
     }  # fmt: skip
     assert "not invoiced" in result["p_not_invoiced"]["reason"]
+    assert result["p_not_invoiced"]["netsuite_customer_deposit_id"] == deposit["id"]
     assert [a["amount"] for a in result["p_split"]["applied_to"]] == ["50.00", "10.05"]
 
 
@@ -274,7 +279,7 @@ async def test_a_crash_after_the_netsuite_write_or_a_lost_response_records_the_p
     await reconciler(real.publish).handle(event, ctx)  # a redelivery after success
     (recorded,) = account.records("customerPayment")
     assert recorded["externalId"] == "OM-PAY-pay_crash"
-    assert [(x["doc"]["id"], x["amount"]) for x in recorded["apply"]] == [(target, Decimal("60.00"))]
+    assert applied_lines(recorded) == [(target, Decimal("60.00"))]
     assert account.record("invoice", target)["amountRemaining"] == Decimal("40.00")
     (outcome,) = await events_on(kafka_bootstrap, RECONCILIATION_TOPIC, supplier.id, at_least=1)
     assert outcome["data"]["applied_to"][0]["amount"] == "60.00"
@@ -284,7 +289,7 @@ async def test_a_crash_after_the_netsuite_write_or_a_lost_response_records_the_p
     await finance.ledger.collection.delete_many({"supplier_id": supplier.id})
     await reconciler(real.publish).handle(event, ctx)
     (recorded,) = account.records("customerPayment")
-    assert [(x["doc"]["id"], x["amount"]) for x in recorded["apply"]] == [(target, Decimal("60.00"))]
+    assert applied_lines(recorded) == [(target, Decimal("60.00"))]
     assert account.record("invoice", target)["amountRemaining"] == Decimal("40.00")
     again = await events_on(kafka_bootstrap, RECONCILIATION_TOPIC, supplier.id, at_least=2)
     assert {e["event_id"] for e in again} == {outcome["event_id"]}  # the same event, de-duplicated downstream

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -29,7 +31,8 @@ async def test_rows_come_back_as_strings_with_lower_case_columns_and_no_nulls(
 
 async def test_dates_need_to_date_and_come_back_through_to_char(ns: Any, account: Account) -> None:
     account.add_customer("Cafe")
-    today = time.strftime("%Y-%m-%d", time.gmtime())
+    # TO_CHAR shows the date in the user's time zone (the account's, not UTC).
+    today = datetime.now(UTC).astimezone(ZoneInfo(account.time_zone)).strftime("%Y-%m-%d")
     response = await ns.suiteql(
         "SELECT TO_CHAR(lastmodifieddate, 'YYYY-MM-DD') AS d FROM customer "
         "WHERE lastmodifieddate >= TO_DATE('2020-01-01 00:00:00', 'YYYY-MM-DD HH24:MI:SS')"

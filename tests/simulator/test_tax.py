@@ -170,19 +170,19 @@ async def test_a_deleted_invoice_is_listed_in_deletedrecord(ns: Any, account: Ac
     assert await _rows(ns, "SELECT id FROM transaction WHERE id = ?", [invoice_id]) == []
 
 
-async def test_a_deposit_with_a_negative_other_line_totals_the_net_amount(ns: Any, account: Account) -> None:
+async def test_a_deposit_with_fees_as_cash_back_totals_the_net_amount(ns: Any, account: Account) -> None:
     ids = _catalogue(account)
     payment = account.record_customer_payment(ids["customer"], "100.00")
     body = {
         "account": {"id": "112"},
         "payment": {"items": [{"id": int(payment), "deposit": True}]},
-        "other": {"items": [{"account": {"id": "1"}, "amount": -1.20, "memo": "Ordermentum fees"}]},
+        "cashback": {"items": [{"account": {"id": "1"}, "amount": 1.20, "memo": "Ordermentum fees"}]},
     }
 
     deposit_id = await ns.create("deposit", body)
 
     assert (await ns.get("deposit", deposit_id))["total"] == 98.8
     missing = await ns.request(
-        "POST", f"{RECORD}/deposit", json={**body, "other": {"items": [{"amount": -1.20}]}}
+        "POST", f"{RECORD}/deposit", json={**body, "cashback": {"items": [{"amount": 1.20}]}}
     )
     assert missing.status_code == 400

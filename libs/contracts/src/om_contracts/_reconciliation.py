@@ -1,8 +1,10 @@
 """``netsuite.reconciliation.v1``: how Ordermentum payments and payouts landed in NetSuite.
 
 Outcome ``applied`` (customer payment applied to invoices), ``unapplied`` (payment recorded
-against the customer, no invoice to apply it to) or ``unmatched`` (no customer found: flagged
-for manual review). Payouts become bank deposits.
+against the customer, no invoice to apply it to), ``deposited`` (a payment for an order not yet
+invoiced in NetSuite, recorded as a customer deposit on its sales order, which NetSuite applies
+to the invoice when the order is billed; addition of 2026-12-07) or ``unmatched`` (no customer
+found: flagged for manual review). Payouts become bank deposits, their fees cash-back lines.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from om_contracts._envelope import OutboundEnvelope
 from om_contracts._ids import NetSuiteId, OrdermentumId
 from om_contracts._money import Money
 
-ReconciliationOutcome = Literal["applied", "unapplied", "unmatched"]
+ReconciliationOutcome = Literal["applied", "unapplied", "deposited", "unmatched"]
 
 
 class AppliedAmount(OutboundModel):
@@ -31,9 +33,19 @@ class PaymentReconciliation(OutboundModel):
     """The result of recording one Ordermentum payment in NetSuite."""
 
     payment_id: OrdermentumId = Field(description="Ordermentum payment id.")
-    outcome: ReconciliationOutcome = Field(description="'applied', 'unapplied' or 'unmatched'.")
+    outcome: ReconciliationOutcome = Field(
+        description="'applied', 'unapplied', 'deposited' (a customer deposit on the order's sales order) "
+        "or 'unmatched'."
+    )
     netsuite_payment_id: NetSuiteId | None = Field(
-        default=None, description="NetSuite customer payment id (absent when unmatched)."
+        default=None, description="NetSuite customer payment id (absent when deposited or unmatched)."
+    )
+    netsuite_customer_deposit_id: NetSuiteId | None = Field(
+        default=None,
+        description=(
+            "NetSuite customer deposit id, when the outcome is 'deposited': NetSuite applies it to the "
+            "order's invoice when the order is billed (the invoice is then reported paid)."
+        ),
     )
     applied_to: tuple[AppliedAmount, ...] = Field(
         default=(), description="Invoices the payment was applied to."
@@ -51,7 +63,7 @@ class PayoutDeposit(OutboundModel):
     fees_booked: bool | None = Field(
         default=None,
         description=(
-            "Whether the fees were booked as a negative line of the deposit (to the integration's "
+            "Whether the fees were booked on the deposit's cash-back lines (to the integration's "
             "fees_account_id), so that the deposit equals the net amount; false: the deposit is gross."
         ),
     )

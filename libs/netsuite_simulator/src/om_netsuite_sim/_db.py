@@ -2,9 +2,15 @@
 
 REST writes keep these rows in step with the record documents, so SuiteQL (``_suiteql``) reads
 the same data with NetSuite's table and column names (Help "SuiteQL", Records Catalog).
-Datetimes are stored as ``YYYY-MM-DDTHH:MM:SS`` (UTC) so that comparisons against
-``TO_DATE``/``TO_TIMESTAMP`` work as text; raw date columns are rendered in the user's date
-format on output, as NetSuite does.
+
+Date-times are stored as ``YYYY-MM-DDTHH:MM:SSZ`` (UTC) and dates (``trandate``, ``duedate``)
+as ``YYYY-MM-DDT00:00:00`` (no zone), so that comparisons against ``TO_DATE``/``TO_TIMESTAMP``
+work as text. SuiteQL shows and parses date-times in the user's time-zone preference
+(Help "Setting Personal Preferences": Time Zone; public connector reports of records missed
+around account-local midnight), so ``TO_CHAR`` renders a date-time in the account's zone and
+``TO_TIMESTAMP`` (or ``TO_DATE`` with a time in the mask) reads its text in that zone, DST-aware
+(IANA zone). Dates carry no time zone and are never shifted. Raw date columns are rendered in
+the user's date format on output, as NetSuite does.
 """
 
 from __future__ import annotations
@@ -13,8 +19,20 @@ import re
 import sqlite3
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-__all__ = ["create_database", "from_oracle_format", "to_char", "to_date"]
+__all__ = [
+    "DEFAULT_TIME_ZONE",
+    "SuiteQLDatabase",
+    "create_database",
+    "from_oracle_format",
+    "to_char",
+    "to_date",
+    "utc_text",
+]
+
+DEFAULT_TIME_ZONE = "Australia/Sydney"
+"""A new account's user time zone: deliberately not UTC, so that a service assuming UTC fails."""
 
 _SCHEMA = """
 CREATE TABLE "transaction" (
@@ -22,7 +40,7 @@ CREATE TABLE "transaction" (
   recordtype TEXT, entity INTEGER, trandate TEXT, duedate TEXT, closedate TEXT, createddate TEXT,
   lastmodifieddate TEXT, status TEXT, status_cf TEXT, status_df TEXT, externalid TEXT,
   foreigntotal NUMERIC, foreignamountpaid NUMERIC, foreignamountunpaid NUMERIC,
-  createdfrom INTEGER, memo TEXT, otherrefnum TEXT, currency INTEGER, location INTEGER,
+  memo TEXT, otherrefnum TEXT, currency INTEGER, location INTEGER,
   department INTEGER, class INTEGER, subsidiary INTEGER, account INTEGER, posting TEXT,
   approvalstatus INTEGER, exchangerate NUMERIC, taxtotal NUMERIC, voided TEXT
 );
@@ -34,9 +52,16 @@ CREATE TABLE transactionline (
   item INTEGER, itemtype TEXT, quantity NUMERIC, rate NUMERIC, rateamount NUMERIC,
   netamount NUMERIC, foreignamount NUMERIC, createdfrom INTEGER, entity INTEGER, location INTEGER,
   department INTEGER, class INTEGER, memo TEXT, isclosed TEXT, quantitybilled NUMERIC,
-  linelastmodifieddate TEXT, PRIMARY KEY ("transaction", id)
+  linelastmodifieddate TEXT, iscogs TEXT, PRIMARY KEY ("transaction", id)
 );
 CREATE INDEX transactionline_createdfrom ON transactionline(createdfrom);
+CREATE TABLE previoustransactionlinelink (
+  previousdoc INTEGER, previousline INTEGER, previoustype TEXT, nextdoc INTEGER, nextline INTEGER,
+  nexttype TEXT, linktype TEXT, foreignamount NUMERIC
+);
+CREATE INDEX ptll_next ON previoustransactionlinelink(nextdoc);
+CREATE INDEX ptll_previous ON previoustransactionlinelink(previousdoc);
+CREATE VIEW nexttransactionlinelink AS SELECT * FROM previoustransactionlinelink;
 CREATE TABLE transactionaccountingline (
   "transaction" INTEGER, transactionline INTEGER, account INTEGER, posting TEXT,
   debit NUMERIC, credit NUMERIC, amount NUMERIC, accountingbook INTEGER
@@ -95,6 +120,14 @@ _ORACLE_TOKENS = [
     ("PM", "%p"),
 ]
 _INTERNAL = "%Y-%m-%dT%H:%M:%S"
+_TIME_TOKENS = re.compile(r"HH|MI|SS", re.IGNORECASE)
+_UTC_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+_DAY_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$")
+
+
+def utc_text(internal: str) -> str:
+    """A record's internal UTC time (``YYYY-MM-DDTHH:MM:SS``) as stored in a date-time column."""
+    return f"{internal}Z"
 
 
 def from_oracle_format(mask: str) -> str:
@@ -120,39 +153,64 @@ def from_oracle_format(mask: str) -> str:
     return "".join(out)
 
 
-def to_date(value: Any, mask: Any = None) -> str | None:
-    """SQL ``TO_DATE``/``TO_TIMESTAMP``: parse text with an Oracle mask to the internal form."""
+def _local(value: str, zone: ZoneInfo) -> datetime:
+    """A stored date-time (UTC, ``Z``) in the user's zone; a stored date as it is."""
+    if value.endswith("Z"):
+        return datetime.strptime(value[:-1], _INTERNAL).replace(tzinfo=UTC).astimezone(zone)
+    return datetime.strptime(value, _INTERNAL)  # noqa: DTZ007 - a date has no zone
+
+
+def to_date(
+    value: Any, mask: Any = None, zone: ZoneInfo | None = None, *, timestamp: bool = False
+) -> str | None:
+    """SQL ``TO_DATE``/``TO_TIMESTAMP``: text in the user's zone to the stored form.
+
+    With a time in the mask (or ``TO_TIMESTAMP``) the result is a UTC date-time (``...Z``);
+    a bare date stays a date.
+    """
     if value is None:
         return None
     text = str(value)
+    parsed: datetime | None = None
     if mask is None:
         for pattern in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%m/%d/%Y"):
             try:
-                return datetime.strptime(text, pattern).strftime(_INTERNAL)  # noqa: DTZ007
+                parsed = datetime.strptime(text, pattern)  # noqa: DTZ007 - user-zone text
+                break
             except ValueError:
                 continue
-        raise ValueError(f"cannot parse date {text!r} without a format mask")
-    parsed = datetime.strptime(text, from_oracle_format(str(mask)))  # noqa: DTZ007
-    return parsed.strftime(_INTERNAL)
+        if parsed is None:
+            raise ValueError(f"cannot parse date {text!r} without a format mask")
+        with_time = timestamp or len(text) > 10
+    else:
+        parsed = datetime.strptime(text, from_oracle_format(str(mask)))  # noqa: DTZ007 - user-zone text
+        with_time = timestamp or bool(_TIME_TOKENS.search(str(mask)))
+    if not with_time:
+        return parsed.strftime(_INTERNAL)
+    moment = parsed.replace(tzinfo=zone or UTC).astimezone(UTC)
+    return utc_text(moment.strftime(_INTERNAL))
 
 
-def to_char(value: Any, mask: Any = None) -> str | None:
-    """SQL ``TO_CHAR``: format an internal datetime with an Oracle mask (numbers pass through)."""
+def to_char(value: Any, mask: Any = None, zone: ZoneInfo | None = None) -> str | None:
+    """SQL ``TO_CHAR``: format a stored date-time in the user's zone (numbers pass through)."""
     if value is None:
         return None
-    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", value):
-        parsed = datetime.strptime(value, _INTERNAL)  # noqa: DTZ007
+    if isinstance(value, str) and (_UTC_RE.match(value) or _DAY_RE.match(value)):
         if mask is None:
-            return user_date(value)
-        return parsed.strftime(from_oracle_format(str(mask)))
+            return user_date(value, zone)
+        return _local(value, zone or ZoneInfo("UTC")).strftime(from_oracle_format(str(mask)))
     return str(value)
 
 
-def user_date(value: str) -> str:
-    """Render an internal datetime in the account's date preference (``M/D/YYYY [h:mm am]``)."""
-    parsed = datetime.strptime(value, _INTERNAL)  # noqa: DTZ007
+def is_stored_datetime(value: Any) -> bool:
+    return isinstance(value, str) and bool(_UTC_RE.match(value) or _DAY_RE.match(value))
+
+
+def user_date(value: str, zone: ZoneInfo | None = None) -> str:
+    """Render a stored date or date-time in the user's date preference (``M/D/YYYY [h:mm am]``)."""
+    parsed = _local(value, zone or ZoneInfo("UTC"))
     date_part = f"{parsed.month}/{parsed.day}/{parsed.year}"
-    if parsed.hour == parsed.minute == parsed.second == 0:
+    if not value.endswith("Z") and parsed.hour == parsed.minute == parsed.second == 0:
         return date_part
     hour = parsed.hour % 12 or 12
     suffix = "am" if parsed.hour < 12 else "pm"
@@ -164,20 +222,40 @@ def _nvl(value: Any, default: Any) -> Any:
 
 
 def _sysdate() -> str:
-    return datetime.now(UTC).strftime(_INTERNAL)
+    return utc_text(datetime.now(UTC).strftime(_INTERNAL))
 
 
-def create_database() -> sqlite3.Connection:
+class SuiteQLDatabase(sqlite3.Connection):
+    """An account's SQLite connection; ``zone`` is its user's time-zone preference."""
+
+    zone: ZoneInfo
+
+
+def create_database(time_zone: str = DEFAULT_TIME_ZONE) -> SuiteQLDatabase:
     """A fresh in-memory database with the NetSuite tables and SuiteQL helper functions."""
-    db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+    db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None, factory=SuiteQLDatabase)
     db.executescript(_SCHEMA)
     db.execute("PRAGMA case_sensitive_like = ON")  # Oracle LIKE is case-sensitive
-    db.create_function("to_date", 2, to_date, deterministic=True)
-    db.create_function("to_date", 1, to_date, deterministic=True)
-    db.create_function("to_timestamp", 2, to_date, deterministic=True)
-    db.create_function("to_timestamp", 1, to_date, deterministic=True)
-    db.create_function("to_char", 2, to_char, deterministic=True)
-    db.create_function("to_char", 1, to_char, deterministic=True)
+    set_time_zone(db, time_zone)
     db.create_function("nvl", 2, _nvl, deterministic=True)
     db.create_function("ns_sysdate", 0, _sysdate)
     return db
+
+
+def set_time_zone(db: SuiteQLDatabase, time_zone: str) -> None:
+    """Change the user's time-zone preference (an IANA name such as 'America/Los_Angeles')."""
+    zone = ZoneInfo(time_zone)
+    db.zone = zone
+
+    def _to_date(value: Any, mask: Any = None) -> str | None:
+        return to_date(value, mask, zone)
+
+    def _to_timestamp(value: Any, mask: Any = None) -> str | None:
+        return to_date(value, mask, zone, timestamp=True)
+
+    def _to_char(value: Any, mask: Any = None) -> str | None:
+        return to_char(value, mask, zone)
+
+    for name, func in (("to_date", _to_date), ("to_timestamp", _to_timestamp), ("to_char", _to_char)):
+        db.create_function(name, 2, func, deterministic=True)
+        db.create_function(name, 1, func, deterministic=True)

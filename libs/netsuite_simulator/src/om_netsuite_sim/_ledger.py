@@ -6,9 +6,20 @@ What NetSuite does that the services must cope with, reproduced here:
   H Closed when every line is closed, C Cancelled; a billed order cannot be closed;
 * invoice ``amountRemaining`` falls as customer payments and credit memos are applied, status
   goes A (Open) to B (Paid In Full), and the invoice's ``lastModifiedDate`` does **not** change;
-* payments may be left (partly) unapplied; a bank deposit holds payments (``payment`` sublist)
-  and moves them to Deposited, plus ``other`` lines (an account and an amount, negative for
-  fees taken out), which count in its total;
+* a new customer payment's ``apply`` sublist is pre-filled with the customer's open invoices
+  (``apply`` false; Help "Accepting Customer Payments": the Apply subtab lists every open
+  invoice of the customer), lines are keyed by ``doc``; with ``autoApply`` true the payment
+  is applied to the oldest first (Help: Accounting Preferences "Auto Apply");
+* payments may be left (partly) unapplied; a bank deposit holds payments (``payment`` sublist,
+  lines keyed by the payment's ``id`` (integer) with ``deposit`` and ``paymentAmount``, 2026.1
+  REST API Browser ``deposit-paymentElement``) and moves them to Deposited, plus ``other`` lines
+  (money added) and ``cashback`` lines (money withheld: account, amount, memo;
+  ``deposit-cashbackElement``): total = payments + other - cash back;
+* a customer deposit may name its ``salesOrder`` (``customerDeposit.salesOrder``, 2026.1
+  browser); when that order is billed NetSuite applies the deposit to the new invoice with a
+  deposit application (``depositApplication``: ``deposit``, ``apply`` sublist), which pays
+  the invoice (public accounts: Packt "NetSuite for Consultants" ch. 15, Prolecto blog
+  2015-10-07 "Applying NetSuite Sales Order Customer Deposits");
 * sales transactions carry legacy tax (``_tax``): ``total`` = lines + tax, ``taxTotal``;
 * a voided invoice keeps its lines with zero amounts (``voided`` true) and stops billing its
   sales order; one with payments or credits applied cannot be voided.
@@ -176,7 +187,7 @@ def before_save(store: RecordStore, rtype: RecordType, record: Record, before: R
         paid = invoice_paid(store, record["id"])
         if record["total"] < paid:
             raise _user_error("The invoice total is less than the amount already paid.")
-        _set_invoice_amounts(record, paid)
+        _set_invoice_amounts(record, paid, store)
     elif name == "creditMemo":
         if not record.get("entity"):
             raise _user_error("Please enter value(s) for: Customer", "entity")
@@ -186,6 +197,7 @@ def before_save(store: RecordStore, rtype: RecordType, record: Record, before: R
     elif name == "customerPayment":
         if not record.get("customer"):
             raise _user_error("Please enter value(s) for: Customer", "customer")
+        _prefill_apply(store, record, creating=before is None)
         payment = record.get("payment")
         applied = _check_applications(store, record, "customer", payment)
         if payment is None:
@@ -195,8 +207,22 @@ def before_save(store: RecordStore, rtype: RecordType, record: Record, before: R
     elif name == "customerDeposit":
         if not record.get("customer"):
             raise _user_error("Please enter value(s) for: Customer", "customer")
+        _check_deposit_order(store, record)
         record["total"] = record.get("payment") or ZERO
-        record["status"] = "B" if record["id"] in _deposited(store) else "A"
+        applied = sum(store.deposit_applied.get(record["id"], {}).values(), ZERO)
+        record["applied"], record["unapplied"] = applied, record["total"] - applied
+        record["status"] = _customer_deposit_status(store, record)
+    elif name == "depositApplication":
+        deposit = store.find("transaction", str((record.get("deposit") or {}).get("id", "")))
+        if deposit is None or deposit["_type"] != "customerDeposit":
+            raise _user_error("Please enter value(s) for: Deposit", "deposit")
+        record.setdefault("customer", deposit["customer"])
+        left = deposit["total"] - sum(
+            (a for src, a in store.deposit_applied.get(deposit["id"], {}).items() if src != record["id"]),
+            ZERO,
+        )
+        applied = _check_applications(store, record, "customer", left)
+        record["applied"], record["total"] = applied, applied
     elif name == "deposit":
         _check_deposit(store, record)
 
@@ -232,10 +258,21 @@ def _check_customer(record: Record) -> None:
         raise _user_error("Please enter value(s) for: Company Name.", "companyName")
 
 
-def _set_invoice_amounts(record: Record, paid: Decimal) -> None:
+def _set_invoice_amounts(record: Record, paid: Decimal, store: RecordStore) -> None:
     record["amountPaid"] = paid
     record["amountRemaining"] = record["total"] - paid
     record["status"] = "B" if record["amountRemaining"] <= 0 and record["total"] > 0 else "A"
+    _index_open(store, record)
+
+
+def _index_open(store: RecordStore, invoice: Record, *, gone: bool = False) -> None:
+    """Keep ``store.open_invoices`` (customer id -> {invoice id: invoice with money due})."""
+    for by_id in store.open_invoices.values():
+        if by_id.pop(invoice["id"], None) is not None:
+            break
+    customer = (invoice.get("entity") or {}).get("id")
+    if not gone and customer is not None and invoice["amountRemaining"] > ZERO:
+        store.open_invoices.setdefault(customer, {})[invoice["id"]] = invoice
 
 
 def _check_deposit(store: RecordStore, record: Record) -> None:
@@ -247,20 +284,17 @@ def _check_deposit(store: RecordStore, record: Record) -> None:
         if line.get("deposit") is False:
             continue
         path = f"payment.items[{i}]"
-        ref = line.get("doc") or ({"id": str(line["id"])} if line.get("id") else None)
-        pid = (ref or {}).get("id")
+        pid = str(line["id"]) if line.get("id") is not None else None
         payment = store.find("transaction", pid) if pid else None
         if payment is None or payment["_type"] not in ("customerPayment", "customerDeposit"):
             raise ApiError(
-                400, "INVALID_CONTENT", f"Invalid Field Value {pid} for the following field: doc",
-                f"{path}.doc",
+                400, "INVALID_CONTENT", f"Invalid Field Value {pid} for the following field: id",
+                f"{path}.id",
             )  # fmt: skip
-        pid = str(pid)
-        holder = deposited.get(pid)
+        holder = deposited.get(str(pid))
         if holder is not None and holder != record["id"]:
             raise _user_error(f"Payment {pid} has already been deposited.", path)
-        line["doc"] = {"id": pid}
-        line.pop("id", None)
+        line["id"] = int(str(pid)) if str(pid).isdigit() else pid
         line["deposit"] = True
         line["paymentAmount"] = payment["total"]
         total += payment["total"]
@@ -268,15 +302,130 @@ def _check_deposit(store: RecordStore, record: Record) -> None:
         if not line.get("account") or line.get("amount") is None:
             raise _user_error("Please enter value(s) for: Account, Amount", f"other.items[{i}]")
         total += line["amount"]
+    for i, line in enumerate(record.get("cashback") or []):
+        if not line.get("account") or line.get("amount") is None:
+            raise _user_error("Please enter value(s) for: Account, Amount", f"cashback.items[{i}]")
+        total -= line["amount"]
+    if total < 0:
+        raise _user_error("The total of the deposit cannot be negative.", "cashback")
     record["total"] = total
+
+
+def _prefill_apply(store: RecordStore, record: Record, *, creating: bool) -> None:
+    """The ``apply`` sublist keyed by ``doc``: a line sent for an invoice replaces the one listed.
+
+    NetSuite lists every open invoice of the customer on a new payment, unapplied; only the
+    applied lines are stored here and the others are listed when the payment is read
+    (`listed_apply_lines`), so a write costs nothing per open invoice. With ``autoApply`` true
+    the payment goes to the oldest open invoices first.
+    """
+    lines: dict[str, Record] = {}
+    for line in record.get("apply") or []:
+        doc = str((line.get("doc") or {}).get("id", ""))
+        lines[doc] = {**lines.get(doc, {}), **line}
+    if creating and record.get("autoApply") is True:
+        left = (record.get("payment") or ZERO) - sum(
+            (line.get("amount") or ZERO for line in lines.values() if line.get("apply")), ZERO
+        )
+        for rid, inv in sorted(_open_of(store, record).items(), key=lambda pair: int(pair[0])):
+            if rid in lines or left <= 0:
+                continue
+            amount = min(left, inv["amountRemaining"])
+            lines[rid] = {"doc": {"id": rid}, "apply": True, "amount": amount}
+            left -= amount
+    if lines:
+        for number, line in enumerate(lines.values(), start=1):
+            line["line"] = number
+        record["apply"] = list(lines.values())
+
+
+def _open_of(store: RecordStore, payment: Record) -> dict[str, Record]:
+    return store.open_invoices.get(str((payment.get("customer") or {}).get("id")), {})
+
+
+def listed_apply_lines(store: RecordStore, payment: Record) -> list[Record]:
+    """A customer payment's ``apply`` sublist as NetSuite lists it: its lines, then every other
+    open invoice of the customer, unapplied (``due``, ``total``)."""
+    lines = list(payment.get("apply") or [])
+    listed = {str((line.get("doc") or {}).get("id")) for line in lines}
+    number = max((int(line.get("line") or 0) for line in lines), default=0)
+    for rid in sorted(_open_of(store, payment), key=int):
+        if rid in listed:
+            continue
+        number += 1
+        inv = store.open_invoices[str(payment["customer"]["id"])][rid]
+        lines.append({"doc": {"id": rid}, "apply": False, "due": inv["amountRemaining"], "total": inv["total"],
+                      "line": number})  # fmt: skip
+    return lines
+
+
+def _check_deposit_order(store: RecordStore, record: Record) -> None:
+    so_id = (record.get("salesOrder") or {}).get("id")
+    if so_id is None:
+        return
+    order = store.find("transaction", so_id)
+    if order is None or order["_type"] != "salesOrder":
+        raise ApiError(
+            400, "INVALID_CONTENT", f"Invalid Field Value {so_id} for the following field: salesOrder",
+            "salesOrder",
+        )  # fmt: skip
+    if (order.get("entity") or {}).get("id") != (record.get("customer") or {}).get("id"):
+        raise _user_error(f"Sales order {so_id} belongs to another customer.", "salesOrder")
+
+
+def _customer_deposit_status(store: RecordStore, record: Record) -> str:
+    """A Not Deposited, B Deposited, C Fully Applied (customerDeposit ``status``)."""
+    unapplied = record.get("unapplied")
+    if record["total"] > 0 and unapplied is not None and unapplied <= 0:
+        return "C"
+    return "B" if record["id"] in _deposited(store) else "A"
+
+
+def apply_order_deposits(store: RecordStore, order: Record, invoice: Record) -> list[str]:
+    """What NetSuite does when an order with customer deposits is billed: each deposit with
+    money left is applied to the new invoice by a deposit application; returns their ids."""
+    created: list[str] = []
+    deposits = sorted(
+        (
+            d
+            for d in store.by_family.get("transaction", {}).values()
+            if d["_type"] == "customerDeposit" and (d.get("salesOrder") or {}).get("id") == order["id"]
+        ),
+        key=lambda d: int(d["id"]),
+    )
+    for deposit in deposits:
+        remaining = invoice["total"] - invoice_paid(store, invoice["id"])
+        amount = min(deposit.get("unapplied", deposit["total"]), remaining)
+        if amount <= 0:
+            continue
+        body = {
+            "deposit": {"id": deposit["id"]},
+            "customer": {"id": deposit["customer"]["id"]},
+            "apply": {"items": [{"doc": {"id": invoice["id"]}, "apply": True, "amount": amount}]},
+        }
+        created.append(store.create(RECORD_TYPES["depositapplication"], body))
+    return created
 
 
 def after_save(store: RecordStore, rtype: RecordType, record: Record) -> None:
     """Propagate a saved transaction to the records it touches (without their lastModifiedDate)."""
-    if rtype.name in ("customerPayment", "creditMemo"):
+    if rtype.name in ("customerPayment", "creditMemo", "depositApplication"):
         _reapply(store, record["id"], record.get("apply") or [])
     elif rtype.name == "deposit":
         _redeposit(store, record)
+    if rtype.name == "depositApplication":
+        _reapply_deposit(store, record)
+
+
+def _reapply_deposit(store: RecordStore, application: Record) -> None:
+    deposit_id = str(application["deposit"]["id"])
+    store.deposit_applied.setdefault(deposit_id, {})[application["id"]] = application.get("applied", ZERO)
+    deposit = store.find("transaction", deposit_id)
+    if deposit is not None:
+        applied = sum(store.deposit_applied[deposit_id].values(), ZERO)
+        deposit["applied"], deposit["unapplied"] = applied, deposit["total"] - applied
+        deposit["status"] = _customer_deposit_status(store, deposit)
+        store.touch_derived(RECORD_TYPES["customerdeposit"], deposit)
 
 
 def _reapply(store: RecordStore, source_id: str, lines: list[Record]) -> None:
@@ -294,13 +443,13 @@ def _reapply(store: RecordStore, source_id: str, lines: list[Record]) -> None:
     for inv in touched:
         invoice = store.find("transaction", inv)
         if invoice is not None:
-            _set_invoice_amounts(invoice, invoice_paid(store, inv))
+            _set_invoice_amounts(invoice, invoice_paid(store, inv), store)
             store.touch_derived(invoice_type, invoice)
 
 
 def _redeposit(store: RecordStore, record: Record) -> None:
     deposited = _deposited(store)
-    now_held = {line["doc"]["id"] for line in record.get("payment") or [] if line.get("deposit")}
+    now_held = {str(line["id"]) for line in record.get("payment") or [] if line.get("deposit")}
     touched = {pid for pid, holder in deposited.items() if holder == record["id"]} | now_held
     for pid in list(deposited):
         if deposited[pid] == record["id"]:
@@ -315,7 +464,7 @@ def _redeposit(store: RecordStore, record: Record) -> None:
         if payment["_type"] == "customerPayment":
             payment["status"] = "C" if held else "B"
         else:
-            payment["status"] = "B" if held else "A"
+            payment["status"] = _customer_deposit_status(store, payment)
         store.touch_derived(RECORD_TYPES[payment["_type"].lower()], payment)
 
 
@@ -324,13 +473,17 @@ def before_delete(store: RecordStore, rtype: RecordType, record: Record) -> None
         raise _user_error("This invoice has payments or credits applied and cannot be deleted.")
     if record["id"] in _deposited(store):
         raise _user_error("This payment has been deposited and cannot be deleted.")
-    if rtype.name in ("customerPayment", "creditMemo"):
+    if rtype.name in ("customerPayment", "creditMemo", "depositApplication"):
         _reapply(store, record["id"], [])
+    if rtype.name == "depositApplication":
+        store.deposit_applied.get(str(record["deposit"]["id"]), {}).pop(record["id"], None)
     if rtype.name == "deposit":
         record["payment"] = []
         _redeposit(store, record)
     if rtype.name == "invoice" and not record.get("voided"):  # a voided one is unbilled already
         _unbill(store, record)
+    if rtype.name == "invoice":
+        _index_open(store, record, gone=True)
 
 
 def _unbill(store: RecordStore, invoice: Record) -> None:

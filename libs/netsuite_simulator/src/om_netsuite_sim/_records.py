@@ -57,6 +57,11 @@ class RecordStore:
         self._tranids: dict[str, int] = {}
         self.applied: dict[str, dict[str, Decimal]] = {}
         self.deposited: dict[str, str] = {}
+        self.deposit_applied: dict[str, dict[str, Decimal]] = {}
+        """customer deposit id -> {deposit application id -> amount} (``_ledger``)."""
+        self.open_invoices: dict[str, dict[str, dict[str, Any]]] = {}
+        """customer id -> {invoice id: invoice with an amount remaining} (``_ledger``)."""
+        """customer deposit id -> {deposit application id -> amount} (``_ledger``)."""
 
     # ---- lookup -------------------------------------------------------------------------
     def _next_id(self, family: str) -> str:

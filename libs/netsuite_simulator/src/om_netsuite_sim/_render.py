@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._ledger import listed_apply_lines
 from ._records import RecordStore
 from ._responses import ApiError
 from ._sql import display_name
@@ -61,6 +62,9 @@ def render_record(
     self_href = f"{base}/{rtype.name}/{record['id']}"
     out: Record = {"links": [{"rel": "self", "href": self_href}]}
     wanted = {f.lower() for f in fields} if fields else None
+    if rtype.name == "customerPayment":
+        # NetSuite lists every open invoice of the customer on the apply sublist (``_ledger``).
+        record = {**record, "apply": listed_apply_lines(store, record)}
     for key, value in record.items():
         if key.startswith("_"):
             continue

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from . import _ledger, _tax
-from ._db import create_database
+from ._db import DEFAULT_TIME_ZONE, create_database, set_time_zone
 from ._faults import Faults
 from ._jobs import Jobs
 from ._records import RecordStore, record_type
@@ -92,8 +92,11 @@ class Account:
         credentials: TbaCredentials,
         concurrency_limit: int,
         clock: Callable[[], float],
+        time_zone: str = DEFAULT_TIME_ZONE,
     ) -> None:
         self.account_id = account_id
+        self.time_zone = time_zone
+        """The integration user's time-zone preference: SuiteQL date-times are shown in it."""
         self.credentials = credentials
         self.concurrency_limit = concurrency_limit
         self.clock = clock
@@ -114,7 +117,7 @@ class Account:
         self._nonces: dict[tuple[str, str, str], float] = {}
         self.denied_permissions: set[str] = set()
         """Lower-case names of the permissions the token's role lacks (`_roles.py`)."""
-        self.db = create_database()
+        self.db = create_database(time_zone)
         self.store = RecordStore(SqlMirror(self.db), self._now_text)
         for type_name, entries in _SEED_LISTS.items():
             for rid, name in entries:
@@ -153,6 +156,12 @@ class Account:
     def set_role(self, denied: list[str] | set[str]) -> None:
         """The permissions the token's role lacks, by NetSuite's names (e.g. 'Customer Deposit')."""
         self.denied_permissions = {name.lower() for name in denied}
+
+    def set_time_zone(self, time_zone: str) -> None:
+        """Change the user's time-zone preference (IANA name, e.g. 'America/Los_Angeles')."""
+        with self.store.sql.lock:
+            set_time_zone(self.db, time_zone)
+        self.time_zone = time_zone
 
     def reset_peak(self) -> None:
         """Start measuring peak concurrency again from the current in-flight count."""
@@ -294,7 +303,9 @@ class Account:
         new_body = _ledger.transform(self.store, source, target_type.name, body)
         new_id = self.store.create(target_type, new_body)
         if src_type.name == "salesOrder":
-            _ledger.mark_billed(self.store, source, self.store.get(target_type, new_id))
+            invoice = self.store.get(target_type, new_id)
+            _ledger.mark_billed(self.store, source, invoice)
+            _ledger.apply_order_deposits(self.store, source, invoice)
         return new_id
 
 
@@ -311,9 +322,10 @@ class Simulator:
 
     def add_account(
         self, account_id: str, concurrency_limit: int = 5, *,
-        credentials: TbaCredentials | None = None,
+        credentials: TbaCredentials | None = None, time_zone: str = DEFAULT_TIME_ZONE,
     ) -> TbaCredentials:  # fmt: skip
-        """Create an account (realm ``account_id``, e.g. ``1234567_SB1``) and its TBA secrets."""
+        """Create an account (realm ``account_id``, e.g. ``1234567_SB1``) and its TBA secrets;
+        ``time_zone`` is its user's time-zone preference (SuiteQL date-times, default Sydney)."""
         if credentials is None:
             credentials = TbaCredentials(
                 consumer_key=secrets.token_hex(32),
@@ -323,7 +335,7 @@ class Simulator:
             )
         if account_id in self.accounts:
             raise ValueError(f"account {account_id} already exists")
-        self.accounts[account_id] = Account(account_id, credentials, concurrency_limit, self.clock)
+        self.accounts[account_id] = Account(account_id, credentials, concurrency_limit, self.clock, time_zone)
         return credentials
 
     def account(self, account_id: str) -> Account:

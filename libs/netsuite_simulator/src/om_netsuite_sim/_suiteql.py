@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 import sqlite3
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from ._db import user_date
+from ._db import is_stored_datetime, user_date
 from ._responses import ApiError
 
 __all__ = ["MAX_LIMIT", "MAX_REACHABLE", "run_suiteql", "translate"]
@@ -43,7 +44,6 @@ _ITEM_TYPES = {
     "OthCharge": "Other Charge",
     "Discount": "Discount",
 }
-_DATETIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$")
 _TRAN_TYPES = {
     "SalesOrd": "Sales Order",
     "CustInvc": "Invoice",
@@ -99,12 +99,12 @@ def translate(query: str) -> str:
     return sql
 
 
-def _text(value: Any) -> str:
+def _text(value: Any, zone: ZoneInfo | None = None) -> str:
     if isinstance(value, float):
         text = f"{value:.10f}".rstrip("0").rstrip(".")
         return text if text not in ("", "-0") else "0"
-    if isinstance(value, str) and _DATETIME_RE.match(value):
-        return user_date(value)
+    if is_stored_datetime(value):
+        return user_date(value, zone)  # date-times in the user's time zone (``_db``)
     return str(value)
 
 
@@ -156,8 +156,9 @@ def run_suiteql(
     except (sqlite3.Error, ValueError) as exc:
         raise _bad_query(f"Search error occurred: {exc}") from None
     names = [d[0].lower().split(".")[-1] for d in cursor.description]
+    zone: ZoneInfo | None = getattr(db, "zone", None)
     items = [
-        {"links": [], **{n: _text(v) for n, v in zip(names, row, strict=True) if v is not None}}
+        {"links": [], **{n: _text(v, zone) for n, v in zip(names, row, strict=True) if v is not None}}
         for row in rows
     ]
     return {

@@ -36,6 +36,7 @@ _ALL = [
     RecordType("customerPayment", "transaction", "CustPymt", "PYMT", "Payment"),
     RecordType("customerDeposit", "transaction", "CustDep", "DEP", "Customer Deposit"),
     RecordType("deposit", "transaction", "Deposit", "BD", "Deposit"),
+    RecordType("depositApplication", "transaction", "DepAppl", "DA", "Deposit Application"),
     # Lists that references point at; seeded per account, editable through the admin API.
     RecordType("department", "department", label="Department"),
     RecordType("classification", "classification", label="Class"),
@@ -86,7 +87,7 @@ MONEY_FIELDS = frozenset(
         "exchangeRate",
     }
 )
-SUBLISTS = frozenset({"item", "apply", "credit", "deposit", "payment", "addressBook", "other"})
+SUBLISTS = frozenset({"item", "apply", "credit", "deposit", "payment", "addressBook", "other", "cashback"})
 
 _KNOWN = [
     *REF_FIELDS,

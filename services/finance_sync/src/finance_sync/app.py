@@ -22,6 +22,7 @@ from finance_sync.adapters.mongo import (
     ReconciliationLedger,
 )
 from finance_sync.adapters.netsuite_gateway import FinanceGateway
+from finance_sync.adapters.time_zones import AccountZones
 from finance_sync.domain.features import Feature
 from finance_sync.entrypoints import Entrypoints
 from finance_sync.service_layer.feature_runs import FeatureRuns, FeedOptions
@@ -74,6 +75,8 @@ class Wired:
     scheduler: HourlyRuns
     reconciler: Reconciler
     run_feature: FeatureRuns
+    zones: AccountZones
+    """Each account's learnt SuiteQL time-zone offset (``account_time_zones``)."""
 
 
 def wire(settings: Settings, *, clock: Clock = _utc_now, owner: str | None = None) -> Wired:
@@ -93,8 +96,12 @@ def wire(settings: Settings, *, clock: Clock = _utc_now, owner: str | None = Non
     versions = InvoiceVersionStore(runtime)
     invoices = runtime.publisher(NETSUITE_INVOICES_TOPIC, schema=InvoiceDocumentEvent)
 
+    zones = AccountZones(runtime, timedelta(minutes=settings.finance_time_zone_relearn_minutes), clock)
+
     def gateway(supplier_id: str, integration: IntegrationSettings) -> FinanceGateway:
-        return FinanceGateway(runtime.netsuite.session(supplier_id, integration), settings.finance_page_size)
+        session = runtime.netsuite.session(supplier_id, integration)
+        zone = functools.partial(zones.zone, supplier_id, session)
+        return FinanceGateway(session, settings.finance_page_size, zone)
 
     run_feature = FeatureRuns(
         feeds_for=gateway,
@@ -178,7 +185,7 @@ def wire(settings: Settings, *, clock: Clock = _utc_now, owner: str | None = Non
     )
     return Wired(
         runtime, entrypoints, integrations, mappings, cursors, job_runs, published, ledger, versions,
-        scheduler, reconciler, run_feature,
+        scheduler, reconciler, run_feature, zones,
     )  # fmt: skip
 
 

@@ -42,3 +42,11 @@ class Settings(ServiceSettings):
     finance_default_currency: str = Field(
         "AUD", pattern=r"^[A-Z]{3}$", description="Currency reported when a NetSuite document carries none."
     )
+    finance_time_zone_relearn_minutes: float = Field(
+        60.0,
+        gt=0,
+        description=(
+            "How long an account's learnt SuiteQL time-zone offset is trusted before it is learnt again "
+            "(picks up daylight-saving changes)."
+        ),
+    )

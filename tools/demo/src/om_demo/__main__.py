@@ -141,7 +141,14 @@ async def run(
         }
         invoices = await story.billing(ledger)
         await story.customer_pays_in_netsuite(invoices)
-        await story.payments(invoices)
+        await story.payments(invoices, ledger)
+        await outbox.wait(
+            lambda: any(
+                e["data"]["payment_id"] == "pay_0002" for e in outbox.of("netsuite.payment.reconciled")
+            ),
+            90,
+        )
+        await story.bill_paid_in_advance(ledger, invoices)
         await story.stock_changes()
         for feature in ("finalised_invoices", "credit_notes", "paid_invoices"):
             await story.command("finance_sync", "run_finance", {"feature": feature})
@@ -151,7 +158,7 @@ async def run(
             lambda: (
                 len(outbox.of("netsuite.payment.reconciled")) >= 3
                 and bool(outbox.of("netsuite.payout.deposited"))
-                and len(outbox.of("netsuite.invoice.paid")) >= 3
+                and len(outbox.of("netsuite.invoice.paid")) >= 4
             ),
             90,
         )
@@ -272,6 +279,7 @@ async def verify(
     stats = await harness.sim.call("GET", "stats")
     reconciled = Counter(e["data"]["outcome"] for e in outbox.of("netsuite.payment.reconciled"))
     payments = await harness.sim.records("customerPayment")
+    customer_deposits = await harness.sim.records("customerDeposit")
     by_invoice = {invoice_id: order_id for order_id, invoice_id in invoices.items()}
     paid = sorted(
         by_invoice.get(e["data"]["netsuite_invoice_id"], "?") for e in outbox.of("netsuite.invoice.paid")
@@ -347,11 +355,11 @@ async def verify(
         ("the edited order has its new lines, replaced not appended (2 items + freight)", len(lines_1002) == 3, f"{len(lines_1002)} lines"),
         ("order 1001 has 3 items + freight + surcharge", len(lines_1001) == 5, f"{len(lines_1001)} lines"),
         ("the peak of concurrent NetSuite requests stayed within the limit of 5", stats["peak_in_flight"] <= 5, f"peak {stats['peak_in_flight']}"),
-        ("3 finalised invoices published", len(outbox.of("netsuite.invoice.finalised")) == 3, f"{len(outbox.of('netsuite.invoice.finalised'))}"),
+        ("4 finalised invoices published", len(outbox.of("netsuite.invoice.finalised")) == 4, f"{len(outbox.of('netsuite.invoice.finalised'))}"),
         ("1 credit note published", len(outbox.of("netsuite.credit_note.created")) == 1, f"{len(outbox.of('netsuite.credit_note.created'))}"),
-        ("paid once each: 1002 (paid in NetSuite), 1001 (Ordermentum payment), 1005 (credited in full)", paid == ["ord_1001", "ord_1002", "ord_1005"], ", ".join(paid)),
-        ("payments: one applied, one unapplied, one unmatched", reconciled == Counter({"applied": 1, "unapplied": 1, "unmatched": 1}), dict(reconciled).__repr__()),
-        ("NetSuite holds 2 Ordermentum payments (+1 entered by accounts) and 1 deposit", len(payments) == 3 and len(deposits) == 1, f"{len(payments)} payments, {len(deposits)} deposits"),
+        ("paid once each: 1002 (paid in NetSuite), 1001 (Ordermentum payment), 1004 (its customer deposit, applied when billed), 1005 (credited in full)", paid == ["ord_1001", "ord_1002", "ord_1004", "ord_1005"], ", ".join(paid)),
+        ("payments: one applied, one deposited (order not yet billed), one unmatched", reconciled == Counter({"applied": 1, "deposited": 1, "unmatched": 1}), dict(reconciled).__repr__()),
+        ("NetSuite holds 1 Ordermentum payment (+1 entered by accounts), 1 customer deposit and 1 bank deposit", len(payments) == 2 and len(customer_deposits) == 1 and len(deposits) == 1, f"{len(payments)} payments, {len(customer_deposits)} customer deposits, {len(deposits)} deposits"),
         ("no credential or sealing key in any service log, published event or MongoDB document", not leaks, ", ".join(leaks) or "none found"),
         ("each service's /metrics counts consumption, production, failures by code, NetSuite latency, 429s, budget waits, jobs, lag, cursor age, connection states, parked records", not missing and present, ", ".join(missing) or "all present"),
         ("one totals mismatch caught: ord_1001, whose cups are GST-free in NetSuite (no tax_codes), with both totals", set(mismatched) == {"ord_1001"}, f"{sorted(mismatched)}: tax {cups['ordermentum']['tax']} vs {cups['netsuite']['tax']}"),

@@ -443,12 +443,16 @@ class Story:
         await self.sim.call("POST", f"invoices/{invoices['ord_1005']}/credit", {})
         return invoices
 
-    async def payments(self, invoices: dict[str, str]) -> None:
+    async def payments(self, invoices: dict[str, str], sales_orders: dict[str, str]) -> None:
         self.say(
-            "Ordermentum payments: one pays a billed order, one an order not yet billed, one from an unknown venue; then a payout"
+            "Ordermentum payments: one pays a billed order, one an order not yet billed (a customer deposit "
+            "on its sales order), one from an unknown venue; then a payout"
         )
         first = self.orders["ord_1001"]
         unbilled = self.orders["ord_1004"]
+        # Paid in full in advance: the amount NetSuite booked for the order.
+        booked = await self.sim.call("GET", f"records/salesOrder/{sales_orders['ord_1004']}")
+        advance = str(Decimal(str(booked["total"])).quantize(Decimal("0.01")))
 
         def payment(
             pid: str, customer: dict[str, Any], amount: str, order: dict[str, Any] | None
@@ -478,19 +482,27 @@ class Story:
         await self.emit(
             "ordermentum.payments.v1",
             "payment.succeeded",
-            payment("pay_0002", unbilled["customer"], "50.00", unbilled),
+            payment("pay_0002", unbilled["customer"], advance, unbilled),
         )
         stranger = {"id": "cus_unknown_kiosk", "name": "Pop-up Kiosk", "properties": {}}
         await self.emit(
             "ordermentum.payments.v1", "payment.succeeded", payment("pay_0003", stranger, "12.00", None)
         )
         fees = Decimal("1.20")
-        net = Decimal(first["totals"]["total"]) + Decimal("50.00") - fees  # what reached the bank
+        net = Decimal(first["totals"]["total"]) + Decimal(advance) - fees  # what reached the bank
         payout = {
             "id": "po_0001", "settled_at": self.clock.isoformat(), "amount": str(net), "currency": world.CURRENCY,
             "reference": "OM-SETTLE-0001", "payment_ids": ["pay_0001", "pay_0002"], "fees": str(fees),
         }  # fmt: skip
         await self.emit("ordermentum.payments.v1", "payout.settled", payout)
+
+    async def bill_paid_in_advance(self, sales_orders: dict[str, str], invoices: dict[str, str]) -> None:
+        """Accounts bill ord_1004: NetSuite applies its customer deposit to the new invoice."""
+        self.say(
+            "In NetSuite: accounts bill ord_1004, paid in advance; NetSuite applies its customer deposit"
+        )
+        answer = await self.sim.call("POST", f"sales-orders/{sales_orders['ord_1004']}/bill", {})
+        invoices["ord_1004"] = answer["id"]
 
     async def customer_pays_in_netsuite(self, invoices: dict[str, str]) -> None:
         self.say("In NetSuite: Harbour Eats pays its invoice by bank transfer, recorded by accounts")

@@ -10,7 +10,9 @@ Steps, each reported with its outcome and, when it fails, the fix:
      (stock locations, reconciliation locations): proves the token, the realm, the REST Web
      Services and SuiteAnalytics Workbook permissions, and finds unknown locations;
   4. a record GET of the default location (and of the reconciliation bank account when
-     auto-reconciliation is on): proves record-level permission.
+     auto-reconciliation is on): proves record-level permission;
+  5. for finance_sync: the time zone the account shows SuiteQL date-times in, as finance_sync
+     learnt it (collection ``account_time_zones``; see finance_sync's README).
 
 NetSuite answers every TBA failure (bad token, revoked token, wrong realm, bad signature, clock
 skew) with the same 401 INVALID_LOGIN and names the cause only in the Login Audit Trail, so a 401
@@ -199,6 +201,8 @@ async def check(
         await _run_checks(session, integration, steps)
     finally:
         await client.aclose()
+    if service == "finance_sync":
+        steps.append(await time_zone_step(settings, supplier_id))
     return steps
 
 
@@ -230,6 +234,24 @@ async def _token_step(
     valid = f", valid for {max(0.0, (expires or 0.0) - auth.now()) / 60:.0f} min" if expires else ""
     steps.append(Step("token", True, f"token endpoint issued a bearer token{valid}"))
     return True
+
+
+async def time_zone_step(settings: OpsSettings, supplier_id: str) -> Step:
+    """What finance_sync learnt of the account's SuiteQL time zone (informational)."""
+    async with mongo(settings) as client:
+        learnt = await client[settings.database("finance_sync")]["account_time_zones"].find_one(
+            {"_id": supplier_id}
+        )
+    if learnt is None:
+        return Step("time zone", True, "not learnt yet: finance_sync learns it on the supplier's first run")
+    minutes = int(learnt["offset_minutes"])
+    sign = "+" if minutes >= 0 else "-"
+    return Step(
+        "time zone",
+        True,
+        f"SuiteQL shows date-times in UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d} "
+        f"(learnt {learnt['learnt_at']:%Y-%m-%d %H:%M} UTC from {learnt.get('source', '?')})",
+    )
 
 
 async def _run_checks(session: NetSuiteSession, integration: IntegrationSettings, steps: list[Step]) -> None:

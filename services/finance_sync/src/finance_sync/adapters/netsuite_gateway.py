@@ -2,20 +2,31 @@
 
 Reads are SuiteQL (Help "SuiteQL", section_157909186990): headers page by a composite keyset on
 (timestamp, id) with ``FETCH FIRST n ROWS ONLY``, so a window is read in time order and a run can
-stop after any page and resume exactly there; lines of a whole page of headers come in one
-offset-paged query over the page's id range. Writes are upserts by external id
+stop after any page and resume exactly there; lines of a page of headers come in offset-paged
+queries over ``IN`` lists of at most 1,000 transaction ids (SuiteQL refuses longer lists; an id
+range could pass the 100,000-row cap). Writes are upserts by external id
 (``PUT /record/v1/<type>/eid:<id>``, section_156335203191), safe to repeat.
 
-SuiteQL answers every value as text in the user's format; timestamps are therefore selected
-with ``TO_CHAR(..., 'YYYY-MM-DD HH24:MI:SS')`` and treated as UTC (the overlap window absorbs
-an account time zone's skew), money is parsed into `Decimal` from the text.
+What SuiteQL exposes, with the public sources the queries rely on:
+
+* a document's source is ``transactionline.createdfrom`` on its main line (``mainline = 'T'``);
+  the header has no ``createdfrom`` column (public SuiteQL libraries, e.g. Tim Dietrich's
+  "SuiteQL Query Library", join ``TransactionLine.CreatedFrom`` on the main line);
+* item lines are ``mainline = 'F' AND taxline = 'F' AND iscogs = 'F'`` (``iscogs`` and
+  ``taxline`` are ``transactionline`` columns in published SuiteQL field dumps): an invoice of
+  inventory items carries COGS lines in accounts without Advanced Shipping;
+* a currency is published by its ISO code, ``currency.symbol`` (what order_sync reads);
+  ``BUILTIN.DF(t.currency)`` is the currency record's name ("Australian Dollar");
+* SuiteQL shows date-times in the integration user's time zone (REST shows UTC): the account's
+  offset is learnt by `finance_sync.adapters.time_zones` and every window bound is sent, and
+  every timestamp parsed, in it. Money is parsed into `Decimal` from the text.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -35,21 +46,40 @@ from finance_sync.domain.reconciliation import (
     OpenInvoice,
     OrderLookup,
     RecordedPayment,
+    RecordedRef,
 )
 from finance_sync.service_layer.ports import RefusedByNetSuite
 from om_netsuite import NetSuiteSession, PermanentError
 
 MASK = "'YYYY-MM-DD HH24:MI:SS'"
-_PY_MASK = "%Y-%m-%d %H:%M:%S"
+PY_MASK = "%Y-%m-%d %H:%M:%S"
 IN_CHUNK = 100
+LINE_IDS_PER_QUERY = 1000
+"""SuiteQL refuses ``IN`` lists of more than 1,000 values."""
+
+ZoneSource = Callable[[], Awaitable[tzinfo]]
+"""The account's SuiteQL time zone (`time_zones.AccountZones.zone` bound to a supplier)."""
+
+# The main line holds a document's ``createdfrom``; ``t`` is the document, ``so`` its order.
+_ORDER_OF_T = (
+    "JOIN transactionline tml ON tml.transaction = t.id AND tml.mainline = 'T' "
+    "JOIN transaction so ON so.id = tml.createdfrom "
+)
+_CURRENCY_OF_T = "LEFT JOIN currency cur ON cur.id = t.currency "
+_HEADER_MONEY = (
+    "cur.symbol AS currency, t.foreigntotal AS total, "
+    "t.foreignamountpaid AS paid, t.foreignamountunpaid AS unpaid "
+)
 
 
-def _ts(value: datetime) -> str:
-    return value.astimezone(UTC).strftime(_PY_MASK)
+def _ts(value: datetime, zone: tzinfo) -> str:
+    """A moment as SuiteQL text in the account's time zone."""
+    return value.astimezone(zone).strftime(PY_MASK)
 
 
-def _parse_ts(text: str) -> datetime:
-    return datetime.strptime(text, _PY_MASK).replace(tzinfo=UTC)
+def _parse_ts(text: str, zone: tzinfo) -> datetime:
+    """SuiteQL text in the account's time zone as a UTC moment."""
+    return datetime.strptime(text, PY_MASK).replace(tzinfo=zone).astimezone(UTC)
 
 
 def _parse_date(text: str | None) -> dt.date | None:
@@ -82,8 +112,8 @@ def _window(column: str, id_column: str = "t.id") -> str:
     )
 
 
-def _window_params(after: Position, until: datetime) -> list[object]:
-    return [_ts(after.at), _ts(after.at), after.id, _ts(until)]
+def _window_params(after: Position, until: datetime, zone: tzinfo) -> list[object]:
+    return [_ts(after.at, zone), _ts(after.at, zone), after.id, _ts(until, zone)]
 
 
 def _marks(count: int) -> str:
@@ -93,9 +123,19 @@ def _marks(count: int) -> str:
 class FinanceGateway:
     """Queries and writes of one supplier's NetSuite account."""
 
-    def __init__(self, session: NetSuiteSession, page_size: int = 1000) -> None:
+    def __init__(
+        self, session: NetSuiteSession, page_size: int = 1000, zone: ZoneSource | None = None
+    ) -> None:
         self.session = session
         self.page_size = page_size
+        self._zone_source = zone
+        self._zone: tzinfo | None = None
+
+    async def zone(self) -> tzinfo:
+        """The account's SuiteQL time zone (UTC when no source is given), asked once."""
+        if self._zone is None:
+            self._zone = await self._zone_source() if self._zone_source is not None else UTC
+        return self._zone
 
     async def _rows(self, query: str, params: Sequence[object]) -> list[dict[str, Any]]:
         return [row async for row in self.session.suiteql(query, params)]
@@ -129,17 +169,16 @@ class FinanceGateway:
         self, column: str, condition: str, after: Position, until: datetime, limit: int
     ) -> list[InvoiceRow]:
         query = (
-            "SELECT t.id, t.tranid, t.entity, t.externalid, so.externalid AS order_eid, "  # noqa: S608 - fixed SQL; values are bound ? parameters
+            "SELECT t.id, t.tranid, t.entity, t.externalid, so.externalid AS order_eid, "
             f"TO_CHAR(t.createddate, {MASK}) AS created, TO_CHAR(t.duedate, 'YYYY-MM-DD') AS duedate, "
-            f"TO_CHAR(t.lastmodifieddate, {MASK}) AS modified, t.voided AS voided, "
-            "BUILTIN.DF(t.currency) AS currency, t.foreigntotal AS total, "
-            "t.foreignamountpaid AS paid, t.foreignamountunpaid AS unpaid "
-            "FROM transaction t JOIN transaction so ON so.id = t.createdfrom "
+            f"TO_CHAR(t.lastmodifieddate, {MASK}) AS modified, t.voided AS voided, {_HEADER_MONEY}"
+            f"FROM transaction t {_ORDER_OF_T}{_CURRENCY_OF_T}"
             f"WHERE t.type = 'CustInvc' AND so.externalid LIKE 'OM-ORDER-%' {condition}AND "
             f"{_window(column)} ORDER BY {column}, t.id"
         )
-        rows = await self._page(query, _window_params(after, until), limit)
-        headers = [_invoice_row(row) for row in rows]
+        zone = await self.zone()
+        rows = await self._page(query, _window_params(after, until, zone), limit)
+        headers = [_invoice_row(row, zone) for row in rows]
         lines = await self.lines("CustInvc", [h.id for h in headers], sign=Decimal(-1))
         return [_with_lines(h, lines.get(h.id, ())) for h in headers]
 
@@ -155,24 +194,29 @@ class FinanceGateway:
             f"WHERE d.type = 'invoice' AND {_window('d.deleteddate', 'd.recordid')} "
             "ORDER BY d.deleteddate, d.recordid"
         )
-        rows = await self._page(query, _window_params(after, until), limit)
-        return [DeletedInvoice(str(row["id"]), _parse_ts(row["deleted"])) for row in rows]
+        zone = await self.zone()
+        rows = await self._page(query, _window_params(after, until, zone), limit)
+        return [DeletedInvoice(str(row["id"]), _parse_ts(row["deleted"], zone)) for row in rows]
 
     async def credit_memos_created(self, after: Position, until: datetime, limit: int) -> list[CreditMemoRow]:
         query = (
             "SELECT t.id, t.tranid, t.entity, "  # noqa: S608 - fixed SQL; values are bound ? parameters
-            f"TO_CHAR(t.createddate, {MASK}) AS created, BUILTIN.DF(t.currency) AS currency, "
+            f"TO_CHAR(t.createddate, {MASK}) AS created, cur.symbol AS currency, "
             "t.foreigntotal AS total, inv.externalid AS invoice_eid, so.externalid AS order_eid "
-            "FROM transaction t LEFT JOIN transaction inv ON inv.id = t.createdfrom "
-            "LEFT JOIN transaction so ON so.id = inv.createdfrom "
+            "FROM transaction t "
+            "LEFT JOIN transactionline tml ON tml.transaction = t.id AND tml.mainline = 'T' "
+            "LEFT JOIN transaction inv ON inv.id = tml.createdfrom "
+            "LEFT JOIN transactionline iml ON iml.transaction = inv.id AND iml.mainline = 'T' "
+            f"LEFT JOIN transaction so ON so.id = iml.createdfrom {_CURRENCY_OF_T}"
             f"WHERE t.type = 'CustCred' AND {_window('t.createddate')} ORDER BY t.createddate, t.id"
         )
-        rows = await self._page(query, _window_params(after, until), limit)
+        zone = await self.zone()
+        rows = await self._page(query, _window_params(after, until, zone), limit)
         memos = [
             CreditMemoRow(
                 id=str(row["id"]),
                 tran_id=str(row.get("tranid") or row["id"]),
-                created_at=_parse_ts(row["created"]),
+                created_at=_parse_ts(row["created"], zone),
                 entity_id=row.get("entity"),
                 currency=row.get("currency"),
                 total=_money(row.get("total")),
@@ -185,80 +229,80 @@ class FinanceGateway:
         return [CreditMemoRow(**{**m.__dict__, "lines": tuple(lines.get(m.id, ()))}) for m in memos]
 
     async def lines(self, type_code: str, ids: Sequence[str], *, sign: Decimal) -> dict[str, list[LineRow]]:
-        """Item and tax lines of the given transactions, in one query over their id range.
+        """Item and tax lines of the given transactions (never their main line or COGS lines),
+        in queries over ``IN`` lists of at most 1,000 ids.
 
         `sign` turns NetSuite's posting sign (negative quantities on sales documents) into the
         document's own.
         """
-        if not ids:
-            return {}
-        wanted = set(ids)
-        numbers = [int(i) for i in ids]
-        query = (
-            "SELECT tl.transaction AS tx, tl.id AS line, tl.item AS item, tl.memo AS memo, "
-            "tl.quantity AS quantity, tl.rate AS rate, tl.netamount AS amount, tl.taxline AS taxline "
-            "FROM transactionline tl JOIN transaction t ON t.id = tl.transaction "
-            "WHERE t.type = ? AND tl.mainline = 'F' AND tl.transaction >= ? AND tl.transaction <= ? "
-            "ORDER BY tl.transaction, tl.id"
-        )
         out: dict[str, list[LineRow]] = {}
-        for row in await self._rows(query, [type_code, min(numbers), max(numbers)]):
-            tx = str(row["tx"])
-            if tx not in wanted:
-                continue
-            rate = _opt_dec(row.get("rate"))
-            out.setdefault(tx, []).append(
-                LineRow(
-                    line=int(row["line"]),
-                    item_id=row.get("item"),
-                    description=row.get("memo"),
-                    quantity=_dec(row.get("quantity")) * sign
-                    if row.get("quantity") is not None
-                    else Decimal(1),
-                    rate=rate,
-                    amount=_money(row.get("amount")) * sign,
-                    is_tax=row.get("taxline") == "T",
-                )
+        for start in range(0, len(ids), LINE_IDS_PER_QUERY):
+            chunk = [int(i) for i in ids[start : start + LINE_IDS_PER_QUERY]]
+            query = (
+                "SELECT tl.transaction AS tx, tl.id AS line, tl.item AS item, tl.memo AS memo, "  # noqa: S608 - fixed SQL; values are bound ? parameters
+                "tl.quantity AS quantity, tl.rate AS rate, tl.netamount AS amount, tl.taxline AS taxline "
+                "FROM transactionline tl JOIN transaction t ON t.id = tl.transaction "
+                "WHERE t.type = ? AND tl.mainline = 'F' AND tl.iscogs = 'F' "
+                f"AND tl.transaction IN ({_marks(len(chunk))}) ORDER BY tl.transaction, tl.id"
             )
+            for row in await self._rows(query, [type_code, *chunk]):
+                rate = _opt_dec(row.get("rate"))
+                out.setdefault(str(row["tx"]), []).append(
+                    LineRow(
+                        line=int(row["line"]),
+                        item_id=row.get("item"),
+                        description=row.get("memo"),
+                        quantity=_dec(row.get("quantity")) * sign
+                        if row.get("quantity") is not None
+                        else Decimal(1),
+                        rate=rate,
+                        amount=_money(row.get("amount")) * sign,
+                        is_tax=row.get("taxline") == "T",
+                    )
+                )
         return out
 
     # -- paid invoices ------------------------------------------------------------------------
 
     async def payment_changes(self, after: Position, until: datetime, limit: int) -> list[PaymentChange]:
-        """Customer payments and credit memos changed in the window, in (modified, id) order.
+        """Customer payments, credit memos and deposit applications changed in the window, in
+        (modified, id) order.
 
         Applying a payment does not change the invoice's own `lastmodifieddate`, so paid invoices
-        are found through the payments (and credits) that pay them.
+        are found through what pays them: payments, credits, and the deposit applications
+        NetSuite creates when an order with a customer deposit is billed (type ``DepAppl``).
         """
         query = (
             f"SELECT t.id, t.entity, TO_CHAR(t.lastmodifieddate, {MASK}) AS modified FROM transaction t "  # noqa: S608 - fixed SQL; values are bound ? parameters
-            f"WHERE t.type IN ('CustPymt', 'CustCred') AND {_window('t.lastmodifieddate')} "
+            f"WHERE t.type IN ('CustPymt', 'CustCred', 'DepAppl') AND {_window('t.lastmodifieddate')} "
             "ORDER BY t.lastmodifieddate, t.id"
         )
-        rows = await self._page(query, _window_params(after, until), limit)
-        return [PaymentChange(str(r["id"]), r.get("entity"), _parse_ts(r["modified"])) for r in rows]
+        zone = await self.zone()
+        rows = await self._page(query, _window_params(after, until, zone), limit)
+        return [PaymentChange(str(r["id"]), r.get("entity"), _parse_ts(r["modified"], zone)) for r in rows]
 
     async def paid_known_invoices(
         self, entity_ids: Iterable[str], created_since: datetime
     ) -> list[InvoiceRow]:
         """Paid-in-full invoices of these customers that Ordermentum knows (our external ids)."""
         entities = sorted(set(entity_ids))
+        zone = await self.zone()
         out: list[InvoiceRow] = []
         for start in range(0, len(entities), IN_CHUNK):
             chunk = entities[start : start + IN_CHUNK]
             query = (
-                "SELECT t.id, t.tranid, t.entity, t.externalid, so.externalid AS order_eid, "  # noqa: S608 - fixed SQL; values are bound ? parameters
+                "SELECT t.id, t.tranid, t.entity, t.externalid, so.externalid AS order_eid, "
                 f"TO_CHAR(t.createddate, {MASK}) AS created, TO_CHAR(t.duedate, 'YYYY-MM-DD') AS duedate, "
-                "BUILTIN.DF(t.currency) AS currency, t.foreigntotal AS total, "
-                "t.foreignamountpaid AS paid, t.foreignamountunpaid AS unpaid "
-                "FROM transaction t LEFT JOIN transaction so ON so.id = t.createdfrom "
+                f"{_HEADER_MONEY}FROM transaction t "
+                "LEFT JOIN transactionline tml ON tml.transaction = t.id AND tml.mainline = 'T' "
+                f"LEFT JOIN transaction so ON so.id = tml.createdfrom {_CURRENCY_OF_T}"
                 "WHERE t.type = 'CustInvc' AND BUILTIN.CF(t.status) = 'CustInvc:B' "
                 f"AND t.entity IN ({_marks(len(chunk))}) "
                 "AND (t.externalid LIKE 'OM-INV-%' OR so.externalid LIKE 'OM-ORDER-%') "
                 f"AND t.createddate >= TO_TIMESTAMP(?, {MASK}) ORDER BY t.id"
             )
-            rows = await self._rows(query, [*chunk, _ts(created_since)])
-            out.extend(_invoice_row(row) for row in rows)
+            rows = await self._rows(query, [*chunk, _ts(created_since, zone)])
+            out.extend(_invoice_row(row, zone) for row in rows)
         return out
 
     # -- reconciliation -----------------------------------------------------------------------
@@ -281,25 +325,24 @@ class FinanceGateway:
             params.extend(numbers)
         invoices = f"(t.type = 'CustInvc' AND ({' OR '.join(terms)})) OR " if terms else ""
         query = (
-            "SELECT t.id, t.type, t.tranid, t.externalid, t.entity, t.foreignamountunpaid AS unpaid "  # noqa: S608 - fixed SQL; values are bound ? parameters
-            f"FROM transaction t WHERE {invoices}(t.type = 'CustPymt' AND t.externalid = ?) ORDER BY t.id"
+            "SELECT t.id, t.type, t.tranid, t.externalid, t.entity, t.currency AS currency, "  # noqa: S608 - fixed SQL; values are bound ? parameters
+            "t.foreignamountunpaid AS unpaid "
+            f"FROM transaction t WHERE {invoices}(t.type IN ('CustPymt', 'CustDep') AND t.externalid = ?) "
+            "ORDER BY t.id"
         )
         rows = await self._rows(query, [*params, payment_external_id])
         return InvoiceLookup(
             invoices=tuple(
-                FoundInvoice(
-                    row.get("externalid"),
-                    row.get("tranid"),
-                    OpenInvoice(str(row["id"]), row.get("entity"), _amount_due(row.get("unpaid"))),
-                )
+                FoundInvoice(row.get("externalid"), row.get("tranid"), _open_invoice(row, "id", "entity"))
                 for row in rows
-                if row.get("type") != "CustPymt"
+                if row.get("type") == "CustInvc"
             ),
-            recorded_payment=next((str(r["id"]) for r in rows if r.get("type") == "CustPymt"), None),
+            recorded_payment=_recorded(rows, "id"),
         )
 
     async def find_orders(self, external_ids: Sequence[str], payment_external_id: str) -> OrderLookup:
-        """Sales orders by external id, one row per invoice billed from them, plus our payment if it exists."""
+        """Sales orders by external id, one row per invoice billed from them (an invoice's main
+        line names its order in ``createdfrom``), plus our payment or customer deposit if held."""
         orders = (
             f"(so.type = 'SalesOrd' AND so.externalid IN ({_marks(len(external_ids))})) OR "
             if external_ids
@@ -307,35 +350,45 @@ class FinanceGateway:
         )
         query = (
             "SELECT so.id AS so_id, so.type AS type, so.externalid AS externalid, so.entity AS entity, "  # noqa: S608 - fixed SQL; values are bound ? parameters
-            "inv.id AS invoice_id, inv.entity AS invoice_entity, inv.foreignamountunpaid AS unpaid "
-            "FROM transaction so LEFT JOIN transaction inv ON inv.createdfrom = so.id AND inv.type = 'CustInvc' "
-            f"WHERE {orders}(so.type = 'CustPymt' AND so.externalid = ?) ORDER BY so.id, inv.id"
+            "so.currency AS so_currency, inv.id AS invoice_id, inv.entity AS invoice_entity, "
+            "inv.currency AS currency, inv.foreignamountunpaid AS unpaid FROM transaction so "
+            "LEFT JOIN transactionline iml ON iml.createdfrom = so.id AND iml.mainline = 'T' "
+            "AND so.type = 'SalesOrd' "
+            "LEFT JOIN transaction inv ON inv.id = iml.transaction AND inv.type = 'CustInvc' "
+            f"WHERE {orders}(so.type IN ('CustPymt', 'CustDep') AND so.externalid = ?) ORDER BY so.id, inv.id"
         )
         rows = await self._rows(query, [*external_ids, payment_external_id])
         grouped: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
-            if row.get("type") != "CustPymt":
+            if row.get("type") == "SalesOrd":
                 grouped.setdefault(row["externalid"], []).append(row)
         return OrderLookup(
             orders={
                 eid: FoundOrder(
                     found[0].get("entity"),
                     tuple(
-                        OpenInvoice(
-                            str(r["invoice_id"]), r.get("invoice_entity"), _amount_due(r.get("unpaid"))
-                        )
-                        for r in found
-                        if r.get("invoice_id")
+                        _open_invoice(r, "invoice_id", "invoice_entity") for r in found if r.get("invoice_id")
                     ),
+                    netsuite_id=str(found[0]["so_id"]),
+                    currency_id=_opt_str(found[0].get("so_currency")),
                 )
                 for eid, found in grouped.items()
             },
-            recorded_payment=next((str(r["so_id"]) for r in rows if r.get("type") == "CustPymt"), None),
+            recorded_payment=_recorded(rows, "so_id"),
         )
 
-    async def customer_payment(self, internal_id: str) -> RecordedPayment:
-        """A customer payment: its customer and what its `apply` sublist applies to which invoice."""
-        record = await self.session.get("customerPayment", internal_id, expand_sub_resources=True)
+    async def customer_payment(self, recorded: RecordedRef) -> RecordedPayment:
+        """A payment NetSuite holds: its customer and what its `apply` sublist applies to which
+        invoice; a customer deposit: its customer and sales order."""
+        if recorded.kind == "CustDep":
+            deposit = await self.session.get("customerDeposit", recorded.id)
+            return RecordedPayment(
+                customer_id=str((deposit.get("customer") or {}).get("id")),
+                applied=(),
+                sales_order_id=_opt_str((deposit.get("salesOrder") or {}).get("id")),
+                customer_deposit=True,
+            )
+        record = await self.session.get("customerPayment", recorded.id, expand_sub_resources=True)
         lines = (record.get("apply") or {}).get("items") or []
         return RecordedPayment(
             customer_id=str((record.get("customer") or {}).get("id")),
@@ -353,17 +406,40 @@ class FinanceGateway:
         except PermanentError as exc:
             raise RefusedByNetSuite(exc.code, str(exc)) from exc
 
+    async def upsert_customer_deposit(self, external_id: str, body: dict[str, Any]) -> str:
+        """Create or update our customer deposit; a refusal of it raises `RefusedByNetSuite`."""
+        try:
+            return await self.session.upsert("customerDeposit", external_id, body)
+        except PermanentError as exc:
+            raise RefusedByNetSuite(exc.code, str(exc)) from exc
+
     async def upsert_deposit(self, external_id: str, body: dict[str, Any]) -> str:
         # The sublists are sent whole: a repeated upsert replaces them instead of appending.
-        replace = [name for name in ("payment", "other") if name in body]
+        replace = [name for name in ("payment", "cashback") if name in body]
         return await self.session.upsert("deposit", external_id, body, replace=replace)
 
 
-def _invoice_row(row: dict[str, Any]) -> InvoiceRow:
+def _opt_str(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+def _open_invoice(row: dict[str, Any], id_key: str, entity_key: str) -> OpenInvoice:
+    return OpenInvoice(
+        str(row[id_key]), row.get(entity_key), _amount_due(row.get("unpaid")), _opt_str(row.get("currency"))
+    )
+
+
+def _recorded(rows: Sequence[dict[str, Any]], id_key: str) -> RecordedRef | None:
+    """Our payment (CustPymt) or customer deposit (CustDep) among the rows, if NetSuite holds it."""
+    found = next((r for r in rows if r.get("type") in ("CustPymt", "CustDep")), None)
+    return RecordedRef(str(found[id_key]), str(found["type"])) if found else None
+
+
+def _invoice_row(row: dict[str, Any], zone: tzinfo) -> InvoiceRow:
     return InvoiceRow(
         id=str(row["id"]),
         tran_id=str(row.get("tranid") or row["id"]),
-        created_at=_parse_ts(row["created"]),
+        created_at=_parse_ts(row["created"], zone),
         entity_id=row.get("entity"),
         external_id=row.get("externalid"),
         order_external_id=row.get("order_eid"),
@@ -372,7 +448,7 @@ def _invoice_row(row: dict[str, Any]) -> InvoiceRow:
         total=_money(row.get("total")),
         amount_paid=_money(row.get("paid")),
         amount_unpaid=_money(row.get("unpaid")),
-        modified_at=_parse_ts(row["modified"]) if row.get("modified") else None,
+        modified_at=_parse_ts(row["modified"], zone) if row.get("modified") else None,
         voided=row.get("voided") == "T",
     )
 

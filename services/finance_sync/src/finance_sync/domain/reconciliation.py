@@ -4,8 +4,11 @@ The cascade is Ordermentum's own (help article "How auto-reconciliation works wi
 
 * invoice sync: find the invoice (by number, or by our external id) and apply the payment,
   otherwise record it unapplied against the customer;
-* order sync: find the sales order by external id and apply to its invoice(s); an order not yet
-  invoiced leaves the payment unapplied;
+* order sync: find the sales order by external id and apply to its invoice(s); a payment for one
+  order not yet invoiced becomes a customer deposit on that sales order (outcome ``deposited``),
+  which NetSuite applies to the invoice when the order is billed (Oracle Help "Customer
+  Deposit": "After the order is filled, the deposit is applied against the invoice"); a payment
+  over several orders none of which is invoiced stays unapplied (a deposit names one order);
 * no invoice/order: match the customer and record the payment unapplied;
 * no customer: record nothing; the payment is reported `unmatched` for manual review.
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -35,11 +39,12 @@ ZERO = Decimal(0)
 
 @dataclass(frozen=True)
 class OpenInvoice:
-    """A NetSuite invoice a payment may be applied to."""
+    """A NetSuite invoice a payment may be applied to (`currency_id`: its currency's internal id)."""
 
     netsuite_id: str
     entity_id: str | None
     amount_due: Decimal
+    currency_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class AllocationMatch:
     found: bool
     entity_id: str | None = None
     invoices: tuple[OpenInvoice, ...] = ()
+    order: FoundOrder | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,16 @@ class FoundOrder:
 
     entity_id: str | None
     invoices: tuple[OpenInvoice, ...] = ()
+    netsuite_id: str | None = None
+    currency_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordedRef:
+    """Our payment as NetSuite holds it: a customer payment (``CustPymt``) or deposit (``CustDep``)."""
+
+    id: str
+    kind: str
 
 
 @dataclass(frozen=True)
@@ -75,7 +91,7 @@ class InvoiceLookup:
     """The invoices a payment's allocations name, in NetSuite id order, and our payment if held."""
 
     invoices: tuple[FoundInvoice, ...]
-    recorded_payment: str | None
+    recorded_payment: RecordedRef | None
 
 
 @dataclass(frozen=True)
@@ -83,15 +99,18 @@ class OrderLookup:
     """The sales orders (by external id) a payment's allocations name, and our payment if held."""
 
     orders: dict[str, FoundOrder]
-    recorded_payment: str | None
+    recorded_payment: RecordedRef | None
 
 
 @dataclass(frozen=True)
 class RecordedPayment:
-    """A customer payment NetSuite holds: its customer and (NetSuite invoice id, amount) applied."""
+    """A payment NetSuite holds: its customer and (NetSuite invoice id, amount) applied; or a
+    customer deposit (`customer_deposit`) on a sales order."""
 
     customer_id: str
     applied: tuple[tuple[str, Decimal], ...]
+    sales_order_id: str | None = None
+    customer_deposit: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,6 +128,10 @@ class PaymentPlan:
     customer_id: str | None
     applications: tuple[Application, ...] = ()
     reasons: tuple[str, ...] = field(default=())
+    sales_order_id: str | None = None
+    """The sales order a ``deposited`` payment's customer deposit is linked to."""
+    currency_id: str | None = None
+    """The NetSuite currency of the documents paid (None: NetSuite's default, the customer's)."""
 
     @property
     def reason(self) -> str | None:
@@ -127,6 +150,8 @@ class PaymentPlan:
                 for a in self.applications
             ],
             "reasons": list(self.reasons),
+            "sales_order_id": self.sales_order_id,
+            "currency_id": self.currency_id,
         }
 
     @classmethod
@@ -139,6 +164,8 @@ class PaymentPlan:
                 for a in document.get("applications", [])
             ),
             reasons=tuple(document.get("reasons", [])),
+            sales_order_id=document.get("sales_order_id"),
+            currency_id=document.get("currency_id"),
         )
 
 
@@ -170,6 +197,7 @@ def plan_payment(
     if not matches:
         reasons.append("the payment has no allocations")
     applied: dict[str, Decimal] = {}
+    currencies = {i.netsuite_id: i.currency_id for m in matches for i in m.invoices}
     om_ids: dict[str, str | None] = {}
     due: dict[str, Decimal] = {}
     payment_left = payment.amount
@@ -199,22 +227,60 @@ def plan_payment(
         if left > 0:
             reasons.append(f"{left} of {match.label} exceeds what is due and stays unapplied")
     applications = tuple(Application(om_ids[ns_id], ns_id, amount) for ns_id, amount in applied.items())
+    currency = next(
+        (currencies[a.netsuite_invoice_id] for a in applications if currencies.get(a.netsuite_invoice_id)),
+        None,
+    )
+    if not applications and sync_type == SyncType.ORDERS:
+        deposit = _deposit_on_order(matches, customer)
+        if deposit is not None:
+            return PaymentPlan(
+                outcome="deposited",
+                customer_id=customer,
+                reasons=(
+                    f"{deposit.label} is not invoiced yet: recorded as a customer deposit on its sales order",
+                ),
+                sales_order_id=deposit.order.netsuite_id if deposit.order else None,
+                currency_id=deposit.order.currency_id if deposit.order else None,
+            )
     return PaymentPlan(
         outcome="applied" if applications else "unapplied",
         customer_id=customer,
         applications=applications,
         reasons=tuple(reasons),
+        currency_id=currency,
     )
 
 
+def _deposit_on_order(matches: Sequence[AllocationMatch], customer: str) -> AllocationMatch | None:
+    """The one order of the customer's that the payment is for, when none is invoiced yet."""
+    found = [m for m in matches if m.found and (m.entity_id is None or m.entity_id == customer)]
+    orders = {m.order.netsuite_id for m in found if m.order is not None}
+    if len(found) != len(matches) or len(orders) != 1 or any(m.invoices for m in found):
+        return None
+    return found[0]
+
+
 def adopt_recorded(
-    customer_id: str, applied: Sequence[tuple[str, Decimal]], invoice_ids: dict[str, str | None]
+    customer_id: str,
+    applied: Sequence[tuple[str, Decimal]],
+    invoice_ids: dict[str, str | None],
+    *,
+    sales_order_id: str | None = None,
+    customer_deposit: bool = False,
 ) -> PaymentPlan:
     """The plan of a payment NetSuite already holds (ledger lost or never written): kept as it is.
 
     Re-planning it would see its own applications already reducing the amounts due and could
     rewrite them; the record in NetSuite is the truth.
     """
+    if customer_deposit:
+        return PaymentPlan(
+            outcome="deposited",
+            customer_id=customer_id,
+            reasons=("the payment was already recorded in NetSuite as a customer deposit; it is kept",),
+            sales_order_id=sales_order_id,
+        )
     applications = tuple(Application(invoice_ids.get(ns_id), ns_id, amount) for ns_id, amount in applied)
     return PaymentPlan(
         outcome="applied" if applications else "unapplied",
@@ -224,17 +290,33 @@ def adopt_recorded(
     )
 
 
+def _booking_date(moment: datetime) -> str:
+    """The calendar date of a source timestamp in its own offset (CONTRACTS.md, 2026-12-07):
+    ``2026-11-27T08:02:11+11:00`` books 2026-11-27, not the UTC date 2026-11-26."""
+    return moment.date().isoformat()
+
+
 def customer_payment_body(
     payment: Payment, plan: PaymentPlan, classification: TransactionClassification
 ) -> dict[str, Any]:
-    """The NetSuite customerPayment (REST field names; `customer`, not `entity`)."""
+    """The NetSuite customerPayment (REST field names, 2026.1 REST API Browser ``customerPayment``).
+
+    ``autoApply`` false: NetSuite pre-fills ``apply`` with every open invoice of the customer and
+    would otherwise apply the payment to the oldest; the lines sent (keyed by ``doc``, Oracle
+    Help "Deposit Application": apply lines are identified by ``doc``) apply exactly our invoices,
+    the others stay unapplied. ``undepFunds`` is left out: the browser types it as an object
+    whose values are unpublished, and NetSuite's default posts a payment to Undeposited Funds,
+    which the payout's bank deposit then collects (UNCONFIRMED without a sandbox).
+    """
     body: dict[str, Any] = {
         "customer": {"id": plan.customer_id},
         "payment": payment.amount,
-        "tranDate": payment.paid_at.date().isoformat(),
-        "undepFunds": True,
+        "tranDate": _booking_date(payment.paid_at),
+        "autoApply": False,
         "memo": f"Ordermentum payment {payment.reference or payment.id}",
     }
+    if plan.currency_id:
+        body["currency"] = {"id": plan.currency_id}
     body.update(_classification(classification))
     if plan.applications:
         body["apply"] = {
@@ -243,6 +325,24 @@ def customer_payment_body(
                 for a in plan.applications
             ]
         }
+    return body
+
+
+def customer_deposit_body(
+    payment: Payment, plan: PaymentPlan, classification: TransactionClassification
+) -> dict[str, Any]:
+    """The NetSuite customerDeposit of a payment for an order not yet invoiced (2026.1 browser
+    ``customerDeposit``: ``customer``, ``salesOrder``, ``payment``, ``currency``, ``tranDate``)."""
+    body: dict[str, Any] = {
+        "customer": {"id": plan.customer_id},
+        "salesOrder": {"id": plan.sales_order_id},
+        "payment": payment.amount,
+        "tranDate": _booking_date(payment.paid_at),
+        "memo": f"Ordermentum payment {payment.reference or payment.id}",
+    }
+    if plan.currency_id:
+        body["currency"] = {"id": plan.currency_id}
+    body.update(_classification(classification))
     return body
 
 
@@ -279,22 +379,24 @@ def deposit_body(
     fees: Decimal = ZERO,
     fees_account_id: str | None = None,
 ) -> dict[str, Any]:
-    """The NetSuite bank deposit holding the given customer payments.
+    """The NetSuite bank deposit holding the given customer payments (or customer deposits).
 
-    With a fees account, the payout's fees are a negative ``other`` line to it, so the deposit
-    equals the amount that reached the bank (the payments less the fees).
+    Payment lines are keyed by the payment's internal ``id`` (an integer) with ``deposit`` true
+    (2026.1 REST API Browser ``deposit-paymentElement``: it has no ``doc``). With a fees account,
+    the payout's fees are a ``cashback`` line to it (``deposit-cashbackElement``: money withheld
+    from the deposit), so the deposit equals the amount that reached the bank.
     """
     body: dict[str, Any] = {
         "account": {"id": account_id},
         "tranDate": tran_date,
         "memo": memo,
-        "payment": {"items": [{"doc": {"id": pid}, "deposit": True} for pid in payment_ids]},
+        "payment": {"items": [{"id": int(pid), "deposit": True} for pid in payment_ids]},
     }
     body.update(_classification(classification))
     if fee_booking(fees, fees_account_id).booked and fees_account_id is not None:
-        line: dict[str, Any] = {"account": {"id": fees_account_id}, "amount": -fees, "memo": f"Fees: {memo}"}
+        line: dict[str, Any] = {"account": {"id": fees_account_id}, "amount": fees, "memo": f"Fees: {memo}"}
         line.update(_classification(classification))
-        body["other"] = {"items": [line]}
+        body["cashback"] = {"items": [line]}
     return body
 
 
@@ -309,13 +411,15 @@ def _classification(classification: TransactionClassification) -> dict[str, Any]
     return out
 
 
-def reconciliation_data(
-    payment_id: str, plan: PaymentPlan, netsuite_payment_id: str | None
-) -> PaymentReconciliation:
+def reconciliation_data(payment_id: str, plan: PaymentPlan, netsuite_id: str | None) -> PaymentReconciliation:
+    """The outcome event's data; `netsuite_id` is the customer payment, or the customer deposit
+    when the payment was ``deposited``."""
+    deposited = plan.outcome == "deposited"
     return PaymentReconciliation(
         payment_id=payment_id,
         outcome=plan.outcome,
-        netsuite_payment_id=netsuite_payment_id,
+        netsuite_payment_id=None if deposited else netsuite_id,
+        netsuite_customer_deposit_id=netsuite_id if deposited else None,
         applied_to=tuple(
             AppliedAmount(invoice_id=a.invoice_id, netsuite_invoice_id=a.netsuite_invoice_id, amount=a.amount)
             for a in plan.applications

@@ -20,7 +20,7 @@ from finance_sync.domain.documents import (
     InvoiceVersion,
     PaymentChange,
 )
-from finance_sync.domain.reconciliation import InvoiceLookup, OrderLookup, RecordedPayment
+from finance_sync.domain.reconciliation import InvoiceLookup, OrderLookup, RecordedPayment, RecordedRef
 from om_contracts import IntegrationSettings
 from om_platform.mappings import Kind, MappedEntity
 
@@ -136,13 +136,15 @@ class DocumentFeeds(Protocol):
 class ReconciliationGateway(Protocol):
     """What auto-reconciliation asks NetSuite and writes there.
 
-    `upsert_customer_payment` raises `RefusedByNetSuite` when NetSuite refuses the payment.
+    `upsert_customer_payment` and `upsert_customer_deposit` raise `RefusedByNetSuite` when
+    NetSuite refuses the record.
     """
 
     async def find_invoices(
         self, external_ids: Sequence[str], numbers: Sequence[str], payment_external_id: str
     ) -> InvoiceLookup: ...
     async def find_orders(self, external_ids: Sequence[str], payment_external_id: str) -> OrderLookup: ...
-    async def customer_payment(self, internal_id: str) -> RecordedPayment: ...
+    async def customer_payment(self, recorded: RecordedRef) -> RecordedPayment: ...
     async def upsert_customer_payment(self, external_id: str, body: dict[str, Any]) -> str: ...
+    async def upsert_customer_deposit(self, external_id: str, body: dict[str, Any]) -> str: ...
     async def upsert_deposit(self, external_id: str, body: dict[str, Any]) -> str: ...

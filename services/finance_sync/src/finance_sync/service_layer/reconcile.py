@@ -8,13 +8,15 @@ Idempotency, whatever is replayed or retried (ledger ``reconciliations``):
    that plans it also asks for ``OM-PAY-<id>`` in the same SuiteQL request: a payment NetSuite
    already holds (ledger lost, another deployment) is adopted as it is, never re-planned;
 2. the customer payment is upserted by external id ``OM-PAY-<id>`` (PUT eid), which NetSuite
-   turns into "create once, then update with the same values";
+   turns into "create once, then update with the same values"; a payment for an order not yet
+   invoiced (plan ``deposited``) is upserted as a customer deposit on the order's sales order
+   under the same external id (external ids are unique per record type);
 3. the outcome event (fixed event id) is published, then the entry is marked `published` with
    the NetSuite id and the event; a replay of a published payment does nothing, a retry before
    that repeats the same upsert and the same event id.
 
 A payout is deposited (``OM-PAYOUT-<id>``) with the payments the ledger recorded in NetSuite;
-its fees are a negative line to ``auto_reconciliation.fees_account_id`` when the integration
+its fees are a cash-back line to ``auto_reconciliation.fees_account_id`` when the integration
 names one (the deposit then equals the net amount), otherwise the deposit is gross and the
 outcome says so (``fees_booked`` false, with the reason).
 Payments not recorded yet make the payout fail as transient (the edge retries it with backoff,
@@ -40,8 +42,10 @@ from typing import Any
 from finance_sync.domain.reconciliation import (
     AllocationMatch,
     PaymentPlan,
+    RecordedRef,
     adopt_recorded,
     allocation_label,
+    customer_deposit_body,
     customer_payment_body,
     deposit_body,
     fee_booking,
@@ -176,11 +180,17 @@ class Reconciler:
             )
         netsuite_id: str | None = None
         if plan.customer_id is not None:
-            body = customer_payment_body(payment, plan, integration.auto_reconciliation.payment)
+            eid = external_id(ExternalIdKind.PAYMENT, payment.id)
+            classification = integration.auto_reconciliation.payment
             try:
-                netsuite_id = await gateway.upsert_customer_payment(
-                    external_id(ExternalIdKind.PAYMENT, payment.id), body
-                )
+                if plan.outcome == "deposited":
+                    netsuite_id = await gateway.upsert_customer_deposit(
+                        eid, customer_deposit_body(payment, plan, classification)
+                    )
+                else:
+                    netsuite_id = await gateway.upsert_customer_payment(
+                        eid, customer_payment_body(payment, plan, classification)
+                    )
             except RefusedByNetSuite as exc:
                 await self.ledger.forget_plan(supplier_id, PAYMENT, payment.id)
                 raise PermanentFailure(
@@ -214,15 +224,21 @@ class Reconciler:
         return plan_payment(payment, integration.sync_type, matches, mapped.get(payment.customer.id))
 
     async def _adopt(
-        self, netsuite_id: str, matches: list[AllocationMatch], gateway: ReconciliationGateway
+        self, recorded: RecordedRef, matches: list[AllocationMatch], gateway: ReconciliationGateway
     ) -> PaymentPlan:
-        record = await gateway.customer_payment(netsuite_id)
+        record = await gateway.customer_payment(recorded)
         invoice_ids = {inv.netsuite_id: m.allocation.invoice_id for m in matches for inv in m.invoices}
-        return adopt_recorded(record.customer_id, record.applied, invoice_ids)
+        return adopt_recorded(
+            record.customer_id,
+            record.applied,
+            invoice_ids,
+            sales_order_id=record.sales_order_id,
+            customer_deposit=record.customer_deposit,
+        )
 
     async def _match_invoices(
         self, payment: Payment, payment_eid: str, gateway: ReconciliationGateway
-    ) -> tuple[list[AllocationMatch], str | None]:
+    ) -> tuple[list[AllocationMatch], RecordedRef | None]:
         eids = [
             external_id(ExternalIdKind.INVOICE, a.invoice_id) for a in payment.allocations if a.invoice_id
         ]
@@ -246,7 +262,7 @@ class Reconciler:
 
     async def _match_orders(
         self, payment: Payment, payment_eid: str, gateway: ReconciliationGateway
-    ) -> tuple[list[AllocationMatch], str | None]:
+    ) -> tuple[list[AllocationMatch], RecordedRef | None]:
         eids = sorted(
             {external_id(ExternalIdKind.ORDER, a.order_id) for a in payment.allocations if a.order_id}
         )
@@ -262,7 +278,7 @@ class Reconciler:
             if order is None:
                 matches.append(AllocationMatch(allocation, label, found=False))
                 continue
-            matches.append(AllocationMatch(allocation, label, True, order.entity_id, order.invoices))
+            matches.append(AllocationMatch(allocation, label, True, order.entity_id, order.invoices, order))
         return matches, found.recorded_payment
 
     # -- payouts ------------------------------------------------------------------------------
