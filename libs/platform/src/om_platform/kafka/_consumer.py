@@ -89,6 +89,10 @@ KafkaMessage = Annotated[KafkaStreamMessage, _CurrentMessage()]
 DEAD_LETTER_CONCURRENCY = 16
 """Dead letters one consumer publishes at once (each in its own task, outside every lane)."""
 
+DECODE_INLINE_BYTES = 65_536
+"""Values up to this size are decoded on the event loop (well under a millisecond); larger ones in
+a worker thread (the edge awaits it, so records of a partition are still taken in order)."""
+
 _DEAD_LETTERS = "\x00dead-letters"  # the scheduler tenant of dead letters: never a supplier id
 MAX_DECODER_REASON = 300
 
@@ -255,7 +259,13 @@ class TopicConsumer(Generic[PayloadT]):
             timestamp_ms=record.timestamp,
         )
         try:
-            decoded = self._decode(record.value, ctx)
+            value = record.value
+            if value is not None and len(value) > DECODE_INLINE_BYTES:
+                # Bounded (om_contracts limits), but a large value still costs milliseconds of
+                # CPU: off the loop, so heartbeats, lease renewals and health checks keep time.
+                decoded = await asyncio.to_thread(self._decode, value, ctx)
+            else:
+                decoded = self._decode(value, ctx)
         except Exception as exc:  # whatever a decoder raises, the record cannot be understood
             invalid = exc if isinstance(exc, InvalidEvent) else _decoder_failure(exc)
             self._track(tp, offsets)
