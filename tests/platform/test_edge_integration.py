@@ -12,6 +12,7 @@ import asyncio
 import json
 
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from .edge_harness import Edge, Probe, rec
 
@@ -112,3 +113,34 @@ async def test_events_of_one_record_are_applied_in_order_while_others_run_concur
     for lane in ("ord_0", "ord_1", "ord_2"):
         order = [p["n"] for p in probe.processed if p["lane"] == lane]
         assert order == sorted(order)
+
+
+async def _dead_letters_in(edge: Edge) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=edge.bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        tp = TopicPartition(edge.topic + ".dlq", 0)
+        return int((await consumer.end_offsets([tp]))[tp])
+    finally:
+        await consumer.stop()
+
+
+async def test_a_revoked_partition_stops_its_retrying_record_and_its_new_owner_processes_it(
+    edge: Edge,
+) -> None:
+    # Issue 23: on revoke the edge used to wait for the partition's jobs, so a record retrying on
+    # the old owner ran out of retries there and was dead-lettered instead of reaching the new one.
+    retrying = Probe(fault=True)
+    old = await edge.start(retrying, service_name="edge-z-old", retry_max_elapsed_s=2.0)
+    await edge.produce(rec(1, "transient"))
+    await asyncio.wait_for(retrying.attempted.wait(), 20)
+
+    owner = Probe()  # consumers sort by member id, which starts with the client id: this one first
+    await edge.start(owner, service_name="edge-a-new")
+    await owner.wait_for(lambda: [p["n"] for p in owner.processed] == [1], timeout=30)
+
+    [consumer] = old.consumers
+    assert consumer.jobs_running == 0  # nothing of the revoked partition still runs on the old owner
+    assert retrying.processed == []
+    await edge.wait_committed(1)
+    assert await _dead_letters_in(edge) == 0
