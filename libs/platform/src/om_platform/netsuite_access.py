@@ -33,7 +33,7 @@ from om_netsuite import (
     TbaAuth,
     TbaCredentials,
 )
-from om_platform.connections import ConnectionMonitor
+from om_platform.connections import ConnectionMonitor, credentials_fingerprint
 from om_platform.metrics import Metrics
 
 #: The budget's collection in `NETSUITE_BUDGET_DATABASE`: one document per account in use.
@@ -108,7 +108,12 @@ class NetSuiteAccess:
             cached = (fingerprint, auth)
             self._auth[supplier_id] = cached
         guard = (
-            self._connections.guard(supplier_id, integration.account_id, probe=probe)
+            self._connections.guard(
+                supplier_id,
+                integration.account_id,
+                probe=probe,
+                credentials=credentials_fingerprint(integration),
+            )
             if self._connections is not None
             else None
         )

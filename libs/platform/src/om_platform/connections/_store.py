@@ -6,7 +6,8 @@ like the budget: they use one NetSuite account per supplier):
     {_id: supplier_id, state, since, version, previous_state, service, detail, record_type,
      account_id, last_error: {code, message}, changed_at,
      published, publish_claim_until,          the outbox flag of the status event
-     next_probe_at, probe_failures}           the probe schedule while the breaker is open
+     next_probe_at, probe_failures,           the probe schedule while the breaker is open
+     credentials}                             fingerprint of the credentials refused (auth_failed)
 
 A supplier without a document is `connected` (version 0). Every transition is one conditional
 write on `version` (compare-and-set): of the processes that saw the same change, exactly one
@@ -53,6 +54,7 @@ def status_of(document: dict[str, Any]) -> Status:
         published=bool(document.get("published", True)),
         next_probe_at=_aware(document.get("next_probe_at")),
         probe_failures=int(document.get("probe_failures", 0)),
+        credentials=document.get("credentials"),
     )
 
 
