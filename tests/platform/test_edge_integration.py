@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from .edge_harness import Edge, Probe, rec
+from om_platform.kafka import DECODE_INLINE_BYTES, Decoded, RecordContext, Skip
+
+from .edge_harness import Edge, Probe, decode, rec
 
 pytestmark = pytest.mark.integration
 
@@ -144,3 +148,18 @@ async def test_a_revoked_partition_stops_its_retrying_record_and_its_new_owner_p
     assert retrying.processed == []
     await edge.wait_committed(1)
     assert await _dead_letters_in(edge) == 0
+
+
+async def test_a_large_value_is_decoded_off_the_event_loop_and_a_small_one_on_it(edge: Edge) -> None:
+    threads: dict[int, bool] = {}
+
+    def decoder(raw: bytes | None, ctx: RecordContext) -> Decoded[dict[str, Any]] | Skip:
+        decoded = decode(raw, ctx)
+        threads[ctx.offset] = threading.current_thread() is threading.main_thread()
+        return decoded
+
+    probe = Probe()
+    await edge.start(probe, decoder=decoder)
+    await edge.produce(rec(0), {**rec(1), "pad": "P" * (DECODE_INLINE_BYTES + 1)})
+    await probe.wait_for(lambda: len(probe.processed) == 2)
+    assert threads == {0: True, 1: False}  # the loop runs in the main thread here
