@@ -5,19 +5,28 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from om_contracts import (
+    CUSTOMERS_TOPIC,
     INTEGRATIONS_TOPIC,
+    INVOICES_TOPIC,
     KEY_PATH,
     MAX_EVENT_BYTES,
     MAX_JSON_DEPTH,
+    MAX_JSON_NODES,
+    MAX_LOCATION_IDS,
+    MAX_MAPPINGS,
     MAX_NUMBER_DIGITS,
+    MAX_TAX_CODES,
     ORDERS_TOPIC,
     PAYMENTS_TOPIC,
+    PRODUCTS_TOPIC,
     ContractViolation,
+    IntegrationConfigured,
     JsonRefused,
     OrderPlaced,
     Tombstone,
@@ -264,7 +273,7 @@ def test_numbers_netsuite_would_not_book_as_sent_are_refused(
     ("number", "reason"),
     [
         ("42.5e0", "must be written without an exponent"),
-        ("1e400", "must be written without an exponent"),
+        ("1e400", f"has more than {MAX_NUMBER_DIGITS} digits in full"),
         ("-0", "must not be negative or carry a minus sign"),
         ("NaN", "non-finite number NaN"),
         ("Infinity", "non-finite number Infinity"),
@@ -290,3 +299,176 @@ def test_payout_amounts_are_bookable_amounts(wrap: Wrap, fixture_text: Text, fie
     event = json.loads(wrap("payout.settled", fixture_text("payout.json")))
     event["data"][field] = "-1.00"
     assert (f"data.{field}", "must not be negative or carry a minus sign") in problems(PAYMENTS_TOPIC, event)
+
+
+# -- numbers bounded by their value, before any conversion (issue 23) --------------------------
+
+HUGE_EXPONENTS = ["1e15000000", "1e100000000", "-1.5E+99", "1e41", "12345e36", "1e-41", "1E+0000000000000099"]
+
+
+@pytest.fixture
+def no_exponent_conversion(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if the decoder converts a number written with an exponent at all."""
+
+    def converted(token: str) -> Any:
+        raise AssertionError(f"{token[:20]} was converted before its magnitude was checked")
+
+    monkeypatch.setattr("om_contracts._json.ExponentDecimal", converted)
+
+
+@pytest.mark.parametrize("number", HUGE_EXPONENTS)
+@pytest.mark.usefixtures("no_exponent_conversion")
+def test_an_exponent_number_too_large_for_the_bound_is_refused_from_its_text(number: str) -> None:
+    with pytest.raises(JsonRefused, match=f"more than {MAX_NUMBER_DIGITS} digits in full"):
+        loads('{"n": ' + number + "}")
+
+
+@pytest.mark.parametrize("number", ["1e39", "1.5e38", "1e-38", "42.5e0", "1E+0000000000000009"])
+def test_an_exponent_number_within_the_bound_still_decodes(number: str) -> None:
+    assert loads('{"n": ' + number + "}")["n"] == Decimal(number)
+
+
+def _numeric_leaves(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every leaf of an event's data that is a number or a string of digits (amounts, ids, limits)."""
+    if isinstance(value, dict):
+        return [leaf for name, item in value.items() for leaf in _numeric_leaves(item, (*path, name))]
+    if isinstance(value, list):
+        return [leaf for n, item in enumerate(value) for leaf in _numeric_leaves(item, (*path, n))]
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    if numeric or (isinstance(value, str) and re.fullmatch(r"[0-9.,]+", value)):
+        return [path]
+    return []
+
+
+def _every_topic_example(wrap: Wrap, fixture_text: Text, integration_text: str) -> list[tuple[str, bytes]]:
+    order = fixture_text("order.json").strip()
+    invoice = order[:-1] + ', "order_id": "ord_8f3a2c", "issued_at": "2026-11-25T08:00:00+11:00"}'
+    return [
+        (ORDERS_TOPIC, wrap("order.placed", order)),
+        (INVOICES_TOPIC, wrap("invoice.issued", invoice)),
+        (CUSTOMERS_TOPIC, wrap("customer.upserted", fixture_text("customer.json"))),
+        (PRODUCTS_TOPIC, wrap("product.upserted", fixture_text("product.json"))),
+        (PAYMENTS_TOPIC, wrap("payment.succeeded", fixture_text("payment.json"))),
+        (PAYMENTS_TOPIC, wrap("payout.settled", fixture_text("payout.json"))),
+        (INTEGRATIONS_TOPIC, wrap("integration.netsuite.configured", integration_text)),
+    ]
+
+
+@pytest.mark.usefixtures("no_exponent_conversion")
+def test_a_huge_exponent_in_every_numeric_field_of_every_topic_is_refused_before_conversion(
+    wrap: Wrap, fixture_text: Text, integration_text: str
+) -> None:
+    checked = 0
+    for topic, raw in _every_topic_example(wrap, fixture_text, integration_text):
+        parse_event(topic, raw, key=b"sup_7c1e")  # the example itself is valid
+        event = json.loads(raw)
+        for path in [("occurred_at",), *(("data", *leaf) for leaf in _numeric_leaves(event["data"]))]:
+            target = event
+            for part in path[:-1]:
+                target = target[part]
+            saved, target[path[-1]] = target[path[-1]], "\x00NUMBER\x00"
+            text = json.dumps(event).replace('"\\u0000NUMBER\\u0000"', "1e15000000")
+            target[path[-1]] = saved
+            [(where, reason)] = problems(topic, text.encode())
+            assert (where, reason) == (
+                "",
+                f"a number written with an exponent has more than {MAX_NUMBER_DIGITS} digits in full",
+            ), path
+            checked += 1
+    assert checked >= 40  # every amount, quantity, rate, id of digits and integer setting
+
+
+# -- integer settings are strict, nested JSON and lists are bounded ----------------------------
+
+
+@pytest.mark.parametrize("value", ["5.0", '"5"', "true", "5e0", "5.5"])
+@pytest.mark.parametrize("field", ["concurrency_limit", "interval_minutes"])
+def test_integer_settings_take_json_integers_only(
+    wrap: Wrap, integration_text: str, field: str, value: str
+) -> None:
+    event = json.loads(wrap("integration.netsuite.configured", integration_text))
+    target = event["data"] if field == "concurrency_limit" else event["data"]["stock"]
+    target[field] = "\x00N\x00"
+    text = json.dumps(event).replace('"\\u0000N\\u0000"', value)
+    found = problems(INTEGRATIONS_TOPIC, text.encode())
+    path = "data." + ("" if field == "concurrency_limit" else "stock.") + field
+    assert [where for where, _ in found] == [path]
+    assert "integer" in found[0][1]
+
+
+def _with_settings(wrap: Wrap, integration_text: str, **changes: Any) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads(wrap("integration.netsuite.configured", integration_text))
+    for name, value in changes.items():
+        if name == "location_ids":
+            event["data"]["stock"][name] = value
+        else:
+            event["data"][name] = value
+    return event
+
+
+@pytest.mark.parametrize(
+    ("location_ids", "reason"),
+    [
+        ("[" * 40 + "]" * 40, "must be a comma-separated list of numbers such as '3,1,2'"),
+        ("[1e15000000]", "must be a comma-separated list of numbers such as '3,1,2'"),
+        ("[" + "7" * 5000 + "]", "must be a comma-separated list of numbers such as '3,1,2'"),
+        (
+            json.dumps([str(n) for n in range(90_000)]),
+            f"has 90000 entries; at most {MAX_LOCATION_IDS} are accepted",
+        ),
+        (",".join(["3"] * (MAX_LOCATION_IDS + 1)), f"has {MAX_LOCATION_IDS + 1} entries; at most"),
+        ([str(n) for n in range(MAX_LOCATION_IDS + 1)], f"has {MAX_LOCATION_IDS + 1} entries; at most"),
+    ],
+)
+@pytest.mark.usefixtures("no_exponent_conversion")
+def test_location_ids_go_through_the_bounded_decoder_and_their_bound(
+    wrap: Wrap, integration_text: str, location_ids: Any, reason: str
+) -> None:
+    event = _with_settings(wrap, integration_text, location_ids=location_ids)
+    [(where, found)] = problems(INTEGRATIONS_TOPIC, event)
+    assert where == "data.stock.location_ids"
+    assert found.startswith(reason)
+
+
+def test_location_ids_up_to_the_bound_are_accepted(wrap: Wrap, integration_text: str) -> None:
+    ids = [str(n + 1) for n in range(MAX_LOCATION_IDS)]
+    for given in (ids, ",".join(ids), json.dumps(ids)):
+        event = parse_event(
+            INTEGRATIONS_TOPIC, json.dumps(_with_settings(wrap, integration_text, location_ids=given))
+        )
+        assert isinstance(event, IntegrationConfigured)
+        assert event.data.stock.location_ids == tuple(ids)
+
+
+@pytest.mark.parametrize(
+    ("field", "bound"),
+    [("tax_codes", MAX_TAX_CODES), ("product_mappings", MAX_MAPPINGS), ("customer_mappings", MAX_MAPPINGS)],
+)
+def test_maps_of_the_settings_have_a_bound(wrap: Wrap, integration_text: str, field: str, bound: int) -> None:
+    entries = {f"0.{n:04d}" if field == "tax_codes" else f"id_{n}": "7" for n in range(bound + 1)}
+    event = _with_settings(wrap, integration_text, **{field: entries})
+    assert problems(INTEGRATIONS_TOPIC, event) == [
+        (f"data.{field}", f"has {bound + 1} entries; at most {bound} are accepted")
+    ]
+    del entries[next(iter(entries))]
+    assert isinstance(
+        parse_event(
+            INTEGRATIONS_TOPIC, json.dumps(_with_settings(wrap, integration_text, **{field: entries}))
+        ),
+        IntegrationConfigured,
+    )
+
+
+@pytest.mark.parametrize("item", ["1", "1.5", "{}", "[]", "1e3"])
+def test_a_value_with_more_objects_arrays_and_numbers_than_the_bound_is_refused(item: str) -> None:
+    many = "[" + ",".join([item] * (MAX_JSON_NODES + 1)) + "]"
+    with pytest.raises(JsonRefused, match=f"more than {MAX_JSON_NODES:,} objects, arrays and numbers"):
+        loads('{"pad": ' + many + "}")
+    assert (
+        len(loads('{"pad": [' + ",".join([item] * (MAX_JSON_NODES - 2)) + "]}")["pad"]) == MAX_JSON_NODES - 2
+    )
+
+
+def test_brackets_that_cannot_match_are_refused_before_parsing() -> None:
+    with pytest.raises(JsonRefused, match="JSON brackets do not match"):
+        loads("]" * 100 + "[]" * 40)

@@ -159,7 +159,7 @@ async def test_operator_commands_rewind_a_cursor_and_run_the_features_now(
     assert [e["data"]["order_id"] for e in events] == ["ord_cmd"]
 
 
-class Breaker:
+class Breaker(AlwaysConnected):
     """A `ConnectionView` a test opens and closes (the monitor's own is tested in tests/platform)."""
 
     def __init__(self) -> None:

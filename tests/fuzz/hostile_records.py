@@ -11,7 +11,9 @@ Each record says what must become of it in every service that consumes its topic
 The hostile kinds follow the issue: malformed JSON, non-JSON bytes, empty values, null keys,
 missing or mistyped envelope fields, unknown event types, unknown suppliers, values just over
 1 MiB (and some over the dead-letter topic's limit), nesting 10,000 deep, 5,000-digit numbers,
-invalid UTF-8, NaN/Infinity/1e400, float money, ids with ``/ .. # ? % space``, NUL and non-Latin
+invalid UTF-8, NaN/Infinity/1e400, exponent numbers (``1e15000000``) in every numeric field,
+``location_ids`` as JSON in a string (deep, huge exponent, 50,000 ids), settings lists and maps over
+their bound, float money, ids with ``/ .. # ? % space``, NUL and non-Latin
 characters, hostile account ids, keys that differ from the supplier, plus hostile headers.
 """
 
@@ -29,6 +31,9 @@ from om_contracts import (
     INTEGRATIONS_TOPIC,
     INVOICES_TOPIC,
     MAX_EVENT_BYTES,
+    MAX_LOCATION_IDS,
+    MAX_MAPPINGS,
+    MAX_TAX_CODES,
     ORDERS_TOPIC,
     PAYMENTS_TOPIC,
     PRODUCTS_TOPIC,
@@ -49,6 +54,24 @@ HOSTILE_ACCOUNT_IDS = (
     "1234567_SB",
 )
 OCCURRED_AT = "2026-11-24T09:15:00+11:00"
+NUMERIC_NAMES = frozenset(
+    {"quantity", "unit_price", "tax_rate", "amount", "fees", "subtotal", "tax", "total", "freight"}
+    | {"concurrency_limit", "interval_minutes"}
+)
+
+
+def _numeric_paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Paths of every numeric field (amounts, quantities, rates, integer settings) in an event's data."""
+    if isinstance(value, dict):
+        return [
+            found
+            for name, item in value.items()
+            for found in ([(*path, name)] if name in NUMERIC_NAMES and not isinstance(item, dict) else [])
+            + _numeric_paths(item, (*path, name))
+        ]
+    if isinstance(value, list):
+        return [found for n, item in enumerate(value) for found in _numeric_paths(item, (*path, n))]
+    return []
 
 
 @dataclass
@@ -210,8 +233,11 @@ class HostileRecords:
         ]
         if topic in (ORDERS_TOPIC, INVOICES_TOPIC, PAYMENTS_TOPIC):
             common += [("float_money", self.float_money), ("unbookable_number", self.unbookable_number)]
+        common += [("exponent_number", self.exponent_number)] * 2
         if topic == INTEGRATIONS_TOPIC:
             common += [("hostile_account_id", self.hostile_account_id)] * 3
+            common += [("json_in_string_settings", self.json_in_string_settings)] * 2
+            common += [("oversized_list", self.oversized_list)] * 2
         return common
 
     def malformed_json(self, topic: str) -> Produced:
@@ -307,6 +333,43 @@ class HostileRecords:
                 name = field_name.split(b":")[0]
                 return self.record(topic, text.replace(field_name, name + b": " + bad), "", "invalid")
         raise AssertionError("no number to break")
+
+    def exponent_number(self, topic: str) -> Produced:
+        """A number whose value has millions of digits in a few characters, in one numeric field."""
+        event = self.base(topic, self.stranger())
+        fields = _numeric_paths(event["data"]) or [("name",)]  # customers and products have none
+        path = self.rng.choice(fields)
+        target = event["data"]
+        for part in path[:-1]:
+            target = target[part]
+        target[path[-1]] = "\x00NUMBER\x00"
+        number = self.rng.choice(["1e15000000", "1e100000000", "-9.9E+999999", "1e-5000000", "1e41"])
+        text = json.dumps(event).replace('"\\u0000NUMBER\\u0000"', number)
+        return self.record(topic, text.encode(), "", "invalid", key=event["supplier_id"].encode())
+
+    def json_in_string_settings(self, topic: str) -> Produced:
+        """`location_ids` as a JSON string nested too deep, with a huge exponent or too many ids."""
+        event = self.base(topic, self.stranger())
+        event["data"].setdefault("stock", {})["location_ids"] = self.rng.choice(
+            ["[" * 5000 + "]" * 5000, "[1e15000000]", "[" + "9" * 5000 + "]", json.dumps(list(range(50_000)))]
+        )
+        return self.record(topic, event, "", "invalid")
+
+    def oversized_list(self, topic: str) -> Produced:
+        """A list or map of the settings over its documented bound."""
+        event = self.base(topic, self.stranger())
+        name = self.rng.choice(["location_ids", "location_string", "tax_codes", "product_mappings"])
+        if name == "location_ids":
+            event["data"].setdefault("stock", {})["location_ids"] = [
+                str(n) for n in range(MAX_LOCATION_IDS + 1)
+            ]
+        elif name == "location_string":
+            event["data"].setdefault("stock", {})["location_ids"] = ",".join(str(n) for n in range(20_000))
+        elif name == "tax_codes":
+            event["data"]["tax_codes"] = {f"0.{n:05d}": "7" for n in range(MAX_TAX_CODES + 1)}
+        else:
+            event["data"]["product_mappings"] = {f"prd_{n}": "7" for n in range(MAX_MAPPINGS + 1)}
+        return self.record(topic, event, "", "invalid")
 
     def nul_in_id(self, topic: str) -> Produced:
         event = self.base(topic, self.stranger())

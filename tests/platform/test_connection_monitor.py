@@ -367,3 +367,67 @@ async def test_a_burst_on_an_m2m_token_netsuite_expired_fails_nothing_and_change
     assert "token_expired" in [f.reason for f in account.auth_failures]
     assert process.published.events == []
     assert not process.monitor.is_open("sup_x")
+
+
+async def test_new_credentials_lift_a_refused_login_in_every_process_before_any_poll(
+    processes: Any, simulator: SimulatorServer, unique_name: str
+) -> None:
+    # Issue 23: after the supplier re-authorised, order_sync was connected while finance_sync's own
+    # view was still auth_failed, and an on-demand finance run was refused ("nothing sent").
+    orders, finance = processes("order_sync"), processes("finance_sync")
+    account = _account(simulator, unique_name)
+    integration = _integration(account)  # one event, the same sealed values in every service
+    for process in (orders, finance):
+        process.integrations.settings["sup_r"] = integration
+    account.rotate_token()  # the token in the integration is revoked: NetSuite answers 401
+    session = orders.session("sup_r")
+    for _ in range(10):
+        try:
+            await session.get("currency", "1")
+        except AuthenticationFailed:
+            continue
+        except ConnectionDown:
+            break
+    await finance.monitor.poll()
+    assert finance.monitor.is_open("sup_r")
+    with pytest.raises(ConnectionDown):
+        await finance.session("sup_r").get("currency", "1")
+    refused_at = len(account.request_log)
+
+    # The supplier re-authorises: both services consume the integration event with the new token.
+    integration = _integration(account)
+    for process in (orders, finance):
+        process.integrations.settings["sup_r"] = integration
+    await finance.monitor.credentials_changed("sup_r")
+
+    assert not finance.monitor.is_open("sup_r")  # at once, no poll in between
+    await finance.session("sup_r").get("currency", "1")  # sent, and answered
+    assert len(account.request_log) == refused_at + 1
+    states = [e.data.state for e in (*orders.published.events, *finance.published.events)]
+    assert states == ["auth_failed", "connected"]
+
+    # order_sync has not polled since: an operator's command reads the shared state first.
+    assert orders.monitor.status("sup_r").state == "auth_failed"
+    await orders.monitor.refresh("sup_r")
+    assert not orders.monitor.is_open("sup_r")
+    await orders.session("sup_r").get("currency", "1")
+
+
+async def test_a_login_refused_with_old_credentials_does_not_hold_back_the_new_ones(
+    processes: Any, simulator: SimulatorServer, unique_name: str
+) -> None:
+    late, current = processes("stock_sync", auth_failed_after=1), processes("order_sync")
+    account = _account(simulator, unique_name)
+    stale = _integration(account)
+    account.rotate_token()
+    current.integrations.settings["sup_o"] = _integration(account)  # sealed anew: other fingerprint
+    late.integrations.settings["sup_o"] = stale  # has not consumed the new integration yet
+
+    with pytest.raises(AuthenticationFailed):
+        await late.session("sup_o").get("currency", "1")
+    await current.monitor.poll()
+    assert current.monitor.status("sup_o").state == "auth_failed"
+
+    await current.session("sup_o").get("currency", "1")  # other credentials: sent, and it closes
+    await late.monitor.poll()
+    assert late.monitor.status("sup_o").state == "connected"

@@ -145,3 +145,28 @@ def test_the_tracker_calls_an_outage_unreachable_only_once_it_lasted_and_429s_fe
     for n in range(12):
         window.attempt(limited if n % 3 else None, float(n), settings)  # type: ignore[arg-type]
     assert window.rate_share() == pytest.approx(8 / 12)
+
+
+@pytest.mark.parametrize(
+    ("state", "refused_with", "asked_with", "refuses"),
+    [
+        ("auth_failed", "old", "old", True),
+        ("auth_failed", "old", "new", False),  # the supplier re-authorised: not these credentials
+        ("auth_failed", "old", None, True),  # credentials unknown: the refusal stands
+        ("auth_failed", None, "new", True),  # a refusal stored without a fingerprint stands
+        ("unreachable", None, "new", True),  # an outage holds whatever the credentials
+        ("connected", None, "new", False),
+    ],
+)
+def test_a_refused_login_holds_for_the_credentials_refused_only(
+    state: str, refused_with: str | None, asked_with: str | None, refuses: bool
+) -> None:
+    assert _status(state, credentials=refused_with).refuses(asked_with) is refuses
+
+
+def test_new_credentials_refused_too_replace_the_fingerprint_of_the_old_refusal() -> None:
+    current = _status("auth_failed", credentials="old")
+    assert next_state(current, Signal("auth_failed", credentials="old"), NOW, rate_dwell=DWELL) is None
+    change = next_state(current, Signal("auth_failed", credentials="new"), NOW, rate_dwell=DWELL)
+    assert change is not None
+    assert change.credentials == "new"

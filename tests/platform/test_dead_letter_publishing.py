@@ -1,4 +1,5 @@
-"""Dead-letter publishing is bounded: a letter that cannot go as it is degrades, never retries forever.
+"""Dead-letter publishing: a slow broker never costs a letter its value, only a letter too large is cut,
+and a letter of a revoked partition is not published.
 
 Pure logic against a fake producer (the real broker path is in test_edge_hostile.py).
 """
@@ -133,18 +134,48 @@ async def test_a_letter_too_large_is_cut_at_once_and_says_so_while_pointing_at_t
     )
 
 
-async def test_a_letter_the_broker_keeps_refusing_is_retried_a_bounded_number_of_times_then_cut() -> None:
-    producer = FakeProducer(fail=FAST.attempts)  # every whole attempt fails, the next one goes
+async def test_a_letter_the_broker_is_slow_to_take_is_retried_whole_never_cut() -> None:
+    # Issue 23: after four timeouts the letter used to be cut to 16 KiB although nothing was too large.
+    producer = FakeProducer(fail=FAST.attempts + 3)  # timeouts, then the broker takes it
     record = Record(headers=[("big", b"h" * (TRUNCATED_PART_BYTES + 1)), ("small", None)])
+    value = b"v" * (TRUNCATED_PART_BYTES + 1)
 
-    outcome = await publish(publisher(producer), record, b"v" * (TRUNCATED_PART_BYTES + 1))
+    outcome = await publish(publisher(producer), record, value)
 
-    assert outcome is DeadLetterOutcome.TRUNCATED
-    assert producer.tries == FAST.attempts + 1
+    assert outcome is DeadLetterOutcome.PUBLISHED
+    assert producer.tries == FAST.attempts + 4
     [letter] = producer.sent
-    assert "big" not in letter.headers  # the original headers were the excess
-    assert "small" not in letter.headers
-    assert letter.headers["x-truncated"] == b"value,headers"
+    assert letter.value == value
+    assert letter.headers["big"] == b"h" * (TRUNCATED_PART_BYTES + 1)
+    assert "x-truncated" not in letter.headers
+
+
+async def test_a_letter_too_large_after_timeouts_is_cut_only_once_the_broker_says_too_large() -> None:
+    producer = FakeProducer(fail=2, max_value=TRUNCATED_PART_BYTES)
+    value = b"v" * (TRUNCATED_PART_BYTES + 1)
+
+    assert await publish(publisher(producer), Record(), value) is DeadLetterOutcome.TRUNCATED
+
+    [letter] = producer.sent
+    assert letter.value == value[:TRUNCATED_PART_BYTES]
+
+
+async def test_a_letter_of_a_revoked_partition_is_not_published() -> None:
+    producer = FakeProducer(fail=10_000)
+    owned = True
+    pub = publisher(producer)
+    task = asyncio.create_task(
+        pub.publish(Record(), b"v", code="X", message="m", attempts=1, owned=lambda: owned)
+    )
+    async with producer.tried:
+        await asyncio.wait_for(producer.tried.wait_for(lambda: producer.tries >= 2), 5)
+    owned = False  # the rebalance took the partition while the broker was away
+
+    assert await asyncio.wait_for(task, 5) is DeadLetterOutcome.REVOKED
+    assert producer.sent == []
+    assert await pub.publish(Record(), b"v", code="X", message="m", attempts=1, owned=lambda: False) is (
+        DeadLetterOutcome.REVOKED
+    )
 
 
 async def test_a_small_letter_after_an_outage_goes_whole_however_long_the_outage() -> None:

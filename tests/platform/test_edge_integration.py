@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from .edge_harness import Edge, Probe, rec
+from om_platform.kafka import DECODE_INLINE_BYTES, Decoded, RecordContext, Skip
+
+from .edge_harness import Edge, Probe, decode, rec
 
 pytestmark = pytest.mark.integration
 
@@ -112,3 +117,49 @@ async def test_events_of_one_record_are_applied_in_order_while_others_run_concur
     for lane in ("ord_0", "ord_1", "ord_2"):
         order = [p["n"] for p in probe.processed if p["lane"] == lane]
         assert order == sorted(order)
+
+
+async def _dead_letters_in(edge: Edge) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=edge.bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        tp = TopicPartition(edge.topic + ".dlq", 0)
+        return int((await consumer.end_offsets([tp]))[tp])
+    finally:
+        await consumer.stop()
+
+
+async def test_a_revoked_partition_stops_its_retrying_record_and_its_new_owner_processes_it(
+    edge: Edge,
+) -> None:
+    # Issue 23: on revoke the edge used to wait for the partition's jobs, so a record retrying on
+    # the old owner ran out of retries there and was dead-lettered instead of reaching the new one.
+    retrying = Probe(fault=True)
+    old = await edge.start(retrying, service_name="edge-z-old", retry_max_elapsed_s=2.0)
+    await edge.produce(rec(1, "transient"))
+    await asyncio.wait_for(retrying.attempted.wait(), 20)
+
+    owner = Probe()  # consumers sort by member id, which starts with the client id: this one first
+    await edge.start(owner, service_name="edge-a-new")
+    await owner.wait_for(lambda: [p["n"] for p in owner.processed] == [1], timeout=30)
+
+    [consumer] = old.consumers
+    assert consumer.jobs_running == 0  # nothing of the revoked partition still runs on the old owner
+    assert retrying.processed == []
+    await edge.wait_committed(1)
+    assert await _dead_letters_in(edge) == 0
+
+
+async def test_a_large_value_is_decoded_off_the_event_loop_and_a_small_one_on_it(edge: Edge) -> None:
+    threads: dict[int, bool] = {}
+
+    def decoder(raw: bytes | None, ctx: RecordContext) -> Decoded[dict[str, Any]] | Skip:
+        decoded = decode(raw, ctx)
+        threads[ctx.offset] = threading.current_thread() is threading.main_thread()
+        return decoded
+
+    probe = Probe()
+    await edge.start(probe, decoder=decoder)
+    await edge.produce(rec(0), {**rec(1), "pad": "P" * (DECODE_INLINE_BYTES + 1)})
+    await probe.wait_for(lambda: len(probe.processed) == 2)
+    assert threads == {0: True, 1: False}  # the loop runs in the main thread here

@@ -12,7 +12,7 @@ import pytest
 
 from fakes import FakeIntegrations, FakeLeases
 from om_contracts import IntegrationSettings, KeyRing
-from om_platform.connections import ConnectionDown
+from om_platform.connections import AlwaysConnected, ConnectionDown
 from om_platform.leases import LeaseLost
 from om_platform.ports import LeaseCheck
 from om_platform.supplier_jobs import EverySupplier, JobOutcome, SupplierJob, SupplierJobs
@@ -33,7 +33,7 @@ def suppliers(*ids: str) -> FakeIntegrations:
 
 
 @dataclass
-class Breaker:
+class Breaker(AlwaysConnected):
     open: set[str] = field(default_factory=set)
 
     def is_open(self, supplier_id: str) -> bool:

@@ -15,7 +15,7 @@ import pytest
 
 from fakes import FakeIntegrations, FakeLease, FakeLeases, RecordingPublisher
 from om_contracts import IntegrationSettings
-from om_platform.connections import ConnectionDown
+from om_platform.connections import AlwaysConnected, ConnectionDown
 from om_platform.leases import LeaseLost
 from om_platform.supplier_jobs import SupplierJob, SupplierJobs
 from stock_sync.domain.run_report import RunReport
@@ -58,7 +58,7 @@ class FakeRunLog:
 
 
 @dataclass
-class Breaker:
+class Breaker(AlwaysConnected):
     open: set[str] = field(default_factory=set)
 
     def is_open(self, supplier_id: str) -> bool:

@@ -6,7 +6,6 @@ CONTRACTS.md, ``integration``. Event types ``integration.netsuite.configured`` a
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Protocol
@@ -25,6 +24,8 @@ from pydantic_core import PydanticCustomError
 from om_contracts._base import InboundModel
 from om_contracts._envelope import Envelope, Tombstone
 from om_contracts._ids import AccountId, NetSuiteId, OrdermentumId
+from om_contracts._json import loads
+from om_contracts._limits import MAX_LOCATION_IDS, MAX_MAPPINGS, MAX_TAX_CODES
 from om_contracts._properties import PropertyName
 from om_contracts._sealing import KeyRing, OpenCredentials, SealedSecret
 
@@ -161,20 +162,32 @@ AnyCredentials = Annotated[
 """``integration.credentials``: TBA (``kind`` absent or 'tba') or OAuth 2.0 M2M ('oauth2_m2m')."""
 
 
+def _at_most(field: str, count: int, bound: int) -> None:
+    """Refuse a list or map of the settings with more entries than its bound, before its entries
+    are validated (CONTRACTS.md "Limits on input")."""
+    if count > bound:
+        raise PydanticCustomError(
+            field, "has {count} entries; at most {bound} are accepted", {"count": count, "bound": bound}
+        )
+
+
 def _location_list(value: Any) -> Any:
-    # Suppliers type "3,1,2"; a JSON list ("[3,1,2]" or an actual list) is accepted too.
+    # Suppliers type "3,1,2"; a JSON list ("[3,1,2]" or an actual list) is accepted too. JSON in
+    # the string goes through the same bounded decoder as the event (depth, length, numbers).
     if isinstance(value, str):
         text = value.strip()
         if text.startswith("["):
             try:
-                value = json.loads(text)
+                value = loads(text)
             except ValueError:
                 raise PydanticCustomError(
                     "location_ids", "must be a comma-separated list of numbers such as '3,1,2'"
                 ) from None
         else:
+            _at_most("location_ids", text.count(",") + 1, MAX_LOCATION_IDS)
             return tuple(part.strip() for part in text.split(",") if part.strip())
     if isinstance(value, list | tuple):
+        _at_most("location_ids", len(value), MAX_LOCATION_IDS)
         return tuple(str(item).strip() if isinstance(item, int | str) else item for item in value)
     return value
 
@@ -199,7 +212,11 @@ class StockSettings(InboundModel):
     )
     location_ids: LocationIds = Field(default=(), validate_default=True)
     interval_minutes: int = Field(
-        default=15, ge=1, le=1440, description="Minutes between stock polls (1 to 1440)."
+        default=15,
+        ge=1,
+        le=1440,
+        strict=True,
+        description="Minutes between stock polls (1 to 1440), a JSON integer.",
     )
 
     @field_validator("location_ids", mode="before")
@@ -280,7 +297,10 @@ class IntegrationSettings(InboundModel):
         default=5,
         ge=1,
         le=MAX_CONCURRENCY_LIMIT,
-        description="Concurrent NetSuite requests these services together may use for the account.",
+        strict=True,
+        description=(
+            "Concurrent NetSuite requests these services together may use for the account, a JSON integer."
+        ),
     )
     stock: StockSettings = Field(default_factory=StockSettings, description="Stock sync settings.")
     auto_reconciliation: AutoReconciliationSettings = Field(
@@ -341,6 +361,14 @@ class IntegrationSettings(InboundModel):
             if Decimal(text) == wanted:
                 return code
         return None
+
+    @field_validator("tax_codes", "product_mappings", "customer_mappings", mode="before")
+    @classmethod
+    def _bounded_maps(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, dict):
+            bound = MAX_TAX_CODES if info.field_name == "tax_codes" else MAX_MAPPINGS
+            _at_most(info.field_name or "", len(value), bound)
+        return value
 
     @field_validator("tax_codes")
     @classmethod

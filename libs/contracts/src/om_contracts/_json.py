@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from decimal import Decimal
-from itertools import accumulate
 from typing import Any, Protocol
 
-from om_contracts._limits import MAX_EVENT_BYTES, MAX_JSON_DEPTH, MAX_NUMBER_DIGITS
+from om_contracts._limits import MAX_EVENT_BYTES, MAX_JSON_DEPTH, MAX_JSON_NODES, MAX_NUMBER_DIGITS
 
 
 class JsonRefused(ValueError):
@@ -44,9 +42,9 @@ class NegativeZero(int):
     __slots__ = ()
 
 
-_ESCAPE = re.compile(rb"\\.", re.DOTALL)  # a backslash and the byte it escapes
 _OTHER_BYTES = bytes(range(256)).translate(None, b'[]{}"')  # every byte but brackets and quotes
-_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+_PARENTHESES = bytes.maketrans(b"[{]}", b"(())")
+_TOO_DEEP = b"(" * (MAX_JSON_DEPTH + 1)
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
@@ -56,20 +54,29 @@ def _reject_constant(name: str) -> Any:
 
 
 def _check_digits(token: str) -> None:
-    if len(token) > MAX_NUMBER_DIGITS:
-        digits = len(token) - sum(token.count(sign) for sign in "-+.eE")
-        if digits > MAX_NUMBER_DIGITS:
-            raise JsonRefused(f"a number has {digits:,} digits; at most {MAX_NUMBER_DIGITS} are accepted")
+    digits = len(token) - sum(token.count(sign) for sign in "-+.eE")
+    if digits > MAX_NUMBER_DIGITS:
+        raise JsonRefused(f"a number has {digits:,} digits; at most {MAX_NUMBER_DIGITS} are accepted")
 
 
-def _integer(token: str) -> int:
-    _check_digits(token)
-    return NegativeZero(0) if token == "-0" else int(token)  # noqa: S105 - a JSON number, not a secret
+def _check_magnitude(token: str) -> None:
+    """Refuse a number whose value, written out without exponent, would need too many digits.
 
-
-def _fraction(token: str) -> Decimal:
-    _check_digits(token)
-    return ExponentDecimal(token) if "e" in token or "E" in token else Decimal(token)
+    Read from the token's text only, before any conversion: the digits of the mantissa plus the
+    exponent's magnitude bound the digits of the value (``1e39`` has 40, ``1e-39`` 40 too), so
+    ``1e15000000`` (ten characters) is refused here instead of costing seconds in ``int()`` later.
+    An exponent of more than two significant digits is over the bound whatever the mantissa, so its
+    text is never converted either.
+    """
+    mantissa, _, exponent = token.lower().partition("e")
+    if not exponent:
+        return
+    significant = exponent.lstrip("+-").lstrip("0")
+    digits = len(mantissa) - mantissa.count("-") - mantissa.count(".")
+    if len(significant) > 2 or digits + int(significant or "0") > MAX_NUMBER_DIGITS:
+        raise JsonRefused(
+            f"a number written with an exponent has more than {MAX_NUMBER_DIGITS} digits in full"
+        )
 
 
 def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -84,41 +91,54 @@ def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return members
 
 
-def _check_depth(data: bytes) -> None:
-    """Refuse nesting deeper than the bound, before parsing, in a few byte scans at C speed.
+def _check_structure(data: bytes) -> int:
+    """Refuse nesting deeper than the bound, before parsing, in byte scans at C speed; return the
+    number of arrays (the decoder counts objects and numbers itself, see :func:`loads`).
 
-    Escape sequences go first (an escaped quote must not end a string), then every byte but
-    brackets and quotes, then the strings (brackets inside them nest nothing); the running sum of
-    the brackets left is the depth.
+    Escaped backslashes and quotes go first (an escaped quote must not end a string; ``replace``
+    pairs a run of backslashes from its left, as JSON does), then every byte but brackets and
+    quotes, then the strings (brackets inside them nest nothing). Brackets of both kinds become
+    ``(`` and ``)`` (``json`` checks that they match); each pass of ``replace(b"()", b"")``
+    removes exactly one level, since ``replace`` never rescans what it produced, so what is left
+    after `MAX_JSON_DEPTH` passes nests deeper. Cost: a few scans of the value, then at most that
+    many passes of ``bytes.replace`` over at most ``2 * MAX_JSON_NODES`` bytes.
     """
-    if data.count(b"[") + data.count(b"{") <= MAX_JSON_DEPTH:
-        return  # cannot nest deeper than it has brackets
-    pieces = _ESCAPE.sub(b"", data).translate(None, _OTHER_BYTES).split(b'"')
-    structure = b"".join(pieces[::2])  # the odd pieces are inside strings
-    if structure and max(accumulate(map(_STEP.__getitem__, structure))) > MAX_JSON_DEPTH:
+    arrays = data.count(b"[")  # brackets inside strings included: a bound, not the count
+    if arrays + data.count(b"{") <= MAX_JSON_DEPTH:
+        return arrays  # cannot nest deeper than it has brackets
+    unescaped = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    pieces = unescaped.translate(None, _OTHER_BYTES).split(b'"')
+    brackets = b"".join(pieces[::2])  # the odd pieces are inside strings
+    structure = brackets.translate(_PARENTHESES)
+    if _TOO_DEEP in structure:  # the plainest deep nesting, named as such whatever its size
         raise JsonRefused(f"JSON nests deeper than {MAX_JSON_DEPTH} levels")
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for name, item in value.items():
-            yield name
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
+    arrays = brackets.count(b"[")
+    if arrays + brackets.count(b"{") > MAX_JSON_NODES:
+        raise JsonRefused(f"JSON has more than {MAX_JSON_NODES:,} objects, arrays and numbers")
+    # from here the structure has at most 2 * MAX_JSON_NODES bytes
+    for _ in range(MAX_JSON_DEPTH):
+        shorter = structure.replace(b"()", b"")
+        if not shorter:
+            return arrays
+        if len(shorter) == len(structure):
+            raise JsonRefused("JSON brackets do not match")
+        structure = shorter
+    raise JsonRefused(f"JSON nests deeper than {MAX_JSON_DEPTH} levels")
 
 
 def _check_unicode(value: Any) -> None:
-    for text in _strings(value):
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise JsonRefused(
-                "a string holds an unpaired UTF-16 surrogate escape (\\ud800-\\udfff), which is not text"
-            ) from None
+    """Refuse a decoded value holding a lone surrogate (from an unpaired ``\\ud800`` escape).
+
+    Encoding the whole value back to JSON text without ASCII escapes is done by the C encoder; only
+    a lone surrogate cannot then be encoded as UTF-8 (a paired escape was already joined into one
+    character by the decoder).
+    """
+    try:
+        json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError:
+        raise JsonRefused(
+            "a string holds an unpaired UTF-16 surrogate escape (\\ud800-\\udfff), which is not text"
+        ) from None
 
 
 def _text(raw: str | bytes | bytearray) -> tuple[str, bytes]:
@@ -146,13 +166,43 @@ def loads(raw: str | bytes | bytearray) -> Any:
     member twice in one object, or an unpaired surrogate escape.
     """
     text, data = _text(raw)
-    _check_depth(data)
+    # Every object, array and number costs the parser an allocation, objects and numbers also a
+    # call into Python: their count is bounded (arrays are counted from the bytes).
+    left = MAX_JSON_NODES - _check_structure(data)
+    if left < 0:
+        raise JsonRefused(f"JSON has more than {MAX_JSON_NODES:,} objects, arrays and numbers")
+
+    def spend() -> None:
+        nonlocal left
+        left -= 1
+        if left < 0:
+            raise JsonRefused(f"JSON has more than {MAX_JSON_NODES:,} objects, arrays and numbers")
+
+    def integer(token: str) -> int:
+        spend()
+        if len(token) > MAX_NUMBER_DIGITS:
+            _check_digits(token)
+        return NegativeZero(0) if token == "-0" else int(token)  # noqa: S105 - a JSON number
+
+    def fraction(token: str) -> Decimal:
+        spend()
+        if len(token) > MAX_NUMBER_DIGITS:
+            _check_digits(token)
+        if "e" in token or "E" in token:
+            _check_magnitude(token)
+            return ExponentDecimal(token)
+        return Decimal(token)
+
+    def members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        spend()
+        return _unique_members(pairs)
+
     value = json.loads(
         text,
-        parse_float=_fraction,
-        parse_int=_integer,
+        parse_float=fraction,
+        parse_int=integer,
         parse_constant=_reject_constant,
-        object_pairs_hook=_unique_members,
+        object_pairs_hook=members,
     )
     if _SURROGATE_ESCAPE.search(text):
         _check_unicode(value)

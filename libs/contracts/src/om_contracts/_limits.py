@@ -12,8 +12,16 @@ Why each number:
 - ``MAX_JSON_DEPTH``: the deepest event of the contract nests 6 levels (envelope, data, lines,
   line, product, properties); 32 leaves room for free-form ``properties`` and stays far below
   Python's recursion limit, so a decoder never recurses out of the stack.
-- ``MAX_NUMBER_DIGITS``: digits of one JSON number. Money is bounded more tightly below; this stops
-  a 5,000-digit integer before Python converts it (CPython refuses above 4,300 digits).
+- ``MAX_JSON_NODES``: objects, arrays and numbers in one event value. Each costs an allocation,
+  objects and numbers a call into Python too, while decoding (0.3 to 2 us, the most for a number
+  with an exponent); 1 MiB of ``[1,1,...]``, ``[[],[],...]`` or ``[{},{},...]`` is 330,000 to
+  500,000 of them (110 to 150 ms). 10,000 holds an order of 3,000 lines (a line is three objects,
+  with its numbers as decimal strings) and keeps the parsing of any value to a few milliseconds.
+- ``MAX_NUMBER_DIGITS``: digits of one JSON number, counting its exponent's magnitude (the digits
+  of the value written out in full). Money is bounded more tightly below; this stops a 5,000-digit
+  integer before Python converts it (CPython refuses above 4,300 digits), and ``1e15000000``, ten
+  characters whose value has fifteen million digits, before anything converts it (turning that
+  into an ``int`` took 14 s of the event loop, issue 23).
 - ``MAX_ID_LENGTH``: characters of an Ordermentum id, event id or supplier id.
 - ``MAX_DECIMAL_DIGITS``: significant digits of an amount, price, quantity or rate. NetSuite keeps
   these in floating-point fields (SuiteQL ``FLOAT``), exact to 15 significant digits.
@@ -23,6 +31,12 @@ Why each number:
 - ``MAX_PRICE_DECIMALS``, ``MAX_QUANTITY_DECIMALS``, ``MAX_RATE_DECIMALS``: unit prices (NetSuite's
   line ``rate``), quantities and tax rates are not currency amounts and legitimately carry more
   decimals (0.125 kg, 0.055 per page); six is our bound, far inside the 15 significant digits.
+- ``MAX_LOCATION_IDS``, ``MAX_TAX_CODES``, ``MAX_MAPPINGS``: entries of the lists and maps of the
+  integration settings. Each location becomes one term of one SuiteQL query per stock poll (150,000
+  were accepted before these bounds); each tax code and mapping is read for every record. The
+  bounds are far above what a supplier configures on the Integration tabs and keep validating one
+  settings record to milliseconds; larger catalogues map through the customer and product
+  ``netsuite_id`` properties (or ``omctl mappings import``), which have no such bound.
 - Dead-letter topics accept what their source topic accepts plus ``DEAD_LETTER_HEADROOM_BYTES`` for
   the context headers; a dead letter that still does not fit is published with its value cut to
   ``TRUNCATED_PART_BYTES`` (and its key and headers, if they are what is too large).
@@ -48,8 +62,11 @@ TRUNCATED_PART_BYTES = 16_384
 MAX_JSON_DEPTH = 32
 """Deepest nesting of JSON objects and arrays in an event value."""
 
+MAX_JSON_NODES = 10_000
+"""Most JSON objects, arrays and numbers, together, in one event value."""
+
 MAX_NUMBER_DIGITS = 40
-"""Most digits in one JSON number."""
+"""Most digits in one JSON number, its exponent's magnitude counted (`1e39` has 40, `1e40` 41)."""
 
 MAX_ID_LENGTH = 200
 """Most characters in an Ordermentum id, an event id or a supplier id."""
@@ -68,3 +85,12 @@ MAX_QUANTITY_DECIMALS = 6
 
 MAX_RATE_DECIMALS = 6
 """Most decimals of a tax rate (a fraction: ``0.10`` is 10 %)."""
+
+MAX_LOCATION_IDS = 100
+"""Most NetSuite locations in `stock.location_ids` (a string '3,1,2' or a list)."""
+
+MAX_TAX_CODES = 100
+"""Most entries in `tax_codes` (Ordermentum tax rate -> NetSuite tax code)."""
+
+MAX_MAPPINGS = 10_000
+"""Most entries in each of `product_mappings` and `customer_mappings` of the integration settings."""

@@ -40,7 +40,7 @@ from om_netsuite import (
     TbaAuth,
     TbaCredentials,
 )
-from om_platform.connections import ConnectionMonitor
+from om_platform.connections import ConnectionMonitor, credentials_fingerprint
 from om_platform.metrics import Metrics
 
 #: The budget's collection in `NETSUITE_BUDGET_DATABASE`: one document per account in use.
@@ -132,6 +132,7 @@ class NetSuiteAccess:
                 integration.account_id,
                 probe=probe,
                 credentials_expire_at=datetime.fromtimestamp(expires, UTC) if expires is not None else None,
+                credentials=credentials_fingerprint(integration),
             )
             if self._connections is not None
             else None

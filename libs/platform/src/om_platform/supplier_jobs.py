@@ -276,6 +276,9 @@ class SupplierJobs(Generic[R]):
         State `busy` when another holder runs it; a failure of the job is raised to the caller
         (after the run log saw it), not only logged.
         """
+        # An operator acts on the connection as it is, not on this process's last read of it
+        # (another service may have seen the supplier re-authorise a moment ago).
+        await self._connections.refresh(job.supplier_id)
         outcome = await self._attempt(job, force=True)
         if outcome.error is not None:
             raise outcome.error

@@ -16,6 +16,7 @@ from om_platform.connections._monitor import (
     ConnectionSettings,
     ConnectionView,
     SupplierGuard,
+    credentials_fingerprint,
     status_event,
 )
 from om_platform.connections._states import (
@@ -43,6 +44,7 @@ __all__ = [
     "Signal",
     "Status",
     "SupplierGuard",
+    "credentials_fingerprint",
     "next_state",
     "permission_named",
     "recovers",

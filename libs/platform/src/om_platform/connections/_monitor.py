@@ -24,7 +24,12 @@ per failed probe up to `probe_max_interval_s`; the process whose conditional wri
 time forward sends it, so there is one prober per supplier across every replica and service. New
 credentials in the integration make the probe due at once (`credentials_changed`), and each
 process that saw them then reads the shared states every `FAST_POLL_S` for `EXPECTING_S`, so it
-takes the probe's answer (whoever sent it) within a fraction of a second.
+takes the probe's answer (whoever sent it) within a fraction of a second. New credentials also
+lift a refused login in every process at once, without waiting for anyone's probe or poll: an
+`auth_failed` state carries the fingerprint of the sealed credentials that were refused
+(`credentials_fingerprint`) and refuses only requests made with those (`Status.refuses`); each
+process consumes the integration event itself and from then on sends with, and judges by, the new
+fingerprint. Operator commands read the shared state first (`refresh`), not this process's view.
 
 When a supplier's state leaves a broken one (`recovers`), the monitor calls the services'
 `on_recovered` listeners (order_sync re-syncs what it parked, finance_sync runs its skipped slots
@@ -38,11 +43,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 import time
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
@@ -115,12 +121,29 @@ class ConnectionView(Protocol):
         """Whether the supplier's breaker is open: its work would be refused, so it waits."""
         ...
 
+    async def refresh(self, supplier_id: str) -> None:
+        """Read the supplier's shared state now (an operator's command acts on it, not on a cache)."""
+        ...
+
 
 class AlwaysConnected:
     """A `ConnectionView` whose breakers never open."""
 
     def is_open(self, supplier_id: str) -> bool:
         return False
+
+    async def refresh(self, supplier_id: str) -> None:
+        return None
+
+
+def credentials_fingerprint(settings: IntegrationSettings) -> str:
+    """A digest of the account and its sealed credentials: equal exactly when the credentials are.
+
+    Sealed values only (never opened), whatever kind of credentials the integration carries.
+    """
+    sealed = settings.credentials.model_dump(mode="json")
+    text = json.dumps([settings.account_id, sealed], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 class ConnectionDown(TransientFailure):
@@ -151,6 +174,8 @@ class _Tracker:
     opened_at: float = 0.0
     window: deque[tuple[float, bool]] = field(default_factory=deque)
     last_error: NetSuiteError | None = None
+    credentials: str | None = None
+    """The credentials (fingerprint) these attempts were made with."""
 
     def attempt(self, error: NetSuiteError | None, now: float, settings: ConnectionSettings) -> None:
         self.window.append((now, is_rate_limited(error)))
@@ -199,22 +224,31 @@ class SupplierGuard:
         *,
         probe: bool,
         credentials_expire_at: datetime | None = None,
+        credentials: str | None = None,
     ) -> None:
         self._monitor = monitor
         self.supplier_id = supplier_id
         self.account_id = account_id
         self.probe = probe
         self.credentials_expire_at = credentials_expire_at
+        self.credentials = credentials
 
     def admit(self, operation: str) -> None:
         if not self.probe:
-            self._monitor.check(self.supplier_id)
+            self._monitor.check(self.supplier_id, self.credentials)
 
     def attempted(self, operation: str, error: NetSuiteError | None) -> None:
-        self._monitor.attempted(self.supplier_id, error)
+        self._monitor.attempted(self.supplier_id, error, self.credentials)
 
     async def finished(self, operation: str, error: BaseException | None) -> None:
-        await self._monitor.finished(self.supplier_id, self.account_id, operation, error, probe=self.probe)
+        await self._monitor.finished(
+            self.supplier_id,
+            self.account_id,
+            operation,
+            error,
+            probe=self.probe,
+            credentials=self.credentials,
+        )
         await self._monitor.credentials_expiry(self.supplier_id, self.account_id, self.credentials_expire_at)
 
 
@@ -237,6 +271,8 @@ class ConnectionMonitor:
         self._probe_session: ProbeSession | None = None
         self._statuses: dict[str, Status] = {}
         self._trackers: dict[str, _Tracker] = {}
+        self._current: dict[str, str] = {}
+        """The credentials (fingerprint) this process holds for each supplier, newest seen."""
         self._locks: dict[str, asyncio.Lock] = {}
         self._listeners: list[Recovered] = []
         self._probing: dict[str, asyncio.Task[None]] = {}
@@ -274,9 +310,18 @@ class ConnectionMonitor:
         *,
         probe: bool = False,
         credentials_expire_at: datetime | None = None,
+        credentials: str | None = None,
     ) -> SupplierGuard:
+        """The guard of a session made with `credentials` (`credentials_fingerprint`)."""
+        if credentials is not None:
+            self._current[supplier_id] = credentials
         return SupplierGuard(
-            self, supplier_id, account_id, probe=probe, credentials_expire_at=credentials_expire_at
+            self,
+            supplier_id,
+            account_id,
+            probe=probe,
+            credentials_expire_at=credentials_expire_at,
+            credentials=credentials,
         )
 
     # -- the view ---------------------------------------------------------------------------
@@ -288,13 +333,18 @@ class ConnectionMonitor:
     def statuses(self) -> list[Status]:
         return [s for s in self._statuses.values() if s.state != "connected"]
 
-    def open_state(self, supplier_id: str) -> ConnectionState | None:
-        """The open breaker's state (`auth_failed`/`unreachable`), or None when requests may go."""
+    def open_state(self, supplier_id: str, credentials: str | None = None) -> ConnectionState | None:
+        """The open breaker's state (`auth_failed`/`unreachable`), or None when requests may go.
+
+        A refused login holds only for the credentials that were refused (`Status.refuses`):
+        `credentials`, or those this process holds now for the supplier.
+        """
+        credentials = credentials or self._current.get(supplier_id)
         status = self._statuses.get(supplier_id)
-        if status is not None and status.breaker_open:
+        if status is not None and status.refuses(credentials):
             return status.state
         tracker = self._trackers.get(supplier_id)
-        if tracker is not None and tracker.opened is not None:
+        if tracker is not None and tracker.opened is not None and _same(tracker.credentials, credentials):
             if time.monotonic() - tracker.opened_at < self.settings.probe_interval_s:
                 return tracker.opened
             # Opened here but never stored (MongoDB was down): let requests through again.
@@ -314,18 +364,31 @@ class ConnectionMonitor:
     def is_open(self, supplier_id: str) -> bool:
         return self.open_state(supplier_id) is not None
 
-    def check(self, supplier_id: str) -> None:
-        """Raise `ConnectionDown` when the supplier's breaker is open."""
-        state = self.open_state(supplier_id)
+    async def refresh(self, supplier_id: str) -> None:
+        """Take the supplier's shared state from MongoDB now, whatever this process last read."""
+        await self.load([supplier_id])
+
+    def check(self, supplier_id: str, credentials: str | None = None) -> None:
+        """Raise `ConnectionDown` when the supplier's breaker is open (for these credentials)."""
+        state = self.open_state(supplier_id, credentials)
         if state is not None:
             self.on_refused()
             raise ConnectionDown(supplier_id, state, self.status(supplier_id).since)
 
     # -- what requests met ------------------------------------------------------------------
 
-    def attempted(self, supplier_id: str, error: NetSuiteError | None) -> None:
-        tracker = self._trackers.setdefault(supplier_id, _Tracker())
+    def attempted(
+        self, supplier_id: str, error: NetSuiteError | None, credentials: str | None = None
+    ) -> None:
+        tracker = self._tracker(supplier_id, credentials)
         tracker.attempt(error, time.monotonic(), self.settings)
+
+    def _tracker(self, supplier_id: str, credentials: str | None) -> _Tracker:
+        """The supplier's tracker; a fresh one for other credentials (old refusals say nothing)."""
+        tracker = self._trackers.get(supplier_id)
+        if tracker is None or not _same(tracker.credentials, credentials):
+            tracker = self._trackers[supplier_id] = _Tracker(credentials=credentials)
+        return tracker
 
     async def finished(
         self,
@@ -335,10 +398,13 @@ class ConnectionMonitor:
         error: BaseException | None,
         *,
         probe: bool = False,
+        credentials: str | None = None,
     ) -> None:
-        tracker = self._trackers.setdefault(supplier_id, _Tracker())
+        tracker = self._tracker(supplier_id, credentials)
         signals: list[Signal] = []
         signal = None if isinstance(error, ConnectionDown) else signal_of(operation, error)
+        if signal is not None and credentials is not None:
+            signal = replace(signal, credentials=credentials)
         if signal is not None:
             signals.append(signal)
             if signal.kind == "answered":
@@ -346,7 +412,9 @@ class ConnectionMonitor:
         elif tracker.opened is not None and tracker.last_error is not None:
             # This process opened the breaker (its retry may have been the one refused): store it.
             code, message = describe(tracker.last_error)
-            signals.append(Signal(tracker.opened, code=code, message=message))
+            signals.append(
+                Signal(tracker.opened, code=code, message=message, credentials=tracker.credentials)
+            )
         share = None if isinstance(error, ConnectionDown) else tracker.rate_share()
         if share is not None and share >= self.settings.rate_limited_share:
             signals.append(
@@ -463,6 +531,7 @@ class ConnectionMonitor:
             "next_probe_at": now + timedelta(seconds=self.settings.probe_interval_s)
             if state in BREAKER_OPEN
             else None,
+            "credentials": change.credentials if state == "auth_failed" else None,
         }
         return fields
 
@@ -589,17 +658,36 @@ class ConnectionMonitor:
             log.info("NetSuite probe failed: %s", exc, extra={"supplier_id": supplier_id})
 
     async def credentials_changed(self, supplier_id: str) -> None:
-        """New credentials arrived: probe the supplier now if its breaker is open."""
-        if self._store is not None and await self._store.probe_now(supplier_id, self._clock()):
+        """New credentials arrived (an integration event, in every process that consumes them).
+
+        They are themselves the proof that an earlier refused login is stale: this process forgets
+        the refusals it counted, holds the new credentials' fingerprint (a refused login recorded
+        for other credentials no longer refuses its requests, `Status.refuses`), reads the shared
+        state now, and has the supplier probed at once if its breaker is open.
+        """
+        self._trackers.pop(supplier_id, None)
+        if self._integrations is not None:
+            settings = await self._integrations.get(supplier_id, fresh=True)
+            if settings is not None:
+                self._current[supplier_id] = credentials_fingerprint(settings)
+        if self._store is None:
+            return
+        await self.load([supplier_id])
+        if await self._store.probe_now(supplier_id, self._clock()):
             log.info("new credentials: probing NetSuite now", extra={"supplier_id": supplier_id})
-            self._expecting_until = time.monotonic() + EXPECTING_S
-            self._wakeup.set()
+        self._expecting_until = time.monotonic() + EXPECTING_S
+        self._wakeup.set()
 
     async def stop(self) -> None:
         tasks = list(self._probing.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _same(held: str | None, given: str | None) -> bool:
+    """Whether two credential fingerprints may be the same credentials (unknown matches anything)."""
+    return held is None or given is None or held == given
 
 
 def status_event(status: Status) -> NetSuiteIntegrationStatus:

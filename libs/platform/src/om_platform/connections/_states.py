@@ -65,10 +65,24 @@ class Status:
     probe_failures: int = 0
     credentials_expiring_at: datetime | None = None
     """Set while the CREDENTIALS_EXPIRING warning is in force: when the credentials expire."""
+    credentials: str | None = None
+    """Fingerprint of the credentials NetSuite refused (`auth_failed` only; see `refuses`)."""
 
     @property
     def breaker_open(self) -> bool:
         return self.state in BREAKER_OPEN
+
+    def refuses(self, credentials: str | None) -> bool:
+        """Whether the open breaker holds for requests made with `credentials` (a fingerprint).
+
+        A refused login is a fact about the credentials that were refused: requests with other
+        credentials (the supplier re-authorised) are not refused by it, and their first answer
+        closes the breaker. `unreachable` holds whatever the credentials.
+        """
+        if not self.breaker_open:
+            return False
+        stale = self.state == "auth_failed" and None not in (credentials, self.credentials)
+        return not (stale and credentials != self.credentials)
 
 
 @dataclass(frozen=True)
@@ -80,6 +94,8 @@ class Signal:
     record_type: str | None = None
     code: str | None = None
     message: str | None = None
+    credentials: str | None = None
+    """Fingerprint of the credentials the request was made with (kept for `auth_failed`)."""
 
 
 def next_state(current: Status, signal: Signal, now: datetime, *, rate_dwell: timedelta) -> Signal | None:
@@ -88,7 +104,8 @@ def next_state(current: Status, signal: Signal, now: datetime, *, rate_dwell: ti
     state = current.state
     kind = signal.kind
     if kind == "auth_failed":
-        return signal if state != "auth_failed" else None
+        other = signal.credentials is not None and signal.credentials != current.credentials
+        return signal if state != "auth_failed" or other else None
     if kind == "unreachable":
         return signal if state not in BREAKER_OPEN else None
     if kind == "permission_missing":

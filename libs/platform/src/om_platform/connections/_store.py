@@ -7,7 +7,8 @@ like the budget: they use one NetSuite account per supplier):
      account_id, last_error: {code, message}, changed_at,
      published, publish_claim_until,          the outbox flag of the status event
      next_probe_at, probe_failures,           the probe schedule while the breaker is open
-     credentials_expiring_at}                 the CREDENTIALS_EXPIRING warning, while in force
+     credentials_expiring_at,                 the CREDENTIALS_EXPIRING warning, while in force
+     credentials}                             fingerprint of the credentials refused (auth_failed)
 
 A supplier without a document is `connected` (version 0). Every transition is one conditional
 write on `version` (compare-and-set): of the processes that saw the same change, exactly one
@@ -55,6 +56,7 @@ def status_of(document: dict[str, Any]) -> Status:
         next_probe_at=_aware(document.get("next_probe_at")),
         probe_failures=int(document.get("probe_failures", 0)),
         credentials_expiring_at=_aware(document.get("credentials_expiring_at")),
+        credentials=document.get("credentials"),
     )
 
 

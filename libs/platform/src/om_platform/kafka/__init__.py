@@ -2,6 +2,7 @@
 
 from om_platform.kafka._consumer import (
     DEAD_LETTER_CONCURRENCY,
+    DECODE_INLINE_BYTES,
     ConsumerOptions,
     Decoded,
     Decoder,
@@ -26,6 +27,7 @@ from om_platform.kafka._retry import EventRetryPolicy
 
 __all__ = [
     "DEAD_LETTER_CONCURRENCY",
+    "DECODE_INLINE_BYTES",
     "ConsumerOptions",
     "DeadLetterMemory",
     "DeadLetterOutcome",

@@ -89,6 +89,10 @@ KafkaMessage = Annotated[KafkaStreamMessage, _CurrentMessage()]
 DEAD_LETTER_CONCURRENCY = 16
 """Dead letters one consumer publishes at once (each in its own task, outside every lane)."""
 
+DECODE_INLINE_BYTES = 65_536
+"""Values up to this size are decoded on the event loop (well under a millisecond); larger ones in
+a worker thread (the edge awaits it, so records of a partition are still taken in order)."""
+
 _DEAD_LETTERS = "\x00dead-letters"  # the scheduler tenant of dead letters: never a supplier id
 MAX_DECODER_REASON = 300
 
@@ -194,6 +198,8 @@ class TopicConsumer(Generic[PayloadT]):
         self._limit_for = limit_for
         self._offsets: dict[TopicPartition, PartitionOffsets] = {}
         self._paused: set[TopicPartition] = set()
+        self._revoking: set[TopicPartition] = set()
+        self._jobs: dict[TopicPartition, dict[asyncio.Task[Any], _Job]] = {}
         self._scheduler = LaneScheduler(on_crash=self._on_job_crash)
         self._consumer: Any = None
         self._commit_wakeup = asyncio.Event()
@@ -255,7 +261,13 @@ class TopicConsumer(Generic[PayloadT]):
             timestamp_ms=record.timestamp,
         )
         try:
-            decoded = self._decode(record.value, ctx)
+            value = record.value
+            if value is not None and len(value) > DECODE_INLINE_BYTES:
+                # Bounded (om_contracts limits), but a large value still costs milliseconds of
+                # CPU: off the loop, so heartbeats, lease renewals and health checks keep time.
+                decoded = await asyncio.to_thread(self._decode, value, ctx)
+            else:
+                decoded = self._decode(value, ctx)
         except Exception as exc:  # whatever a decoder raises, the record cannot be understood
             invalid = exc if isinstance(exc, InvalidEvent) else _decoder_failure(exc)
             self._track(tp, offsets)
@@ -284,6 +296,9 @@ class TopicConsumer(Generic[PayloadT]):
         ctx = record.ctx
 
         async def work() -> None:
+            await self._as_job(record, run)
+
+        async def run(job: _Job) -> None:
             if self._ready is not None and not self._ready.is_set():
                 await self._ready.wait()  # before the first attempt: the wait spends no retry budget
             policy = self._options.retry
@@ -298,14 +313,22 @@ class TopicConsumer(Generic[PayloadT]):
                     with self._tracing.consume_span(
                         ctx, supplier_id=decoded.tenant, event_id=decoded.event_id
                     ) as span:
+                        job.in_attempt = True
                         try:
                             await self._handle(decoded.payload, ctx)
                         except asyncio.CancelledError:
                             raise
                         except Exception as exc:
+                            job.in_attempt = False
                             kind = classify(exc)
                             span.set_status(StatusCode.ERROR, kind.value)
                             span.set_attribute("error.type", type(exc).__name__)
+                            if not self._owns(record):
+                                # Revoked during the attempt: neither a retry nor a dead letter
+                                # here; the new owner redelivers the record with a fresh budget.
+                                span.set_attribute("om.outcome", "revoked")
+                                self._abandon(record)
+                                return
                             if _gives_up(kind, policy, ctx):
                                 span.set_attribute("om.outcome", "dead_lettered")
                                 span.set_attribute("om.error_code", error_code(exc))
@@ -331,13 +354,14 @@ class TopicConsumer(Generic[PayloadT]):
                                 exc,
                             )
                         else:
+                            job.in_attempt = False
                             span.set_attribute("om.outcome", "processed")
                             self._metrics.events_consumed.labels(self.topic, "processed").inc()
                             self._metrics.handler_seconds.labels(self.topic).observe(time.monotonic() - first)
                             self._finish(record.tp, record.offsets, ctx.offset)
                             return
                     self.last_progress = time.monotonic()
-                    await asyncio.sleep(delay)
+                    await asyncio.sleep(delay)  # a revoke cancels this wait at once
                     attempt += 1
 
         return work
@@ -348,6 +372,9 @@ class TopicConsumer(Generic[PayloadT]):
         assert exc is not None
 
         async def publish() -> None:
+            await self._as_job(failed, send)
+
+        async def send(job: _Job) -> None:
             code = error_code(exc)
             outcome = await self._dead_letters.publish(
                 failed.ctx,
@@ -356,7 +383,11 @@ class TopicConsumer(Generic[PayloadT]):
                 message=f"{type(exc).__name__}: {exc}",
                 attempts=failed.attempts,
                 group=self._options.group_id,
+                owned=lambda: self._owns(failed),
             )
+            if outcome is DeadLetterOutcome.REVOKED:
+                self._abandon(failed)
+                return
             self._metrics.events_consumed.labels(self.topic, "dead_lettered").inc()
             self._metrics.dead_letters.labels(self.topic, outcome.value).inc()
             if outcome is not DeadLetterOutcome.ALREADY:
@@ -365,6 +396,36 @@ class TopicConsumer(Generic[PayloadT]):
 
         lane = f"{failed.tp.partition}:{failed.ctx.offset}"
         self._scheduler.submit(_DEAD_LETTERS, lane, publish, DEAD_LETTER_CONCURRENCY)
+
+    def _owns(self, record: _InFlight) -> bool:
+        """Whether this process still owns the record's partition (no revoke begun or done since)."""
+        return self._offsets.get(record.tp) is record.offsets and record.tp not in self._revoking
+
+    def _abandon(self, record: _InFlight) -> None:
+        """Give up a record of a revoked partition: uncommitted here, its new owner redelivers it."""
+        self._metrics.in_flight.labels(self.topic).dec()
+        self._commit_wakeup.set()  # wakes a revoke waiting for the partition's jobs
+
+    async def _as_job(self, record: _InFlight, body: Callable[[_Job], Awaitable[None]]) -> None:
+        """Run `body` as one of the record's partition's jobs, which a revoke may cancel."""
+        if not self._owns(record):
+            self._abandon(record)  # revoked while queued: the new owner reads it again
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        job = _Job(task)
+        jobs = self._jobs.setdefault(record.tp, {})
+        jobs[task] = job
+        try:
+            await body(job)
+        except asyncio.CancelledError:
+            if job.revoked and task.uncancel() == 0:
+                self._abandon(record)  # cancelled by the revoke alone, not by a shutdown
+                return
+            raise
+        finally:
+            jobs.pop(task, None)
+            job.ended.set()
 
     def _finish(self, tp: TopicPartition, offsets: PartitionOffsets, offset: int) -> None:
         self.last_progress = time.monotonic()
@@ -455,19 +516,38 @@ class TopicConsumer(Generic[PayloadT]):
         return finished
 
     async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
-        """Before losing partitions, let their in-flight records finish (bounded) and commit them."""
+        """Before losing partitions, stop their work and commit what finished.
+
+        Jobs waiting to retry (or to start, or to publish a dead letter) are cancelled at once; an
+        attempt under way gets until `revoke_timeout_s` to end (it then neither retries nor
+        dead-letters), and is cancelled after. None of them publishes a dead letter once the revoke
+        began, and none is left when the partition goes: their records stay uncommitted, so the
+        new owner redelivers them (handlers are idempotent).
+        """
+        owned = {tp for tp in revoked if tp in self._offsets}
+        self._revoking |= owned
+        jobs = [job for tp in owned for job in self._jobs.get(tp, {}).values()]
+        for job in jobs:
+            if not job.in_attempt:
+                job.cancel()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._options.revoke_timeout_s
-        while any(self._in_flight(tp) for tp in revoked) and loop.time() < deadline:
+        while any(job.in_attempt and not job.ended.is_set() for job in jobs) and loop.time() < deadline:
             self._commit_wakeup.clear()
             try:
                 await asyncio.wait_for(self._commit_wakeup.wait(), deadline - loop.time())
             except TimeoutError:
                 break
+        for job in jobs:
+            job.cancel()
+        if jobs:
+            await asyncio.wait([asyncio.create_task(job.ended.wait()) for job in jobs], timeout=5.0)
         await self.commit(revoked)
         for tp in revoked:
             self._offsets.pop(tp, None)
+            self._jobs.pop(tp, None)
             self._paused.discard(tp)
+        self._revoking -= owned
         self._metrics.paused_partitions.labels(self.topic).set(len(self._paused))
 
     def _on_assigned(self, assigned: set[TopicPartition]) -> None:
@@ -500,8 +580,28 @@ class TopicConsumer(Generic[PayloadT]):
         return sum(o.in_flight for o in self._offsets.values())
 
     @property
+    def jobs_running(self) -> int:
+        """Record and dead-letter jobs running in this process (tests, shutdown logs)."""
+        return self._scheduler.running
+
+    @property
     def consumer(self) -> Any:
         return self._consumer or getattr(self.subscriber, "consumer", None)
+
+
+@dataclass
+class _Job:
+    """A record's job running on a lane task: cancelled when its partition is revoked."""
+
+    task: asyncio.Task[Any]
+    in_attempt: bool = False
+    revoked: bool = False
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def cancel(self) -> None:
+        if not self.ended.is_set() and not self.revoked:
+            self.revoked = True
+            self.task.cancel()
 
 
 @dataclass

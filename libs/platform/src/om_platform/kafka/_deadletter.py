@@ -6,17 +6,21 @@ publish API takes string headers and adds its own.
 
 Publishing a dead letter is bounded (CONTRACTS.md "Limits on input"):
 
-1. The whole letter is published, up to `DeadLetterPolicy.attempts` times with backoff. A letter
-   the broker or the client calls too large is not retried as it is.
-2. Then the letter is published with what is too large cut to `TRUNCATED_PART_BYTES` (value, and
-   key or original headers if they are the problem), `x-truncated` naming what was cut and
+1. The whole letter is published, retried with capped backoff for as long as the broker is merely
+   unavailable or slow (timeouts, refused connections): a slow broker never costs a letter its
+   value. After `DeadLetterPolicy.attempts` failures it counts as waiting (`waiting`). It waits
+   alone: the consumer publishes each dead letter in its own task, so no lane, supplier slot or
+   other dead letter waits behind it; only its own offset stays uncommitted, so nothing is lost
+   if the process stops meanwhile.
+2. Only a letter the broker or the client calls too large for the dead-letter topic
+   (`message.max.bytes`) is published with what is too large cut to `TRUNCATED_PART_BYTES` (value,
+   and key or original headers if they are the problem), `x-truncated` naming what was cut and
    `x-original-size` the value's size. The whole record stays readable at its original
    topic/partition/offset, which the letter carries, until that topic's retention removes it;
    `omctl dlq redrive` reads it from there.
-3. Only a broker that refuses even that (down, or the dead-letter topic missing) keeps the letter
-   waiting, retried with capped backoff. It waits alone: the consumer publishes each dead letter
-   in its own task, so no lane, supplier slot or other dead letter waits behind it; only its own
-   offset stays uncommitted, so nothing is lost if the process stops meanwhile.
+3. Before each try the consumer is asked whether it still owns the record's partition (`owned`):
+   once a rebalance took it away, nothing is published (`DeadLetterOutcome.REVOKED`); the new
+   owner redelivers the record and decides.
 
 Each letter has a deterministic id (`x-dead-letter-id`): the consumer group, the record's origin
 (its coordinates, or those in `x-replayed-from` for a copy made by `omctl replay`) and a digest of
@@ -142,11 +146,15 @@ class DeadLetterOutcome(StrEnum):
     PUBLISHED = "published"  # whole
     TRUNCATED = "truncated"  # with what was too large cut (see the module docstring)
     ALREADY = "already"  # this record was dead-lettered before by this group: not published again
+    REVOKED = "revoked"  # the partition was revoked first: not published, its new owner decides
 
 
 @dataclass(frozen=True)
 class DeadLetterPolicy:
-    """How hard the whole letter is tried before it is cut, and the producer's request size."""
+    """Backoff of a letter the broker does not accept yet, and the producer's request size.
+
+    `attempts`: failed tries after which a letter counts as waiting (it is still retried, whole).
+    """
 
     attempts: int = 4
     base_delay_s: float = 0.5
@@ -320,8 +328,10 @@ class DeadLetterPublisher:
         message: str,
         attempts: int,
         group: str = "",
+        owned: Callable[[], bool] = lambda: True,
     ) -> DeadLetterOutcome:
-        """Publish the record's dead letter; returns once it is confirmed (or known to exist)."""
+        """Publish the record's dead letter; returns once it is confirmed (or known to exist), or
+        `REVOKED` when `owned()` said before a try that this process no longer owns the record."""
         letter_id = dead_letter_id(record, value, group)
         if await self._memory.recall(letter_id):
             log.info(
@@ -342,17 +352,21 @@ class DeadLetterPublisher:
         )
         original = [(n, v) for n, v in record.headers if n not in DEAD_LETTER_HEADER_NAMES]
         letter = _Letter(dead_letter_topic(record.topic), record.key, value, original, context)
-        sent = await self._send_whole(letter)
         outcome = DeadLetterOutcome.PUBLISHED
+        try:
+            sent = await self._send_until_accepted(letter, owned)
+            for limit in (TRUNCATED_PART_BYTES, 0):
+                if sent is not None:
+                    break
+                cut, parts = letter.cut(limit)
+                outcome = DeadLetterOutcome.TRUNCATED if parts else outcome
+                sent = await self._send_until_accepted(cut, owned)
+        except _NotOwned:
+            where = f"{record.topic}[{record.partition}]@{record.offset}"
+            log.info("not dead-lettering %s: its partition was revoked, the new owner redelivers it", where)
+            return DeadLetterOutcome.REVOKED
         if sent is None:
-            self.waiting += 1
-            try:
-                cut, parts = letter.cut(TRUNCATED_PART_BYTES)
-                sent = await self._send_until_accepted(cut)
-            finally:
-                self.waiting -= 1
-            if parts:
-                outcome = DeadLetterOutcome.TRUNCATED
+            raise RuntimeError(f"{letter.topic} refuses even an empty dead letter as too large")
         facts = {
             "origin": _origin(record),
             "group": group,
@@ -382,27 +396,38 @@ class DeadLetterPublisher:
         )
         return metadata.partition, metadata.offset
 
-    async def _send_whole(self, letter: _Letter) -> tuple[int, int] | None:
-        """Publish the whole letter within the policy's attempts; None if it did not go."""
-        for failures in range(1, self.policy.attempts + 1):
-            try:
-                return await self._send(letter)
-            except _TOO_LARGE as exc:
-                log.warning("dead letter too large for %s, cutting it: %s", letter.topic, exc)
-                return None
-            except _UNAVAILABLE as exc:
-                log.warning("dead letter publish failed (%d/%d): %r", failures, self.policy.attempts, exc)
-                if failures < self.policy.attempts:
-                    await asyncio.sleep(self.policy.delay(failures))
-        return None
+    async def _send_until_accepted(
+        self, letter: _Letter, owned: Callable[[], bool]
+    ) -> tuple[int, int] | None:
+        """Publish `letter` however long the broker is unavailable; None if it is too large.
 
-    async def _send_until_accepted(self, letter: _Letter) -> tuple[int, int]:
-        """Publish the cut letter, however long the broker refuses it (see the module docstring)."""
+        Raises `_NotOwned` when, before a try, `owned()` says the partition was revoked.
+        """
         failures = 0
-        while True:
-            try:
-                return await self._send(letter)
-            except _UNAVAILABLE as exc:
-                failures += 1
-                log.warning("dead letter still not accepted by %s, retrying: %r", letter.topic, exc)
-                await asyncio.sleep(self.policy.delay(failures))
+        try:
+            while True:
+                if not owned():
+                    raise _NotOwned
+                try:
+                    return await self._send(letter)
+                except _TOO_LARGE as exc:  # before _UNAVAILABLE: these are KafkaErrors too
+                    log.warning("dead letter too large for %s, cutting it: %s", letter.topic, exc)
+                    return None
+                except _UNAVAILABLE as exc:
+                    failures += 1
+                    if failures == self.policy.attempts:
+                        self.waiting += 1
+                    log.warning(
+                        "dead letter not accepted by %s yet (%d), retrying it whole: %r",
+                        letter.topic,
+                        failures,
+                        exc,
+                    )
+                    await asyncio.sleep(self.policy.delay(failures))
+        finally:
+            if failures >= self.policy.attempts:
+                self.waiting -= 1
+
+
+class _NotOwned(Exception):
+    """The record's partition was revoked before its dead letter went out."""

@@ -178,6 +178,7 @@ class HourlyRuns:
         integration = await self.integrations.get(supplier_id)
         if integration is None:
             raise LookupError(f"supplier {supplier_id} has no NetSuite integration")
+        await self.connections.refresh(supplier_id)  # the shared state now, not this process's last read
         features = [Feature(feature)] if feature else enabled_features(integration)
         return {f: await self.run_now(supplier_id, integration, f) for f in features}
 
