@@ -235,9 +235,13 @@ def dlq_redrive(
                 "dead_letters": [x.summary() for x in letters],
             }
         )
-        return
-    _print_letters(f"{len(letters)} dead letter(s) selected", letters)
-    _output.console.print("dry run: nothing sent" if dry_run else f"redriven {sent} dead letter(s)")
+    else:
+        _print_letters(f"{len(letters)} dead letter(s) selected", letters)
+        _output.console.print("dry run: nothing sent" if dry_run else f"redriven {sent} dead letter(s)")
+    if not dry_run and sent < len(letters):
+        fail(
+            f"{len(letters) - sent} of {len(letters)} dead letter(s) not redriven (named above); they stay listed"
+        )
 
 
 @dlq_app.command("purge")

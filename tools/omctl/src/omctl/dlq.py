@@ -296,6 +296,12 @@ async def _whole_record(
     if coordinates is None:
         return None
     tp, offset = coordinates
+    try:
+        start, end = await _kafka.bounds(consumer, tp)
+    except LookupError:
+        return None  # the topic or partition is gone
+    if not start <= offset < end:
+        return None  # removed by retention (or never there): nothing to wait for
     async for record in _kafka.read_range(consumer, tp, offset, offset + 1):
         return record if record.offset == offset else None
     return None
