@@ -17,12 +17,16 @@ Nothing is installed outside the checkout. The script uses the standard library 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import venv
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -40,11 +44,79 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _run(*cmd: str | Path) -> None:
+STOP_GRACE_S = 30.0  # after a forwarded stop signal, how long the child has before SIGKILL
+
+
+def _run(*cmd: str | Path, own_group: bool = False) -> None:
+    """Run a command to its end; exit with its status if it failed.
+
+    Stopping manage.py stops the command: SIGTERM and SIGHUP are forwarded to it and manage.py
+    waits for it (SIGKILL after STOP_GRACE_S); the child also gets SIGTERM if manage.py dies
+    (Linux PR_SET_PDEATHSIG), so not even `kill -9` of manage.py leaves it behind. `own_group`
+    (`dev`: the demo, which never reads the terminal) runs it in its own process group and forwards
+    SIGINT too, to the whole group; otherwise the command stays in the terminal's foreground group
+    (prompts keep working) and receives a terminal's Ctrl-C itself.
+    """
     print("+", " ".join(str(c) for c in cmd), flush=True)
-    result = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=_env(), check=False)
-    if result.returncode != 0:
-        sys.exit(result.returncode)
+    argv = [str(c) for c in cmd]
+    if os.name != "posix":
+        result = subprocess.run(argv, cwd=ROOT, env=_env(), check=False)
+        if result.returncode != 0:
+            sys.exit(result.returncode)
+        return
+    group = 0 if own_group else None
+    death = _die_with_parent()  # single-threaded here: preexec_fn is safe
+    child = subprocess.Popen(argv, cwd=ROOT, env=_env(), process_group=group, preexec_fn=death)  # noqa: PLW1509
+    stopping: list[float] = []
+
+    def signal_child(signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            if own_group:
+                os.killpg(child.pid, signum)
+            else:
+                child.send_signal(signum)
+
+    def forward(signum: int, _frame: object) -> None:
+        stopping.append(time.monotonic())
+        signal_child(signum)
+
+    handlers = {signal.SIGTERM: forward, signal.SIGHUP: forward}
+    handlers[signal.SIGINT] = forward if own_group else signal.SIG_IGN  # Ctrl-C reaches the child itself
+    previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
+    try:
+        while True:
+            try:
+                code = child.wait(timeout=1.0)
+                break
+            except subprocess.TimeoutExpired:
+                if stopping and time.monotonic() - stopping[0] > STOP_GRACE_S:
+                    signal_child(signal.SIGKILL)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if own_group:  # whatever of the group is still there
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)
+    if code != 0:
+        sys.exit(128 - code if code < 0 else code)  # killed by signal N: 128 + N, as a shell says
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """In the forked child before exec: SIGTERM when manage.py dies (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+    import ctypes.util
+
+    prctl = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # manage.py died between fork and prctl
+            os._exit(1)
+
+    return preexec
 
 
 def uv() -> Path:
@@ -128,7 +200,7 @@ def main(argv: list[str]) -> None:
     if command == "setup":
         return
     if command == "dev":
-        _run(tool("python"), "-m", "om_demo", *rest)
+        _run(tool("python"), "-m", "om_demo", *rest, own_group=True)
     elif command == "test":
         lint()
         typecheck()

@@ -1,4 +1,5 @@
-"""Killing the process that owns the stack with SIGKILL leaves no server behind (pdeathsig)."""
+"""Killing the process that owns the stack with SIGKILL leaves no server behind (pdeathsig), and
+stopping `python3 manage.py dev` stops the demo and everything it started."""
 
 from __future__ import annotations
 
@@ -149,3 +150,62 @@ async def test_the_fixtures_use_external_servers_named_in_the_environment(
         finally:
             await consumer.stop()
         assert record.value == b"from-probe"
+
+
+def _descendants(pid: int) -> set[int]:
+    found: set[int] = set()
+    pending = [pid]
+    while pending:
+        for child in children_of(pending.pop()):
+            if child not in found:
+                found.add(child)
+                pending.append(child)
+    return found
+
+
+RUNNER = """
+import sys
+sys.path.insert(0, sys.argv[1])
+import manage
+manage._run(sys.executable, "-m", "om_demo", "--env-file", sys.argv[2], own_group=True)
+"""
+
+
+async def test_sigterm_of_manage_py_dev_stops_the_demo_and_everything_it_started(tmp_path: Path) -> None:
+    # manage.py dev's own runner (without the `setup` that comes first: no uv sync in a test). Its
+    # output goes to a pipe this test holds open, as a terminal would be: with asyncio's own pipe,
+    # the pipe closes when the runner exits and the demo would die of it even on the old code.
+    read_fd, write_fd = os.pipe()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", RUNNER, str(ROOT), str(tmp_path / "demo.env"),
+        cwd=ROOT, env=_env(), stdout=write_fd, stderr=write_fd,
+    )  # fmt: skip
+    os.close(write_fd)
+    output = asyncio.StreamReader()
+    transport, _ = await asyncio.get_running_loop().connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(output), os.fdopen(read_fd, "rb")
+    )
+    tree: set[int] = set()
+    try:
+        seen: list[bytes] = []
+        while not any(b"finance_sync ready in" in line for line in seen):
+            line = await asyncio.wait_for(output.readline(), 300)
+            assert line, b"".join(seen).decode()  # the demo ended before its services were ready
+            seen.append(line)
+        tree = _descendants(proc.pid)
+        # the demo, Kafka, MongoDB, the simulator and the three services
+        assert len(tree) >= 7, tree
+        drain = asyncio.create_task(output.read())  # a full pipe would block the demo's shutdown
+
+        proc.send_signal(signal.SIGTERM)
+
+        await asyncio.wait_for(proc.wait(), 90)
+        assert proc.returncode != 0  # the demo did not finish its day
+        for pid in tree:
+            await wait_dead(pid, timeout=30)
+        drain.cancel()
+    finally:
+        transport.close()
+        for pid in tree:  # only when an assert failed: the orphans this test found
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)

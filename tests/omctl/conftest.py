@@ -61,6 +61,12 @@ def cli(kafka_bootstrap: str, mongo_url: str, unique_name: str) -> Cli:
     )
 
 
+async def known(db: Any, *supplier_ids: str) -> None:
+    """Give a service's database an integration document for each supplier, as its integration
+    event would (disconnected: no settings needed): omctl refuses a supplier no service knows."""
+    await db["integrations"].insert_many([{"_id": s, "status": "disconnected"} for s in supplier_ids])
+
+
 @dataclass
 class Probe:
     """A stand-in service handler: idempotent upsert of an outcome per event id; products not in

@@ -214,3 +214,24 @@ async def test_a_cut_letter_is_redriven_whole_from_its_original_record(
     await probe.wait_for(lambda: probe.handled == ["evt_big"])
     [again] = [r for r in await records_of(kafka_bootstrap, topic) if dict(r.headers).get("x-redriven-from")]
     assert again.value == whole
+
+
+async def test_a_cut_letter_whose_original_is_gone_is_named_left_unresolved_and_the_exit_is_non_zero(
+    cli: Cli, kafka_producer: AIOKafkaProducer, topics: Topics
+) -> None:
+    topic, dlq = await topics("omctl-gone")
+    # a cut letter pointing at an offset its (empty) source no longer holds: retention removed it
+    headers = [
+        ("x-error-code", b"UNMAPPED_PRODUCT"),
+        ("x-truncated", b"value"),
+        ("x-original-topic", topic.encode()),
+        ("x-original-partition", b"0"),
+        ("x-original-offset", b"7"),
+    ]
+    await kafka_producer.send_and_wait(dlq, value=b"{}", key=b"sup_g", headers=headers)
+
+    result = await cli("dlq", "redrive", "--topic", dlq)
+    assert result.exit_code == 1, result.output
+    assert "the letter was cut and its original record is gone" in result.output
+    assert "1 of 1 dead letter(s) not redriven" in result.output
+    assert (await dead_letters(cli, dlq, 1))["count"] == 1  # still listed: nothing was resolved

@@ -21,6 +21,15 @@ from order_sync_harness import OutcomeReader, Stack, wait_until
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 
+def order_env(unique_name: str) -> dict[str, str]:
+    """omctl's settings for the order_sync the `order_stack` fixture starts."""
+    return {
+        "order_sync_mongodb_database": f"order_sync_{unique_name}",
+        "order_sync_consumer_group": f"order-sync-{unique_name}",
+        "netsuite_credentials_keys": ORDER_SYNC_KEY,
+    }
+
+
 async def test_an_import_heals_the_order_and_a_replay_leaves_exactly_one_sales_order(
     cli: Cli,
     kafka_bootstrap: str,
@@ -31,11 +40,7 @@ async def test_an_import_heals_the_order_and_a_replay_leaves_exactly_one_sales_o
     tmp_path: Path,
 ) -> None:
     stack = order_stack
-    env = {
-        "order_sync_mongodb_database": f"order_sync_{unique_name}",
-        "order_sync_consumer_group": f"order-sync-{unique_name}",
-        "netsuite_credentials_keys": ORDER_SYNC_KEY,
-    }
+    env = order_env(unique_name)
     reader = None
     try:
         service = await stack.start()
@@ -106,4 +111,36 @@ async def test_an_import_heals_the_order_and_a_replay_leaves_exactly_one_sales_o
     finally:
         if reader is not None:
             await reader.stop()
+        await stack.close()
+
+
+async def test_a_resync_that_leaves_the_order_failed_exits_non_zero_and_an_unknown_supplier_is_refused(
+    cli: Cli, kafka_bootstrap: str, order_stack: Stack, unique_name: str
+) -> None:
+    stack = order_stack
+    env = order_env(unique_name)
+    service = await stack.start(heal_enabled=False)
+    supplier = stack.supplier()
+    sid = supplier.supplier_id
+    reader = OutcomeReader(kafka_bootstrap, SYNC_RESULTS_TOPIC, {sid})
+    try:
+        await stack.configure(service, supplier)
+        await reader.start()
+        await stack.order(supplier, "order.placed", supplier.order("ord_still", mapped_products=False))
+        [failed] = await reader.wait_for(lambda e: len(e) >= 1)
+        assert failed["data"]["error"]["code"] == "UNMAPPED_PRODUCT"
+
+        # nothing was mapped: the re-sync runs the order and it fails again
+        result = await cli("resync", "--supplier", sid, "--wait", "30", **env)
+        assert result.exit_code == 1, result.output
+        assert "1 record(s) still failed: ord_still" in result.output
+        as_json = await cli("resync", "--supplier", sid, "--wait", "30", "--json", **env)
+        assert as_json.exit_code == 1
+        assert as_json.stdout.strip().startswith("{")  # the JSON result still comes, then the exit code
+
+        typo = await cli("resync", "--supplier", sid + "x", "--wait", "30", **env)
+        assert typo.exit_code == 1
+        assert f"no supplier '{sid}x' in order_sync's database" in typo.output
+    finally:
+        await reader.stop()
         await stack.close()

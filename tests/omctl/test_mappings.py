@@ -10,7 +10,7 @@ from pymongo import AsyncMongoClient
 
 from omctl.mappings_csv import parse
 
-from .conftest import Cli
+from .conftest import Cli, known
 
 pytestmark = pytest.mark.integration
 
@@ -28,6 +28,17 @@ product,prd_59,400
 """
 
 
+@pytest.fixture
+async def order_db(mongo_url: str, unique_name: str):
+    """order_sync's database, where the suppliers these tests import for are known."""
+    client: AsyncMongoClient[Any] = AsyncMongoClient(mongo_url)
+    try:
+        yield client[f"order_{unique_name}"]
+    finally:
+        await client.drop_database(f"order_{unique_name}")
+        await client.close()
+
+
 def test_parse_reports_every_bad_row_with_its_line_and_reason() -> None:
     parsed = parse(CSV)
     assert parsed.pairs["product"] == {"prd_55": "2044", "prd_59": "400"}
@@ -43,8 +54,9 @@ def test_parse_reports_every_bad_row_with_its_line_and_reason() -> None:
 
 
 async def test_import_writes_accepted_rows_to_every_service_and_export_reads_them_back(
-    cli: Cli, tmp_path: Path, mongo_url: str, unique_name: str
+    cli: Cli, tmp_path: Path, mongo_url: str, unique_name: str, order_db
 ) -> None:
+    await known(order_db, "sup_m")
     path = tmp_path / "mappings.csv"
     path.write_text(CSV)
     report = await cli.json("mappings", "import", str(path), "--supplier", "sup_m")
@@ -74,8 +86,9 @@ async def test_import_writes_accepted_rows_to_every_service_and_export_reads_the
 
 
 async def test_export_prints_the_effective_mappings_as_csv_that_import_accepts(
-    cli: Cli, tmp_path: Path
+    cli: Cli, tmp_path: Path, order_db
 ) -> None:
+    await known(order_db, "sup_x")
     path = tmp_path / "in.csv"
     path.write_text("kind,ordermentum_id,netsuite_id\nproduct,prd_1,10\ncustomer,cus_1,20\n")
     assert (
@@ -89,9 +102,21 @@ async def test_export_prints_the_effective_mappings_as_csv_that_import_accepts(
         "product,prd_1,10",
     ]
     assert parse(exported.stdout).accepted == 2
+    as_json = await cli.json("mappings", "export", "--supplier", "sup_x")
+    assert as_json == {
+        "supplier_id": "sup_x",
+        "service": "order_sync",
+        "mappings": [
+            {"kind": "customer", "ordermentum_id": "cus_1", "netsuite_id": "20"},
+            {"kind": "product", "ordermentum_id": "prd_1", "netsuite_id": "10"},
+        ],
+    }
 
 
-async def test_strict_import_writes_nothing_when_a_row_is_rejected(cli: Cli, tmp_path: Path) -> None:
+async def test_strict_import_writes_nothing_when_a_row_is_rejected(
+    cli: Cli, tmp_path: Path, order_db
+) -> None:
+    await known(order_db, "sup_s")
     path = tmp_path / "bad.csv"
     path.write_text("kind,ordermentum_id,netsuite_id\nproduct,prd_1,10\nproduct,prd_2,x\n")
     result = await cli("mappings", "import", str(path), "--supplier", "sup_s", "--strict")

@@ -11,7 +11,7 @@ from pymongo import AsyncMongoClient
 
 from om_platform.commands import CommandQueue, serve_commands
 
-from .conftest import Cli
+from .conftest import Cli, known
 
 pytestmark = pytest.mark.integration
 
@@ -27,6 +27,7 @@ async def order_db(mongo_url: str, unique_name: str):
 
 
 async def test_two_replicas_run_omctl_resync_once_and_omctl_shows_the_result(cli: Cli, order_db) -> None:
+    await known(order_db, "sup_c")
     calls: list[tuple[str | None, dict[str, Any]]] = []
 
     async def resync(supplier_id: str | None, args: Mapping[str, Any]) -> dict[str, Any]:
@@ -52,6 +53,7 @@ async def test_a_failing_command_is_reported_as_failed_with_its_reason(cli: Cli,
     async def broken(supplier_id: str | None, args: Mapping[str, Any]) -> dict[str, Any]:
         raise LookupError(f"supplier {supplier_id} has no NetSuite integration configured")
 
+    await known(order_db, "sup_f")
     task = asyncio.create_task(serve_commands(CommandQueue(order_db), {"resync": broken}, 0.05))
     try:
         failed = await cli("resync", "--supplier", "sup_f", "--wait", "20")

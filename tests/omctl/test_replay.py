@@ -184,3 +184,19 @@ async def test_replay_finds_the_services_group_reading_the_topic(
     nobody = await cli("replay", topic, "--service", "finance_sync", "--offset", "0", "--dry-run")
     assert nobody.exit_code == 1
     assert "0 group(s) reading" in nobody.output
+
+
+async def test_replay_refuses_an_offset_past_every_partitions_end_and_a_group_that_never_read_the_topic(
+    cli: Cli, consumed: Consumed, probe_service: ProbeService
+) -> None:
+    topic, _, _ = await consumed("omctl-replay-bounds", 2, 3)
+    await probe_service.stop()
+
+    past = await cli("replay", topic, "--group", probe_service.group, "--offset", "50", "--dry-run")
+    assert past.exit_code == 1
+    assert "--offset 50 is outside every partition" in past.output
+    typo = await cli("replay", topic, "--group", probe_service.group + "x", "--offset", "0", "--dry-run")
+    assert typo.exit_code == 1
+    assert "has never committed an offset" in typo.output
+    plan = await cli.json("replay", topic, "--group", probe_service.group, "--offset", "0", "--dry-run")
+    assert plan["plan"]["total"] == 3

@@ -10,7 +10,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
-from .conftest import Cli, Probe, ProbeService, event
+from .conftest import Cli, Probe, ProbeService, event, known
 
 pytestmark = pytest.mark.integration
 
@@ -93,6 +93,7 @@ async def test_status_reports_ledgers_failures_cursors_and_consumer_lag_as_json(
 async def test_resync_queues_a_command_the_service_claims_and_the_cli_reports_its_result(
     cli: Cli, service_dbs
 ) -> None:
+    await known(service_dbs["order_sync"], "sup_r")
     commands = service_dbs["order_sync"]["operator_commands"]
 
     async def service_side() -> None:
@@ -119,6 +120,8 @@ async def test_resync_queues_a_command_the_service_claims_and_the_cli_reports_it
 
 
 async def test_run_and_cursor_rewind_only_queue_when_not_asked_to_wait(cli: Cli, service_dbs) -> None:
+    await known(service_dbs["stock_sync"], "sup_q")
+    await known(service_dbs["finance_sync"], "sup_q")
     await cli.json("run", "stock", "--supplier", "sup_q", "--wait", "0")
     await cli.json("run", "finance", "--supplier", "sup_q", "--feature", "credit_notes", "--wait", "0")
     await cli.json(
@@ -152,6 +155,7 @@ async def test_run_and_cursor_rewind_only_queue_when_not_asked_to_wait(cli: Cli,
 
 
 async def test_a_command_nobody_runs_times_out_with_a_clear_message(cli: Cli, service_dbs) -> None:
+    await known(service_dbs["order_sync"], "sup_t")
     result = await cli("run", "catalog", "--supplier", "sup_t", "--wait", "0.5")
     assert result.exit_code == 3
     assert "did not finish" in result.output

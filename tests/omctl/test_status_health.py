@@ -88,3 +88,48 @@ async def test_status_shows_each_suppliers_connection_freshness_and_parked_recor
     assert "auth_failed 45m" in human.stdout
     assert "3h" in human.stdout
     assert "50m" in human.stdout
+
+
+async def test_status_filters_suppliers_by_connection_state(
+    cli: Cli, client: AsyncMongoClient[Any], unique_name: str
+) -> None:
+    order = client[f"order_{unique_name}"]
+    await order["integrations"].insert_many(
+        [{"_id": s, "status": "configured", "settings": {}} for s in ("sup_ok", "sup_bad", "sup_slow")]
+    )
+    connections = client[f"budget_{unique_name}"]["netsuite_connections"]
+    since = datetime.now(UTC) - timedelta(minutes=5)
+    await connections.insert_many(
+        [
+            {"_id": "sup_bad", "state": "auth_failed", "since": since, "service": "order_sync"},
+            {"_id": "sup_slow", "state": "rate_limited", "since": since, "service": "order_sync"},
+        ]
+    )
+    failed = await cli.json("status", "--state", "auth_failed")
+    assert sorted(failed["suppliers"]) == ["sup_bad"]
+    either = await cli.json("status", "--state", "auth_failed", "--state", "connected")
+    assert sorted(either["suppliers"]) == ["sup_bad", "sup_ok"]
+    nobody = await cli("status", "--state", "unreachable")
+    assert nobody.exit_code == 0, nobody.output
+    assert "no supplier whose connection is unreachable" in nobody.stdout
+    assert "sup_" not in nobody.stdout
+    wrong = await cli("status", "--state", "broken")
+    assert wrong.exit_code == 2  # the choices are listed by the usage error
+
+
+async def test_status_of_an_idle_account_says_it_is_idle(cli: Cli) -> None:
+    human = await cli("status", "--account", "7654321")
+    assert human.exit_code == 0, human.output
+    assert "netsuite account 7654321: idle" in human.stdout
+    report = await cli.json("status", "--account", "7654321")
+    assert report["account"] == {"id": "7654321", "idle": True}
+    assert report["netsuite_budget"] == []
+
+
+def test_the_state_choices_are_the_contracts_connection_states() -> None:
+    from typing import get_args
+
+    from om_contracts import ConnectionState
+    from omctl._cli_status import State
+
+    assert {s.value for s in State} == set(get_args(ConnectionState))

@@ -373,14 +373,7 @@ class Story:
         )
         event_id = self.placed_events[order_id]
         before = await self.sim.call("GET", "requests")
-        env = {
-            **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": self.h.stack.kafka_bootstrap,
-            "MONGODB_URL": self.h.stack.mongo_url,
-            "NETSUITE_BASE_URL": self.h.stack.simulator_url,
-            "NETSUITE_CREDENTIALS_KEYS": self.h.keyring_key,
-            "COLUMNS": "200",
-        }
+        env = {**os.environ, **self.h.connection_env(), "COLUMNS": "200"}  # the harness's stack, any kind
         command = [
             sys.executable,
             "-m",

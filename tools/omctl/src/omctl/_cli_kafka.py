@@ -154,7 +154,7 @@ def _scan(topics: list[str] | None, selection: dlq_ops.Selection) -> list[dlq_op
     from omctl import dlq as dlq_ops
 
     ops = settings()
-    return run(dlq_ops.scan(ops, topics or dlq_ops.default_dlq_topics(), selection))
+    return run(dlq_ops.scan(ops, topics or dlq_ops.default_dlq_topics(), selection, named=bool(topics)))
 
 
 def _print_letters(title: str, letters: list[dlq_ops.DeadLetter], wide: bool = False) -> None:
@@ -200,10 +200,7 @@ def dlq_show(
     """Show one dead letter: payload, headers and the reason it failed."""
     from omctl import dlq as dlq_ops
 
-    try:
-        letter = run(dlq_ops.fetch(settings(), ref))
-    except LookupError as exc:
-        fail(str(exc))
+    letter = run(dlq_ops.fetch(settings(), ref))  # a bad ref is one line (LookupError, see _common)
     detail = letter.detail()
     if as_json:
         emit_json(detail)
@@ -238,9 +235,13 @@ def dlq_redrive(
                 "dead_letters": [x.summary() for x in letters],
             }
         )
-        return
-    _print_letters(f"{len(letters)} dead letter(s) selected", letters)
-    _output.console.print("dry run: nothing sent" if dry_run else f"redriven {sent} dead letter(s)")
+    else:
+        _print_letters(f"{len(letters)} dead letter(s) selected", letters)
+        _output.console.print("dry run: nothing sent" if dry_run else f"redriven {sent} dead letter(s)")
+    if not dry_run and sent < len(letters):
+        fail(
+            f"{len(letters) - sent} of {len(letters)} dead letter(s) not redriven (named above); they stay listed"
+        )
 
 
 @dlq_app.command("purge")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -85,6 +86,9 @@ def _submit(
             _output.console.print(f"[red]{document['error']}[/red]")
     if document.get("status") == "failed":
         raise typer.Exit(1)
+    short = ops_commands.shortfall(document.get("result")) if document.get("status") == "done" else None
+    if short is not None:
+        fail(f"{command} for {supplier} finished but {short}")
     if wait_s > 0 and document.get("status") not in ops_commands.FINISHED:
         fail(f"{service} did not finish within {wait_s:.0f}s (is it running?); the command stays queued", 3)
 
@@ -217,6 +221,9 @@ def mappings_import(
     except mappings_csv.CsvFormatError as exc:
         fail(str(exc))
     targets = [service_name(s) for s in service] if service else list(SERVICES)
+    from omctl import commands as ops_commands
+
+    run(ops_commands.require_supplier(settings(), supplier, targets))
     skip = dry_run or (strict and bool(parsed.rejected))
     written = {} if skip else run(mappings_csv.import_pairs(settings(), supplier, parsed, targets))
     healing = (
@@ -262,11 +269,23 @@ def mappings_export(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File to write; stdout when absent.")
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Export a supplier's effective mappings as CSV (the same columns import reads)."""
+    from omctl import commands as ops_commands
     from omctl import mappings_csv
 
-    rows = run(mappings_csv.export_rows(settings(), supplier, service_name(service)))
+    ops = settings()
+    run(ops_commands.require_supplier(ops, supplier, [service_name(service)]))
+    rows = run(mappings_csv.export_rows(ops, supplier, service_name(service)))
+    if as_json:
+        document = {"supplier_id": supplier, "service": service.value, "mappings": rows}
+        if output is None:
+            emit_json(document)
+            return
+        output.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        emit_json({"written": len(rows), "output": str(output)})
+        return
     text = mappings_csv.to_csv(rows)
     if output is None:
         sys.stdout.write(text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -12,8 +13,24 @@ from omctl._common import JsonOpt, SupplierOpt, WideOpt, fail, run, settings
 from omctl._output import Col, emit_json, table
 
 
+class State(StrEnum):
+    """A supplier's NetSuite connection state (om_contracts' ConnectionState; a test keeps them equal)."""
+
+    connected = "connected"
+    auth_failed = "auth_failed"
+    permission_missing = "permission_missing"
+    rate_limited = "rate_limited"
+    unreachable = "unreachable"
+
+
 def status(
     supplier: SupplierOpt = None,
+    state: Annotated[
+        list[State] | None,
+        typer.Option(
+            "--state", help="Only suppliers whose NetSuite connection is in this state (repeatable)."
+        ),
+    ] = None,
     group_prefix: Annotated[
         str, typer.Option("--group-prefix", help="Consumer groups to report lag for.")
     ] = "om.",
@@ -47,10 +64,21 @@ def status(
             f"no supplier {supplier!r} in any service's database (no integration, ledger, cursor or command): "
             "check the id; `omctl status` lists every supplier it knows"
         )
+    if state:
+        wanted = {s.value for s in state}
+        per_supplier = {
+            sid: services for sid, services in per_supplier.items() if _state_of(services) in wanted
+        }
+    idle = account is not None and not any(r["live"] for r in shares)
     if as_json:
-        emit_json({"suppliers": per_supplier, "consumer_lag": lag, "netsuite_budget": shares})
+        document: dict[str, Any] = {"suppliers": per_supplier, "consumer_lag": lag, "netsuite_budget": shares}
+        if account is not None:
+            document["account"] = {"id": account, "idle": idle}
+        emit_json(document)
         return
     rows = []
+    if state and not per_supplier:
+        _output.console.print(f"no supplier whose connection is {' or '.join(s.value for s in state)}")
     for supplier_id, services in sorted(per_supplier.items()):
         for service, view in sorted(services.items()):
             flows = view["flows"] or {"-": {"counts": {}, "failures_by_code": {}, "last_success": None}}
@@ -167,8 +195,20 @@ def status(
             ],
             wide=wide,
         )
-    if not per_supplier and not lag and not shares:
+    if idle:
+        _output.console.print(
+            f"netsuite account {account}: idle (no process holds a share of its concurrency limit)"
+        )
+    if not per_supplier and not lag and not shares and not state and account is None:
         _output.console.print("nothing to report yet (no supplier state, no om.* consumer groups)")
+
+
+def _state_of(services: dict[str, Any]) -> str:
+    """The supplier's connection state (the shared document every service's view carries)."""
+    for view in services.values():
+        connection = view.get("connection") or {}
+        return str(connection.get("state", "connected"))
+    return "connected"
 
 
 def _age(moment: datetime | None, now: datetime) -> str:

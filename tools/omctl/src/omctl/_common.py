@@ -102,10 +102,16 @@ def explain(exc: BaseException) -> str:
         )
     if isinstance(exc, mongo_errors.ConfigurationError | mongo_errors.InvalidURI):
         return f"MONGODB_URL is not usable: {exc}"
+    if isinstance(exc, KeyError) and len(exc.args) == 1:
+        return str(exc.args[0])  # str() of a KeyError is the repr of its key, quotes added
     if isinstance(exc, LookupError):
-        return str(exc).strip("'\"")
+        return str(exc)  # the message as written: `'garbage' is not ...` keeps its quotes
     if isinstance(exc, TimeoutError):
-        return "timed out waiting for Kafka or MongoDB: check that they are up (omctl --debug shows where)"
+        return (
+            f"{exc}: check that Kafka and MongoDB are up (omctl --debug shows where)"
+            if str(exc)
+            else "timed out waiting for Kafka or MongoDB: check that they are up (omctl --debug shows where)"
+        )
     return f"unexpected {type(exc).__name__}: {exc} (omctl --debug ... shows the traceback)"
 
 

@@ -56,7 +56,19 @@ async def reader(settings: OpsSettings) -> AsyncIterator[AIOKafkaConsumer]:
         await consumer.start()
         yield consumer
     finally:
+        await _stop(consumer)
+
+
+async def _stop(consumer: AIOKafkaConsumer) -> None:
+    """Stop a consumer; aiokafka's group-less coordinator raises CancelledError from stop() when
+    its background task was cancelled before it first ran (a command that fails at once, such as
+    an unknown partition): that one is swallowed, a cancellation of omctl itself is not."""
+    try:
         await consumer.stop()
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
 
 
 @asynccontextmanager
@@ -158,24 +170,52 @@ async def offsets_at(
 
 
 async def read_range(
-    consumer: AIOKafkaConsumer, tp: TopicPartition, start: int, stop: int
+    consumer: AIOKafkaConsumer, tp: TopicPartition, start: int, stop: int, *, stall_s: float = 10.0
 ) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
-    """Every record of one partition with start <= offset < stop."""
+    """Every record of one partition with start <= offset < stop.
+
+    Bounded: a read that moves no further for `stall_s` (an offset past the log end, a partition
+    whose leader is gone) raises TimeoutError instead of polling forever. Callers take `stop` from
+    `log_ends`, so a range that exists is read without stalling.
+    """
     if start >= stop:
         return
     consumer.assign([tp])
     consumer.seek(tp, start)
+    loop = asyncio.get_running_loop()
+    last_progress = loop.time()
     while True:
         batch = await consumer.getmany(tp, timeout_ms=1000, max_records=500)
         records = batch.get(tp, [])
-        if not records and await consumer.position(tp) >= stop:
+        position = await consumer.position(tp)
+        if not records and position >= stop:
             return
+        if records:
+            last_progress = loop.time()
+        elif loop.time() - last_progress > stall_s:
+            raise TimeoutError(
+                f"reading {tp.topic}/{tp.partition} stalled at offset {position} "
+                f"(wanted up to {stop - 1}) for {stall_s:.0f}s"
+            )
         for record in records:
             if record.offset >= stop:
                 return
             yield record
         if records and records[-1].offset >= stop - 1:
             return
+
+
+async def bounds(consumer: AIOKafkaConsumer, tp: TopicPartition) -> tuple[int, int]:
+    """The first offset still in the partition and its log end (the offset after the last record)."""
+    partitions = await partitions_of(consumer, tp.topic)
+    if tp not in partitions:
+        raise LookupError(
+            f"topic {tp.topic!r} has no partition {tp.partition} "
+            f"(its partitions are 0 to {len(partitions) - 1})"
+        )
+    start = (await consumer.beginning_offsets([tp]))[tp]
+    end = (await log_ends(consumer, [tp]))[tp]
+    return start, end
 
 
 async def commit_as_group(

@@ -6,8 +6,9 @@ budget table in `status`) only declares its columns:
     table("consumer lag", [Col("group"), Col("lag", justify="right"), Col("state", optional=True)], rows)
 
 At the terminal's width (80 columns is the benchmark) a table drops its `optional` columns from
-the right until the rest fit, says so under the table, and wraps long cells instead of cutting
-them; `--wide` (`wide=True`) keeps every column whatever the width. `--json` prints one JSON
+the right until the rest fit, says so under the table, and keeps each row on one line: a cell
+still too long ends in an ellipsis ("…") instead of wrapping mid-word; `--wide` (`wide=True`)
+keeps every column and every cell whole whatever the width, and `--json` has every value. `--json` prints one JSON
 document on stdout and nothing else. Errors go to stderr (see `_common.fail`).
 """
 
@@ -79,16 +80,22 @@ def cell(value: Any) -> str:
     return str(value)
 
 
+def _natural(columns: Sequence[Col], rows: list[list[str]], cap: int | None = None) -> list[int]:
+    """Each column's width with every cell whole (`cap`: a long cell counts as that wide)."""
+    whole = [max([len(column.name), *(len(row[i]) for row in rows)]) for i, column in enumerate(columns)]
+    return whole if cap is None else [min(w, cap) for w in whole]
+
+
+_CAP = 40  # whether a column fits is judged as if its cells were at most this wide
+
+
 def _fit(columns: Sequence[Col], rows: list[list[str]], width: int) -> list[int]:
     """Indexes of the columns to show: optional ones dropped from the right until the rest fit."""
-    natural = [
-        max([len(column.name), *(max((len(w) for w in row[i].split()), default=0) for row in rows)])
-        for i, column in enumerate(columns)
-    ]
+    natural = _natural(columns, rows, _CAP)
     shown = list(range(len(columns)))
 
     def needed() -> int:
-        return sum(max(columns[i].min_width, min(natural[i], 40)) + _CELL_CHROME for i in shown) + 1
+        return sum(max(columns[i].min_width, natural[i]) + _CELL_CHROME for i in shown) + 1
 
     for i in reversed(range(len(columns))):
         if needed() <= width:
@@ -96,6 +103,21 @@ def _fit(columns: Sequence[Col], rows: list[list[str]], width: int) -> list[int]
         if columns[i].optional:
             shown.remove(i)
     return shown
+
+
+def _widths(columns: Sequence[Col], rows: list[list[str]], shown: list[int], width: int) -> dict[int, int]:
+    """Each shown column's width: the widest column gives up one character at a time until the row
+    fits, so short cells (ids, states) stay whole and only the longest end in an ellipsis."""
+    natural = _natural(columns, rows)
+    widths = {i: max(columns[i].min_width, natural[i]) for i in shown}
+    floor = {i: max(columns[i].min_width, min(len(columns[i].name), natural[i])) for i in shown}
+    room = width - len(shown) * _CELL_CHROME - 1
+    while sum(widths.values()) > room:
+        widest = max((i for i in shown if widths[i] > floor[i]), key=lambda i: widths[i], default=None)
+        if widest is None:
+            break
+        widths[widest] -= 1
+    return widths
 
 
 def table(
@@ -114,11 +136,15 @@ def table(
         )
         shown = list(range(len(cols)))
         width = max(width, full)
+        widths = {i: max([len(cols[i].name), *(len(r[i]) for r in text)]) for i in shown}
     else:
         shown = _fit(cols, text, width)
+        widths = _widths(cols, text, shown, width)
     view = Table(title=title, title_justify="left", expand=False)
     for i in shown:
-        view.add_column(cols[i].name, justify=cols[i].justify, overflow="fold", min_width=cols[i].min_width)
+        view.add_column(
+            cols[i].name, justify=cols[i].justify, overflow="ellipsis", no_wrap=True, width=widths[i]
+        )
     for row in text:
         view.add_row(*(row[i] for i in shown))
     terminal = console.width

@@ -20,13 +20,27 @@ app = typer.Typer(
     help=__doc__,
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals may hold credentials
+    # -h everywhere: click hands a context's help option names down to every subcommand's
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"omctl {version('omctl')}")
+        raise typer.Exit()
 
 
 @app.callback()
 def root(
     debug: Annotated[
         bool, typer.Option("--debug", help="Show the traceback of an unexpected error instead of one line.")
+    ] = False,
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", help="Print omctl's version and exit.", callback=_version, is_eager=True),
     ] = False,
 ) -> None:
     """See, fix and recover the Ordermentum <-> NetSuite services."""

@@ -24,6 +24,7 @@ everything before those offsets, so a command sees every event published before 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 from om_contracts import TOPICS
@@ -36,14 +37,55 @@ FINISHED = ("done", "failed")
 INBOUND = tuple(t.name for t in TOPICS if t.direction == "inbound")
 
 
+class UnknownSupplier(LookupError):
+    """No service database holds an integration for the supplier: nothing would act on a command."""
+
+
+async def require_supplier(settings: OpsSettings, supplier_id: str, services: Sequence[ServiceName]) -> None:
+    """Refuse a supplier none of `services` has an integration document for (a typo, an id from
+    another environment): a command for it would be claimed, find nothing and say done."""
+    async with mongo(settings) as client:
+        for service in services:
+            found = await client[settings.database(service)]["integrations"].find_one(
+                {"_id": supplier_id}, {"_id": 1}
+            )
+            if found is not None:
+                return
+    where = services[0] if len(services) == 1 else "any service"
+    raise UnknownSupplier(
+        f"no supplier {supplier_id!r} in {where}'s database (no integration event received for it): "
+        "check the id; `omctl status` lists every supplier it knows"
+    )
+
+
 async def submit(
     settings: OpsSettings, service: ServiceName, command: str, supplier_id: str, args: dict[str, Any]
 ) -> str:
-    """Queue a command for a service, after the events published so far; returns its id."""
+    """Queue a command for a service, after the events published so far; returns its id.
+
+    Raises UnknownSupplier when the service has no integration for the supplier.
+    """
+    await require_supplier(settings, supplier_id, [service])
     after = await published_so_far(settings, supplier_id)
     async with mongo(settings) as client:
         queue = CommandQueue(client[settings.database(service)])
         return await queue.submit(command, supplier_id, args, after=after)
+
+
+def shortfall(result: Any) -> str | None:
+    """What a finished command reports it could not do (records still failing, records it could
+    not run), as one sentence; None when it did everything it was asked."""
+    if not isinstance(result, dict):
+        return None
+    still = [str(r) for r in result.get("still_failed") or ()]
+    errors = result.get("errors") or 0
+    parts = []
+    if still:
+        shown = ", ".join(still[:10]) + (f" and {len(still) - 10} more" if len(still) > 10 else "")
+        parts.append(f"{len(still)} record(s) still failed: {shown}")
+    if isinstance(errors, int) and errors > 0:
+        parts.append(f"{errors} record(s) could not be run (see the service's log)")
+    return "; ".join(parts) or None
 
 
 async def published_so_far(settings: OpsSettings, supplier_id: str | None) -> Offsets:

@@ -198,14 +198,26 @@ def _collapse_copies(letters: list[DeadLetter]) -> list[DeadLetter]:
     return kept
 
 
-async def scan(settings: OpsSettings, topics: Sequence[str], selection: Selection) -> list[DeadLetter]:
-    """Every dead letter of the topics that matches the selection, oldest first per partition."""
+async def scan(
+    settings: OpsSettings, topics: Sequence[str], selection: Selection, *, named: bool = False
+) -> list[DeadLetter]:
+    """Every dead letter of the topics that matches the selection, oldest first per partition.
+
+    `named`: the operator named the topics; one that does not exist is refused (LookupError)
+    instead of skipped as a default dead-letter topic nothing was ever published to is.
+    """
     letters: list[DeadLetter] = []
+    if named:
+        wrong = [t for t in topics if not t.endswith(DLQ_SUFFIX)]
+        if wrong:
+            raise LookupError(f"{', '.join(map(repr, wrong))}: not a dead-letter topic (<topic>{DLQ_SUFFIX})")
     async with _kafka.reader(settings) as consumer:
         for topic in topics:
             try:
                 partitions = await _kafka.partitions_of(consumer, topic)
             except LookupError:
+                if named:
+                    raise
                 continue
             if selection.supplier_id is not None:
                 partitions = [partitions[_kafka.partition_for_key(selection.supplier_id, len(partitions))]]
@@ -229,18 +241,30 @@ async def scan(settings: OpsSettings, topics: Sequence[str], selection: Selectio
 
 
 async def fetch(settings: OpsSettings, ref: str) -> DeadLetter:
-    """One dead letter by `<dlq topic>/<partition>/<offset>`."""
+    """One dead letter by `<dlq topic>/<partition>/<offset>`.
+
+    The topic, partition and offset are checked against the broker first (LookupError naming what
+    exists), so a reference past the log end is refused at once instead of waiting for a record.
+    """
     topic, _, rest = ref.rpartition("/")
     topic, _, partition = topic.rpartition("/")
     try:
         tp, offset = TopicPartition(topic, int(partition)), int(rest)
     except ValueError:
         raise LookupError(f"{ref!r} is not <dlq topic>/<partition>/<offset>") from None
+    if not topic.endswith(DLQ_SUFFIX):
+        raise LookupError(
+            f"{topic!r} is not a dead-letter topic (<topic>{DLQ_SUFFIX}): give a ref from `dlq list`"
+        )
     async with _kafka.reader(settings) as consumer:
+        start, end = await _kafka.bounds(consumer, tp)
+        if not start <= offset < end:
+            held = f"offsets {start} to {end - 1}" if end > start else "no record"
+            raise LookupError(f"no dead letter at {ref}: {topic}/{tp.partition} holds {held}")
         async for record in _kafka.read_range(consumer, tp, offset, offset + 1):
             letter = _letter(record)
             break
-        else:
+        else:  # compacted away or deleted between the two reads
             raise LookupError(f"no dead letter at {ref}")
     async with mongo(settings) as client:
         doc = await client[settings.omctl_mongodb_database][RESOLVED].find_one({"_id": letter.ref})
@@ -272,6 +296,12 @@ async def _whole_record(
     if coordinates is None:
         return None
     tp, offset = coordinates
+    try:
+        start, end = await _kafka.bounds(consumer, tp)
+    except LookupError:
+        return None  # the topic or partition is gone
+    if not start <= offset < end:
+        return None  # removed by retention (or never there): nothing to wait for
     async for record in _kafka.read_range(consumer, tp, offset, offset + 1):
         return record if record.offset == offset else None
     return None

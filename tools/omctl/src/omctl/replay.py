@@ -113,9 +113,20 @@ async def plan(
             targets = await _kafka.offsets_at(consumer, partitions, int(at.timestamp() * 1000))
         else:
             assert offset is not None
+            if offset < 0 or all(offset > ends[tp] for tp in partitions):
+                held = ", ".join(f"{tp.partition}: {starts[tp]}..{ends[tp]}" for tp in partitions)
+                raise ReplayRefused(
+                    f"--offset {offset} is outside every partition of {topic} (first..end per partition: {held})"
+                )
             targets = {tp: min(max(offset, starts[tp]), ends[tp]) for tp in partitions}
         committed = await _kafka.committed_offsets(admin, group, partitions)
         state = await _kafka.group_state(admin, group)
+    if not state.active and all(c is None for c in committed.values()):
+        # a typo in --group would otherwise create a new group at the target and say done
+        raise ReplayRefused(
+            f"group {group!r} has never committed an offset on {topic}: check the name "
+            "(`omctl status` lists the groups and the topics they read)"
+        )
     return ReplayPlan(
         topic=topic,
         group=group,
