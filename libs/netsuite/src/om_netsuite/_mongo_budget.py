@@ -114,11 +114,14 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Literal
 
-from pymongo import DeleteOne, UpdateOne
+import pymongo
+from pymongo import DeleteOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
 
-from ._allocation import Lease, Need, Plan, live_leases, plan
+from ._allocation import Lease, Need, Plan, plan
 from ._budget import FifoGate
 from ._exceptions import BudgetTimeout
 
@@ -128,6 +131,7 @@ logger = logging.getLogger("om_netsuite.budget")
 
 _NOW_MS = {"$toLong": "$$NOW"}
 _CHUNK = 500  # accounts per renewal read and bulk write
+_AUDIT = 200  # held accounts re-read per renewal (finds a lost document without a read per account)
 _CAS_ATTEMPTS = 8
 
 #: ``on_operation(name)`` once per MongoDB command the budget sends.
@@ -145,13 +149,26 @@ class LeaseTiming:
     margin_s: float = 2.0
     poll_s: float = 0.2
     max_wait_s: float = 300.0
-    keep_idle_s: float = 0.0
+    keep_idle_s: float = 3600.0
     """How long after its last request an idle share nobody else wants is kept (0: returned at the
     first renewal without demand). Another process wanting the account's capacity takes it back
-    within the starvation bound whatever this says. Off by default: see "Fairness" above."""
+    within the starvation bound whatever this says. Keeping costs nothing per renewal (liveness is
+    one heartbeat per process)."""
+    attempt_deadline_s: float = 120.0
+    """The hard deadline of one request attempt (``NetSuiteClient(attempt_deadline=...)``, the same
+    value): after its holder's heartbeat lapsed, a share still counts this long, since a request
+    it covered may still be running at NetSuite until then."""
 
     def __post_init__(self) -> None:
-        if min(self.renew_s, self.lease_s, self.margin_s, self.poll_s, self.max_wait_s) <= 0:
+        timings = (
+            self.renew_s,
+            self.lease_s,
+            self.margin_s,
+            self.poll_s,
+            self.max_wait_s,
+            self.attempt_deadline_s,
+        )
+        if min(timings) <= 0:
             raise ValueError("budget timings must be positive")
         if self.keep_idle_s < 0:
             raise ValueError("keep_idle_s must not be negative")
@@ -171,8 +188,9 @@ class _Account:
     target: int = 0
     starved: bool = False
     contended: bool = False  # another live holder wants more than it holds
-    deadline: float = 0.0  # monotonic: no request starts from then on unless renewed
     registered: bool = False  # has an entry in the document
+    suspect: bool = False  # the heartbeat lapsed: nothing starts until the entry is read again
+    holding: list[str] = field(default_factory=list)  # other active holders with a share (last read)
     written_limit: int = 0
     epoch: Any = None
     version: int = 0
@@ -182,14 +200,19 @@ class _Account:
     met: bool = False  # a write for this account was tried: its document may exist
     known: dict[str, Any] | None = None  # the document as this process last wrote it
     known_now_ms: int = 0  # the server time the write was computed with
+    known_beats: dict[str, tuple[int, int]] = field(default_factory=dict)  # holders' heartbeats then
+    told: set[str] = field(default_factory=set)  # holders told this process is starved here
     task: asyncio.Task[None] | None = None
     wait_timer: asyncio.TimerHandle | None = None  # fails waits longer than max_wait
 
     def demand(self) -> int:
         return self.gate.in_use + len(self.gate.waiters)
 
-    def usable(self, now: float) -> int:
-        return min(self.grant, self.limit) if now < self.deadline else 0
+    def usable(self, now: float, deadline: float) -> int:
+        """What may start now: nothing once the process's heartbeat is about to lapse."""
+        if not self.registered or self.suspect or now >= deadline:
+            return 0
+        return min(self.grant, self.limit)
 
     def need(self) -> Need:
         return Need(max(self.peak_demand, self.demand()), self.limit, self.gate.in_use)
@@ -227,6 +250,7 @@ class _Write:
     version: int = 0
     holders: dict[str, Lease] = field(default_factory=dict)  # what an update writes
     now_ms: int = 0
+    beats: dict[str, tuple[int, int]] = field(default_factory=dict)  # heartbeats it was computed with
 
     def operation(self) -> UpdateOne | DeleteOne:
         if self.kind == "delete":
@@ -270,13 +294,24 @@ class MongoBudget:
         on_operation: OperationHook | None = None,
         on_share_change: ShareChangeHook | None = None,
     ) -> None:
-        self._collection = collection
+        # Majority on both sides: a grow acknowledged by a primary that then fails over is not
+        # rolled back, and a read never sees a share that may be rolled back.
+        majority, committed = WriteConcern("majority"), ReadConcern("majority")
+        self._collection = collection.with_options(write_concern=majority, read_concern=committed)
+        self._beats = collection.database.get_collection(
+            f"{collection.name}_holders", write_concern=majority, read_concern=committed
+        )
         self.timing = timing if timing is not None else LeaseTiming()
         self.holder_id = secrets.token_hex(8)
         self.name = name or f"{socket.gethostname()}/{os.getpid()}"
         self._on_operation = on_operation
         self._on_share_change = on_share_change
         self._lease_ms = round(self.timing.lease_s * 1000)
+        self._drain_ms = round(self.timing.attempt_deadline_s * 1000)
+        self._deadline = 0.0  # monotonic: no request starts from then on unless the heartbeat renews
+        self._beaten = False  # a heartbeat was acknowledged: the holder document exists
+        self._beat_lock = asyncio.Lock()
+        self._audit_at = 0  # where the next audit of held accounts starts
         self._rotate_ms = round(max(self.timing.lease_s, 5 * self.timing.renew_s) * 1000)
         self._accounts: dict[str, _Account] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -292,7 +327,7 @@ class MongoBudget:
     def granted(self) -> int:
         """Slots this process may use now, summed over its accounts."""
         now = time.monotonic()
-        return sum(account.usable(now) for account in self._accounts.values() if account.registered)
+        return sum(account.usable(now, self._deadline) for account in self._accounts.values())
 
     def accounts_held(self) -> int:
         """Accounts this process has an entry for."""
@@ -323,7 +358,7 @@ class MongoBudget:
         elif limit != account.limit:
             self._limit_seen(account, limit)
         gate = account.gate
-        gate.limit = account.usable(time.monotonic())
+        gate.limit = account.usable(time.monotonic(), self._deadline)
         if gate.in_use < gate.limit and not gate.waiters:
             await gate.acquire()  # free: returns without suspending
             account.peak_demand = max(account.peak_demand, gate.in_use)
@@ -333,7 +368,7 @@ class MongoBudget:
             yield
         finally:
             account.last_used = time.monotonic()
-            gate.release(account.usable(account.last_used))
+            gate.release(account.usable(account.last_used, self._deadline))
             if not self._closed:
                 if account.wants_write():
                     self._kick(account)
@@ -345,7 +380,7 @@ class MongoBudget:
         account.peak_demand = max(account.peak_demand, demand)
         if self._runner is None and not self._closed:
             self.start()
-        lapsed = time.monotonic() >= account.deadline
+        lapsed = time.monotonic() >= self._deadline or not account.registered
         capped = min(demand, account.limit)
         if lapsed or (capped > account.grant and capped > account.settled_for):
             self._kick(account)
@@ -373,7 +408,7 @@ class MongoBudget:
         lowered = limit < account.limit
         account.limit = limit
         if lowered:
-            account.gate.limit = account.usable(time.monotonic())
+            account.gate.limit = account.usable(time.monotonic(), self._deadline)
             if account.registered and not self._closed:
                 self._kick(account)
 
@@ -406,6 +441,8 @@ class MongoBudget:
                     return
             try:
                 await self._cas(account, self._idle_need(account) if returning else account.need)
+                if account.gate.waiters and (account.starved or account.unmet()):
+                    await self._tell(account)  # the holders re-plan at their next heartbeat
                 failures = 0
                 self._recovered()
             except PyMongoError as error:
@@ -439,32 +476,32 @@ class MongoBudget:
         """Leave if still idle when the document has been read; else what is in flight and waiting."""
         return lambda: Need(0, account.limit, 0) if account.demand() == 0 else account.need()
 
-    async def _cas(self, account: _Account, need: Callable[[], Need], *, renewing: bool = False) -> None:
+    async def _cas(self, account: _Account, need: Callable[[], Need]) -> None:
         """Read the account's document and write this holder's entry until no conflict.
 
         ``need`` is taken after each read, with no await before the write is prepared: what is in
         flight then is what the written share must cover.
         """
+        await self._ensure_beat()
         for attempt in range(_CAS_ATTEMPTS):
             if not account.met:
                 # First contact: most accounts in use by nobody else have no document, so try to
                 # create it without reading first (one command). If it exists, the insert fails
                 # on the _id and the next attempt reads it.
                 account.met = True
-                write = self._prepare(account, None, 0, need(), renewing=renewing)
-            elif attempt == 0 and account.registered and account.known is not None and not renewing:
+                write = self._prepare(account, None, 0, {}, need())
+            elif attempt == 0 and account.registered and account.known is not None and not account.suspect:
                 # Growing or writing a new demand: compute from the document as this process last
                 # wrote it; the write is filtered on its version, so if anyone wrote since it
                 # matches nothing and the next attempt reads. Others' expiries are judged at the
                 # older server time (they count longer: safe). A poll (nothing to write) reads.
-                write = self._prepare(account, account.known, account.known_now_ms, need(), renewing=False)
+                known, beats = account.known, account.known_beats
+                write = self._prepare(account, known, account.known_now_ms, beats, need())
                 if write.kind == "noop":
                     continue
             else:
-                docs, now_ms = await self._read([account.account_id])
-                write = self._prepare(
-                    account, docs.get(account.account_id), now_ms, need(), renewing=renewing
-                )
+                docs, now_ms, beats = await self._read([account.account_id])
+                write = self._prepare(account, docs.get(account.account_id), now_ms, beats, need())
             if await self._execute(write):
                 return
             await asyncio.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # noqa: S311 - jitter only
@@ -478,16 +515,17 @@ class MongoBudget:
             return True
         sent = time.monotonic()
         try:
-            if write.kind == "delete":
-                self._count("delete")
-                deleted = await self._collection.delete_one(write.filter)
-                ok = deleted.deleted_count == 1
-            else:
-                self._count("update")
-                updated = await self._collection.update_one(
-                    write.filter, write.update, upsert=write.kind == "insert"
-                )
-                ok = updated.matched_count == 1 or updated.upserted_id is not None
+            with self._bounded():
+                if write.kind == "delete":
+                    self._count("delete")
+                    deleted = await self._collection.delete_one(write.filter)
+                    ok = deleted.deleted_count == 1
+                else:
+                    self._count("update")
+                    updated = await self._collection.update_one(
+                        write.filter, write.update, upsert=write.kind == "insert"
+                    )
+                    ok = bool(updated.matched_count == 1 or updated.upserted_id is not None)
         except DuplicateKeyError:
             return False  # another process created the document first
         if ok:
@@ -501,22 +539,27 @@ class MongoBudget:
         account: _Account,
         doc: Mapping[str, Any] | None,
         now_ms: int,
+        beats: Mapping[str, tuple[int, int]],
         need: Need,
         *,
-        renewing: bool,
         keep_idle: bool = False,
     ) -> _Write:
         holders = _holders(doc)
         me = self.holder_id
-        mine = live_leases(holders, now_ms).get(me) if doc is not None else None
+        counted, active = self._counted(holders, beats, now_ms)
+        mine = counted.get(me)
         if account.registered and mine is None:
-            # Our entry expired (or the document is gone): whatever we held is no longer ours.
+            # Our entry is gone (dropped after a lapse longer than the drain, or the document was
+            # lost): whatever we held is no longer ours; the write below claims what is in flight.
             if account.share > 0:
                 self._changed("expired")
                 logger.warning("netsuite budget: share lost", extra={"account_id": account.account_id})
             account.grant = account.share = 0
             account.registered, account.known = False, None
-        result = plan(holders, me, now_ms, need, rotate_ms=self._rotate_ms, keep_idle=keep_idle)
+        result = plan(
+            counted, me, now_ms, need, active=active, rotate_ms=self._rotate_ms, keep_idle=keep_idle
+        )
+        account.holding = [h for h, lease in result.others.items() if h in active and lease.share > 0]
         if result.grant < account.grant:
             # Lower the local limit before the write: if its outcome is unknown we stay within both.
             if not result.leave:
@@ -535,23 +578,26 @@ class MongoBudget:
             write.kind = "update"
             write.update = [self._set_holders(result.others, epoch, version + 1)]
             return write
+        demand = min(need.demand, result.limit)
+        contended = any(lease.demand > lease.share for h, lease in result.others.items() if h in active)
         if (
-            not renewing
-            and mine is not None
+            mine is not None
             and mine.share == result.share == account.share
             and result.grant == account.grant
             and mine.limit == need.limit
-            and mine.demand >= min(need.demand, result.limit)
+            and (mine.demand == demand or (mine.demand > demand and not contended))
         ):
-            return write  # a poll that changes nothing: no write
+            return write  # nothing another process needs to know: no write
         write.stamp = secrets.token_hex(6)
+        served = 1 if result.share > 0 else 0
         entry = Lease(
             share=result.share,
             demand=min(need.demand, need.limit),
             limit=need.limit,
-            expires_ms=0,  # set by the server: $$NOW + lease
+            expires_ms=0,  # set by the server: $$NOW + lease (for operators)
             stamp=write.stamp,
             name=self.name,
+            turn_ms=now_ms + served if result.fresh_turn or mine is None else mine.turn_ms,
         )
         if doc is None:
             write.kind, write.epoch, write.version = "insert", secrets.token_hex(8), 1
@@ -561,11 +607,39 @@ class MongoBudget:
             write.kind, write.version = "update", version + 1
             write.filter = {"_id": account.account_id, "epoch": epoch, "version": version}
         write.holders, write.now_ms = {**result.others, me: entry}, now_ms
-        write.update = [
-            self._set_holders(write.holders, write.epoch, write.version),
-            {"$set": {f"holders.{me}.expires": {"$add": [_NOW_MS, self._lease_ms]}}},
-        ]
+        stamped: dict[str, Any] = {f"holders.{me}.expires": {"$add": [_NOW_MS, self._lease_ms]}}
+        if result.fresh_turn or mine is None:
+            # Round robin: served (+1 ms: behind whoever arrived at the same time) or arrived now.
+            stamped[f"holders.{me}.turn"] = {"$add": [_NOW_MS, served]}
+        write.update = [self._set_holders(write.holders, write.epoch, write.version), {"$set": stamped}]
+        write.beats = dict(beats)
         return write
+
+    def _counted(
+        self, holders: Mapping[str, Lease], beats: Mapping[str, tuple[int, int]], now_ms: int
+    ) -> tuple[dict[str, Lease], set[str]]:
+        """The entries whose shares count at ``now_ms``, and the holders whose demand is heard.
+
+        A holder counts while its heartbeat is live (active), then for its drain (its hard
+        per-attempt deadline: a request it started may still run at NetSuite); an entry without a
+        heartbeat document (lost) counts until the lease its last write set.
+        """
+        counted: dict[str, Lease] = {}
+        active: set[str] = set()
+        for holder, lease in holders.items():
+            beat = beats.get(holder)
+            if holder == self.holder_id:
+                live = drained = True
+            elif beat is None:
+                live = drained = lease.expires_ms > now_ms
+            else:
+                expires, drain = beat
+                live, drained = expires > now_ms, expires + drain > now_ms
+            if drained:
+                counted[holder] = lease
+            if live:
+                active.add(holder)
+        return counted, active
 
     def _set_holders(self, holders: Mapping[str, Lease], epoch: Any, version: int) -> dict[str, Any]:
         # Every other entry was written with server time + lease, so $$NOW + 2 leases outlives them.
@@ -574,7 +648,8 @@ class MongoBudget:
                 "epoch": epoch,
                 "version": version,
                 "holders": {"$literal": {h: lease.to_doc() for h, lease in holders.items()}},
-                "expire_at": {"$add": ["$$NOW", 2 * self._lease_ms]},
+                # Liveness is the heartbeat now: account documents do not expire by themselves.
+                "expire_at": "$$REMOVE",
             }
         }
 
@@ -584,6 +659,7 @@ class MongoBudget:
         if result is None:
             return
         if write.kind == "noop":
+            account.suspect = False  # computed from a fresh read that holds our entry
             if not result.leave:
                 self._settle(account, result, write.need)
             elif not account.registered:
@@ -597,13 +673,14 @@ class MongoBudget:
                 self._changed("return")
             account.grant = account.share = account.target = 0
             account.registered = False
-            account.deadline = 0.0
             account.epoch, account.version, account.known = None, 0, None
             return
         account.grant, account.share = result.grant, result.share
-        account.registered = True
+        account.registered, account.suspect = True, False
         # Our entry expires at least a lease after the server time the write was computed with.
         mine = dataclasses.replace(write.holders[self.holder_id], expires_ms=write.now_ms + self._lease_ms)
+        if write.plan is not None and write.plan.fresh_turn:
+            mine = dataclasses.replace(mine, turn_ms=write.now_ms + (1 if mine.share > 0 else 0))
         account.known = {
             "_id": account.account_id,
             "epoch": write.epoch,
@@ -611,20 +688,22 @@ class MongoBudget:
             "holders": {h: lease.to_doc() for h, lease in {**write.holders, self.holder_id: mine}.items()},
         }
         account.known_now_ms = write.now_ms
+        account.known_beats = write.beats
         account.written_limit = write.need.limit
         account.epoch, account.version = write.epoch, write.version
-        account.deadline = sent + self.timing.lease_s - self.timing.margin_s
         self._settle(account, result, write.need)
         if account.grant > before:
             self._changed("grow")
         elif account.grant < before:
             self._changed("shrink")
-        account.gate.wake(account.usable(time.monotonic()))
+        account.gate.wake(account.usable(time.monotonic(), self._deadline))
 
     @staticmethod
     def _settle(account: _Account, result: Plan, need: Need) -> None:
         account.target, account.starved = result.target, result.starved
         account.contended = any(lease.demand > lease.share for lease in result.others.values())
+        if not account.gate.waiters or account.grant >= min(account.demand(), account.limit):
+            account.told.clear()  # the episode is over: tell the holders again next time
         # In the terms _wait() compares with: demand capped by the limit this process saw.
         account.settled_for = -1 if result.starved else min(need.demand, need.limit)
 
@@ -653,20 +732,119 @@ class MongoBudget:
             await asyncio.sleep(self.timing.renew_s * random.uniform(0.9, 1.1))  # noqa: S311 - jitter only
 
     async def renew(self) -> None:
-        """One renewal of every account this process holds: per 500 accounts, one read, one bulk write."""
+        """One renewal: one heartbeat for the process, then a read (and a write where an allocation
+        changes) for the accounts that need one: those another process asked for, those contended,
+        idle ones to return, and a bounded audit slice (a lost document is found within
+        ``ceil(held / 200)`` renewals). Nothing per account held otherwise."""
         if not self._indexed:
             await self._ensure_index()
         self._forget_idle()
+        try:
+            async with self._beat_lock:
+                asked, lapsed = await self._beat()
+            self._recovered()
+        except PyMongoError as error:
+            self._failed("heartbeat", error)
+            return
         held = [account for account in self._accounts.values() if account.registered]
-        for chunk in _chunks(held, _CHUNK):
+        if lapsed:
+            logger.warning("netsuite budget: heartbeat lapsed; re-reading every share held")
+            for account in held:
+                account.suspect = True  # nothing starts until its entry has been read again
+                account.gate.limit = 0
+        keep_since = time.monotonic() - self.timing.keep_idle_s
+        due: dict[str, _Account] = {}
+        for account in held:
+            idle = account.demand() == 0 and account.last_used <= keep_since
+            asked_for = account.account_id in asked
+            if account.suspect or account.contended or idle or asked_for or account.wants_write():
+                due[account.account_id] = account
+            else:
+                account.take_need()  # the peak starts again for this interval
+        for account in self._audit(held):
+            due.setdefault(account.account_id, account)
+        for chunk in _chunks(list(due.values()), _CHUNK):
             try:
                 await self._renew_chunk(chunk, leaving=self._closed)
                 self._recovered()
             except PyMongoError as error:
                 self._failed("renew", error)
 
+    def _audit(self, held: list[_Account]) -> list[_Account]:
+        """The next ``_AUDIT`` held accounts in turn: each is re-read once every few renewals."""
+        if len(held) <= _AUDIT:
+            return held
+        start = self._audit_at % len(held)
+        self._audit_at = start + _AUDIT
+        return (held[start:] + held[:start])[:_AUDIT]
+
+    async def _beat(self) -> tuple[set[str], bool]:
+        """Renew this process's heartbeat (one command): every share it holds stays live.
+
+        Returns the accounts other processes asked for since the previous beat, and whether the
+        heartbeat had lapsed (or its document was lost): then entries may have been dropped.
+        """
+        sent = time.monotonic()
+        self._count("findAndModify")
+        with self._bounded():
+            doc = await self._beats.find_one_and_update(
+                {"_id": self.holder_id},
+                [
+                    {
+                        "$set": {
+                            "asked": {"$ifNull": ["$wanted", []]},
+                            "wanted": [],
+                            "before": {"$ifNull": ["$expires", 0]},
+                            "expires": {"$add": [_NOW_MS, self._lease_ms]},
+                            "drain": self._drain_ms,
+                            "name": {"$literal": self.name},
+                            # Removed (TTL) once nothing it held can count any more.
+                            "expire_at": {"$add": ["$$NOW", 2 * self._lease_ms + self._drain_ms]},
+                        }
+                    }
+                ],
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+        if doc is None:  # pragma: no cover - an upsert returning AFTER always has a document
+            return set(), True
+        now_ms = int(doc["expires"]) - self._lease_ms
+        lapsed = self._beaten and int(doc.get("before", 0)) <= now_ms
+        self._beaten = True
+        self._deadline = sent + self.timing.lease_s - self.timing.margin_s
+        return {str(account_id) for account_id in doc.get("asked") or ()}, lapsed
+
+    async def _ensure_beat(self) -> None:
+        """Beat now if the heartbeat is not live (first use, or after a lapse) before writing a share."""
+        if time.monotonic() < self._deadline:
+            return
+        async with self._beat_lock:
+            if time.monotonic() >= self._deadline:
+                _, lapsed = await self._beat()
+                if lapsed:
+                    for account in self._accounts.values():
+                        if account.registered:
+                            account.suspect = True
+
+    async def _tell(self, account: _Account) -> None:
+        """Ask the holders of an account this process is starved on to re-plan it at their next
+        heartbeat (one command per starvation episode, for the holders not told yet)."""
+        holders = [holder for holder in account.holding if holder not in account.told]
+        if not holders:
+            return
+        self._count("update")
+        with self._bounded():
+            await self._beats.update_many(
+                {"_id": {"$in": holders}}, {"$addToSet": {"wanted": account.account_id}}
+            )
+        account.told.update(holders)
+
+    def _bounded(self) -> contextlib.AbstractContextManager[None]:
+        """Every budget command gives up after ``margin``: a renewal never blocks past it."""
+        return pymongo.timeout(self.timing.margin_s)
+
     async def _renew_chunk(self, chunk: list[_Account], *, leaving: bool) -> None:
-        docs, now_ms = await self._read([account.account_id for account in chunk])
+        docs, now_ms, beats = await self._read([account.account_id for account in chunk])
         needs: dict[str, Need] = {}
         writes: list[_Write] = []
         redo: list[_Account] = []
@@ -679,7 +857,7 @@ class MongoBudget:
                 redo.append(account)  # the document is gone with our entry: start over
                 continue
             keep = not leaving and account.last_used > keep_since
-            writes.append(self._prepare(account, doc, now_ms, need, renewing=True, keep_idle=keep))
+            writes.append(self._prepare(account, doc, now_ms, beats, need, keep_idle=keep))
         sent_writes = [write for write in writes if write.kind != "noop"]
         for write in writes:
             if write.kind == "noop":
@@ -690,9 +868,10 @@ class MongoBudget:
             for command in sorted({"delete" if w.kind == "delete" else "update" for w in sent_writes}):
                 self._count(command)
             try:
-                result = await self._collection.bulk_write(
-                    [w.operation() for w in sent_writes], ordered=False
-                )
+                with self._bounded():
+                    result = await self._collection.bulk_write(
+                        [w.operation() for w in sent_writes], ordered=False
+                    )
                 complete = result.matched_count + result.deleted_count == len(sent_writes)
             except BulkWriteError:
                 complete = False
@@ -700,7 +879,7 @@ class MongoBudget:
                 for write in sent_writes:
                     self._apply(write, sent)
             else:
-                after, _ = await self._read([write.account.account_id for write in sent_writes])
+                after, _, _ = await self._read([write.account.account_id for write in sent_writes])
                 for write in sent_writes:
                     if self._landed(write, after.get(write.account.account_id)):
                         self._apply(write, sent)
@@ -708,9 +887,9 @@ class MongoBudget:
                         redo.append(write.account)
         for account in redo:
             redo_need = functools.partial(self._redo_need, account, needs[account.account_id], leaving)
-            await self._cas(account, redo_need, renewing=True)
+            await self._cas(account, redo_need)
         for account in chunk:
-            if account.gate.waiters and (account.starved or account.unmet()):
+            if account.gate.waiters and (account.starved or account.unmet() or account.suspect):
                 self._kick(account)  # poll for capacity between renewals
 
     @staticmethod
@@ -733,7 +912,12 @@ class MongoBudget:
                 del self._accounts[account_id]
 
     async def aclose(self) -> None:
-        """Stop the renewal loop and return every share (call once requests have drained)."""
+        """Stop the renewal loop and return every share (call once requests have drained).
+
+        A share still covering a request whose outcome is unknown (the client stopped waiting, or
+        holds the slot until the attempt's deadline) is not returned: it lapses with the heartbeat
+        and counts for the drain after it, as NetSuite may still be working on that request.
+        """
         if self._closed:
             return
         self._closed = True
@@ -741,30 +925,48 @@ class MongoBudget:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        held = [account for account in self._accounts.values() if account.registered]
+        registered = [account for account in self._accounts.values() if account.registered]
+        held = [account for account in registered if account.gate.in_use == 0]
         for chunk in _chunks(held, _CHUNK):
             try:
                 await self._renew_chunk(chunk, leaving=True)
             except PyMongoError as error:
                 self._failed("return", error)
+        if self._beaten and not any(account.registered for account in self._accounts.values()):
+            with contextlib.suppress(PyMongoError):  # else it expires by itself
+                self._count("delete")
+                with self._bounded():
+                    await self._beats.delete_one({"_id": self.holder_id})
 
     # -- MongoDB -------------------------------------------------------------------------------
 
-    async def _read(self, ids: list[str]) -> tuple[dict[str, dict[str, Any]], int]:
-        """The documents of ``ids`` and the server's time (ms), in one command on the _id index."""
+    async def _read(
+        self, ids: list[str]
+    ) -> tuple[dict[str, dict[str, Any]], int, dict[str, tuple[int, int]]]:
+        """The documents of ``ids``, the server's time (ms) and the heartbeats of their holders:
+        one command on the _id index, and one more on the holders' _id when others hold shares."""
         self._count("aggregate")
-        cursor = await self._collection.aggregate(
-            [{"$match": {"_id": {"$in": ids}}}, {"$addFields": {"_now": _NOW_MS}}],
-            batchSize=len(ids) + 1,  # one batch: no getMore
-        )
-        docs = await cursor.to_list()
-        now_ms = max((int(doc.pop("_now")) for doc in docs), default=0)
-        return {str(doc["_id"]): doc for doc in docs}, now_ms
+        with self._bounded():
+            cursor = await self._collection.aggregate(
+                [{"$match": {"_id": {"$in": ids}}}, {"$addFields": {"_now": _NOW_MS}}],
+                batchSize=len(ids) + 1,  # one batch: no getMore
+            )
+            docs = await cursor.to_list()
+            now_ms = max((int(doc.pop("_now")) for doc in docs), default=0)
+            holders = {str(h) for doc in docs for h in (doc.get("holders") or {})} - {self.holder_id}
+            beats: dict[str, tuple[int, int]] = {}
+            if holders:
+                self._count("find")
+                async for beat in self._beats.find(
+                    {"_id": {"$in": sorted(holders)}}, {"expires": 1, "drain": 1}, batch_size=len(holders) + 1
+                ):
+                    beats[str(beat["_id"])] = (int(beat.get("expires", 0)), int(beat.get("drain", 0)))
+        return {str(doc["_id"]): doc for doc in docs}, now_ms, beats
 
     async def _ensure_index(self) -> None:
         with contextlib.suppress(PyMongoError):  # retried at the next renewal
             self._count("createIndexes")
-            await self._collection.create_index("expire_at", expireAfterSeconds=0, name="expire_at_ttl")
+            await self._beats.create_index("expire_at", expireAfterSeconds=0, name="expire_at_ttl")
             self._indexed = True
 
     def _count(self, operation: str) -> None:
