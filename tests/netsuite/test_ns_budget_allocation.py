@@ -64,13 +64,18 @@ def rotation_gaps(holders: int, units: int, rotate_ms: int, seed: int, steps: in
     in_flight = dict.fromkeys(names, 0)
     served_last = dict.fromkeys(names, 0)
     gaps = dict.fromkeys(names, 0)
+    joined = {name: rng.randrange(0, 20) for name in names}  # staggered arrivals
     for step in range(steps):
         now = step * 1_000
         for name in rng.sample(names, len(names)):
+            if step < joined[name]:
+                served_last[name] = now
+                continue
             result = plan(doc, name, now, Need(demand=units, limit=units, in_flight=in_flight[name]))
             mine = doc.get(name)
             fresh = result.fresh_turn or mine is None
-            turn = now + (1 if result.share else 0) if fresh else mine.turn_ms  # as _mongo_budget writes it
+            moved = result.share > 0 or (mine is not None and mine.share > 0)
+            turn = now + (1 if moved else 0) if fresh else mine.turn_ms  # as _mongo_budget writes it
             doc = {**result.others, name: Lease(result.share, units, units, turn_ms=turn)}
             # Its requests (1 s long) end before its next plan; it starts up to its grant.
             in_flight[name] = result.grant

@@ -17,9 +17,11 @@ with a compare-and-set. Every rule here is stated against the invariant it prote
   does not swap back and forth between renewals).
 * **Round robin** when there are more hungry holders than units (``level == 0``): the units go
   first to holders inside their quantum (they obtained their unit less than ``rotate_ms`` ago and
-  still hold it), then by ``turn`` ascending: the server time a holder last obtained a unit
-  (+ 1 ms, so that it goes behind a holder that arrived in the same millisecond), or arrived. A
-  holder served goes to the back, a newcomer arrives behind everyone already waiting. So with
+  still hold it), then to holders waiting without a unit, by ``turn`` ascending, and last to
+  holders past their quantum. ``turn`` is the server time a holder arrived, or last obtained or
+  gave back its unit (+ 1 ms, so that it goes behind a holder that arrived in the same
+  millisecond). A holder served or giving back goes to the back, a newcomer arrives behind
+  everyone already waiting. So with
   ``n`` hungry holders and ``u`` units a holder waits at most ``ceil((n - 1) / u)`` quanta, each
   ``rotate_ms`` + the hand-over (the holder sees
   its quantum end at its next renewal, its requests in flight end, the next one polls): the bound
@@ -123,7 +125,7 @@ class Plan:
     others: dict[str, Lease]
     """The other counted holders (entries no longer counted are dropped on write)."""
     fresh_turn: bool = False
-    """The share goes from none to some (or the entry is new): its turn becomes the server's now."""
+    """The entry is new, or its share goes from none to some or back: its turn becomes now."""
 
 
 def rotation_order(
@@ -132,8 +134,10 @@ def rotation_order(
     """Round-robin priority (lower first) of holders competing for the odd units at level 0."""
     order: dict[str, tuple[int, int, str]] = {}
     for holder, lease in leases.items():
-        in_quantum = lease.share > 0 and lease.turn_ms + rotate_ms > now_ms
-        order[holder] = (0 if in_quantum else 1, lease.turn_ms, holder)
+        # Inside its quantum: first; waiting (by turn): next; past its quantum: behind them all.
+        in_quantum = lease.turn_ms + rotate_ms > now_ms
+        rank = 1 if lease.share <= 0 else 0 if in_quantum else 2
+        order[holder] = (rank, lease.turn_ms, holder)
     return order
 
 
@@ -202,5 +206,7 @@ def plan(
     grant = min(target, max(0, limit - taken))
     share = max(grant, need.in_flight)
     starved = min(need.demand, limit) > grant and grant < target
-    fresh = mine is None or (mine.share == 0 and share > 0)
+    # A turn starts on arrival, when served and when a unit is given back (then it waits behind
+    # everyone already waiting).
+    fresh = mine is None or (mine.share > 0) != (share > 0)
     return Plan(limit, target, grant, share, leave=False, starved=starved, others=others, fresh_turn=fresh)

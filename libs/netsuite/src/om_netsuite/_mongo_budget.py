@@ -131,7 +131,11 @@ logger = logging.getLogger("om_netsuite.budget")
 
 _NOW_MS = {"$toLong": "$$NOW"}
 _CHUNK = 500  # accounts per renewal read and bulk write
-_AUDIT = 200  # held accounts re-read per renewal (finds a lost document without a read per account)
+_AUDIT = 200  # held accounts re-read per renewal at least (finds a lost document)
+#: After a lost account document is re-created by a former holder, nobody grows (newcomers wait)
+#: for this long: the other former holders find the loss within half of it (the audit) and claim
+#: back what they held, so the shares written never exceed what was held before the loss.
+_RESTORE_WINDOW_MS = 30_000
 _CAS_ATTEMPTS = 8
 
 #: ``on_operation(name)`` once per MongoDB command the budget sends.
@@ -490,11 +494,12 @@ class MongoBudget:
                 # on the _id and the next attempt reads it.
                 account.met = True
                 write = self._prepare(account, None, 0, {}, need())
-            elif attempt == 0 and account.registered and account.known is not None and not account.suspect:
+            elif attempt == 0 and account.known is not None and not (account.suspect or account.contended):
                 # Growing or writing a new demand: compute from the document as this process last
                 # wrote it; the write is filtered on its version, so if anyone wrote since it
                 # matches nothing and the next attempt reads. Others' expiries are judged at the
-                # older server time (they count longer: safe). A poll (nothing to write) reads.
+                # older server time (they count longer: safe). A poll (nothing to write) reads, and
+                # so does a contended account: its rotation must be judged at the current time.
                 known, beats = account.known, account.known_beats
                 write = self._prepare(account, known, account.known_now_ms, beats, need())
                 if write.kind == "noop":
@@ -548,7 +553,10 @@ class MongoBudget:
         me = self.holder_id
         counted, active = self._counted(holders, beats, now_ms)
         mine = counted.get(me)
-        if account.registered and mine is None:
+        prior = 0  # what this process held before its entry was lost
+        lost = account.registered and mine is None
+        if lost:
+            prior = account.share
             # Our entry is gone (dropped after a lapse longer than the drain, or the document was
             # lost): whatever we held is no longer ours; the write below claims what is in flight.
             if account.share > 0:
@@ -559,6 +567,15 @@ class MongoBudget:
         result = plan(
             counted, me, now_ms, need, active=active, rotate_ms=self._rotate_ms, keep_idle=keep_idle
         )
+        restoring = doc is None and lost
+        if restoring or (doc is not None and int(doc.get("restored", 0)) > now_ms):
+            # A lost document is being rebuilt: former holders come back with at most what they
+            # held, nobody else gets anything until the window ends.
+            ceiling = mine.share if mine is not None else prior
+            if result.grant > ceiling:
+                result = dataclasses.replace(
+                    result, grant=ceiling, share=max(ceiling, need.in_flight), starved=False
+                )
         account.holding = [h for h, lease in result.others.items() if h in active and lease.share > 0]
         if result.grant < account.grant:
             # Lower the local limit before the write: if its outcome is unknown we stay within both.
@@ -589,7 +606,7 @@ class MongoBudget:
         ):
             return write  # nothing another process needs to know: no write
         write.stamp = secrets.token_hex(6)
-        served = 1 if result.share > 0 else 0
+        served = 1 if result.share > 0 or (mine is not None and mine.share > 0) else 0
         entry = Lease(
             share=result.share,
             demand=min(need.demand, need.limit),
@@ -608,6 +625,8 @@ class MongoBudget:
             write.filter = {"_id": account.account_id, "epoch": epoch, "version": version}
         write.holders, write.now_ms = {**result.others, me: entry}, now_ms
         stamped: dict[str, Any] = {f"holders.{me}.expires": {"$add": [_NOW_MS, self._lease_ms]}}
+        if restoring:
+            stamped["restored"] = {"$add": [_NOW_MS, _RESTORE_WINDOW_MS]}
         if result.fresh_turn or mine is None:
             # Round robin: served (+1 ms: behind whoever arrived at the same time) or arrived now.
             stamped[f"holders.{me}.turn"] = {"$add": [_NOW_MS, served]}
@@ -659,7 +678,9 @@ class MongoBudget:
         if result is None:
             return
         if write.kind == "noop":
-            account.suspect = False  # computed from a fresh read that holds our entry
+            if account.suspect:
+                account.suspect = False  # computed from a fresh read that holds our entry
+                account.gate.wake(account.usable(time.monotonic(), self._deadline))
             if not result.leave:
                 self._settle(account, result, write.need)
             elif not account.registered:
@@ -680,7 +701,7 @@ class MongoBudget:
         # Our entry expires at least a lease after the server time the write was computed with.
         mine = dataclasses.replace(write.holders[self.holder_id], expires_ms=write.now_ms + self._lease_ms)
         if write.plan is not None and write.plan.fresh_turn:
-            mine = dataclasses.replace(mine, turn_ms=write.now_ms + (1 if mine.share > 0 else 0))
+            mine = dataclasses.replace(mine, turn_ms=write.holders[self.holder_id].turn_ms)
         account.known = {
             "_id": account.account_id,
             "epoch": write.epoch,
@@ -771,12 +792,15 @@ class MongoBudget:
                 self._failed("renew", error)
 
     def _audit(self, held: list[_Account]) -> list[_Account]:
-        """The next ``_AUDIT`` held accounts in turn: each is re-read once every few renewals."""
-        if len(held) <= _AUDIT:
+        """The next held accounts in turn, enough that each is re-read within half the restore
+        window (at least ``_AUDIT`` a renewal): a lost document is found in time."""
+        cycle = max(1, int(_RESTORE_WINDOW_MS / 2000 / self.timing.renew_s))
+        size = max(_AUDIT, -(-len(held) // cycle))
+        if len(held) <= size:
             return held
         start = self._audit_at % len(held)
-        self._audit_at = start + _AUDIT
-        return (held[start:] + held[:start])[:_AUDIT]
+        self._audit_at = start + size
+        return (held[start:] + held[:start])[:size]
 
     async def _beat(self) -> tuple[set[str], bool]:
         """Renew this process's heartbeat (one command): every share it holds stays live.
