@@ -72,8 +72,10 @@ class NetSuiteClient:
     ``attempt_deadline`` (s) bounds one attempt from the moment it is sent to its last byte
     (``timeout`` applies per phase: connect, write, each read); an attempt whose outcome is not
     known (timeout, connection lost after sending, the caller cancelled) keeps its budget slot
-    until that deadline, since NetSuite may still be working on it. Give the distributed budget
-    the same value (``LeaseTiming.attempt_deadline_s``);
+    until that deadline, since NetSuite may still be working on it (NetSuite times a request out
+    after 15 minutes: Help Center subsect_1559222360; whether a disconnected request still counts
+    against the account's limit is unconfirmed). Give the distributed budget the same value
+    (``LeaseTiming.attempt_deadline_s``);
     ``tracer`` wraps every attempt in a ``netsuite <operation>`` span (default: the global
     OpenTelemetry tracer, a no-op unless the application installed a provider).
     """

@@ -7,87 +7,80 @@ return a share. In steady state a NetSuite request costs no MongoDB operation at
 design of lease-based global rate limiters such as Doorman: clients lease capacity, shares are
 recomputed by a fair-share rule at every renewal, and a crashed client's lease simply expires.
 
-Storage (one document per account, queried by ``_id`` only)
------------------------------------------------------------
-``{_id: <account>, epoch, version, holders: {<holder id>: {share, demand, limit, expires, stamp,
-name}}, expire_at}``. The holder id is random per process start (``name`` says host, pid and
-service, for ``omctl status``). ``expires`` is server time in ms. Every change is a
-compare-and-set: read, compute (:mod:`._allocation`), write filtered on ``{_id, epoch, version}``,
-retry on conflict. A holder writes only its own entry (and drops expired ones). A document is
-created by an upsert filtered on a fresh random ``epoch`` (a concurrent creation fails with a
-duplicate key and is retried) and deleted, version-guarded, when its last live holder leaves;
-``expire_at`` (a TTL index, ``expireAfterSeconds=0``) removes it when every holder died. So an
-idle account costs nothing, and with thousands of accounts in the collection an acquisition is
-still one ``aggregate`` and one write on the ``_id`` index: the cost does not grow with them.
+Storage (queried by ``_id`` only)
+---------------------------------
+* ``<collection>``: one document per account, ``{_id: <account>, epoch, version, holders: {<holder
+  id>: {share, demand, limit, turn, stamp, name, expires}}, restored?}``. Written only when an
+  allocation changes. Every change is a compare-and-set: read, compute (:mod:`._allocation`), write
+  filtered on ``{_id, epoch, version}``, retry on conflict. A holder writes its own entry (and
+  drops entries that no longer count). A document is created by an upsert filtered on a fresh
+  random ``epoch`` (a concurrent creation fails with a duplicate key and is retried) and deleted,
+  version-guarded, when its last holder leaves. ``expires`` in an entry is for operators only.
+* ``<collection>_holders``: one **heartbeat** per process, ``{_id: <holder id>, expires, drain,
+  name, wanted, expire_at}``, renewed every ``renew`` with one ``findAndModify`` whatever the number
+  of accounts held: liveness costs O(1) per process. ``wanted`` lists the accounts other processes
+  are starved on (they add to it; the beat reads and clears it atomically). ``expire_at`` (TTL)
+  removes it once nothing it held can count.
+
+Writes use ``w: majority`` and reads a majority read concern: a fail-over cannot roll back an
+acknowledged grow. Every command runs under ``pymongo.timeout(margin)``: a renewal never blocks
+longer than the margin.
 
 Time: the server's clock
 ------------------------
-Expiry is judged in MongoDB's time: reads return ``$$NOW`` next to the documents and writes set
-``expires = $$NOW + lease`` in an update pipeline. Client clocks may be off by any amount; only
-the server's clock matters. A holder stops **starting** requests ``margin`` before its lease
-ends, measured on its monotonic clock from the moment the write that set the lease was *sent*
-(the server executed it later, so the lease really ends later). ``margin`` therefore covers a
-step of the server clock (or a fail-over to a primary whose clock differs), event-loop stalls,
-and the time from the budget to the wire. Client time was rejected because a holder's clock
-running ahead of the others' would have let them take its share while it still used it.
+Expiry is judged in MongoDB's time: reads return ``$$NOW`` next to the documents and the heartbeat
+sets ``expires = $$NOW + lease`` in an update pipeline. Client clocks may be off by any amount. A
+process stops **starting** requests ``margin`` before its heartbeat ends, measured on its monotonic
+clock from the moment the heartbeat was *sent*. ``margin`` covers a step of the server clock (or a
+fail-over to a primary whose clock differs), event-loop stalls, and the time to the wire.
 
-The invariant: at every instant the shares of an account's live holders sum to at most its limit
------------------------------------------------------------------------------------------------
-* A grant only takes capacity that no other live holder's share covers, computed on the exact
-  state it replaces (compare-and-set), and a holder never writes less than it has in flight.
-* SIGKILL of a holder: its entry counts until it expires (``lease``), then the others grow.
-* MongoDB unreachable: nobody can grant; a holder that cannot renew stops starting requests
-  ``margin`` before its lease ends, so its waiters wait (at most ``max_wait`` ->
-  :class:`~om_netsuite.BudgetTimeout`, transient) until MongoDB answers again.
-* Limit lowered at run time: grants use the lowest limit among live holders; a process that sees
-  a lower limit in ``slot()`` clamps locally at once and writes it at once. Other processes
-  shrink to their new fair share at their next renewal and keep covering their requests already
-  in flight: the transition lasts at most ``renew`` + the longest request in flight.
-* Clock skew: see above (client clocks do not matter; the server clock may step by < ``margin``).
-* What the design cannot cover: a request still in flight when its holder's lease lapses (only
-  when MongoDB was unreachable for ``lease - margin`` and the request is longer than ``margin``),
-  and acknowledged writes lost by the database (an in-memory server restarted, a restore): then
-  holders re-obtain shares from scratch at their next renewal and the account may see more than
-  its limit for up to one renewal interval. NetSuite answers the excess with 429, which the
-  client's retry policy absorbs.
+The invariant: the shares that count sum to at most the limit, and cover every request that may be at NetSuite
+-------------------------------------------------------------------------------------------------------------
+* Who counts: an entry counts while its holder's heartbeat is live, then for the holder's ``drain``
+  (``attempt_deadline``: the client's hard per-attempt deadline), because a request it started
+  before its heartbeat lapsed may still run at NetSuite until then. Only then is it dropped.
+* A grant only takes capacity that no counted entry covers, computed on the exact state it
+  replaces (compare-and-set), and a holder never writes less than it has in flight — where "in
+  flight" includes attempts the client stopped waiting for (timeout, cancellation), whose slot the
+  client keeps until their attempt deadline.
+* SIGKILL / SIGSTOP / a stalled loop: the holder's shares count for ``lease + attempt_deadline``; a
+  holder that comes back finds its heartbeat lapsed, starts nothing until it has re-read each
+  account (``suspect``), and one whose entry was dropped claims what it still has in flight.
+* MongoDB unreachable: nobody can grant; a holder that cannot beat stops starting requests
+  ``margin`` before its heartbeat ends, so its waiters wait (at most ``max_wait`` ->
+  :class:`~om_netsuite.BudgetTimeout`, transient).
+* Limit lowered at run time: grants use the lowest limit among counted holders; a process that sees
+  a lower limit in ``slot()`` clamps locally at once and writes it at once. Others shrink when they
+  re-plan (they are told, or it is contended) and keep covering their requests in flight.
+* Documents lost (a restore, an in-memory restart): each holder finds its heartbeat gone at its
+  next beat (``before`` 0) and marks every account suspect; an account document lost alone is found
+  by the audit (every held account is re-read within half of ``_RESTORE_WINDOW_MS``). The former
+  holder that re-creates the document stamps ``restored`` (+30 s): until then former holders come
+  back with at most what they held and nobody grows. Not covered: a process that never held the
+  account creating it first, within one renewal of the loss. NetSuite answers such an excess with
+  429, which the client's retry policy absorbs.
 
 Fairness and responsiveness
 ---------------------------
-* The fair target is max-min by demand (:func:`~._allocation.water_fill`); demand is the peak of
-  requests in flight + waiting since the previous renewal, so a burst does not flap.
-* One renewal loop per process for all its accounts: every ``renew`` seconds, one ``aggregate``
-  of the held documents and one ``bulk_write`` of version-guarded updates (conflicts are redone one
-  by one). It refreshes demand, extends the leases, shrinks to targets lowered by newcomers, grows
-  into capacity others returned, and returns the share of an account idle for a whole interval
-  when another holder wants more than it holds, or when its last request is ``keep_idle`` old.
-* A holder above its target lowers its local limit at once and writes the lower share as soon as
-  its requests in flight fit (one write, "early return"). A holder whose requests all finished
-  gives its share back after ``poll`` without a request if another holder wants more than it
-  holds. Otherwise it may keep it, written with demand 0, for ``keep_idle`` after its last
-  request (a newcomer wanting the capacity writes its demand; the idle holder sees it at its next
-  renewal and returns the share: the bound below holds for idle holders too). Off by default
-  (``keep_idle`` 0: returned at the first renewal without demand), because every kept share is
-  renewed every ``renew``: measured against the embedded Mongo-protocol server with 1,000
-  accounts of 3 requests 25 s apart, keeping idle shares 60 s cost 1.30 commands and 7.4 ms of
-  server CPU per order against 1.02 and 6.6 ms when returning them, and the renewal of ~1,000
-  held accounts grew slower than the lease (shares lapsed); at 3 s apart it changed nothing
-  (0.12-0.14 commands per order either way). Obtaining costs one command (below).
+* The fair target is max-min by demand (:func:`~._allocation.water_fill`); with more hungry
+  holders than units, a round robin with a proven bound (:mod:`._allocation`).
+* A process whose waiting requests want more than it holds writes its demand and tells the
+  holders (``wanted``, one update per starvation episode); they re-plan that account at their next
+  heartbeat and every renewal while it stays contended. A holder above its target lowers its local
+  limit at once and writes the lower share when its requests in flight fit ("early return").
+* A starved process polls every ``poll`` (jittered); one at its fair share with requests waiting
+  reads every ``renew / 4``. Bound: a starved process gets its fair share within about ``renew``
+  + the longest request in flight + ``poll`` + a few MongoDB round trips.
+* An idle share nobody wants is kept for ``keep_idle`` after its last request (1 h by default):
+  keeping costs nothing per renewal. A newcomer wanting it tells the idle holder, which leaves at
+  its next heartbeat.
 * A first contact with an account creates its document without reading it (one command); when it
-  exists already, that insert fails on the ``_id`` and the holder reads it and retries. Likewise a
-  holder that grows computes its write from the document as it last wrote it (filtered on that
-  version: if another process wrote since, it matches nothing and the holder reads and retries).
-* A newcomer writes its demand at once and, while it is starved (wants more, and its fair share is
-  more than what the others leave it), polls every ``poll`` (jittered) until capacity appears.
-  A holder at its fair share with requests still waiting reads every ``renew / 4`` (reads only:
-  it writes when its grant changes), so capacity another process stopped using is taken within
-  about ``poll + renew / 4`` rather than at the next renewal.
-* **Bound**: a starved process gets its fair share within about ``renew`` (the holders see its
-  demand) + the longest request they have in flight (the early return) + ``poll`` + a few MongoDB
-  round trips. Defaults: renew 2 s, lease 10 s, margin 2 s, poll 0.2 s, so about 2.2 s plus the
-  longest request.
-* Cost: in steady state a process makes one read and one write per ``renew`` for all its
-  accounts held (per 500 accounts, idle ones kept included), plus a read per ``poll`` per account while starved and per
-  ``renew / 4`` while it waits at its fair share; nothing per request.
+  exists already, that insert fails on the ``_id`` and the holder reads it and retries. A holder
+  that grows computes its write from the document as it last wrote it (filtered on that version)
+  unless the account is contended (its rotation must be judged at the current server time).
+* Cost: one ``findAndModify`` per ``renew`` per process, plus one audit read (and a read of the
+  holders' heartbeats when others hold shares) per renewal, plus reads and writes where
+  allocations change; nothing per request.
 
 Lifecycle
 ---------
@@ -130,7 +123,7 @@ __all__ = ["LeaseTiming", "MongoBudget"]
 logger = logging.getLogger("om_netsuite.budget")
 
 _NOW_MS = {"$toLong": "$$NOW"}
-_CHUNK = 500  # accounts per renewal read and bulk write
+_CHUNK = 1000  # accounts per renewal read and bulk write (the audit fits in one read)
 _AUDIT = 200  # held accounts re-read per renewal at least (finds a lost document)
 #: After a lost account document is re-created by a former holder, nobody grows (newcomers wait)
 #: for this long: the other former holders find the loss within half of it (the audit) and claim
@@ -793,7 +786,8 @@ class MongoBudget:
 
     def _audit(self, held: list[_Account]) -> list[_Account]:
         """The next held accounts in turn, enough that each is re-read within half the restore
-        window (at least ``_AUDIT`` a renewal): a lost document is found in time."""
+        window (at least ``_AUDIT`` a renewal): a lost document is found in time. Up to 7,000
+        accounts held with the default renewal this is one read per renewal."""
         cycle = max(1, int(_RESTORE_WINDOW_MS / 2000 / self.timing.renew_s))
         size = max(_AUDIT, -(-len(held) // cycle))
         if len(held) <= size:
