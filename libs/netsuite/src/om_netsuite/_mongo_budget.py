@@ -54,7 +54,7 @@ The invariant: the shares that count sum to at most the limit, and cover every r
   re-plan (they are told, or it is contended) and keep covering their requests in flight.
 * Documents lost (a restore, an in-memory restart): each holder finds its heartbeat gone at its
   next beat (``before`` 0) and marks every account suspect; an account document lost alone is found
-  by the audit (every held account is re-read within half of ``_RESTORE_WINDOW_MS``). The former
+  by the audit (50 held accounts checked per renewal: within ``ceil(held / 50)`` renewals). The former
   holder that re-creates the document stamps ``restored`` (+30 s): until then former holders come
   back with at most what they held and nobody grows. Not covered: a process that never held the
   account creating it first, within one renewal of the loss. NetSuite answers such an excess with
@@ -123,11 +123,11 @@ __all__ = ["LeaseTiming", "MongoBudget"]
 logger = logging.getLogger("om_netsuite.budget")
 
 _NOW_MS = {"$toLong": "$$NOW"}
-_CHUNK = 1000  # accounts per renewal read and bulk write (the audit fits in one read)
-_AUDIT = 200  # held accounts re-read per renewal at least (finds a lost document)
+_CHUNK = 500  # accounts per renewal read and bulk write
+_AUDIT = 50  # held accounts checked per renewal (finds a document lost alone; one small read)
 #: After a lost account document is re-created by a former holder, nobody grows (newcomers wait)
-#: for this long: the other former holders find the loss within half of it (the audit) and claim
-#: back what they held, so the shares written never exceed what was held before the loss.
+#: for this long: the other former holders find the loss (a lost database at their next heartbeat)
+#: and claim back what they held, so the shares written never exceed what was held before it.
 _RESTORE_WINDOW_MS = 30_000
 _CAS_ATTEMPTS = 8
 
@@ -775,8 +775,12 @@ class MongoBudget:
                 due[account.account_id] = account
             else:
                 account.take_need()  # the peak starts again for this interval
-        for account in self._audit(held):
-            due.setdefault(account.account_id, account)
+        audit = [account for account in self._audit(held) if account.account_id not in due]
+        try:
+            for account in await self._missing(audit):
+                due[account.account_id] = account
+        except PyMongoError as error:
+            self._failed("audit", error)
         for chunk in _chunks(list(due.values()), _CHUNK):
             try:
                 await self._renew_chunk(chunk, leaving=self._closed)
@@ -785,16 +789,32 @@ class MongoBudget:
                 self._failed("renew", error)
 
     def _audit(self, held: list[_Account]) -> list[_Account]:
-        """The next held accounts in turn, enough that each is re-read within half the restore
-        window (at least ``_AUDIT`` a renewal): a lost document is found in time. Up to 7,000
-        accounts held with the default renewal this is one read per renewal."""
-        cycle = max(1, int(_RESTORE_WINDOW_MS / 2000 / self.timing.renew_s))
-        size = max(_AUDIT, -(-len(held) // cycle))
-        if len(held) <= size:
+        """The next ``_AUDIT`` held accounts in turn: a renewal costs the same whatever is held, and
+        a document lost alone is found within ``ceil(held / 50)`` renewals (a lost database is
+        found at the next heartbeat: its document is gone too)."""
+        if len(held) <= _AUDIT:
             return held
         start = self._audit_at % len(held)
-        self._audit_at = start + size
-        return (held[start:] + held[:start])[:size]
+        self._audit_at = start + _AUDIT
+        return (held[start:] + held[:start])[:_AUDIT]
+
+    async def _missing(self, accounts: list[_Account]) -> list[_Account]:
+        """The audit: of ``accounts``, those whose document or entry is gone (one small read)."""
+        if not accounts:
+            return []
+        self._count("aggregate")
+        stamp = f"holders.{self.holder_id}.stamp"
+        with self._bounded():
+            cursor = await self._collection.aggregate(
+                [{"$match": {"_id": {"$in": [a.account_id for a in accounts]}}}, {"$project": {stamp: 1}}],
+                batchSize=len(accounts) + 1,
+            )
+            present = {
+                str(doc["_id"])
+                for doc in await cursor.to_list()
+                if (doc.get("holders") or {}).get(self.holder_id, {}).get("stamp")
+            }
+        return [account for account in accounts if account.account_id not in present]
 
     async def _beat(self) -> tuple[set[str], bool]:
         """Renew this process's heartbeat (one command): every share it holds stays live.
