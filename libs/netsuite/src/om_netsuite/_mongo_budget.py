@@ -187,6 +187,7 @@ class _Account:
     contended: bool = False  # another live holder wants more than it holds
     registered: bool = False  # has an entry in the document
     suspect: bool = False  # the heartbeat lapsed: nothing starts until the entry is read again
+    lost_share: int | None = None  # the share held when the entry was found lost, until re-registered
     holding: list[str] = field(default_factory=list)  # other active holders with a share (last read)
     written_limit: int = 0
     epoch: Any = None
@@ -546,10 +547,8 @@ class MongoBudget:
         me = self.holder_id
         counted, active = self._counted(holders, beats, now_ms)
         mine = counted.get(me)
-        prior = 0  # what this process held before its entry was lost
-        lost = account.registered and mine is None
-        if lost:
-            prior = account.share
+        if account.registered and mine is None:
+            account.lost_share = account.share  # remembered until a write registers us again
             # Our entry is gone (dropped after a lapse longer than the drain, or the document was
             # lost): whatever we held is no longer ours; the write below claims what is in flight.
             if account.share > 0:
@@ -560,11 +559,12 @@ class MongoBudget:
         result = plan(
             counted, me, now_ms, need, active=active, rotate_ms=self._rotate_ms, keep_idle=keep_idle
         )
-        restoring = doc is None and lost
+        prior = account.lost_share
+        restoring = doc is None and prior is not None
         if restoring or (doc is not None and int(doc.get("restored", 0)) > now_ms):
             # A lost document is being rebuilt: former holders come back with at most what they
             # held, nobody else gets anything until the window ends.
-            ceiling = mine.share if mine is not None else prior
+            ceiling = mine.share if mine is not None else prior or 0
             if result.grant > ceiling:
                 result = dataclasses.replace(
                     result, grant=ceiling, share=max(ceiling, need.in_flight), starved=False
@@ -690,7 +690,7 @@ class MongoBudget:
             account.epoch, account.version, account.known = None, 0, None
             return
         account.grant, account.share = result.grant, result.share
-        account.registered, account.suspect = True, False
+        account.registered, account.suspect, account.lost_share = True, False, None
         # Our entry expires at least a lease after the server time the write was computed with.
         mine = dataclasses.replace(write.holders[self.holder_id], expires_ms=write.now_ms + self._lease_ms)
         if write.plan is not None and write.plan.fresh_turn:
