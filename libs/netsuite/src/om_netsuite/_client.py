@@ -70,8 +70,8 @@ class NetSuiteClient:
     ``budget`` bounds in-flight requests per account (default: a :class:`LocalBudget`);
     ``max_connections`` per account: one pool each (:mod:`._pool`) unless ``transport`` is given;
     ``attempt_deadline`` (s) bounds one attempt from the moment it is sent to its last byte
-    (``timeout`` applies per phase: connect, write, each read); an attempt whose outcome is not
-    known (timeout, connection lost after sending, the caller cancelled) keeps its budget slot
+    (``timeout`` applies per phase: connect, write, each read); an attempt the client stopped
+    waiting for (a read or write timeout, the caller cancelled) keeps its budget slot
     until that deadline, since NetSuite may still be working on it (NetSuite times a request out
     after 15 minutes: Help Center subsect_1559222360; whether a disconnected request still counts
     against the account's limit is unconfirmed). Give the distributed budget the same value
@@ -272,10 +272,11 @@ class NetSuiteClient:
                 guard.admit(info.operation)  # may veto: then nothing is sent
             unknown_until = time.monotonic() + self.attempt_deadline
             response, error = await self._send(request, wire, attempt, sent_at)
-            if error is None or isinstance(error, NetSuiteHTTPError) or error.__cause__ is None:
-                unknown_until = None  # NetSuite answered, or the attempt deadline passed
-            elif isinstance(error.__cause__, _NOT_SENT):
-                unknown_until = None  # never reached NetSuite
+            cause = error.__cause__ if error is not None else None
+            if not isinstance(cause, httpx2.TimeoutException) or isinstance(cause, _NOT_SENT):
+                # NetSuite answered, closed the connection, or was never reached; or the attempt
+                # deadline passed. Only a client that stopped waiting keeps the slot.
+                unknown_until = None
             if guard is not None:
                 # Still in the slot: a request waiting for it already sees what this one met.
                 self._call_hook(guard.attempted, info.operation, error)
