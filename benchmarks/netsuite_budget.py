@@ -18,9 +18,13 @@ sent at once), the Mongo-protocol server (secantusdb) as a child of the embedded
    its part of ``--requests``: total throughput as a ratio of the ideal and of phase 1's bare
    client (it includes the time the shares take to settle and to move when a process finishes).
 3. Several accounts in one process (info): bare vs distributed, each account at its limit.
+4. Liveness cost: one process holding idle shares of 1, 100, 1,000 and 5,000 accounts (kept:
+   ``keep_idle_s``), its renewal loop running for ``--liveness-renewals`` renewals: MongoDB
+   commands per second (heartbeat, audit reads) and the longest renewal.
 
 Targets: distributed >= 0.97 x bare; <= 0.05 MongoDB commands per request; the simulator's peak
-in-flight count <= the limit everywhere.
+in-flight count <= the limit everywhere; liveness commands per second at 5,000 accounts <= 1.5 x
+at 1 account; the longest renewal <= 1/4 of the margin (the budget's commands give up after it).
 """
 
 from __future__ import annotations
@@ -62,7 +66,7 @@ class BudgetCommands(monitoring.CommandListener):
         self.count = 0
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command.get(event.command_name) == COLLECTION:
+        if event.command.get(event.command_name) in (COLLECTION, f"{COLLECTION}_holders"):
             self.count += 1
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
@@ -254,6 +258,64 @@ async def _peak(info: dict[str, Any]) -> int:
         return int((await sim_admin(admin, info["accounts"][0]["account"], "stats"))["peak_in_flight"])
 
 
+@dataclass
+class Liveness:
+    accounts: int
+    commands_per_s: float
+    longest_renewal_s: float
+    mean_renewal_s: float
+
+
+async def liveness(mongo_url: str, accounts: int, renewals: int, timing: LeaseTiming) -> Liveness:
+    """Phase 4: one process holds idle shares of ``accounts``; its loop renews ``renewals`` times."""
+    commands = BudgetCommands()
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url, event_listeners=[commands])
+    collection = mongo["bench_liveness"][COLLECTION]
+    await collection.delete_many({})
+    budget = MongoBudget(collection, timing=timing)
+    durations: list[float] = []
+    done = asyncio.Event()
+    renew = budget.renew
+
+    async def timed_renew() -> None:
+        started = time.perf_counter()
+        await renew()
+        durations.append(time.perf_counter() - started)
+        if len(durations) > renewals:
+            done.set()
+
+    budget.renew = timed_renew  # type: ignore[method-assign]
+
+    async def obtain(account: str) -> None:
+        async with budget.slot(account, 5):
+            pass
+
+    ids = [f"{n:07d}" for n in range(accounts)]
+    for start in range(0, accounts, 500):  # obtained 500 at a time: a first contact each
+        await asyncio.gather(*(obtain(account) for account in ids[start : start + 500]))
+    assert budget.accounts_held() == accounts, budget.accounts_held()
+    await asyncio.wait_for(_renewed(durations, 1), timeout=600)  # a renewal since the last obtain
+    durations.clear()
+    done.clear()  # renewals during the obtaining do not count
+    commands.count = 0
+    started = time.perf_counter()
+    await asyncio.wait_for(done.wait(), timeout=600)
+    elapsed = time.perf_counter() - started
+    count = commands.count
+    held = budget.accounts_held()
+    await budget.aclose()
+    await collection.database.client.drop_database("bench_liveness")
+    await mongo.close()
+    assert held == accounts, (held, accounts)  # nothing lapsed while measured
+    measured = durations[1:]  # the first one had begun before the count
+    return Liveness(accounts, count / elapsed, max(measured), sum(measured) / len(measured))
+
+
+async def _renewed(durations: list[float], count: int) -> None:
+    while len(durations) < count:  # noqa: ASYNC110 - the loop's own schedule
+        await asyncio.sleep(0.05)
+
+
 async def start_mongo() -> Any:
     from om_devstack.stack import EmbeddedStack
 
@@ -274,13 +336,19 @@ def main() -> int:
     parser.add_argument("--callers", type=int, default=20, help="callers queueing on a budget")
     parser.add_argument("--accounts", type=int, default=3, help="accounts in phase 3")
     parser.add_argument("--processes", type=int, default=3, help="processes sharing one account in phase 2")
+    parser.add_argument(
+        "--liveness-renewals", type=int, default=5, help="renewals measured per size in phase 4"
+    )
+    parser.add_argument(
+        "--liveness-sizes", default="1,100,1000,5000", help="accounts held in phase 4 (comma-separated)"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(json.loads(args.worker))
         return 0
     if args.quick:
-        args.requests, args.rounds, args.accounts = 150, 3, 2
+        args.requests, args.rounds, args.accounts, args.liveness_renewals = 150, 3, 2, 3
     # Benchmarks measure the client as deployed: INFO logging on, to a handler that discards.
     logging.basicConfig(level=logging.INFO, handlers=[logging.NullHandler()])
 
@@ -304,6 +372,12 @@ def main() -> int:
                     max(1, args.rounds // 2),
                 )
             )
+        timing = LeaseTiming()
+        sizes = [int(size) for size in args.liveness_sizes.split(",")]
+        held = [
+            loop.run_until_complete(liveness(stack.mongo_url, n, args.liveness_renewals, timing))
+            for n in sizes
+        ]
     finally:
         loop.run_until_complete(stack.astop())
         loop.close()
@@ -336,23 +410,37 @@ def main() -> int:
         label = f"{args.accounts} accounts, 1 process: {name}"
         row(label, many[name], ideal * args.accounts, many.ratio[name], many.ops_per_request[name])
 
+    print(
+        f"liveness (renew every {timing.renew_s} s, margin {timing.margin_s} s): one process holding idle shares"
+    )
+    print(f"{'accounts held':>14}{'commands/s':>12}{'longest renewal ms':>20}{'mean renewal ms':>17}")
+    for h in held:
+        print(
+            f"{h.accounts:>14}{h.commands_per_s:>12.2f}{h.longest_renewal_s * 1000:>20.1f}"
+            f"{h.mean_renewal_s * 1000:>17.1f}"
+        )
+    flat = held[-1].commands_per_s / held[0].commands_per_s
+    longest = max(h.longest_renewal_s for h in held)
     for name in ("local", "distributed"):
         per_round = " ".join(f"{r[name].rps / r['bare'].rps:.3f}" for r in single.rounds)
         print(f"1 account, 1 process, {name} / bare by round: {per_round}")
     ratio = single.ratio["distributed"]
     ops = single.ops_per_request["distributed"]
     peaks = [*(r.peak for r in single.best.values()), shared.peak, *(r.peak for r in many.best.values())]
-    ok = ratio >= 0.97 and ops <= 0.05 and max(peaks) <= args.limit
+    liveness_ok = flat <= 1.5 and longest <= timing.margin_s / 4
+    ok = ratio >= 0.97 and ops <= 0.05 and max(peaks) <= args.limit and liveness_ok
     print(
         f"distributed / bare {ratio:.3f} (target >= 0.97); MongoDB commands per request {ops:.4f} "
-        f"(target <= 0.05); peak in flight {max(peaks)} (limit {args.limit})"
+        f"(target <= 0.05); peak in flight {max(peaks)} (limit {args.limit}); liveness commands/s at "
+        f"{held[-1].accounts} / at {held[0].accounts} accounts {flat:.2f} (target <= 1.5); longest renewal "
+        f"{longest * 1000:.0f} ms (target <= {timing.margin_s / 4 * 1000:.0f} ms)"
     )
     print(
         f"RESULT: {'PASS' if ok else 'FAIL'} distributed/bare={ratio:.3f} local/bare={single.ratio['local']:.3f} "
         f"distributed/ideal={single['distributed'].rps / ideal:.2f} bare/ideal={bare.rps / ideal:.2f} "
         f"mongo_ops_per_request={ops:.4f} {args.processes}_processes/bare={to_bare:.2f} "
         f"{args.accounts}_accounts_distributed/bare={many.ratio['distributed']:.2f} "
-        f"peak={max(peaks)}/{args.limit}"
+        f"peak={max(peaks)}/{args.limit} liveness_flat={flat:.2f} longest_renewal_ms={longest * 1000:.0f}"
     )
     return 0 if ok else 1
 

@@ -43,7 +43,7 @@ def promtool(*args: str) -> subprocess.CompletedProcess[str]:
 def test_promtool_checks_the_alert_rules() -> None:
     result = promtool("check", "rules", "alerts.yaml")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS: 14 rules found" in result.stdout
+    assert "SUCCESS: 15 rules found" in result.stdout
 
 
 def test_promtool_unit_tests_of_the_alerts_pass() -> None:

@@ -12,7 +12,8 @@
     0.2-1 s). Prints one JSON summary: successes, errors by type, the wall-clock start of every
     request, and how long the first request waited for a slot. Keys of the JSON: ``mongo_url``,
     ``db``, ``collection``, ``account``, ``limit``, ``sim_url``, ``customer_id``, ``demand``,
-    ``max_callers``, ``seed``, ``timing`` (``LeaseTiming`` fields).
+    ``max_callers``, ``seed``, ``timing`` (``LeaseTiming`` fields; ``attempt_deadline_s`` is also
+    the client's attempt deadline).
 
 Both modes print ``ready`` and wait for a line on stdin before starting, so processes start
 together.
@@ -98,7 +99,11 @@ async def load(config: dict[str, Any]) -> None:
     # Retries would hide nothing here (the budget is what is tested) but keep errors rare.
     retry = RequestRetryPolicy(max_attempts=3, max_elapsed=60.0, base=0.01, cap=0.05)
     async with NetSuiteClient(
-        base_url_override=config["sim_url"], budget=budget, retry=retry, on_budget_wait=slot_granted
+        base_url_override=config["sim_url"],
+        budget=budget,
+        retry=retry,
+        on_budget_wait=slot_granted,
+        attempt_deadline=budget.timing.attempt_deadline_s,
     ) as client:
         ns = client.session(config["account"], TbaAuth(config["account"], credentials()), config["limit"])
 

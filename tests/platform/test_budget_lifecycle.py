@@ -10,14 +10,18 @@ from typing import Any
 import httpx2
 import pytest
 import uvicorn
+from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 
 from om_contracts import KeyRing
+from om_netsuite import BudgetTimeout, TbaAuth, TbaCredentials
 from om_platform.netsuite_access import BUDGET_COLLECTION
 from om_platform.runtime import ServiceRuntime
 from om_platform.settings import ServiceSettings
 
 pytestmark = pytest.mark.integration
+
+TBA_FIELDS = ("consumer_key", "consumer_secret", "token_id", "token_secret")
 
 
 @dataclass
@@ -52,6 +56,7 @@ async def served(kafka_bootstrap: str, mongo_url: str, unique_name: str) -> Asyn
         netsuite_budget_renew_s=0.2,
         netsuite_budget_lease_s=2.0,
         netsuite_budget_margin_s=0.5,
+        netsuite_budget_max_wait_s=0.5,
         shutdown_grace_s=0.1,
     )
     runtime = ServiceRuntime(settings, title="budget lifecycle test")
@@ -92,6 +97,22 @@ async def test_the_service_returns_its_shares_when_it_stops(served: Served, mong
         assert await shares.count_documents({}) == 0
     finally:
         await client.close()
+
+
+async def test_a_wait_that_ends_in_budget_timeout_is_observed(served: Served) -> None:
+    netsuite = served.runtime.netsuite
+    auth = TbaAuth("1234567", TbaCredentials(**dict.fromkeys(TBA_FIELDS, SecretStr("x"))))
+    session = netsuite.client.session("1234567", auth, 1)
+    async with netsuite.budget.slot("1234567", 1):  # the account's only slot, held
+        with pytest.raises(BudgetTimeout):
+            await session.get("customer", "1")  # never sent: no slot within the wait
+    async with httpx2.AsyncClient() as http:
+        metrics = (await http.get(f"{served.base}/metrics")).text
+    values = dict(line.rsplit(" ", 1) for line in metrics.splitlines() if not line.startswith("#"))
+    timeouts = float(values["om_netsuite_budget_timeouts_total"])
+    assert timeouts >= 1  # every attempt (the request is retried as transient) waited in vain
+    assert float(values["om_netsuite_budget_wait_seconds_count"]) == timeouts
+    assert float(values['om_netsuite_budget_wait_seconds_bucket{le="0.1"}']) == 0  # each waited 0.5 s
 
 
 async def test_liveness_fails_when_the_renewal_loop_dies(

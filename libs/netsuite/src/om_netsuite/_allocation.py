@@ -6,37 +6,49 @@ with a compare-and-set. Every rule here is stated against the invariant it prote
 
     the shares of the live (unexpired) holders of an account sum to at most its limit.
 
+* **Who counts**: a holder's entry counts while its process's heartbeat is live (``active``: its
+  demand is heard), and after that while it may still have requests on the wire (``draining``:
+  until its heartbeat's expiry + its hard per-attempt deadline; its share counts, its demand does
+  not). Only then is the entry dropped. :mod:`._mongo_budget` decides who is which and passes the
+  counted entries and the active set.
 * **Fair target** (:func:`water_fill`): max-min fairness by demand. Every holder gets
   ``min(demand, level)`` for the highest integer ``level`` the limit allows; the units left over
-  go, one each, to the holders that want more than ``level``, in holder-id order. The order does
-  not depend on what anyone holds, so every process computes the same targets from the same
-  demands while shares move, and a unit does not swap back and forth between renewals (holder
-  ids are random per process start: which process gets the odd unit is arbitrary but stable).
-  When there are more hungry holders than units (``level == 0``), the order rotates every
-  ``rotate_ms`` of server time instead, so that no process waits forever behind a busy one.
-* **Grant** = ``min(target, limit - shares of the other live holders)``: a holder only takes
+  go, one each, to the holders that want more than ``level``, in holder-id order (stable: a unit
+  does not swap back and forth between renewals).
+* **Round robin** when there are more hungry holders than units (``level == 0``): the units go
+  first to holders inside their quantum (they obtained their unit less than ``rotate_ms`` ago and
+  still hold it), then to holders waiting without a unit, by ``turn`` ascending, and last to
+  holders past their quantum. ``turn`` is the server time a holder arrived, or last obtained or
+  gave back its unit (+ 1 ms, so that it goes behind a holder that arrived in the same
+  millisecond). A holder served or giving back goes to the back, a newcomer arrives behind
+  everyone already waiting. So with
+  ``n`` hungry holders and ``u`` units a holder waits at most ``ceil((n - 1) / u)`` quanta, each
+  ``rotate_ms`` + the hand-over (the holder sees
+  its quantum end at its next renewal, its requests in flight end, the next one polls): the bound
+  is proved in ``test_ns_budget_allocation.py`` by simulation of every arrival order.
+* **Grant** = ``min(target, limit - shares of the other counted holders)``: a holder only takes
   capacity nobody else holds; capacity above its target that others hold comes back when they
-  shrink, at their next renewal.
-* **Never below what is in flight**: the share written is ``max(grant, min(held, in_flight))``.
-  A holder that must shrink lowers its local limit to the grant at once, keeps covering its
-  requests already on the wire, and writes the lower share when they have finished.
-* **Limit**: the lowest ``concurrency_limit`` seen among the live holders (a lowered limit applies
-  as soon as one process has seen it; a raised one once every live holder has).
+  shrink.
+* **Never below what is in flight**: the share written is ``max(grant, in_flight)``. A holder
+  that must shrink lowers its local limit to the grant at once, keeps covering its requests
+  already on the wire (and those whose outcome it still waits for), and writes the lower share
+  when they have finished. A holder whose entry was lost (a lapse past its drain, a lost
+  document) claims what it has in flight when it writes again, whatever the others hold.
+* **Limit**: the lowest ``concurrency_limit`` seen among the counted holders (a lowered limit
+  applies as soon as one process has seen it; a raised one once every counted holder has).
 * **An idle share is kept while nobody wants it** (``keep_idle``): a holder without demand keeps
-  what it holds, written with demand 0, as long as no other live holder wants more than it holds.
-  Its fair target is 0, so a newcomer sees itself starved and writes its demand; the idle holder
-  sees that demand at its next renewal and leaves. A supplier whose orders come seconds apart
-  therefore does not obtain and return a share for each of them.
+  what it holds, written with demand 0, as long as no other active holder wants more than it
+  holds. Its fair target is 0, so a newcomer sees itself starved, writes its demand and tells the
+  holders; the idle holder leaves at its next renewal.
 """
 
 from __future__ import annotations
 
-import zlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Lease", "Need", "Plan", "live_leases", "plan", "water_fill"]
+__all__ = ["Lease", "Need", "Plan", "plan", "rotation_order", "water_fill"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,15 +58,17 @@ class Lease:
     share: int
     """Units of the account's limit this holder may have in flight."""
     demand: int
-    """Its peak demand (requests in flight + waiting) since its previous renewal."""
+    """Its peak demand (requests in flight + waiting) when it last wrote."""
     limit: int
     """The account's ``concurrency_limit`` as this holder last saw it."""
-    expires_ms: int
-    """Server time (ms since the epoch) after which the entry no longer counts."""
+    expires_ms: int = 0
+    """Server time of the write + lease: for operators only (liveness is the holder's heartbeat)."""
     stamp: str = ""
     """Token of the write that set this entry (tells a holder whether its write applied)."""
     name: str = ""
     """Who holds it (host, pid, service): for operators only."""
+    turn_ms: int = 0
+    """Server time this holder last obtained a unit from none, or arrived (round robin)."""
 
     @classmethod
     def from_doc(cls, raw: Mapping[str, Any]) -> Lease:
@@ -65,6 +79,7 @@ class Lease:
             expires_ms=int(raw.get("expires", 0)),
             stamp=str(raw.get("stamp", "")),
             name=str(raw.get("name", "")),
+            turn_ms=int(raw.get("turn", 0)),
         )
 
     def to_doc(self) -> dict[str, Any]:
@@ -75,6 +90,7 @@ class Lease:
             "expires": self.expires_ms,
             "stamp": self.stamp,
             "name": self.name,
+            "turn": self.turn_ms,
         }
 
 
@@ -87,7 +103,7 @@ class Need:
     limit: int
     """The ``concurrency_limit`` of its latest request."""
     in_flight: int
-    """Requests of this process on the wire now."""
+    """Requests of this process that may be on the wire now (outcome not known yet)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +111,7 @@ class Plan:
     """What a holder should write and use, computed from one state of the document."""
 
     limit: int
-    """The limit in force: the lowest seen among the live holders."""
+    """The limit in force: the lowest seen among the counted holders."""
     target: int
     """This holder's fair share (:func:`water_fill`)."""
     grant: int
@@ -107,27 +123,35 @@ class Plan:
     starved: bool
     """It wants more, its fair share is larger, and others hold the difference: poll."""
     others: dict[str, Lease]
-    """The other live holders (expired entries are dropped on write)."""
+    """The other counted holders (entries no longer counted are dropped on write)."""
+    fresh_turn: bool = False
+    """The entry is new, or its share goes from none to some or back: its turn becomes now."""
 
 
-def live_leases(holders: Mapping[str, Lease], now_ms: int) -> dict[str, Lease]:
-    """The entries that still count at server time ``now_ms``."""
-    return {holder: lease for holder, lease in holders.items() if lease.expires_ms > now_ms}
-
-
-def _rotation_key(holder: str, bucket: int) -> int:
-    # crc32, not hash(): every process must compute the same order (hash() is salted per process).
-    return zlib.crc32(f"{bucket}:{holder}".encode())
+def rotation_order(
+    leases: Mapping[str, Lease], now_ms: int, rotate_ms: int
+) -> dict[str, tuple[int, int, str]]:
+    """Round-robin priority (lower first) of holders competing for the odd units at level 0."""
+    order: dict[str, tuple[int, int, str]] = {}
+    for holder, lease in leases.items():
+        # Inside its quantum: first; waiting (by turn): next; past its quantum: behind them all.
+        in_quantum = lease.turn_ms + rotate_ms > now_ms
+        rank = 1 if lease.share <= 0 else 0 if in_quantum else 2
+        order[holder] = (rank, lease.turn_ms, holder)
+    return order
 
 
 def water_fill(
     capacity: int,
     demands: Mapping[str, int],
     *,
-    now_ms: int = 0,
-    rotate_ms: int = 10_000,
+    rotation: Mapping[str, tuple[int, int, str]] | None = None,
 ) -> dict[str, int]:
-    """Max-min fair integer shares of ``capacity`` for ``demands`` (see the module docstring)."""
+    """Max-min fair integer shares of ``capacity`` for ``demands`` (see the module docstring).
+
+    ``rotation`` (:func:`rotation_order`) orders the hungry holders when there are more of them
+    than units; without it (or above level 0) the leftover units go in holder-id order.
+    """
     wants = {holder: max(0, min(demand, capacity)) for holder, demand in demands.items()}
     if sum(wants.values()) <= capacity:
         return wants
@@ -138,9 +162,8 @@ def water_fill(
     shares = {holder: min(want, level) for holder, want in wants.items()}
     spare = capacity - sum(shares.values())
     hungry = [holder for holder, want in wants.items() if want > level]
-    if level == 0:
-        bucket = now_ms // max(1, rotate_ms)
-        hungry.sort(key=lambda holder: (_rotation_key(holder, bucket), holder))
+    if level == 0 and rotation is not None:
+        hungry.sort(key=lambda holder: rotation.get(holder, (1, 0, holder)))
     else:
         hungry.sort()
     for holder in hungry[:spare]:
@@ -149,33 +172,41 @@ def water_fill(
 
 
 def plan(
-    holders: Mapping[str, Lease],
+    counted: Mapping[str, Lease],
     me: str,
     now_ms: int,
     need: Need,
     *,
+    active: Collection[str] | None = None,
     rotate_ms: int = 10_000,
     keep_idle: bool = False,
 ) -> Plan:
-    """This holder's next entry, given the document's ``holders`` at server time ``now_ms``.
+    """This holder's next entry, given the document's ``counted`` entries at server time ``now_ms``.
 
-    ``keep_idle``: without demand, keep the share held unless another live holder wants more.
+    ``counted``: the entries whose shares count (active or draining holders, and this holder's own
+    entry if it has one); ``active``: the holders whose demand is heard (default: all of them).
+    ``keep_idle``: without demand, keep the share held unless another active holder wants more.
     """
-    live = live_leases(holders, now_ms)
-    mine = live.get(me)
+    mine = counted.get(me)
     held = mine.share if mine is not None else 0
-    others = {holder: lease for holder, lease in live.items() if holder != me}
+    others = {holder: lease for holder, lease in counted.items() if holder != me}
+    hearing = {h: lease for h, lease in others.items() if active is None or h in active}
     limit = min([need.limit, *(lease.limit for lease in others.values() if lease.limit > 0)])
+    taken = sum(lease.share for lease in others.values())
     if need.demand <= 0 and need.in_flight <= 0:
-        wanted = any(lease.demand > lease.share for lease in others.values())
-        kept = min(held, max(0, limit - sum(lease.share for lease in others.values())))
+        wanted = any(lease.demand > lease.share for lease in hearing.values())
+        kept = min(held, max(0, limit - taken))
         if keep_idle and kept > 0 and not wanted:
             return Plan(limit, 0, kept, kept, leave=False, starved=False, others=others)
         return Plan(limit, 0, 0, 0, leave=True, starved=False, others=others)
-    demands = {holder: lease.demand for holder, lease in others.items()} | {me: need.demand}
-    target = water_fill(limit, demands, now_ms=now_ms, rotate_ms=rotate_ms)[me]
-    free = max(0, limit - sum(lease.share for lease in others.values()))
-    grant = min(target, free)
-    share = max(grant, min(held, need.in_flight))
+    demands = {holder: lease.demand for holder, lease in hearing.items()} | {me: need.demand}
+    me_now = mine if mine is not None else Lease(0, need.demand, need.limit, turn_ms=now_ms)
+    rotation = rotation_order({**hearing, me: me_now}, now_ms, rotate_ms)
+    target = water_fill(limit, demands, rotation=rotation)[me]
+    grant = min(target, max(0, limit - taken))
+    share = max(grant, need.in_flight)
     starved = min(need.demand, limit) > grant and grant < target
-    return Plan(limit, target, grant, share, leave=False, starved=starved, others=others)
+    # A turn starts on arrival, when served and when a unit is given back (then it waits behind
+    # everyone already waiting).
+    fresh = mine is None or (mine.share > 0) != (share > 0)
+    return Plan(limit, target, grant, share, leave=False, starved=starved, others=others, fresh_turn=fresh)

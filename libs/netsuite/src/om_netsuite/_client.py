@@ -9,6 +9,7 @@ and either return, raise, or sleep (without a slot) and try again under the :cla
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from ._auth import Auth
 from ._budget import Budget, LocalBudget
 from ._exceptions import (
     AuthenticationFailed,
+    BudgetTimeout,
     NetSuiteError,
     NetSuiteHTTPError,
     NetSuiteNetworkError,
@@ -44,7 +46,8 @@ logger = logging.getLogger("om_netsuite")
 
 #: ``on_request(operation, status, duration_s, account_id)``; status is None for network errors.
 RequestHook = Callable[[str, int | None, float, str], None]
-#: ``on_budget_wait(account_id, seconds)`` after each slot acquisition.
+#: ``on_budget_wait(account_id, seconds)`` after each slot acquisition, and after each wait that
+#: ended in :class:`BudgetTimeout` (then ``on_budget_timeout`` is called with it too).
 BudgetWaitHook = Callable[[str, float], None]
 
 _NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
@@ -72,6 +75,13 @@ class NetSuiteClient:
     ``transport`` is any ``httpx2.AsyncBaseTransport`` (``MockTransport`` in unit tests);
     ``budget`` bounds in-flight requests per account (default: a :class:`LocalBudget`);
     ``max_connections`` per account: one pool each (:mod:`._pool`) unless ``transport`` is given;
+    ``attempt_deadline`` (s) bounds one attempt from the moment it is sent to its last byte
+    (``timeout`` applies per phase: connect, write, each read); an attempt the client stopped
+    waiting for (a read or write timeout, the caller cancelled) keeps its budget slot
+    until that deadline, since NetSuite may still be working on it (NetSuite times a request out
+    after 15 minutes: Help Center subsect_1559222360; whether a disconnected request still counts
+    against the account's limit is unconfirmed). Give the distributed budget the same value
+    (``LeaseTiming.attempt_deadline_s``);
     ``tracer`` wraps every attempt in a ``netsuite <operation>`` span (default: the global
     OpenTelemetry tracer, a no-op unless the application installed a provider).
     """
@@ -87,6 +97,8 @@ class NetSuiteClient:
         property_name_validation: str = "Error",
         on_request: RequestHook | None = None,
         on_budget_wait: BudgetWaitHook | None = None,
+        on_budget_timeout: BudgetWaitHook | None = None,
+        attempt_deadline: float = 120.0,
         max_connections: int = 100,
         tracer: trace.Tracer | None = None,
     ) -> None:
@@ -96,6 +108,11 @@ class NetSuiteClient:
         self.property_name_validation = property_name_validation
         self.on_request = on_request
         self.on_budget_wait = on_budget_wait
+        self.on_budget_timeout = on_budget_timeout
+        if attempt_deadline <= 0:
+            raise ValueError("attempt_deadline must be positive")
+        self.attempt_deadline = attempt_deadline
+        self._lingering: set[asyncio.Task[None]] = set()
         self._tracer = tracer if tracer is not None else trace.get_tracer("om_netsuite")
         limits = httpx2.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._http = httpx2.AsyncClient(
@@ -117,7 +134,13 @@ class NetSuiteClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool.
+
+        Slots held for attempts whose outcome is unknown stay held: the budget does not return
+        their shares (they lapse, and count until the attempt deadline, in the distributed one).
+        """
+        for task in list(self._lingering):
+            task.cancel()
         await self._http.aclose()
 
     def session(
@@ -246,49 +269,97 @@ class NetSuiteClient:
 
     async def _send_in_slot(self, request: Request, wire: _Wire, attempt: int) -> httpx2.Response:
         info, guard, account_id = wire.info, request.guard, request.account_id
-        method = info.method
         wait_started = time.perf_counter()
-        status: int | None = None
         if guard is not None:
             guard.admit(info.operation)  # a veto known already spares the wait for a slot
-        async with self.budget.slot(account_id, request.limit):
+        holding = contextlib.AsyncExitStack()
+        try:
+            await holding.enter_async_context(self.budget.slot(account_id, request.limit))
+        except BudgetTimeout:
+            waited = time.perf_counter() - wait_started
+            for hook in (self.on_budget_wait, self.on_budget_timeout):
+                if hook is not None:
+                    self._call_hook(hook, account_id, waited)
+            raise
+        # Until when the slot stays held after this attempt: None once NetSuite's outcome is known.
+        unknown_until: float | None = None
+        try:
             sent_at = time.perf_counter()
             if self.on_budget_wait is not None:
                 self._call_hook(self.on_budget_wait, account_id, sent_at - wait_started)
             if guard is not None:
                 guard.admit(info.operation)  # may veto: then nothing is sent
-            http_request = self._http.build_request(
-                method,
-                wire.url,
-                content=wire.content,
-                headers=wire.headers,
-                extensions={ACCOUNT_EXTENSION: account_id},
-            )
-            # Sign the URL exactly as it will go on the wire, with a fresh nonce/timestamp.
-            http_request.headers["Authorization"] = request.auth.authorization(method, str(http_request.url))
-            wire.signed_at = time.monotonic()
-            error: NetSuiteError | None = None
-            try:
-                response = await self._http.send(http_request)
-                status = response.status_code
-            except httpx2.RequestError as exc:
-                error = self._network_error(exc, info, request.idempotent)
-                error.__cause__ = exc
-            finally:
-                self._observe(info, account_id, status, time.perf_counter() - sent_at, attempt)
-            if error is None and not response.is_success:
-                error = error_from_response(response.status_code, response.content, response.headers, info)
-                # A 5xx on a create may come after the record was saved.
-                error.outcome_unknown = not request.idempotent and response.status_code >= 500
+            unknown_until = time.monotonic() + self.attempt_deadline
+            response, error = await self._send(request, wire, attempt, sent_at)
+            cause = error.__cause__ if error is not None else None
+            if not isinstance(cause, httpx2.TimeoutException) or isinstance(cause, _NOT_SENT):
+                # NetSuite answered, closed the connection, or was never reached; or the attempt
+                # deadline passed. Only a client that stopped waiting keeps the slot.
+                unknown_until = None
             renewed_next = (
                 wire.retries_401 and isinstance(error, AuthenticationFailed) and error.status == 401
             )
             if guard is not None and not renewed_next:
                 # Still in the slot: a request waiting for it already sees what this one met.
                 self._call_hook(guard.attempted, info.operation, error)
+        finally:
+            if unknown_until is not None and unknown_until > time.monotonic():
+                self._linger(holding, unknown_until)
+            else:
+                await holding.aclose()
         if error is not None:
             raise error
+        assert response is not None
         return response
+
+    async def _send(
+        self, request: Request, wire: _Wire, attempt: int, sent_at: float
+    ) -> tuple[httpx2.Response | None, NetSuiteError | None]:
+        """One attempt on the wire within the attempt deadline: the response or the typed error."""
+        info, account_id = wire.info, request.account_id
+        http_request = self._http.build_request(
+            info.method,
+            wire.url,
+            content=wire.content,
+            headers=wire.headers,
+            extensions={ACCOUNT_EXTENSION: account_id},
+        )
+        # Sign the URL exactly as it will go on the wire, with a fresh nonce/timestamp.
+        http_request.headers["Authorization"] = request.auth.authorization(info.method, str(http_request.url))
+        wire.signed_at = time.monotonic()
+        status: int | None = None
+        error: NetSuiteError | None = None
+        response: httpx2.Response | None = None
+        try:
+            async with asyncio.timeout(self.attempt_deadline):
+                response = await self._http.send(http_request)
+            status = response.status_code
+        except TimeoutError:
+            error = NetSuiteTimeout(
+                f"{info}: attempt deadline of {self.attempt_deadline}s passed", request=info
+            )
+            error.outcome_unknown = not request.idempotent
+        except httpx2.RequestError as exc:
+            error = self._network_error(exc, info, request.idempotent)
+            error.__cause__ = exc
+        finally:
+            self._observe(info, account_id, status, time.perf_counter() - sent_at, attempt)
+        if response is not None and not response.is_success:
+            error = error_from_response(response.status_code, response.content, response.headers, info)
+            # A 5xx on a create may come after the record was saved.
+            error.outcome_unknown = not request.idempotent and response.status_code >= 500
+        return response, error
+
+    def _linger(self, holding: contextlib.AsyncExitStack, until: float) -> None:
+        """Keep an attempt's slot until ``until`` (monotonic): NetSuite may still be working on it."""
+
+        async def hold() -> None:
+            await asyncio.sleep(until - time.monotonic())
+            await holding.aclose()  # not reached when the client closes: the slot stays counted
+
+        task = asyncio.create_task(hold(), name="netsuite-slot-held")
+        self._lingering.add(task)
+        task.add_done_callback(self._lingering.discard)
 
     def _network_error(self, exc: httpx2.RequestError, info: RequestInfo, idempotent: bool) -> NetSuiteError:
         cls = NetSuiteTimeout if isinstance(exc, httpx2.TimeoutException) else NetSuiteNetworkError

@@ -7,87 +7,80 @@ return a share. In steady state a NetSuite request costs no MongoDB operation at
 design of lease-based global rate limiters such as Doorman: clients lease capacity, shares are
 recomputed by a fair-share rule at every renewal, and a crashed client's lease simply expires.
 
-Storage (one document per account, queried by ``_id`` only)
------------------------------------------------------------
-``{_id: <account>, epoch, version, holders: {<holder id>: {share, demand, limit, expires, stamp,
-name}}, expire_at}``. The holder id is random per process start (``name`` says host, pid and
-service, for ``omctl status``). ``expires`` is server time in ms. Every change is a
-compare-and-set: read, compute (:mod:`._allocation`), write filtered on ``{_id, epoch, version}``,
-retry on conflict. A holder writes only its own entry (and drops expired ones). A document is
-created by an upsert filtered on a fresh random ``epoch`` (a concurrent creation fails with a
-duplicate key and is retried) and deleted, version-guarded, when its last live holder leaves;
-``expire_at`` (a TTL index, ``expireAfterSeconds=0``) removes it when every holder died. So an
-idle account costs nothing, and with thousands of accounts in the collection an acquisition is
-still one ``aggregate`` and one write on the ``_id`` index: the cost does not grow with them.
+Storage (queried by ``_id`` only)
+---------------------------------
+* ``<collection>``: one document per account, ``{_id: <account>, epoch, version, holders: {<holder
+  id>: {share, demand, limit, turn, stamp, name, expires}}, restored?}``. Written only when an
+  allocation changes. Every change is a compare-and-set: read, compute (:mod:`._allocation`), write
+  filtered on ``{_id, epoch, version}``, retry on conflict. A holder writes its own entry (and
+  drops entries that no longer count). A document is created by an upsert filtered on a fresh
+  random ``epoch`` (a concurrent creation fails with a duplicate key and is retried) and deleted,
+  version-guarded, when its last holder leaves. ``expires`` in an entry is for operators only.
+* ``<collection>_holders``: one **heartbeat** per process, ``{_id: <holder id>, expires, drain,
+  name, wanted, expire_at}``, renewed every ``renew`` with one ``findAndModify`` whatever the number
+  of accounts held: liveness costs O(1) per process. ``wanted`` lists the accounts other processes
+  are starved on (they add to it; the beat reads and clears it atomically). ``expire_at`` (TTL)
+  removes it once nothing it held can count.
+
+Writes use ``w: majority`` and reads a majority read concern: a fail-over cannot roll back an
+acknowledged grow. Every command runs under ``pymongo.timeout(margin)``: a renewal never blocks
+longer than the margin.
 
 Time: the server's clock
 ------------------------
-Expiry is judged in MongoDB's time: reads return ``$$NOW`` next to the documents and writes set
-``expires = $$NOW + lease`` in an update pipeline. Client clocks may be off by any amount; only
-the server's clock matters. A holder stops **starting** requests ``margin`` before its lease
-ends, measured on its monotonic clock from the moment the write that set the lease was *sent*
-(the server executed it later, so the lease really ends later). ``margin`` therefore covers a
-step of the server clock (or a fail-over to a primary whose clock differs), event-loop stalls,
-and the time from the budget to the wire. Client time was rejected because a holder's clock
-running ahead of the others' would have let them take its share while it still used it.
+Expiry is judged in MongoDB's time: reads return ``$$NOW`` next to the documents and the heartbeat
+sets ``expires = $$NOW + lease`` in an update pipeline. Client clocks may be off by any amount. A
+process stops **starting** requests ``margin`` before its heartbeat ends, measured on its monotonic
+clock from the moment the heartbeat was *sent*. ``margin`` covers a step of the server clock (or a
+fail-over to a primary whose clock differs), event-loop stalls, and the time to the wire.
 
-The invariant: at every instant the shares of an account's live holders sum to at most its limit
------------------------------------------------------------------------------------------------
-* A grant only takes capacity that no other live holder's share covers, computed on the exact
-  state it replaces (compare-and-set), and a holder never writes less than it has in flight.
-* SIGKILL of a holder: its entry counts until it expires (``lease``), then the others grow.
-* MongoDB unreachable: nobody can grant; a holder that cannot renew stops starting requests
-  ``margin`` before its lease ends, so its waiters wait (at most ``max_wait`` ->
-  :class:`~om_netsuite.BudgetTimeout`, transient) until MongoDB answers again.
-* Limit lowered at run time: grants use the lowest limit among live holders; a process that sees
-  a lower limit in ``slot()`` clamps locally at once and writes it at once. Other processes
-  shrink to their new fair share at their next renewal and keep covering their requests already
-  in flight: the transition lasts at most ``renew`` + the longest request in flight.
-* Clock skew: see above (client clocks do not matter; the server clock may step by < ``margin``).
-* What the design cannot cover: a request still in flight when its holder's lease lapses (only
-  when MongoDB was unreachable for ``lease - margin`` and the request is longer than ``margin``),
-  and acknowledged writes lost by the database (an in-memory server restarted, a restore): then
-  holders re-obtain shares from scratch at their next renewal and the account may see more than
-  its limit for up to one renewal interval. NetSuite answers the excess with 429, which the
-  client's retry policy absorbs.
+The invariant: the shares that count sum to at most the limit, and cover every request that may be at NetSuite
+-------------------------------------------------------------------------------------------------------------
+* Who counts: an entry counts while its holder's heartbeat is live, then for the holder's ``drain``
+  (``attempt_deadline``: the client's hard per-attempt deadline), because a request it started
+  before its heartbeat lapsed may still run at NetSuite until then. Only then is it dropped.
+* A grant only takes capacity that no counted entry covers, computed on the exact state it
+  replaces (compare-and-set), and a holder never writes less than it has in flight — where "in
+  flight" includes attempts the client stopped waiting for (timeout, cancellation), whose slot the
+  client keeps until their attempt deadline.
+* SIGKILL / SIGSTOP / a stalled loop: the holder's shares count for ``lease + attempt_deadline``; a
+  holder that comes back finds its heartbeat lapsed, starts nothing until it has re-read each
+  account (``suspect``), and one whose entry was dropped claims what it still has in flight.
+* MongoDB unreachable: nobody can grant; a holder that cannot beat stops starting requests
+  ``margin`` before its heartbeat ends, so its waiters wait (at most ``max_wait`` ->
+  :class:`~om_netsuite.BudgetTimeout`, transient).
+* Limit lowered at run time: grants use the lowest limit among counted holders; a process that sees
+  a lower limit in ``slot()`` clamps locally at once and writes it at once. Others shrink when they
+  re-plan (they are told, or it is contended) and keep covering their requests in flight.
+* Documents lost (a restore, an in-memory restart): each holder finds its heartbeat gone at its
+  next beat (``before`` 0) and marks every account suspect; an account document lost alone is found
+  by the audit (50 held accounts checked per renewal: within ``ceil(held / 50)`` renewals). The former
+  holder that re-creates the document stamps ``restored`` (+30 s): until then former holders come
+  back with at most what they held and nobody grows. Not covered: a process that never held the
+  account creating it first, within one renewal of the loss. NetSuite answers such an excess with
+  429, which the client's retry policy absorbs.
 
 Fairness and responsiveness
 ---------------------------
-* The fair target is max-min by demand (:func:`~._allocation.water_fill`); demand is the peak of
-  requests in flight + waiting since the previous renewal, so a burst does not flap.
-* One renewal loop per process for all its accounts: every ``renew`` seconds, one ``aggregate``
-  of the held documents and one ``bulk_write`` of version-guarded updates (conflicts are redone one
-  by one). It refreshes demand, extends the leases, shrinks to targets lowered by newcomers, grows
-  into capacity others returned, and returns the share of an account idle for a whole interval
-  when another holder wants more than it holds, or when its last request is ``keep_idle`` old.
-* A holder above its target lowers its local limit at once and writes the lower share as soon as
-  its requests in flight fit (one write, "early return"). A holder whose requests all finished
-  gives its share back after ``poll`` without a request if another holder wants more than it
-  holds. Otherwise it may keep it, written with demand 0, for ``keep_idle`` after its last
-  request (a newcomer wanting the capacity writes its demand; the idle holder sees it at its next
-  renewal and returns the share: the bound below holds for idle holders too). Off by default
-  (``keep_idle`` 0: returned at the first renewal without demand), because every kept share is
-  renewed every ``renew``: measured against the embedded Mongo-protocol server with 1,000
-  accounts of 3 requests 25 s apart, keeping idle shares 60 s cost 1.30 commands and 7.4 ms of
-  server CPU per order against 1.02 and 6.6 ms when returning them, and the renewal of ~1,000
-  held accounts grew slower than the lease (shares lapsed); at 3 s apart it changed nothing
-  (0.12-0.14 commands per order either way). Obtaining costs one command (below).
+* The fair target is max-min by demand (:func:`~._allocation.water_fill`); with more hungry
+  holders than units, a round robin with a proven bound (:mod:`._allocation`).
+* A process whose waiting requests want more than it holds writes its demand and tells the
+  holders (``wanted``, one update per starvation episode); they re-plan that account at their next
+  heartbeat and every renewal while it stays contended. A holder above its target lowers its local
+  limit at once and writes the lower share when its requests in flight fit ("early return").
+* A starved process polls every ``poll`` (jittered); one at its fair share with requests waiting
+  reads every ``renew / 4``. Bound: a starved process gets its fair share within about ``renew``
+  + the longest request in flight + ``poll`` + a few MongoDB round trips.
+* An idle share nobody wants is kept for ``keep_idle`` after its last request (1 h by default):
+  keeping costs nothing per renewal. A newcomer wanting it tells the idle holder, which leaves at
+  its next heartbeat.
 * A first contact with an account creates its document without reading it (one command); when it
-  exists already, that insert fails on the ``_id`` and the holder reads it and retries. Likewise a
-  holder that grows computes its write from the document as it last wrote it (filtered on that
-  version: if another process wrote since, it matches nothing and the holder reads and retries).
-* A newcomer writes its demand at once and, while it is starved (wants more, and its fair share is
-  more than what the others leave it), polls every ``poll`` (jittered) until capacity appears.
-  A holder at its fair share with requests still waiting reads every ``renew / 4`` (reads only:
-  it writes when its grant changes), so capacity another process stopped using is taken within
-  about ``poll + renew / 4`` rather than at the next renewal.
-* **Bound**: a starved process gets its fair share within about ``renew`` (the holders see its
-  demand) + the longest request they have in flight (the early return) + ``poll`` + a few MongoDB
-  round trips. Defaults: renew 2 s, lease 10 s, margin 2 s, poll 0.2 s, so about 2.2 s plus the
-  longest request.
-* Cost: in steady state a process makes one read and one write per ``renew`` for all its
-  accounts held (per 500 accounts, idle ones kept included), plus a read per ``poll`` per account while starved and per
-  ``renew / 4`` while it waits at its fair share; nothing per request.
+  exists already, that insert fails on the ``_id`` and the holder reads it and retries. A holder
+  that grows computes its write from the document as it last wrote it (filtered on that version)
+  unless the account is contended (its rotation must be judged at the current server time).
+* Cost: one ``findAndModify`` per ``renew`` per process, plus one audit read (and a read of the
+  holders' heartbeats when others hold shares) per renewal, plus reads and writes where
+  allocations change; nothing per request.
 
 Lifecycle
 ---------
@@ -114,11 +107,14 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Literal
 
-from pymongo import DeleteOne, UpdateOne
+import pymongo
+from pymongo import DeleteOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
 
-from ._allocation import Lease, Need, Plan, live_leases, plan
+from ._allocation import Lease, Need, Plan, plan
 from ._budget import FifoGate
 from ._exceptions import BudgetTimeout
 
@@ -128,6 +124,11 @@ logger = logging.getLogger("om_netsuite.budget")
 
 _NOW_MS = {"$toLong": "$$NOW"}
 _CHUNK = 500  # accounts per renewal read and bulk write
+_AUDIT = 50  # held accounts checked per renewal (finds a document lost alone; one small read)
+#: After a lost account document is re-created by a former holder, nobody grows (newcomers wait)
+#: for this long: the other former holders find the loss (a lost database at their next heartbeat)
+#: and claim back what they held, so the shares written never exceed what was held before it.
+_RESTORE_WINDOW_MS = 30_000
 _CAS_ATTEMPTS = 8
 
 #: ``on_operation(name)`` once per MongoDB command the budget sends.
@@ -145,13 +146,26 @@ class LeaseTiming:
     margin_s: float = 2.0
     poll_s: float = 0.2
     max_wait_s: float = 300.0
-    keep_idle_s: float = 0.0
+    keep_idle_s: float = 3600.0
     """How long after its last request an idle share nobody else wants is kept (0: returned at the
     first renewal without demand). Another process wanting the account's capacity takes it back
-    within the starvation bound whatever this says. Off by default: see "Fairness" above."""
+    within the starvation bound whatever this says. Keeping costs nothing per renewal (liveness is
+    one heartbeat per process)."""
+    attempt_deadline_s: float = 120.0
+    """The hard deadline of one request attempt (``NetSuiteClient(attempt_deadline=...)``, the same
+    value): after its holder's heartbeat lapsed, a share still counts this long, since a request
+    it covered may still be running at NetSuite until then."""
 
     def __post_init__(self) -> None:
-        if min(self.renew_s, self.lease_s, self.margin_s, self.poll_s, self.max_wait_s) <= 0:
+        timings = (
+            self.renew_s,
+            self.lease_s,
+            self.margin_s,
+            self.poll_s,
+            self.max_wait_s,
+            self.attempt_deadline_s,
+        )
+        if min(timings) <= 0:
             raise ValueError("budget timings must be positive")
         if self.keep_idle_s < 0:
             raise ValueError("keep_idle_s must not be negative")
@@ -171,8 +185,10 @@ class _Account:
     target: int = 0
     starved: bool = False
     contended: bool = False  # another live holder wants more than it holds
-    deadline: float = 0.0  # monotonic: no request starts from then on unless renewed
     registered: bool = False  # has an entry in the document
+    suspect: bool = False  # the heartbeat lapsed: nothing starts until the entry is read again
+    lost_share: int | None = None  # the share held when the entry was found lost, until re-registered
+    holding: list[str] = field(default_factory=list)  # other active holders with a share (last read)
     written_limit: int = 0
     epoch: Any = None
     version: int = 0
@@ -182,14 +198,19 @@ class _Account:
     met: bool = False  # a write for this account was tried: its document may exist
     known: dict[str, Any] | None = None  # the document as this process last wrote it
     known_now_ms: int = 0  # the server time the write was computed with
+    known_beats: dict[str, tuple[int, int]] = field(default_factory=dict)  # holders' heartbeats then
+    told: set[str] = field(default_factory=set)  # holders told this process is starved here
     task: asyncio.Task[None] | None = None
     wait_timer: asyncio.TimerHandle | None = None  # fails waits longer than max_wait
 
     def demand(self) -> int:
         return self.gate.in_use + len(self.gate.waiters)
 
-    def usable(self, now: float) -> int:
-        return min(self.grant, self.limit) if now < self.deadline else 0
+    def usable(self, now: float, deadline: float) -> int:
+        """What may start now: nothing once the process's heartbeat is about to lapse."""
+        if not self.registered or self.suspect or now >= deadline:
+            return 0
+        return min(self.grant, self.limit)
 
     def need(self) -> Need:
         return Need(max(self.peak_demand, self.demand()), self.limit, self.gate.in_use)
@@ -227,6 +248,7 @@ class _Write:
     version: int = 0
     holders: dict[str, Lease] = field(default_factory=dict)  # what an update writes
     now_ms: int = 0
+    beats: dict[str, tuple[int, int]] = field(default_factory=dict)  # heartbeats it was computed with
 
     def operation(self) -> UpdateOne | DeleteOne:
         if self.kind == "delete":
@@ -270,13 +292,24 @@ class MongoBudget:
         on_operation: OperationHook | None = None,
         on_share_change: ShareChangeHook | None = None,
     ) -> None:
-        self._collection = collection
+        # Majority on both sides: a grow acknowledged by a primary that then fails over is not
+        # rolled back, and a read never sees a share that may be rolled back.
+        majority, committed = WriteConcern("majority"), ReadConcern("majority")
+        self._collection = collection.with_options(write_concern=majority, read_concern=committed)
+        self._beats = collection.database.get_collection(
+            f"{collection.name}_holders", write_concern=majority, read_concern=committed
+        )
         self.timing = timing if timing is not None else LeaseTiming()
         self.holder_id = secrets.token_hex(8)
         self.name = name or f"{socket.gethostname()}/{os.getpid()}"
         self._on_operation = on_operation
         self._on_share_change = on_share_change
         self._lease_ms = round(self.timing.lease_s * 1000)
+        self._drain_ms = round(self.timing.attempt_deadline_s * 1000)
+        self._deadline = 0.0  # monotonic: no request starts from then on unless the heartbeat renews
+        self._beaten = False  # a heartbeat was acknowledged: the holder document exists
+        self._beat_lock = asyncio.Lock()
+        self._audit_at = 0  # where the next audit of held accounts starts
         self._rotate_ms = round(max(self.timing.lease_s, 5 * self.timing.renew_s) * 1000)
         self._accounts: dict[str, _Account] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -292,7 +325,7 @@ class MongoBudget:
     def granted(self) -> int:
         """Slots this process may use now, summed over its accounts."""
         now = time.monotonic()
-        return sum(account.usable(now) for account in self._accounts.values() if account.registered)
+        return sum(account.usable(now, self._deadline) for account in self._accounts.values())
 
     def accounts_held(self) -> int:
         """Accounts this process has an entry for."""
@@ -323,7 +356,7 @@ class MongoBudget:
         elif limit != account.limit:
             self._limit_seen(account, limit)
         gate = account.gate
-        gate.limit = account.usable(time.monotonic())
+        gate.limit = account.usable(time.monotonic(), self._deadline)
         if gate.in_use < gate.limit and not gate.waiters:
             await gate.acquire()  # free: returns without suspending
             account.peak_demand = max(account.peak_demand, gate.in_use)
@@ -333,7 +366,7 @@ class MongoBudget:
             yield
         finally:
             account.last_used = time.monotonic()
-            gate.release(account.usable(account.last_used))
+            gate.release(account.usable(account.last_used, self._deadline))
             if not self._closed:
                 if account.wants_write():
                     self._kick(account)
@@ -345,7 +378,7 @@ class MongoBudget:
         account.peak_demand = max(account.peak_demand, demand)
         if self._runner is None and not self._closed:
             self.start()
-        lapsed = time.monotonic() >= account.deadline
+        lapsed = time.monotonic() >= self._deadline or not account.registered
         capped = min(demand, account.limit)
         if lapsed or (capped > account.grant and capped > account.settled_for):
             self._kick(account)
@@ -373,7 +406,7 @@ class MongoBudget:
         lowered = limit < account.limit
         account.limit = limit
         if lowered:
-            account.gate.limit = account.usable(time.monotonic())
+            account.gate.limit = account.usable(time.monotonic(), self._deadline)
             if account.registered and not self._closed:
                 self._kick(account)
 
@@ -406,6 +439,8 @@ class MongoBudget:
                     return
             try:
                 await self._cas(account, self._idle_need(account) if returning else account.need)
+                if account.gate.waiters and (account.starved or account.unmet()):
+                    await self._tell(account)  # the holders re-plan at their next heartbeat
                 failures = 0
                 self._recovered()
             except PyMongoError as error:
@@ -439,32 +474,33 @@ class MongoBudget:
         """Leave if still idle when the document has been read; else what is in flight and waiting."""
         return lambda: Need(0, account.limit, 0) if account.demand() == 0 else account.need()
 
-    async def _cas(self, account: _Account, need: Callable[[], Need], *, renewing: bool = False) -> None:
+    async def _cas(self, account: _Account, need: Callable[[], Need]) -> None:
         """Read the account's document and write this holder's entry until no conflict.
 
         ``need`` is taken after each read, with no await before the write is prepared: what is in
         flight then is what the written share must cover.
         """
+        await self._ensure_beat()
         for attempt in range(_CAS_ATTEMPTS):
             if not account.met:
                 # First contact: most accounts in use by nobody else have no document, so try to
                 # create it without reading first (one command). If it exists, the insert fails
                 # on the _id and the next attempt reads it.
                 account.met = True
-                write = self._prepare(account, None, 0, need(), renewing=renewing)
-            elif attempt == 0 and account.registered and account.known is not None and not renewing:
+                write = self._prepare(account, None, 0, {}, need())
+            elif attempt == 0 and account.known is not None and not (account.suspect or account.contended):
                 # Growing or writing a new demand: compute from the document as this process last
                 # wrote it; the write is filtered on its version, so if anyone wrote since it
                 # matches nothing and the next attempt reads. Others' expiries are judged at the
-                # older server time (they count longer: safe). A poll (nothing to write) reads.
-                write = self._prepare(account, account.known, account.known_now_ms, need(), renewing=False)
+                # older server time (they count longer: safe). A poll (nothing to write) reads, and
+                # so does a contended account: its rotation must be judged at the current time.
+                known, beats = account.known, account.known_beats
+                write = self._prepare(account, known, account.known_now_ms, beats, need())
                 if write.kind == "noop":
                     continue
             else:
-                docs, now_ms = await self._read([account.account_id])
-                write = self._prepare(
-                    account, docs.get(account.account_id), now_ms, need(), renewing=renewing
-                )
+                docs, now_ms, beats = await self._read([account.account_id])
+                write = self._prepare(account, docs.get(account.account_id), now_ms, beats, need())
             if await self._execute(write):
                 return
             await asyncio.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # noqa: S311 - jitter only
@@ -478,16 +514,17 @@ class MongoBudget:
             return True
         sent = time.monotonic()
         try:
-            if write.kind == "delete":
-                self._count("delete")
-                deleted = await self._collection.delete_one(write.filter)
-                ok = deleted.deleted_count == 1
-            else:
-                self._count("update")
-                updated = await self._collection.update_one(
-                    write.filter, write.update, upsert=write.kind == "insert"
-                )
-                ok = updated.matched_count == 1 or updated.upserted_id is not None
+            with self._bounded():
+                if write.kind == "delete":
+                    self._count("delete")
+                    deleted = await self._collection.delete_one(write.filter)
+                    ok = deleted.deleted_count == 1
+                else:
+                    self._count("update")
+                    updated = await self._collection.update_one(
+                        write.filter, write.update, upsert=write.kind == "insert"
+                    )
+                    ok = bool(updated.matched_count == 1 or updated.upserted_id is not None)
         except DuplicateKeyError:
             return False  # another process created the document first
         if ok:
@@ -501,22 +538,38 @@ class MongoBudget:
         account: _Account,
         doc: Mapping[str, Any] | None,
         now_ms: int,
+        beats: Mapping[str, tuple[int, int]],
         need: Need,
         *,
-        renewing: bool,
         keep_idle: bool = False,
     ) -> _Write:
         holders = _holders(doc)
         me = self.holder_id
-        mine = live_leases(holders, now_ms).get(me) if doc is not None else None
+        counted, active = self._counted(holders, beats, now_ms)
+        mine = counted.get(me)
         if account.registered and mine is None:
-            # Our entry expired (or the document is gone): whatever we held is no longer ours.
+            account.lost_share = account.share  # remembered until a write registers us again
+            # Our entry is gone (dropped after a lapse longer than the drain, or the document was
+            # lost): whatever we held is no longer ours; the write below claims what is in flight.
             if account.share > 0:
                 self._changed("expired")
                 logger.warning("netsuite budget: share lost", extra={"account_id": account.account_id})
             account.grant = account.share = 0
             account.registered, account.known = False, None
-        result = plan(holders, me, now_ms, need, rotate_ms=self._rotate_ms, keep_idle=keep_idle)
+        result = plan(
+            counted, me, now_ms, need, active=active, rotate_ms=self._rotate_ms, keep_idle=keep_idle
+        )
+        prior = account.lost_share
+        restoring = doc is None and prior is not None
+        if restoring or (doc is not None and int(doc.get("restored", 0)) > now_ms):
+            # A lost document is being rebuilt: former holders come back with at most what they
+            # held, nobody else gets anything until the window ends.
+            ceiling = mine.share if mine is not None else prior or 0
+            if result.grant > ceiling:
+                result = dataclasses.replace(
+                    result, grant=ceiling, share=max(ceiling, need.in_flight), starved=False
+                )
+        account.holding = [h for h, lease in result.others.items() if h in active and lease.share > 0]
         if result.grant < account.grant:
             # Lower the local limit before the write: if its outcome is unknown we stay within both.
             if not result.leave:
@@ -535,23 +588,26 @@ class MongoBudget:
             write.kind = "update"
             write.update = [self._set_holders(result.others, epoch, version + 1)]
             return write
+        demand = min(need.demand, result.limit)
+        contended = any(lease.demand > lease.share for h, lease in result.others.items() if h in active)
         if (
-            not renewing
-            and mine is not None
+            mine is not None
             and mine.share == result.share == account.share
             and result.grant == account.grant
             and mine.limit == need.limit
-            and mine.demand >= min(need.demand, result.limit)
+            and (mine.demand == demand or (mine.demand > demand and not contended))
         ):
-            return write  # a poll that changes nothing: no write
+            return write  # nothing another process needs to know: no write
         write.stamp = secrets.token_hex(6)
+        served = 1 if result.share > 0 or (mine is not None and mine.share > 0) else 0
         entry = Lease(
             share=result.share,
             demand=min(need.demand, need.limit),
             limit=need.limit,
-            expires_ms=0,  # set by the server: $$NOW + lease
+            expires_ms=0,  # set by the server: $$NOW + lease (for operators)
             stamp=write.stamp,
             name=self.name,
+            turn_ms=now_ms + served if result.fresh_turn or mine is None else mine.turn_ms,
         )
         if doc is None:
             write.kind, write.epoch, write.version = "insert", secrets.token_hex(8), 1
@@ -561,11 +617,41 @@ class MongoBudget:
             write.kind, write.version = "update", version + 1
             write.filter = {"_id": account.account_id, "epoch": epoch, "version": version}
         write.holders, write.now_ms = {**result.others, me: entry}, now_ms
-        write.update = [
-            self._set_holders(write.holders, write.epoch, write.version),
-            {"$set": {f"holders.{me}.expires": {"$add": [_NOW_MS, self._lease_ms]}}},
-        ]
+        stamped: dict[str, Any] = {f"holders.{me}.expires": {"$add": [_NOW_MS, self._lease_ms]}}
+        if restoring:
+            stamped["restored"] = {"$add": [_NOW_MS, _RESTORE_WINDOW_MS]}
+        if result.fresh_turn or mine is None:
+            # Round robin: served (+1 ms: behind whoever arrived at the same time) or arrived now.
+            stamped[f"holders.{me}.turn"] = {"$add": [_NOW_MS, served]}
+        write.update = [self._set_holders(write.holders, write.epoch, write.version), {"$set": stamped}]
+        write.beats = dict(beats)
         return write
+
+    def _counted(
+        self, holders: Mapping[str, Lease], beats: Mapping[str, tuple[int, int]], now_ms: int
+    ) -> tuple[dict[str, Lease], set[str]]:
+        """The entries whose shares count at ``now_ms``, and the holders whose demand is heard.
+
+        A holder counts while its heartbeat is live (active), then for its drain (its hard
+        per-attempt deadline: a request it started may still run at NetSuite); an entry without a
+        heartbeat document (lost) counts until the lease its last write set.
+        """
+        counted: dict[str, Lease] = {}
+        active: set[str] = set()
+        for holder, lease in holders.items():
+            beat = beats.get(holder)
+            if holder == self.holder_id:
+                live = drained = True
+            elif beat is None:
+                live = drained = lease.expires_ms > now_ms
+            else:
+                expires, drain = beat
+                live, drained = expires > now_ms, expires + drain > now_ms
+            if drained:
+                counted[holder] = lease
+            if live:
+                active.add(holder)
+        return counted, active
 
     def _set_holders(self, holders: Mapping[str, Lease], epoch: Any, version: int) -> dict[str, Any]:
         # Every other entry was written with server time + lease, so $$NOW + 2 leases outlives them.
@@ -574,7 +660,8 @@ class MongoBudget:
                 "epoch": epoch,
                 "version": version,
                 "holders": {"$literal": {h: lease.to_doc() for h, lease in holders.items()}},
-                "expire_at": {"$add": ["$$NOW", 2 * self._lease_ms]},
+                # Liveness is the heartbeat now: account documents do not expire by themselves.
+                "expire_at": "$$REMOVE",
             }
         }
 
@@ -584,6 +671,9 @@ class MongoBudget:
         if result is None:
             return
         if write.kind == "noop":
+            if account.suspect:
+                account.suspect = False  # computed from a fresh read that holds our entry
+                account.gate.wake(account.usable(time.monotonic(), self._deadline))
             if not result.leave:
                 self._settle(account, result, write.need)
             elif not account.registered:
@@ -597,13 +687,14 @@ class MongoBudget:
                 self._changed("return")
             account.grant = account.share = account.target = 0
             account.registered = False
-            account.deadline = 0.0
             account.epoch, account.version, account.known = None, 0, None
             return
         account.grant, account.share = result.grant, result.share
-        account.registered = True
+        account.registered, account.suspect, account.lost_share = True, False, None
         # Our entry expires at least a lease after the server time the write was computed with.
         mine = dataclasses.replace(write.holders[self.holder_id], expires_ms=write.now_ms + self._lease_ms)
+        if write.plan is not None and write.plan.fresh_turn:
+            mine = dataclasses.replace(mine, turn_ms=write.holders[self.holder_id].turn_ms)
         account.known = {
             "_id": account.account_id,
             "epoch": write.epoch,
@@ -611,20 +702,22 @@ class MongoBudget:
             "holders": {h: lease.to_doc() for h, lease in {**write.holders, self.holder_id: mine}.items()},
         }
         account.known_now_ms = write.now_ms
+        account.known_beats = write.beats
         account.written_limit = write.need.limit
         account.epoch, account.version = write.epoch, write.version
-        account.deadline = sent + self.timing.lease_s - self.timing.margin_s
         self._settle(account, result, write.need)
         if account.grant > before:
             self._changed("grow")
         elif account.grant < before:
             self._changed("shrink")
-        account.gate.wake(account.usable(time.monotonic()))
+        account.gate.wake(account.usable(time.monotonic(), self._deadline))
 
     @staticmethod
     def _settle(account: _Account, result: Plan, need: Need) -> None:
         account.target, account.starved = result.target, result.starved
         account.contended = any(lease.demand > lease.share for lease in result.others.values())
+        if not account.gate.waiters or account.grant >= min(account.demand(), account.limit):
+            account.told.clear()  # the episode is over: tell the holders again next time
         # In the terms _wait() compares with: demand capped by the limit this process saw.
         account.settled_for = -1 if result.starved else min(need.demand, need.limit)
 
@@ -653,20 +746,143 @@ class MongoBudget:
             await asyncio.sleep(self.timing.renew_s * random.uniform(0.9, 1.1))  # noqa: S311 - jitter only
 
     async def renew(self) -> None:
-        """One renewal of every account this process holds: per 500 accounts, one read, one bulk write."""
+        """One renewal: one heartbeat for the process, then a read (and a write where an allocation
+        changes) for the accounts that need one: those another process asked for, those contended,
+        idle ones to return, and a bounded audit slice (a lost document is found within
+        ``ceil(held / 200)`` renewals). Nothing per account held otherwise."""
         if not self._indexed:
             await self._ensure_index()
         self._forget_idle()
+        try:
+            async with self._beat_lock:
+                asked, lapsed = await self._beat()
+            self._recovered()
+        except PyMongoError as error:
+            self._failed("heartbeat", error)
+            return
         held = [account for account in self._accounts.values() if account.registered]
-        for chunk in _chunks(held, _CHUNK):
+        if lapsed:
+            logger.warning("netsuite budget: heartbeat lapsed; re-reading every share held")
+            for account in held:
+                account.suspect = True  # nothing starts until its entry has been read again
+                account.gate.limit = 0
+        keep_since = time.monotonic() - self.timing.keep_idle_s
+        due: dict[str, _Account] = {}
+        for account in held:
+            idle = account.demand() == 0 and account.last_used <= keep_since
+            asked_for = account.account_id in asked
+            if account.suspect or account.contended or idle or asked_for or account.wants_write():
+                due[account.account_id] = account
+            else:
+                account.take_need()  # the peak starts again for this interval
+        audit = [account for account in self._audit(held) if account.account_id not in due]
+        try:
+            for account in await self._missing(audit):
+                due[account.account_id] = account
+        except PyMongoError as error:
+            self._failed("audit", error)
+        for chunk in _chunks(list(due.values()), _CHUNK):
             try:
                 await self._renew_chunk(chunk, leaving=self._closed)
                 self._recovered()
             except PyMongoError as error:
                 self._failed("renew", error)
 
+    def _audit(self, held: list[_Account]) -> list[_Account]:
+        """The next ``_AUDIT`` held accounts in turn: a renewal costs the same whatever is held, and
+        a document lost alone is found within ``ceil(held / 50)`` renewals (a lost database is
+        found at the next heartbeat: its document is gone too)."""
+        if len(held) <= _AUDIT:
+            return held
+        start = self._audit_at % len(held)
+        self._audit_at = start + _AUDIT
+        return (held[start:] + held[:start])[:_AUDIT]
+
+    async def _missing(self, accounts: list[_Account]) -> list[_Account]:
+        """The audit: of ``accounts``, those whose document or entry is gone (one small read)."""
+        if not accounts:
+            return []
+        self._count("aggregate")
+        stamp = f"holders.{self.holder_id}.stamp"
+        with self._bounded():
+            cursor = await self._collection.aggregate(
+                [{"$match": {"_id": {"$in": [a.account_id for a in accounts]}}}, {"$project": {stamp: 1}}],
+                batchSize=len(accounts) + 1,
+            )
+            present = {
+                str(doc["_id"])
+                for doc in await cursor.to_list()
+                if (doc.get("holders") or {}).get(self.holder_id, {}).get("stamp")
+            }
+        return [account for account in accounts if account.account_id not in present]
+
+    async def _beat(self) -> tuple[set[str], bool]:
+        """Renew this process's heartbeat (one command): every share it holds stays live.
+
+        Returns the accounts other processes asked for since the previous beat, and whether the
+        heartbeat had lapsed (or its document was lost): then entries may have been dropped.
+        """
+        sent = time.monotonic()
+        self._count("findAndModify")
+        with self._bounded():
+            doc = await self._beats.find_one_and_update(
+                {"_id": self.holder_id},
+                [
+                    {
+                        "$set": {
+                            "asked": {"$ifNull": ["$wanted", []]},
+                            "wanted": [],
+                            "before": {"$ifNull": ["$expires", 0]},
+                            "expires": {"$add": [_NOW_MS, self._lease_ms]},
+                            "drain": self._drain_ms,
+                            "name": {"$literal": self.name},
+                            # Removed (TTL) once nothing it held can count any more.
+                            "expire_at": {"$add": ["$$NOW", 2 * self._lease_ms + self._drain_ms]},
+                        }
+                    }
+                ],
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+        if doc is None:  # pragma: no cover - an upsert returning AFTER always has a document
+            return set(), True
+        now_ms = int(doc["expires"]) - self._lease_ms
+        lapsed = self._beaten and int(doc.get("before", 0)) <= now_ms
+        self._beaten = True
+        self._deadline = sent + self.timing.lease_s - self.timing.margin_s
+        return {str(account_id) for account_id in doc.get("asked") or ()}, lapsed
+
+    async def _ensure_beat(self) -> None:
+        """Beat now if the heartbeat is not live (first use, or after a lapse) before writing a share."""
+        if time.monotonic() < self._deadline:
+            return
+        async with self._beat_lock:
+            if time.monotonic() >= self._deadline:
+                _, lapsed = await self._beat()
+                if lapsed:
+                    for account in self._accounts.values():
+                        if account.registered:
+                            account.suspect = True
+
+    async def _tell(self, account: _Account) -> None:
+        """Ask the holders of an account this process is starved on to re-plan it at their next
+        heartbeat (one command per starvation episode, for the holders not told yet)."""
+        holders = [holder for holder in account.holding if holder not in account.told]
+        if not holders:
+            return
+        self._count("update")
+        with self._bounded():
+            await self._beats.update_many(
+                {"_id": {"$in": holders}}, {"$addToSet": {"wanted": account.account_id}}
+            )
+        account.told.update(holders)
+
+    def _bounded(self) -> contextlib.AbstractContextManager[None]:
+        """Every budget command gives up after ``margin``: a renewal never blocks past it."""
+        return pymongo.timeout(self.timing.margin_s)
+
     async def _renew_chunk(self, chunk: list[_Account], *, leaving: bool) -> None:
-        docs, now_ms = await self._read([account.account_id for account in chunk])
+        docs, now_ms, beats = await self._read([account.account_id for account in chunk])
         needs: dict[str, Need] = {}
         writes: list[_Write] = []
         redo: list[_Account] = []
@@ -679,7 +895,7 @@ class MongoBudget:
                 redo.append(account)  # the document is gone with our entry: start over
                 continue
             keep = not leaving and account.last_used > keep_since
-            writes.append(self._prepare(account, doc, now_ms, need, renewing=True, keep_idle=keep))
+            writes.append(self._prepare(account, doc, now_ms, beats, need, keep_idle=keep))
         sent_writes = [write for write in writes if write.kind != "noop"]
         for write in writes:
             if write.kind == "noop":
@@ -690,9 +906,10 @@ class MongoBudget:
             for command in sorted({"delete" if w.kind == "delete" else "update" for w in sent_writes}):
                 self._count(command)
             try:
-                result = await self._collection.bulk_write(
-                    [w.operation() for w in sent_writes], ordered=False
-                )
+                with self._bounded():
+                    result = await self._collection.bulk_write(
+                        [w.operation() for w in sent_writes], ordered=False
+                    )
                 complete = result.matched_count + result.deleted_count == len(sent_writes)
             except BulkWriteError:
                 complete = False
@@ -700,7 +917,7 @@ class MongoBudget:
                 for write in sent_writes:
                     self._apply(write, sent)
             else:
-                after, _ = await self._read([write.account.account_id for write in sent_writes])
+                after, _, _ = await self._read([write.account.account_id for write in sent_writes])
                 for write in sent_writes:
                     if self._landed(write, after.get(write.account.account_id)):
                         self._apply(write, sent)
@@ -708,9 +925,9 @@ class MongoBudget:
                         redo.append(write.account)
         for account in redo:
             redo_need = functools.partial(self._redo_need, account, needs[account.account_id], leaving)
-            await self._cas(account, redo_need, renewing=True)
+            await self._cas(account, redo_need)
         for account in chunk:
-            if account.gate.waiters and (account.starved or account.unmet()):
+            if account.gate.waiters and (account.starved or account.unmet() or account.suspect):
                 self._kick(account)  # poll for capacity between renewals
 
     @staticmethod
@@ -733,7 +950,12 @@ class MongoBudget:
                 del self._accounts[account_id]
 
     async def aclose(self) -> None:
-        """Stop the renewal loop and return every share (call once requests have drained)."""
+        """Stop the renewal loop and return every share (call once requests have drained).
+
+        A share still covering a request whose outcome is unknown (the client stopped waiting, or
+        holds the slot until the attempt's deadline) is not returned: it lapses with the heartbeat
+        and counts for the drain after it, as NetSuite may still be working on that request.
+        """
         if self._closed:
             return
         self._closed = True
@@ -741,30 +963,48 @@ class MongoBudget:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        held = [account for account in self._accounts.values() if account.registered]
+        registered = [account for account in self._accounts.values() if account.registered]
+        held = [account for account in registered if account.gate.in_use == 0]
         for chunk in _chunks(held, _CHUNK):
             try:
                 await self._renew_chunk(chunk, leaving=True)
             except PyMongoError as error:
                 self._failed("return", error)
+        if self._beaten and not any(account.registered for account in self._accounts.values()):
+            with contextlib.suppress(PyMongoError):  # else it expires by itself
+                self._count("delete")
+                with self._bounded():
+                    await self._beats.delete_one({"_id": self.holder_id})
 
     # -- MongoDB -------------------------------------------------------------------------------
 
-    async def _read(self, ids: list[str]) -> tuple[dict[str, dict[str, Any]], int]:
-        """The documents of ``ids`` and the server's time (ms), in one command on the _id index."""
+    async def _read(
+        self, ids: list[str]
+    ) -> tuple[dict[str, dict[str, Any]], int, dict[str, tuple[int, int]]]:
+        """The documents of ``ids``, the server's time (ms) and the heartbeats of their holders:
+        one command on the _id index, and one more on the holders' _id when others hold shares."""
         self._count("aggregate")
-        cursor = await self._collection.aggregate(
-            [{"$match": {"_id": {"$in": ids}}}, {"$addFields": {"_now": _NOW_MS}}],
-            batchSize=len(ids) + 1,  # one batch: no getMore
-        )
-        docs = await cursor.to_list()
-        now_ms = max((int(doc.pop("_now")) for doc in docs), default=0)
-        return {str(doc["_id"]): doc for doc in docs}, now_ms
+        with self._bounded():
+            cursor = await self._collection.aggregate(
+                [{"$match": {"_id": {"$in": ids}}}, {"$addFields": {"_now": _NOW_MS}}],
+                batchSize=len(ids) + 1,  # one batch: no getMore
+            )
+            docs = await cursor.to_list()
+            now_ms = max((int(doc.pop("_now")) for doc in docs), default=0)
+            holders = {str(h) for doc in docs for h in (doc.get("holders") or {})} - {self.holder_id}
+            beats: dict[str, tuple[int, int]] = {}
+            if holders:
+                self._count("find")
+                async for beat in self._beats.find(
+                    {"_id": {"$in": sorted(holders)}}, {"expires": 1, "drain": 1}, batch_size=len(holders) + 1
+                ):
+                    beats[str(beat["_id"])] = (int(beat.get("expires", 0)), int(beat.get("drain", 0)))
+        return {str(doc["_id"]): doc for doc in docs}, now_ms, beats
 
     async def _ensure_index(self) -> None:
         with contextlib.suppress(PyMongoError):  # retried at the next renewal
             self._count("createIndexes")
-            await self._collection.create_index("expire_at", expireAfterSeconds=0, name="expire_at_ttl")
+            await self._beats.create_index("expire_at", expireAfterSeconds=0, name="expire_at_ttl")
             self._indexed = True
 
     def _count(self, operation: str) -> None:

@@ -112,7 +112,14 @@ class Metrics:
             "om_netsuite_budget_wait_seconds",
             "Time spent waiting for a slot of an account's concurrency budget",
             registry=r,
-            buckets=(0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 30),
+            # Up to the longest wait (NETSUITE_BUDGET_MAX_WAIT_S, 300 s): waits that end in a
+            # BudgetTimeout are observed too.
+            buckets=(0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 300),
+        )
+        self.budget_timeouts = Counter(
+            "om_netsuite_budget_timeouts_total",
+            "Waits for a budget slot that ended in BudgetTimeout (no slot within NETSUITE_BUDGET_MAX_WAIT_S)",
+            registry=r,
         )
         self.budget_granted = Gauge(
             "om_netsuite_budget_granted_slots",
@@ -130,7 +137,8 @@ class Metrics:
         )
         self.budget_mongo_operations = Counter(
             "om_netsuite_budget_mongo_operations_total",
-            "MongoDB commands sent by the NetSuite budget (aggregate, update, delete, createIndexes)",
+            "MongoDB commands sent by the NetSuite budget (findAndModify: heartbeats; aggregate, find, update, "
+            "delete, createIndexes)",
             ["operation"],
             registry=r,
         )

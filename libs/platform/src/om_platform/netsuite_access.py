@@ -109,6 +109,8 @@ class NetSuiteAccess:
             retry=retry,
             on_request=self._observe_request,
             on_budget_wait=self._observe_budget_wait,
+            on_budget_timeout=self._observe_budget_timeout,
+            attempt_deadline=self.budget.timing.attempt_deadline_s,
             tracer=tracer,
         )
         self._auth: dict[str, tuple[str, Auth]] = {}
@@ -153,6 +155,9 @@ class NetSuiteAccess:
 
     def _observe_budget_wait(self, account_id: str, seconds: float) -> None:
         self._metrics.budget_wait_seconds.observe(seconds)
+
+    def _observe_budget_timeout(self, account_id: str, seconds: float) -> None:
+        self._metrics.budget_timeouts.inc()
 
     def _observe_budget_operation(self, operation: str) -> None:
         self._metrics.budget_mongo_operations.labels(operation).inc()

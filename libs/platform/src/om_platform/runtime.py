@@ -350,6 +350,8 @@ class ServiceRuntime:
                 margin_s=self.settings.netsuite_budget_margin_s,
                 poll_s=self.settings.netsuite_budget_poll_s,
                 max_wait_s=self.settings.netsuite_budget_max_wait_s,
+                keep_idle_s=self.settings.netsuite_budget_keep_idle_s,
+                attempt_deadline_s=self.settings.netsuite_attempt_deadline_s,
             ),
             holder_name=self.settings.service_name,
             tracer=self.tracing.tracer("om_netsuite"),

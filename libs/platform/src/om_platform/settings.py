@@ -114,9 +114,16 @@ class ServiceSettings(KafkaConnectionSettings):
     netsuite_budget_renew_s: float = Field(
         2.0,
         gt=0,
-        description="How often a process renews its shares of the NetSuite accounts it uses (one read and one "
-        "write for all of them), reports its demand and takes its fair share. A starved process gets its fair "
-        "share within about this + the longest request in flight + `NETSUITE_BUDGET_POLL_S`.",
+        description="How often a process renews its heartbeat (one MongoDB command, however many accounts it "
+        "holds) and re-plans the accounts another process asked for. A starved process gets its fair share "
+        "within about this + the longest request in flight + `NETSUITE_BUDGET_POLL_S`.",
+    )
+    netsuite_budget_keep_idle_s: float = Field(
+        3600.0,
+        ge=0,
+        description="How long after its last request a process keeps an idle budget share nobody else wants (0: "
+        "returned at the next renewal). Costs nothing per renewal; another process wanting it gets it back "
+        "within the starvation bound.",
     )
     netsuite_budget_lease_s: float = Field(
         10.0,
@@ -136,7 +143,18 @@ class ServiceSettings(KafkaConnectionSettings):
         gt=0,
         description="How often (jittered) a starved process looks for capacity another one returned.",
     )
-    netsuite_timeout_s: float = Field(60.0, gt=0, description="Timeout of one NetSuite HTTP request.")
+    netsuite_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        description="Timeout of each phase of one NetSuite HTTP request (connect, write, each read).",
+    )
+    netsuite_attempt_deadline_s: float = Field(
+        120.0,
+        gt=0,
+        description="Hard deadline of one NetSuite request attempt, all phases together. A slot whose outcome is "
+        "unknown (timeout, connection lost, shutdown) stays counted in the budget until then, and a lapsed "
+        "process's shares count this long after its lease.",
+    )
     netsuite_auth_failed_after: int = Field(
         3,
         ge=1,
