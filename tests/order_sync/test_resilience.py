@@ -23,7 +23,6 @@ from order_sync_harness import (
 from pymongo import AsyncMongoClient
 
 from om_contracts import ORDERS_TOPIC, SYNC_RESULTS_TOPIC
-from order_sync.adapters.currencies import CurrencyStore
 from order_sync.app import Wired
 
 pytestmark = pytest.mark.integration
@@ -159,11 +158,17 @@ async def test_killing_the_service_between_the_netsuite_write_and_the_commit_cre
             )
 
         await wait_until(configured, timeout=30)
-        # The account's currencies are known already (another process read them), so the only
-        # SuiteQL request of this order is the tranId read below.
-        await CurrencyStore(mongo[settings.mongodb_database]["currencies"]).put(
-            supplier.account_id, {"AUD": "1", "USD": "2"}
-        )
+        # The service read the account's currencies when the integration was configured
+        # (om_platform.reference_data), so the only SuiteQL request of this order is the tranId read.
+        references = mongo[settings.mongodb_database]["reference_data"]
+
+        async def currencies_read() -> bool:
+            return (
+                await references.find_one({"_id": supplier.account_id, "read_at": {"$exists": True}})
+                is not None
+            )
+
+        await wait_until(currencies_read, timeout=30)
         await mongo.close()
         # The upsert goes through; the service then hangs reading the tran id, and dies there.
         supplier.account.faults.add("timeout", path_contains="suiteql", delay=60)
