@@ -3,15 +3,19 @@
     .venv/bin/python benchmarks/bench_order_sync.py [--quick] [--latency 0.05] [--limit 5] [--orders 1000]
                                               [--rounds 2] [--light 20] [--many 20,100,1000]
                                               [--total 1000] [--per-many 3] [--fetch-wait-ms 50]
+                                              [--steady 20,1000,5000] [--steady-rate 50]
+                                              [--steady-orders 1500] [--read-window-s 0.2]
 
-`--quick` (a few minutes): 400 orders, one round, 400 orders per many-supplier phase, one order
-each for 1,000 suppliers.
+`--quick`: 400 orders, one round, 400 orders per many-supplier phase, one order each for 1,000
+suppliers, 600 orders per steady-state size.
 
 Everything but the service runs outside it: the simulator in a child process (uvicorn, each request
 answered after `--latency` s, concurrency limit `--limit` per account), the embedded broker (tansu)
 and Mongo-protocol server (secantusdb) as children of the stack, and the service itself as
 `python -m order_sync` in its own process, so its CPU is read from /proc alone. One account per
-supplier; every supplier is configured (integration event) before the first phase. In one run:
+supplier; every supplier is configured (integration event) before the first phase, and the phases
+start once the service has read every account's reference data (currencies: read when configured,
+off the order path). In one run:
 
 1. light load (info): one order at a time, order event produced -> outcome produced, p50/p99.
 2. one supplier at `--limit` against the bare client: `--rounds` rounds, each the service syncing
@@ -22,16 +26,23 @@ supplier; every supplier is configured (integration event) before the first phas
    totals SuiteQL read in the proportion the service used in that round. The best run of each
    counts (the machine is shared; other load only slows a run down). Target: service / bare
    >= 0.90.
-3. total throughput with 1 (phase 2's best) and `--many` configured suppliers (fresh suppliers for
-   each figure, so every phase pays each supplier's first touch: budget share, currency lookup,
-   settings), `--total` orders sent round robin over them (`--per-many` each when there are at
-   least `--total` suppliers). Target: 100 and 1,000 suppliers >= 0.9 x 20.
+3. cold start (info): total throughput with 1 (phase 2's best) and `--many` configured suppliers
+   (fresh suppliers for each figure, so every phase pays each supplier's first order: budget
+   share, settings, an unshared tranId read), `--total` orders sent round robin over them
+   (`--per-many` each when there are at least `--total` suppliers), NetSuite requests per order by
+   operation.
+4. steady state: a pool of max(`--steady`) suppliers, each warmed with one order, then for each
+   size `--steady-orders` orders at `--steady-rate` orders/s in total, each to a supplier drawn at
+   random among the first `size`. Targets: NetSuite requests/order <= 1.15 and MongoDB
+   commands/order <= 0.3 at every size; CPU/order at the largest <= 1.2 x at the smallest. Also
+   produced -> outcome p50/p99 (which includes the tranId read window).
 
 For every phase: orders/s, service CPU ms per order, MongoDB commands per order (the server's
 own `top` counters for the service's two databases, budget included, split by collection),
 the Mongo server's CPU, NetSuite requests per order, peak NetSuite concurrency on any account
 (<= limit), duplicates (sales orders beyond one per order, outcomes beyond one per order: 0) and
-the machine's load average. Ends with `RESULT: PASS|FAIL` and the ratios.
+the machine's load average. Ends with `RESULT: PASS|FAIL` and the ratios (phase 2 and phase 4
+targets; phase 3 is information).
 """
 
 from __future__ import annotations
