@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from order_sync_harness import Stack, wait_until
 from pydantic import SecretStr
 
 from om_contracts import IntegrationSettings, KeyRing
@@ -20,6 +21,7 @@ from om_netsuite_sim import SimulatorServer
 from om_platform.currencies import currency_ids
 from om_platform.reference_data import ReferenceDataStore
 from order_sync.adapters.netsuite_gateway import Gateways, TranIdReader
+from order_sync.app import Wired
 
 pytestmark = pytest.mark.integration
 
@@ -139,3 +141,23 @@ async def test_reads_of_one_account_within_the_window_share_one_query(
     for internal_id in ("900004", "900005"):
         assert await unwindowed.read(session, internal_id) is None
     assert _queries(sim_account) == 3  # alone, each read is sent at once
+
+
+async def test_the_service_reads_an_account_when_its_integration_is_configured_before_any_order(
+    shared: tuple[Stack, Wired],
+) -> None:
+    harness, service = shared
+    supplier = harness.supplier()
+    await harness.configure(service, supplier)
+    references = service.runtime.db["reference_data"]
+
+    async def read() -> bool:
+        return (
+            await references.find_one({"_id": supplier.account_id, "read_at": {"$exists": True}}) is not None
+        )
+
+    await wait_until(read, timeout=30)
+    assert _queries(supplier.account) == 1  # the currency query; no order was sent
+    document = await references.find_one({"_id": supplier.account_id})
+    assert document is not None
+    assert document["values"]["currencies"]["AUD"] == "1"

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -158,17 +159,13 @@ async def test_killing_the_service_between_the_netsuite_write_and_the_commit_cre
             )
 
         await wait_until(configured, timeout=30)
-        # The service read the account's currencies when the integration was configured
-        # (om_platform.reference_data), so the only SuiteQL request of this order is the tranId read.
-        references = mongo[settings.mongodb_database]["reference_data"]
-
-        async def currencies_read() -> bool:
-            return (
-                await references.find_one({"_id": supplier.account_id, "read_at": {"$exists": True}})
-                is not None
-            )
-
-        await wait_until(currencies_read, timeout=30)
+        # The account's currencies are known already (another process read them), so the only
+        # SuiteQL request of this order is the tranId read below.
+        await mongo[settings.mongodb_database]["reference_data"].update_one(
+            {"_id": supplier.account_id},
+            {"$set": {"values": {"currencies": {"AUD": "1"}}, "read_at": datetime.now(UTC)}},
+            upsert=True,
+        )
         await mongo.close()
         # The upsert goes through; the service then hangs reading the tran id, and dies there.
         supplier.account.faults.add("timeout", path_contains="suiteql", delay=60)

@@ -257,20 +257,26 @@ class Refresher:
             self._wanted.add(supplier_id)
             self._wake.set()
 
-    async def run(self) -> None:
+    async def run(self, ready: asyncio.Event | None = None) -> None:
+        """Refresh until cancelled; `ready`: wait for it first (the integrations projection caught
+        up, so a cold start's projection does not compete with these reads). Suppliers configured
+        meanwhile are loaded first, then every account due."""
+        if ready is not None:
+            await ready.wait()
         loop = asyncio.get_running_loop()
         next_scan = loop.time()
         while True:
             try:
-                if loop.time() >= next_scan:
-                    self._wanted.clear()
-                    next_scan = loop.time() + self._scan_s
-                    await self._store.refresh(await self._every_account(), concurrency=self._concurrency)
                 while self._wanted:
                     wanted, self._wanted = self._wanted, set()
                     await self._store.refresh(await self._accounts_of(wanted), concurrency=self._concurrency)
+                if loop.time() >= next_scan:
+                    next_scan = loop.time() + self._scan_s
+                    await self._store.refresh(await self._every_account(), concurrency=self._concurrency)
             except Exception:  # MongoDB away: the next wake or scan tries again
                 log.warning("reference data refresh failed", exc_info=True)
+            if self._wanted:
+                continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), max(0.0, next_scan - loop.time()))

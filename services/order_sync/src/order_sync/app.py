@@ -78,7 +78,7 @@ def wire(settings: Settings, *, clock: Callable[[], datetime] = _now, owner: str
             await refresher.on_settings_change(supplier_id, change)
 
     async def run_reference_data() -> None:
-        await refreshers[0].run()
+        await refreshers[0].run(runtime.integrations_ready)
 
     async def start() -> None:
         db = runtime.db

@@ -71,5 +71,8 @@ class Settings(ServiceSettings):
         "reference_refresh_s (a newly configured integration is read at once).",
     )
     reference_concurrency: int = Field(
-        4, ge=1, description="Accounts whose reference data one replica reads from NetSuite at once."
+        16,
+        ge=1,
+        description="Accounts whose reference data one replica reads from NetSuite at once (each through its "
+        "own account budget; the reads wait on round trips, not CPU).",
     )
