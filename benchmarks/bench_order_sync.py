@@ -659,7 +659,7 @@ class Bench:
         references = self.mongo[self.database]["reference_data"]
         loading_started = time.perf_counter()
         while await references.count_documents({"read_at": {"$exists": True}}) < len(self.suppliers):
-            if time.perf_counter() > deadline + 600:
+            if time.perf_counter() > deadline + 1500:
                 raise TimeoutError("the service did not read every account's reference data")
             await asyncio.sleep(0.5)
         print(
