@@ -747,7 +747,7 @@ class Bench:
             print(
                 f"   {n} suppliers / 20 suppliers: {r:.2f} orders/s (cold start, info); "
                 f"in NetSuite requests/s {per_request:.2f} (an order of a supplier with few orders shares its "
-                f"tranId read with none, and an account's first order also reads its currencies)"
+                f"tranId read with none)"
             )
         steady = await self._steady(first)
         every = [*services, *bares, *phases.values(), *steady.values()]
