@@ -130,12 +130,15 @@ class ReferenceDataStore:
             remembered = self._memory.get(account_id)
             if remembered is not None and remembered[0] >= asked:
                 return remembered[1]
-            values = {name: await loader(session) for name, loader in self._loaders.items()}
-            self.loads += 1
-            reference = AccountReference(account_id, self._clock(), values)
-            await self._writes.submit(reference)
-            self._remember(reference)
-            return reference
+            return await self._fetch(account_id, session)
+
+    async def _fetch(self, account_id: str, session: NetSuiteSession) -> AccountReference:
+        values = {name: await loader(session) for name, loader in self._loaders.items()}
+        self.loads += 1
+        reference = AccountReference(account_id, self._clock(), values)
+        await self._writes.submit(reference)
+        self._remember(reference)
+        return reference
 
     def _remember(self, reference: AccountReference) -> None:
         self._memory[reference.account_id] = (time.monotonic(), reference)
@@ -188,7 +191,9 @@ class ReferenceDataStore:
                 if not await self.claim(account_id):
                     return
                 try:
-                    await self.load(account_id, sessions[account_id]())
+                    # Not under `load`'s lock: an order never waits behind a refresh (retrying an
+                    # outage, say); at worst both read the account once.
+                    await self._fetch(account_id, sessions[account_id]())
                     loaded += 1
                 except Exception:  # the next scan or the first order tries again
                     log.warning("reference data of account %s not read", account_id, exc_info=True)
