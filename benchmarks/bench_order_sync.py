@@ -3,15 +3,19 @@
     .venv/bin/python benchmarks/bench_order_sync.py [--quick] [--latency 0.05] [--limit 5] [--orders 1000]
                                               [--rounds 2] [--light 20] [--many 20,100,1000]
                                               [--total 1000] [--per-many 3] [--fetch-wait-ms 50]
+                                              [--steady 20,1000,5000] [--steady-rate 50]
+                                              [--steady-orders 1500] [--read-window-s 0.2]
 
-`--quick` (a few minutes): 400 orders, one round, 400 orders per many-supplier phase, one order
-each for 1,000 suppliers.
+`--quick`: 400 orders, one round, 400 orders per many-supplier phase, one order each for 1,000
+suppliers, 600 orders per steady-state size.
 
 Everything but the service runs outside it: the simulator in a child process (uvicorn, each request
 answered after `--latency` s, concurrency limit `--limit` per account), the embedded broker (tansu)
 and Mongo-protocol server (secantusdb) as children of the stack, and the service itself as
 `python -m order_sync` in its own process, so its CPU is read from /proc alone. One account per
-supplier; every supplier is configured (integration event) before the first phase. In one run:
+supplier; every supplier is configured (integration event) before the first phase, and the phases
+start once the service has read every account's reference data (currencies: read when configured,
+off the order path). In one run:
 
 1. light load (info): one order at a time, order event produced -> outcome produced, p50/p99.
 2. one supplier at `--limit` against the bare client: `--rounds` rounds, each the service syncing
@@ -22,16 +26,23 @@ supplier; every supplier is configured (integration event) before the first phas
    totals SuiteQL read in the proportion the service used in that round. The best run of each
    counts (the machine is shared; other load only slows a run down). Target: service / bare
    >= 0.90.
-3. total throughput with 1 (phase 2's best) and `--many` configured suppliers (fresh suppliers for
-   each figure, so every phase pays each supplier's first touch: budget share, currency lookup,
-   settings), `--total` orders sent round robin over them (`--per-many` each when there are at
-   least `--total` suppliers). Target: 100 and 1,000 suppliers >= 0.9 x 20.
+3. cold start (info): total throughput with 1 (phase 2's best) and `--many` configured suppliers
+   (fresh suppliers for each figure, so every phase pays each supplier's first order: budget
+   share, settings, an unshared tranId read), `--total` orders sent round robin over them
+   (`--per-many` each when there are at least `--total` suppliers), NetSuite requests per order by
+   operation.
+4. steady state: a pool of max(`--steady`) suppliers, each warmed with one order, then for each
+   size `--steady-orders` orders at `--steady-rate` orders/s in total, each to a supplier drawn at
+   random among the first `size`. Targets: NetSuite requests/order <= 1.15 and MongoDB
+   commands/order <= 0.3 at every size; CPU/order at the largest <= 1.2 x at the smallest. Also
+   produced -> outcome p50/p99 (which includes the tranId read window).
 
 For every phase: orders/s, service CPU ms per order, MongoDB commands per order (the server's
 own `top` counters for the service's two databases, budget included, split by collection),
 the Mongo server's CPU, NetSuite requests per order, peak NetSuite concurrency on any account
 (<= limit), duplicates (sales orders beyond one per order, outcomes beyond one per order: 0) and
-the machine's load average. Ends with `RESULT: PASS|FAIL` and the ratios.
+the machine's load average. Ends with `RESULT: PASS|FAIL` and the ratios (phase 2 and phase 4
+targets; phase 3 is information).
 """
 
 from __future__ import annotations
@@ -278,6 +289,8 @@ class Phase:
     load: tuple[float, float] = (0.0, 0.0)
     busy: float = 0.0  # slot-seconds in use at the simulator (watched accounts only)
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds by process, and the machine's
+    latencies: list[float] = field(default_factory=list)  # ms, order produced -> outcome produced (paced)
+    operations: dict[str, float] = field(default_factory=dict)  # NetSuite requests by operation
 
     def where(self) -> str:
         """Where the machine's CPU went during the phase, in cores."""
@@ -351,22 +364,45 @@ class Bench:
         }
         return data["id"], json.dumps(envelope).encode(), self.suppliers[supplier_index].encode()
 
-    async def measure(self, name: str, supplier_indexes: list[int], per_supplier: int) -> Phase:
-        """Send `per_supplier` orders to each supplier (round robin), wait for every outcome."""
+    async def measure(
+        self,
+        name: str,
+        supplier_indexes: list[int],
+        per_supplier: int,
+        *,
+        rate: float | None = None,
+        orders: int | None = None,
+    ) -> Phase:
+        """Send `per_supplier` orders to each supplier (round robin), wait for every outcome.
+
+        `rate`: send `orders` orders instead, at that total rate (orders/s), each to a supplier drawn
+        at random from `supplier_indexes` (the steady state: every supplier keeps sending)."""
+        import random
+
         from om_contracts import ORDERS_TOPIC
 
-        prepared = [self.envelope(i) for _ in range(per_supplier) for i in supplier_indexes]
+        if rate is None:
+            prepared = [self.envelope(i) for _ in range(per_supplier) for i in supplier_indexes]
+        else:
+            draw = random.Random(len(supplier_indexes))
+            prepared = [self.envelope(draw.choice(supplier_indexes)) for _ in range(orders or 0)]
         account_ids = [self.accounts[i]["account_id"] for i in supplier_indexes]
         before_counts = self.sim_call({"stats": account_ids})
         self.sim_call({"reset": account_ids})
-        requests_before = sum((await scrape(self.http_port)).values())
+        operations_before = await scrape(self.http_port)
         top_before = await self.top()
         service_cpu, mongo_cpu = cpu_s(self.service_pid), cpu_s(self.mongo_pid)
         cpu_before = self.cpu_now()
         load_before = load_average()
         started = time.perf_counter()
-        for _, value, key in prepared:
-            await self.producer.send(ORDERS_TOPIC, value, key=key)
+        sent_at: dict[str, float] = {}
+        for n, (order_id, value, key) in enumerate(prepared):
+            if rate is not None:
+                await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))  # pacing, not waiting
+                sent_at[order_id] = time.time()
+                await self.producer.send(ORDERS_TOPIC, value, key=key)
+            else:
+                await self.producer.send(ORDERS_TOPIC, value, key=key)
         await self.producer.flush()
         ids = [order_id for order_id, _, _ in prepared]
         await self.outcomes.wait(ids, 900)
@@ -376,7 +412,12 @@ class Bench:
         cpu_after = self.cpu_now()
         load_after = load_average()
         top_after = await self.top()
-        requests = sum((await scrape(self.http_port)).values()) - requests_before
+        operations_after = await scrape(self.http_port)
+        operations = {
+            k: v - operations_before.get(k, 0.0)
+            for k, v in operations_after.items()
+            if v > operations_before.get(k, 0.0)
+        }
         stats = self.sim_call({"stats": account_ids})
         created = sum(stats[a]["salesOrder"] - before_counts[a]["salesOrder"] for a in account_ids)
         return Phase(
@@ -388,7 +429,9 @@ class Bench:
             mongo_commands={
                 k: v - top_before.get(k, 0) for k, v in top_after.items() if v > top_before.get(k, 0)
             },
-            requests=requests,
+            requests=sum(operations.values()),
+            operations=operations,
+            latencies=sorted(1000 * (self.outcomes.broker_time[i] - sent_at[i]) for i in sent_at),
             peak=max(stats[a]["peak"] for a in account_ids),
             duplicates=max(0, created - len(ids)) + sum(self.outcomes.seen[i] - 1 for i in ids),
             failed=sum(1 for e in self.outcomes.failed if e["data"]["ordermentum_id"] in set(ids)),
@@ -580,6 +623,7 @@ class Bench:
                 # per hop, but at 10 ms the service's idle consumers alone sent ~700 fetches/s (21-24%
                 # of a core, measured); 50 ms costs 7% and adds at most 50 ms per hop.
                 "KAFKA_FETCH_MAX_WAIT_MS": str(args.fetch_wait_ms),
+                "TRANID_READ_WINDOW_S": str(args.read_window_s),
             }
             service_log = stack.workdir / "order_sync.log"
             with service_log.open("wb") as log_file:
@@ -610,6 +654,18 @@ class Bench:
             if time.perf_counter() > deadline:
                 raise TimeoutError("the service did not project the integrations")
             await asyncio.sleep(0.5)
+        # Each account's reference data (currencies) is read when its integration is configured, off
+        # the order path (om_platform.reference_data); the phases start once every account has it.
+        references = self.mongo[self.database]["reference_data"]
+        loading_started = time.perf_counter()
+        while await references.count_documents({"read_at": {"$exists": True}}) < len(self.suppliers):
+            if time.perf_counter() > deadline + 1500:
+                raise TimeoutError("the service did not read every account's reference data")
+            await asyncio.sleep(0.5)
+        print(
+            f"reference data of {len(self.suppliers)} accounts read when configured in "
+            f"{time.perf_counter() - loading_started:.0f} s after the integrations were projected"
+        )
         await asyncio.sleep(2)  # consumers of every topic joined (the orders one is what matters)
         warm = [self.envelope(0) for _ in range(5)]
         from om_contracts import ORDERS_TOPIC
@@ -677,6 +733,11 @@ class Bench:
             phase = await self.measure(f"{count} suppliers x {per_supplier}", indexes, per_supplier)
             phases[count] = phase
             print(f"   {phase.line(args.limit)}")
+            print(
+                "     NetSuite requests by operation per order: "
+                + ", ".join(f"{k} {v / phase.orders:.2f}" for k, v in sorted(phase.operations.items()))
+                + " (suiteql: the tranId/totals reads; currencies are read when configured, before)"
+            )
             print(f"     {phase.where()}")
         base = phases.get(20)
         ratios = {n: phases[n].rate / base.rate for n in phases if base is not None and n > 20}
@@ -684,31 +745,84 @@ class Bench:
             assert base is not None
             per_request = (phases[n].requests / phases[n].wall) / (base.requests / base.wall)
             print(
-                f"   {n} suppliers / 20 suppliers: {r:.2f} orders/s (target >= 0.90) {verdict(r >= 0.9)}; "
+                f"   {n} suppliers / 20 suppliers: {r:.2f} orders/s (cold start, info); "
                 f"in NetSuite requests/s {per_request:.2f} (an order of a supplier with few orders shares its "
-                f"tranId read with none, and an account's first order also reads its currencies)"
+                f"tranId read with none)"
             )
-        every = [*services, *bares, *phases.values()]
+        steady = await self._steady(first)
+        every = [*services, *bares, *phases.values(), *steady.values()]
         peak = max(p.peak for p in every)
         duplicates = sum(p.duplicates for p in every)
         failed = sum(p.failed for p in every)
-        mongo_share = max(p.mongo_cpu / p.wall for p in phases.values())
+        mongo_share = max(p.mongo_cpu / p.wall for p in every if p.mongo_cpu)
         print(
             f"peak NetSuite concurrency on any account {peak} (limit {args.limit}) {verdict(peak <= args.limit)}; "
             f"duplicates {duplicates} {verdict(duplicates == 0)}; failed outcomes {failed} {verdict(failed == 0)}; "
             f"the Mongo-protocol server used up to {100 * mongo_share:.0f}% of a core; load average at the end "
             f"{load_average():.1f}"
         )
-        ok = ratio_one >= 0.9 and all(r >= 0.9 for r in ratios.values())
+        small, large = min(steady), max(steady)
+        cpu_ratio = (steady[large].service_cpu / steady[large].orders) / (
+            steady[small].service_cpu / steady[small].orders
+        )
+        requests_ok = all(p.requests / p.orders <= 1.15 for p in steady.values())
+        mongo_ok = all(p.commands_per_order() <= 0.3 for p in steady.values())
+        ok = ratio_one >= 0.9 and requests_ok and mongo_ok and cpu_ratio <= 1.2
         ok = ok and peak <= args.limit and duplicates == 0 and failed == 0
         cpu_one = 1000 * best_service.service_cpu / best_service.orders
         print(
             f"RESULT: {verdict(ok)} one_supplier/bare={ratio_one:.2f} "
-            + " ".join(f"{n}_suppliers/20={r:.2f}" for n, r in ratios.items())
+            + " ".join(
+                f"steady{n}_requests_per_order={p.requests / p.orders:.2f} "
+                f"steady{n}_mongo_per_order={p.commands_per_order():.2f}"
+                for n, p in steady.items()
+            )
+            + f" steady_cpu_{large}/{small}={cpu_ratio:.2f}"
+            + " ".join(f" cold{n}_suppliers/20={r:.2f}" for n, r in ratios.items())
             + f" cpu_ms_per_order={cpu_one:.1f} mongo_commands_per_order={best_service.commands_per_order():.2f} "
             f"peak={peak}/{args.limit} duplicates={duplicates}"
         )
         return 0 if ok else 1
+
+    async def _steady(self, first: int) -> dict[int, Phase]:
+        """Phase 4: `--steady` configured suppliers all sending orders at the same total rate.
+
+        One pool of max(--steady) suppliers, each warmed with one order first (its first touch:
+        budget share, settings, ledger), then each size sends `--steady-orders` orders at
+        `--steady-rate` orders/s to suppliers drawn at random from the first `size` of the pool."""
+        args = self.args
+        pool = list(range(first, first + max(args.steady)))
+        print(
+            f"4. steady state: {args.steady_orders} orders at {args.steady_rate:.0f} orders/s in total over "
+            f"{', '.join(str(n) for n in args.steady)} warm suppliers (targets: NetSuite <= 1.15 requests/order, "
+            f"MongoDB <= 0.3 commands/order at every size; CPU/order at {max(args.steady)} <= 1.2 x at "
+            f"{min(args.steady)}); tranId read window {args.read_window_s} s"
+        )
+        warm = await self.measure(f"warm-up of {len(pool)} suppliers x 1", pool, 1)
+        print(f"   {warm.line(args.limit)} (first touch, info)")
+        steady: dict[int, Phase] = {}
+        for size in args.steady:
+            phase = await self.measure(
+                f"steady {size} suppliers", pool[:size], 1, rate=args.steady_rate, orders=args.steady_orders
+            )
+            steady[size] = phase
+            lat = phase.latencies
+            p50, p99 = statistics.median(lat), lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+            per_account = args.steady_rate / size
+            expected = 1 + 1 / (1 + per_account * args.read_window_s)
+            print(f"   {phase.line(args.limit)}")
+            print(
+                f"     produced -> outcome p50 {p50:.0f} ms, p99 {p99:.0f} ms; requests by operation "
+                + ", ".join(f"{k} {v / phase.orders:.2f}" for k, v in sorted(phase.operations.items()))
+                + f" per order; {per_account:.3f} orders/s per account: the read window predicts "
+                f"{expected:.2f} requests/order; {phase.where()}"
+            )
+            print(
+                f"     requests/order {phase.requests / phase.orders:.2f} "
+                f"{verdict(phase.requests / phase.orders <= 1.15)}; MongoDB commands/order "
+                f"{phase.commands_per_order():.2f} {verdict(phase.commands_per_order() <= 0.3)}"
+            )
+        return steady
 
 
 def main() -> None:
@@ -726,6 +840,10 @@ def main() -> None:
     )
     parser.add_argument("--many", default="20,100,1000", help="supplier counts of phase 3")
     parser.add_argument("--light", type=int, default=20)
+    parser.add_argument("--steady", default="20,1000,5000", help="supplier counts of the steady-state phase")
+    parser.add_argument("--steady-rate", type=float, default=50.0, help="total orders/s of the steady state")
+    parser.add_argument("--steady-orders", type=int, default=1500, help="orders per steady-state size")
+    parser.add_argument("--read-window-s", type=float, default=0.2, help="the service's TRANID_READ_WINDOW_S")
     parser.add_argument(
         "--fetch-wait-ms",
         type=int,
@@ -735,8 +853,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.orders, args.rounds, args.total, args.per_many, args.light = 400, 1, 400, 1, 5
+        args.steady_orders = 600
     args.many = [int(n) for n in args.many.split(",") if n]
-    accounts = 2 + sum(args.many)
+    args.steady = [int(n) for n in args.steady.split(",") if n]
+    accounts = 2 + sum(args.many) + max(args.steady)
     child = subprocess.Popen(
         [sys.executable, "-c", SIMULATOR, str(accounts), str(args.limit), str(args.latency)],
         stdin=subprocess.PIPE,

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,6 @@ from order_sync_harness import (
 from pymongo import AsyncMongoClient
 
 from om_contracts import ORDERS_TOPIC, SYNC_RESULTS_TOPIC
-from order_sync.adapters.currencies import CurrencyStore
 from order_sync.app import Wired
 
 pytestmark = pytest.mark.integration
@@ -161,8 +161,10 @@ async def test_killing_the_service_between_the_netsuite_write_and_the_commit_cre
         await wait_until(configured, timeout=30)
         # The account's currencies are known already (another process read them), so the only
         # SuiteQL request of this order is the tranId read below.
-        await CurrencyStore(mongo[settings.mongodb_database]["currencies"]).put(
-            supplier.account_id, {"AUD": "1", "USD": "2"}
+        await mongo[settings.mongodb_database]["reference_data"].update_one(
+            {"_id": supplier.account_id},
+            {"$set": {"values": {"currencies": {"AUD": "1"}}, "read_at": datetime.now(UTC)}},
+            upsert=True,
         )
         await mongo.close()
         # The upsert goes through; the service then hangs reading the tran id, and dies there.

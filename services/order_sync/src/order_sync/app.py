@@ -22,15 +22,16 @@ from om_contracts import (
     SyncResultEvent,
     new_event_id,
 )
+from om_platform.currencies import currency_ids
 from om_platform.decoding import contract_decoder
 from om_platform.freshness import ledger_freshness
-from om_platform.integrations import IntegrationStore
+from om_platform.integrations import IntegrationStore, SettingsChange
 from om_platform.leases import LeaseStore
 from om_platform.mappings import MappingStore
+from om_platform.reference_data import ReferenceDataStore, Refresher
 from om_platform.runtime import ServiceRuntime
 from om_platform.supplier_jobs import EverySupplier, SupplierJobs
 from order_sync.adapters.counters import PrometheusCounters
-from order_sync.adapters.currencies import CurrencyStore
 from order_sync.adapters.cursors import MongoCursors
 from order_sync.adapters.heal_requests import MongoHealRequests
 from order_sync.adapters.ledger import MongoLedger
@@ -70,6 +71,14 @@ def wire(settings: Settings, *, clock: Callable[[], datetime] = _now, owner: str
         CATALOG_TOPIC, schema=CatalogEvent, description="NetSuite customers and items that changed."
     )
     entrypoints = Entrypoints(settings, runtime.metrics.job_seconds)
+    refreshers: list[Refresher] = []  # the one refresher, built once MongoDB is connected
+
+    async def on_settings_change(supplier_id: str, change: SettingsChange) -> None:
+        for refresher in refreshers:  # a newly configured account: its currencies, off the order path
+            await refresher.on_settings_change(supplier_id, change)
+
+    async def run_reference_data() -> None:
+        await refreshers[0].run(runtime.integrations_ready)
 
     async def start() -> None:
         db = runtime.db
@@ -77,7 +86,19 @@ def wire(settings: Settings, *, clock: Callable[[], datetime] = _now, owner: str
         await ledger.ensure_indexes()
         heal_requests = MongoHealRequests(db["heal_requests"])
         await heal_requests.ensure_indexes()
-        gateways = Gateways(runtime.netsuite.session, CurrencyStore(db["currencies"]))
+        references = ReferenceDataStore(
+            db["reference_data"], {"currencies": currency_ids}, refresh_s=settings.reference_refresh_s
+        )
+        refreshers.append(
+            Refresher(
+                references,
+                integrations,
+                runtime.netsuite.session,
+                scan_s=settings.reference_scan_s,
+                concurrency=settings.reference_concurrency,
+            )
+        )
+        gateways = Gateways(runtime.netsuite.session, references, read_window_s=settings.tranid_read_window_s)
         sync = SyncDeps(
             ledger=ledger,
             integrations=integrations,
@@ -152,6 +173,8 @@ def wire(settings: Settings, *, clock: Callable[[], datetime] = _now, owner: str
             "heal": entrypoints.on_heal_command,
         }
     )
+    integrations.watch(on_settings_change)
+    runtime.supervise("reference_data", run_reference_data)  # starts after `start`, which builds it
     if settings.catalog_enabled:
         runtime.supervise("catalog", entrypoints.run_catalog)
     if settings.heal_enabled:

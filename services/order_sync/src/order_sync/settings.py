@@ -50,3 +50,29 @@ class Settings(ServiceSettings):
         description="Claim a re-sync holds on each record it runs (renewed every third of it); a crashed "
         "re-sync's records are free again after it.",
     )
+    tranid_read_window_s: float = Field(
+        0.2,
+        ge=0,
+        description="How long the tranId/totals read of a written order waits for other orders of the same "
+        "account to share its SuiteQL request; no outcome waits longer than this for it. An account writing r "
+        "orders/s pays about 1 + 1/(1 + r x window) NetSuite requests per order (README, 'tranId read window'); "
+        "0: share only with upserts already in flight.",
+    )
+    reference_refresh_s: float = Field(
+        86_400.0,
+        gt=0,
+        description="Age after which an account's reference data (currencies) is read from NetSuite again, in "
+        "the background; an order reads it there itself only when it is older than twice this.",
+    )
+    reference_scan_s: float = Field(
+        3_600.0,
+        gt=0,
+        description="How often every configured account is checked for reference data older than "
+        "reference_refresh_s (a newly configured integration is read at once).",
+    )
+    reference_concurrency: int = Field(
+        16,
+        ge=1,
+        description="Accounts whose reference data one replica reads from NetSuite at once (each through its "
+        "own account budget; the reads wait on round trips, not CPU).",
+    )
