@@ -25,7 +25,8 @@ async def test_an_outage_outlasting_the_edges_retries_ends_as_netsuite_unavailab
         await stack.configure(service, supplier)
         supplier.account.faults.add("5xx", status=503)  # down for as long as the test runs
         await stack.order(supplier, "order.placed", supplier.order("ord_500001"))
-        [outcome] = await reader.wait_for(lambda events: len(events) >= 1)
+        # Three edge attempts, each the NetSuite client's own retries of a 503: ~25 s on an idle machine.
+        [outcome] = await reader.wait_for(lambda events: len(events) >= 1, timeout=100)
     finally:
         supplier.account.faults.clear()
         await reader.stop()
