@@ -18,7 +18,7 @@ from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from om_netsuite import BudgetTimeout, LeaseTiming, MongoBudget
+from om_netsuite import BudgetTimeout, FifoGate, LeaseTiming, MongoBudget
 
 pytestmark = pytest.mark.integration
 
@@ -397,3 +397,42 @@ async def test_metrics_hooks_see_operations_and_share_changes(mongo_db: AsyncDat
     assert {"aggregate", "update"} <= set(operations)
     assert changes[0] == "grow"
     assert changes[-1] == "return"
+
+
+async def test_a_restored_document_copy_keeps_its_holder_from_growing_until_the_others_are_back(
+    mongo_db: AsyncDatabase[Any],
+) -> None:
+    # Both collections lost while A has 3 requests in flight and B 2. B notices first and re-creates
+    # the document; A has not noticed yet and still has its 3 on the wire. B then wants more: its
+    # write must be capped by the restore window (computed from B's own copy of the document, which
+    # did not carry the window, it took the whole limit on top of A's 3: 6 against 5).
+    collection = mongo_db["shares"]
+    a, b = (MongoBudget(collection, timing=QUIET) for _ in range(2))
+    release = asyncio.Event()
+
+    async def hold(budget: MongoBudget) -> None:
+        async with budget.slot("A", 5):
+            await release.wait()
+
+    held = [asyncio.create_task(hold(a)) for _ in range(3)]
+    await eventually(lambda: a.share_of("A") == 3 and (a.gate("A") or FifoGate()).in_use == 3)
+    held += [asyncio.create_task(hold(b)) for _ in range(2)]
+    await eventually(lambda: (b.gate("A") or FifoGate()).in_use == 2)
+    for name in ("shares", "shares_holders"):
+        await mongo_db[name].delete_many({})
+    await b.renew()  # heartbeat gone: B re-reads, finds no document and re-creates it
+    assert b.share_of("A") == 2
+    held += [asyncio.create_task(hold(b)) for _ in range(3)]  # B now wants 5
+    entry = f"holders.{b.holder_id}.demand"
+    async with asyncio.timeout(20):
+        while await collection.count_documents({"_id": "A", entry: 5}) == 0:  # noqa: ASYNC110 - in MongoDB
+            await asyncio.sleep(0.01)
+    assert b.share_of("A") <= 2
+    assert (b.gate("A") or FifoGate()).in_use == 2
+    await a.renew()  # A notices and claims back what it held, beside B
+    assert a.share_of("A") + b.share_of("A") <= 5
+    assert (a.gate("A") or FifoGate()).in_use + (b.gate("A") or FifoGate()).in_use <= 5
+    release.set()
+    await asyncio.gather(*held)
+    for budget in (a, b):
+        await budget.aclose()

@@ -56,7 +56,12 @@ The invariant: the shares that count sum to at most the limit, and cover every r
   next beat (``before`` 0) and marks every account suspect; an account document lost alone is found
   by the audit (50 held accounts checked per renewal: within ``ceil(held / 50)`` renewals). The former
   holder that re-creates the document stamps ``restored`` (+30 s): until then former holders come
-  back with at most what they held and nobody grows. Not covered: a process that never held the
+  back with at most what they held and nobody grows. While the copy of the document a holder keeps
+  (``known``) records an open window, its writes read the document first and are never computed
+  from the copy (they were: a re-creator grew to the whole limit from its copy while the other former
+  holder, not aware of the loss yet, still had requests in flight, then claimed them: 6 in flight
+  against 5). A holder that claims more in flight than it may hold starts nothing until it has
+  drained below its grant. Not covered: a process that never held the
   account creating it first, within one renewal of the loss. NetSuite answers such an excess with
   429, which the client's retry policy absorbs.
 
@@ -249,6 +254,7 @@ class _Write:
     holders: dict[str, Lease] = field(default_factory=dict)  # what an update writes
     now_ms: int = 0
     beats: dict[str, tuple[int, int]] = field(default_factory=dict)  # heartbeats it was computed with
+    restored_ms: int = 0  # the document's restore window (server time) this write was computed under
 
     def operation(self) -> UpdateOne | DeleteOne:
         if self.kind == "delete":
@@ -481,6 +487,8 @@ class MongoBudget:
         flight then is what the written share must cover.
         """
         await self._ensure_beat()
+        # While a restore window may be open, read: the window must be judged at the server's time.
+        restoring = account.known is not None and int(account.known.get("restored", 0)) > account.known_now_ms
         for attempt in range(_CAS_ATTEMPTS):
             if not account.met:
                 # First contact: most accounts in use by nobody else have no document, so try to
@@ -488,7 +496,11 @@ class MongoBudget:
                 # on the _id and the next attempt reads it.
                 account.met = True
                 write = self._prepare(account, None, 0, {}, need())
-            elif attempt == 0 and account.known is not None and not (account.suspect or account.contended):
+            elif (
+                attempt == 0
+                and account.known is not None
+                and not (account.suspect or account.contended or restoring)
+            ):
                 # Growing or writing a new demand: compute from the document as this process last
                 # wrote it; the write is filtered on its version, so if anyone wrote since it
                 # matches nothing and the next attempt reads. Others' expiries are judged at the
@@ -561,7 +573,11 @@ class MongoBudget:
         )
         prior = account.lost_share
         restoring = doc is None and prior is not None
-        if restoring or (doc is not None and int(doc.get("restored", 0)) > now_ms):
+        # The end of the restore window this write is computed under (server time). A restoring
+        # insert opens it at the server's $$NOW + window; ``now_ms`` (0 when nothing was read) is
+        # not later than that, so the copy kept in ``known`` ends no later than the real one.
+        restored_ms = now_ms + _RESTORE_WINDOW_MS if restoring else int((doc or {}).get("restored", 0))
+        if restoring or restored_ms > now_ms:
             # A lost document is being rebuilt: former holders come back with at most what they
             # held, nobody else gets anything until the window ends.
             ceiling = mine.share if mine is not None else prior or 0
@@ -576,7 +592,7 @@ class MongoBudget:
                 self._changed("shrink")
             account.grant = result.grant
         epoch, version = (doc.get("epoch"), int(doc.get("version", 0))) if doc is not None else (None, 0)
-        write = _Write(account, "noop", result, need, epoch=epoch, version=version)
+        write = _Write(account, "noop", result, need, epoch=epoch, version=version, restored_ms=restored_ms)
         if result.leave:
             if doc is None or me not in holders:
                 return write
@@ -700,6 +716,9 @@ class MongoBudget:
             "epoch": write.epoch,
             "version": write.version,
             "holders": {h: lease.to_doc() for h, lease in {**write.holders, self.holder_id: mine}.items()},
+            # A restore window in force when this was written: until a write computed after it
+            # ended, writes read first (_cas) and are capped by it, never computed from this copy.
+            "restored": write.restored_ms if write.restored_ms > write.now_ms else 0,
         }
         account.known_now_ms = write.now_ms
         account.known_beats = write.beats
