@@ -230,15 +230,17 @@ async def verify_m2m(harness: Harness, leaf: M2MSupplier, outbox: Any) -> tuple[
     leaks = await harness.leaked([*leaf.keys, leaf_co.CLIENT_ID])
     return (
         "Leaf & Co on OAuth 2.0 M2M: 6 orders synced once each, none failed, through an expired token "
-        "(retried on a new one) and a certificate rotation; CREDENTIALS_EXPIRING published once, and its end",
+        "(retried on a new one) and a certificate rotation; CREDENTIALS_EXPIRING published once, and its end; "
+        "no schema violation",
         synced == placed
         and not failed
         and len(sales_orders) == len(placed)
         and expired >= 1
         and statuses == [("connected", ["CREDENTIALS_EXPIRING"]), ("connected", [])]
+        and not stats["schema_violations"]
         and not leaks,
         f"{', '.join(leaks) or 'no key leaked'}; {len(synced)}/{len(placed)} synced, {len(failed)} failed; {tokens} tokens minted, {expired} request(s) "
-        f"met the expired token; statuses {statuses}",
+        f"met the expired token; statuses {statuses}; {len(stats['schema_violations'])} schema violation(s)",
     )
 
 
