@@ -2,7 +2,10 @@
 
 The demo itself checks the outcome against the simulator's records (no duplicate sales order,
 edits replace lines, outage absorbed, unmapped order healed by its mapping fix with no resync
-command, finance events once each, reconciliation cascade, stock changes only) and that no
+command, finance events once each, an invoice voided in NetSuite published once as voided, reconciliation
+cascade with a customer deposit for an unbilled order, stock changes only; a second supplier on
+OAuth 2.0 M2M; a third on invoice sync whose invoices become NetSuite invoices and whose voided
+invoice becomes a credit memo; no schema violation on the strict simulator) and that no
 credential or sealing key appears in any service log (at DEBUG), published event or MongoDB
 document. It exits non-zero if any check fails.
 """

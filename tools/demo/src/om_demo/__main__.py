@@ -21,9 +21,11 @@ from pymongo import AsyncMongoClient
 from rich.console import Console
 from rich.table import Table
 
+from om_demo import _invoicing as crumb_co
 from om_demo import _m2m as leaf_co
 from om_demo import _world as world
 from om_demo._harness import PRACTICE_DLQ, Harness, Simulator
+from om_demo._invoicing import InvoiceSupplier
 from om_demo._m2m import M2MSupplier
 from om_demo._story import Story
 
@@ -130,6 +132,13 @@ async def run(
             "  [green]✓[/] M2M: certificate rotated, the old one revoked; orders synced, the warning ended"
         )
 
+        crumb = InvoiceSupplier(harness, console, story.mongo)
+        await crumb.connect()
+        await outbox.wait(lambda: len(_results(outbox, crumb_co.SUPPLIER)) >= 3, 90)
+        console.print(
+            "  [green]✓[/] invoice sync: 2 NetSuite invoices, and the voided one credited in full by a credit memo"
+        )
+
         items = len(world.ITEMS)
         await story.command("stock_sync", "run_stock")
         await outbox.wait(lambda: len(outbox.of("netsuite.stock.changed")) >= items, 60)
@@ -162,6 +171,13 @@ async def run(
             ),
             90,
         )
+        await outbox.wait(lambda: len(_documents(outbox, "netsuite.invoice.finalised")) >= 5, 60)
+        await story.void_in_netsuite(invoices)
+        await story.command("finance_sync", "run_finance", {"feature": "invoice_changes"})
+        await outbox.wait(lambda: bool(_documents(outbox, "netsuite.invoice.voided")), 60)
+        [void] = _documents(outbox, "netsuite.invoice.voided")
+        console.print(f"  [green]✓[/] finance_sync told Ordermentum: netsuite.invoice.voided for "
+                      f"{void['data']['order_id']} ({void['data']['reason']})")  # fmt: skip
         await story.leave_practice_material()
         await outbox.wait(lambda: "ord_1009" in _failed(outbox) and bool(outbox.events.get(PRACTICE_DLQ)), 60)
         await asyncio.sleep(
@@ -170,6 +186,7 @@ async def run(
 
         checks = await verify(harness, story, outbox, invoices, preview)
         checks.append(await verify_m2m(harness, leaf, outbox))
+        checks.append(await verify_invoice_sync(crumb, outbox))
         summarise(console, harness, outbox, checks, time.monotonic() - began)
         if keep_running:
             sandbox(console, harness, env_file or Path(".om-dev.env"))
@@ -213,15 +230,66 @@ async def verify_m2m(harness: Harness, leaf: M2MSupplier, outbox: Any) -> tuple[
     leaks = await harness.leaked([*leaf.keys, leaf_co.CLIENT_ID])
     return (
         "Leaf & Co on OAuth 2.0 M2M: 6 orders synced once each, none failed, through an expired token "
-        "(retried on a new one) and a certificate rotation; CREDENTIALS_EXPIRING published once, and its end",
+        "(retried on a new one) and a certificate rotation; CREDENTIALS_EXPIRING published once, and its end; "
+        "no schema violation",
         synced == placed
         and not failed
         and len(sales_orders) == len(placed)
         and expired >= 1
         and statuses == [("connected", ["CREDENTIALS_EXPIRING"]), ("connected", [])]
+        and not stats["schema_violations"]
         and not leaks,
         f"{', '.join(leaks) or 'no key leaked'}; {len(synced)}/{len(placed)} synced, {len(failed)} failed; {tokens} tokens minted, {expired} request(s) "
-        f"met the expired token; statuses {statuses}",
+        f"met the expired token; statuses {statuses}; {len(stats['schema_violations'])} schema violation(s)",
+    )
+
+
+def _results(outbox: Any, supplier: str) -> list[dict[str, Any]]:
+    """A supplier's outcomes on netsuite.sync-results.v1."""
+    return [e for e in outbox.events["netsuite.sync-results.v1"] if e and e["supplier_id"] == supplier]
+
+
+def _documents(outbox: Any, event_type: str) -> list[dict[str, Any]]:
+    """finance_sync's invoice documents of one type (netsuite.invoice.voided is also a sync result)."""
+    return [e for e in outbox.events["netsuite.invoices.v1"] if e and e["event_type"] == event_type]
+
+
+async def verify_invoice_sync(crumb: InvoiceSupplier, outbox: Any) -> tuple[str, bool, str]:
+    """Crumb & Co on invoice sync: each invoice once as a NetSuite invoice with our external id, the
+    voided one credited in full by a credit memo transformed from it, every body within the schemas."""
+    outcomes = sorted(
+        (e["data"]["ordermentum_id"], e["event_type"]) for e in _results(outbox, crumb_co.SUPPLIER)
+    )
+    wanted = sorted(
+        [(crumb_co.KEPT, "netsuite.invoice.synced"), (crumb_co.VOIDED, "netsuite.invoice.synced"),
+         (crumb_co.VOIDED, "netsuite.invoice.voided")]
+    )  # fmt: skip
+    synced = {
+        e["data"]["ordermentum_id"]: e["data"]["netsuite"]["internal_id"]
+        for e in _results(outbox, crumb_co.SUPPLIER)
+        if e["event_type"] == "netsuite.invoice.synced"
+    }
+    invoices = {r.get("externalId"): r for r in await crumb.sim.records("invoice")}
+    memos = [r.get("externalId") for r in await crumb.sim.records("creditMemo")]
+    by_us = {f"OM-INV-{i}": synced.get(i) for i in (crumb_co.KEPT, crumb_co.VOIDED)}
+    voided = invoices.get(f"OM-INV-{crumb_co.VOIDED}") or {}
+    kept = invoices.get(f"OM-INV-{crumb_co.KEPT}") or {}
+    stats = await crumb.sim.call("GET", "stats")
+    refused = [f"{v['method']} {v['error_path']} {v['code']}" for v in stats["schema_violations"]]
+    leaks = await crumb.h.leaked(list(crumb.credentials.values()))
+    return (
+        "Crumb & Co on invoice sync: 2 invoices synced once each as NetSuite invoices (OM-INV-<id>), the "
+        "voided one credited in full by a credit memo (OM-INV-<id>-VOID); no schema violation, no credential leaked",
+        outcomes == wanted
+        and {eid: r["id"] for eid, r in invoices.items()} == by_us
+        and memos == [f"OM-INV-{crumb_co.VOIDED}-VOID"]
+        and Decimal(str(voided.get("amountRemaining"))) == 0
+        and Decimal(str(kept.get("amountRemaining")))
+        == Decimal(crumb.invoices[crumb_co.KEPT]["totals"]["total"])
+        and not refused
+        and not leaks,
+        f"{', '.join(leaks) or 'no credential leaked'}; {len(outcomes)} outcomes; {len(invoices)} invoices, credit memos {memos}; remaining "
+        f"{kept.get('amountRemaining')} / {voided.get('amountRemaining')}; {'; '.join(refused) or 'no violation'}",
     )
 
 
@@ -341,6 +409,10 @@ async def verify(
     cups = mismatched.get("ord_1001") or {"ordermentum": {"tax": "?"}, "netsuite": {"tax": "?"}}
     (deposited,) = [e["data"] for e in outbox.of("netsuite.payout.deposited")] or [{}]
     net = [Decimal(str(d.get("total"))) == Decimal(str(deposited.get("amount"))) for d in deposits]
+    voids = [
+        (e["data"]["netsuite_invoice_id"], e["data"]["order_id"], e["data"]["reason"])
+        for e in _documents(outbox, "netsuite.invoice.voided")
+    ]
     unmapped = [p["ordermentum_id"] for p in preview["problems"] if p["code"] == "UNMAPPED_PRODUCT"]
     refused = [
         f"{v['method']} {v['path'].rsplit('/', 1)[-1]}: {v['error_path']} {v['code']}"
@@ -355,7 +427,8 @@ async def verify(
         ("the edited order has its new lines, replaced not appended (2 items + freight)", len(lines_1002) == 3, f"{len(lines_1002)} lines"),
         ("order 1001 has 3 items + freight + surcharge", len(lines_1001) == 5, f"{len(lines_1001)} lines"),
         ("the peak of concurrent NetSuite requests stayed within the limit of 5", stats["peak_in_flight"] <= 5, f"peak {stats['peak_in_flight']}"),
-        ("4 finalised invoices published", len(outbox.of("netsuite.invoice.finalised")) == 4, f"{len(outbox.of('netsuite.invoice.finalised'))}"),
+        ("5 finalised invoices published", len(outbox.of("netsuite.invoice.finalised")) == 5, f"{len(outbox.of('netsuite.invoice.finalised'))}"),
+        ("the invoice voided in NetSuite (ord_1006) published once to Ordermentum as netsuite.invoice.voided", voids == [(invoices["ord_1006"], "ord_1006", "voided")], f"{voids}"),
         ("1 credit note published", len(outbox.of("netsuite.credit_note.created")) == 1, f"{len(outbox.of('netsuite.credit_note.created'))}"),
         ("paid once each: 1002 (paid in NetSuite), 1001 (Ordermentum payment), 1004 (its customer deposit, applied when billed), 1005 (credited in full)", paid == ["ord_1001", "ord_1002", "ord_1004", "ord_1005"], ", ".join(paid)),
         ("payments: one applied, one deposited (order not yet billed), one unmatched", reconciled == Counter({"applied": 1, "deposited": 1, "unmatched": 1}), dict(reconciled).__repr__()),

@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
 from om_contracts import KeyRing, topic_specs
+from om_demo import _world as world
 from om_devstack._process import ChildProcess
 from om_devstack.stack import EmbeddedStack
 from om_platform.kafka_security import client_settings, kafka_client_kwargs
@@ -68,6 +70,36 @@ class Simulator:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+
+class OtherSupplier:
+    """A supplier of the day beside Bean Co: its own NetSuite account, events keyed by its id."""
+
+    def __init__(
+        self,
+        harness: Harness,
+        console: Any,
+        mongo: AsyncMongoClient[dict[str, Any]],
+        supplier: str,
+        account: str,
+        clock: datetime,
+    ) -> None:
+        self.h = harness
+        self.console = console
+        self.mongo = mongo
+        self.supplier = supplier
+        self.sim = Simulator(harness.simulator_url, account)
+        self.ids: dict[str, str] = {}
+        self.clock = clock
+        self._event_n = 0
+
+    async def emit(self, topic: str, event_type: str, data: dict[str, Any]) -> None:
+        """Publish an Ordermentum event of this supplier, five minutes after the previous one."""
+        self._event_n += 1
+        self.clock += timedelta(minutes=5)
+        event_id = f"evt_{self.supplier.removeprefix('sup_')}_{self._event_n:04d}"
+        envelope = world.envelope(event_type, event_id, self.clock, data)
+        await self.h.publish(topic, {**envelope, "supplier_id": self.supplier}, key=self.supplier)
 
 
 # Where the demo leaves its practice dead letter (see Story.leave_practice_material).
@@ -148,6 +180,15 @@ class Harness:
     @property
     def simulator_url(self) -> str:
         return self.external["NETSUITE_BASE_URL"] if self.external else self.stack.simulator_url
+
+    def seal_tba(self, credentials: dict[str, str]) -> dict[str, str]:
+        """TBA credentials as Ordermentum publishes them in an integration: sealed with the key ring."""
+        return {
+            "client_id": self.keyring.seal(credentials["consumer_key"]).token,
+            "client_secret": self.keyring.seal(credentials["consumer_secret"]).token,
+            "token_id": self.keyring.seal(credentials["token_id"]).token,
+            "token_secret": self.keyring.seal(credentials["token_secret"]).token,
+        }
 
     def kafka_client(self) -> dict[str, Any]:
         """aiokafka arguments for the day's broker, secured or not (the services' own mapping)."""

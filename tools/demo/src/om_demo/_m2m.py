@@ -22,7 +22,7 @@ from rich.console import Console
 
 from om_contracts import KeyRing
 from om_demo import _world as world
-from om_demo._harness import Harness, Simulator
+from om_demo._harness import Harness, OtherSupplier
 
 SUPPLIER = "sup_leaf_co"
 ACCOUNT = "7654322_SB1"
@@ -34,28 +34,18 @@ ITEMS = (
 )
 
 
-class M2MSupplier:
+class M2MSupplier(OtherSupplier):
     def __init__(self, harness: Harness, console: Console, mongo: AsyncMongoClient[dict[str, Any]]) -> None:
-        self.h = harness
-        self.console = console
-        self.mongo = mongo
-        self.sim = Simulator(harness.simulator_url, ACCOUNT)
-        self.ids: dict[str, str] = {}
+        super().__init__(
+            harness, console, mongo, SUPPLIER, ACCOUNT, datetime(2026, 11, 24, 13, 0, tzinfo=UTC)
+        )
         self.integration: dict[str, Any] = {}
         self.keys: list[str] = []
         """The private keys' PEM bodies (for the secrets check)."""
         self.orders: dict[str, set[str]] = {}
-        self.clock = datetime(2026, 11, 24, 13, 0, tzinfo=UTC)
-        self._event_n = 0
 
     def say(self, text: str) -> None:
         self.console.print(f"[bold cyan]▸[/] {text}")
-
-    async def emit(self, topic: str, event_type: str, data: dict[str, Any]) -> None:
-        self._event_n += 1
-        self.clock += timedelta(minutes=5)
-        envelope = world.envelope(event_type, f"evt_leaf_{self._event_n:04d}", self.clock, data)
-        await self.h.publish(topic, {**envelope, "supplier_id": SUPPLIER}, key=SUPPLIER)
 
     async def certificate(self, certificate_id: str, days: int) -> dict[str, Any]:
         """A new key and certificate mapped in NetSuite; the sealed credentials Ordermentum keeps."""

@@ -15,7 +15,6 @@ from typing import Any
 from pymongo import AsyncMongoClient
 from rich.console import Console
 
-from om_contracts import KeyRing
 from om_demo import _world as world
 from om_demo._harness import Harness, Simulator
 from om_platform.commands import CommandQueue
@@ -252,13 +251,7 @@ class Story:
 
     def sealed(self, credentials: dict[str, str]) -> dict[str, str]:
         """The integration's credentials as Ordermentum publishes them: sealed with the key ring."""
-        ring: KeyRing = self.h.keyring
-        return {
-            "client_id": ring.seal(credentials["consumer_key"]).token,
-            "client_secret": ring.seal(credentials["consumer_secret"]).token,
-            "token_id": ring.seal(credentials["token_id"]).token,
-            "token_secret": ring.seal(credentials["token_secret"]).token,
-        }
+        return self.h.seal_tba(credentials)
 
     async def token_expires(self) -> set[str]:
         """Early afternoon the NetSuite access token expires; orders keep coming. Returns their ids."""
@@ -425,12 +418,12 @@ class Story:
         return await self.mongo[f"om_{service}"]["operator_commands"].count_documents({"command": command})
 
     async def billing(self, sales_orders: dict[str, str]) -> dict[str, str]:
-        """Accounts bill three sales orders in NetSuite and credit one line; returns order id -> invoice id."""
+        """Accounts bill four sales orders in NetSuite and credit one line; returns order id -> invoice id."""
         self.say(
-            "Afternoon, in NetSuite: accounts bill 3 sales orders and raise a credit memo for a damaged carton"
+            "Afternoon, in NetSuite: accounts bill 4 sales orders and raise a credit memo for a damaged carton"
         )
         invoices: dict[str, str] = {}
-        for order_id in ("ord_1001", "ord_1002", "ord_1005"):
+        for order_id in ("ord_1001", "ord_1002", "ord_1005", "ord_1006"):
             answer = await self.sim.call("POST", f"sales-orders/{sales_orders[order_id]}/bill", {})
             invoices[order_id] = answer["id"]
         await self.sim.call("POST", f"invoices/{invoices['ord_1005']}/credit", {})
@@ -496,6 +489,13 @@ class Story:
         )
         answer = await self.sim.call("POST", f"sales-orders/{sales_orders['ord_1004']}/bill", {})
         invoices["ord_1004"] = answer["id"]
+
+    async def void_in_netsuite(self, invoices: dict[str, str]) -> None:
+        """Accounts void ord_1006's invoice, already published to Ordermentum as finalised."""
+        self.say(
+            "In NetSuite: accounts void ord_1006's invoice (billed by mistake); finance_sync tells Ordermentum"
+        )
+        await self.sim.call("POST", f"invoices/{invoices['ord_1006']}/void", {})
 
     async def customer_pays_in_netsuite(self, invoices: dict[str, str]) -> None:
         self.say("In NetSuite: Harbour Eats pays its invoice by bank transfer, recorded by accounts")
