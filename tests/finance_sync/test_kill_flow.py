@@ -83,6 +83,9 @@ async def service_env(
         "RETRY_BASE_DELAY_S": "0.05",
         "RETRY_MAX_DELAY_S": "0.5",
         "RETRY_MAX_ATTEMPTS": "100",  # a cold start may see payments before the integrations projection
+        # A killed process's budget shares count for lease + attempt deadline (README, "The NetSuite
+        # budget"; 130 s by default): short here, so the restarted process is not held that long.
+        "NETSUITE_ATTEMPT_DEADLINE_S": "5",
         "LOG_LEVEL": "WARNING",
     }
     yield env

@@ -97,7 +97,7 @@ def test_a_403_names_the_setup_guides_permission_from_netsuites_message_or_the_r
         message="Permission Violation: You need  the 'Transactions -> Customer Deposit' permission to "
         "access this page.",
     )
-    assert signal_of("creditMemo.get", silent).detail == "Credit Note"  # type: ignore[union-attr]
+    assert signal_of("creditMemo.get", silent).detail == "Credit Memo"  # type: ignore[union-attr]
     assert permission_named("salesOrder", "You need the 'Lists -> Items' permission") == "Items"
     assert permission_named("deposit", None) == "Make Deposits"  # NetSuite's name: not in the guide
 

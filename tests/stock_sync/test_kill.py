@@ -158,6 +158,9 @@ def process_env(harness: Harness) -> dict[str, str]:
         # Far longer than the test: a run that resumes before the test ends took its lease back.
         "STOCK_LEASE_TTL_S": "600",
         "INSTANCE_ID": IDENTITY,
+        # A killed process's budget shares count for lease + attempt deadline (README, "The NetSuite
+        # budget"; 130 s by default): short here, so the restarted process is not held that long.
+        "NETSUITE_ATTEMPT_DEADLINE_S": "5",
         "LOG_LEVEL": "WARNING",
     }
 
