@@ -15,8 +15,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from om_contracts import IntegrationSettings, KeyRing
-from om_platform.leases import LeaseLost
-from om_platform.ports import Cursors, Integrations, LeaseCheck, Leases, Publish
+from om_platform.core.ports import Cursors, Integrations, LeaseCheck, LeaseLost, Leases, Publish
 
 P = TypeVar("P")
 

@@ -21,8 +21,8 @@ from finance_sync.domain.reconciliation import (
 from finance_sync.service_layer.ports import RefusedByNetSuite
 from finance_sync.service_layer.reconcile import IntegrationNotKnownYet, Reconciler
 from om_contracts import IntegrationSettings, PaymentSucceeded, PayoutSettled
-from om_platform.errors import PermanentFailure, TransientFailure
-from om_platform.mappings import Kind, MappedEntity
+from om_platform.core.failures import PermanentFailure, TransientFailure
+from om_platform.core.mappings import Kind, MappedEntity
 
 from .helpers import integration
 

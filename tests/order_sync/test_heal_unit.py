@@ -14,8 +14,8 @@ from test_mapping import MAPPED, SURCHARGE, an_order, order_data
 from test_sync_use_case import World, integration, placed
 
 from om_contracts import Customer, ErrorCode, ErrorDetail, NetSuiteRecordRef, Product, SyncError
-from om_platform import transaction_mapping as bodies
-from om_platform.transaction_mapping import TransactionBody
+from om_transactions import mapping as bodies
+from om_transactions.mapping import TransactionBody
 from order_sync.domain import healing
 from order_sync.domain.blockers import blockers
 from order_sync.service_layer import heal

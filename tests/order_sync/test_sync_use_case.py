@@ -29,8 +29,8 @@ from om_contracts import (
     WarningCode,
 )
 from om_netsuite import AuthenticationFailed, ErrorDetail, PermanentError, RateLimited
-from om_platform.errors import TransientFailure
-from om_platform.transaction_mapping import TransactionBody
+from om_platform.core.failures import TransientFailure
+from om_transactions.mapping import TransactionBody
 from order_sync.adapters.netsuite_gateway import transaction_of
 from order_sync.domain.blockers import blockers
 from order_sync.domain.healing import unblocks

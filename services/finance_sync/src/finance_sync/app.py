@@ -43,10 +43,10 @@ from om_contracts import (
     NetSuiteInvoicePaid,
     ReconciliationEvent,
 )
-from om_platform.decoding import contract_decoder
-from om_platform.freshness import slots_freshness
-from om_platform.integrations import IntegrationStore
-from om_platform.mappings import MappingStore
+from om_platform.adapters.mongo.freshness import slots_freshness
+from om_platform.adapters.mongo.integrations import IntegrationStore
+from om_platform.adapters.mongo.mappings import MappingStore
+from om_platform.core.decoding import contract_decoder
 from om_platform.runtime import ServiceRuntime
 
 Clock = Callable[[], datetime]

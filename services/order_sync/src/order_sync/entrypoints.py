@@ -15,11 +15,11 @@ from typing import Any, Literal
 from prometheus_client import Histogram
 
 from om_contracts import ErrorCode
-from om_platform.integrations import SettingsChange
-from om_platform.kafka import RecordContext
-from om_platform.mappings import Kind, MappedEntity
-from om_platform.ports import LeaseCheck, Leases
-from om_platform.supplier_jobs import JobOutcome, SupplierJob, SupplierJobs
+from om_platform.core.mappings import Kind, MappedEntity
+from om_platform.core.ports import LeaseCheck, Leases
+from om_platform.core.records import RecordContext
+from om_platform.core.settings_changes import SettingsChange
+from om_platform.core.supplier_jobs import JobOutcome, SupplierJob, SupplierJobs
 from order_sync.domain.healing import CONNECTION
 from order_sync.service_layer import catalog, heal
 from order_sync.service_layer.catalog import CatalogDeps

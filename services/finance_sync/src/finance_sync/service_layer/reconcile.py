@@ -67,10 +67,10 @@ from om_contracts import (
     external_id,
 )
 from om_netsuite import AuthenticationFailed
-from om_platform.connections import ConnectionDown
-from om_platform.errors import PermanentFailure, TransientFailure
-from om_platform.kafka import RecordContext
-from om_platform.ports import Integrations, Publish
+from om_platform.core.connections import ConnectionDown
+from om_platform.core.failures import PermanentFailure, TransientFailure
+from om_platform.core.ports import Integrations, Publish
+from om_platform.core.records import RecordContext
 
 log = logging.getLogger(__name__)
 

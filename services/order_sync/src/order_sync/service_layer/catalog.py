@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Protocol
 
 from om_contracts import IntegrationSettings, NetSuiteCustomerChanged, NetSuiteItemChanged
-from om_platform.ports import Cursors, Integrations, Publish
+from om_platform.core.ports import Cursors, Integrations, Publish
 from order_sync.domain.catalog_cursor import EPOCH, start_from
 from order_sync.service_layer.ports import CatalogKind, CatalogSource, ReverseMappings
 
