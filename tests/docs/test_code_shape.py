@@ -26,10 +26,6 @@ ALLOWED_LONG_FUNCTIONS = {
     "libs/netsuite_simulator/src/om_netsuite_sim/_ledger.py::before_save",
     "tools/demo/src/om_demo/__main__.py::run",
     "tools/demo/src/om_demo/__main__.py::verify",
-    "tools/omctl/src/omctl/_cli_kafka.py::replay",
-    "tools/omctl/src/omctl/_cli_status.py::status",
-    "tools/omctl/src/omctl/manifests.py::_service",
-    "tools/omctl/src/omctl/manifests.py::_escape_hatches",
 }
 ALLOWED_LONG_MODULES = {
     "libs/devstack/src/om_devstack/stack.py",  # issue 24: being refactored on another branch

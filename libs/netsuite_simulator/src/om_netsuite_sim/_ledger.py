@@ -541,7 +541,7 @@ def _ref_body(value: Any) -> Any:
     return {"id": value["id"]} if isinstance(value, dict) and "id" in value else value
 
 
-def transform(store: RecordStore, source: Record, target: str, body: Record) -> Record:
+def transform(source: Record, target: str, body: Record) -> Record:
     """Build the create body of ``target`` from ``source`` (Help section_157901123882)."""
     pair = (source["_type"], target)
     out: Record = {}

@@ -300,7 +300,7 @@ class Account:
         src_type = record_type(source_type)
         source = self.store.get(src_type, source_id)
         target_type = record_type(target)
-        new_body = _ledger.transform(self.store, source, target_type.name, body)
+        new_body = _ledger.transform(source, target_type.name, body)
         new_id = self.store.create(target_type, new_body)
         if src_type.name == "salesOrder":
             invoice = self.store.get(target_type, new_id)

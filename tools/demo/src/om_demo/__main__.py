@@ -150,7 +150,7 @@ async def run(
         }
         invoices = await story.billing(ledger)
         await story.customer_pays_in_netsuite(invoices)
-        await story.payments(invoices, ledger)
+        await story.payments(ledger)
         await outbox.wait(
             lambda: any(
                 e["data"]["payment_id"] == "pay_0002" for e in outbox.of("netsuite.payment.reconciled")
@@ -187,7 +187,7 @@ async def run(
         checks = await verify(harness, story, outbox, invoices, preview)
         checks.append(await verify_m2m(harness, leaf, outbox))
         checks.append(await verify_invoice_sync(crumb, outbox))
-        summarise(console, harness, outbox, checks, time.monotonic() - began)
+        summarise(console, outbox, checks, time.monotonic() - began)
         if keep_running:
             sandbox(console, harness, env_file or Path(".om-dev.env"))
             await asyncio.Event().wait()
@@ -443,9 +443,7 @@ async def verify(
     ]  # fmt: skip
 
 
-def summarise(
-    console: Console, harness: Harness, outbox: Any, checks: list[tuple[str, bool, str]], seconds: float
-) -> None:
+def summarise(console: Console, outbox: Any, checks: list[tuple[str, bool, str]], seconds: float) -> None:
     table = Table(title="What happened", show_lines=False)
     table.add_column("topic")
     table.add_column("events", justify="right")

@@ -429,7 +429,7 @@ class Story:
         await self.sim.call("POST", f"invoices/{invoices['ord_1005']}/credit", {})
         return invoices
 
-    async def payments(self, invoices: dict[str, str], sales_orders: dict[str, str]) -> None:
+    async def payments(self, sales_orders: dict[str, str]) -> None:
         self.say(
             "Ordermentum payments: one pays a billed order, one an order not yet billed (a customer deposit "
             "on its sales order), one from an unknown venue; then a payout"
