@@ -24,8 +24,6 @@ ALLOWED_LONG_FUNCTIONS = {
     # lint branch, still to split:
     "libs/netsuite_simulator/src/om_netsuite_sim/_admin.py::_account_route",
     "libs/netsuite_simulator/src/om_netsuite_sim/_ledger.py::before_save",
-    "tools/demo/src/om_demo/__main__.py::run",
-    "tools/demo/src/om_demo/__main__.py::verify",
 }
 ALLOWED_LONG_MODULES = {
     "libs/devstack/src/om_devstack/stack.py",  # issue 24: being refactored on another branch
