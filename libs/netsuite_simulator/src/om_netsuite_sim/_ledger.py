@@ -28,6 +28,7 @@ What NetSuite does that the services must cope with, reproduced here:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -144,87 +145,126 @@ def _check_applications(
 
 def before_save(store: RecordStore, rtype: RecordType, record: Record, before: Record | None) -> None:
     """Validate and derive totals and statuses; raises ``ApiError`` before anything is stored."""
-    name = rtype.name
     _check_dates(record)
     if rtype.family in ("transaction", "customer"):
         # NetSuite fills these from the subsidiary (single-subsidiary account, base currency 1).
         record.setdefault("subsidiary", {"id": "1"})
         if rtype.family == "transaction":
             record.setdefault("currency", {"id": "1"})
-    if name == "customer":
-        _check_customer(record)
-    if name in ("salesOrder", "invoice", "creditMemo"):
-        if name != "creditMemo" and not record.get("entity"):
-            raise _user_error("Please enter value(s) for: Customer", "entity")
-        lines = record.get("item") or []
-        if not lines:
-            raise _user_error("You must enter at least one line item for this transaction.", "item")
-        for i, line in enumerate(lines):
-            if not line.get("item"):
-                raise _user_error("Please enter value(s) for: Item", f"item.items[{i}].item")
-        if name == "invoice" and not record.get("dueDate"):
-            record["dueDate"] = record.get("tranDate")
-        if record.get("voided"):
-            for line in lines:
-                line["amount"] = ZERO
-        subtotal = _price_lines(record)
-        tax = _tax.apply_tax(store, record)
-        record["subtotal"] = subtotal
-        record["taxTotal"] = tax
-        record["total"] = (
-            subtotal + (record.get("shippingCost") or ZERO) + (record.get("handlingCost") or ZERO) + tax
-        )
-    if name == "salesOrder":
-        was_billed = before is not None and _so_status(before) == "G"
-        newly_closed = before is not None and any(
-            line.get("isClosed") and not old.get("isClosed")
-            for line, old in zip(record.get("item") or [], before.get("item") or [], strict=False)
-        )
-        if was_billed and newly_closed:
-            raise _user_error("You cannot close this sales order because it has already been billed.", "item")
-        record["status"] = _so_status(record)
-    elif name == "invoice":
-        paid = invoice_paid(store, record["id"])
-        if record["total"] < paid:
-            raise _user_error("The invoice total is less than the amount already paid.")
-        _set_invoice_amounts(record, paid, store)
-    elif name == "creditMemo":
-        if not record.get("entity"):
-            raise _user_error("Please enter value(s) for: Customer", "entity")
-        applied = _check_applications(store, record, "entity", record["total"])
-        record["applied"], record["unapplied"] = applied, record["total"] - applied
-        record["status"] = "B" if record["unapplied"] == 0 else "A"
-    elif name == "customerPayment":
-        if not record.get("customer"):
-            raise _user_error("Please enter value(s) for: Customer", "customer")
-        _prefill_apply(store, record, creating=before is None)
-        payment = record.get("payment")
-        applied = _check_applications(store, record, "customer", payment)
-        if payment is None:
-            record["payment"] = payment = applied
-        record["applied"], record["unapplied"], record["total"] = applied, payment - applied, payment
-        record["status"] = "C" if record["id"] in _deposited(store) else "B"
-    elif name == "customerDeposit":
-        if not record.get("customer"):
-            raise _user_error("Please enter value(s) for: Customer", "customer")
-        _check_deposit_order(store, record)
-        record["total"] = record.get("payment") or ZERO
-        applied = sum(store.deposit_applied.get(record["id"], {}).values(), ZERO)
-        record["applied"], record["unapplied"] = applied, record["total"] - applied
-        record["status"] = _customer_deposit_status(store, record)
-    elif name == "depositApplication":
-        deposit = store.find("transaction", str((record.get("deposit") or {}).get("id", "")))
-        if deposit is None or deposit["_type"] != "customerDeposit":
-            raise _user_error("Please enter value(s) for: Deposit", "deposit")
-        record.setdefault("customer", deposit["customer"])
-        left = deposit["total"] - sum(
-            (a for src, a in store.deposit_applied.get(deposit["id"], {}).items() if src != record["id"]),
-            ZERO,
-        )
-        applied = _check_applications(store, record, "customer", left)
-        record["applied"], record["total"] = applied, applied
-    elif name == "deposit":
-        _check_deposit(store, record)
+    rule = _BEFORE_SAVE.get(rtype.name)
+    if rule is not None:
+        rule(store, record, before)
+
+
+def _require(record: Record, field: str, label: str) -> None:
+    if not record.get(field):
+        raise _user_error(f"Please enter value(s) for: {label}", field)
+
+
+def _item_totals(store: RecordStore, record: Record) -> None:
+    """Lines present and naming an item; subtotal, legacy tax and total (voided: zero amounts)."""
+    lines = record.get("item") or []
+    if not lines:
+        raise _user_error("You must enter at least one line item for this transaction.", "item")
+    for i, line in enumerate(lines):
+        if not line.get("item"):
+            raise _user_error("Please enter value(s) for: Item", f"item.items[{i}].item")
+    if record.get("voided"):
+        for line in lines:
+            line["amount"] = ZERO
+    subtotal = _price_lines(record)
+    tax = _tax.apply_tax(store, record)
+    record["subtotal"] = subtotal
+    record["taxTotal"] = tax
+    record["total"] = (
+        subtotal + (record.get("shippingCost") or ZERO) + (record.get("handlingCost") or ZERO) + tax
+    )
+
+
+def _save_customer(_store: RecordStore, record: Record, _before: Record | None) -> None:
+    _check_customer(record)
+
+
+def _save_sales_order(store: RecordStore, record: Record, before: Record | None) -> None:
+    _require(record, "entity", "Customer")
+    _item_totals(store, record)
+    was_billed = before is not None and _so_status(before) == "G"
+    newly_closed = before is not None and any(
+        line.get("isClosed") and not old.get("isClosed")
+        for line, old in zip(record.get("item") or [], before.get("item") or [], strict=False)
+    )
+    if was_billed and newly_closed:
+        raise _user_error("You cannot close this sales order because it has already been billed.", "item")
+    record["status"] = _so_status(record)
+
+
+def _save_invoice(store: RecordStore, record: Record, _before: Record | None) -> None:
+    _require(record, "entity", "Customer")
+    _item_totals(store, record)
+    if not record.get("dueDate"):
+        record["dueDate"] = record.get("tranDate")
+    paid = invoice_paid(store, record["id"])
+    if record["total"] < paid:
+        raise _user_error("The invoice total is less than the amount already paid.")
+    _set_invoice_amounts(record, paid, store)
+
+
+def _save_credit_memo(store: RecordStore, record: Record, _before: Record | None) -> None:
+    _item_totals(store, record)
+    _require(record, "entity", "Customer")
+    applied = _check_applications(store, record, "entity", record["total"])
+    record["applied"], record["unapplied"] = applied, record["total"] - applied
+    record["status"] = "B" if record["unapplied"] == 0 else "A"
+
+
+def _save_customer_payment(store: RecordStore, record: Record, before: Record | None) -> None:
+    _require(record, "customer", "Customer")
+    _prefill_apply(store, record, creating=before is None)
+    payment = record.get("payment")
+    applied = _check_applications(store, record, "customer", payment)
+    if payment is None:
+        record["payment"] = payment = applied
+    record["applied"], record["unapplied"], record["total"] = applied, payment - applied, payment
+    record["status"] = "C" if record["id"] in _deposited(store) else "B"
+
+
+def _save_customer_deposit(store: RecordStore, record: Record, _before: Record | None) -> None:
+    _require(record, "customer", "Customer")
+    _check_deposit_order(store, record)
+    record["total"] = record.get("payment") or ZERO
+    applied = sum(store.deposit_applied.get(record["id"], {}).values(), ZERO)
+    record["applied"], record["unapplied"] = applied, record["total"] - applied
+    record["status"] = _customer_deposit_status(store, record)
+
+
+def _save_deposit_application(store: RecordStore, record: Record, _before: Record | None) -> None:
+    deposit = store.find("transaction", str((record.get("deposit") or {}).get("id", "")))
+    if deposit is None or deposit["_type"] != "customerDeposit":
+        raise _user_error("Please enter value(s) for: Deposit", "deposit")
+    record.setdefault("customer", deposit["customer"])
+    left = deposit["total"] - sum(
+        (a for src, a in store.deposit_applied.get(deposit["id"], {}).items() if src != record["id"]),
+        ZERO,
+    )
+    applied = _check_applications(store, record, "customer", left)
+    record["applied"], record["total"] = applied, applied
+
+
+def _save_deposit(store: RecordStore, record: Record, _before: Record | None) -> None:
+    _check_deposit(store, record)
+
+
+# The rules each record type's save runs (after dates, subsidiary and currency), by record type.
+_BEFORE_SAVE: dict[str, Callable[[RecordStore, Record, Record | None], None]] = {
+    "customer": _save_customer,
+    "salesOrder": _save_sales_order,
+    "invoice": _save_invoice,
+    "creditMemo": _save_credit_memo,
+    "customerPayment": _save_customer_payment,
+    "customerDeposit": _save_customer_deposit,
+    "depositApplication": _save_deposit_application,
+    "deposit": _save_deposit,
+}
 
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -129,7 +129,7 @@ _BUDGET_COLUMNS = (
     Col("limit", optional=True, justify="right"),
     Col("expires in s", optional=True, justify="right"),
 )
-_NO_FLOWS = {"-": {"counts": {}, "failures_by_code": {}, "last_success": None}}
+_NO_FLOWS: dict[str, dict[str, Any]] = {"-": {"counts": {}, "failures_by_code": {}, "last_success": None}}
 
 
 def _views(per_supplier: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
