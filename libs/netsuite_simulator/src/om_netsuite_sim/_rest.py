@@ -65,17 +65,19 @@ async def route(account: Account, request: Request, query: Query) -> Response:
     rtype = record_type(parts[0])
     check_record(account.denied_permissions, rtype.name)
     call = _Call(account, request, query, rtype, origin + RECORD)
-    if len(parts) == 1 and method in ("GET", "POST"):
+    if len(parts) == 1:
         account.counters[f"{'list' if method == 'GET' else 'create'} {rtype.name}"] += 1
-        return _list(call) if method == "GET" else await _create(call)
-    if len(parts) == 2 and method in _INSTANCE:
+        if method in ("GET", "POST"):
+            return _list(call) if method == "GET" else await _create(call)
+    elif len(parts) == 2:
         account.counters[f"{method} {rtype.name}"] += 1
-        return await _INSTANCE[method](call, parts[1])
-    if len(parts) in (3, 4) and parts[2] != "!transform" and method == "GET":
+        if method in _INSTANCE:
+            return await _INSTANCE[method](call, parts[1])
+    elif len(parts) in (3, 4) and parts[2] != "!transform" and method == "GET":
         account.counters[f"GET {rtype.name} sublist"] += 1
         record = account.store.get(rtype, parts[1])
         return json_response(sublist_resource(account.store, rtype, record, call.base, parts[2:]))
-    if len(parts) == 4 and parts[2] == "!transform" and method == "POST":
+    elif len(parts) == 4 and parts[2] == "!transform" and method == "POST":
         account.counters[f"transform {rtype.name}->{parts[3]}"] += 1
         return await _transform(call, parts[1], parts[3])
     raise ApiError(405, "INVALID_REQUEST", f"{method} is not supported on {path}.")
