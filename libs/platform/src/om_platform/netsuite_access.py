@@ -31,8 +31,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 from om_contracts import CredentialError, IntegrationSettings, KeyRing
 from om_netsuite import (
     Auth,
-    LeaseTiming,
-    MongoBudget,
     NetSuiteClient,
     NetSuiteSession,
     OAuth2ClientCredentials,
@@ -40,6 +38,7 @@ from om_netsuite import (
     TbaAuth,
     TbaCredentials,
 )
+from om_platform.adapters.budget import LeaseTiming, MongoBudget
 from om_platform.connections import ConnectionMonitor, credentials_fingerprint
 from om_platform.metrics import Metrics
 

@@ -44,7 +44,7 @@ from om_contracts import (
     NetSuiteIntegrationStatus,
     get_topic,
 )
-from om_netsuite import LeaseTiming
+from om_platform.adapters.budget import LeaseTiming
 from om_platform.asyncapi_page import render_html
 from om_platform.commands import CommandHandler, CommandQueue, serve_commands
 from om_platform.connections import COLLECTION as CONNECTIONS
