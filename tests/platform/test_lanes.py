@@ -91,3 +91,43 @@ async def test_wait_idle_times_out_and_cancel_all_stops_running_jobs() -> None:
     assert not await scheduler.wait_idle(0.05)
     await scheduler.cancel_all()
     assert scheduler.running == 0
+
+
+async def test_cancel_all_starts_no_queued_job_and_leaves_the_scheduler_reusable() -> None:
+    """A revoke cancels a lane whose record has more jobs queued: none of them may start.
+
+    Before the fix, the cancelled job's lane dispatched the next job while cancel_all was
+    gathering; that job then outlived the clear and failed with a KeyError.
+    """
+    scheduler = LaneScheduler(on_crash=_crash)
+    started: list[str] = []
+    blocked = asyncio.Event()
+
+    def job(name: str):  # type: ignore[no-untyped-def]
+        async def run() -> None:
+            started.append(name)
+            blocked.set()
+            await asyncio.Event().wait()  # runs until cancelled
+
+        return run
+
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _loop, context: errors.append(context))
+    scheduler.submit("sup_a", "ord_1", job("first"), limit=1)
+    scheduler.submit("sup_a", "ord_1", job("second"), limit=1)
+    scheduler.submit("sup_a", "ord_2", job("other"), limit=1)
+    await blocked.wait()
+    await scheduler.cancel_all()
+    assert started == ["first"]
+    assert scheduler.running == 0
+
+    done: list[str] = []
+
+    async def quick() -> None:
+        done.append("after")
+
+    scheduler.submit("sup_a", "ord_1", quick, limit=1)
+    assert await scheduler.wait_idle(5)
+    assert done == ["after"]
+    assert errors == []

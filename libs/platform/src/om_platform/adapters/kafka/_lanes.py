@@ -36,6 +36,7 @@ class LaneScheduler:
         self._tenants: dict[str, _Tenant] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._on_crash = on_crash
+        self._cancelling = False
 
     @property
     def running(self) -> int:
@@ -53,6 +54,8 @@ class LaneScheduler:
         self._dispatch(tenant)
 
     def _dispatch(self, tenant: str) -> None:
+        if self._cancelling:  # a lane finishing under cancel_all must not start the next job
+            return
         state = self._tenants[tenant]
         while state.ready and state.running < state.limit:
             key = state.ready.popleft()
@@ -79,7 +82,7 @@ class LaneScheduler:
             if lane:
                 state.ready.append(key)
             else:
-                del self._lanes[(tenant, key)]
+                self._lanes.pop((tenant, key), None)
             if not state.running and not state.ready:
                 self._tenants.pop(tenant, None)
             else:
@@ -97,9 +100,13 @@ class LaneScheduler:
         return True
 
     async def cancel_all(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._lanes.clear()
-        self._tenants.clear()
+        self._cancelling = True
+        try:
+            while self._tasks:
+                for task in list(self._tasks):
+                    task.cancel()
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+        finally:
+            self._cancelling = False
+            self._lanes.clear()
+            self._tenants.clear()
