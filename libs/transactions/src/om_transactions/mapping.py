@@ -252,21 +252,10 @@ def _charge(item_id: str, amount: Decimal, description: str) -> dict[str, Any]:
     }
 
 
-def build_body(
-    kind: SyncKind,
-    transaction: Order | Invoice,
-    mappings: Mappings,
-    *,
-    external_id: str,
-    surcharge_item_id: str | None,
-    closed: bool = False,
-) -> TransactionBody:
-    """The full body for an upsert by external id (call only after `check_mappings` passed).
-
-    Lines are the product lines in order, then freight, then surcharge; the caller sends them
-    with ``replace=item`` so an update replaces the line set instead of appending to it. With
-    ``tax_codes`` resolved, every line carries the ``taxCode`` of its rate.
-    """
+def _lines(
+    transaction: Order | Invoice, mappings: Mappings, surcharge_item_id: str | None, *, closed: bool
+) -> list[dict[str, Any]]:
+    """The product lines in order, then freight, then surcharge (`isClosed` on each when `closed`)."""
     lines: list[dict[str, Any]] = []
     for line in transaction.lines:
         item_id = mappings.products[line.product.id]
@@ -290,22 +279,48 @@ def build_body(
     if closed:
         for entry in lines:
             entry["isClosed"] = True
+    return lines
+
+
+def _dates(transaction: Order | Invoice) -> dict[str, str]:
+    """tranDate (and an invoice's dueDate), shipDate when delivered on a known date."""
+    dates: dict[str, str] = {}
+    # tranDate: the calendar date in the event's own offset (CONTRACTS additions of 2026-12-07):
+    # an Australian morning is that day, not the previous UTC day.
+    if isinstance(transaction, Invoice):
+        dates["tranDate"] = transaction.issued_at.date().isoformat()
+        if transaction.due_date is not None:
+            dates["dueDate"] = transaction.due_date.isoformat()
+    else:
+        dates["tranDate"] = transaction.placed_at.date().isoformat()
+    if transaction.delivery_date is not None:
+        dates["shipDate"] = transaction.delivery_date.isoformat()
+    return dates
+
+
+def build_body(
+    kind: SyncKind,
+    transaction: Order | Invoice,
+    mappings: Mappings,
+    *,
+    external_id: str,
+    surcharge_item_id: str | None,
+    closed: bool = False,
+) -> TransactionBody:
+    """The full body for an upsert by external id (call only after `check_mappings` passed).
+
+    Lines are the product lines in order, then freight, then surcharge; the caller sends them
+    with ``replace=item`` so an update replaces the line set instead of appending to it. With
+    ``tax_codes`` resolved, every line carries the ``taxCode`` of its rate.
+    """
+    lines = _lines(transaction, mappings, surcharge_item_id, closed=closed)
     body: dict[str, Any] = {
         "externalId": external_id,
         "entity": {"id": mappings.customer},
         "memo": memo_for(kind, transaction),
         "item": {"items": lines},
     }
-    # tranDate: the calendar date in the event's own offset (CONTRACTS additions of 2026-12-07):
-    # an Australian morning is that day, not the previous UTC day.
-    if isinstance(transaction, Invoice):
-        body["tranDate"] = transaction.issued_at.date().isoformat()
-        if transaction.due_date is not None:
-            body["dueDate"] = transaction.due_date.isoformat()
-    else:
-        body["tranDate"] = transaction.placed_at.date().isoformat()
-    if transaction.delivery_date is not None:
-        body["shipDate"] = transaction.delivery_date.isoformat()
+    body |= _dates(transaction)
     if transaction.purchase_order_number:
         body["otherRefNum"] = transaction.purchase_order_number
     if mappings.currency is not None:
