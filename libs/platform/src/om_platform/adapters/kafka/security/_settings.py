@@ -63,7 +63,8 @@ class KafkaConnectionSettings(BaseSettings):
     kafka_sasl_oauth_token_provider: str | None = Field(
         None,
         description="`module:factory` building an aiokafka token provider from these settings (OAUTHBEARER), "
-        "e.g. `om_platform.adapters.kafka.security:aws_msk_iam`.",
+        "e.g. `om_platform.adapters.kafka.security:aws_msk_iam` (the earlier "
+        "`om_platform.kafka_security:aws_msk_iam` still works).",
     )
 
     @model_validator(mode="after")
