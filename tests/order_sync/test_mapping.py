@@ -12,6 +12,7 @@ import pytest
 from om_contracts import ErrorCode, IntegrationSettings, Invoice, KeyRing, NetSuiteCustomer, Order
 from om_netsuite_sim._schema import check_body
 from om_transactions import mapping
+from om_transactions.decisions import id_sources
 from order_sync.adapters.netsuite_gateway import catalog_change_of
 from order_sync.domain import catalog_cursor, outcomes
 
@@ -321,7 +322,7 @@ def test_decisions_name_where_each_netsuite_id_came_from() -> None:
         tax_codes=mapped.tax_codes,
     )
 
-    found = mapping.decisions(
+    found = id_sources(
         order,
         partly,
         customer_source="tab",

@@ -10,7 +10,7 @@ import pytest
 from om_netsuite import error_from_response
 from om_netsuite._exceptions import NetSuiteNetworkError, RequestInfo
 from om_platform.adapters.connections import permission_named, signal_of
-from om_platform.adapters.connections._monitor import _Tracker
+from om_platform.adapters.connections._tracker import _Tracker
 from om_platform.core.connections import ConnectionSettings, Signal, Status, next_state, recovers
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)

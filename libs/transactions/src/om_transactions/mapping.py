@@ -11,7 +11,6 @@ Every problem found is reported at once, so one failure names every unmapped id 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -29,7 +28,7 @@ from om_contracts import (
 
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
-_CLASSIFICATION: tuple[tuple[str, PropertyName], ...] = (
+CLASSIFICATION: tuple[tuple[str, PropertyName], ...] = (
     ("department", "netsuite_department_id"),
     ("class", "netsuite_class_id"),
     ("salesRep", "netsuite_sales_rep_id"),
@@ -81,15 +80,6 @@ class TransactionBody:
     body: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Decision:
-    """Where one NetSuite id of the body came from (for `omctl preview`)."""
-
-    field: str
-    value: str | None
-    source: str
-
-
 def record_type_for(kind: SyncKind) -> str:
     return "salesOrder" if kind == "order" else "invoice"
 
@@ -121,7 +111,7 @@ def _rate(value: Decimal | None) -> Decimal:
     return value if value is not None else ZERO
 
 
-def _line_rates(transaction: Order | Invoice) -> list[tuple[str, Decimal]]:
+def line_rates(transaction: Order | Invoice) -> list[tuple[str, Decimal]]:
     """(path, rate) of every line that becomes a NetSuite line: products, freight, surcharge."""
     rates = [(f"lines[{i}].tax_rate", _rate(line.tax_rate)) for i, line in enumerate(transaction.lines)]
     if transaction.freight is not None:
@@ -137,14 +127,14 @@ def resolve_tax_codes(
     """The integration's NetSuite tax code for each rate of the transaction (None: no tax_codes)."""
     if not integration.tax_codes:
         return None
-    return {rate: integration.tax_code_for(rate) for _, rate in _line_rates(transaction)}
+    return {rate: integration.tax_code_for(rate) for _, rate in line_rates(transaction)}
 
 
 def _key(rate: Decimal) -> Decimal:
     return rate.normalize()
 
 
-def _code_for(mappings: Mappings, rate: Decimal) -> str | None:
+def code_for(mappings: Mappings, rate: Decimal) -> str | None:
     if mappings.tax_codes is None:
         return None
     wanted = _key(rate)
@@ -222,8 +212,8 @@ def _unmapped_rates(transaction: Order | Invoice, mappings: Mappings) -> list[Er
         return []
     details: list[ErrorDetail] = []
     reported: set[Decimal] = set()
-    for path, rate in _line_rates(transaction):
-        if _code_for(mappings, rate) is None and _key(rate) not in reported:
+    for path, rate in line_rates(transaction):
+        if code_for(mappings, rate) is None and _key(rate) not in reported:
             reported.add(_key(rate))
             details.append(
                 ErrorDetail(
@@ -235,7 +225,7 @@ def _unmapped_rates(transaction: Order | Invoice, mappings: Mappings) -> list[Er
 
 
 def _tax_code(entry: dict[str, Any], mappings: Mappings, rate: Decimal | None) -> dict[str, Any]:
-    code = _code_for(mappings, _rate(rate))
+    code = code_for(mappings, _rate(rate))
     if code is not None:
         entry["taxCode"] = {"id": code}
     return entry
@@ -252,21 +242,10 @@ def _charge(item_id: str, amount: Decimal, description: str) -> dict[str, Any]:
     }
 
 
-def build_body(
-    kind: SyncKind,
-    transaction: Order | Invoice,
-    mappings: Mappings,
-    *,
-    external_id: str,
-    surcharge_item_id: str | None,
-    closed: bool = False,
-) -> TransactionBody:
-    """The full body for an upsert by external id (call only after `check_mappings` passed).
-
-    Lines are the product lines in order, then freight, then surcharge; the caller sends them
-    with ``replace=item`` so an update replaces the line set instead of appending to it. With
-    ``tax_codes`` resolved, every line carries the ``taxCode`` of its rate.
-    """
+def _lines(
+    transaction: Order | Invoice, mappings: Mappings, surcharge_item_id: str | None, *, closed: bool
+) -> list[dict[str, Any]]:
+    """The product lines in order, then freight, then surcharge (`isClosed` on each when `closed`)."""
     lines: list[dict[str, Any]] = []
     for line in transaction.lines:
         item_id = mappings.products[line.product.id]
@@ -290,27 +269,53 @@ def build_body(
     if closed:
         for entry in lines:
             entry["isClosed"] = True
+    return lines
+
+
+def _dates(transaction: Order | Invoice) -> dict[str, str]:
+    """tranDate (and an invoice's dueDate), shipDate when delivered on a known date."""
+    dates: dict[str, str] = {}
+    # tranDate: the calendar date in the event's own offset (CONTRACTS additions of 2026-12-07):
+    # an Australian morning is that day, not the previous UTC day.
+    if isinstance(transaction, Invoice):
+        dates["tranDate"] = transaction.issued_at.date().isoformat()
+        if transaction.due_date is not None:
+            dates["dueDate"] = transaction.due_date.isoformat()
+    else:
+        dates["tranDate"] = transaction.placed_at.date().isoformat()
+    if transaction.delivery_date is not None:
+        dates["shipDate"] = transaction.delivery_date.isoformat()
+    return dates
+
+
+def build_body(
+    kind: SyncKind,
+    transaction: Order | Invoice,
+    mappings: Mappings,
+    *,
+    external_id: str,
+    surcharge_item_id: str | None,
+    closed: bool = False,
+) -> TransactionBody:
+    """The full body for an upsert by external id (call only after `check_mappings` passed).
+
+    Lines are the product lines in order, then freight, then surcharge; the caller sends them
+    with ``replace=item`` so an update replaces the line set instead of appending to it. With
+    ``tax_codes`` resolved, every line carries the ``taxCode`` of its rate.
+    """
+    lines = _lines(transaction, mappings, surcharge_item_id, closed=closed)
     body: dict[str, Any] = {
         "externalId": external_id,
         "entity": {"id": mappings.customer},
         "memo": memo_for(kind, transaction),
         "item": {"items": lines},
     }
-    # tranDate: the calendar date in the event's own offset (CONTRACTS additions of 2026-12-07):
-    # an Australian morning is that day, not the previous UTC day.
-    if isinstance(transaction, Invoice):
-        body["tranDate"] = transaction.issued_at.date().isoformat()
-        if transaction.due_date is not None:
-            body["dueDate"] = transaction.due_date.isoformat()
-    else:
-        body["tranDate"] = transaction.placed_at.date().isoformat()
-    if transaction.delivery_date is not None:
-        body["shipDate"] = transaction.delivery_date.isoformat()
+    body |= _dates(transaction)
     if transaction.purchase_order_number:
         body["otherRefNum"] = transaction.purchase_order_number
     if mappings.currency is not None:
         body["currency"] = {"id": mappings.currency}
-    for field_name, prop in _CLASSIFICATION:
+    for field_name, prop in CLASSIFICATION:
         ref = _ref(transaction.resolved_property(prop))
         if ref is not None:
             body[field_name] = ref
@@ -340,57 +345,3 @@ def totals_differ(ordermentum: TransactionTotals, netsuite: TransactionTotals) -
     if ordermentum.lines is not None and netsuite.lines is not None and ordermentum.lines != netsuite.lines:
         found.append(f"{ordermentum.lines} lines in Ordermentum, {netsuite.lines} in NetSuite")
     return found
-
-
-_SOURCE_TEXT = {
-    "tab": "{kind} mapping tab of the integration",
-    "property": "netsuite_id property on the {kind} in the event",
-    "upserted": "latest {kind}.upserted event",
-    "operator": "operator import (omctl mappings import)",
-}
-
-
-def source_text(kind: str, source: str | None) -> str:
-    """A resolution source of `om_platform.mappings` in words; None means unmapped."""
-    if source is None:
-        return "unmapped"
-    return _SOURCE_TEXT.get(source, source).format(kind=kind)
-
-
-def decisions(
-    transaction: Order | Invoice,
-    mappings: Mappings,
-    *,
-    customer_source: str | None,
-    product_sources: Mapping[str, str | None],
-    surcharge_item_id: str | None,
-) -> list[Decision]:
-    """Every NetSuite id the body would carry and where it came from (None value: unmapped)."""
-    out = [Decision("entity", mappings.customer, source_text("customer", customer_source))]
-    for index, line in enumerate(transaction.lines):
-        product_id = line.product.id
-        out.append(
-            Decision(
-                f"item.items[{index}].item ({product_id})",
-                mappings.products.get(product_id),
-                source_text("product", product_sources.get(product_id)),
-            )
-        )
-    for field_name, prop in (*_CLASSIFICATION, ("freight item", "netsuite_freight_item_id")):
-        own = transaction.property(prop)
-        value = transaction.resolved_property(prop)
-        if value is not None:
-            whose = "order" if isinstance(transaction, Order) else "invoice"
-            where = (
-                f"{prop} property on the {whose}" if own is not None else f"{prop} property on the customer"
-            )
-            out.append(Decision(field_name, value, where))
-    if transaction.surcharge is not None:
-        out.append(Decision("surcharge item", surcharge_item_id, "surcharge_item_id of the integration"))
-    out.append(
-        Decision("currency", mappings.currency, f"NetSuite currency with symbol {transaction.currency}")
-    )
-    if mappings.tax_codes is not None:
-        for path, rate in _line_rates(transaction):
-            out.append(Decision(f"taxCode of {path}", _code_for(mappings, rate), f"tax_codes[{rate}]"))
-    return out

@@ -35,6 +35,7 @@ from om_platform.adapters.currencies import currency_ids
 from om_platform.adapters.mongo.mappings import MappingStore
 from om_platform.core.mappings import Resolution
 from om_transactions import mapping
+from om_transactions.decisions import Decision, id_sources
 from omctl import _kafka
 from omctl._mongo import mongo
 from omctl._settings import OpsSettings
@@ -61,7 +62,7 @@ class Preview:
     event_type: str
     ordermentum_id: str | None = None
     request: PreparedRequest | None = None
-    decisions: list[mapping.Decision] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     note: str | None = None
 
@@ -202,7 +203,7 @@ async def _resolve(
         currency=currency,
         tax_codes=mapping.resolve_tax_codes(tx, integration),
     )
-    result.decisions = mapping.decisions(
+    result.decisions = id_sources(
         tx,
         resolved,
         customer_source=customer.source,

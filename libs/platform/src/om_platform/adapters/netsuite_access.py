@@ -148,15 +148,15 @@ class NetSuiteAccess:
         await self.client.aclose()
         await self.budget.aclose()
 
-    def _observe_request(self, operation: str, status: int | None, seconds: float, account_id: str) -> None:
+    def _observe_request(self, operation: str, status: int | None, seconds: float, _account_id: str) -> None:
         self._metrics.netsuite_request_seconds.labels(operation, str(status or "error")).observe(seconds)
         if status == 429:
             self._metrics.netsuite_rate_limited.inc()
 
-    def _observe_budget_wait(self, account_id: str, seconds: float) -> None:
+    def _observe_budget_wait(self, _account_id: str, seconds: float) -> None:
         self._metrics.budget_wait_seconds.observe(seconds)
 
-    def _observe_budget_timeout(self, account_id: str, seconds: float) -> None:
+    def _observe_budget_timeout(self, _account_id: str, _seconds: float) -> None:
         self._metrics.budget_timeouts.inc()
 
     def _observe_budget_operation(self, operation: str) -> None:

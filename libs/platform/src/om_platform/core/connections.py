@@ -184,10 +184,10 @@ class ConnectionView(Protocol):
 class AlwaysConnected:
     """A `ConnectionView` whose breakers never open."""
 
-    def is_open(self, supplier_id: str) -> bool:
+    def is_open(self, _supplier_id: str) -> bool:
         return False
 
-    async def refresh(self, supplier_id: str) -> None:
+    async def refresh(self, _supplier_id: str) -> None:
         return None
 
 

@@ -1,5 +1,6 @@
-"""The service composition: `ServiceRuntime` (broker, consumers, stores, health, commands) and `main`."""
+"""The service composition: `ServiceRuntime` (see `service`) and `main` (`python -m <service>`)."""
 
-from om_platform.runtime._service import ServiceRuntime, main
+from om_platform.runtime.serve import main
+from om_platform.runtime.service import ServiceRuntime
 
 __all__ = ["ServiceRuntime", "main"]

@@ -10,7 +10,8 @@ The driver-free half (states, `ConnectionView`, `ConnectionDown`, `status_event`
 `om_platform.core.connections`; the shared state is stored by `om_platform.adapters.mongo.connections`.
 """
 
-from om_platform.adapters.connections._monitor import ConnectionMonitor, SupplierGuard
+from om_platform.adapters.connections._monitor import ConnectionMonitor
 from om_platform.adapters.connections._signals import permission_named, signal_of
+from om_platform.adapters.connections._tracker import SupplierGuard
 
 __all__ = ["ConnectionMonitor", "SupplierGuard", "permission_named", "signal_of"]

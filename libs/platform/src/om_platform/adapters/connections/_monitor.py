@@ -15,21 +15,8 @@
 * reports each finished request to the monitor, which turns what changes the shared state into one
   compare-and-set write (`ConnectionStore`) and one `netsuite.integration.status` event.
 
-The monitor's loop (`run`, supervised by the runtime, every `status_poll_s`) reads the suppliers
-that are not connected or changed since its last read (so other processes' changes reach this one
-within a poll, and the healthy suppliers cost nothing), publishes changes whose process died before
-publishing them, and probes: each open breaker gets one probe request (a one-row currency list
-through the supplier's own credentials and budget) at `probe_interval_s` after it opened, doubling
-per failed probe up to `probe_max_interval_s`; the process whose conditional write moves the probe
-time forward sends it, so there is one prober per supplier across every replica and service. New
-credentials in the integration make the probe due at once (`credentials_changed`), and each
-process that saw them then reads the shared states every `FAST_POLL_S` for `EXPECTING_S`, so it
-takes the probe's answer (whoever sent it) within a fraction of a second. New credentials also
-lift a refused login in every process at once, without waiting for anyone's probe or poll: an
-`auth_failed` state carries the fingerprint of the sealed credentials that were refused
-(`credentials_fingerprint`) and refuses only requests made with those (`Status.refuses`); each
-process consumes the integration event itself and from then on sends with, and judges by, the new
-fingerprint. Operator commands read the shared state first (`refresh`), not this process's view.
+The monitor's loop (`run`, supervised by the runtime) is `_loop.py`: polls, unpublished changes,
+probes, and how new credentials lift a refused login.
 
 When a supplier's state leaves a broken one (`recovers`), the monitor calls the services'
 `on_recovered` listeners (order_sync re-syncs what it parked, finance_sync runs its skipped slots
@@ -41,28 +28,17 @@ running then catches up on its own at start (order_sync's re-sync of parked reco
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections import deque
-from collections.abc import AsyncGenerator, Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
-from om_contracts import (
-    ConnectionState,
-    IntegrationSettings,
-    NetSuiteIntegrationStatus,
-)
-from om_netsuite import NetSuiteError, NetSuiteSession
-from om_platform.adapters.connections._signals import (
-    describe,
-    is_login_refused,
-    is_outage,
-    is_rate_limited,
-    signal_of,
-)
+from om_contracts import ConnectionState, NetSuiteIntegrationStatus
+from om_netsuite import NetSuiteError
+from om_platform.adapters.connections._loop import ProbeSession, SettingsOf, StatusLoop
+from om_platform.adapters.connections._signals import signal_of
+from om_platform.adapters.connections._tracker import SupplierGuard, _Tracker, same_credentials, signals_after
 from om_platform.adapters.mongo.connections import ConnectionStore
 from om_platform.core.connections import (
     BREAKER_OPEN,
@@ -79,110 +55,8 @@ from om_platform.core.connections import (
 
 log = logging.getLogger(__name__)
 
-FAST_POLL_S = 0.2
-EXPECTING_S = 15.0
-"""After new credentials, every process reads the shared states every `FAST_POLL_S` for this long:
-whichever process probes, the others take its answer within a fraction of a second, not a poll."""
-MIN_RATE_SAMPLES = 10
-"""Attempts a rate window needs before its 429 share means anything."""
-MIN_OUTAGE_ATTEMPTS = 3
-"""Failed attempts an outage needs, however long it lasted, before the breaker opens."""
-
 Recovered = Callable[[str], Awaitable[None]]
 PublishStatus = Callable[[NetSuiteIntegrationStatus], Awaitable[None]]
-ProbeSession = Callable[[str, IntegrationSettings], NetSuiteSession]
-SettingsOf = Callable[[str], Awaitable[IntegrationSettings | None]]
-"""The supplier's integration settings as stored now (not a cached copy): what a probe must use."""
-
-
-@dataclass
-class _Tracker:
-    """What this process saw of one supplier's recent attempts (no I/O, updated in the slot)."""
-
-    logins_refused: int = 0
-    outage_since: float | None = None
-    outage_attempts: int = 0
-    opened: Literal["auth_failed", "unreachable"] | None = None
-    """The breaker this process opened on its own and has not seen stored yet."""
-    opened_at: float = 0.0
-    window: deque[tuple[float, bool]] = field(default_factory=deque)
-    last_error: NetSuiteError | None = None
-    credentials: str | None = None
-    """The credentials (fingerprint) these attempts were made with."""
-
-    def attempt(self, error: NetSuiteError | None, now: float, settings: ConnectionSettings) -> None:
-        self.window.append((now, is_rate_limited(error)))
-        horizon = now - settings.rate_limited_window_s
-        while self.window and self.window[0][0] < horizon:
-            self.window.popleft()
-        if is_rate_limited(error):
-            return  # NetSuite answered: neither a refused login nor an outage
-        if is_login_refused(error):
-            self.logins_refused += 1
-            self.outage_since, self.outage_attempts = None, 0
-            self.last_error = error
-            if self.logins_refused >= settings.auth_failed_after:
-                self._open("auth_failed", now)
-            return
-        self.logins_refused = 0
-        if is_outage(error):
-            self.outage_attempts += 1
-            self.last_error = error
-            if self.outage_since is None:
-                self.outage_since = now
-            lasted = now - self.outage_since
-            if lasted >= settings.unreachable_after_s and self.outage_attempts >= MIN_OUTAGE_ATTEMPTS:
-                self._open("unreachable", now)
-            return
-        self.outage_since, self.outage_attempts = None, 0  # answered: the connection works
-
-    def _open(self, state: Literal["auth_failed", "unreachable"], now: float) -> None:
-        if self.opened is None:
-            self.opened, self.opened_at = state, now
-
-    def rate_share(self) -> float | None:
-        if len(self.window) < MIN_RATE_SAMPLES:
-            return None
-        return sum(1 for _, limited in self.window if limited) / len(self.window)
-
-
-class SupplierGuard:
-    """om_netsuite `RequestGuard` of one supplier's session (module docstring)."""
-
-    def __init__(
-        self,
-        monitor: ConnectionMonitor,
-        supplier_id: str,
-        account_id: str,
-        *,
-        probe: bool,
-        credentials_expire_at: datetime | None = None,
-        credentials: str | None = None,
-    ) -> None:
-        self._monitor = monitor
-        self.supplier_id = supplier_id
-        self.account_id = account_id
-        self.probe = probe
-        self.credentials_expire_at = credentials_expire_at
-        self.credentials = credentials
-
-    def admit(self, operation: str) -> None:
-        if not self.probe:
-            self._monitor.check(self.supplier_id, self.credentials)
-
-    def attempted(self, operation: str, error: NetSuiteError | None) -> None:
-        self._monitor.attempted(self.supplier_id, error, self.credentials)
-
-    async def finished(self, operation: str, error: BaseException | None) -> None:
-        await self._monitor.finished(
-            self.supplier_id,
-            self.account_id,
-            operation,
-            error,
-            probe=self.probe,
-            credentials=self.credentials,
-        )
-        await self._monitor.credentials_expiry(self.supplier_id, self.account_id, self.credentials_expire_at)
 
 
 class ConnectionMonitor:
@@ -201,17 +75,13 @@ class ConnectionMonitor:
         self._store: ConnectionStore | None = None
         self._publish: PublishStatus | None = None
         self._settings_of: SettingsOf | None = None
-        self._probe_session: ProbeSession | None = None
         self._statuses: dict[str, Status] = {}
         self._trackers: dict[str, _Tracker] = {}
         self._current: dict[str, str] = {}
         """The credentials (fingerprint) this process holds for each supplier, newest seen."""
         self._locks: dict[str, asyncio.Lock] = {}
         self._listeners: list[Recovered] = []
-        self._probing: dict[str, asyncio.Task[None]] = {}
-        self._wakeup = asyncio.Event()
-        self._last_read: datetime | None = None
-        self._expecting_until = 0.0
+        self._loop = StatusLoop(settings, clock, self._statuses, self._adopt, self._publish_change)
         self.on_refused: Callable[[], None] = lambda: None
         """Called for each request refused because the breaker was open (a metric)."""
 
@@ -227,7 +97,7 @@ class ConnectionMonitor:
         self._store = store
         self._publish = publish
         self._settings_of = settings_of
-        self._probe_session = probe_session
+        self._loop.attach(store, settings_of, probe_session)
 
     def on_recovered(self, listener: Recovered) -> None:
         """Call `listener(supplier_id)` when a supplier's connection comes back (see `recovers`).
@@ -277,7 +147,11 @@ class ConnectionMonitor:
         if status is not None and status.refuses(credentials):
             return status.state
         tracker = self._trackers.get(supplier_id)
-        if tracker is not None and tracker.opened is not None and _same(tracker.credentials, credentials):
+        if (
+            tracker is not None
+            and tracker.opened is not None
+            and same_credentials(tracker.credentials, credentials)
+        ):
             if time.monotonic() - tracker.opened_at < self.settings.probe_interval_s:
                 return tracker.opened
             # Opened here but never stored (MongoDB was down): let requests through again.
@@ -319,7 +193,7 @@ class ConnectionMonitor:
     def _tracker(self, supplier_id: str, credentials: str | None) -> _Tracker:
         """The supplier's tracker; a fresh one for other credentials (old refusals say nothing)."""
         tracker = self._trackers.get(supplier_id)
-        if tracker is None or not _same(tracker.credentials, credentials):
+        if tracker is None or not same_credentials(tracker.credentials, credentials):
             tracker = self._trackers[supplier_id] = _Tracker(credentials=credentials)
         return tracker
 
@@ -334,32 +208,9 @@ class ConnectionMonitor:
         credentials: str | None = None,
     ) -> None:
         tracker = self._tracker(supplier_id, credentials)
-        signals: list[Signal] = []
-        signal = None if isinstance(error, ConnectionDown) else signal_of(operation, error)
-        if signal is not None and credentials is not None:
-            signal = replace(signal, credentials=credentials)
-        if signal is not None:
-            signals.append(signal)
-            if signal.kind == "answered":
-                tracker.opened = None
-        elif tracker.opened is not None and tracker.last_error is not None:
-            # This process opened the breaker (its retry may have been the one refused): store it.
-            code, message = describe(tracker.last_error)
-            signals.append(
-                Signal(tracker.opened, code=code, message=message, credentials=tracker.credentials)
-            )
-        share = None if isinstance(error, ConnectionDown) else tracker.rate_share()
-        if share is not None and share >= self.settings.rate_limited_share:
-            signals.append(
-                Signal(
-                    "rate_limited",
-                    detail=f"{share:.0%} of the last {len(tracker.window)} requests answered 429",
-                    code="CONCURRENCY_LIMIT_EXCEEDED",
-                    message="Concurrent request limit exceeded. Request blocked.",
-                )
-            )
-        elif share is not None and share < self.settings.rate_limited_share / 2:
-            signals.append(Signal("rate_ok"))
+        down = isinstance(error, ConnectionDown)
+        signal = None if down else signal_of(operation, error)
+        signals = signals_after(tracker, signal, self.settings, down=down, credentials=credentials)
         for each in signals:
             await self.observe(supplier_id, each, account_id=account_id)
         if probe and error is not None and self._store is not None:
@@ -516,79 +367,12 @@ class ConnectionMonitor:
     # -- the loop ---------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Poll, publish what was left unpublished, probe: for the life of the process."""
-        while True:
-            try:
-                await self.poll()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("reading NetSuite connection states failed; retrying")
-            # Right after new credentials, another process's probe decides: read its answer soon.
-            soon = time.monotonic() < self._expecting_until
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._wakeup.wait(),
-                    min(FAST_POLL_S, self.settings.status_poll_s) if soon else self.settings.status_poll_s,
-                )
-            self._wakeup.clear()
+        """Poll, publish what was left unpublished, probe: for the life of the process (`_loop.py`)."""
+        await self._loop.run()
 
     async def poll(self) -> None:
         """One round of the loop (tests call it directly)."""
-        store = self._store
-        if store is None:
-            return
-        now = self._clock()
-        since = (self._last_read or now) - timedelta(seconds=max(5.0, 2 * self.settings.status_poll_s))
-        for status in await store.not_connected_or_changed_since(since):
-            await self._adopt(status)
-        self._last_read = now
-        for status in await store.unpublished(now):
-            if await store.claim_publication(
-                status, now, now + timedelta(seconds=self.settings.publish_claim_s)
-            ):
-                await self._publish_change(status)
-        for status in list(self._statuses.values()):
-            due = status.next_probe_at
-            if (
-                status.breaker_open
-                and due is not None
-                and due <= now
-                and status.supplier_id not in self._probing
-            ):
-                await self._claim_and_probe(store, status, now)
-
-    async def _claim_and_probe(self, store: ConnectionStore, status: Status, now: datetime) -> None:
-        delay = min(
-            self.settings.probe_interval_s * 2 ** (status.probe_failures + 1),
-            self.settings.probe_max_interval_s,
-        )
-        if not await store.claim_probe(status, now + timedelta(seconds=delay)):
-            return  # another process probes it (or it changed): the next poll reads what happened
-        supplier_id = status.supplier_id
-        task = asyncio.create_task(self._probe(supplier_id), name=f"probe:{supplier_id}")
-        self._probing[supplier_id] = task
-        task.add_done_callback(lambda _t: self._probing.pop(supplier_id, None))
-
-    async def _probe(self, supplier_id: str) -> None:
-        if self._settings_of is None or self._probe_session is None:
-            return
-        try:
-            integration = await self._settings_of(supplier_id)
-            if integration is None:
-                return  # disconnected: nothing to probe until it connects again
-            session = self._probe_session(supplier_id, integration)
-            log.info("probing NetSuite", extra={"supplier_id": supplier_id})
-            currencies = session.list("currency", page_size=1)
-            try:
-                await anext(currencies, None)  # one page of one row: the answer, not its content, counts
-            finally:
-                if isinstance(currencies, AsyncGenerator):
-                    await currencies.aclose()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.info("NetSuite probe failed: %s", exc, extra={"supplier_id": supplier_id})
+        await self._loop.poll()
 
     async def credentials_changed(self, supplier_id: str) -> None:
         """New credentials arrived (an integration event, in every process that consumes them).
@@ -608,16 +392,7 @@ class ConnectionMonitor:
         await self.load([supplier_id])
         if await self._store.probe_now(supplier_id, self._clock()):
             log.info("new credentials: probing NetSuite now", extra={"supplier_id": supplier_id})
-        self._expecting_until = time.monotonic() + EXPECTING_S
-        self._wakeup.set()
+        self._loop.expect()
 
     async def stop(self) -> None:
-        tasks = list(self._probing.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def _same(held: str | None, given: str | None) -> bool:
-    """Whether two credential fingerprints may be the same credentials (unknown matches anything)."""
-    return held is None or given is None or held == given
+        await self._loop.stop()

@@ -12,15 +12,14 @@ from om_platform.adapters.kafka._consumer import (
     TopicConsumer,
 )
 from om_platform.adapters.kafka._deadletter import (
-    DeadLetterMemory,
     DeadLetterOutcome,
     DeadLetterPolicy,
     DeadLetterPublisher,
-    MongoDeadLetterMemory,
     dead_letter_id,
     failure_headers,
 )
 from om_platform.adapters.kafka._lanes import LaneScheduler
+from om_platform.adapters.kafka._memory import DeadLetterMemory, MongoDeadLetterMemory
 from om_platform.adapters.kafka._offsets import PartitionOffsets
 from om_platform.adapters.kafka._publisher import EventPublisher
 from om_platform.adapters.kafka._retry import EventRetryPolicy

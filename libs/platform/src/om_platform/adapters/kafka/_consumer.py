@@ -27,31 +27,28 @@ supplier's slot, and is bounded (`_deadletter.py`): a poison record never blocks
 a dead letter that cannot be published as it is never holds up another record, and nothing is
 dropped silently.
 
-Back-pressure: when a partition has `max_in_flight` unfinished records it is paused (aiokafka keeps
-polling, so the group membership stays healthy) and resumed below half of that.
+Back-pressure, commits and rebalances: `_flow.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
-from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
-from fast_depends.library import CustomField
+from aiokafka import ConsumerRecord, TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
-from faststream.kafka.message import FAKE_CONSUMER
 from faststream.kafka.message import KafkaMessage as KafkaStreamMessage
 from opentelemetry.trace import StatusCode
 
 from om_platform.adapters.kafka._deadletter import DeadLetterOutcome, DeadLetterPublisher
+from om_platform.adapters.kafka._faststream import KafkaMessage, decode_nothing, wrap_record
+from om_platform.adapters.kafka._flow import PartitionFlow, Rebalance, _Job
 from om_platform.adapters.kafka._lanes import LaneScheduler
 from om_platform.adapters.kafka._offsets import PartitionOffsets
 from om_platform.adapters.kafka._retry import EventRetryPolicy
@@ -66,27 +63,6 @@ log = logging.getLogger(__name__)
 
 PayloadT = TypeVar("PayloadT")
 
-
-class _CurrentMessage(CustomField):
-    """FastStream's current message, resolved on the event loop.
-
-    fast_depends runs a custom field's synchronous `use` in a worker thread: with
-    `faststream.kafka.KafkaMessage` (`Context("message")`) every record cost a thread round trip on
-    the poll loop (measured in a profile of order_sync). Looking the message up in FastStream's
-    context is a dict lookup; as a coroutine it runs in the loop.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(cast=False, required=True)
-
-    async def use(self, /, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
-        assert self.param_name is not None
-        kwargs[self.param_name] = kwargs["context__"].resolve("message")
-        return kwargs
-
-
-KafkaMessage = Annotated[KafkaStreamMessage, _CurrentMessage()]
-"""The record's FastStream message, as handler parameter (resolved without a thread)."""
 
 DEAD_LETTER_CONCURRENCY = 16
 """Dead letters one consumer publishes at once (each in its own task, outside every lane)."""
@@ -116,7 +92,7 @@ class ConsumerOptions:
     fetch_max_wait_ms: int = 500
 
 
-class TopicConsumer(Generic[PayloadT]):
+class TopicConsumer(PartitionFlow, Generic[PayloadT]):
     """One topic's subscription with the guarantees described in the module docstring."""
 
     def __init__(
@@ -168,27 +144,17 @@ class TopicConsumer(Generic[PayloadT]):
             heartbeat_interval_ms=options.heartbeat_interval_ms,
             max_poll_interval_ms=options.max_poll_interval_ms,
             fetch_max_wait_ms=options.fetch_max_wait_ms,
-            listener=_Rebalance(self),
+            listener=Rebalance(self),
             title=title or f"{topic}:consume",
             description=description,
             parser=self._wrap_record,
-            decoder=_decode_nothing,
+            decoder=decode_nothing,
         )
         self.subscriber(self._on_record)
 
     async def _wrap_record(self, record: ConsumerRecord[bytes, bytes]) -> KafkaStreamMessage:
-        """FastStream's message around the raw record, with nothing read from its headers or value.
-
-        A coroutine on purpose: FastStream runs a plain function parser in a worker thread.
-        """
-        consumer = getattr(self.subscriber, "consumer", None) or FAKE_CONSUMER
-        return KafkaStreamMessage(
-            raw_message=record,
-            body=b"",
-            message_id=f"{record.partition}-{record.offset}",
-            correlation_id=f"{record.topic}-{record.partition}-{record.offset}",
-            consumer=consumer,
-        )
+        """FastStream's message around the raw record (a coroutine: a plain parser runs in a thread)."""
+        return wrap_record(getattr(self.subscriber, "consumer", None), record)
 
     # -- poll loop side -------------------------------------------------------------------------
 
@@ -324,7 +290,7 @@ class TopicConsumer(Generic[PayloadT]):
         async def publish() -> None:
             await self._as_job(failed, send)
 
-        async def send(job: _Job) -> None:
+        async def send(_job: _Job) -> None:
             code = error_code(exc)
             outcome = await self._dead_letters.publish(
                 failed.ctx,
@@ -351,7 +317,7 @@ class TopicConsumer(Generic[PayloadT]):
         """Whether this process still owns the record's partition (no revoke begun or done since)."""
         return self._offsets.get(record.tp) is record.offsets and record.tp not in self._revoking
 
-    def _abandon(self, record: _InFlight) -> None:
+    def _abandon(self, _record: _InFlight) -> None:
         """Give up a record of a revoked partition: uncommitted here, its new owner redelivers it."""
         self._metrics.in_flight.labels(self.topic).dec()
         self._commit_wakeup.set()  # wakes a revoke waiting for the partition's jobs
@@ -391,168 +357,6 @@ class TopicConsumer(Generic[PayloadT]):
         log.error("a record job crashed; the consumer is unhealthy", exc_info=exc)
         self.crashed = exc
 
-    # -- flow control and commits ---------------------------------------------------------------
-
-    def _pause(self, tp: TopicPartition) -> None:
-        if self._consumer is not None:
-            self._consumer.pause(tp)
-        self._paused.add(tp)
-        self._metrics.paused_partitions.labels(self.topic).set(len(self._paused))
-
-    def _resume(self, tp: TopicPartition) -> None:
-        self._paused.discard(tp)
-        if self._consumer is not None and tp in self._consumer.assignment():
-            self._consumer.resume(tp)
-        self._metrics.paused_partitions.labels(self.topic).set(len(self._paused))
-
-    async def start(self) -> None:
-        """Start the committer (the subscriber itself is started by the broker)."""
-        self._stopping = False
-        self._committer = asyncio.create_task(self._commit_loop(), name=f"committer:{self.topic}")
-
-    async def _commit_loop(self) -> None:
-        while not self._stopping:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._commit_wakeup.wait(), self._options.commit_interval_s)
-            self._commit_wakeup.clear()
-            # Coalesce bursts of completions into one commit per interval.
-            await asyncio.sleep(self._options.commit_interval_s / 5)
-            await self.commit(self._offsets.keys())
-
-    async def commit(self, partitions: Iterable[TopicPartition]) -> None:
-        consumer = self._consumer
-        if consumer is None:
-            return
-        assigned = consumer.assignment()
-        pending = {}
-        for tp in list(partitions):
-            offsets = self._offsets.get(tp)
-            position = offsets.committable() if offsets else None
-            if offsets is not None and position is not None and tp in assigned:
-                pending[tp] = (offsets, position)
-        if not pending:
-            return
-        try:
-            await consumer.commit({tp: position for tp, (_, position) in pending.items()})
-        except CommitFailedError as exc:
-            # A rebalance took the partitions away; their new owner redelivers from the last
-            # committed position, and idempotent handlers make that harmless.
-            log.warning("commit refused after a rebalance: %s", exc)
-            return
-        except KafkaError as exc:
-            log.warning("commit failed, will retry: %s", exc)
-            return
-        for offsets, position in pending.values():
-            offsets.mark_committed(position)
-
-    async def drain(self, timeout: float) -> bool:
-        """Graceful shutdown: stop taking records, finish in-flight work, commit what is done.
-
-        Work still running after `timeout` is cancelled without committing past it, so it is
-        redelivered to whoever owns the partition next. Returns True when everything finished.
-        """
-        self._stopping = True
-        if self._consumer is not None:
-            for tp in self._consumer.assignment():
-                self._pause(tp)
-        finished = await self._scheduler.wait_idle(timeout)
-        if not finished:
-            log.warning("shutdown: %d record(s) still in flight are abandoned", self._scheduler.running)
-            await self._scheduler.cancel_all()
-        await self.commit(list(self._offsets.keys()))
-        if self._committer is not None:
-            self._committer.cancel()
-            await asyncio.gather(self._committer, return_exceptions=True)
-        return finished
-
-    async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
-        """Before losing partitions, stop their work and commit what finished.
-
-        Jobs waiting to retry (or to start, or to publish a dead letter) are cancelled at once; an
-        attempt under way gets until `revoke_timeout_s` to end (it then neither retries nor
-        dead-letters), and is cancelled after. None of them publishes a dead letter once the revoke
-        began, and none is left when the partition goes: their records stay uncommitted, so the
-        new owner redelivers them (handlers are idempotent).
-        """
-        owned = {tp for tp in revoked if tp in self._offsets}
-        self._revoking |= owned
-        jobs = [job for tp in owned for job in self._jobs.get(tp, {}).values()]
-        for job in jobs:
-            if not job.in_attempt:
-                job.cancel()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._options.revoke_timeout_s
-        while any(job.in_attempt and not job.ended.is_set() for job in jobs) and loop.time() < deadline:
-            self._commit_wakeup.clear()
-            try:
-                await asyncio.wait_for(self._commit_wakeup.wait(), deadline - loop.time())
-            except TimeoutError:
-                break
-        for job in jobs:
-            job.cancel()
-        if jobs:
-            await asyncio.wait([asyncio.create_task(job.ended.wait()) for job in jobs], timeout=5.0)
-        await self.commit(revoked)
-        for tp in revoked:
-            self._offsets.pop(tp, None)
-            self._jobs.pop(tp, None)
-            self._paused.discard(tp)
-        self._revoking -= owned
-        self._metrics.paused_partitions.labels(self.topic).set(len(self._paused))
-
-    def _on_assigned(self, assigned: set[TopicPartition]) -> None:
-        for tp in assigned:
-            self._offsets[tp] = PartitionOffsets()
-            self._paused.discard(tp)
-
-    def _in_flight(self, tp: TopicPartition) -> int:
-        offsets = self._offsets.get(tp)
-        return offsets.in_flight if offsets else 0
-
-    def pending_work(self) -> bool:
-        return self.in_flight > 0 or self.lag() > 0
-
-    def lag(self) -> int:
-        """Records behind the log end on the partitions this process owns (0 when unknown)."""
-        consumer = self._consumer
-        if consumer is None:
-            return 0
-        total = 0
-        for tp, offsets in self._offsets.items():
-            highwater = consumer.highwater(tp)
-            position = offsets.position()
-            if highwater is not None and position is not None:
-                total += max(0, highwater - position)
-        return total
-
-    @property
-    def in_flight(self) -> int:
-        return sum(o.in_flight for o in self._offsets.values())
-
-    @property
-    def jobs_running(self) -> int:
-        """Record and dead-letter jobs running in this process (tests, shutdown logs)."""
-        return self._scheduler.running
-
-    @property
-    def consumer(self) -> Any:
-        return self._consumer or getattr(self.subscriber, "consumer", None)
-
-
-@dataclass
-class _Job:
-    """A record's job running on a lane task: cancelled when its partition is revoked."""
-
-    task: asyncio.Task[Any]
-    in_attempt: bool = False
-    revoked: bool = False
-    ended: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def cancel(self) -> None:
-        if not self.ended.is_set() and not self.revoked:
-            self.revoked = True
-            self.task.cancel()
-
 
 @dataclass
 class _InFlight:
@@ -584,19 +388,3 @@ def _decoder_failure(exc: Exception) -> InvalidEvent:
     if len(reason) > MAX_DECODER_REASON:
         reason = reason[:MAX_DECODER_REASON] + "…"
     return InvalidEvent(f"the event could not be decoded ({reason})")
-
-
-async def _decode_nothing(message: Any) -> None:
-    """The subscriber's decoder: the edge reads the raw record itself (see the module docstring)."""
-    return
-
-
-class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, owner: TopicConsumer[Any]) -> None:
-        self._owner = owner
-
-    async def on_partitions_revoked(self, revoked: Any) -> None:
-        await self._owner._on_revoked(set(revoked))
-
-    async def on_partitions_assigned(self, assigned: Any) -> None:
-        self._owner._on_assigned(set(assigned))

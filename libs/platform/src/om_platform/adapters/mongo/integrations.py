@@ -77,7 +77,7 @@ class IntegrationStore:
         async for supplier_id, settings in self.configured():
             self._cache[supplier_id] = (now, settings)
 
-    async def apply(self, supplier_id: str, record: IntegrationRecord, ctx: RecordContext) -> None:
+    async def apply(self, supplier_id: str, record: IntegrationRecord, _ctx: RecordContext) -> None:
         """Apply one record of the compacted topic; an older event never overwrites a newer one."""
         occurred_at = None if isinstance(record, Tombstone) else record.occurred_at
         fields = (

@@ -261,7 +261,7 @@ class MappingConsumer:
         self.store = store
         self._on_mapping = on_mapping
 
-    async def handle(self, event: CustomerUpserted | ProductUpserted, ctx: RecordContext) -> None:
+    async def handle(self, event: CustomerUpserted | ProductUpserted, _ctx: RecordContext) -> None:
         kind: Kind = "customer" if isinstance(event, CustomerUpserted) else "product"
         stored = await self.store.record_entity(
             event.supplier_id,

@@ -1,36 +1,8 @@
-"""How every Kafka client of the project reaches the cluster: one mapping from settings to clients.
-
-Managed Kafka is secured: TLS (`SSL`), SASL over TLS (`SASL_SSL`) or, inside a trusted network,
-SASL without TLS (`SASL_PLAINTEXT`). The same environment variables configure every client the
-project has, so a ConfigMap/Secret that works for the services works for `omctl`, the dev-stack
-tools and the KEDA trigger authentication rendered by `omctl deploy`:
-
-  KAFKA_SECURITY_PROTOCOL      PLAINTEXT | SSL | SASL_PLAINTEXT | SASL_SSL
-  KAFKA_SSL_CAFILE             CA bundle (PEM) that signed the brokers' certificates (default: the system's)
-  KAFKA_SSL_CERTFILE / _KEYFILE  client certificate and key (PEM) for mutual TLS
-  KAFKA_SSL_KEY_PASSWORD       password of an encrypted client key (secret)
-  KAFKA_SSL_CHECK_HOSTNAME     verify that the broker's certificate names the host dialled
-  KAFKA_SASL_MECHANISM         PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512 | OAUTHBEARER
-  KAFKA_SASL_USERNAME / _PASSWORD  for PLAIN and SCRAM (the password is a secret)
-  KAFKA_SASL_OAUTH_TOKEN_PROVIDER  `module:factory` returning an aiokafka token provider (OAUTHBEARER)
-
-`kafka_client_kwargs()` turns them into aiokafka's keyword arguments (`security_protocol`,
-`ssl_context`, `sasl_mechanism`, `sasl_plain_username`, `sasl_plain_password`,
-`sasl_oauth_token_provider`); `faststream_security_kwargs()` derives FastStream's `security`
-object from that same dictionary, so the services' broker and their raw producers can never
-disagree. `check_connection()` is the start-up check that turns a wrong CA, an unknown user or an
-unreachable broker into one sentence for the operator. Secrets are `SecretStr` and never logged:
-`describe()` is the loggable view.
-
-AWS MSK with IAM: `KAFKA_SECURITY_PROTOCOL=SASL_SSL`, `KAFKA_SASL_MECHANISM=OAUTHBEARER`,
-`KAFKA_SASL_OAUTH_TOKEN_PROVIDER=om_platform.adapters.kafka.security:aws_msk_iam` (needs AWS's
-`aws-msk-iam-sasl-signer-python` in the image; credentials come from the pod's IAM role).
-"""
+"""Kafka connection settings and the client arguments they make (see the package docstring)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib
 import re
 import ssl
@@ -47,16 +19,6 @@ if TYPE_CHECKING:
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"]
 TokenProviderFactory = Callable[["KafkaConnectionSettings"], "AbstractTokenProvider"]
-
-__all__ = [
-    "KafkaConnectionSettings",
-    "KafkaSecurityError",
-    "check_connection",
-    "describe",
-    "explain_kafka_error",
-    "faststream_security_kwargs",
-    "kafka_client_kwargs",
-]
 
 
 class KafkaSecurityError(RuntimeError):
@@ -101,7 +63,8 @@ class KafkaConnectionSettings(BaseSettings):
     kafka_sasl_oauth_token_provider: str | None = Field(
         None,
         description="`module:factory` building an aiokafka token provider from these settings (OAUTHBEARER), "
-        "e.g. `om_platform.adapters.kafka.security:aws_msk_iam`.",
+        "e.g. `om_platform.adapters.kafka.security:aws_msk_iam` (the earlier "
+        "`om_platform.kafka_security:aws_msk_iam` still works).",
     )
 
     @model_validator(mode="after")
@@ -159,6 +122,15 @@ def _problems(s: KafkaConnectionSettings) -> list[str]:
     return problems
 
 
+def ssl_reason(exc: BaseException) -> str:
+    """What an SSL or socket error says, without its wrapping."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return str(exc.verify_message or exc.reason or exc)
+    if isinstance(exc, ssl.SSLError):
+        return str(exc.reason or exc)
+    return str(exc) or type(exc).__name__
+
+
 def ssl_context(settings: KafkaConnectionSettings) -> ssl.SSLContext:
     """The TLS context of every client: the CA bundle, an optional client certificate, hostname checks."""
     try:
@@ -168,7 +140,7 @@ def ssl_context(settings: KafkaConnectionSettings) -> ssl.SSLContext:
         )
     except (ssl.SSLError, OSError) as exc:
         raise KafkaSecurityError(
-            f"KAFKA_SSL_CAFILE={settings.kafka_ssl_cafile}: not a PEM CA bundle ({_reason(exc)})"
+            f"KAFKA_SSL_CAFILE={settings.kafka_ssl_cafile}: not a PEM CA bundle ({ssl_reason(exc)})"
         ) from None
     context.check_hostname = settings.kafka_ssl_check_hostname
     if settings.kafka_ssl_certfile is not None:
@@ -182,7 +154,7 @@ def ssl_context(settings: KafkaConnectionSettings) -> ssl.SSLContext:
         except (ssl.SSLError, OSError) as exc:
             raise KafkaSecurityError(
                 f"KAFKA_SSL_CERTFILE/KAFKA_SSL_KEYFILE: cannot load the client certificate and key "
-                f"({_reason(exc)}); is the key encrypted (KAFKA_SSL_KEY_PASSWORD) or for another certificate?"
+                f"({ssl_reason(exc)}); is the key encrypted (KAFKA_SSL_KEY_PASSWORD) or for another certificate?"
             ) from None
     return context
 
@@ -276,135 +248,6 @@ def describe(settings: KafkaConnectionSettings) -> str:
         who = settings.kafka_sasl_username or settings.kafka_sasl_oauth_token_provider
         parts.append(f"{settings.kafka_sasl_mechanism} as {who}")
     return ", ".join(parts)
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return str(exc.verify_message or exc.reason or exc)
-    if isinstance(exc, ssl.SSLError):
-        return str(exc.reason or exc)
-    return str(exc) or type(exc).__name__
-
-
-def _first_server(bootstrap: str) -> tuple[str, int]:
-    first = bootstrap.split(",", maxsplit=1)[0].strip()
-    host, _, port = first.rpartition(":")
-    return (host.strip("[]") or first), int(port or 9092)
-
-
-def explain_kafka_error(exc: BaseException, settings: KafkaConnectionSettings) -> str:
-    """One sentence for an operator about a failure to reach or authenticate to the cluster."""
-    from aiokafka import errors
-
-    where = settings.kafka_bootstrap_servers
-    name = type(exc).__name__
-    if isinstance(exc, KafkaSecurityError):
-        return str(exc)
-    if isinstance(exc, errors.UnsupportedSaslMechanismError) or "NoSharedMechanism" in str(exc):
-        return (
-            f"Kafka at {where} does not offer SASL mechanism {settings.kafka_sasl_mechanism}: "
-            "check KAFKA_SASL_MECHANISM against the listener's configuration"
-        )
-    # aiokafka's SCRAM client fails with KeyError('v') when the server's final message is an error
-    # (`e=unknown-user`, `e=invalid-proof`) instead of its signature.
-    if isinstance(exc, errors.SaslAuthenticationFailed | KeyError) or "Authentication" in name:
-        return (
-            f"Kafka at {where} refused {settings.kafka_sasl_mechanism} authentication as "
-            f"{settings.kafka_sasl_username!r}: check KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
-        )
-    if isinstance(exc, errors.KafkaConnectionError | OSError | TimeoutError | errors.KafkaTimeoutError):
-        hint = (
-            " (TLS: is KAFKA_SECURITY_PROTOCOL right for this listener?)"
-            if settings.uses_tls or settings.uses_sasl
-            else ""
-        )
-        return (
-            f"cannot reach Kafka at {where}{hint}: check KAFKA_BOOTSTRAP_SERVERS and that the brokers "
-            "are up and reachable from here"
-        )
-    return f"Kafka at {where}: {name}: {exc}"
-
-
-async def _tls_handshake(settings: KafkaConnectionSettings, timeout_s: float) -> None:
-    """Dial the first bootstrap server over TLS so certificate problems get their own precise message
-    (aiokafka only logs them and then reports "unable to bootstrap")."""
-    host, port = _first_server(settings.kafka_bootstrap_servers)
-    context = ssl_context(settings)
-    try:
-        _, writer = await asyncio.wait_for(
-            asyncio.open_connection(host, port, ssl=context, server_hostname=host), timeout_s
-        )
-    except ssl.SSLCertVerificationError as exc:
-        if "hostname" in _reason(exc).lower() or "IP address mismatch" in _reason(exc):
-            raise KafkaSecurityError(
-                f"Kafka at {host}:{port}: its TLS certificate is not for {host!r} ({_reason(exc)}): connect "
-                "by a name the certificate lists, or set KAFKA_SSL_CHECK_HOSTNAME=false"
-            ) from None
-        raise KafkaSecurityError(
-            f"Kafka at {host}:{port}: its TLS certificate is not trusted ({_reason(exc)}): "
-            f"KAFKA_SSL_CAFILE={settings.kafka_ssl_cafile or '(system CAs)'} must hold the CA that signed it"
-        ) from None
-    except ssl.SSLError as exc:
-        raise KafkaSecurityError(
-            f"Kafka at {host}:{port}: TLS handshake failed ({_reason(exc)}): is the listener TLS "
-            "(KAFKA_SECURITY_PROTOCOL), and does it require a client certificate (KAFKA_SSL_CERTFILE)?"
-        ) from None
-    except (OSError, TimeoutError):
-        return  # unreachable: the client below reports it in its own words
-    writer.close()
-    with contextlib.suppress(OSError, ssl.SSLError):
-        await writer.wait_closed()
-
-
-async def check_connection(settings: KafkaConnectionSettings, timeout_s: float = 10.0) -> None:
-    """Connect and authenticate once; raise KafkaSecurityError with one sentence if that fails.
-
-    Three steps, each with its own diagnosis: the TLS handshake (certificate problems), one
-    authenticated connection to the first bootstrap server (aiokafka's connection raises the SASL
-    failure itself, where a client only logs it), then a client bootstrap (metadata, advertised
-    listeners).
-    """
-    from aiokafka.admin import AIOKafkaAdminClient
-    from aiokafka.conn import create_conn
-
-    if settings.uses_tls:
-        await _tls_handshake(settings, timeout_s)
-    kwargs = kafka_client_kwargs(settings)
-    host, port = _first_server(settings.kafka_bootstrap_servers)
-    if settings.uses_sasl:
-        connection_kwargs = {k: v for k, v in kwargs.items() if k != "bootstrap_servers"}
-        try:
-            connection = await asyncio.wait_for(
-                create_conn(host, port, request_timeout_ms=int(timeout_s * 1000), **connection_kwargs),
-                timeout_s,
-            )
-        except (OSError, TimeoutError):
-            pass  # unreachable: reported by the bootstrap below
-        except Exception as exc:
-            raise KafkaSecurityError(_explain_sasl(exc, settings)) from exc
-        else:
-            connection.close()
-    admin = AIOKafkaAdminClient(**kwargs, request_timeout_ms=int(timeout_s * 1000), client_id="om-preflight")
-    try:
-        await asyncio.wait_for(admin.start(), timeout_s)
-    except Exception as exc:  # every failure becomes one sentence
-        raise KafkaSecurityError(explain_kafka_error(exc, settings)) from exc
-    finally:
-        with contextlib.suppress(Exception):
-            await admin.close()
-
-
-def _explain_sasl(exc: BaseException, settings: KafkaConnectionSettings) -> str:
-    from aiokafka import errors
-
-    mechanism = settings.kafka_sasl_mechanism
-    if isinstance(exc, errors.KafkaConnectionError) and "closed" in str(exc):
-        return (
-            f"Kafka at {settings.kafka_bootstrap_servers} closed the connection during SASL {mechanism} "
-            f"authentication: check that the listener offers KAFKA_SASL_MECHANISM={mechanism} and expects "
-            f"KAFKA_SECURITY_PROTOCOL={settings.kafka_security_protocol}"
-        )
-    return explain_kafka_error(exc, settings)
 
 
 def client_settings(environ: Mapping[str, str]) -> KafkaConnectionSettings:
