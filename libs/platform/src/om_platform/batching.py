@@ -15,7 +15,8 @@ At low rates that alone sends one command per request. With `window_s` > 0 a com
 `window_s` after the first request it carries arrived (or until it holds `max_size` requests, or
 an `urgent` request joins), so requests arriving within the window share it: at r requests/s a
 batch costs about 1 / (1 + r x window_s) commands per request, and no request waits for its
-command to leave longer than the window. `urgent` is for callers whose waiting costs more than the
+command to leave longer than the window. It waits only while requests come more often than one
+per window (the current or the previous window saw two): a lone request would wait for nobody. `urgent` is for callers whose waiting costs more than the
 command (a tenant at its concurrency limit): it sends everything queued at once.
 """
 
@@ -44,6 +45,7 @@ class Batch(Generic[In, Out]):
         self._window_s = window_s
         self._queue: list[_Queued[In, Out]] = []
         self._go = asyncio.Event()  # an urgent request or a full batch is queued: no more waiting
+        self._counted: tuple[float, int, int] = (0.0, 0, 0)  # window start, submissions, previous window's
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
         """Commands sent so far (tests and diagnostics)."""
@@ -51,7 +53,13 @@ class Batch(Generic[In, Out]):
     async def submit(self, request: In, *, urgent: bool = False) -> Out:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Out] = loop.create_future()
-        self._queue.append(_Queued(request, future, loop.time(), urgent))
+        now = loop.time()
+        self._queue.append(_Queued(request, future, now, urgent))
+        if self._window_s > 0:
+            start, count, previous = self._counted
+            if now - start >= self._window_s:
+                start, count, previous = now, 0, count if now - start < 2 * self._window_s else 0
+            self._counted = (start, count + 1, previous)
         if urgent or len(self._queue) >= self._max_size:
             self._go.set()
         if self._task is None or self._task.done():
@@ -93,7 +101,8 @@ class Batch(Generic[In, Out]):
 
     async def _linger(self) -> None:
         """Wait until the window of the oldest queued request closed, unless told to go."""
-        if self._window_s <= 0:
+        _, count, previous = self._counted
+        if self._window_s <= 0 or max(count, previous) < 2:
             return
         delay = self._queue[0].since + self._window_s - asyncio.get_running_loop().time()
         if delay > 0 and not self._go.is_set():

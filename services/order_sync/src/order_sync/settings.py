@@ -63,8 +63,9 @@ class Settings(ServiceSettings):
         ge=0,
         description="How long a ledger read or write waits for those of other records to share its MongoDB "
         "command (issue 26): at r orders/s a process pays about 2/(1 + r x window) ledger commands per order, "
-        "and an outcome waits at most twice this longer; a supplier making more than its concurrency limit of "
-        "orders within the window never waits. 0: only records arriving together share a command.",
+        "and an outcome waits at most twice this longer (not at all below two orders per window); a supplier making more than its NetSuite concurrency limit "
+        "of orders within the window fills commands by itself and never waits. 0: only records arriving together "
+        "share a command.",
     )
     reference_refresh_s: float = Field(
         86_400.0,

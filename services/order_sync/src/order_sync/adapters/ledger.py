@@ -21,11 +21,13 @@ Steady state with thousands of suppliers (issue 26): orders arrive one by one, s
 each is its own read and its own write. With `window_s` > 0 (`LEDGER_WINDOW_S`) a read or a write
 waits up to that long for others to share its command: at r orders/s a process pays about
 2 / (1 + r x window_s) ledger commands per order (one read, one write; the published mark rides
-in a later write's command), and an outcome waits at most twice the window longer. Waiting would
-cost a busy supplier throughput instead (its records hold one of its NetSuite slots meanwhile), so
-a request of a supplier that made more than its concurrency limit (`limit_for`) of reads within
-the last window is urgent: it sends whatever is queued at once, as without a window. The outcome
-is still published only after the command carrying its write returned.
+in a later write's command), and an outcome waits at most twice the window longer (a process
+seeing fewer than two orders per window does not wait: `Batch`). A busy
+supplier fills commands by itself, and waiting would only add the window to each of its records
+(and keep more of them in flight against the edge's cap): a request of a supplier that made more
+than its NetSuite concurrency limit (`limit_for`) of reads within the last window is urgent, and
+sends whatever is queued at once, as without a window. The outcome is still published only after
+the command carrying its write returned.
 
 Re-syncs (README, "Automatic re-sync") find records through indexes: `(supplier_id, status,
 last_error.code)` (by failure code: the records a connection or an integration heals) and
