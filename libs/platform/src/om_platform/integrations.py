@@ -127,9 +127,9 @@ class IntegrationStore:
     documents whose `updated_at` is later than the previous poll's start less `_OVERLAP_S` (for
     writers whose clocks or writes lag), one `find` on an indexed field whatever the number of suppliers
     configured (issue 26: 1,000 suppliers cost 0.73 commands per order when each cached entry
-    expired on its own). Until the first full read (`warm`, or the first poll, which reads every
-    document) a supplier missing from the cache is read by itself, batched
-    (`om_platform.batching`); after it, a missing supplier has no document. Settings whose stored
+    expired on its own). `warm` (or the first poll) reads every document; a supplier missing from
+    the cache after that (one never seen) is read by itself once, batched with others
+    (`om_platform.batching`), and cached, found or not. Settings whose stored
     event did not change keep their object (not validated again, and whatever is cached by its
     identity, such as `MappingStore`'s inverted tabs, stays valid).
 
@@ -148,7 +148,6 @@ class IntegrationStore:
         self._watchers: list[ChangeWatcher] = []
         self._polled_at: float | None = None  # monotonic time of the last poll that answered
         self._since: datetime | None = None  # what the next poll reads from (None: everything)
-        self._complete = False  # every document was read once: a supplier not cached has none
         self._poll: asyncio.Future[None] | None = None
 
     def watch(self, watcher: ChangeWatcher) -> None:
@@ -241,8 +240,6 @@ class IntegrationStore:
             cached = self._cache.get(supplier_id)
             if cached is not None:
                 return cached[1]
-            if self._complete:
-                return None
         document = await self._reads.submit(supplier_id)
         if document is None:
             self._event_ids.pop(supplier_id, None)
@@ -271,7 +268,6 @@ class IntegrationStore:
                 self._remember(document, started)
             except ValueError:
                 log.exception("stored integration is invalid", extra={"supplier_id": supplier_id})
-        self._complete = self._complete or since is None
         self._since = started_at - timedelta(seconds=_OVERLAP_S)
         self._polled_at = started
 
