@@ -5,6 +5,7 @@
                                               [--total 1000] [--per-many 3] [--fetch-wait-ms 50]
                                               [--steady 20,1000,5000] [--steady-rate 50]
                                               [--steady-orders 1500] [--read-window-s 0.2]
+                                              [--ledger-window-s 0.2]
 
 `--quick`: 400 orders, one round, 400 orders per many-supplier phase, one order each for 1,000
 suppliers, 600 orders per steady-state size.
@@ -624,6 +625,7 @@ class Bench:
                 # of a core, measured); 50 ms costs 7% and adds at most 50 ms per hop.
                 "KAFKA_FETCH_MAX_WAIT_MS": str(args.fetch_wait_ms),
                 "TRANID_READ_WINDOW_S": str(args.read_window_s),
+                "LEDGER_WINDOW_S": str(args.ledger_window_s),
             }
             service_log = stack.workdir / "order_sync.log"
             with service_log.open("wb") as log_file:
@@ -796,7 +798,7 @@ class Bench:
             f"4. steady state: {args.steady_orders} orders at {args.steady_rate:.0f} orders/s in total over "
             f"{', '.join(str(n) for n in args.steady)} warm suppliers (targets: NetSuite <= 1.15 requests/order, "
             f"MongoDB <= 0.3 commands/order at every size; CPU/order at {max(args.steady)} <= 1.2 x at "
-            f"{min(args.steady)}); tranId read window {args.read_window_s} s"
+            f"{min(args.steady)}); tranId read window {args.read_window_s} s, ledger window {args.ledger_window_s} s"
         )
         warm = await self.measure(f"warm-up of {len(pool)} suppliers x 1", pool, 1)
         print(f"   {warm.line(args.limit)} (first touch, info)")
@@ -844,6 +846,7 @@ def main() -> None:
     parser.add_argument("--steady-rate", type=float, default=50.0, help="total orders/s of the steady state")
     parser.add_argument("--steady-orders", type=int, default=1500, help="orders per steady-state size")
     parser.add_argument("--read-window-s", type=float, default=0.2, help="the service's TRANID_READ_WINDOW_S")
+    parser.add_argument("--ledger-window-s", type=float, default=0.2, help="the service's LEDGER_WINDOW_S")
     parser.add_argument(
         "--fetch-wait-ms",
         type=int,

@@ -94,6 +94,34 @@ async def test_records_that_arrive_together_cost_one_read_one_write_and_one_mark
     ]
 
 
+async def test_with_a_window_quiet_suppliers_share_commands_until_a_busy_one_sends_them(
+    counted: tuple[MongoLedger, Commands],
+) -> None:
+    plain, commands = counted
+    # Each supplier may have one record in flight per window before it counts as busy.
+    ledger = MongoLedger(plain._collection, window_s=3600, limit_for=lambda _supplier_id: 1)
+    quiet = [asyncio.ensure_future(ledger.get(f"sup_{n}", "order", "ord_1")) for n in range(3)]
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert commands.take() == {}  # waiting for company: the window is an hour
+    busy = [ledger.get("sup_busy", "order", f"ord_{n}") for n in range(2)]
+    assert await asyncio.gather(*quiet, *busy) == [None] * 5
+    assert commands.take() == {"find": 1}
+    quiet_writes = []
+    for n in range(2):
+        event = placed(f"e{n}", id="ord_1")
+        entry = LedgerEntry(supplier_id=f"sup_{n}", kind="order", ordermentum_id="ord_1")
+        quiet_writes.append(asyncio.ensure_future(write(ledger, entry, event, outcome_for(event, n))))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert commands.take() == {}  # sup_0 and sup_1 read once each: quiet, their writes wait too
+    busy_event = placed("e2", id="ord_2")
+    busy_entry = LedgerEntry(supplier_id="sup_busy", kind="order", ordermentum_id="ord_2")
+    assert await write(ledger, busy_entry, busy_event, outcome_for(busy_event, 9)) == "written"
+    assert await asyncio.gather(*quiet_writes) == ["written", "written"]
+    assert commands.take() == {"update": 1}
+
+
 def _fresh(n: int) -> LedgerEntry:
     """The entry the edge holds for a record it found no ledger document for."""
     return LedgerEntry(supplier_id="sup_1", kind="order", ordermentum_id=f"ord_{n}")

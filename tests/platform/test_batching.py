@@ -82,3 +82,40 @@ async def test_large_bursts_are_split_at_the_maximum_size() -> None:
     batch: Batch[int, int] = Batch(recorder.run, name="test", max_size=3)
     await asyncio.gather(*(batch.submit(n) for n in (2, 4, 6, 8, 10)))
     assert recorder.batches == [[2, 4, 6], [8, 10]]
+
+
+async def test_with_a_window_requests_of_later_iterations_share_the_command_until_the_window_closes() -> None:
+    recorder = Recorder()
+    batch: Batch[int, int] = Batch(recorder.run, name="test", window_s=0.2)
+    first = [asyncio.ensure_future(batch.submit(n)) for n in (2, 4)]
+    for _ in range(3):
+        await asyncio.sleep(0)  # several loop iterations: without a window the first would have left
+    later = asyncio.ensure_future(batch.submit(6))
+    assert await asyncio.gather(*first, later) == [20, 40, 60]
+    assert recorder.batches == [[2, 4, 6]]
+
+
+async def test_a_lone_request_does_not_wait_for_the_window() -> None:
+    recorder = Recorder()
+    batch: Batch[int, int] = Batch(recorder.run, name="test", window_s=3600)
+    assert await batch.submit(2) == 20  # fewer than two requests per window: nobody to wait for
+    assert recorder.batches == [[2]]
+
+
+async def test_an_urgent_request_sends_everything_queued_without_waiting_for_the_window() -> None:
+    recorder = Recorder()
+    batch: Batch[int, int] = Batch(recorder.run, name="test", window_s=3600)
+    waiting = [asyncio.ensure_future(batch.submit(n)) for n in (2, 4)]
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert recorder.batches == []  # lingering: the window is an hour
+    assert await batch.submit(6, urgent=True) == 60
+    assert await asyncio.gather(*waiting) == [20, 40]
+    assert recorder.batches == [[2, 4, 6]]
+
+
+async def test_a_full_batch_leaves_without_waiting_for_the_window() -> None:
+    recorder = Recorder()
+    batch: Batch[int, int] = Batch(recorder.run, name="test", window_s=3600, max_size=3)
+    assert await asyncio.gather(*(batch.submit(n) for n in (2, 4, 6))) == [20, 40, 60]
+    assert recorder.batches == [[2, 4, 6]]

@@ -93,6 +93,20 @@ async def test_disconnecting_forgets_the_settings_and_credentials(mongo_db: Any,
     assert [s async for s in store.configured()] == []
 
 
+async def test_a_disconnect_applied_by_another_replica_reaches_this_one_at_its_next_poll(
+    mongo_db: Any,
+) -> None:
+    writer = IntegrationStore(_Runtime(mongo_db))
+    await writer.apply("sup_1", configured("2026-11-24T09:00:00+00:00", 5), ctx())
+    reader = IntegrationStore(_Runtime(mongo_db), cache_ttl_s=0)
+    await reader.warm()
+    assert reader.limit_for("sup_1") == 5
+    bye = parse_event(INTEGRATIONS_TOPIC, None, key=b"sup_1")
+    await writer.handle(bye, ctx())  # type: ignore[arg-type]
+    assert await reader.get("sup_1") is None
+    assert reader.limit_for("sup_1") == 1
+
+
 def with_tabs(at: str, products: dict[str, str], surcharge: str | None = None) -> Any:
     event = configured(at, 5)
     data = event.data.model_copy(update={"product_mappings": products, "surcharge_item_id": surcharge})
@@ -157,7 +171,7 @@ class _Finds(monitoring.CommandListener):
         pass
 
 
-async def test_settings_expired_together_are_read_at_once_and_unchanged_ones_keep_their_object(
+async def test_one_poll_of_the_changes_serves_every_supplier_and_unchanged_ones_keep_their_object(
     mongo_url: str, unique_name: str
 ) -> None:
     finds = _Finds()
@@ -168,15 +182,19 @@ async def test_settings_expired_together_are_read_at_once_and_unchanged_ones_kee
         suppliers = [f"sup_{n}" for n in range(30)]
         for supplier_id in suppliers:
             await writer.apply(supplier_id, configured("2026-11-24T09:00:00+00:00", 5, supplier_id), ctx())
-        store = IntegrationStore(_Runtime(db), cache_ttl_s=0)  # every get reads MongoDB
+        store = IntegrationStore(_Runtime(db), cache_ttl_s=0)  # every get polls MongoDB
         finds.count = 0
         first = await asyncio.gather(*(store.get(s) for s in suppliers), store.get("sup_unknown"))
-        assert finds.count == 1
+        assert finds.count == 2  # the first poll reads every document; the unknown one is read once
         assert first[-1] is None
+        finds.count = 0
         again = await asyncio.gather(*(store.get(s) for s in suppliers))
+        assert finds.count == 1  # one poll of what changed, not a read per supplier
         assert all(a is b for a, b in zip(first, again, strict=False))  # same stored event, same object
         await writer.apply("sup_3", configured("2026-11-24T10:00:00+00:00", 2, "sup_3"), ctx())
+        finds.count = 0
         changed = await store.get("sup_3")
+        assert finds.count == 1
         assert changed is not None
         assert changed is not first[3]
         assert changed.concurrency_limit == 2

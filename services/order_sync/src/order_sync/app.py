@@ -83,7 +83,9 @@ def wire(settings: Settings, *, clock: Callable[[], datetime] = _now, owner: str
 
     async def start() -> None:
         db = runtime.db
-        ledger = MongoLedger(db["ledger"])
+        ledger = MongoLedger(
+            db["ledger"], window_s=settings.ledger_window_s, limit_for=integrations.limit_for
+        )
         await ledger.ensure_indexes()
         heal_requests = MongoHealRequests(db["heal_requests"])
         await heal_requests.ensure_indexes()

@@ -58,6 +58,15 @@ class Settings(ServiceSettings):
         "orders/s pays about 1 + 1/(1 + r x window) NetSuite requests per order (README, 'tranId read window'); "
         "0: share only with upserts already in flight.",
     )
+    ledger_window_s: float = Field(
+        0.2,
+        ge=0,
+        description="How long a ledger read or write waits for those of other records to share its MongoDB "
+        "command (issue 26): at r orders/s a process pays about 2/(1 + r x window) ledger commands per order, "
+        "and an outcome waits at most twice this longer (not at all below two orders per window); a supplier making more than its NetSuite concurrency limit "
+        "of orders within the window fills commands by itself and never waits. 0: only records arriving together "
+        "share a command.",
+    )
     reference_refresh_s: float = Field(
         86_400.0,
         gt=0,

@@ -8,7 +8,7 @@ re-sync claim; when that does not match, the outcome is written anyway and repor
 Mongo-protocol server answers `find_one_and_update` by scanning the collection (67 ms at 1,000
 documents against 3 ms for `update_one`, measured).
 
-The edge's reads and writes are group-committed (`om_platform.batching`): the `get`s of records of
+The edge's reads and writes are group-committed (`om_platform.core.batching`): the `get`s of records of
 this process that arrive together are one `find` with `$in`, and their outcome writes and
 published marks one unordered `bulk_write` (never two operations on one record: a record's events
 run one after another, and each waits for its own write). Each caller still gets its own answer
@@ -16,6 +16,18 @@ and goes on only once the command carrying its write returned. A conditional wri
 match is found by reading the batch's records back (their `outcome_event_id`), which happens only
 when the bulk's matched count says one missed. Re-sync claims and claimed writes stay single
 commands (they are not on the hot path, and their answers are per record).
+
+Steady state with thousands of suppliers (issue 26): orders arrive one by one, so without more
+each is its own read and its own write. With `window_s` > 0 (`LEDGER_WINDOW_S`) a read or a write
+waits up to that long for others to share its command: at r orders/s a process pays about
+2 / (1 + r x window_s) ledger commands per order (one read, one write; the published mark rides
+in a later write's command), and an outcome waits at most twice the window longer (a process
+seeing fewer than two orders per window does not wait: `Batch`). A busy
+supplier fills commands by itself, and waiting would only add the window to each of its records
+(and keep more of them in flight against the edge's cap): a request of a supplier that made more
+than its NetSuite concurrency limit (`limit_for`) of reads within the last window is urgent, and
+sends whatever is queued at once, as without a window. The outcome is still published only after
+the command carrying its write returned.
 
 Re-syncs (README, "Automatic re-sync") find records through indexes: `(supplier_id, status,
 last_error.code)` (by failure code: the records a connection or an integration heals) and
@@ -25,7 +37,8 @@ claim is `claim: {owner, until}` on the record, renewed while held.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -42,6 +55,7 @@ from order_sync.service_layer.ports import Claim, LedgerEntry, Recorded, Selecti
 
 APPLIED_EVENTS_KEPT = 50  # event ids remembered per record to recognise redeliveries
 _CHUNK = 1000  # blocker ids per `blocking` query
+_TRACKED = 10_000  # suppliers whose recent reads are counted before quiet ones are forgotten
 
 
 def ledger_id(supplier_id: str, kind: SyncKind, ordermentum_id: str) -> str:
@@ -76,10 +90,40 @@ _Written = Literal["written", "overlapped", "unmatched"] | None
 
 
 class MongoLedger:
-    def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        collection: AsyncCollection[dict[str, Any]],
+        *,
+        window_s: float = 0.0,
+        limit_for: Callable[[str], int] = lambda _supplier_id: 1,
+    ) -> None:
         self._collection = collection
-        self._reads: Batch[str, dict[str, Any] | None] = Batch(self._find, name="ledger-reads")
-        self._writes: Batch[_Write, _Written] = Batch(self._bulk_write, name="ledger-writes")
+        self._reads: Batch[str, dict[str, Any] | None] = Batch(
+            self._find, name="ledger-reads", window_s=window_s
+        )
+        self._writes: Batch[_Write, _Written] = Batch(
+            self._bulk_write, name="ledger-writes", window_s=window_s
+        )
+        self._window_s = window_s
+        self._limit_for = limit_for
+        self._reads_of: dict[str, tuple[float, int, int]] = {}  # supplier: (window start, count, previous)
+
+    def _busy(self, supplier_id: str, *, arriving: bool = False) -> bool:
+        """Whether the supplier made more than its limit of reads within the current or the previous
+        window (`arriving`: count this read): its records must not wait for company."""
+        if self._window_s <= 0:
+            return False
+        now = time.monotonic()
+        start, count, previous = self._reads_of.get(supplier_id, (now, 0, 0))
+        if now - start >= self._window_s:
+            start, count, previous = now, 0, count if now - start < 2 * self._window_s else 0
+        if arriving:
+            count += 1
+            self._reads_of[supplier_id] = (start, count, previous)
+            if len(self._reads_of) > _TRACKED:  # forget suppliers quiet for a while (oldest first)
+                for quiet in [k for k, v in self._reads_of.items() if now - v[0] >= 2 * self._window_s]:
+                    del self._reads_of[quiet]
+        return max(count, previous) > self._limit_for(supplier_id)
 
     async def ensure_indexes(self) -> None:
         await self._collection.create_index([("supplier_id", 1), ("status", 1), ("last_error.code", 1)])
@@ -91,7 +135,8 @@ class MongoLedger:
         await self._collection.create_index([("supplier_id", 1), ("warnings.code", 1)])
 
     async def get(self, supplier_id: str, kind: SyncKind, ordermentum_id: str) -> LedgerEntry | None:
-        document = await self._reads.submit(ledger_id(supplier_id, kind, ordermentum_id))
+        key = ledger_id(supplier_id, kind, ordermentum_id)
+        document = await self._reads.submit(key, urgent=self._busy(supplier_id, arriving=True))
         return _entry(document) if document else None
 
     async def _find(self, keys: list[str]) -> list[dict[str, Any] | None]:
@@ -191,15 +236,16 @@ class MongoLedger:
             )
             return "written" if written.matched_count else "superseded"
         if not entry.stored:
-            created = await self._writes.submit(_Write("create", key, {"_id": key}, update, outcome.event_id))
+            created = await self._writes.submit(
+                _Write("create", key, {"_id": key}, update, outcome.event_id),
+                urgent=self._busy(entry.supplier_id),
+            )
             return "written" if created == "written" else "overlapped"
         # The edge: written as read (same version, no live claim), or else written anyway and
         # reported, so the edge applies its newer event again after the re-sync.
         unchanged = {"_id": key, "$and": [_version_is(entry.version), _unclaimed(now)]}
-        if (
-            await self._writes.submit(_Write("conditional", key, unchanged, update, outcome.event_id))
-            == "written"
-        ):
+        conditional = _Write("conditional", key, unchanged, update, outcome.event_id)
+        if await self._writes.submit(conditional, urgent=self._busy(entry.supplier_id)) == "written":
             return "written"
         await self._collection.update_one({"_id": key}, update, upsert=True)
         return "overlapped"
@@ -220,7 +266,9 @@ class MongoLedger:
             if released.matched_count:
                 return
         mark = {"$set": {"outcome_published": True}}
-        await self._writes.submit(_Write("mark", str(key["_id"]), key, mark, event_id))
+        await self._writes.submit(
+            _Write("mark", str(key["_id"]), key, mark, event_id), urgent=self._busy(supplier_id)
+        )
 
     async def note_attempt(
         self, supplier_id: str, kind: SyncKind, ordermentum_id: str, error: dict[str, Any]
