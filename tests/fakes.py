@@ -7,7 +7,7 @@ tests never use these: they run the real adapters against the embedded broker an
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -15,10 +15,13 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from om_contracts import IntegrationSettings, KeyRing
+from om_platform.connections import ConnectionView
+from om_platform.connections import Status as ConnectionStatus
 from om_platform.leases import LeaseLost
 from om_platform.ports import Cursors, Integrations, LeaseCheck, Leases, Publish
 
 P = TypeVar("P")
+G = TypeVar("G")
 
 
 @dataclass
@@ -95,6 +98,35 @@ class RecordingPublisher:
         return [e for e in self.sent if getattr(e, "event_type", None) == event_type]
 
 
+@dataclass
+class FakeConnections:
+    """Suppliers' NetSuite connections: those in `down` have their breaker open."""
+
+    down: set[str] = field(default_factory=set)
+
+    def is_open(self, supplier_id: str) -> bool:
+        return supplier_id in self.down
+
+    async def refresh(self, supplier_id: str) -> None:
+        return None
+
+    async def load(self, supplier_ids: list[str]) -> Mapping[str, ConnectionStatus]:
+        return {
+            s: ConnectionStatus(s, state="unreachable" if s in self.down else "connected")
+            for s in supplier_ids
+        }
+
+
+@dataclass
+class SameForEverySupplier(Generic[G]):
+    """A per-supplier NetSuite factory (`for_supplier`) answering one fake for every supplier."""
+
+    gateway: G
+
+    def for_supplier(self, supplier_id: str, integration: IntegrationSettings) -> G:
+        return self.gateway
+
+
 _RING = KeyRing([KeyRing.generate_key()])
 
 
@@ -115,3 +147,4 @@ _integrations: Integrations = FakeIntegrations()
 _leases: Leases = FakeLeases()
 _cursors: Cursors[str] = FakeCursors[str]()
 _publish: Publish = RecordingPublisher()
+_connections: ConnectionView = FakeConnections()

@@ -31,15 +31,15 @@ from om_contracts import (
 from om_netsuite import AuthenticationFailed, ErrorDetail, PermanentError, RateLimited
 from om_platform.errors import TransientFailure
 from om_platform.transaction_mapping import TransactionBody
-from order_sync.adapters.netsuite_gateway import transaction_of
+from order_sync.adapters.netsuite_gateway import transaction_of, translated
 from order_sync.domain.blockers import blockers
 from order_sync.domain.healing import unblocks
 from order_sync.domain.netsuite_records import FoundTransaction, Written
 from order_sync.domain.outcomes import Outcome, status_of
 from order_sync.service_layer.events import payload_of, source_of
 from order_sync.service_layer.ports import Claim, LedgerEntry, Recorded, Selection
-from order_sync.service_layer.resync import resync
-from order_sync.service_layer.sync import SyncDeps, sync_event
+from order_sync.service_layer.resync import Resync
+from order_sync.service_layer.sync import TransactionSync
 
 RING = KeyRing([KeyRing.generate_key()])
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -215,7 +215,8 @@ class FakeGateway:
 
     async def upsert(self, transaction: TransactionBody, *, known_tran_id: str | None) -> Written:
         if self.fail_with is not None:
-            raise self.fail_with
+            with translated():  # the real adapter's translation of the client's errors
+                raise self.fail_with
         self.writes.append(transaction)
         record = self.records.setdefault(
             transaction.external_id,
@@ -270,7 +271,7 @@ class World:
 
     def __post_init__(self) -> None:
         ids = itertools.count(1)
-        self.deps = SyncDeps(
+        self.deps = TransactionSync(
             ledger=self.ledger,
             integrations=self.integrations,
             mappings=FakeMappings(),
@@ -283,9 +284,13 @@ class World:
 
     async def send(self, event: Any, *, attempt: int = 1, is_last_attempt: bool = False) -> Outcome | None:
         """The event as the edge hands it over on that attempt (`RecordContext`)."""
-        return await sync_event(
-            self.deps, source_of(event), payload_of(event), attempt=attempt, is_last_attempt=is_last_attempt
+        return await self.deps.sync_event(
+            source_of(event), payload_of(event), attempt=attempt, is_last_attempt=is_last_attempt
         )
+
+    def use_gateway(self, gateway: Any) -> None:
+        """Send through `gateway` from now on (a wrapper of `self.gateway`)."""
+        self.deps = dataclasses.replace(self.deps, netsuite=gateway)
 
 
 def placed(event_id: str = "e1", occurred_at: str = "2026-11-24T09:15:00+11:00", **data: Any) -> OrderPlaced:
@@ -326,7 +331,7 @@ async def test_an_unknown_supplier_fails_as_not_configured_and_is_kept_for_resyn
     assert outcome.data.error.code is ErrorCode.INTEGRATION_NOT_CONFIGURED  # type: ignore[union-attr]
     assert outcome.data.error.retryable is False  # type: ignore[union-attr]
     world.integrations.settings["sup_1"] = integration()
-    [again] = (await resync(world.deps, "sup_1")).outcomes
+    [again] = (await Resync(world.deps).records("sup_1")).outcomes
     assert again.event_type == "netsuite.order.synced"
     assert again.data.source_event_id == "e1"
 

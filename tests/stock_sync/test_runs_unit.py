@@ -69,7 +69,7 @@ class Readers:
     def __init__(self, netsuite: FakeNetSuite) -> None:
         self.netsuite = netsuite
 
-    def reader(self, supplier_id: str, integration: IntegrationSettings) -> StockReader:
+    def for_supplier(self, supplier_id: str, integration: IntegrationSettings) -> StockReader:
         return self.netsuite
 
 

@@ -95,7 +95,7 @@ class StockRuns:
         run = StockRun(
             supplier_id,
             integration,
-            self.readers.reader(supplier_id, integration),
+            self.readers.for_supplier(supplier_id, integration),
             self.snapshots,
             self.products,
             self.publish,
