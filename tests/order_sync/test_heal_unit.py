@@ -5,7 +5,6 @@ first, within the budget, edge and re-sync kept in order)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,13 +13,14 @@ from test_mapping import MAPPED, SURCHARGE, an_order, order_data
 from test_sync_use_case import World, integration, placed
 
 import fakes
+from fakes import FakeHealRequests
 from om_contracts import Customer, ErrorCode, ErrorDetail, NetSuiteRecordRef, Product, SyncError
 from om_platform import transaction_mapping as bodies
 from om_platform.transaction_mapping import TransactionBody
 from order_sync.domain import healing
 from order_sync.domain.blockers import blockers
 from order_sync.service_layer.heal import Healing
-from order_sync.service_layer.ports import HealRequest, Selection
+from order_sync.service_layer.ports import Selection
 from order_sync.service_layer.resync import Resync, ResyncReport
 
 # -- which ids a failure names ------------------------------------------------------------------
@@ -109,34 +109,6 @@ def test_blocker_ids_parse_back_into_what_to_look_up() -> None:
 
 
 @dataclass
-class FakeRequests:
-    requests: dict[tuple[str, str], tuple[int, bool]] = field(default_factory=dict)
-
-    async def add(self, supplier_id: str, blockers: Iterable[str]) -> None:
-        for blocker in blockers:
-            generation, _ = self.requests.get((supplier_id, blocker), (0, False))
-            self.requests[supplier_id, blocker] = (generation + 1, True)
-
-    async def suppliers(self) -> list[str]:
-        return sorted({s for (s, _), (_, pending) in self.requests.items() if pending})
-
-    async def pending(self, supplier_id: str) -> list[HealRequest]:
-        return [
-            HealRequest(b, g)
-            for (s, b), (g, pending) in self.requests.items()
-            if s == supplier_id and pending
-        ]
-
-    async def finish(self, supplier_id: str, requests: Iterable[HealRequest]) -> None:
-        for request in requests:
-            if self.requests.get((supplier_id, request.blocker)) == (request.generation, True):
-                self.requests[supplier_id, request.blocker] = (request.generation, False)
-
-    async def wait(self, timeout_s: float) -> None:
-        await asyncio.sleep(0)
-
-
-@dataclass
 class CountingGateway:
     """Counts concurrent upserts; optionally holds each one until released."""
 
@@ -179,7 +151,7 @@ def world() -> World:
 
 
 def heal_deps(world: World) -> Healing:
-    return Healing(Resync(world.deps), FakeRequests(), fakes.FakeLeases(), fakes.FakeConnections())
+    return Healing(Resync(world.deps), FakeHealRequests(), fakes.FakeLeases(), fakes.FakeConnections())
 
 
 def lines(*products: str) -> list[dict[str, Any]]:

@@ -31,8 +31,8 @@ class Entrypoints:
 
     # -- consumers ----------------------------------------------------------------------------
 
-    async def on_payment(self, event: PaymentSucceeded | PayoutSettled, ctx: RecordContext) -> None:
-        await self.reconciler.handle(event, ctx)
+    async def on_payment(self, event: PaymentSucceeded | PayoutSettled, _ctx: RecordContext) -> None:
+        await self.reconciler.handle(event)
 
     # -- listeners ----------------------------------------------------------------------------
 

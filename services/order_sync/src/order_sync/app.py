@@ -143,7 +143,7 @@ def _entrypoints(
     )
     job_seconds = runtime.metrics.job_seconds
 
-    async def on_catalog_round(outcomes: Sequence[JobOutcome[int]], seconds: float) -> None:
+    async def on_catalog_round(_outcomes: Sequence[JobOutcome[int]], seconds: float) -> None:
         job_seconds.labels("catalog", "succeeded").observe(seconds)
 
     return Entrypoints(

@@ -93,7 +93,9 @@ class Entrypoints:
         }
         return {"requested": sorted(await self.heal.request_import_heals(supplier_id, ids))}
 
-    async def on_catalog_command(self, supplier_id: str | None, args: Mapping[str, Any]) -> Mapping[str, Any]:
+    async def on_catalog_command(
+        self, supplier_id: str | None, _args: Mapping[str, Any]
+    ) -> Mapping[str, Any]:
         """`omctl run catalog <supplier>`."""
         if not supplier_id:
             raise ValueError("run_catalog needs a supplier id")

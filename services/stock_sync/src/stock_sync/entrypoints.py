@@ -22,7 +22,7 @@ class Entrypoints:
     jobs: SupplierJobs[RunReport | None]
 
     async def on_run_stock_command(
-        self, supplier_id: str | None, args: Mapping[str, Any]
+        self, supplier_id: str | None, _args: Mapping[str, Any]
     ) -> Mapping[str, Any]:
         """`omctl run stock --supplier S`: run now here, or leave the trigger for the replica running it."""
         if not supplier_id:

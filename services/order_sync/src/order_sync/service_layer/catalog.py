@@ -61,7 +61,7 @@ class CatalogRefresh:
             total += await self.publish_changes(supplier_id, integration, source, kind)
         return total
 
-    async def run_job(self, job: SupplierJob, lease: LeaseCheck) -> int:
+    async def run_job(self, job: SupplierJob, _lease: LeaseCheck) -> int:
         """One supplier's catalog poll, under its lease (`SupplierJobs`)."""
         count = await self.refresh(job.supplier_id, job.integration)
         log.info("catalog published %d record(s)", count, extra={"supplier_id": job.supplier_id})
