@@ -17,7 +17,6 @@ from om_platform.integrations import SettingsChange
 from om_platform.kafka import RecordContext
 from om_platform.mappings import Kind, MappedEntity
 from om_platform.supplier_jobs import SupplierJobs
-from order_sync.domain.healing import CONNECTION
 from order_sync.service_layer.catalog import CatalogRefresh
 from order_sync.service_layer.events import TransactionEvent, payload_of, source_of
 from order_sync.service_layer.heal import Healing
@@ -61,7 +60,7 @@ class Entrypoints:
 
     async def on_connection_back(self, supplier_id: str) -> None:
         """The supplier's NetSuite connection came back: re-sync what was parked meanwhile."""
-        await self.heal.request_code_heal(supplier_id, CONNECTION)
+        await self.heal.when_connected.on_recovered(supplier_id)
 
     # -- operator commands (omctl) -------------------------------------------------------------
 

@@ -37,6 +37,7 @@ from om_contracts import IntegrationSettings, SyncFailed
 from om_platform.integrations import SettingsChange
 from om_platform.mappings import MappedEntity
 from om_platform.ports import Leases
+from om_platform.waiting import ResumeWhenConnected
 from order_sync.domain import healing
 from order_sync.domain.blockers import blockers, customer_blocker, freight_blocker, product_blocker
 from order_sync.domain.healing import CONNECTION, INTEGRATION, WAITING_FOR, parse_blocker
@@ -137,19 +138,19 @@ class Healing:
 
     # -- the heal job ---------------------------------------------------------------------------------
 
+    @property
+    def when_connected(self) -> ResumeWhenConnected:
+        """The platform's waiting mechanism over this service's waiting work (`ConnectionHeals`)."""
+        return ResumeWhenConnected(self.connections, ConnectionHeals(self))
+
     async def catch_up(self) -> None:
         """At start: what a recovery or an integration would have healed while no replica ran.
 
         A connection that came back, or settings that arrived, while this service was down (or
         between its transition and its heal request) left records failed with a code they heal.
         """
-        ledger = self.sync.ledger
-        parked = await ledger.failing_with(WAITING_FOR[CONNECTION])
-        states = await self.connections.load(parked)
-        for supplier_id in parked:
-            if not states[supplier_id].breaker_open:
-                await self.request_code_heal(supplier_id, CONNECTION)
-        for supplier_id in await ledger.failing_with(WAITING_FOR[INTEGRATION]):
+        await self.when_connected.catch_up()
+        for supplier_id in await self.sync.ledger.failing_with(WAITING_FOR[INTEGRATION]):
             if await self.sync.integrations.get(supplier_id) is not None:
                 await self.request_code_heal(supplier_id, INTEGRATION)
 
@@ -297,3 +298,17 @@ class Healing:
 
 def _merged(first: ResyncReport, second: ResyncReport) -> ResyncReport:
     return ResyncReport(first.outcomes + second.outcomes, first.errors + second.errors)
+
+
+@dataclass(frozen=True)
+class ConnectionHeals:
+    """order_sync's `WaitingWork`: records whose latest outcome failed with a code a connection
+    heals (the ledger's index); a supplier's are resumed by a durable `connection` heal request."""
+
+    healing: Healing
+
+    async def waiting_suppliers(self) -> list[str]:
+        return await self.healing.sync.ledger.failing_with(WAITING_FOR[CONNECTION])
+
+    async def resume(self, supplier_id: str) -> None:
+        await self.healing.request_code_heal(supplier_id, CONNECTION)
