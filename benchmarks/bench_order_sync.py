@@ -458,7 +458,7 @@ class Bench:
 
         from om_contracts import Order
         from om_netsuite import LocalBudget, NetSuiteClient, RequestRetryPolicy, TbaAuth, TbaCredentials
-        from om_platform.transaction_mapping import Mappings, build_body
+        from om_transactions.mapping import Mappings, build_body
         from order_sync.adapters.netsuite_gateway import read_back_query
 
         account = self.accounts[1]

@@ -41,13 +41,12 @@ from om_contracts import (
     SyncKind,
     TransactionTotals,
 )
-from om_platform.connections import ConnectionView
-from om_platform.connections import Status as ConnectionStatus
-from om_platform.errors import TransientFailure
-from om_platform.leases import LeaseLost
-from om_platform.mappings import Kind, MappedEntity
-from om_platform.ports import Cursors, Integrations, LeaseCheck, Leases, Publish
-from om_platform.transaction_mapping import TransactionBody
+from om_platform.core.connections import ConnectionView
+from om_platform.core.connections import Status as ConnectionStatus
+from om_platform.core.failures import TransientFailure
+from om_platform.core.mappings import Kind, MappedEntity
+from om_platform.core.ports import Cursors, Integrations, LeaseCheck, LeaseLost, Leases, Publish
+from om_transactions.mapping import TransactionBody
 from order_sync.adapters.netsuite_gateway import transaction_of, translated
 from order_sync.domain.blockers import blockers
 from order_sync.domain.healing import unblocks

@@ -239,7 +239,7 @@ kafka:
     assert env["KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == "KAFKA_SASL_PASSWORD"
     assert {"name": "kafka-tls", "mountPath": "/etc/kafka-tls", "readOnly": True} in container["volumeMounts"]
     # the same names the services read
-    from om_platform.kafka_security import KafkaConnectionSettings
+    from om_platform.adapters.kafka.security import KafkaConnectionSettings
 
     assert {
         "KAFKA_SECURITY_PROTOCOL",

@@ -14,9 +14,9 @@ from finance_sync.domain.features import Feature
 from finance_sync.service_layer.hourly_runs import HourlyRuns, LeaseBusy, ScheduleOptions, SlotRuns
 from finance_sync.service_layer.polling import RunResult
 from om_contracts import NETSUITE_INVOICES_TOPIC, IntegrationSettings
-from om_platform.commands import CommandQueue
-from om_platform.connections import AlwaysConnected, ConnectionView
-from om_platform.leases import LeaseStore
+from om_platform.adapters.mongo.commands import CommandQueue
+from om_platform.adapters.mongo.leases import LeaseStore
+from om_platform.core.connections import AlwaysConnected, ConnectionView
 
 from .conftest import MakeSupplier, Supplier, events_on
 from .test_documents_flow import sales_order, supplier_with_catalogue

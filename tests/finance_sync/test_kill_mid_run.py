@@ -18,7 +18,7 @@ from pymongo import AsyncMongoClient
 
 from finance_sync.app import Wired
 from om_contracts import NETSUITE_INVOICES_TOPIC
-from om_platform.commands import CommandQueue
+from om_platform.adapters.mongo.commands import CommandQueue
 
 from . import test_kill_flow
 from .conftest import MakeSupplier, events_on

@@ -16,7 +16,7 @@ from fakes import (
 )
 from finance_sync.service_layer.reconcile import IntegrationNotKnownYet, Reconciler
 from om_contracts import IntegrationSettings, PaymentSucceeded, PayoutSettled
-from om_platform.errors import PermanentFailure, TransientFailure
+from om_platform.core.failures import PermanentFailure, TransientFailure
 
 from .helpers import integration
 

@@ -17,8 +17,9 @@ from typer.testing import CliRunner, Result
 
 from om_contracts import DLQ_SUFFIX, TOPICS, KeyRing
 from om_devstack.stack import create_topics
-from om_platform.errors import InvalidEvent, PermanentFailure
-from om_platform.kafka import DeadLetterPolicy, Decoded, RecordContext
+from om_platform.adapters.kafka import DeadLetterPolicy
+from om_platform.core.failures import InvalidEvent, PermanentFailure
+from om_platform.core.records import Decoded, RecordContext
 from om_platform.runtime import ServiceRuntime
 from om_platform.settings import ServiceSettings
 from omctl.cli import app

@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from om_contracts import DeadLetterHeaders, dead_letter_topic
 from om_devstack.stack import create_topics
-from om_platform.kafka import DeadLetterPolicy
+from om_platform.adapters.kafka import DeadLetterPolicy
 
 from .conftest import Cli, Probe, ProbeService, event
 

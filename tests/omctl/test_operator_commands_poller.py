@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from om_platform.commands import CommandQueue, serve_commands
+from om_platform.adapters.mongo.commands import CommandQueue, serve_commands
 
 from .conftest import Cli, known
 

@@ -8,7 +8,7 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from om_netsuite import MongoBudget
-from om_platform.netsuite_access import BUDGET_COLLECTION
+from om_platform.adapters.netsuite_access import BUDGET_COLLECTION
 
 from .conftest import Cli
 

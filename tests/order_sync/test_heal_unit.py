@@ -15,8 +15,8 @@ from test_sync_use_case import World, integration, placed
 import fakes
 from fakes import FakeHealRequests
 from om_contracts import Customer, ErrorCode, ErrorDetail, NetSuiteRecordRef, Product, SyncError
-from om_platform import transaction_mapping as bodies
-from om_platform.transaction_mapping import TransactionBody
+from om_transactions import mapping as bodies
+from om_transactions.mapping import TransactionBody
 from order_sync.domain import healing
 from order_sync.domain.blockers import blockers
 from order_sync.service_layer.heal import Healing

@@ -11,7 +11,7 @@ import pytest
 
 from om_contracts import ErrorCode, IntegrationSettings, Invoice, KeyRing, NetSuiteCustomer, Order
 from om_netsuite_sim._schema import check_body
-from om_platform import transaction_mapping as mapping
+from om_transactions import mapping
 from order_sync.adapters.netsuite_gateway import catalog_change_of
 from order_sync.domain import catalog_cursor, outcomes
 

@@ -18,8 +18,8 @@ from pydantic import SecretStr
 from om_contracts import IntegrationSettings, KeyRing
 from om_netsuite import NetSuiteClient, NetSuiteSession, RequestRetryPolicy, TbaAuth, TbaCredentials
 from om_netsuite_sim import SimulatorServer
-from om_platform.currencies import currency_ids
-from om_platform.reference_data import ReferenceDataStore
+from om_platform.adapters.currencies import currency_ids
+from om_platform.adapters.mongo.reference_data import ReferenceDataStore
 from order_sync.adapters.netsuite_gateway import Gateways, TranIdReader
 from order_sync.app import Wired
 

@@ -24,7 +24,7 @@ from om_contracts import (
     WarningCode,
 )
 from om_netsuite import AuthenticationFailed, ErrorDetail, PermanentError, RateLimited
-from om_platform.errors import TransientFailure
+from om_platform.core.failures import TransientFailure
 from order_sync.domain.outcomes import Outcome
 from order_sync.service_layer.events import payload_of, source_of
 from order_sync.service_layer.resync import Resync

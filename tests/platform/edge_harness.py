@@ -14,8 +14,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from om_contracts import KeyRing, dead_letter_topic
 from om_devstack.stack import create_topics
-from om_platform.errors import InvalidEvent, PermanentFailure, TransientFailure
-from om_platform.kafka import Decoded, RecordContext, Skip
+from om_platform.core.failures import InvalidEvent, PermanentFailure, TransientFailure
+from om_platform.core.records import Decoded, RecordContext, Skip
 from om_platform.runtime import ServiceRuntime
 from om_platform.settings import ServiceSettings
 

@@ -1,4 +1,4 @@
-"""Group commit (`om_platform.batching.Batch`): one command per burst, each caller its own answer."""
+"""Group commit (`om_platform.core.batching.Batch`): one command per burst, each caller its own answer."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from om_platform.batching import Batch
+from om_platform.core.batching import Batch
 
 
 class Recorder:

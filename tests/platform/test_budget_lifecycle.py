@@ -15,7 +15,7 @@ from pymongo import AsyncMongoClient
 
 from om_contracts import KeyRing
 from om_netsuite import BudgetTimeout, TbaAuth, TbaCredentials
-from om_platform.netsuite_access import BUDGET_COLLECTION
+from om_platform.adapters.netsuite_access import BUDGET_COLLECTION
 from om_platform.runtime import ServiceRuntime
 from om_platform.settings import ServiceSettings
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from om_platform.commands import CommandQueue, serve_commands
+from om_platform.adapters.mongo.commands import CommandQueue, serve_commands
 
 pytestmark = pytest.mark.integration
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,16 +20,11 @@ from om_contracts import IntegrationSettings, KeyRing, NetSuiteIntegrationStatus
 from om_devstack import sealed_credentials, sealed_m2m_credentials
 from om_netsuite import AuthenticationFailed, RateLimited, RequestRetryPolicy
 from om_netsuite_sim import Account, SimulatorServer
-from om_platform.connections import (
-    COLLECTION,
-    ConnectionDown,
-    ConnectionMonitor,
-    ConnectionSettings,
-    ConnectionStore,
-    Signal,
-)
+from om_platform.adapters.connections import ConnectionMonitor
+from om_platform.adapters.mongo.connections import COLLECTION, ConnectionStore
+from om_platform.adapters.netsuite_access import NetSuiteAccess
+from om_platform.core.connections import ConnectionDown, ConnectionSettings, Signal
 from om_platform.metrics import Metrics
-from om_platform.netsuite_access import NetSuiteAccess
 
 pytestmark = pytest.mark.integration
 
@@ -109,7 +105,7 @@ async def processes(mongo_db: AsyncDatabase[Any], simulator: SimulatorServer) ->
         monitor.attach(
             store,
             process.published,
-            process.integrations,
+            functools.partial(process.integrations.get, fresh=True),
             lambda supplier_id, integration: access.session(supplier_id, integration, probe=True),
         )
         started.append(process)

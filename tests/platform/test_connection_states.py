@@ -9,8 +9,9 @@ import pytest
 
 from om_netsuite import error_from_response
 from om_netsuite._exceptions import NetSuiteNetworkError, RequestInfo
-from om_platform.connections import Signal, Status, next_state, permission_named, recovers, signal_of
-from om_platform.connections._monitor import ConnectionSettings, _Tracker
+from om_platform.adapters.connections import permission_named, signal_of
+from om_platform.adapters.connections._monitor import _Tracker
+from om_platform.core.connections import ConnectionSettings, Signal, Status, next_state, recovers
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 DWELL = timedelta(seconds=60)

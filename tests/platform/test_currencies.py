@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from om_netsuite import NetSuiteClient, NetSuiteSession, RequestRetryPolicy, TbaAuth, TbaCredentials
 from om_netsuite_sim import Simulator, SimulatorServer
-from om_platform import currencies
+from om_platform.adapters import currencies
 
 pytestmark = pytest.mark.integration
 

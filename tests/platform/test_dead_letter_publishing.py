@@ -14,7 +14,12 @@ import pytest
 from aiokafka.errors import KafkaTimeoutError, MessageSizeTooLargeError
 
 from om_contracts import TRUNCATED_PART_BYTES, DeadLetterHeaders
-from om_platform.kafka import DeadLetterOutcome, DeadLetterPolicy, DeadLetterPublisher, dead_letter_id
+from om_platform.adapters.kafka import (
+    DeadLetterOutcome,
+    DeadLetterPolicy,
+    DeadLetterPublisher,
+    dead_letter_id,
+)
 
 
 @dataclass

@@ -16,8 +16,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from om_contracts import DEAD_LETTER_TOPIC_MAX_MESSAGE_BYTES, TRUNCATED_PART_BYTES, DeadLetterHeaders
-from om_platform.errors import InvalidEvent
-from om_platform.kafka import DeadLetterOutcome, Decoded, RecordContext, Skip
+from om_platform.adapters.kafka import DeadLetterOutcome
+from om_platform.core.failures import InvalidEvent
+from om_platform.core.records import Decoded, RecordContext, Skip
 from om_platform.runtime import ServiceRuntime
 
 from .edge_harness import Edge, Probe, produce, rec

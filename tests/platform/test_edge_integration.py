@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from om_platform.kafka import DECODE_INLINE_BYTES, Decoded, RecordContext, Skip
+from om_platform.adapters.kafka import DECODE_INLINE_BYTES
+from om_platform.core.records import Decoded, RecordContext, Skip
 
 from .edge_harness import Edge, Probe, decode, rec
 

@@ -14,7 +14,7 @@ import uvicorn
 from aiokafka import AIOKafkaProducer
 
 from om_contracts import KeyRing
-from om_platform.kafka import Decoded, RecordContext, Skip
+from om_platform.core.records import Decoded, RecordContext, Skip
 from om_platform.runtime import ServiceRuntime
 from om_platform.settings import ServiceSettings
 

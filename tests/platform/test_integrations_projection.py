@@ -10,8 +10,9 @@ import pytest
 from pymongo import AsyncMongoClient, monitoring
 
 from om_contracts import INTEGRATIONS_TOPIC, KeyRing, parse_event
-from om_platform.integrations import IntegrationStore, SettingsChange, settings_changes
-from om_platform.kafka import RecordContext
+from om_platform.adapters.mongo.integrations import IntegrationStore
+from om_platform.core.records import RecordContext
+from om_platform.core.settings_changes import SettingsChange, settings_changes
 
 pytestmark = pytest.mark.integration
 

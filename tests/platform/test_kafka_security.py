@@ -18,8 +18,8 @@ from faststream.kafka.security import parse_security
 from pydantic import ValidationError
 
 from om_devstack.tls import make_pki
-from om_platform import kafka_security
-from om_platform.kafka_security import (
+from om_platform.adapters.kafka import security as kafka_security
+from om_platform.adapters.kafka.security import (
     KafkaConnectionSettings,
     KafkaSecurityError,
     describe,
@@ -212,3 +212,21 @@ def test_the_msk_iam_provider_says_which_package_it_needs_when_it_is_missing() -
             kafka_security.aws_msk_iam(settings)
     else:  # pragma: no cover - only where the optional signer is installed
         pytest.fail("the signer is installed here; this test pins the message for images without it")
+
+
+@pytest.mark.parametrize(
+    "reference",
+    ["om_platform.adapters.kafka.security:aws_msk_iam", "om_platform.kafka_security:aws_msk_iam"],
+)
+def test_the_msk_iam_provider_is_found_under_its_path_and_the_one_deployments_used_before(
+    reference: str,
+) -> None:
+    """The module moved (issue 24); a configuration naming its earlier path still builds the provider."""
+    settings = build(
+        kafka_security_protocol="SASL_SSL",
+        kafka_sasl_mechanism="OAUTHBEARER",
+        kafka_sasl_oauth_token_provider=reference,
+    )
+    # Without the optional signer package, reaching the factory is what raises this message.
+    with pytest.raises(KafkaSecurityError, match="aws-msk-iam-sasl-signer-python"):
+        kafka_security.token_provider(settings)

@@ -30,14 +30,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from om_contracts import KeyRing, dead_letter_topic
 from om_devstack.stack import EmbeddedStack
 from om_devstack.tls import make_pki
-from om_platform.errors import PermanentFailure
-from om_platform.kafka import Decoded, RecordContext
-from om_platform.kafka_security import (
+from om_platform.adapters.kafka.security import (
     KafkaConnectionSettings,
     KafkaSecurityError,
     check_connection,
     client_settings,
 )
+from om_platform.core.failures import PermanentFailure
+from om_platform.core.records import Decoded, RecordContext
 from om_platform.runtime import ServiceRuntime
 from om_platform.settings import ServiceSettings
 

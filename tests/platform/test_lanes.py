@@ -2,7 +2,7 @@
 
 import asyncio
 
-from om_platform.kafka import LaneScheduler
+from om_platform.adapters.kafka import LaneScheduler
 
 
 def _crash(exc: BaseException) -> None:

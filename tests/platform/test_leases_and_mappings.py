@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from om_contracts import Customer, IntegrationSettings, KeyRing, Product
-from om_platform.leases import LeaseStore
-from om_platform.mappings import MappingStore
+from om_platform.adapters.mongo.leases import LeaseStore
+from om_platform.adapters.mongo.mappings import MappingStore
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from om_contracts import CUSTOMERS_TOPIC, PRODUCTS_TOPIC, IntegrationSettings, KeyRing, parse_event
-from om_platform.kafka import RecordContext
-from om_platform.mappings import MappedEntity, MappingConsumer, MappingStore
+from om_platform.adapters.mongo.mappings import MappingConsumer, MappingStore
+from om_platform.core.mappings import MappedEntity
+from om_platform.core.records import RecordContext
 from om_platform.runtime import ServiceRuntime
 from om_platform.settings import ServiceSettings
 

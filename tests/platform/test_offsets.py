@@ -1,6 +1,6 @@
 """Which offset the edge may commit while records of a partition finish out of order."""
 
-from om_platform.kafka import PartitionOffsets
+from om_platform.adapters.kafka import PartitionOffsets
 
 
 def test_nothing_read_means_nothing_to_commit() -> None:

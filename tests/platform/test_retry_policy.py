@@ -2,8 +2,9 @@
 
 import random
 
-from om_platform.errors import FailureKind, InvalidEvent, PermanentFailure, TransientFailure, classify
-from om_platform.kafka import EventRetryPolicy
+from om_platform.adapters.kafka import EventRetryPolicy
+from om_platform.adapters.kafka.classify import classify
+from om_platform.core.failures import FailureKind, InvalidEvent, PermanentFailure, TransientFailure
 
 
 def test_delays_are_full_jitter_and_capped() -> None:
@@ -52,7 +53,7 @@ def test_a_lost_broker_or_mongodb_connection_is_transient_whichever_library_rais
 
 
 def test_dead_letter_codes_say_how_the_edge_gave_up() -> None:
-    from om_platform.errors import error_code
+    from om_platform.adapters.kafka.classify import error_code
 
     assert error_code(PermanentFailure("UNMAPPED_PRODUCT", "x")) == "UNMAPPED_PRODUCT"
     assert error_code(InvalidEvent("bad")) == "INVALID_EVENT"

@@ -1,4 +1,4 @@
-"""The per-supplier job runner (om_platform.supplier_jobs) against the shared fakes: pure unit tests."""
+"""The per-supplier job runner (om_platform.core.supplier_jobs) against the shared fakes: pure unit tests."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ import pytest
 
 from fakes import FakeIntegrations, FakeLeases
 from om_contracts import IntegrationSettings, KeyRing
-from om_platform.connections import AlwaysConnected, ConnectionDown
-from om_platform.leases import LeaseLost
-from om_platform.ports import LeaseCheck
-from om_platform.supplier_jobs import EverySupplier, JobOutcome, SupplierJob, SupplierJobs
+from om_platform.core.connections import AlwaysConnected, ConnectionDown
+from om_platform.core.ports import LeaseCheck, LeaseLost
+from om_platform.core.supplier_jobs import EverySupplier, JobOutcome, SupplierJob, SupplierJobs
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 RING = KeyRing([KeyRing.generate_key()])
@@ -306,7 +305,7 @@ async def test_each_round_is_reported_and_hold_is_the_jobs_lease_for_other_on_de
 
 @pytest.mark.integration
 async def test_two_replicas_on_real_leases_run_each_suppliers_job_once(mongo_db: Any) -> None:
-    from om_platform.leases import LeaseStore
+    from om_platform.adapters.mongo.leases import LeaseStore
 
     ids = [f"s{i}" for i in range(8)]
     recorder = Recorder()

@@ -30,8 +30,8 @@ from pymongo import monitoring
 from om_contracts import IntegrationSettings, KeyRing, dead_letter_topic
 from om_devstack.stack import create_topics
 from om_netsuite_sim import SimulatorServer
-from om_platform.errors import TransientFailure
-from om_platform.kafka import Decoded, RecordContext, Skip
+from om_platform.core.failures import TransientFailure
+from om_platform.core.records import Decoded, RecordContext, Skip
 from om_platform.runtime import ServiceRuntime
 from om_platform.settings import ServiceSettings
 from om_platform.tracing import Tracing

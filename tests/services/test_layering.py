@@ -57,12 +57,6 @@ DRIVERS = ("pymongo", "motor", "aiokafka", "faststream", "httpx", "httpx2", "om_
 # The project's packages a service layer or domain may reach once the platform is split (issue 24):
 # the contracts, the driver-free core, the transaction mapping and its own service.
 ALLOWED_LIBRARIES = ("om_contracts", "om_platform.core", "om_transactions")
-PLATFORM_SPLIT = (ROOT / "libs" / "platform" / "src" / "om_platform" / "core").is_dir()
-until_split = pytest.mark.xfail(
-    not PLATFORM_SPLIT,
-    strict=True,
-    reason="om_platform's modules reach pymongo/aiokafka until the platform split (issue 24 item 1) lands",
-)
 
 
 def package(service: str) -> Path:
@@ -272,7 +266,6 @@ def sources_outside_adapters() -> Iterator[Path]:
                 yield path
 
 
-@until_split  # om_platform/currencies.py holds the currency query until the split moves it
 def test_no_suiteql_outside_adapters() -> None:
     breaches = [
         f"{where(path, line)}: {text!r}"
@@ -290,7 +283,6 @@ def test_the_suiteql_rule_covers_the_services() -> None:
         assert not any("adapters" in p.parts for p in read if p.is_relative_to(package(service)))
 
 
-@until_split
 @pytest.mark.parametrize("service", SERVICES)
 def test_service_layer_and_domain_load_no_driver_transitively(service: str) -> None:
     breaches = [
@@ -302,7 +294,6 @@ def test_service_layer_and_domain_load_no_driver_transitively(service: str) -> N
     assert not breaches, "\n".join(breaches)
 
 
-@until_split
 @pytest.mark.parametrize("service", SERVICES)
 def test_service_layer_and_domain_reach_only_the_contracts_the_core_and_their_service(service: str) -> None:
     project = ("om_", *SERVICES)
@@ -337,7 +328,6 @@ USE_CASE_MODULES = {
 }
 
 
-@until_split
 @pytest.mark.parametrize("service", SERVICES)
 def test_importing_the_use_cases_loads_neither_pymongo_nor_aiokafka(service: str) -> None:
     """For real: a fresh interpreter imports the use cases and lists the drivers in `sys.modules`."""

@@ -1,5 +1,5 @@
 """The platform's one mechanism for work waiting on a supplier's NetSuite connection
-(`om_platform.waiting`), and each service's waiting work behind it. Pure: fakes only."""
+(`om_platform.core.waiting`), and each service's waiting work behind it. Pure: fakes only."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from fakes import (
     RecordingPublisher,
 )
 from om_contracts import ErrorCode
-from om_platform.waiting import ResumeWhenConnected
+from om_platform.core.waiting import ResumeWhenConnected
 from order_sync.service_layer.heal import ConnectionHeals, Healing
 from order_sync.service_layer.ports import LedgerEntry
 from order_sync.service_layer.resync import Resync

@@ -9,7 +9,7 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from om_contracts import IntegrationSettings, Product
-from om_platform.mappings import MappingStore
+from om_platform.adapters.mongo.mappings import MappingStore
 from stock_sync.adapters.products import StoredProductMap
 
 from .test_run_unit import integration

@@ -23,9 +23,9 @@ from fakes import (
     RecordingPublisher,
 )
 from om_contracts import IntegrationSettings
-from om_platform.connections import AlwaysConnected, ConnectionDown
-from om_platform.leases import LeaseLost
-from om_platform.supplier_jobs import SupplierJob, SupplierJobs
+from om_platform.core.connections import AlwaysConnected, ConnectionDown
+from om_platform.core.ports import LeaseLost
+from om_platform.core.supplier_jobs import SupplierJob, SupplierJobs
 from stock_sync.domain.run_report import RunReport
 from stock_sync.domain.schedule import Schedule, next_run_after
 from stock_sync.service_layer.ports import InterruptedRun, StockReader

@@ -16,7 +16,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from om_netsuite import RequestRetryPolicy
-from om_platform.commands import CommandQueue
+from om_platform.adapters.mongo.commands import CommandQueue
 
 from .conftest import Harness, quantities
 

@@ -293,7 +293,7 @@ class EmbeddedStack:
 
     def kafka_client_config(self) -> dict[str, Any]:
         """aiokafka arguments for this stack's broker, through the services' own mapping."""
-        from om_platform.kafka_security import client_settings, kafka_client_kwargs
+        from om_platform.adapters.kafka.security import client_settings, kafka_client_kwargs
 
         return kafka_client_kwargs(client_settings(self.kafka_env()))
 

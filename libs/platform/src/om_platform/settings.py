@@ -14,10 +14,10 @@ from typing import Literal
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from om_platform.connections import ConnectionSettings
-from om_platform.kafka._consumer import ConsumerOptions
-from om_platform.kafka._retry import EventRetryPolicy
-from om_platform.kafka_security import KafkaConnectionSettings
+from om_platform.adapters.kafka._consumer import ConsumerOptions
+from om_platform.adapters.kafka._retry import EventRetryPolicy
+from om_platform.adapters.kafka.security import KafkaConnectionSettings
+from om_platform.core.connections import ConnectionSettings
 
 
 class ServiceSettings(KafkaConnectionSettings):

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
 
-    from om_platform.kafka._consumer import RecordContext
+    from om_platform.core.records import RecordContext
 
 __all__ = ["Tracing", "TracingError", "otlp_protocol"]
 

@@ -44,14 +44,14 @@ from om_contracts import (
     ReconciliationEvent,
 )
 from om_netsuite import NetSuiteSession
-from om_platform.connections import ConnectionView
-from om_platform.decoding import contract_decoder
-from om_platform.freshness import slots_freshness
-from om_platform.integrations import IntegrationStore
-from om_platform.mappings import MappingStore
-from om_platform.ports import Integrations, Leases
+from om_platform.adapters.mongo.freshness import slots_freshness
+from om_platform.adapters.mongo.integrations import IntegrationStore
+from om_platform.adapters.mongo.mappings import MappingStore
+from om_platform.core.connections import ConnectionView
+from om_platform.core.decoding import contract_decoder
+from om_platform.core.ports import Integrations, Leases
+from om_platform.core.supplier_jobs import SupplierJobs
 from om_platform.runtime import ServiceRuntime
-from om_platform.supplier_jobs import SupplierJobs
 
 Clock = Callable[[], datetime]
 

@@ -17,9 +17,9 @@ from finance_sync.service_layer.hourly_runs import HourlyRuns, rewind_cursor
 from finance_sync.service_layer.parked_redrive import ParkedRedrive
 from finance_sync.service_layer.reconcile import Reconciler
 from om_contracts import PaymentSucceeded, PayoutSettled
-from om_platform.integrations import SettingsChange
-from om_platform.kafka import RecordContext
-from om_platform.ports import Cursors
+from om_platform.core.ports import Cursors
+from om_platform.core.records import RecordContext
+from om_platform.core.settings_changes import SettingsChange
 
 
 @dataclass(frozen=True)

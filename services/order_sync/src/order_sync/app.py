@@ -23,15 +23,16 @@ from om_contracts import (
     new_event_id,
 )
 from om_netsuite import NetSuiteSession
-from om_platform.currencies import currency_ids
-from om_platform.decoding import contract_decoder
-from om_platform.freshness import ledger_freshness
-from om_platform.integrations import IntegrationStore
-from om_platform.leases import LeaseStore
-from om_platform.mappings import Kind, MappedEntity, MappingStore
-from om_platform.reference_data import ReferenceDataStore, Refresher
+from om_platform.adapters.currencies import currency_ids
+from om_platform.adapters.mongo.freshness import ledger_freshness
+from om_platform.adapters.mongo.integrations import IntegrationStore
+from om_platform.adapters.mongo.leases import LeaseStore
+from om_platform.adapters.mongo.mappings import MappingStore
+from om_platform.adapters.mongo.reference_data import ReferenceDataStore, Refresher
+from om_platform.core.decoding import contract_decoder
+from om_platform.core.mappings import Kind, MappedEntity
+from om_platform.core.supplier_jobs import EverySupplier, JobOutcome, SupplierJobs
 from om_platform.runtime import ServiceRuntime
-from om_platform.supplier_jobs import EverySupplier, JobOutcome, SupplierJobs
 from order_sync.adapters.counters import PrometheusCounters
 from order_sync.adapters.cursors import MongoCursors
 from order_sync.adapters.heal_requests import MongoHealRequests

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from om_contracts import ErrorCode
-from om_platform.integrations import SettingsChange
-from om_platform.kafka import RecordContext
-from om_platform.mappings import Kind, MappedEntity
-from om_platform.supplier_jobs import SupplierJobs
+from om_platform.core.mappings import Kind, MappedEntity
+from om_platform.core.records import RecordContext
+from om_platform.core.settings_changes import SettingsChange
+from om_platform.core.supplier_jobs import SupplierJobs
 from order_sync.service_layer.catalog import CatalogRefresh
 from order_sync.service_layer.events import TransactionEvent, payload_of, source_of
 from order_sync.service_layer.heal import Healing

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from om_contracts import STOCK_LEVELS_TOPIC, NetSuiteStockChanged
-from om_platform.freshness import runs_freshness
+from om_platform.adapters.mongo.freshness import runs_freshness
+from om_platform.core.supplier_jobs import SupplierJobs
+from om_platform.core.waiting import ResumeWhenConnected
 from om_platform.runtime import ServiceRuntime
-from om_platform.supplier_jobs import SupplierJobs
-from om_platform.waiting import ResumeWhenConnected
 from stock_sync.adapters.leases import RuntimeLeases
 from stock_sync.adapters.metrics import StockMetrics
 from stock_sync.adapters.mongo import RUNS, MongoRuns, MongoSnapshots

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from om_platform.supplier_jobs import SupplierJobs
-from om_platform.waiting import ResumeWhenConnected
+from om_platform.core.supplier_jobs import SupplierJobs
+from om_platform.core.waiting import ResumeWhenConnected
 from stock_sync.domain.run_report import RunReport
 from stock_sync.service_layer.runs import OnDemandRuns
 

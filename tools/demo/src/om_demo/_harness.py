@@ -27,7 +27,7 @@ from om_contracts import KeyRing, topic_specs
 from om_demo import _world as world
 from om_devstack._process import ChildProcess
 from om_devstack.stack import EmbeddedStack
-from om_platform.kafka_security import client_settings, kafka_client_kwargs
+from om_platform.adapters.kafka.security import client_settings, kafka_client_kwargs
 
 SERVICES = ("order_sync", "stock_sync", "finance_sync")
 OUTBOUND = (

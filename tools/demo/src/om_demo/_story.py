@@ -17,7 +17,7 @@ from rich.console import Console
 
 from om_demo import _world as world
 from om_demo._harness import Harness, Simulator
-from om_platform.commands import CommandQueue
+from om_platform.adapters.mongo.commands import CommandQueue
 
 
 @dataclass

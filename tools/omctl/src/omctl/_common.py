@@ -80,7 +80,7 @@ def explain(exc: BaseException) -> str:
     from aiokafka import errors as kafka_errors
     from pymongo import errors as mongo_errors
 
-    from om_platform.kafka_security import KafkaSecurityError, explain_kafka_error
+    from om_platform.adapters.kafka.security import KafkaSecurityError, explain_kafka_error
 
     ops = state.settings
     if isinstance(exc, KafkaSecurityError):
@@ -119,7 +119,7 @@ def _diagnose(ops: OpsSettings) -> str | None:
     """The precise reason a secured connection failed (certificate, SASL), if there is one."""
     import asyncio
 
-    from om_platform.kafka_security import KafkaSecurityError, check_connection
+    from om_platform.adapters.kafka.security import KafkaSecurityError, check_connection
 
     try:
         asyncio.run(check_connection(ops, timeout_s=ops.omctl_connect_timeout_s))

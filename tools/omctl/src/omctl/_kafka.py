@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import murmur2
 
-from om_platform.kafka_security import kafka_client_kwargs
+from om_platform.adapters.kafka.security import kafka_client_kwargs
 from omctl._settings import OpsSettings
 
 

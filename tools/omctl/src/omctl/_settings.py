@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from om_platform.kafka_security import KafkaConnectionSettings
+from om_platform.adapters.kafka.security import KafkaConnectionSettings
 from omctl._names import SERVICES, ServiceName
 
 __all__ = ["SERVICES", "OpsSettings", "ServiceName"]

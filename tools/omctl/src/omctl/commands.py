@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from om_contracts import TOPICS
-from om_platform.commands import COLLECTION, CommandQueue, Offsets
+from om_platform.adapters.mongo.commands import COLLECTION, CommandQueue, Offsets
 from omctl._kafka import log_ends, partition_for_key, partitions_of, reader
 from omctl._mongo import mongo
 from omctl._settings import OpsSettings, ServiceName

@@ -43,7 +43,7 @@ from om_netsuite import (
     TokenRefused,
     Transient,
 )
-from om_platform.netsuite_access import open_auth
+from om_platform.adapters.netsuite_access import open_auth
 from omctl._mongo import mongo
 from omctl._settings import OpsSettings, ServiceName
 

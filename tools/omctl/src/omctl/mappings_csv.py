@@ -23,7 +23,8 @@ from typing import Any, cast
 from pymongo.asynchronous.database import AsyncDatabase
 
 from om_contracts import IntegrationSettings
-from om_platform.mappings import Kind, MappingStore
+from om_platform.adapters.mongo.mappings import MappingStore
+from om_platform.core.mappings import Kind
 from omctl import commands
 from omctl._mongo import mongo
 from omctl._settings import OpsSettings, ServiceName

@@ -31,9 +31,10 @@ from om_contracts import (
     parse_event,
 )
 from om_netsuite import InvalidAccountId, NetSuiteError, PreparedRequest
-from om_platform import transaction_mapping as mapping
-from om_platform.currencies import currency_ids
-from om_platform.mappings import MappingStore, Resolution
+from om_platform.adapters.currencies import currency_ids
+from om_platform.adapters.mongo.mappings import MappingStore
+from om_platform.core.mappings import Resolution
+from om_transactions import mapping
 from omctl import _kafka
 from omctl._mongo import mongo
 from omctl._settings import OpsSettings

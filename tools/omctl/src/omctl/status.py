@@ -28,10 +28,10 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
-from om_platform.commands import COLLECTION as COMMANDS
-from om_platform.connections import COLLECTION as CONNECTIONS
-from om_platform.freshness import ledger_freshness, runs_freshness, slots_freshness
-from om_platform.netsuite_access import BUDGET_COLLECTION
+from om_platform.adapters.mongo.commands import COLLECTION as COMMANDS
+from om_platform.adapters.mongo.connections import COLLECTION as CONNECTIONS
+from om_platform.adapters.mongo.freshness import ledger_freshness, runs_freshness, slots_freshness
+from om_platform.adapters.netsuite_access import BUDGET_COLLECTION
 from omctl import _kafka
 from omctl._mongo import mongo
 from omctl._settings import SERVICES, OpsSettings

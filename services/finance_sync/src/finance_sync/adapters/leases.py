@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 
-from om_platform.leases import Lease, LeaseStore
+from om_platform.adapters.mongo.leases import Lease, LeaseStore
 from om_platform.runtime import ServiceRuntime
 
 

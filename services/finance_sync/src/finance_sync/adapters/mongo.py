@@ -22,7 +22,7 @@ from pymongo.errors import DuplicateKeyError
 
 from finance_sync.domain.cursors import NEVER, Cursor, Position
 from finance_sync.domain.documents import InvoiceVersion
-from om_platform.database import HasDatabase
+from om_platform.adapters.mongo.database import HasDatabase
 
 
 def _utc(value: datetime) -> datetime:

@@ -54,7 +54,7 @@ from finance_sync.domain.reconciliation import (
 from finance_sync.service_layer.ports import NetSuiteAuthFailed, RefusedByNetSuite
 from om_contracts import IntegrationSettings
 from om_netsuite import AuthenticationFailed, NetSuiteError, NetSuiteSession, PermanentError
-from om_platform.errors import PermanentFailure, TransientFailure
+from om_platform.core.failures import PermanentFailure, TransientFailure
 
 MASK = "'YYYY-MM-DD HH24:MI:SS'"
 PY_MASK = "%Y-%m-%d %H:%M:%S"

@@ -18,7 +18,7 @@ from finance_sync.service_layer.feeds import feed
 from finance_sync.service_layer.polling import RunResult, WindowOptions, run_window
 from finance_sync.service_layer.ports import FeedSources, InvoiceVersions, Mappings, Published, RunMetrics
 from om_contracts import IntegrationSettings
-from om_platform.ports import Cursors, Publish
+from om_platform.core.ports import Cursors, Publish
 
 
 @dataclass(frozen=True)

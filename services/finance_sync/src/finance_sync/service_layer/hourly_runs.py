@@ -29,9 +29,9 @@ from finance_sync.domain.slots import due_slots
 from finance_sync.service_layer.polling import RunResult
 from finance_sync.service_layer.ports import JobRunLog
 from om_contracts import IntegrationSettings
-from om_platform.connections import AlwaysConnected, ConnectionView
-from om_platform.ports import Cursors, Integrations, LeaseCheck
-from om_platform.supplier_jobs import SupplierJob, SupplierJobs
+from om_platform.core.connections import AlwaysConnected, ConnectionView
+from om_platform.core.ports import Cursors, Integrations, LeaseCheck
+from om_platform.core.supplier_jobs import SupplierJob, SupplierJobs
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from finance_sync.service_layer.ports import Connections, Ledger
 from finance_sync.service_layer.reconcile import Reconciler, Redrive
-from om_platform.waiting import ResumeWhenConnected
+from om_platform.core.waiting import ResumeWhenConnected
 
 log = logging.getLogger(__name__)
 

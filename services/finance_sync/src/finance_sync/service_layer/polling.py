@@ -25,7 +25,7 @@ from pydantic import BaseModel
 
 from finance_sync.domain.cursors import Cursor, Position, initial_cursor, window_start
 from finance_sync.service_layer.ports import Published
-from om_platform.ports import Cursors, Publish
+from om_platform.core.ports import Cursors, Publish
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from finance_sync.domain.documents import (
 )
 from finance_sync.domain.reconciliation import InvoiceLookup, OrderLookup, RecordedPayment, RecordedRef
 from om_contracts import IntegrationSettings
-from om_platform.mappings import Kind, MappedEntity
+from om_platform.core.mappings import Kind, MappedEntity
 
 
 class Published(Protocol):

@@ -73,9 +73,9 @@ from om_contracts import (
     derived_event_id,
     external_id,
 )
-from om_platform.connections import ConnectionDown
-from om_platform.errors import PermanentFailure, TransientFailure
-from om_platform.ports import Integrations, Publish
+from om_platform.core.connections import ConnectionDown
+from om_platform.core.failures import PermanentFailure, TransientFailure
+from om_platform.core.ports import Integrations, Publish
 
 log = logging.getLogger(__name__)
 

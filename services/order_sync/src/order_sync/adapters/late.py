@@ -10,7 +10,7 @@ from typing import Any, cast
 
 from pymongo.asynchronous.collection import AsyncCollection
 
-from om_platform.database import HasDatabase
+from om_platform.adapters.mongo.database import HasDatabase
 
 Collection = AsyncCollection[dict[str, Any]]
 

@@ -35,7 +35,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, OperationFailure
 
 from om_contracts import ErrorCode, NetSuiteRecordRef, SyncFailed, SyncKind, SyncSucceeded
-from om_platform.batching import Batch
+from om_platform.core.batching import Batch
 from order_sync.domain.blockers import blockers
 from order_sync.domain.outcomes import Outcome, status_of
 from order_sync.service_layer.ports import Claim, LedgerEntry, Recorded, Selection

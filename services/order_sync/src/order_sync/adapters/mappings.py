@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Literal
 
 from om_contracts import Customer, IntegrationSettings, Product
-from om_platform.integrations import IntegrationStore
-from om_platform.mappings import MappingStore
+from om_platform.adapters.mongo.integrations import IntegrationStore
+from om_platform.adapters.mongo.mappings import MappingStore
 
 
 class StoreMappings:

@@ -40,9 +40,9 @@ from om_netsuite import (
     NetSuiteSession,
     PermanentError,
 )
-from om_platform.errors import PermanentFailure
-from om_platform.reference_data import ReferenceDataStore
-from om_platform.transaction_mapping import TransactionBody
+from om_platform.adapters.mongo.reference_data import ReferenceDataStore
+from om_platform.core.failures import PermanentFailure
+from om_transactions.mapping import TransactionBody
 from order_sync.domain.netsuite_records import CatalogChange, FoundTransaction, Written
 from order_sync.service_layer.ports import (
     CatalogKind,

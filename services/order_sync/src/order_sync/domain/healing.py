@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Literal, Protocol
 
 from om_contracts import ErrorCode, PropertyName
-from om_platform.freshness import PARKED_CODES as PARKED_BY_CONNECTION
+from om_platform.core.freshness import PARKED_CODES as PARKED_BY_CONNECTION
 from order_sync.domain.blockers import SURCHARGE, customer_blocker, freight_blocker, product_blocker
 
 BlockerKind = Literal["customer", "product", "freight", "surcharge"]

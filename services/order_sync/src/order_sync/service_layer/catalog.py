@@ -19,8 +19,8 @@ from datetime import datetime
 from typing import Protocol
 
 from om_contracts import IntegrationSettings, NetSuiteCustomerChanged, NetSuiteItemChanged
-from om_platform.ports import Cursors, Integrations, LeaseCheck, Publish
-from om_platform.supplier_jobs import SupplierJob
+from om_platform.core.ports import Cursors, Integrations, LeaseCheck, Publish
+from om_platform.core.supplier_jobs import SupplierJob
 from order_sync.domain.catalog_cursor import EPOCH, start_from
 from order_sync.service_layer.ports import CatalogKind, CatalogSource, ReverseMappings
 

@@ -34,10 +34,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from om_contracts import IntegrationSettings, SyncFailed
-from om_platform.integrations import SettingsChange
-from om_platform.mappings import MappedEntity
-from om_platform.ports import Leases
-from om_platform.waiting import ResumeWhenConnected
+from om_platform.core.mappings import MappedEntity
+from om_platform.core.ports import Leases
+from om_platform.core.settings_changes import SettingsChange
+from om_platform.core.waiting import ResumeWhenConnected
 from order_sync.domain import healing
 from order_sync.domain.blockers import blockers, customer_blocker, freight_blocker, product_blocker
 from order_sync.domain.healing import CONNECTION, INTEGRATION, WAITING_FOR, parse_blocker

@@ -21,10 +21,10 @@ from om_contracts import (
     Product,
     SyncKind,
 )
-from om_platform.connections import ConnectionView
-from om_platform.connections import Status as ConnectionStatus
-from om_platform.errors import PermanentFailure, TransientFailure
-from om_platform.transaction_mapping import TransactionBody
+from om_platform.core.connections import ConnectionView
+from om_platform.core.connections import Status as ConnectionStatus
+from om_platform.core.failures import PermanentFailure, TransientFailure
+from om_transactions.mapping import TransactionBody
 from order_sync.domain.netsuite_records import CatalogChange, FoundTransaction, Written
 from order_sync.domain.outcomes import Outcome, Status
 

@@ -29,9 +29,9 @@ from om_contracts import (
     SyncWarning,
     external_id,
 )
-from om_platform import transaction_mapping as bodies
-from om_platform.connections import ConnectionDown
-from om_platform.ports import Integrations, Publish
+from om_platform.core.connections import ConnectionDown
+from om_platform.core.ports import Integrations, Publish
+from om_transactions import mapping as bodies
 from order_sync.domain import outcomes
 from order_sync.domain.netsuite_records import FoundTransaction, Written
 from order_sync.domain.outcomes import Outcome, SourceEvent

@@ -5,8 +5,8 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from functools import cached_property
 
-from om_platform.leases import LeaseStore
-from om_platform.ports import LeaseCheck
+from om_platform.adapters.mongo.leases import LeaseStore
+from om_platform.core.ports import LeaseCheck
 from om_platform.runtime import ServiceRuntime
 
 

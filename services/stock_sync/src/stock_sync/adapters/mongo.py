@@ -24,7 +24,7 @@ from typing import Any
 from pymongo import ReplaceOne, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
-from om_platform.database import HasDatabase
+from om_platform.adapters.mongo.database import HasDatabase
 from stock_sync.domain.levels import Published
 from stock_sync.domain.run_report import RunReport
 from stock_sync.domain.schedule import Schedule

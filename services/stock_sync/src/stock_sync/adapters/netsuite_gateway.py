@@ -21,7 +21,7 @@ from typing import Protocol, TypeVar, cast
 
 from om_contracts import IntegrationSettings, StockField
 from om_netsuite import AuthenticationFailed, NetSuiteError, NetSuiteSession, PermanentError
-from om_platform.netsuite_access import NetSuiteAccess
+from om_platform.adapters.netsuite_access import NetSuiteAccess
 from stock_sync.domain.levels import ItemLevels, StockView
 from stock_sync.service_layer.ports import StockReadFailed
 

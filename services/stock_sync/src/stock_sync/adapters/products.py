@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from om_contracts import IntegrationSettings
-from om_platform.mappings import MappingStore
+from om_platform.adapters.mongo.mappings import MappingStore
 
 
 class StoredProductMap:

@@ -22,10 +22,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from om_contracts import IntegrationSettings
-from om_platform.connections import AlwaysConnected, ConnectionDown, ConnectionView
-from om_platform.leases import LeaseLost
-from om_platform.ports import Integrations, LeaseCheck, Publish
-from om_platform.supplier_jobs import SupplierJob, SupplierJobs
+from om_platform.core.connections import AlwaysConnected, ConnectionDown, ConnectionView
+from om_platform.core.ports import Integrations, LeaseCheck, LeaseLost, Publish
+from om_platform.core.supplier_jobs import SupplierJob, SupplierJobs
 from stock_sync.domain.levels import BadConfiguration
 from stock_sync.domain.run_report import RunReport
 from stock_sync.domain.schedule import Schedule, next_run_after, retry_after_failure
@@ -209,7 +208,7 @@ class OnDemandRuns:
 
 @dataclass(frozen=True)
 class HeldRuns:
-    """stock_sync's `WaitingWork` (`om_platform.waiting`): the runs the runner holds while a
+    """stock_sync's `WaitingWork` (`om_platform.core.waiting`): the runs the runner holds while a
     supplier's connection is down. They stay due in `stock_runs` (`next_run_at`), which the runner
     reads at every tick, so its first tick after start is their catch-up; a recovery wakes the
     runner at once rather than at its next tick."""

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from om_contracts import IntegrationSettings, NetSuiteStockChanged
-from om_platform.ports import LeaseCheck, Publish
+from om_platform.core.ports import LeaseCheck, Publish
 from stock_sync.domain.levels import (
     ItemLevels,
     Published,

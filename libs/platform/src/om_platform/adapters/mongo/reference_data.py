@@ -1,7 +1,7 @@
 """Per-account reference data read from NetSuite once and shared in MongoDB (collection `reference_data`).
 
 What a service needs of an account before it can write for it, and which changes rarely: today its
-currencies (`om_platform.currencies`); the time-zone offset of the fidelity issue is meant to be
+currencies (`om_platform.adapters.currencies`); the time-zone offset of the fidelity issue is meant to be
 one more `Loader` (`loaders["timezone"] = ...`), nothing else changes. Each account has one
 document `{_id: account_id, read_at, values: {<loader name>: <JSON value>}, claimed_until}`.
 
@@ -11,7 +11,7 @@ Where the reads happen, so that none is on the order path in steady state:
   `refresh_s` (default one day) on a scan every `scan_s`. A claim on the document (`claim_ttl_s`)
   lets one replica of a service read NetSuite for an account while the others wait for its write.
 - `get` answers from this process's memory; an entry older than `refresh_s` is read again from
-  MongoDB (one `find` for every account that expired together, `om_platform.batching`) and only
+  MongoDB (one `find` for every account that expired together, `om_platform.core.batching`) and only
   an account nobody loaded yet, or whose stored values are older than twice `refresh_s` (the
   refresher is down), is loaded from NetSuite there, once per account however many callers wait.
 
@@ -37,8 +37,9 @@ from pymongo.errors import DuplicateKeyError
 
 from om_contracts import IntegrationSettings
 from om_netsuite import NetSuiteSession
-from om_platform.batching import Batch
-from om_platform.integrations import IntegrationStore, SettingsChange
+from om_platform.adapters.mongo.integrations import IntegrationStore
+from om_platform.core.batching import Batch
+from om_platform.core.settings_changes import SettingsChange
 
 log = logging.getLogger(__name__)
 

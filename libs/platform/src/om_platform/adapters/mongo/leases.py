@@ -24,7 +24,7 @@ Why the NetSuite budget does not use these leases (and these do not use its shar
 different questions. A lease here is exclusive ownership of a name: one holder or none, for a job
 that must not run twice at once (a supplier's stock scan, a finance hour, a catalog poll); being
 refused means "someone else does it, skip it". A share of the budget
-(`om_netsuite._mongo_budget.MongoBudget`) is a fraction of a capacity: every process using an
+(`om_platform.adapters.budget`) is a fraction of a capacity: every process using an
 account holds part of its concurrency limit at the same time, the parts are recomputed by a
 fair-share rule at every renewal, judged in the server's clock, and spent without touching MongoDB;
 being short means "wait for a slot", never "skip". Merging them would either make the budget
@@ -46,11 +46,9 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from om_platform.core.ports import LeaseLost
+
 log = logging.getLogger(__name__)
-
-
-class LeaseLost(Exception):
-    """The lease expired or was taken over while its holder still worked."""
 
 
 class Lease:

@@ -5,15 +5,15 @@ NetSuite catalog, stock_sync scans each supplier's stock when its (jittered) slo
 operator asks, finance_sync runs each enabled feature of each supplier once an hour. What they
 share is written here once; what differs is what the service supplies:
 
-- a `DueRule`: given every configured supplier (`om_platform.ports.Integrations.configured()`) and
+- a `DueRule`: given every configured supplier (`om_platform.core.ports.Integrations.configured()`) and
   the time of the tick, the `SupplierJob`s due now, in the order to start them; and, once a job's
   lease is held, whether it is still due (another replica may have run it between the look and the
   lease). `EverySupplier` is the rule "every configured supplier, every tick" (order_sync's catalog).
 - `run(job, lease)`: the job itself; it calls `lease.check()` between steps (raises
-  `om_platform.leases.LeaseLost` once another replica took the lease over) and returns a result.
+  `om_platform.core.ports.LeaseLost` once another replica took the lease over) and returns a result.
 
 The runner, per tick: lists the due jobs; skips a job whose supplier's NetSuite breaker is open
-(`om_platform.connections.ConnectionView`): the job stays due (the service's rule did not record
+(`om_platform.core.connections.ConnectionView`): the job stays due (the service's rule did not record
 it done) and runs at the first tick after the connection is back (`wake()` then, so it need not
 wait a whole tick); `on_held(job)` says so once per stretch. Every other due job not already
 running in this process starts in its own task, at most `concurrency` running at once (the rest
@@ -63,9 +63,8 @@ from datetime import UTC, datetime
 from typing import Generic, Literal, Protocol, TypeVar
 
 from om_contracts import IntegrationSettings
-from om_platform.connections import AlwaysConnected, ConnectionDown, ConnectionView
-from om_platform.leases import LeaseLost
-from om_platform.ports import Integrations, LeaseCheck, Leases
+from om_platform.core.connections import AlwaysConnected, ConnectionDown, ConnectionView
+from om_platform.core.ports import Integrations, LeaseCheck, LeaseLost, Leases
 
 log = logging.getLogger(__name__)
 

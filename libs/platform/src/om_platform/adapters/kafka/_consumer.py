@@ -18,7 +18,7 @@ application/json` header is set. FastStream logs such an exception and moves on;
 never counted nor dead-lettered, and a later commit passed it. Whatever the topic's own decoder
 raises makes an `INVALID_EVENT` dead letter with the reason.
 
-Failures (see `om_platform.errors`): transient ones are retried in the record's own task with
+Failures (see `om_platform.core.failures`, classified by `om_platform.adapters.kafka.classify`): transient ones are retried in the record's own task with
 full-jitter backoff (`EventRetryPolicy`; the handler sees the attempt number and whether it is the
 last in its `RecordContext`); permanent ones, invalid payloads and exhausted retries are
 dead-lettered to `<topic>.dlq` and only then count as finished. Publishing a dead letter runs as a
@@ -37,7 +37,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
@@ -51,11 +51,13 @@ from faststream.kafka.message import FAKE_CONSUMER
 from faststream.kafka.message import KafkaMessage as KafkaStreamMessage
 from opentelemetry.trace import StatusCode
 
-from om_platform.errors import FailureKind, InvalidEvent, classify, error_code
-from om_platform.kafka._deadletter import DeadLetterOutcome, DeadLetterPublisher
-from om_platform.kafka._lanes import LaneScheduler
-from om_platform.kafka._offsets import PartitionOffsets
-from om_platform.kafka._retry import EventRetryPolicy
+from om_platform.adapters.kafka._deadletter import DeadLetterOutcome, DeadLetterPublisher
+from om_platform.adapters.kafka._lanes import LaneScheduler
+from om_platform.adapters.kafka._offsets import PartitionOffsets
+from om_platform.adapters.kafka._retry import EventRetryPolicy
+from om_platform.adapters.kafka.classify import classify, error_code
+from om_platform.core.failures import FailureKind, InvalidEvent
+from om_platform.core.records import Decoded, Decoder, Handler, RecordContext, Skip
 from om_platform.logging import bind_event
 from om_platform.metrics import Metrics
 from om_platform.tracing import Tracing
@@ -95,58 +97,6 @@ a worker thread (the edge awaits it, so records of a partition are still taken i
 
 _DEAD_LETTERS = "\x00dead-letters"  # the scheduler tenant of dead letters: never a supplier id
 MAX_DECODER_REASON = 300
-
-
-@dataclass(frozen=True)
-class Decoded(Generic[PayloadT]):
-    """A record understood by its topic's decoder.
-
-    `tenant` groups records that share a concurrency budget (the supplier), `lane` orders records
-    of one business entity (an order id); records with the same lane run one after another.
-    """
-
-    tenant: str
-    lane: str
-    payload: PayloadT
-    event_id: str = ""
-
-
-@dataclass(frozen=True)
-class Skip:
-    """A record that is valid but not for this consumer (unknown event type, other sync type)."""
-
-    reason: str
-
-
-@dataclass
-class RecordContext:
-    """What a handler knows about the record it processes (never the raw credentials).
-
-    The edge owns retries: `attempt` counts from 1, `first_attempt_at` is when the first attempt
-    began in this process, and `is_last_attempt` says whether the edge's `EventRetryPolicy` will
-    give up if this attempt fails transiently. It is decided before the attempt starts and the edge
-    keeps to it, so a handler may turn its last transient failure into an outcome of its own.
-    """
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    headers: Sequence[tuple[str, bytes | None]]
-    timestamp_ms: int
-    attempt: int = 1
-    is_last_attempt: bool = False
-    first_attempt_at: datetime | None = None
-
-    def header(self, name: str) -> str | None:
-        for key, value in self.headers:
-            if key == name:
-                return None if value is None else value.decode("utf-8", "replace")
-        return None
-
-
-Decoder = Callable[[bytes | None, RecordContext], "Decoded[PayloadT] | Skip"]
-Handler = Callable[[PayloadT, RecordContext], Awaitable[None]]
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ unreachable broker into one sentence for the operator. Secrets are `SecretStr` a
 `describe()` is the loggable view.
 
 AWS MSK with IAM: `KAFKA_SECURITY_PROTOCOL=SASL_SSL`, `KAFKA_SASL_MECHANISM=OAUTHBEARER`,
-`KAFKA_SASL_OAUTH_TOKEN_PROVIDER=om_platform.kafka_security:aws_msk_iam` (needs AWS's
+`KAFKA_SASL_OAUTH_TOKEN_PROVIDER=om_platform.adapters.kafka.security:aws_msk_iam` (needs AWS's
 `aws-msk-iam-sasl-signer-python` in the image; credentials come from the pod's IAM role).
 """
 
@@ -101,7 +101,7 @@ class KafkaConnectionSettings(BaseSettings):
     kafka_sasl_oauth_token_provider: str | None = Field(
         None,
         description="`module:factory` building an aiokafka token provider from these settings (OAUTHBEARER), "
-        "e.g. `om_platform.kafka_security:aws_msk_iam`.",
+        "e.g. `om_platform.adapters.kafka.security:aws_msk_iam`.",
     )
 
     @model_validator(mode="after")
@@ -187,9 +187,17 @@ def ssl_context(settings: KafkaConnectionSettings) -> ssl.SSLContext:
     return context
 
 
+MOVED_PROVIDERS = {
+    "om_platform.kafka_security:aws_msk_iam": "om_platform.adapters.kafka.security:aws_msk_iam"
+}
+"""KAFKA_SASL_OAUTH_TOKEN_PROVIDER values of earlier releases (the module moved in issue 24): a
+deployed configuration keeps working unchanged."""
+
+
 def token_provider(settings: KafkaConnectionSettings) -> AbstractTokenProvider:
     """Build the OAUTHBEARER token provider named by KAFKA_SASL_OAUTH_TOKEN_PROVIDER."""
-    reference = settings.kafka_sasl_oauth_token_provider or ""
+    given = settings.kafka_sasl_oauth_token_provider or ""
+    reference = MOVED_PROVIDERS.get(given, given)
     module_name, _, attribute = reference.partition(":")
     try:
         factory: TokenProviderFactory = getattr(importlib.import_module(module_name), attribute)
@@ -436,7 +444,7 @@ def aws_msk_iam(settings: KafkaConnectionSettings) -> AbstractTokenProvider:
         signer = importlib.import_module("aws_msk_iam_sasl_signer")
     except ImportError:
         raise KafkaSecurityError(
-            "KAFKA_SASL_OAUTH_TOKEN_PROVIDER=om_platform.kafka_security:aws_msk_iam needs the package "
+            "KAFKA_SASL_OAUTH_TOKEN_PROVIDER=om_platform.adapters.kafka.security:aws_msk_iam needs the package "
             "aws-msk-iam-sasl-signer-python in the image"
         ) from None
     region = msk_region(settings.kafka_bootstrap_servers)

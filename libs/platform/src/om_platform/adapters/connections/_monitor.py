@@ -42,40 +42,40 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import json
 import logging
 import time
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from om_contracts import (
     ConnectionState,
     IntegrationSettings,
-    IntegrationStatus,
     NetSuiteIntegrationStatus,
-    StatusError,
-    StatusWarning,
 )
 from om_netsuite import NetSuiteError, NetSuiteSession
-from om_platform.connections._states import (
-    BREAKER_OPEN,
-    Signal,
-    Status,
+from om_platform.adapters.connections._signals import (
     describe,
     is_login_refused,
     is_outage,
     is_rate_limited,
+    signal_of,
+)
+from om_platform.adapters.mongo.connections import ConnectionStore
+from om_platform.core.connections import (
+    BREAKER_OPEN,
+    ConnectionDown,
+    ConnectionSettings,
+    Signal,
+    Status,
+    credentials_fingerprint,
     next_state,
     recovers,
-    signal_of,
     state_of,
+    status_event,
 )
-from om_platform.connections._store import ConnectionStore
-from om_platform.errors import TransientFailure
 
 log = logging.getLogger(__name__)
 
@@ -91,75 +91,8 @@ MIN_OUTAGE_ATTEMPTS = 3
 Recovered = Callable[[str], Awaitable[None]]
 PublishStatus = Callable[[NetSuiteIntegrationStatus], Awaitable[None]]
 ProbeSession = Callable[[str, IntegrationSettings], NetSuiteSession]
-
-
-class Integrations(Protocol):
-    async def get(self, supplier_id: str, *, fresh: bool = False) -> IntegrationSettings | None: ...
-
-
-@dataclass(frozen=True)
-class ConnectionSettings:
-    """The breaker's and prober's knobs (ServiceSettings `NETSUITE_*`, see the README)."""
-
-    auth_failed_after: int = 3
-    unreachable_after_s: float = 60.0
-    rate_limited_share: float = 0.5
-    rate_limited_window_s: float = 60.0
-    probe_interval_s: float = 180.0
-    probe_max_interval_s: float = 1800.0
-    status_poll_s: float = 2.0
-    publish_claim_s: float = 30.0
-    """How long a process holds the publication of a change before another may publish it."""
-    credentials_warning_days: float = 30.0
-    """The CREDENTIALS_EXPIRING warning starts this many days before the credentials expire."""
-
-
-class ConnectionView(Protocol):
-    """What schedulers and use cases ask of the monitor (a port; `AlwaysConnected` in unit tests)."""
-
-    def is_open(self, supplier_id: str) -> bool:
-        """Whether the supplier's breaker is open: its work would be refused, so it waits."""
-        ...
-
-    async def refresh(self, supplier_id: str) -> None:
-        """Read the supplier's shared state now (an operator's command acts on it, not on a cache)."""
-        ...
-
-
-class AlwaysConnected:
-    """A `ConnectionView` whose breakers never open."""
-
-    def is_open(self, supplier_id: str) -> bool:
-        return False
-
-    async def refresh(self, supplier_id: str) -> None:
-        return None
-
-
-def credentials_fingerprint(settings: IntegrationSettings) -> str:
-    """A digest of the account and its sealed credentials: equal exactly when the credentials are.
-
-    Sealed values only (never opened), whatever kind of credentials the integration carries.
-    """
-    sealed = settings.credentials.model_dump(mode="json")
-    text = json.dumps([settings.account_id, sealed], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-class ConnectionDown(TransientFailure):
-    """The supplier's NetSuite connection is down (its breaker is open): nothing was sent."""
-
-    def __init__(self, supplier_id: str, state: ConnectionState, since: datetime | None) -> None:
-        when = f" since {since.isoformat()}" if since else ""
-        super().__init__(f"NetSuite connection of {supplier_id} is {state}{when}; nothing sent")
-        self.supplier_id = supplier_id
-        self.state = state
-        self.since = since
-
-    @property
-    def code(self) -> str:
-        """The failure code a parked record carries."""
-        return "NETSUITE_AUTH_FAILED" if self.state == "auth_failed" else "NETSUITE_UNAVAILABLE"
+SettingsOf = Callable[[str], Awaitable[IntegrationSettings | None]]
+"""The supplier's integration settings as stored now (not a cached copy): what a probe must use."""
 
 
 @dataclass
@@ -267,7 +200,7 @@ class ConnectionMonitor:
         self._clock = clock
         self._store: ConnectionStore | None = None
         self._publish: PublishStatus | None = None
-        self._integrations: Integrations | None = None
+        self._settings_of: SettingsOf | None = None
         self._probe_session: ProbeSession | None = None
         self._statuses: dict[str, Status] = {}
         self._trackers: dict[str, _Tracker] = {}
@@ -288,12 +221,12 @@ class ConnectionMonitor:
         self,
         store: ConnectionStore,
         publish: PublishStatus,
-        integrations: Integrations | None,
+        settings_of: SettingsOf | None,
         probe_session: ProbeSession,
     ) -> None:
         self._store = store
         self._publish = publish
-        self._integrations = integrations
+        self._settings_of = settings_of
         self._probe_session = probe_session
 
     def on_recovered(self, listener: Recovered) -> None:
@@ -638,10 +571,10 @@ class ConnectionMonitor:
         task.add_done_callback(lambda _t: self._probing.pop(supplier_id, None))
 
     async def _probe(self, supplier_id: str) -> None:
-        if self._integrations is None or self._probe_session is None:
+        if self._settings_of is None or self._probe_session is None:
             return
         try:
-            integration = await self._integrations.get(supplier_id, fresh=True)
+            integration = await self._settings_of(supplier_id)
             if integration is None:
                 return  # disconnected: nothing to probe until it connects again
             session = self._probe_session(supplier_id, integration)
@@ -666,8 +599,8 @@ class ConnectionMonitor:
         state now, and has the supplier probed at once if its breaker is open.
         """
         self._trackers.pop(supplier_id, None)
-        if self._integrations is not None:
-            settings = await self._integrations.get(supplier_id, fresh=True)
+        if self._settings_of is not None:
+            settings = await self._settings_of(supplier_id)
             if settings is not None:
                 self._current[supplier_id] = credentials_fingerprint(settings)
         if self._store is None:
@@ -688,48 +621,3 @@ class ConnectionMonitor:
 def _same(held: str | None, given: str | None) -> bool:
     """Whether two credential fingerprints may be the same credentials (unknown matches anything)."""
     return held is None or given is None or held == given
-
-
-def status_event(status: Status) -> NetSuiteIntegrationStatus:
-    """The event of one stored change; its id is derived from (supplier, version), so publishing
-    the same change twice (a lapsed claim) yields the same event id for consumers to deduplicate."""
-    digest = hashlib.sha256(f"{status.supplier_id}\x00{status.version}".encode()).hexdigest()[:32]
-    since = status.since or datetime.now(UTC)
-    error = (
-        StatusError(code=status.error_code, message=status.error_message or "")
-        if status.error_code and status.state != "connected"
-        else None
-    )
-    return NetSuiteIntegrationStatus(
-        event_id=f"evt_status_{digest}",
-        occurred_at=since,
-        supplier_id=status.supplier_id,
-        data=IntegrationStatus(
-            state=status.state,
-            since=since,
-            service=status.service or "unknown",
-            previous_state=status.previous_state,
-            detail=status.detail,
-            record_type=status.record_type,
-            account_id=status.account_id,
-            last_error=error,
-            warnings=_warnings(status),
-        ),
-    )
-
-
-def _warnings(status: Status) -> tuple[StatusWarning, ...]:
-    expires = status.credentials_expiring_at
-    if expires is None:
-        return ()
-    return (
-        StatusWarning(
-            code="CREDENTIALS_EXPIRING",
-            message=(
-                f"The NetSuite OAuth 2.0 certificate expires on {expires.date().isoformat()}: upload a "
-                "new certificate to the integration's OAuth 2.0 Client Credentials (M2M) mapping and "
-                "save its certificate id and private key in the Ordermentum integration."
-            ),
-            expires_at=expires,
-        ),
-    )

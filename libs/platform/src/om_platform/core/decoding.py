@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from om_contracts import ContractViolation, Tombstone, UnknownEventType, parse_event
-from om_platform.errors import InvalidEvent
-from om_platform.kafka import Decoded, RecordContext, Skip
+from om_platform.core.failures import InvalidEvent
+from om_platform.core.records import Decoded, RecordContext, Skip
 
 LaneOf = Callable[[Any], str]
 

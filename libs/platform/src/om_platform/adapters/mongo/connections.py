@@ -27,7 +27,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from om_platform.connections._states import BREAKER_OPEN, Status
+from om_platform.core.connections import BREAKER_OPEN, Status
 
 COLLECTION = "netsuite_connections"
 

@@ -1,4 +1,4 @@
-"""Per-supplier freshness: when a supplier last synced, its oldest unresolved failure, what is parked.
+"""Per-supplier freshness read from the services' MongoDB stores (the values: `om_platform.core.freshness`).
 
 Read from what the services already store, by `omctl status` (per supplier) and by each service's
 `/metrics` (in aggregate: supplier ids are never labels). One reader per shape of store:
@@ -16,59 +16,12 @@ Read from what the services already store, by `omctl status` (per supplier) and 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
-PARKED_CODES: tuple[str, ...] = ("NETSUITE_AUTH_FAILED", "NETSUITE_UNAVAILABLE")
-"""Failures that wait for the supplier's NetSuite connection to come back (then re-run by themselves)."""
-SUCCESS_STATUSES: tuple[str, ...] = ("synced", "cancelled", "voided")
-
-
-@dataclass(frozen=True)
-class Freshness:
-    """One supplier's freshness in one flow."""
-
-    last_success: datetime | None = None
-    oldest_failure: datetime | None = None
-    failed: int = 0
-    parked: int = 0
-
-
-FreshnessSource = Callable[[], Awaitable[dict[str, Freshness]]]
-"""A service's freshness per supplier (registered with `ServiceRuntime.freshness`)."""
-
-
-@dataclass(frozen=True)
-class Totals:
-    """A flow's freshness over every supplier, for gauges without a supplier label."""
-
-    stalest_success_s: float
-    """Seconds since the last success of the supplier that synced least recently (0: none yet)."""
-    oldest_failure_s: float
-    """Age of the oldest unresolved failure of any supplier (0: none)."""
-    parked: int
-    failing_suppliers: int
-
-
-def totals(per_supplier: Iterable[Freshness], now: datetime) -> Totals:
-    stalest = oldest = 0.0
-    parked = failing = 0
-    for freshness in per_supplier:
-        if freshness.last_success is not None:
-            stalest = max(stalest, (now - _aware(freshness.last_success)).total_seconds())
-        if freshness.oldest_failure is not None:
-            oldest = max(oldest, (now - _aware(freshness.oldest_failure)).total_seconds())
-        parked += freshness.parked
-        failing += 1 if freshness.failed else 0
-    return Totals(stalest, oldest, parked, failing)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+from om_platform.core.freshness import PARKED_CODES, SUCCESS_STATUSES, Freshness, aware
 
 
 def _match(supplier_id: str | None) -> dict[str, Any]:
@@ -135,10 +88,10 @@ async def slots_freshness(
 def _later(current: datetime | None, candidate: datetime | None) -> datetime | None:
     if candidate is None:
         return current
-    return candidate if current is None or _aware(candidate) > _aware(current) else current
+    return candidate if current is None or aware(candidate) > aware(current) else current
 
 
 def _earlier(current: datetime | None, candidate: datetime | None) -> datetime | None:
     if candidate is None:
         return current
-    return candidate if current is None or _aware(candidate) < _aware(current) else current
+    return candidate if current is None or aware(candidate) < aware(current) else current

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,89 +24,15 @@ from om_contracts import (
     IntegrationSettings,
     Tombstone,
 )
-from om_platform.batching import Batch
-from om_platform.database import HasDatabase
-from om_platform.decoding import contract_decoder
-from om_platform.kafka import RecordContext
+from om_platform.adapters.mongo.database import HasDatabase
+from om_platform.core.batching import Batch
+from om_platform.core.decoding import contract_decoder
+from om_platform.core.records import RecordContext
+from om_platform.core.settings_changes import SettingsChange, settings_changes
 
 log = logging.getLogger(__name__)
 
 IntegrationRecord = IntegrationConfigured | IntegrationDisconnected | Tombstone
-
-
-@dataclass(frozen=True)
-class SettingsChange:
-    """What new settings provide that the old ones did not: mappings added or changed in the
-    Customer/Product Fields tabs, a new surcharge item, and whether the supplier was (re)connected
-    (every setting is new then, and mappings stored while it was disconnected count again).
-    Removals are not listed: they unblock nothing."""
-
-    customers: frozenset[str] = frozenset()
-    products: frozenset[str] = frozenset()
-    surcharge_item: bool = False
-    connected: bool = False
-    credentials: bool = False
-    """The account id or a sealed credential differs from the stored settings' (a rotation, a
-    re-authorised token): a connection refused before may work now. Sealed values are compared
-    (this store never opens them), so the same secret sealed again also counts: what follows is
-    harmless (an open breaker probed, parked records run again)."""
-
-    def __bool__(self) -> bool:
-        return bool(
-            self.customers or self.products or self.surcharge_item or self.connected or self.credentials
-        )
-
-    def __or__(self, other: SettingsChange) -> SettingsChange:
-        return SettingsChange(
-            self.customers | other.customers,
-            self.products | other.products,
-            self.surcharge_item or other.surcharge_item,
-            self.connected or other.connected,
-            self.credentials or other.credentials,
-        )
-
-    def to_document(self) -> dict[str, Any]:
-        return {
-            "customers": sorted(self.customers),
-            "products": sorted(self.products),
-            "surcharge_item": self.surcharge_item,
-            "connected": self.connected,
-            "credentials": self.credentials,
-        }
-
-    @classmethod
-    def from_document(cls, document: dict[str, Any] | None) -> SettingsChange:
-        if not document:
-            return cls()
-        return cls(
-            frozenset(document.get("customers") or ()),
-            frozenset(document.get("products") or ()),
-            bool(document.get("surcharge_item")),
-            bool(document.get("connected")),
-            bool(document.get("credentials")),
-        )
-
-
-def settings_changes(old: IntegrationSettings | None, new: IntegrationSettings | None) -> SettingsChange:
-    """What `new` maps or sets that `old` did not (see `SettingsChange`)."""
-    if new is None:
-        return SettingsChange()
-
-    def added(before: dict[str, str], after: dict[str, str]) -> frozenset[str]:
-        return frozenset(om_id for om_id, ns_id in after.items() if before.get(om_id) != ns_id)
-
-    return SettingsChange(
-        customers=added(old.customer_mappings if old else {}, new.customer_mappings),
-        products=added(old.product_mappings if old else {}, new.product_mappings),
-        surcharge_item=new.surcharge_item_id is not None
-        and (old is None or old.surcharge_item_id != new.surcharge_item_id),
-        connected=old is None,
-        credentials=old is not None and _credentials_of(old) != _credentials_of(new),
-    )
-
-
-def _credentials_of(settings: IntegrationSettings) -> tuple[str, ...]:
-    return (settings.account_id, settings.credentials.fingerprint())
 
 
 ChangeWatcher = Callable[[str, SettingsChange], Awaitable[None]]
@@ -117,7 +42,7 @@ class IntegrationStore:
     """Latest settings per supplier, with a short in-process cache for the hot path.
 
     The cache is per process; a change reaches other replicas within `cache_ttl_s` (they read
-    MongoDB after that), and this replica at once. Those reads are batched (`om_platform.batching`):
+    MongoDB after that), and this replica at once. Those reads are batched (`om_platform.core.batching`):
     the suppliers whose entries expired together, typically many at once with thousands of them,
     are read with one `find`; and settings whose stored event did not change keep their object
     (not validated again, and whatever is cached by its identity, such as `MappingStore`'s inverted

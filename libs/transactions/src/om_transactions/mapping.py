@@ -1,8 +1,8 @@
 """Ordermentum order/invoice -> NetSuite sales order/invoice body (pure).
 
 Shared by order_sync (which writes the body) and ``omctl preview`` (which prints it without
-writing): omctl is installed without any service, so the mapping lives here, next to the
-mapping precedence (`om_platform.mappings`), and imports nothing but the contracts.
+writing): omctl is installed without any service, so the mapping lives in this library of its own
+(`om_transactions`), and imports nothing but the contracts.
 
 Field names are the REST record fields of ``salesOrder`` / ``invoice`` (NetSuite Help, REST API
 Browser 2026.1, "salesOrder" and "invoice" schemas; sublist write semantics section_1545142420).

@@ -13,7 +13,7 @@ time (`OAuth2ClientCredentials`). A rotation (new certificate id and key) builds
 requests already sent keep the old token, which stays valid until it expires, so none fails.
 
 Every session carries its supplier's `SupplierGuard` when a `ConnectionMonitor` is given: the
-per-supplier circuit breaker of `om_platform.connections` sees every request of all three services
+per-supplier circuit breaker of `om_platform.adapters.connections` sees every request of all three services
 and refuses to send any while NetSuite refuses the supplier's login or cannot be reached.
 """
 
@@ -40,7 +40,8 @@ from om_netsuite import (
     TbaAuth,
     TbaCredentials,
 )
-from om_platform.connections import ConnectionMonitor, credentials_fingerprint
+from om_platform.adapters.connections import ConnectionMonitor
+from om_platform.core.connections import credentials_fingerprint
 from om_platform.metrics import Metrics
 
 #: The budget's collection in `NETSUITE_BUDGET_DATABASE`: one document per account in use.

@@ -20,54 +20,23 @@ new mapping unblocks there; stock_sync (products only) and finance_sync pass non
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any
 
 from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
 from om_contracts import (
-    CUSTOMERS_TOPIC,
     KNOWN_PROPERTIES,
-    PRODUCTS_TOPIC,
     CustomerUpserted,
     IntegrationSettings,
     ProductUpserted,
     PropertyName,
 )
-from om_platform.database import HasDatabase
-from om_platform.kafka import RecordContext
-
-Kind = Literal["customer", "product"]
-Source = Literal["tab", "property", "upserted", "operator"]
-"""Where a resolved id came from, in precedence order: the integration's mapping tab, the
-``netsuite_id`` property of the record in the event, the latest ``*.upserted`` event, an
-operator's import."""
-
-
-@dataclass(frozen=True)
-class Resolution:
-    """One entity's NetSuite id and where it came from (both None when unmapped)."""
-
-    netsuite_id: str | None
-    source: Source | None
-
-
-class MappedEntity(Protocol):
-    """A customer or product as carried in an event."""
-
-    @property
-    def id(self) -> str: ...
-    def property(self, name: Any) -> str | None: ...
-
-
-TOPICS: dict[Kind, str] = {"customer": CUSTOMERS_TOPIC, "product": PRODUCTS_TOPIC}
-"""The topic whose `*.upserted` events feed the mappings of each kind."""
-
-OnMapping = Callable[[str, Kind, "MappedEntity"], Awaitable[None]]
-"""Called as `on_mapping(supplier_id, kind, entity)` once an upsert event was stored."""
+from om_platform.adapters.mongo.database import HasDatabase
+from om_platform.core.mappings import Kind, MappedEntity, OnMapping, Resolution, Source
+from om_platform.core.records import RecordContext
 
 
 def _key(supplier_id: str, kind: Kind, ordermentum_id: str) -> str:

@@ -1,10 +1,15 @@
-"""NetSuite currency internal ids by ISO code: read-only, shared by order_sync and `omctl preview`."""
+"""NetSuite currency internal ids by ISO code, read from the account: the SuiteQL query and its fallback.
+
+Read-only, shared by order_sync and `omctl preview`. How the records become the table (which code
+wins) is pure: `om_transactions.currencies.currency_table`.
+"""
 
 from __future__ import annotations
 
 import logging
 
 from om_netsuite import NetSuiteSession, PermanentError
+from om_transactions.currencies import currency_table
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +33,4 @@ async def currency_ids(session: NetSuiteSession) -> dict[str, str]:
         rows = []
         async for currency_id in session.list("currency"):
             rows.append({**await session.get("currency", currency_id), "id": currency_id})
-    found: dict[str, str] = {}
-    for row in sorted(rows, key=lambda r: int(str(r["id"])) if str(r["id"]).isdigit() else 0):
-        for key in ("symbol", "name"):
-            value = row.get(key)
-            if isinstance(value, str) and len(value) == 3 and value.upper() not in found:
-                found[value.upper()] = str(row["id"])
-    return found
+    return currency_table(rows)

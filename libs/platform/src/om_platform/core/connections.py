@@ -1,4 +1,8 @@
-"""The connection state machine and what NetSuite's answers say about a connection (pure).
+"""A supplier's NetSuite connection as the core sees it: states, the breaker's rules, the view (pure).
+
+Driver-free: what a NetSuite answer *says* about a connection (its errors turned into `Signal`s)
+is read at the edge, `om_platform.adapters.connections`, which also holds the monitor (breaker,
+prober, status publisher); the shared state is stored by `om_platform.adapters.mongo.connections`.
 
 States (``om_contracts.ConnectionState``) and the breaker:
 
@@ -26,13 +30,21 @@ Customer Deposit' permission to access this page"), else from the record type re
 
 from __future__ import annotations
 
-import re
+import hashlib
+import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Literal
+from datetime import UTC, datetime, timedelta
+from typing import Literal, Protocol
 
-from om_contracts import ConnectionState
-from om_netsuite import AuthenticationFailed, NetSuiteError, NetSuiteHTTPError, PermanentError, TokenRefused
+from om_contracts import (
+    ConnectionState,
+    IntegrationSettings,
+    IntegrationStatus,
+    NetSuiteIntegrationStatus,
+    StatusError,
+    StatusWarning,
+)
+from om_platform.core.failures import TransientFailure
 
 BREAKER_OPEN: frozenset[ConnectionState] = frozenset({"auth_failed", "unreachable"})
 """States in which a supplier's records are parked instead of sent."""
@@ -137,133 +149,114 @@ def recovers(old: ConnectionState, new: ConnectionState) -> bool:
     return old in BROKEN and new not in BREAKER_OPEN and old != new
 
 
-# -- what an answer says ---------------------------------------------------------------------
-
-_NAMED_PERMISSION = re.compile(r"the '(?:[^'>]*-> *)?([^']+)' permission", re.IGNORECASE)
-_HIGHER_PERMISSION = re.compile(r"higher permission for (?:custom record type )?([^.']+?) to access", re.I)
-_TABLE_NOT_FOUND = re.compile(r"Record '([A-Za-z_][A-Za-z0-9_]*)' was not found", re.IGNORECASE)
-
-# NetSuite's permission names (Setup > Users/Roles > Manage Roles) -> the setup guide's.
-_GUIDE_NAMES = {
-    "sales order": "Sales Order",
-    "invoice": "Invoice",
-    "customer payment": "Customer Payment",
-    "customer deposit": "Customer Deposit",
-    "customer deposits": "Customer Deposit",
-    "make deposits": "Make Deposits",
-    "credit memo": "Credit Memo",
-    "credit note": "Credit Memo",
-    "deleted records": "Deleted Records",
-    "currency": "Currency",
-    "find transaction": "Find Transaction",
-    "customers": "Customers",
-    "items": "Items",
-    "locations": "Locations",
-    "suiteanalytics workbook": "SuiteAnalytics Workbook",
-}
-# REST record types and SuiteQL tables -> the permission that governs them.
-_RECORD_PERMISSIONS = {
-    "salesorder": "Sales Order",
-    "invoice": "Invoice",
-    "customerpayment": "Customer Payment",
-    "customerdeposit": "Customer Deposit",
-    "creditmemo": "Credit Memo",
-    "deletedrecord": "Deleted Records",
-    "transaction": "Find Transaction",
-    "transactionline": "Find Transaction",
-    "customer": "Customers",
-    "item": "Items",
-    "inventoryitem": "Items",
-    "noninventorysaleitem": "Items",
-    "servicesaleitem": "Items",
-    "otherchargesaleitem": "Items",
-    "inventoryitemlocations": "Items",
-    "location": "Locations",
-    "deposit": "Make Deposits",
-    "currency": "Currency",
-    "suiteql": "SuiteAnalytics Workbook",
-}
+# -- the view the schedulers and use cases get ------------------------------------------------
 
 
-TOKEN_CAUSES: dict[str, str] = {
-    "unknown_certificate": "unknown or revoked certificate",
-    "expired_certificate": "expired certificate",
-    "clock_skew": "clock skew",
-}
-"""`detail` of an `auth_failed` status caused by a token refusal, per `TokenRefused.cause`."""
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """The breaker's and prober's knobs (ServiceSettings `NETSUITE_*`, see the README)."""
+
+    auth_failed_after: int = 3
+    unreachable_after_s: float = 60.0
+    rate_limited_share: float = 0.5
+    rate_limited_window_s: float = 60.0
+    probe_interval_s: float = 180.0
+    probe_max_interval_s: float = 1800.0
+    status_poll_s: float = 2.0
+    publish_claim_s: float = 30.0
+    """How long a process holds the publication of a change before another may publish it."""
+    credentials_warning_days: float = 30.0
+    """The CREDENTIALS_EXPIRING warning starts this many days before the credentials expire."""
 
 
-def record_type_of(operation: str) -> str:
-    """`customerDeposit.upsert` -> `customerDeposit`; `suiteql` -> `suiteql`."""
-    return operation.split(".", 1)[0]
+class ConnectionView(Protocol):
+    """What schedulers and use cases ask of the monitor (a port; `AlwaysConnected` in unit tests)."""
+
+    def is_open(self, supplier_id: str) -> bool:
+        """Whether the supplier's breaker is open: its work would be refused, so it waits."""
+        ...
+
+    async def refresh(self, supplier_id: str) -> None:
+        """Read the supplier's shared state now (an operator's command acts on it, not on a cache)."""
+        ...
 
 
-def permission_named(record_type: str, message: str | None) -> str:
-    """The setup guide's name of the permission NetSuite refused (its own name if the guide has none)."""
-    for pattern in (_NAMED_PERMISSION, _HIGHER_PERMISSION):
-        match = pattern.search(message or "")
-        if match:
-            named = match.group(1).strip()
-            return _GUIDE_NAMES.get(named.lower(), named)
-    return _RECORD_PERMISSIONS.get(record_type.lower(), record_type)
+class AlwaysConnected:
+    """A `ConnectionView` whose breakers never open."""
 
+    def is_open(self, supplier_id: str) -> bool:
+        return False
 
-def signal_of(operation: str, error: BaseException | None) -> Signal | None:
-    """What a finished request says: `answered` (the login works), `permission_missing`, or None
-    when it says nothing on its own (401s and outages are judged over several requests)."""
-    if error is None:
-        return Signal("answered", record_type=record_type_of(operation))
-    if not isinstance(error, NetSuiteError):
+    async def refresh(self, supplier_id: str) -> None:
         return None
-    record_type = record_type_of(operation)
-    if isinstance(error, TokenRefused):
-        return Signal(
-            "auth_failed",
-            detail=TOKEN_CAUSES[error.cause],
-            code=error.oauth_error,
-            message=_short(str(error)),
-        )
-    if isinstance(error, AuthenticationFailed) and error.status == 403:
-        return _permission(record_type, error)
-    if isinstance(error, PermanentError):
-        table = _TABLE_NOT_FOUND.search(error.detail or "") if record_type == "suiteql" else None
-        if table is not None:
-            # SuiteQL reports a table the role may not read as "Record 'x' was not found."
-            return _permission(table.group(1), error)
-        return Signal("answered", record_type=record_type)
-    return None
 
 
-def _permission(record_type: str, error: NetSuiteHTTPError) -> Signal:
-    return Signal(
-        "permission_missing",
-        detail=permission_named(record_type, error.detail),
-        record_type=record_type,
-        code=error.code or str(error.status),
-        message=_short(error.detail or str(error)),
+def credentials_fingerprint(settings: IntegrationSettings) -> str:
+    """A digest of the account and its sealed credentials: equal exactly when the credentials are.
+
+    Sealed values only (never opened), whatever kind of credentials the integration carries.
+    """
+    sealed = settings.credentials.model_dump(mode="json")
+    text = json.dumps([settings.account_id, sealed], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+class ConnectionDown(TransientFailure):
+    """The supplier's NetSuite connection is down (its breaker is open): nothing was sent."""
+
+    def __init__(self, supplier_id: str, state: ConnectionState, since: datetime | None) -> None:
+        when = f" since {since.isoformat()}" if since else ""
+        super().__init__(f"NetSuite connection of {supplier_id} is {state}{when}; nothing sent")
+        self.supplier_id = supplier_id
+        self.state = state
+        self.since = since
+
+    @property
+    def code(self) -> str:
+        """The failure code a parked record carries."""
+        return "NETSUITE_AUTH_FAILED" if self.state == "auth_failed" else "NETSUITE_UNAVAILABLE"
+
+
+def status_event(status: Status) -> NetSuiteIntegrationStatus:
+    """The event of one stored change; its id is derived from (supplier, version), so publishing
+    the same change twice (a lapsed claim) yields the same event id for consumers to deduplicate."""
+    digest = hashlib.sha256(f"{status.supplier_id}\x00{status.version}".encode()).hexdigest()[:32]
+    since = status.since or datetime.now(UTC)
+    error = (
+        StatusError(code=status.error_code, message=status.error_message or "")
+        if status.error_code and status.state != "connected"
+        else None
+    )
+    return NetSuiteIntegrationStatus(
+        event_id=f"evt_status_{digest}",
+        occurred_at=since,
+        supplier_id=status.supplier_id,
+        data=IntegrationStatus(
+            state=status.state,
+            since=since,
+            service=status.service or "unknown",
+            previous_state=status.previous_state,
+            detail=status.detail,
+            record_type=status.record_type,
+            account_id=status.account_id,
+            last_error=error,
+            warnings=_warnings(status),
+        ),
     )
 
 
-def is_login_refused(error: NetSuiteError | None) -> bool:
-    """A 401 (NetSuite's generic INVALID_LOGIN, or an OAuth 2.0 bearer refused)."""
-    return isinstance(error, AuthenticationFailed) and error.status == 401
-
-
-def is_outage(error: NetSuiteError | None) -> bool:
-    """An attempt NetSuite did not answer usefully: 5xx, timeout, connection failure."""
-    return error is not None and error.kind in ("transient", "network", "timeout")
-
-
-def is_rate_limited(error: NetSuiteError | None) -> bool:
-    return error is not None and error.kind == "rate_limited" and isinstance(error, NetSuiteHTTPError)
-
-
-def describe(error: NetSuiteError) -> tuple[str, str]:
-    """(code, message) of an error for `last_error`: NetSuite's code, or the failure kind."""
-    if isinstance(error, NetSuiteHTTPError):
-        return error.code or str(error.status), _short(error.detail or error.title or str(error.status))
-    return type(error).__name__, _short(str(error))
-
-
-def _short(text: str, limit: int = 300) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _warnings(status: Status) -> tuple[StatusWarning, ...]:
+    expires = status.credentials_expiring_at
+    if expires is None:
+        return ()
+    return (
+        StatusWarning(
+            code="CREDENTIALS_EXPIRING",
+            message=(
+                f"The NetSuite OAuth 2.0 certificate expires on {expires.date().isoformat()}: upload a "
+                "new certificate to the integration's OAuth 2.0 Client Credentials (M2M) mapping and "
+                "save its certificate id and private key in the Ordermentum integration."
+            ),
+            expires_at=expires,
+        ),
+    )

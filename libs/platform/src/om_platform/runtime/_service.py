@@ -18,6 +18,7 @@ Lifecycle (FastStream calls these around `broker.start()` / `broker.stop()`):
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import sys
@@ -45,34 +46,36 @@ from om_contracts import (
     get_topic,
 )
 from om_netsuite import LeaseTiming
-from om_platform.asyncapi_page import render_html
-from om_platform.commands import CommandHandler, CommandQueue, serve_commands
-from om_platform.connections import COLLECTION as CONNECTIONS
-from om_platform.connections import ConnectionMonitor, ConnectionStore
-from om_platform.decoding import contract_decoder
-from om_platform.freshness import FreshnessSource
-from om_platform.freshness import totals as freshness_totals
-from om_platform.integrations import IntegrationStore, SettingsChange, integrations_decoder
-from om_platform.kafka import (
+from om_platform.adapters.connections import ConnectionMonitor
+from om_platform.adapters.kafka import (
     DeadLetterPublisher,
-    Decoder,
     EventPublisher,
-    Handler,
     MongoDeadLetterMemory,
     TopicConsumer,
 )
-from om_platform.kafka_security import (
+from om_platform.adapters.kafka.security import (
     KafkaSecurityError,
     check_connection,
     describe,
     faststream_security_kwargs,
     kafka_client_kwargs,
 )
+from om_platform.adapters.mongo.commands import CommandHandler, CommandQueue, serve_commands
+from om_platform.adapters.mongo.connections import COLLECTION as CONNECTIONS
+from om_platform.adapters.mongo.connections import ConnectionStore
+from om_platform.adapters.mongo.integrations import IntegrationStore, integrations_decoder
+from om_platform.adapters.mongo.mappings import MappingConsumer, MappingStore
+from om_platform.adapters.netsuite_access import NetSuiteAccess
+from om_platform.core.decoding import contract_decoder
+from om_platform.core.freshness import FreshnessSource
+from om_platform.core.freshness import totals as freshness_totals
+from om_platform.core.mappings import TOPICS as MAPPING_TOPICS
+from om_platform.core.mappings import Kind, OnMapping
+from om_platform.core.records import Decoder, Handler
+from om_platform.core.settings_changes import SettingsChange
 from om_platform.logging import configure_logging
-from om_platform.mappings import TOPICS as MAPPING_TOPICS
-from om_platform.mappings import Kind, MappingConsumer, MappingStore, OnMapping
 from om_platform.metrics import Metrics
-from om_platform.netsuite_access import NetSuiteAccess
+from om_platform.runtime.asyncapi_page import render_html
 from om_platform.settings import ServiceSettings
 from om_platform.tracing import Tracing
 
@@ -134,7 +137,7 @@ class ServiceRuntime:
         topic seen at start (or `INTEGRATIONS_CATCH_UP_S` passed); other consumers wait for it."""
         self.connections = ConnectionMonitor(settings.service_name, settings.connection_settings())
         self.connections.on_refused = self.metrics.netsuite_requests_refused.inc
-        """Each supplier's NetSuite connection state and circuit breaker (om_platform.connections)."""
+        """Each supplier's NetSuite connection state and circuit breaker (om_platform.adapters.connections)."""
         self._status = self.publisher(
             INTEGRATION_STATUS_TOPIC,
             schema=NetSuiteIntegrationStatus,
@@ -179,7 +182,7 @@ class ServiceRuntime:
         return EventPublisher(raw, topic, self.metrics, self.tracing)
 
     def freshness(self, flow: str, source: FreshnessSource) -> None:
-        """Report `source`'s per-supplier freshness on /metrics, in aggregate (`om_platform.freshness`)."""
+        """Report `source`'s per-supplier freshness on /metrics, in aggregate (`om_platform.core.freshness`)."""
         self._freshness[flow] = source
 
     async def refresh_health_gauges(self) -> None:
@@ -248,7 +251,7 @@ class ServiceRuntime:
         lanes: int = 8,
         descriptions: Mapping[Kind, str | None] | None = None,
     ) -> MappingStore:
-        """Keep this service's id mappings (om_platform.mappings) from the topics of `kinds`.
+        """Keep this service's id mappings (om_platform.adapters.mongo.mappings) from the topics of `kinds`.
 
         Consumes `ordermentum.customers.v1` and/or `ordermentum.products.v1` with one
         `MappingConsumer`, creates the store's indexes at start and returns the store (usable once
@@ -360,10 +363,11 @@ class ServiceRuntime:
         connections = ConnectionStore(self.mongo_client[self.settings.netsuite_budget_database][CONNECTIONS])
         await connections.ensure_indexes()
         netsuite = self._netsuite
+        integrations = self.integrations
         self.connections.attach(
             connections,
             self._publish_status,
-            self.integrations,
+            None if integrations is None else functools.partial(integrations.get, fresh=True),
             lambda supplier_id, integration: netsuite.session(supplier_id, integration, probe=True),
         )
         # The budget's renewal loop is a supervised background loop: if it dies, liveness fails.

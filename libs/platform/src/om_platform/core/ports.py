@@ -7,12 +7,12 @@ same four things and, written per service, they had drifted into different shape
 ports, one a callable of an outcome and one a method taking an event and a key).
 
 What each one is backed by in production:
-- `Integrations`: `om_platform.integrations.IntegrationStore` (the projection of
+- `Integrations`: `om_platform.adapters.mongo.integrations.IntegrationStore` (the projection of
   `ordermentum.integrations.v1`, credentials still sealed until a NetSuite session opens them).
-- `Leases`: `om_platform.leases.LeaseStore` (one holder per name across replicas).
+- `Leases`: `om_platform.adapters.mongo.leases.LeaseStore` (one holder per name across replicas).
 - `Cursors`: a service's Mongo collection of positions per supplier and stream (order_sync's catalog
   high-water marks, finance_sync's feature cursors).
-- `Publish`: `om_platform.kafka` publishers (the outbound topic decided by the event's type).
+- `Publish`: `om_platform.adapters.kafka` publishers (the outbound topic decided by the event's type).
 """
 
 from __future__ import annotations
@@ -40,8 +40,12 @@ class Integrations(Protocol):
         ...
 
 
+class LeaseLost(Exception):
+    """The lease expired or was taken over while its holder still worked."""
+
+
 class LeaseCheck(Protocol):
-    """A held lease: `check()` raises `om_platform.leases.LeaseLost` once it was lost."""
+    """A held lease: `check()` raises `LeaseLost` once it was lost."""
 
     def check(self) -> None: ...
 
