@@ -46,7 +46,8 @@ import httpx2
 from pymongo import AsyncMongoClient, monitoring
 
 from netsuite_client import simulator, tba_auth
-from om_netsuite import Budget, LeaseTiming, LocalBudget, MongoBudget, NetSuiteClient, RequestRetryPolicy
+from om_netsuite import Budget, LocalBudget, NetSuiteClient, RequestRetryPolicy
+from om_platform.adapters.budget import LeaseTiming, MongoBudget
 
 COLLECTION = "netsuite_shares"
 
@@ -55,7 +56,7 @@ class Unbudgeted:
     """No budget at all: the callers themselves are the only bound."""
 
     @contextlib.asynccontextmanager
-    async def slot(self, account_id: str, limit: int) -> AsyncIterator[None]:
+    async def slot(self, _account_id: str, _limit: int, /) -> AsyncIterator[None]:
         yield
 
 

@@ -276,13 +276,35 @@ async def test_every_hostile_record_ends_in_exactly_one_outcome_and_every_valid_
     )
 
     # 1. Every record of a topic ends in exactly one outcome class in each service consuming it.
+    _assert_one_outcome_class_per_record(services, records)
+
+    # 2. The dead-letter topics hold exactly what was counted: one letter per record and group.
+    by_record = _dead_letters_by_record(services, dead_letters)
+
+    # 3. What the contract refuses is INVALID_EVENT everywhere; unknown types are skipped everywhere.
+    _assert_contract_refusals_dead_lettered(services, records, by_record)
+
+    # 4. order_sync published one outcome for each order or invoice event it processed, except those
+    #    it acknowledges without one (the other sync type, stale or duplicate events), plus one for
+    #    each record it re-synced by itself (a supplier configured after its orders failed
+    #    INTEGRATION_NOT_CONFIGURED, credentials that changed after a refused login).
+    _assert_one_outcome_per_processed_event(services, outcomes)
+
+    # 5. Every valid order is exactly one NetSuite sales order with one outcome event.
+    _assert_every_valid_order_synced_once(suppliers, records, outcomes)
+
+
+def _assert_one_outcome_class_per_record(services: list[Running], records: list[Produced]) -> None:
     produced = Counter(r.topic for r in records)
     for service in services:
         for topic in CONSUMES[service.name]:
             classes = {o: service.count(topic, o) for o in ("processed", "skipped", "dead_lettered")}
             assert sum(classes.values()) == produced[topic], (service.name, topic, classes, produced[topic])
 
-    # 2. The dead-letter topics hold exactly what was counted: one letter per record and group.
+
+def _dead_letters_by_record(
+    services: list[Running], dead_letters: dict[str, list[Any]]
+) -> dict[tuple[str, int, int], dict[str, DeadLetterHeaders]]:
     by_record: dict[tuple[str, int, int], dict[str, DeadLetterHeaders]] = defaultdict(dict)
     for topic, letters in dead_letters.items():
         for letter in letters:
@@ -298,8 +320,14 @@ async def test_every_hostile_record_ends_in_exactly_one_outcome_and_every_valid_
                     if dict(x.headers).get("x-consumer-group") == service.group(topic).encode()
                 ]
                 assert len(mine) == service.count(topic, "dead_lettered"), (service.name, topic)
+    return by_record
 
-    # 3. What the contract refuses is INVALID_EVENT everywhere; unknown types are skipped everywhere.
+
+def _assert_contract_refusals_dead_lettered(
+    services: list[Running],
+    records: list[Produced],
+    by_record: dict[tuple[str, int, int], dict[str, DeadLetterHeaders]],
+) -> None:
     skipped_expected = Counter(r.topic for r in records if r.expect == "skipped")
     for record in records:
         groups = {s.group(record.topic) for s in services if record.topic in CONSUMES[s.name]}
@@ -316,10 +344,8 @@ async def test_every_hostile_record_ends_in_exactly_one_outcome_and_every_valid_
     assert truncated, "the records over the dead-letter limit were cut"
     assert all(c.original_size and c.original_size > 1_000_000 for c in truncated)
 
-    # 4. order_sync published one outcome for each order or invoice event it processed, except those
-    #    it acknowledges without one (the other sync type, stale or duplicate events), plus one for
-    #    each record it re-synced by itself (a supplier configured after its orders failed
-    #    INTEGRATION_NOT_CONFIGURED, credentials that changed after a refused login).
+
+def _assert_one_outcome_per_processed_event(services: list[Running], outcomes: list[dict[str, Any]]) -> None:
     order_sync = services[0]
     unpublished = sum(
         order_sync.runtime.metrics.registry.get_sample_value(
@@ -335,7 +361,10 @@ async def test_every_hostile_record_ends_in_exactly_one_outcome_and_every_valid_
     distinct = {o["event_id"] for o in outcomes}
     assert len(distinct) == processed - unpublished + resynced, (len(outcomes), len(distinct))
 
-    # 5. Every valid order is exactly one NetSuite sales order with one outcome event.
+
+def _assert_every_valid_order_synced_once(
+    suppliers: list[Supplier], records: list[Produced], outcomes: list[dict[str, Any]]
+) -> None:
     valid = [r for r in records if r.expect == "synced"]
     assert len(valid) == VALID_ORDERS
     for supplier in suppliers:

@@ -25,7 +25,6 @@ from om_netsuite import (
     Customer,
     Invoice,
     LocalBudget,
-    MongoBudget,
     NetSuiteClient,
     NetSuiteSession,
     OAuth2ClientCredentials,
@@ -41,11 +40,13 @@ from om_netsuite import (
     Transient,
 )
 from om_netsuite_sim import Simulator, SimulatorServer
+from om_platform.adapters.budget import MongoBudget
 
 pytestmark = pytest.mark.integration
 
 ACCOUNT = "1234567_SB1"
-WORKER = Path(__file__).with_name("budget_worker.py")
+#: The MongoDB budget's worker process (the budget lives in om_platform.adapters.budget).
+WORKER = Path(__file__).parent.parent / "platform" / "budget_worker.py"
 FAST_RETRY = RequestRetryPolicy(max_attempts=8, max_elapsed=30.0, base=0.005, cap=0.05)
 
 

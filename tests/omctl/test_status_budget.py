@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from om_netsuite import MongoBudget
+from om_platform.adapters.budget import MongoBudget
 from om_platform.adapters.netsuite_access import BUDGET_COLLECTION
 
 from .conftest import Cli

@@ -15,6 +15,7 @@ from om_contracts._catalog import (
     NetSuiteItem,
     NetSuiteItemChanged,
 )
+from om_contracts._credentials import AnyCredentials, IntegrationCredentials, M2MCredentials
 from om_contracts._customers import Customer, CustomerEvent, CustomerUpserted
 from om_contracts._dead_letters import (
     DEAD_LETTER_HEADER_NAMES,
@@ -72,16 +73,13 @@ from om_contracts._integration_status import (
 )
 from om_contracts._integrations import (
     MAX_CONCURRENCY_LIMIT,
-    AnyCredentials,
     AutoReconciliationSettings,
     DisconnectedIntegration,
     HasIdAndProperties,
     IntegrationConfigured,
-    IntegrationCredentials,
     IntegrationDisconnected,
     IntegrationEvent,
     IntegrationSettings,
-    M2MCredentials,
     StockField,
     StockSettings,
     SyncType,
@@ -134,6 +132,7 @@ from om_contracts._orders import (
     Surcharge,
     Totals,
 )
+from om_contracts._parse import KEY_PATH, ParsedEvent, parse_event
 from om_contracts._payments import (
     Allocation,
     Payment,
@@ -197,7 +196,6 @@ from om_contracts._topics import (
     INTEGRATIONS_TOPIC,
     INVOICE_PAYMENTS_TOPIC,
     INVOICES_TOPIC,
-    KEY_PATH,
     NETSUITE_INVOICES_TOPIC,
     ORDERS_TOPIC,
     PAYMENTS_TOPIC,
@@ -206,12 +204,10 @@ from om_contracts._topics import (
     STOCK_LEVELS_TOPIC,
     SYNC_RESULTS_TOPIC,
     TOPICS,
-    ParsedEvent,
     Topic,
     dead_letter_topic,
     event_type_of,
     get_topic,
-    parse_event,
     topic_configs,
     topic_for_event,
     topic_specs,

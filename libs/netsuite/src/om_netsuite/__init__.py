@@ -56,7 +56,6 @@ from ._models import (
     Sublist,
     TransactionLine,
 )
-from ._mongo_budget import LeaseTiming, MongoBudget
 from ._oauth2 import OAuth2ClientCredentials, TokenRefused, algorithm_for_key, certificate_expiry
 from ._retry import RequestRetryPolicy
 from ._session import NetSuiteSession, PreparedRequest
@@ -84,10 +83,8 @@ __all__ = [
     "InventoryItem",
     "Invoice",
     "ItemRecord",
-    "LeaseTiming",
     "LocalBudget",
     "Location",
-    "MongoBudget",
     "NetSuiteClient",
     "NetSuiteError",
     "NetSuiteHTTPError",

@@ -23,9 +23,9 @@ class Auth(Protocol):
     async def prepare(self, http: httpx2.AsyncClient, base_url: str) -> None:
         """Make sure :meth:`authorization` can answer (fetch or renew a token if needed)."""
 
-    def authorization(self, method: str, url: str) -> str:
+    def authorization(self, method: str, url: str, /) -> str:
         """The ``Authorization`` header value for one attempt of ``method url``."""
 
-    def invalidate(self, signed_at: float | None = None) -> bool:
+    def invalidate(self, signed_at: float | None = None, /) -> bool:
         """Drop cached tokens after a 401 of a request whose header was taken at ``signed_at``
         (``time.monotonic()``); return True if retrying with new ones may help."""

@@ -1,11 +1,12 @@
-"""Per-account concurrency budget: the ``Budget`` protocol and the in-process ``LocalBudget``.
+"""Per-account concurrency budget: the ``Budget`` port and the in-process ``LocalBudget``.
 
 NetSuite limits concurrent requests per account, across every integration (Help Center
 subsect_1559222360, bridgehead_1500275603). Every request attempt of this client holds one slot
 of its account's budget while it is on the wire, and none while it sleeps in backoff.
 :class:`LocalBudget` is enough when one process talks to an account; when several processes or
-services share one, :class:`~om_netsuite.MongoBudget` gives each a leased share of the limit and
-spends it through the same :class:`FifoGate`.
+services share one, an implementation of the :class:`Budget` port outside this library gives each
+a share of the limit and spends it through the same :class:`FifoGate` (this project's:
+``om_platform.adapters.budget.MongoBudget``, leased shares kept in MongoDB).
 """
 
 from __future__ import annotations
@@ -23,9 +24,13 @@ __all__ = ["Budget", "FifoGate", "LocalBudget"]
 
 @runtime_checkable
 class Budget(Protocol):
-    """Bounds in-flight requests per NetSuite account."""
+    """The budget port: bounds in-flight requests per NetSuite account.
 
-    def slot(self, account_id: str, limit: int) -> AbstractAsyncContextManager[None]:
+    :class:`~om_netsuite.NetSuiteClient` takes any implementation; it enters one slot per request
+    attempt and leaves it when the attempt's outcome is known (or its attempt deadline passed).
+    """
+
+    def slot(self, account_id: str, limit: int, /) -> AbstractAsyncContextManager[None]:
         """Wait for, hold, and on exit release one of ``limit`` slots of ``account_id``."""
 
 
@@ -107,8 +112,9 @@ class FifoGate:
 class LocalBudget:
     """:class:`Budget` for one process: a fair FIFO gate per account.
 
-    Enough when a single process talks to an account; use :class:`~om_netsuite.MongoBudget` when
-    several processes or services share one.
+    Enough when a single process talks to an account; when several processes or services share
+    one, use a distributed implementation of :class:`Budget` (such as
+    ``om_platform.adapters.budget.MongoBudget``).
     """
 
     def __init__(self) -> None:

@@ -80,8 +80,8 @@ class NetSuiteClient:
     waiting for (a read or write timeout, the caller cancelled) keeps its budget slot
     until that deadline, since NetSuite may still be working on it (NetSuite times a request out
     after 15 minutes: Help Center subsect_1559222360; whether a disconnected request still counts
-    against the account's limit is unconfirmed). Give the distributed budget the same value
-    (``LeaseTiming.attempt_deadline_s``);
+    against the account's limit is unconfirmed). Give a distributed budget the same value (for
+    ``om_platform.adapters.budget.MongoBudget``: ``LeaseTiming.attempt_deadline_s``);
     ``tracer`` wraps every attempt in a ``netsuite <operation>`` span (default: the global
     OpenTelemetry tracer, a no-op unless the application installed a provider).
     """

@@ -281,13 +281,14 @@ class OAuth2ClientCredentials:
             extra={"account_id": self.realm, "expires_in": expires_in},
         )
 
-    def authorization(self, method: str, url: str) -> str:
-        """``Bearer <token>``; :meth:`prepare` must have run."""
+    def authorization(self, _method: str, _url: str, /) -> str:
+        """``Bearer <token>`` whatever the request (the token is not bound to it); :meth:`prepare`
+        must have run."""
         if self._token is None:
             raise RuntimeError("OAuth2ClientCredentials.prepare() has not fetched a token")
         return f"Bearer {self._token.get_secret_value()}"
 
-    def invalidate(self, signed_at: float | None = None) -> bool:
+    def invalidate(self, signed_at: float | None = None, /) -> bool:
         """Forget the token so the next :meth:`prepare` exchanges a new one.
 
         ``signed_at`` (``time.monotonic()`` when the refused request took its header): a token

@@ -113,11 +113,11 @@ class TbaAuth:
     async def prepare(self, http: httpx2.AsyncClient, base_url: str) -> None:
         """TBA needs no token exchange."""
 
-    def invalidate(self, signed_at: float | None = None) -> bool:
+    def invalidate(self, _signed_at: float | None = None, /) -> bool:
         """Nothing cached to drop; a 401 under TBA is not cured by re-signing alone."""
         return False
 
-    def authorization(self, method: str, url: str) -> str:
+    def authorization(self, method: str, url: str, /) -> str:
         """Sign ``method url`` afresh (new nonce and timestamp on every call)."""
         creds = self._credentials
         return tba_authorization_header(

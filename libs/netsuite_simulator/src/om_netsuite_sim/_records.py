@@ -31,7 +31,7 @@ def record_type(name: str) -> RecordType:
     return found
 
 
-def _missing(rtype: RecordType, key: str) -> ApiError:
+def _missing(key: str) -> ApiError:
     return ApiError(404, "NONEXISTENT_ID", f"The record instance does not exist. Provided id: {key}")
 
 
@@ -78,11 +78,11 @@ class RecordStore:
         if key.startswith("eid:"):
             rid = self.eids.get(rtype.name, {}).get(key[4:])
             if rid is None:
-                raise _missing(rtype, key)
+                raise _missing(key)
             return rid
         record = self.find(rtype.family, key)
         if record is None or record["_type"] != rtype.name:
-            raise _missing(rtype, key)
+            raise _missing(key)
         return key
 
     def get(self, rtype: RecordType, key: str) -> Record:
@@ -142,7 +142,7 @@ class RecordStore:
             out[field] = self._value(field, value, f"{path}.{field}")
         return out
 
-    def normalise(self, rtype: RecordType, body: Any) -> Record:
+    def normalise(self, body: Any) -> Record:
         """Body fields in schema case, references checked, sublists as ``{"items": [...]}``."""
         if not isinstance(body, dict):
             raise ApiError(400, "INVALID_REQUEST", "The request body must be a JSON object.")
@@ -172,7 +172,7 @@ class RecordStore:
 
     # ---- writes -------------------------------------------------------------------------
     def create(self, rtype: RecordType, body: Any, *, external_id: str | None = None) -> str:
-        data = self.normalise(rtype, body)
+        data = self.normalise(body)
         if external_id is not None:
             data["externalId"] = external_id
         eid = data.get("externalId")
@@ -203,7 +203,7 @@ class RecordStore:
 
     def update(self, rtype: RecordType, key: str, body: Any, replace: set[str]) -> str:
         record = self.get(rtype, key)
-        data = self.normalise(rtype, body)
+        data = self.normalise(body)
         before = _ledger.snapshot(record)
         candidate = {k: (list(v) if isinstance(v, list) else v) for k, v in record.items()}
         self._merge(candidate, data, replace=replace, creating=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._ledger import listed_apply_lines
+from ._applications import listed_apply_lines
 from ._records import RecordStore
 from ._responses import ApiError
 from ._sql import display_name

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from functools import cache
 from importlib import resources
@@ -71,6 +72,14 @@ def header_mode(value: str | None, default: str) -> str:
     if value is None:
         return default
     return _MODES.get(value.strip().lower(), default)
+
+
+# JSON Schema scalar types: what a value must be, and how a refusal names it.
+_SCALARS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "number": (lambda v: not isinstance(v, bool) and isinstance(v, int | float | Decimal), "a number"),
+    "integer": (lambda v: not isinstance(v, bool) and isinstance(v, int), "an integer"),
+    "boolean": (lambda v: isinstance(v, bool), "a boolean"),
+}
 
 
 class _Checker:
@@ -127,32 +136,31 @@ class _Checker:
         if value is None:
             return  # null clears a field (PATCH semantics)
         kind: str = prop["type"]
-        if kind.endswith("[]"):
-            if not isinstance(value, list):
-                self.bad_value(value, field, path, "an array")
-                return
-            element = kind[:-2]
-            for index, item in enumerate(value):
-                self.value({"type": element}, item, field, f"{path}[{index}]")
-            return
-        if kind == "array":  # e.g. ``priceElement.quantity``: an array of unspecified items
-            if not isinstance(value, list):
-                self.bad_value(value, field, path, "an array")
-            return
-        if kind == "string":
+        scalar = _SCALARS.get(kind)
+        if kind.endswith("[]") or kind == "array":
+            self.array(kind, value, field, path)
+        elif scalar is not None:
+            accepts, what = scalar
+            if not accepts(value):
+                self.bad_value(value, field, path, what)
+        elif kind == "string":
             self.string(prop.get("format"), value, field, path)
-        elif kind == "number":
-            if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-                self.bad_value(value, field, path, "a number")
-        elif kind == "integer":
-            if isinstance(value, bool) or not isinstance(value, int):
-                self.bad_value(value, field, path, "an integer")
-        elif kind == "boolean":
-            if not isinstance(value, bool):
-                self.bad_value(value, field, path, "a boolean")
         elif kind == "object":
             self.small_object(value, field, path, _ENUM_KEYS, "an object {id, refName}")
-        elif kind in self.definitions:
+        else:
+            self.nested(kind, value, field, path)
+
+    def array(self, kind: str, value: Any, field: str, path: str) -> None:
+        """``<type>[]``: every element checked; ``array`` (e.g. ``priceElement.quantity``): an array
+        of unspecified items."""
+        if not isinstance(value, list):
+            self.bad_value(value, field, path, "an array")
+        elif kind.endswith("[]"):
+            for index, item in enumerate(value):
+                self.value({"type": kind[:-2]}, item, field, f"{path}[{index}]")
+
+    def nested(self, kind: str, value: Any, field: str, path: str) -> None:
+        if kind in self.definitions:
             if not isinstance(value, dict):
                 self.bad_value(value, field, path, f"an object ({kind})")
                 return

@@ -37,7 +37,7 @@ class _Uvicorn(uvicorn.Server):
             except TimeoutError:
                 continue
 
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:  # noqa: ARG002 -- uvicorn.Server.shutdown(sockets=...) signature
         for server in self.servers:
             server.close()
         for connection in list(self.server_state.connections):

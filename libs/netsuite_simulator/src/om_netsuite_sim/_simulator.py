@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from . import _ledger, _tax
+from . import _actions, _tax
 from ._db import DEFAULT_TIME_ZONE, create_database, set_time_zone
 from ._faults import Faults
 from ._jobs import Jobs
@@ -287,25 +287,25 @@ class Account:
 
     def void_invoice(self, invoice_id: str) -> None:
         """Void an invoice (refused while payments or credits are applied)."""
-        _ledger.void_invoice(self.store, self.record("invoice", invoice_id))
+        _actions.void_invoice(self.store, self.record("invoice", invoice_id))
 
     def close_sales_order(self, so_id: str) -> None:
-        _ledger.close_sales_order(self.store, self.record("salesOrder", so_id))
+        _actions.close_sales_order(self.store, self.record("salesOrder", so_id))
 
     def cancel_sales_order(self, so_id: str) -> None:
-        _ledger.cancel_sales_order(self.store, self.record("salesOrder", so_id))
+        _actions.cancel_sales_order(self.store, self.record("salesOrder", so_id))
 
     def transform(self, source_type: str, source_id: str, target: str, body: Record) -> str:
         """``POST /{source}/{id}/!transform/{target}`` semantics; returns the new record id."""
         src_type = record_type(source_type)
         source = self.store.get(src_type, source_id)
         target_type = record_type(target)
-        new_body = _ledger.transform(self.store, source, target_type.name, body)
+        new_body = _actions.transform(source, target_type.name, body)
         new_id = self.store.create(target_type, new_body)
         if src_type.name == "salesOrder":
             invoice = self.store.get(target_type, new_id)
-            _ledger.mark_billed(self.store, source, invoice)
-            _ledger.apply_order_deposits(self.store, source, invoice)
+            _actions.mark_billed(self.store, source, invoice)
+            _actions.apply_order_deposits(self.store, source, invoice)
         return new_id
 
 

@@ -198,9 +198,9 @@ class SqlMirror:
                 "AND taxline = 'F'",
                 (rid,),
             )
-        self._links(store, rtype, r)
+        self._links(rtype, r)
 
-    def _links(self, store: RecordStore, rtype: RecordType, r: Record) -> None:
+    def _links(self, rtype: RecordType, r: Record) -> None:
         """``previoustransactionlinelink`` rows: order line -> invoice line, invoice -> what pays it."""
         rid = int(r["id"])
         self.db.execute("DELETE FROM previoustransactionlinelink WHERE nextdoc = ?", (rid,))

@@ -56,13 +56,9 @@ class InvoiceSupplier(OtherSupplier):
             "(a credit memo in NetSuite)"
         )
         self.credentials = await self.sim.create_account(limit=3)
-        self.ids[VENUE.customer_id] = (
-            await self.sim.call("POST", "customers", {"company_name": VENUE.name, "email": VENUE.email})
-        )["id"]
+        self.ids[VENUE.customer_id] = await self.sim.add_customer(VENUE)
         for item in ITEMS:
-            body = {"item_id": item.sku, "display_name": item.name, "base_price": str(item.price),
-                    "tax_code": item.netsuite_tax_code}  # fmt: skip
-            self.ids[item.product_id] = (await self.sim.call("POST", "items", body))["id"]
+            self.ids[item.product_id] = await self.sim.add_item(item)
         integration = {
             "account_id": ACCOUNT,
             "credentials": self.h.seal_tba(self.credentials),

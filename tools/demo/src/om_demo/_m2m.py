@@ -83,22 +83,9 @@ class M2MSupplier(OtherSupplier):
             "after 2027.1); its certificate expires in 20 days. 2 orders"
         )
         await self.sim.create_account(limit=3)
-        self.ids[VENUE.customer_id] = (
-            await self.sim.call("POST", "customers", {"company_name": VENUE.name, "email": VENUE.email})
-        )["id"]
+        self.ids[VENUE.customer_id] = await self.sim.add_customer(VENUE)
         for item in ITEMS:
-            self.ids[item.product_id] = (
-                await self.sim.call(
-                    "POST",
-                    "items",
-                    {
-                        "item_id": item.sku,
-                        "display_name": item.name,
-                        "base_price": str(item.price),
-                        "tax_code": item.netsuite_tax_code,
-                    },
-                )
-            )["id"]
+            self.ids[item.product_id] = await self.sim.add_item(item)
         self.integration = {
             "account_id": ACCOUNT,
             "credentials": await self.certificate("leaf-cert-2025", days=20),

@@ -148,46 +148,13 @@ class Story:
                 await self.sim.call("POST", "locations", {"name": location.name})
             )["id"]
         for item in world.ITEMS:
-            self.ids.items[item.product_id] = (
-                await self.sim.call(
-                    "POST",
-                    "items",
-                    {
-                        "item_id": item.sku,
-                        "display_name": item.name,
-                        "base_price": str(item.price),
-                        "tax_code": item.netsuite_tax_code,
-                    },
-                )
-            )["id"]
-        self.ids.freight_item = (
-            await self.sim.call(
-                "POST",
-                "items",
-                {
-                    "item_id": "FREIGHT",
-                    "display_name": "Freight",
-                    "item_type": "otherChargeSaleItem",
-                    "tax_code": world.GST,
-                },
-            )
-        )["id"]
-        self.ids.surcharge_item = (
-            await self.sim.call(
-                "POST",
-                "items",
-                {
-                    "item_id": "SURCHARGE",
-                    "display_name": "Card surcharge",
-                    "item_type": "otherChargeSaleItem",
-                    "tax_code": world.GST_FREE,
-                },
-            )
-        )["id"]
+            self.ids.items[item.product_id] = await self.sim.add_item(item)
+        self.ids.freight_item = await self.sim.add_charge_item("FREIGHT", "Freight", world.GST)
+        self.ids.surcharge_item = await self.sim.add_charge_item(
+            "SURCHARGE", "Card surcharge", world.GST_FREE
+        )
         for venue in world.VENUES:
-            self.ids.customers[venue.customer_id] = (
-                await self.sim.call("POST", "customers", {"company_name": venue.name, "email": venue.email})
-            )["id"]
+            self.ids.customers[venue.customer_id] = await self.sim.add_customer(venue)
         rows = [
             {
                 "item_id": self.ids.items[item.product_id],
@@ -429,7 +396,7 @@ class Story:
         await self.sim.call("POST", f"invoices/{invoices['ord_1005']}/credit", {})
         return invoices
 
-    async def payments(self, invoices: dict[str, str], sales_orders: dict[str, str]) -> None:
+    async def payments(self, sales_orders: dict[str, str]) -> None:
         self.say(
             "Ordermentum payments: one pays a billed order, one an order not yet billed (a customer deposit "
             "on its sales order), one from an unknown venue; then a payout"

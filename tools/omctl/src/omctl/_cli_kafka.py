@@ -14,6 +14,8 @@ from omctl._output import Col, emit_json, table
 
 if TYPE_CHECKING:
     from omctl import dlq as dlq_ops
+    from omctl._settings import OpsSettings
+    from omctl.replay import ReplayPlan
 
 dlq_app = typer.Typer(
     rich_markup_mode=None,
@@ -22,43 +24,50 @@ dlq_app = typer.Typer(
 )
 
 
+GroupOpt = Annotated[
+    str | None,
+    typer.Option("--group", "-g", help="Consumer group, e.g. om.order_sync.ordermentum.orders.v1."),
+]
+ServiceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--service",
+        help="Instead of --group: the service (order_sync, ...) whose group reading the topic is used.",
+    ),
+]
+AtOpt = Annotated[
+    str | None, typer.Option("--at", help="UTC time to go back to (RFC 3339 with offset, e.g. ...Z).")
+]
+OffsetOpt = Annotated[int | None, typer.Option("--offset", help="Offset to go back to, per partition.")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Only show what would be re-read.")]
+ViaReplayTopicOpt = Annotated[
+    bool,
+    typer.Option(
+        "--via-replay-topic",
+        help="Re-publish the window to the same topic (original keys) instead of moving the "
+        "group's offsets; works while the service runs.",
+    ),
+]
+ProbeMembersOpt = Annotated[
+    bool,
+    typer.Option(
+        "--probe-members",
+        help="When the broker still lists members that may have left (embedded tansu), join the "
+        "group to check that none is alive instead of refusing.",
+    ),
+]
+
+
 def replay(
     topic: Annotated[str, typer.Argument(help="Topic to read again, e.g. ordermentum.orders.v1.")],
-    group: Annotated[
-        str | None,
-        typer.Option("--group", "-g", help="Consumer group, e.g. om.order_sync.ordermentum.orders.v1."),
-    ] = None,
-    service: Annotated[
-        str | None,
-        typer.Option(
-            "--service",
-            help="Instead of --group: the service (order_sync, ...) whose group reading the topic is used.",
-        ),
-    ] = None,
-    at: Annotated[
-        str | None, typer.Option("--at", help="UTC time to go back to (RFC 3339 with offset, e.g. ...Z).")
-    ] = None,
-    offset: Annotated[
-        int | None, typer.Option("--offset", help="Offset to go back to, per partition.")
-    ] = None,
+    group: GroupOpt = None,
+    service: ServiceOpt = None,
+    at: AtOpt = None,
+    offset: OffsetOpt = None,
     supplier: SupplierOpt = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show what would be re-read.")] = False,
-    via_replay_topic: Annotated[
-        bool,
-        typer.Option(
-            "--via-replay-topic",
-            help="Re-publish the window to the same topic (original keys) instead of moving the "
-            "group's offsets; works while the service runs.",
-        ),
-    ] = False,
-    probe_members: Annotated[
-        bool,
-        typer.Option(
-            "--probe-members",
-            help="When the broker still lists members that may have left (embedded tansu), join the "
-            "group to check that none is alive instead of refusing.",
-        ),
-    ] = False,
+    dry_run: DryRunOpt = False,
+    via_replay_topic: ViaReplayTopicOpt = False,
+    probe_members: ProbeMembersOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Make a consumer group read a topic again from a UTC time or an offset.
@@ -71,18 +80,7 @@ def replay(
 
     ops = settings()
     when = utc_time(at, "--at")
-    if (group is None) == (service is None):
-        fail("give exactly one of --group or --service")
-    if group is None:
-        assert service is not None
-        if service not in SERVICES:
-            fail(f"--service must be one of {', '.join(SERVICES)}")
-        candidates = run(replay_ops.groups_reading(ops, topic, ops.consumer_group(service)))
-        if len(candidates) != 1:
-            fail(
-                f"{service} has {len(candidates)} group(s) reading {topic}: {', '.join(candidates) or 'none'}; use --group"
-            )
-        group = candidates[0]
+    group = _replay_group(ops, topic, group, service)
     try:
         plan = run(
             replay_ops.plan(ops, topic=topic, group=group, at=when, offset=offset, supplier_id=supplier),
@@ -109,16 +107,41 @@ def replay(
     if as_json:
         emit_json(result)
         return
+    _print_replay(topic, group, plan, result, per_partition=supplier is not None and not via_replay_topic)
+
+
+def _replay_group(ops: OpsSettings, topic: str, group: str | None, service: str | None) -> str:
+    """`--group`, or the one group of `--service` that reads `topic`."""
+    from omctl import replay as replay_ops
+
+    if (group is None) == (service is None):
+        fail("give exactly one of --group or --service")
+    if group is not None:
+        return group
+    assert service is not None
+    if service not in SERVICES:
+        fail(f"--service must be one of {', '.join(SERVICES)}")
+    candidates = run(replay_ops.groups_reading(ops, topic, ops.consumer_group(service)))
+    if len(candidates) != 1:
+        fail(
+            f"{service} has {len(candidates)} group(s) reading {topic}: {', '.join(candidates) or 'none'}; use --group"
+        )
+    return candidates[0]
+
+
+def _print_replay(
+    topic: str, group: str, plan: ReplayPlan, result: dict[str, object], *, per_partition: bool
+) -> None:
     table(
         f"replay {topic} for {group} ({plan.group_state}, {plan.members} member(s))",
         ["partition", "committed", "target", "log end", "re-read"],
         [(p.partition, p.committed, p.target, p.log_end, p.rereads) for p in plan.partitions],
     )
-    if supplier is not None and not via_replay_topic:
+    if per_partition:
         _output.console.print(
             "Other suppliers on the same partition are re-read too (handlers are idempotent)."
         )
-    verb = "would re-read" if dry_run else "will re-read"
+    verb = "would re-read" if result["dry_run"] else "will re-read"
     _output.console.print(f"{verb} {plan.total} record(s)")
     if "republished" in result:
         _output.console.print(f"re-published {result['republished']} record(s) to {topic}")

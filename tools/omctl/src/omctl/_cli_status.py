@@ -76,131 +76,117 @@ def status(
             document["account"] = {"id": account, "idle": idle}
         emit_json(document)
         return
-    rows = []
     if state and not per_supplier:
         _output.console.print(f"no supplier whose connection is {' or '.join(s.value for s in state)}")
-    for supplier_id, services in sorted(per_supplier.items()):
-        for service, view in sorted(services.items()):
-            flows = view["flows"] or {"-": {"counts": {}, "failures_by_code": {}, "last_success": None}}
-            for flow, counts in flows.items():
-                rows.append(
-                    (
-                        supplier_id,
-                        service,
-                        flow,
-                        counts["counts"],
-                        counts["failures_by_code"],
-                        counts["last_success"],
-                        view["integration"],
-                        len(view["cursors"]),
-                        view["pending_commands"],
-                    )
-                )
-    table(
-        "suppliers",
-        [
-            Col("supplier"),
-            Col("service"),
-            Col("flow"),
-            Col("ledger"),
-            Col("failures"),
-            Col("last success", optional=True),
-            Col("integration", optional=True),
-            Col("cursors", optional=True, justify="right"),
-            Col("queued", optional=True, justify="right"),
-        ],
-        rows,
-        wide=wide,
-    )
-    now = datetime.now(UTC)
-    health = [
-        (
-            supplier_id,
-            _connection(view.get("connection"), now),
-            service,
-            _age(fresh.get("last_success"), now),
-            _age(fresh.get("oldest_failure"), now),
-            fresh.get("parked", 0),
-            flow,
-        )
-        for supplier_id, services in sorted(per_supplier.items())
-        for service, view in sorted(services.items())
-        for flow, fresh in sorted(view.get("freshness", {}).items())
-    ]
-    if health:
-        table(
-            "health (ages: time since)",
-            [
-                Col("supplier"),
-                Col("connection"),
-                Col("service"),
-                Col("last success"),
-                Col("oldest failure"),
-                Col("parked", justify="right"),
-                Col("flow", optional=True),
-            ],
-            health,
-            wide=wide,
-        )
-    mismatched = [
-        (supplier_id, service, m) for supplier_id, services in sorted(per_supplier.items())
-        for service, view in sorted(services.items()) for m in view.get("mismatches", [])
-    ]  # fmt: skip
-    if mismatched:
-        table(
-            "totals mismatches (NetSuite booked other totals)",
-            [
-                Col("record"),
-                Col("number", optional=True),
-                Col("Ordermentum total/tax"),
-                Col("NetSuite total/tax"),
-            ],
-            [
-                (
-                    f"{m['kind']} {m['ordermentum_id']}",
-                    m["number"],
-                    _total(m["ordermentum"]),
-                    _total(m["netsuite"]),
-                )
-                for _supplier, _service, m in mismatched
-            ],
-            wide=wide,
-        )
-    table(
-        "consumer lag",
-        [
-            Col("group"),
-            Col("lag", justify="right"),
-            Col("state", optional=True),
-            Col("members", optional=True, justify="right"),
-            Col("topic", optional=True),
-        ],
-        [(r["group"], r["lag"], r["state"], r["members"], r["topic"]) for r in lag],
-        wide=wide,
-    )
-    if shares:
-        table(
-            "netsuite budget (shares of each account's concurrency limit)",
-            [
-                Col("account"),
-                Col("holder"),
-                Col("share", justify="right"),
-                Col("demand", optional=True, justify="right"),
-                Col("limit", optional=True, justify="right"),
-                Col("expires in s", optional=True, justify="right"),
-            ],
-            [
-                (r["account"], r["holder"], r["share"], r["demand"], r["limit"], r["expires_in_s"])
-                for r in shares
-            ],
-            wide=wide,
-        )
+    _supplier_tables(per_supplier, wide)
+    _platform_tables(lag, shares, wide)
     if idle:
         _output.console.print(
             f"netsuite account {account}: idle (no process holds a share of its concurrency limit)"
         )
     if not per_supplier and not lag and not shares and not state and account is None:
         _output.console.print("nothing to report yet (no supplier state, no om.* consumer groups)")
+
+
+_SUPPLIER_COLUMNS = (
+    Col("supplier"),
+    Col("service"),
+    Col("flow"),
+    Col("ledger"),
+    Col("failures"),
+    Col("last success", optional=True),
+    Col("integration", optional=True),
+    Col("cursors", optional=True, justify="right"),
+    Col("queued", optional=True, justify="right"),
+)
+_HEALTH_COLUMNS = (
+    Col("supplier"),
+    Col("connection"),
+    Col("service"),
+    Col("last success"),
+    Col("oldest failure"),
+    Col("parked", justify="right"),
+    Col("flow", optional=True),
+)
+_MISMATCH_COLUMNS = (
+    Col("record"),
+    Col("number", optional=True),
+    Col("Ordermentum total/tax"),
+    Col("NetSuite total/tax"),
+)
+_LAG_COLUMNS = (
+    Col("group"),
+    Col("lag", justify="right"),
+    Col("state", optional=True),
+    Col("members", optional=True, justify="right"),
+    Col("topic", optional=True),
+)
+_BUDGET_COLUMNS = (
+    Col("account"),
+    Col("holder"),
+    Col("share", justify="right"),
+    Col("demand", optional=True, justify="right"),
+    Col("limit", optional=True, justify="right"),
+    Col("expires in s", optional=True, justify="right"),
+)
+_NO_FLOWS: dict[str, dict[str, Any]] = {"-": {"counts": {}, "failures_by_code": {}, "last_success": None}}
+
+
+def _views(per_supplier: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(supplier, service, view) in the order the tables list them."""
+    return [
+        (supplier_id, service, view)
+        for supplier_id, services in sorted(per_supplier.items())
+        for service, view in sorted(services.items())
+    ]
+
+
+def _supplier_tables(per_supplier: dict[str, Any], wide: bool) -> None:
+    """The ledger per supplier and flow; the health per flow; the totals NetSuite booked otherwise."""
+    views = _views(per_supplier)
+    rows = [
+        (supplier_id, service, flow, counts["counts"], counts["failures_by_code"], counts["last_success"],
+         view["integration"], len(view["cursors"]), view["pending_commands"])
+        for supplier_id, service, view in views
+        for flow, counts in (view["flows"] or _NO_FLOWS).items()
+    ]  # fmt: skip
+    table("suppliers", _SUPPLIER_COLUMNS, rows, wide=wide)
+    now = datetime.now(UTC)
+    health = [
+        (supplier_id, _connection(view.get("connection"), now), service, _age(fresh.get("last_success"), now),
+         _age(fresh.get("oldest_failure"), now), fresh.get("parked", 0), flow)
+        for supplier_id, service, view in views
+        for flow, fresh in sorted(view.get("freshness", {}).items())
+    ]  # fmt: skip
+    if health:
+        table("health (ages: time since)", _HEALTH_COLUMNS, health, wide=wide)
+    mismatched = [
+        (f"{m['kind']} {m['ordermentum_id']}", m["number"], _total(m["ordermentum"]), _total(m["netsuite"]))
+        for _supplier, _service, view in views
+        for m in view.get("mismatches", [])
+    ]
+    if mismatched:
+        table("totals mismatches (NetSuite booked other totals)", _MISMATCH_COLUMNS, mismatched, wide=wide)
+
+
+def _platform_tables(lag: list[dict[str, Any]], shares: list[dict[str, Any]], wide: bool) -> None:
+    """Consumer lag per group; the NetSuite budget's shares per account."""
+    table(
+        "consumer lag",
+        _LAG_COLUMNS,
+        [(r["group"], r["lag"], r["state"], r["members"], r["topic"]) for r in lag],
+        wide=wide,
+    )
+    if shares:
+        table(
+            "netsuite budget (shares of each account's concurrency limit)",
+            _BUDGET_COLUMNS,
+            [
+                (r["account"], r["holder"], r["share"], r["demand"], r["limit"], r["expires_in_s"])
+                for r in shares
+            ],
+            wide=wide,
+        )
 
 
 def _state_of(services: dict[str, Any]) -> str:

@@ -38,7 +38,7 @@ def root(
     debug: Annotated[
         bool, typer.Option("--debug", help="Show the traceback of an unexpected error instead of one line.")
     ] = False,
-    show_version: Annotated[
+    show_version: Annotated[  # noqa: ARG001 -- typer acts on it in the eager callback
         bool,
         typer.Option("--version", help="Print omctl's version and exit.", callback=_version, is_eager=True),
     ] = False,

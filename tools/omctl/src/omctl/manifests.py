@@ -32,6 +32,7 @@ import copy
 import json
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -450,213 +451,263 @@ def _egress(values: dict[str, Any]) -> list[dict[str, Any]]:
     return rules + extra
 
 
-def _service(
-    service: str, spec: dict[str, Any], values: dict[str, Any], auth: dict[str, Any] | None
-) -> list[dict[str, Any]]:
-    name = _k8s_name(service)
-    selector = {APP_LABEL: name}
-    labels = selector | {"app.kubernetes.io/component": "service"}
-    image = f"{values['image']['registry']}/{name}:{values['image']['tag']}"
-    secret_env = [
+# The container's probes and the pod's and container's security settings: the same for every service.
+_PROBES: dict[str, dict[str, Any]] = {
+    "livenessProbe": {
+        "path": "/health/live",
+        "periodSeconds": 10,
+        "failureThreshold": 3,
+        "timeoutSeconds": 3,
+    },
+    "readinessProbe": {
+        "path": "/health/ready",
+        "periodSeconds": 5,
+        "failureThreshold": 3,
+        "timeoutSeconds": 4,
+    },
+    "startupProbe": {"path": "/health/live", "periodSeconds": 2, "failureThreshold": 60},
+}
+_CONTAINER_SECURITY: dict[str, Any] = {
+    "runAsNonRoot": True,
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+}
+_POD_SECURITY: dict[str, Any] = {
+    "runAsNonRoot": True,
+    "runAsUser": 10001,
+    "runAsGroup": 10001,
+    "fsGroup": 10001,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+_PROMETHEUS_ANNOTATIONS = {
+    "prometheus.io/scrape": "true",
+    "prometheus.io/port": str(HTTP_PORT),
+    "prometheus.io/path": "/metrics",
+}
+# across zones first (a zone outage leaves replicas elsewhere), then across nodes
+_SPREAD_KEYS = (("zone", "topology.kubernetes.io/zone"), ("node", "kubernetes.io/hostname"))
+
+
+@dataclass(frozen=True)
+class _Service:
+    """What every object of one service is rendered from."""
+
+    name: str
+    spec: dict[str, Any]
+    values: dict[str, Any]
+    auth: dict[str, Any] | None
+
+    @property
+    def selector(self) -> dict[str, str]:
+        return {APP_LABEL: self.name}
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return self.selector | {"app.kubernetes.io/component": "service"}
+
+    def meta(self, name: str | None = None) -> dict[str, Any]:
+        return _meta(name or self.name, self.values, self.labels)
+
+
+def _secret_env(values: dict[str, Any]) -> list[dict[str, Any]]:
+    env = [
         {"name": key, "valueFrom": {"secretKeyRef": {"name": values["secret"]["name"], "key": key}}}
         for key in values["secret"]["keys"]
     ]
     password = _password_secret(values)
     if password is not None and "KAFKA_SASL_PASSWORD" not in values["secret"]["keys"]:
-        secret_env.append(
+        env.append(
             {
                 "name": "KAFKA_SASL_PASSWORD",
                 "valueFrom": {"secretKeyRef": {"name": password[0], "key": password[1]}},
             }
         )
+    return env
+
+
+def _tls_volume(
+    values: dict[str, Any],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """(volumes, mounts, env) for the Kafka TLS files, empty without them: one directory with the CA
+    and the client certificate and key, whichever Secrets hold them (Strimzi: <cluster>-cluster-ca-cert
+    and the KafkaUser's); KAFKA_SSL_* point into it."""
+    files = _tls_files(values)
+    if not files:
+        return [], [], []
+    mount_path = values["kafka"]["tls"].get("mountPath", "/etc/kafka-tls")
+    secrets: dict[str, list[str]] = {}
+    for _, secret, key, _ in files:
+        secrets.setdefault(secret, []).append(key)
+    volume = {
+        "name": "kafka-tls",
+        "projected": {
+            "defaultMode": 0o440,
+            "sources": [
+                {"secret": {"name": secret, "items": [{"key": k, "path": k} for k in keys]}}
+                for secret, keys in secrets.items()
+            ],
+        },
+    }
+    mount = {"name": "kafka-tls", "mountPath": mount_path, "readOnly": True}
+    env = [{"name": setting, "value": f"{mount_path}/{key}"} for setting, _, key, _ in files]
+    return [volume], [mount], env
+
+
+def _container(svc: _Service, mounts: list[dict[str, Any]], tls_env: list[dict[str, Any]]) -> dict[str, Any]:
+    values = svc.values
     env = [
-        *secret_env,
+        *_secret_env(values),
         # static membership: the pod name is stable in a StatefulSet and survives a restart
         {"name": "KAFKA_GROUP_INSTANCE_ID", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
         {"name": "HTTP_PORT", "value": str(HTTP_PORT)},
+        *tls_env,
     ]
-    volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
-    # the root filesystem is read-only; Python and httpx may still want a temp dir
-    mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]  # noqa: S108 - an emptyDir
-    files = _tls_files(values)
-    if files:
-        # one directory with the CA and the client certificate and key, whichever Secrets hold them
-        # (Strimzi: <cluster>-cluster-ca-cert and the KafkaUser's); KAFKA_SSL_* point into it
-        mount_path = values["kafka"]["tls"].get("mountPath", "/etc/kafka-tls")
-        secrets: dict[str, list[str]] = {}
-        for _, secret, key, _ in files:
-            secrets.setdefault(secret, []).append(key)
-        volumes.append(
-            {
-                "name": "kafka-tls",
-                "projected": {
-                    "defaultMode": 0o440,
-                    "sources": [
-                        {"secret": {"name": secret, "items": [{"key": k, "path": k} for k in keys]}}
-                        for secret, keys in secrets.items()
-                    ],
-                },
-            }
-        )
-        mounts.append({"name": "kafka-tls", "mountPath": mount_path, "readOnly": True})
-        env += [{"name": setting, "value": f"{mount_path}/{key}"} for setting, _, key, _ in files]
-    probe = {"port": "http"}
-    container = {
-        "name": name,
-        "image": image,
+    probes = {
+        kind: {"httpGet": {"port": "http", "path": probe["path"]}}
+        | {k: v for k, v in probe.items() if k != "path"}
+        for kind, probe in _PROBES.items()
+    }
+    return {
+        "name": svc.name,
+        "image": f"{values['image']['registry']}/{svc.name}:{values['image']['tag']}",
         "imagePullPolicy": values["image"].get("pullPolicy", "IfNotPresent"),
         "ports": [{"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"}],
         "envFrom": [
             {"configMapRef": {"name": "om-netsuite-config"}},
-            {"configMapRef": {"name": f"{name}-config"}},
+            {"configMapRef": {"name": f"{svc.name}-config"}},
         ],
         "env": env,
-        "livenessProbe": {
-            "httpGet": probe | {"path": "/health/live"},
-            "periodSeconds": 10,
-            "failureThreshold": 3,
-            "timeoutSeconds": 3,
-        },
-        "readinessProbe": {
-            "httpGet": probe | {"path": "/health/ready"},
-            "periodSeconds": 5,
-            "failureThreshold": 3,
-            "timeoutSeconds": 4,
-        },
-        "startupProbe": {
-            "httpGet": probe | {"path": "/health/live"},
-            "periodSeconds": 2,
-            "failureThreshold": 60,
-        },
-        "resources": spec["resources"],
-        "securityContext": {
-            "runAsNonRoot": True,
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        **probes,
+        "resources": svc.spec["resources"],
+        "securityContext": copy.deepcopy(_CONTAINER_SECURITY),
         "volumeMounts": mounts,
     }
-    annotations = (
-        {
-            "prometheus.io/scrape": "true",
-            "prometheus.io/port": str(HTTP_PORT),
-            "prometheus.io/path": "/metrics",
-        }
-        if values.get("monitoring", {}).get("podAnnotations", False)
-        else {}
-    )
-    spread = values.get("topologySpread", {})
-    pod = {
-        "metadata": {"labels": labels} | ({"annotations": annotations} if annotations else {}),
+
+
+def _pod(svc: _Service) -> dict[str, Any]:
+    tls_volumes, tls_mounts, tls_env = _tls_volume(svc.values)
+    volumes = [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}, *tls_volumes]
+    # the root filesystem is read-only; Python and httpx may still want a temp dir
+    mounts = [{"name": "tmp", "mountPath": "/tmp"}, *tls_mounts]  # noqa: S108 - an emptyDir
+    annotated = svc.values.get("monitoring", {}).get("podAnnotations", False)
+    spread = svc.values.get("topologySpread", {})
+    return {
+        "metadata": {"labels": svc.labels}
+        | ({"annotations": dict(_PROMETHEUS_ANNOTATIONS)} if annotated else {}),
         "spec": {
-            "serviceAccountName": name,
-            "terminationGracePeriodSeconds": math.ceil(_grace_s(values)) + GRACE_MARGIN_S,
-            "securityContext": {
-                "runAsNonRoot": True,
-                "runAsUser": 10001,
-                "runAsGroup": 10001,
-                "fsGroup": 10001,
-                "seccompProfile": {"type": "RuntimeDefault"},
-            },
+            "serviceAccountName": svc.name,
+            "terminationGracePeriodSeconds": math.ceil(_grace_s(svc.values)) + GRACE_MARGIN_S,
+            "securityContext": copy.deepcopy(_POD_SECURITY),
             "automountServiceAccountToken": False,
-            "containers": [container],
+            "containers": [_container(svc, mounts, tls_env)],
             "volumes": volumes,
-            # across zones first (a zone outage leaves replicas elsewhere), then across nodes
             "topologySpreadConstraints": [
                 {
                     "maxSkew": 1,
-                    "topologyKey": "topology.kubernetes.io/zone",
-                    "whenUnsatisfiable": spread.get("zone", "ScheduleAnyway"),
-                    "labelSelector": {"matchLabels": selector},
-                },
-                {
-                    "maxSkew": 1,
-                    "topologyKey": "kubernetes.io/hostname",
-                    "whenUnsatisfiable": spread.get("node", "ScheduleAnyway"),
-                    "labelSelector": {"matchLabels": selector},
-                },
+                    "topologyKey": topology_key,
+                    "whenUnsatisfiable": spread.get(setting, "ScheduleAnyway"),
+                    "labelSelector": {"matchLabels": svc.selector},
+                }
+                for setting, topology_key in _SPREAD_KEYS
             ],
         },
     }
-    keda = _keda_on(values)
+
+
+def _service_account(svc: _Service) -> dict[str, Any]:
+    annotations = svc.values.get("serviceAccount", {}).get("annotations")
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": svc.meta() | ({"annotations": dict(annotations)} if annotations else {}),
+        # the services never call the Kubernetes API
+        "automountServiceAccountToken": False,
+    }
+
+
+def _config_map(svc: _Service) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": svc.meta(f"{svc.name}-config"),
+        "data": dict(svc.spec["env"]),
+    }
+
+
+def _headless_service(svc: _Service) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": svc.meta(),
+        "spec": {
+            "clusterIP": "None",
+            "selector": svc.selector,
+            "ports": [{"name": "http", "port": HTTP_PORT, "targetPort": "http"}],
+        },
+    }
+
+
+def _stateful_set(svc: _Service) -> dict[str, Any]:
     workload: dict[str, Any] = {
-        "serviceName": name,
+        "serviceName": svc.name,
         # with KEDA on, KEDA owns the replica count: a rendered value would reset it on every apply
-        **({} if keda else {"replicas": spec["replicas"]}),
+        **({} if _keda_on(svc.values) else {"replicas": svc.spec["replicas"]}),
         "podManagementPolicy": "Parallel",
         "updateStrategy": {"type": "RollingUpdate"},
-        "selector": {"matchLabels": selector},
-        "template": pod,
+        "selector": {"matchLabels": svc.selector},
+        "template": _pod(svc),
     }
-    objects: list[dict[str, Any]] = [
-        {
-            "apiVersion": "v1",
-            "kind": "ServiceAccount",
-            "metadata": _meta(name, values, labels)
-            | (
-                {"annotations": dict(values["serviceAccount"]["annotations"])}
-                if values.get("serviceAccount", {}).get("annotations")
-                else {}
-            ),
-            # the services never call the Kubernetes API
-            "automountServiceAccountToken": False,
+    return {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": svc.meta(), "spec": workload}
+
+
+def _disruption_budget(svc: _Service) -> dict[str, Any]:
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": svc.meta(),
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": svc.selector}},
+    }
+
+
+def _network_policy(svc: _Service) -> dict[str, Any]:
+    monitoring = {"kubernetes.io/metadata.name": svc.values["monitoringNamespace"]}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": svc.meta(),
+        "spec": {
+            "podSelector": {"matchLabels": svc.selector},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [
+                {
+                    "from": [{"namespaceSelector": {"matchLabels": monitoring}}],
+                    "ports": [{"port": HTTP_PORT, "protocol": "TCP"}],
+                }
+            ],
+            "egress": _egress(svc.values),
         },
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": _meta(f"{name}-config", values, labels),
-            "data": dict(spec["env"]),
-        },
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": _meta(name, values, labels),
-            "spec": {
-                "clusterIP": "None",
-                "selector": selector,
-                "ports": [{"name": "http", "port": HTTP_PORT, "targetPort": "http"}],
-            },
-        },
-        {
-            "apiVersion": "apps/v1",
-            "kind": "StatefulSet",
-            "metadata": _meta(name, values, labels),
-            "spec": workload,
-        },
-        {
-            "apiVersion": "policy/v1",
-            "kind": "PodDisruptionBudget",
-            "metadata": _meta(name, values, labels),
-            "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector}},
-        },
-        {
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": _meta(name, values, labels),
-            "spec": {
-                "podSelector": {"matchLabels": selector},
-                "policyTypes": ["Ingress", "Egress"],
-                "ingress": [
-                    {
-                        "from": [
-                            {
-                                "namespaceSelector": {
-                                    "matchLabels": {
-                                        "kubernetes.io/metadata.name": values["monitoringNamespace"]
-                                    }
-                                }
-                            }
-                        ],
-                        "ports": [{"port": HTTP_PORT, "protocol": "TCP"}],
-                    }
-                ],
-                "egress": _egress(values),
-            },
-        },
-    ]
-    if keda:
-        objects.append(_scaled_object(name, spec, values, labels, auth))
+    }
+
+
+# Every service renders these objects, in this order (the ScaledObject follows when KEDA is on).
+_SERVICE_OBJECTS = (
+    _service_account,
+    _config_map,
+    _headless_service,
+    _stateful_set,
+    _disruption_budget,
+    _network_policy,
+)
+
+
+def _service(
+    service: str, spec: dict[str, Any], values: dict[str, Any], auth: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    svc = _Service(_k8s_name(service), spec, values, auth)
+    objects = [build(svc) for build in _SERVICE_OBJECTS]
+    if _keda_on(values):
+        objects.append(_scaled_object(svc.name, spec, values, svc.labels, auth))
     return objects
 
 
@@ -764,7 +815,7 @@ def validate(objects: Sequence[dict[str, Any]], crds: Path, kubernetes_version: 
 class _PlainDumper(yaml.SafeDumper):
     """No `&id001` anchors: objects shared between manifests are written out in full each time."""
 
-    def ignore_aliases(self, data: Any) -> bool:
+    def ignore_aliases(self, data: Any) -> bool:  # noqa: ARG002 -- yaml.SafeDumper override
         return True
 
 
@@ -847,7 +898,6 @@ def _kustomization(fields: dict[str, Any]) -> str:
 
 
 def _overlay_files(
-    name: str,
     overlay: dict[str, Any],
     base_values: dict[str, Any],
     deploy_dir: Path,
@@ -985,9 +1035,74 @@ def kustomize_tree(values: dict[str, Any], deploy_dir: Path | None = None) -> di
             {"namespace": namespaces[part], "resources": names}
         )
     for name, overlay in OVERLAYS.items():
-        for path, text in _overlay_files(name, overlay, values, deploy_dir).items():
+        for path, text in _overlay_files(overlay, values, deploy_dir).items():
             files[f"overlays/{name}/{path}"] = text
     return files
+
+
+# What overlays/example-escape-hatches adds to every service's pod with a strategic-merge patch.
+_EXAMPLE_POD_SPEC: dict[str, Any] = {
+    "nodeSelector": {"kubernetes.io/os": "linux", "example.com/pool": "integrations"},
+    "tolerations": [
+        {"key": "example.com/dedicated", "operator": "Equal", "value": "integrations", "effect": "NoSchedule"}
+    ],
+    "affinity": {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {
+                        "matchExpressions": [
+                            {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64", "arm64"]}
+                        ]
+                    }
+                ]
+            }
+        }
+    },
+    "imagePullSecrets": [{"name": "registry-credentials"}],
+}
+_EXAMPLE_CONTAINER: dict[str, Any] = {
+    # MONGODB_URL (in the Secret) names the file: ...&tls=true&tlsCAFile=/etc/mongo-tls/ca.crt
+    "env": [{"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": "http://otel-collector.observability:4318"}],
+    "volumeMounts": [{"name": "mongo-tls", "mountPath": "/etc/mongo-tls", "readOnly": True}],
+}
+_EXAMPLE_VOLUMES = [{"name": "mongo-tls", "secret": {"secretName": "mongo-ca", "defaultMode": 0o440}}]
+_EXAMPLE_EGRESS = [
+    {
+        "op": "add",
+        "path": "/spec/egress/-",
+        "value": {
+            "to": [{"ipBlock": {"cidr": "192.168.10.0/24"}}],
+            "ports": [{"port": 8200, "protocol": "TCP"}],
+        },
+    }
+]
+
+
+def _example_patches(name: str) -> dict[str, dict[str, Any]]:
+    """file name -> the strategic-merge patch of one service in overlays/example-escape-hatches."""
+    pod = {
+        "metadata": {"annotations": {"example.com/team": "integrations"}},
+        "spec": copy.deepcopy(_EXAMPLE_POD_SPEC)
+        | {
+            "containers": [{"name": name} | copy.deepcopy(_EXAMPLE_CONTAINER)],
+            "volumes": copy.deepcopy(_EXAMPLE_VOLUMES),
+        },
+    }
+    role = f"arn:aws:iam::111122223333:role/{name}"
+    return {
+        f"statefulset-{name}.yaml": {
+            "apiVersion": "apps/v1",
+            "kind": "StatefulSet",
+            "metadata": {"name": name},
+            "spec": {"template": pod},
+        },
+        f"serviceaccount-{name}.yaml": {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": name, "annotations": {"eks.amazonaws.com/role-arn": role}},
+        },
+    }
 
 
 def _escape_hatches(values: dict[str, Any]) -> dict[str, str]:
@@ -995,108 +1110,14 @@ def _escape_hatches(values: dict[str, Any]) -> dict[str, str]:
     kustomize patches (scheduling, pull secrets, annotations, extra env, a CA volume for MongoDB,
     extra egress). Copy it next to your own overlay and edit."""
     files: dict[str, str] = {}
-    smp: list[str] = []
     json6902: list[dict[str, Any]] = []
     for service in values["services"]:
         name = _k8s_name(service)
-        pod_patch = {
-            "apiVersion": "apps/v1",
-            "kind": "StatefulSet",
-            "metadata": {"name": name},
-            "spec": {
-                "template": {
-                    "metadata": {"annotations": {"example.com/team": "integrations"}},
-                    "spec": {
-                        "nodeSelector": {"kubernetes.io/os": "linux", "example.com/pool": "integrations"},
-                        "tolerations": [
-                            {
-                                "key": "example.com/dedicated",
-                                "operator": "Equal",
-                                "value": "integrations",
-                                "effect": "NoSchedule",
-                            }
-                        ],
-                        "affinity": {
-                            "nodeAffinity": {
-                                "requiredDuringSchedulingIgnoredDuringExecution": {
-                                    "nodeSelectorTerms": [
-                                        {
-                                            "matchExpressions": [
-                                                {
-                                                    "key": "kubernetes.io/arch",
-                                                    "operator": "In",
-                                                    "values": ["amd64", "arm64"],
-                                                }
-                                            ]
-                                        }
-                                    ]
-                                }
-                            }
-                        },
-                        "imagePullSecrets": [{"name": "registry-credentials"}],
-                        "containers": [
-                            {
-                                "name": name,
-                                # MONGODB_URL (in the Secret) names the file: ...&tls=true&tlsCAFile=/etc/mongo-tls/ca.crt
-                                "env": [
-                                    {
-                                        "name": "OTEL_EXPORTER_OTLP_ENDPOINT",
-                                        "value": "http://otel-collector.observability:4318",
-                                    }
-                                ],
-                                "volumeMounts": [
-                                    {"name": "mongo-tls", "mountPath": "/etc/mongo-tls", "readOnly": True}
-                                ],
-                            }
-                        ],
-                        "volumes": [
-                            {"name": "mongo-tls", "secret": {"secretName": "mongo-ca", "defaultMode": 0o440}}
-                        ],
-                    },
-                }
-            },
-        }
-        files[f"statefulset-{name}.yaml"] = _GENERATED + to_yaml([pod_patch])
-        files[f"serviceaccount-{name}.yaml"] = _GENERATED + to_yaml(
-            [
-                {
-                    "apiVersion": "v1",
-                    "kind": "ServiceAccount",
-                    "metadata": {
-                        "name": name,
-                        "annotations": {
-                            "eks.amazonaws.com/role-arn": f"arn:aws:iam::111122223333:role/{name}"
-                        },
-                    },
-                }
-            ]
-        )
-        smp += [f"statefulset-{name}.yaml", f"serviceaccount-{name}.yaml"]
-        json6902.append(
-            {
-                "target": {
-                    "group": "networking.k8s.io",
-                    "version": "v1",
-                    "kind": "NetworkPolicy",
-                    "name": name,
-                },
-                "path": "egress.yaml",
-            }
-        )
-    files["egress.yaml"] = _GENERATED + to_yaml(
-        [
-            [
-                {
-                    "op": "add",
-                    "path": "/spec/egress/-",
-                    "value": {
-                        "to": [{"ipBlock": {"cidr": "192.168.10.0/24"}}],
-                        "ports": [{"port": 8200, "protocol": "TCP"}],
-                    },
-                }
-            ]
-        ]
-    )
+        files |= {path: _GENERATED + to_yaml([patch]) for path, patch in _example_patches(name).items()}
+        target = {"group": "networking.k8s.io", "version": "v1", "kind": "NetworkPolicy", "name": name}
+        json6902.append({"target": target, "path": "egress.yaml"})
+    smp = list(files)
+    files["egress.yaml"] = _GENERATED + to_yaml([copy.deepcopy(_EXAMPLE_EGRESS)])
     files["kustomization.yaml"] = _kustomization(
         {"bases": ["../plain-kafka"], "patchesStrategicMerge": smp, "patchesJson6902": json6902}
     )

@@ -22,6 +22,7 @@ topic it has committed offsets on: log end minus committed offset, summed over p
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -69,60 +70,71 @@ async def consumer_lag(settings: OpsSettings, prefix: str = "om.") -> list[dict[
     return rows
 
 
+def _empty_view() -> dict[str, Any]:
+    return {
+        "integration": None,
+        "flows": {},
+        "cursors": [],
+        "pending_commands": 0,
+        "mismatches": [],
+        "freshness": {},
+    }
+
+
 async def suppliers(settings: OpsSettings, supplier_id: str | None = None) -> dict[str, dict[str, Any]]:
     """supplier -> service -> {integration, flows: {collection: counts}, cursors, pending_commands}."""
     result: dict[str, dict[str, Any]] = defaultdict(dict)
-    match: dict[str, Any] = {"supplier_id": supplier_id} if supplier_id else {}
-
-    def slot(supplier: str, service: str) -> dict[str, Any]:
-        view: dict[str, Any] = result[supplier].setdefault(
-            service,
-            {
-                "integration": None,
-                "flows": {},
-                "cursors": [],
-                "pending_commands": 0,
-                "mismatches": [],
-                "freshness": {},
-            },
-        )
-        return view
-
     async with mongo(settings) as client:
         for service in SERVICES:
-            db = client[settings.database(service)]
-            names = await db.list_collection_names()
-            if "integrations" in names:
-                query = {"_id": supplier_id} if supplier_id else {}
-                async for doc in db["integrations"].find(query, {"status": 1, "updated_at": 1}):
-                    slot(doc["_id"], service)["integration"] = doc.get("status")
-            for name in sorted(n for n in names if "ledger" in n):
-                await _ledger(db[name], match, lambda s, svc=service: slot(s, svc), name)
-                if supplier_id:
-                    found = await mismatches(db[name], supplier_id)
-                    if found:
-                        slot(supplier_id, service)["mismatches"].extend(found)
-            for name in sorted(n for n in names if n in _FRESHNESS or "ledger" in n):
-                read = _FRESHNESS.get(name, ledger_freshness)
-                for supplier, fresh in (await read(db[name], supplier_id)).items():
-                    slot(supplier, service)["freshness"][name] = asdict(fresh)
-            for name in sorted(n for n in names if "cursor" in n):
-                async for doc in db[name].find(match):
-                    if "supplier_id" in doc:
-                        doc.pop("_id", None)
-                        slot(doc["supplier_id"], service)["cursors"].append({"collection": name} | doc)
-            if COMMANDS in names:
-                pipeline = [
-                    {"$match": match | {"status": {"$in": ["pending", "running"]}}},
-                    {"$group": {"_id": "$supplier_id", "n": {"$sum": 1}}},
-                ]
-                async for row in await db[COMMANDS].aggregate(pipeline):
-                    slot(row["_id"], service)["pending_commands"] = row["n"]
+
+            def slot(supplier: str, svc: str = service) -> dict[str, Any]:
+                view: dict[str, Any] = result[supplier].setdefault(svc, _empty_view())
+                return view
+
+            await _service_views(client[settings.database(service)], supplier_id, slot)
         states = await connection_states(client[settings.netsuite_budget_database], sorted(result))
         for supplier, state in states.items():
             for view in result[supplier].values():
                 view["connection"] = state
     return dict(result)
+
+
+async def _service_views(db: Any, supplier_id: str | None, slot: Callable[[str], dict[str, Any]]) -> None:
+    """One service's database into `slot(supplier)`: integration, ledgers, freshness, cursors, commands."""
+    match: dict[str, Any] = {"supplier_id": supplier_id} if supplier_id else {}
+    names = await db.list_collection_names()
+    if "integrations" in names:
+        query = {"_id": supplier_id} if supplier_id else {}
+        async for doc in db["integrations"].find(query, {"status": 1, "updated_at": 1}):
+            slot(doc["_id"])["integration"] = doc.get("status")
+    for name in sorted(n for n in names if "ledger" in n):
+        await _ledger(db[name], match, slot, name)
+        if supplier_id:
+            found = await mismatches(db[name], supplier_id)
+            if found:
+                slot(supplier_id)["mismatches"].extend(found)
+    for name in sorted(n for n in names if n in _FRESHNESS or "ledger" in n):
+        read = _FRESHNESS.get(name, ledger_freshness)
+        for supplier, fresh in (await read(db[name], supplier_id)).items():
+            slot(supplier)["freshness"][name] = asdict(fresh)
+    await _cursors_and_commands(db, names, match, slot)
+
+
+async def _cursors_and_commands(
+    db: Any, names: list[str], match: dict[str, Any], slot: Callable[[str], dict[str, Any]]
+) -> None:
+    for name in sorted(n for n in names if "cursor" in n):
+        async for doc in db[name].find(match):
+            if "supplier_id" in doc:
+                doc.pop("_id", None)
+                slot(doc["supplier_id"])["cursors"].append({"collection": name} | doc)
+    if COMMANDS in names:
+        pipeline = [
+            {"$match": match | {"status": {"$in": ["pending", "running"]}}},
+            {"$group": {"_id": "$supplier_id", "n": {"$sum": 1}}},
+        ]
+        async for row in await db[COMMANDS].aggregate(pipeline):
+            slot(row["_id"])["pending_commands"] = row["n"]
 
 
 _FRESHNESS = {"stock_runs": runs_freshness, "job_runs": slots_freshness}

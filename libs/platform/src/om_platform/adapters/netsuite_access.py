@@ -2,7 +2,7 @@
 
 The concurrency budget lives in a MongoDB collection shared by all three services (setting
 `NETSUITE_BUDGET_DATABASE`, collection `netsuite_shares`), because NetSuite's limit is per account,
-whoever calls: each process holds a leased share of each account's limit (om_netsuite.MongoBudget)
+whoever calls: each process holds a leased share of each account's limit (om_platform.adapters.budget.MongoBudget)
 and spends it without touching MongoDB; the runtime supervises its renewal loop.
 Credentials are opened from their sealed form only here, in memory, and cached as the client's
 secret-typed auth objects, keyed by a digest of the sealed tokens so a credential rotation in the
@@ -31,8 +31,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 from om_contracts import CredentialError, IntegrationSettings, KeyRing
 from om_netsuite import (
     Auth,
-    LeaseTiming,
-    MongoBudget,
     NetSuiteClient,
     NetSuiteSession,
     OAuth2ClientCredentials,
@@ -40,6 +38,7 @@ from om_netsuite import (
     TbaAuth,
     TbaCredentials,
 )
+from om_platform.adapters.budget import LeaseTiming, MongoBudget
 from om_platform.adapters.connections import ConnectionMonitor
 from om_platform.core.connections import credentials_fingerprint
 from om_platform.metrics import Metrics

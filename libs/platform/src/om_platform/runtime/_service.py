@@ -45,7 +45,7 @@ from om_contracts import (
     NetSuiteIntegrationStatus,
     get_topic,
 )
-from om_netsuite import LeaseTiming
+from om_platform.adapters.budget import LeaseTiming
 from om_platform.adapters.connections import ConnectionMonitor
 from om_platform.adapters.kafka import (
     DeadLetterPublisher,

@@ -1,7 +1,7 @@
 """MongoBudget against the embedded Mongo-protocol server: limits, leases, fairness, cost.
 
 Several ``MongoBudget`` instances in one test behave like several processes: they only meet in
-MongoDB. Real OS processes are in ``test_ns_budget_processes.py``.
+MongoDB. Real OS processes are in ``test_budget_processes.py``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from om_netsuite import BudgetTimeout, FifoGate, LeaseTiming, MongoBudget
+from om_netsuite import BudgetTimeout, FifoGate
+from om_platform.adapters.budget import LeaseTiming, MongoBudget
 
 pytestmark = pytest.mark.integration
 

@@ -1,6 +1,6 @@
 """The pure rules of the distributed budget: who may hold how much of an account's limit.
 
-No I/O, no clock, no randomness: :mod:`._mongo_budget` reads an account document, calls
+No I/O, no clock, no randomness: :mod:`.renewal` reads an account document, calls
 :func:`plan` with the server's time and what this process knows, and writes the result back
 with a compare-and-set. Every rule here is stated against the invariant it protects:
 
@@ -9,7 +9,7 @@ with a compare-and-set. Every rule here is stated against the invariant it prote
 * **Who counts**: a holder's entry counts while its process's heartbeat is live (``active``: its
   demand is heard), and after that while it may still have requests on the wire (``draining``:
   until its heartbeat's expiry + its hard per-attempt deadline; its share counts, its demand does
-  not). Only then is the entry dropped. :mod:`._mongo_budget` decides who is which and passes the
+  not). Only then is the entry dropped. :mod:`.documents` decides who is which and passes the
   counted entries and the active set.
 * **Fair target** (:func:`water_fill`): max-min fairness by demand. Every holder gets
   ``min(demand, level)`` for the highest integer ``level`` the limit allows; the units left over
@@ -25,7 +25,7 @@ with a compare-and-set. Every rule here is stated against the invariant it prote
   ``n`` hungry holders and ``u`` units a holder waits at most ``ceil((n - 1) / u)`` quanta, each
   ``rotate_ms`` + the hand-over (the holder sees
   its quantum end at its next renewal, its requests in flight end, the next one polls): the bound
-  is proved in ``test_ns_budget_allocation.py`` by simulation of every arrival order.
+  is proved in ``test_budget_allocation.py`` by simulation of every arrival order.
 * **Grant** = ``min(target, limit - shares of the other counted holders)``: a holder only takes
   capacity nobody else holds; capacity above its target that others hold comes back when they
   shrink.

@@ -33,7 +33,8 @@ from typing import Any
 from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 
-from om_netsuite import LeaseTiming, MongoBudget, NetSuiteClient, RequestRetryPolicy, TbaAuth, TbaCredentials
+from om_netsuite import NetSuiteClient, RequestRetryPolicy, TbaAuth, TbaCredentials
+from om_platform.adapters.budget import LeaseTiming, MongoBudget
 
 
 def credentials() -> TbaCredentials:

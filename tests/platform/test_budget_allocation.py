@@ -6,7 +6,7 @@ import itertools
 import math
 import random
 
-from om_netsuite._allocation import Lease, Need, plan, water_fill
+from om_platform.adapters.budget.allocation import Lease, Need, plan, water_fill
 
 NOW = 1_000_000
 
@@ -75,7 +75,9 @@ def rotation_gaps(holders: int, units: int, rotate_ms: int, seed: int, steps: in
             mine = doc.get(name)
             fresh = result.fresh_turn or mine is None
             moved = result.share > 0 or (mine is not None and mine.share > 0)
-            turn = now + (1 if moved else 0) if fresh else mine.turn_ms  # as _mongo_budget writes it
+            turn = (
+                now + (1 if moved else 0) if fresh else mine.turn_ms
+            )  # as adapters/budget/documents.py writes it
             doc = {**result.others, name: Lease(result.share, units, units, turn_ms=turn)}
             # Its requests (1 s long) end before its next plan; it starts up to its grant.
             in_flight[name] = result.grant
