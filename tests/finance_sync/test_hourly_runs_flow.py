@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from finance_sync.app import Wired
+from finance_sync.app import Wired, hourly_jobs
 from finance_sync.domain.cursors import Cursor, Position
 from finance_sync.domain.features import Feature
-from finance_sync.service_layer.hourly_runs import HourlyRuns, LeaseBusy, ScheduleOptions
+from finance_sync.service_layer.hourly_runs import HourlyRuns, LeaseBusy, ScheduleOptions, SlotRuns
 from finance_sync.service_layer.polling import RunResult
 from om_contracts import NETSUITE_INVOICES_TOPIC, IntegrationSettings
 from om_platform.adapters.mongo.commands import CommandQueue
@@ -46,15 +46,16 @@ def replica(
     now: list[datetime],
     connections: ConnectionView | None = None,
 ) -> HourlyRuns:
-    return HourlyRuns(
-        connections=connections or AlwaysConnected(),
-        integrations=finance.integrations,
-        leases=LeaseStore(finance.runtime.db["leases"]),
+    connections = connections or AlwaysConnected()
+    slots = SlotRuns(
         job_runs=finance.job_runs,
         run_window=runs,
         clock=lambda: now[0],
         options=ScheduleOptions(owner=owner, lease_ttl_s=30),
     )
+    leases = LeaseStore(finance.runtime.db["leases"])
+    jobs = hourly_jobs(finance.integrations, leases, connections, slots, slots.clock)
+    return HourlyRuns(integrations=finance.integrations, jobs=jobs, slots=slots, connections=connections)
 
 
 async def bill_each_hour(

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from finance_sync.adapters.netsuite_gateway import FinanceGateway
+from finance_sync.adapters.netsuite_gateway import FinanceGateways
 from finance_sync.app import Wired
 from finance_sync.service_layer.reconcile import Reconciler
 from om_contracts import PAYMENTS_TOPIC, RECONCILIATION_TOPIC, PaymentSucceeded
@@ -268,15 +268,14 @@ async def test_a_crash_after_the_netsuite_write_or_a_lost_response_records_the_p
             integrations=finance.integrations,
             ledger=finance.ledger,
             mappings=finance.mappings,
-            gateway_for=lambda sid, integ: FinanceGateway(finance.runtime.netsuite.session(sid, integ)),
+            netsuite=FinanceGateways(finance.runtime.netsuite.session, finance.zones, 1000),
             publisher=publisher,
         )
 
-    ctx: Any = None
     with pytest.raises(SystemError):
-        await reconciler(DyingPublisher(real, alive=0)).handle(event, ctx)
-    await reconciler(real.publish).handle(event, ctx)
-    await reconciler(real.publish).handle(event, ctx)  # a redelivery after success
+        await reconciler(DyingPublisher(real, alive=0)).handle(event)
+    await reconciler(real.publish).handle(event)
+    await reconciler(real.publish).handle(event)  # a redelivery after success
     (recorded,) = account.records("customerPayment")
     assert recorded["externalId"] == "OM-PAY-pay_crash"
     assert applied_lines(recorded) == [(target, Decimal("60.00"))]
@@ -287,7 +286,7 @@ async def test_a_crash_after_the_netsuite_write_or_a_lost_response_records_the_p
     # The ledger is lost (a fresh database): the payment NetSuite holds is adopted, not re-planned
     # against the amount due its own application already reduced.
     await finance.ledger.collection.delete_many({"supplier_id": supplier.id})
-    await reconciler(real.publish).handle(event, ctx)
+    await reconciler(real.publish).handle(event)
     (recorded,) = account.records("customerPayment")
     assert applied_lines(recorded) == [(target, Decimal("60.00"))]
     assert account.record("invoice", target)["amountRemaining"] == Decimal("40.00")

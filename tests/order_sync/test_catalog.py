@@ -92,11 +92,11 @@ async def refresh_catalog(service: Wired, supplier_id: str) -> int:
 
 
 @pytest.fixture
-def deps() -> tuple[catalog.CatalogDeps, list[Any]]:
+def deps() -> tuple[catalog.CatalogRefresh, list[Any]]:
     published = fakes.RecordingPublisher()
     ids = iter(range(1_000_000))
     return (
-        catalog.CatalogDeps(
+        catalog.CatalogRefresh(
             cursors=fakes.FakeCursors[str](),
             mappings=FakeReverse(),
             publish=published,
@@ -111,18 +111,18 @@ def deps() -> tuple[catalog.CatalogDeps, list[Any]]:
 
 
 async def test_catalog_pages_by_last_modified_then_id_without_skipping_rows_that_share_a_second(
-    deps: tuple[catalog.CatalogDeps, list[Any]], monkeypatch: pytest.MonkeyPatch
+    deps: tuple[catalog.CatalogRefresh, list[Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(catalog, "PAGE_SIZE", 2)
     catalog_deps, published = deps
     rows = Rows([("2026-11-24 10:00:00", i) for i in range(1, 6)] + [("2026-11-24 10:00:01", 6)])
     integration: Any = None
-    count = await catalog.publish_changes(catalog_deps, "sup_1", integration, rows, "item")
+    count = await catalog_deps.publish_changes("sup_1", integration, rows, "item")
     assert count == 6
     assert [e.data.netsuite_id for e in published] == ["1", "2", "3", "4", "5", "6"]
     assert await catalog_deps.cursors.get("sup_1", "item") == "2026-11-24 10:00:01"
     published.clear()
     rows.rows.append(("2026-11-24 10:00:02", 7))
     # The cursor's own second is read again: a record saved later in that second is not missed.
-    assert await catalog.publish_changes(catalog_deps, "sup_1", integration, rows, "item") == 2
+    assert await catalog_deps.publish_changes("sup_1", integration, rows, "item") == 2
     assert [e.data.netsuite_id for e in published] == ["6", "7"]

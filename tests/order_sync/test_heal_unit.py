@@ -5,7 +5,6 @@ first, within the budget, edge and re-sync kept in order)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,14 +12,16 @@ import pytest
 from test_mapping import MAPPED, SURCHARGE, an_order, order_data
 from test_sync_use_case import World, integration, placed
 
+import fakes
+from fakes import FakeHealRequests
 from om_contracts import Customer, ErrorCode, ErrorDetail, NetSuiteRecordRef, Product, SyncError
 from om_transactions import mapping as bodies
 from om_transactions.mapping import TransactionBody
 from order_sync.domain import healing
 from order_sync.domain.blockers import blockers
-from order_sync.service_layer import heal
-from order_sync.service_layer.ports import HealRequest, Selection
-from order_sync.service_layer.resync import resync_selected
+from order_sync.service_layer.heal import Healing
+from order_sync.service_layer.ports import Selection
+from order_sync.service_layer.resync import Resync, ResyncReport
 
 # -- which ids a failure names ------------------------------------------------------------------
 
@@ -108,34 +109,6 @@ def test_blocker_ids_parse_back_into_what_to_look_up() -> None:
 
 
 @dataclass
-class FakeRequests:
-    requests: dict[tuple[str, str], tuple[int, bool]] = field(default_factory=dict)
-
-    async def add(self, supplier_id: str, blockers: Iterable[str]) -> None:
-        for blocker in blockers:
-            generation, _ = self.requests.get((supplier_id, blocker), (0, False))
-            self.requests[supplier_id, blocker] = (generation + 1, True)
-
-    async def suppliers(self) -> list[str]:
-        return sorted({s for (s, _), (_, pending) in self.requests.items() if pending})
-
-    async def pending(self, supplier_id: str) -> list[HealRequest]:
-        return [
-            HealRequest(b, g)
-            for (s, b), (g, pending) in self.requests.items()
-            if s == supplier_id and pending
-        ]
-
-    async def finish(self, supplier_id: str, requests: Iterable[HealRequest]) -> None:
-        for request in requests:
-            if self.requests.get((supplier_id, request.blocker)) == (request.generation, True):
-                self.requests[supplier_id, request.blocker] = (request.generation, False)
-
-    async def wait(self, timeout_s: float) -> None:
-        await asyncio.sleep(0)
-
-
-@dataclass
 class CountingGateway:
     """Counts concurrent upserts; optionally holds each one until released."""
 
@@ -177,8 +150,8 @@ def world() -> World:
     return w
 
 
-def heal_deps(world: World) -> heal.HealDeps:
-    return heal.HealDeps(sync=world.deps, requests=FakeRequests(), claim_ttl_s=30.0)
+def heal_deps(world: World) -> Healing:
+    return Healing(Resync(world.deps), FakeHealRequests(), fakes.FakeLeases(), fakes.FakeConnections())
 
 
 def lines(*products: str) -> list[dict[str, Any]]:
@@ -192,7 +165,7 @@ async def test_a_new_mapping_heals_exactly_the_records_waiting_for_it_once_each_
     world: World,
 ) -> None:
     gateway = CountingGateway(world.gateway)
-    world.deps.netsuite = gateway
+    world.use_gateway(gateway)
     world.integrations.settings["sup_1"] = integration(product_mappings={"prd_a": "1"}, concurrency_limit=3)
     for n in range(12):
         products = ("prd_a", "prd_x") if n % 2 else ("prd_a", "prd_x", "prd_y")
@@ -205,8 +178,8 @@ async def test_a_new_mapping_heals_exactly_the_records_waiting_for_it_once_each_
     world.integrations.settings["sup_1"] = integration(
         product_mappings={"prd_a": "1", "prd_x": "24"}, concurrency_limit=3
     )
-    assert await heal.request_heals(deps, "sup_1", ["product:prd_x", "product:prd_z"]) == {"product:prd_x"}
-    report = await heal.heal_supplier(deps, "sup_1")
+    assert await deps.request_heals("sup_1", ["product:prd_x", "product:prd_z"]) == {"product:prd_x"}
+    report = await deps.heal_supplier("sup_1")
 
     order = [e.data.ordermentum_id for e in world.published.sent]
     assert len(order) == len(set(order)) == 12  # each once
@@ -216,7 +189,7 @@ async def test_a_new_mapping_heals_exactly_the_records_waiting_for_it_once_each_
         assert blockers(failed.data.error) == ("product:prd_y",)  # type: ignore[union-attr]
     assert gateway.peak <= 3
     assert await deps.requests.suppliers() == []
-    assert await heal.heal_supplier(deps, "sup_1") == heal.ResyncReport()  # nothing left to do
+    assert await deps.heal_supplier("sup_1") == ResyncReport()  # nothing left to do
 
 
 async def test_the_run_goes_oldest_event_first(world: World) -> None:
@@ -226,8 +199,8 @@ async def test_the_run_goes_oldest_event_first(world: World) -> None:
             placed(f"e{n}", f"2026-11-24T09:{50 - n:02d}:00+11:00", id=f"ord_{n}", lines=lines("prd_a"))
         )
     world.integrations.settings["sup_1"] = integration(product_mappings={"prd_a": "1"}, concurrency_limit=1)
-    report = await resync_selected(
-        world.deps, Selection("sup_1", blocked_by=("product:prd_a",)), concurrency=1, claim_ttl_s=30
+    report = await Resync(world.deps).selected(
+        Selection("sup_1", blocked_by=("product:prd_a",)), concurrency=1
     )
     assert report.synced == ["ord_4", "ord_3", "ord_2", "ord_1", "ord_0"]
 
@@ -239,8 +212,8 @@ async def test_a_freight_item_set_on_the_customer_later_heals_its_orders(world: 
     assert blockers(failed.data.error) == ("freight:cus_1",)  # type: ignore[union-attr]
     world.deps.mappings.freight_items["cus_1"] = "2301"  # type: ignore[attr-defined]
     deps = heal_deps(world)
-    assert await heal.request_heals(deps, "sup_1", ["freight:cus_1"]) == {"freight:cus_1"}
-    report = await heal.heal_supplier(deps, "sup_1")
+    assert await deps.request_heals("sup_1", ["freight:cus_1"]) == {"freight:cus_1"}
+    report = await deps.heal_supplier("sup_1")
     assert report.synced == ["ord_1"]
     freight_line = world.gateway.writes[-1].body["item"]["items"][3]
     assert freight_line["item"] == {"id": "2301"}
@@ -250,7 +223,7 @@ async def test_a_mapping_that_does_not_resolve_requests_nothing(world: World) ->
     world.integrations.settings["sup_1"] = integration(product_mappings={})
     await world.send(placed(lines=lines("prd_a")))
     deps = heal_deps(world)
-    assert await heal.request_heals(deps, "sup_1", ["product:prd_a"]) == set()
+    assert await deps.request_heals("sup_1", ["product:prd_a"]) == set()
     assert await deps.requests.suppliers() == []
 
 
@@ -259,11 +232,9 @@ async def test_an_edge_event_waits_while_a_resync_holds_the_record(world: World)
     await world.send(placed("e1", lines=lines("prd_a")))
     world.integrations.settings["sup_1"] = integration(product_mappings={"prd_a": "1"})
     gateway = CountingGateway(world.gateway, hold=asyncio.Event())
-    world.deps.netsuite = gateway
+    world.use_gateway(gateway)
     run = asyncio.create_task(
-        resync_selected(
-            world.deps, Selection("sup_1", blocked_by=("product:prd_a",)), concurrency=1, claim_ttl_s=30
-        )
+        Resync(world.deps).selected(Selection("sup_1", blocked_by=("product:prd_a",)), concurrency=1)
     )
     await gateway.until_in_flight(1)
     newer = asyncio.create_task(world.send(placed("e2", "2026-11-24T10:15:00+11:00", lines=lines("prd_a"))))
@@ -285,14 +256,12 @@ async def test_an_edge_event_that_a_resync_overlapped_is_applied_again_and_the_r
     await world.send(placed("e1", lines=lines("prd_a")))
     world.integrations.settings["sup_1"] = integration(product_mappings={"prd_a": "1"})
     gateway = CountingGateway(world.gateway, hold=asyncio.Event())
-    world.deps.netsuite = gateway
+    world.use_gateway(gateway)
     # The edge reads the record first, then the re-sync claims it while the edge writes.
     newer = asyncio.create_task(world.send(placed("e2", "2026-11-24T10:15:00+11:00", lines=lines("prd_a"))))
     await gateway.until_in_flight(1)
     run = asyncio.create_task(
-        resync_selected(
-            world.deps, Selection("sup_1", blocked_by=("product:prd_a",)), concurrency=1, claim_ttl_s=30
-        )
+        Resync(world.deps).selected(Selection("sup_1", blocked_by=("product:prd_a",)), concurrency=1)
     )
     await gateway.until_in_flight(2)
     gateway.hold.set()  # type: ignore[union-attr]
@@ -317,12 +286,8 @@ async def test_two_runs_over_the_same_records_sync_each_once(world: World) -> No
     )
     world.published.sent.clear()
     first, second = await asyncio.gather(
-        resync_selected(
-            world.deps, Selection("sup_1", blocked_by=("product:prd_a",)), concurrency=2, claim_ttl_s=30
-        ),
-        resync_selected(
-            world.deps, Selection("sup_1", blocked_by=("product:prd_b",)), concurrency=2, claim_ttl_s=30
-        ),
+        Resync(world.deps).selected(Selection("sup_1", blocked_by=("product:prd_a",)), concurrency=2),
+        Resync(world.deps).selected(Selection("sup_1", blocked_by=("product:prd_b",)), concurrency=2),
     )
     synced = sorted(first.synced + second.synced)
     assert synced == [f"ord_{n}" for n in range(6)]

@@ -21,7 +21,7 @@ from order_sync.domain import outcomes
 from order_sync.domain.outcomes import Outcome
 from order_sync.service_layer.events import source_of
 from order_sync.service_layer.ports import LedgerEntry
-from order_sync.service_layer.sync import SyncDeps
+from order_sync.service_layer.sync import TransactionSync
 
 pytestmark = pytest.mark.integration
 
@@ -198,7 +198,7 @@ async def test_with_batching_a_write_never_published_republishes_the_same_outcom
     world.integrations.settings["sup_1"] = integration()
     publish = CrashOnFirstPublish({"ord_1", "ord_3"})
     ids = itertools.count(1)
-    deps = SyncDeps(
+    deps = TransactionSync(
         ledger=ledger,
         integrations=world.integrations,
         mappings=world.deps.mappings,

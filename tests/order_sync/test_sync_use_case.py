@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -14,32 +13,22 @@ import pytest
 from test_mapping import order_data
 
 import fakes
+from fakes import FakeOrderCounters, FakeOrderLedger, FakeOrderMappings, FakeOrderNetSuite
 from om_contracts import (
-    Customer,
     ErrorCode,
     IntegrationSettings,
     KeyRing,
-    NetSuiteRecordRef,
     OrderCancelled,
     OrderPlaced,
-    Product,
-    SyncFailed,
-    SyncKind,
     TransactionTotals,
     WarningCode,
 )
 from om_netsuite import AuthenticationFailed, ErrorDetail, PermanentError, RateLimited
 from om_platform.core.failures import TransientFailure
-from om_transactions.mapping import TransactionBody
-from order_sync.adapters.netsuite_gateway import transaction_of
-from order_sync.domain.blockers import blockers
-from order_sync.domain.healing import unblocks
-from order_sync.domain.netsuite_records import FoundTransaction, Written
-from order_sync.domain.outcomes import Outcome, status_of
+from order_sync.domain.outcomes import Outcome
 from order_sync.service_layer.events import payload_of, source_of
-from order_sync.service_layer.ports import Claim, LedgerEntry, Recorded, Selection
-from order_sync.service_layer.resync import resync
-from order_sync.service_layer.sync import SyncDeps, sync_event
+from order_sync.service_layer.resync import Resync
+from order_sync.service_layer.sync import TransactionSync
 
 RING = KeyRing([KeyRing.generate_key()])
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -66,214 +55,19 @@ def integration(**overrides: Any) -> IntegrationSettings:
 
 
 @dataclass
-class FakeLedger:
-    """The ledger port in memory, with the adapter's claim and version rules."""
-
-    entries: dict[tuple[str, str, str], LedgerEntry] = field(default_factory=dict)
-    notes: list[dict[str, Any]] = field(default_factory=list)
-    claims: dict[tuple[str, str, str], str] = field(default_factory=dict)
-    fail_mark_published: bool = False
-
-    async def get(self, supplier_id: str, kind: SyncKind, ordermentum_id: str) -> LedgerEntry | None:
-        entry = self.entries.get((supplier_id, kind, ordermentum_id))
-        return self._copy(entry) if entry is not None else None
-
-    def _copy(self, entry: LedgerEntry) -> LedgerEntry:
-        key = (entry.supplier_id, entry.kind, entry.ordermentum_id)
-        return dataclasses.replace(
-            entry, applied_event_ids=list(entry.applied_event_ids), claimed_by=self.claims.get(key)
-        )
-
-    async def record(
-        self, entry: LedgerEntry, outcome: Outcome, *, claim: Claim | None = None, **kw: Any
-    ) -> Recorded:
-        key = (entry.supplier_id, entry.kind, entry.ordermentum_id)
-        current = self.entries.get(key)
-        version = current.version if current is not None else 0
-        if claim is not None and (version != claim.version or self.claims.get(key) != claim.owner):
-            return "superseded"
-        overlapped = current is not None and (version != entry.version or self.claims.get(key) is not None)
-        data = outcome.data
-        error = data.error if isinstance(data, SyncFailed) else None
-        stored = self._copy(current or entry)
-        stored.status = status_of(outcome)
-        stored.netsuite = data.netsuite or stored.netsuite
-        stored.last_event_id = data.source_event_id
-        stored.last_occurred_at = kw["occurred_at"]
-        stored.last_event_payload = kw["event_payload"]
-        stored.applied_event_ids.append(data.source_event_id)
-        stored.outcome = outcome.model_dump_json()
-        stored.outcome_event_id = outcome.event_id
-        stored.outcome_published = False
-        stored.last_error = error.model_dump(mode="json") if error is not None else None
-        stored.blocked_by = blockers(error)
-        stored.version = version + 1
-        self.entries[key] = stored
-        return "overlapped" if claim is None and overlapped else "written"
-
-    async def mark_published(
-        self, supplier_id: str, kind: SyncKind, ordermentum_id: str, event_id: str, claim: Claim | None = None
-    ) -> None:
-        if self.fail_mark_published:
-            raise ConnectionError("mongo went away")
-        key = (supplier_id, kind, ordermentum_id)
-        self.entries[key].outcome_published = True
-        if claim is not None and self.claims.get(key) == claim.owner:
-            del self.claims[key]
-
-    async def note_attempt(
-        self, supplier_id: str, kind: SyncKind, ordermentum_id: str, error: dict[str, Any]
-    ) -> None:
-        self.notes.append(error)
-
-    def _selected(self, entry: LedgerEntry, selection: Selection) -> bool:
-        if entry.supplier_id != selection.supplier_id:
-            return False
-        if selection.ordermentum_id is not None:
-            if entry.ordermentum_id != selection.ordermentum_id:
-                return False
-        elif selection.status is not None and entry.status != selection.status:
-            return False
-        if selection.code is not None and (entry.last_error or {}).get("code") != selection.code.value:
-            return False
-        return not selection.blocked_by or unblocks(entry.blocked_by, selection.blocked_by)
-
-    async def select(self, selection: Selection) -> AsyncIterator[LedgerEntry]:
-        chosen = [e for e in self.entries.values() if self._selected(e, selection)]
-        for entry in sorted(chosen, key=lambda e: (e.last_occurred_at or NOW, e.ordermentum_id)):
-            yield self._copy(entry)
-
-    async def claim(
-        self, entry: LedgerEntry, selection: Selection, owner: str, ttl_s: float
-    ) -> tuple[LedgerEntry, Claim] | str:
-        key = (entry.supplier_id, entry.kind, entry.ordermentum_id)
-        current = self.entries.get(key)
-        if current is None or not self._selected(current, selection):
-            return "gone"
-        if self.claims.get(key) not in (None, owner):
-            return "busy"
-        self.claims[key] = owner
-        return self._copy(current), Claim(owner=owner, version=current.version)
-
-    async def renew(self, entries: Any, owner: str, ttl_s: float) -> None:
-        return None
-
-    async def release(self, entry: LedgerEntry, claim: Claim) -> None:
-        key = (entry.supplier_id, entry.kind, entry.ordermentum_id)
-        if self.claims.get(key) == claim.owner:
-            del self.claims[key]
-
-    async def abandoned(self) -> AsyncIterator[LedgerEntry]:
-        for entry in []:
-            yield entry
-
-    async def blocking(self, supplier_id: str, wanted: Any) -> set[str]:
-        waiting = {b for e in self.entries.values() if e.status == "failed" for b in e.blocked_by}
-        return waiting if wanted is None else waiting & set(wanted)
-
-
-@dataclass
-class FakeMappings:
-    freight_items: dict[str, str] = field(default_factory=dict)
-
-    async def resolve_customer(
-        self, supplier_id: str, integration: IntegrationSettings, customer: Customer
-    ) -> str | None:
-        return integration.customer_mappings.get(customer.id) or customer.property("netsuite_id")
-
-    async def resolve_products(
-        self, supplier_id: str, integration: IntegrationSettings, products: list[Product]
-    ) -> Mapping[str, str | None]:
-        return {p.id: integration.product_mappings.get(p.id) for p in products}
-
-    async def freight_item(self, supplier_id: str, customer_id: str) -> str | None:
-        return self.freight_items.get(customer_id)
-
-    async def mapped(
-        self, supplier_id: str, integration: IntegrationSettings, kind: str, ids: Any
-    ) -> set[str]:
-        tab = integration.customer_mappings if kind == "customer" else integration.product_mappings
-        return {i for i in ids if i in tab}
-
-
-@dataclass
-class FakeGateway:
-    """NetSuite records by external id, read through the real gateway's record parsing."""
-
-    records: dict[str, dict[str, Any]] = field(default_factory=dict)
-    writes: list[TransactionBody] = field(default_factory=list)
-    fail_with: Exception | None = None
-    closed: list[list[dict[str, Any]]] = field(default_factory=list)
-    credits: list[str] = field(default_factory=list)
-    booked: TransactionTotals | None = None  # what NetSuite reads back after a write
-
-    def for_supplier(self, supplier_id: str, integration: IntegrationSettings) -> FakeGateway:
-        return self
-
-    async def currency_id(self, iso_code: str) -> str | None:
-        return {"AUD": "1"}.get(iso_code)
-
-    async def upsert(self, transaction: TransactionBody, *, known_tran_id: str | None) -> Written:
-        if self.fail_with is not None:
-            raise self.fail_with
-        self.writes.append(transaction)
-        record = self.records.setdefault(
-            transaction.external_id,
-            {"id": str(len(self.records) + 10), "tranId": f"SO{len(self.records) + 1}"},
-        )
-        record.update(transaction.body, status={"id": "B"})
-        ref = NetSuiteRecordRef(
-            record_type=transaction.record_type,
-            internal_id=record["id"],
-            external_id=transaction.external_id,
-            tran_id=record["tranId"],
-        )
-        return Written(ref, self.booked)
-
-    async def find(self, record_type: str, external_id: str) -> FoundTransaction | None:
-        record = self.records.get(external_id)
-        return transaction_of(record_type, external_id, record) if record is not None else None
-
-    async def close_lines(self, found: FoundTransaction) -> None:
-        self.closed.append([dict(line) for line in found.lines_to_close])
-
-    async def credit_invoice(self, invoice_id: str, credit_external_id: str, memo: str) -> str:
-        self.credits.append(credit_external_id)
-        self.records[credit_external_id] = {"id": "99"}
-        return "99"
-
-
-@dataclass
-class FakeCounters:
-    counts: dict[str, int] = field(default_factory=dict)
-
-    def count(self, what: str) -> None:
-        self.counts[what] = self.counts.get(what, 0) + 1
-
-    def failure(self, code: str) -> None:
-        self.counts[f"failure:{code}"] = self.counts.get(f"failure:{code}", 0) + 1
-
-    def warning(self, code: str) -> None:
-        self.counts[f"warning:{code}"] = self.counts.get(f"warning:{code}", 0) + 1
-
-    def resynced(self) -> None:
-        self.counts["resynced"] = self.counts.get("resynced", 0) + 1
-
-
-@dataclass
 class World:
-    ledger: FakeLedger = field(default_factory=FakeLedger)
+    ledger: FakeOrderLedger = field(default_factory=FakeOrderLedger)
     integrations: fakes.FakeIntegrations = field(default_factory=fakes.FakeIntegrations)
-    gateway: FakeGateway = field(default_factory=FakeGateway)
+    gateway: FakeOrderNetSuite = field(default_factory=FakeOrderNetSuite)
     published: fakes.RecordingPublisher = field(default_factory=fakes.RecordingPublisher)
-    counters: FakeCounters = field(default_factory=FakeCounters)
+    counters: FakeOrderCounters = field(default_factory=FakeOrderCounters)
 
     def __post_init__(self) -> None:
         ids = itertools.count(1)
-        self.deps = SyncDeps(
+        self.deps = TransactionSync(
             ledger=self.ledger,
             integrations=self.integrations,
-            mappings=FakeMappings(),
+            mappings=FakeOrderMappings(),
             netsuite=self.gateway,
             publish=self.published,
             counters=self.counters,
@@ -283,9 +77,13 @@ class World:
 
     async def send(self, event: Any, *, attempt: int = 1, is_last_attempt: bool = False) -> Outcome | None:
         """The event as the edge hands it over on that attempt (`RecordContext`)."""
-        return await sync_event(
-            self.deps, source_of(event), payload_of(event), attempt=attempt, is_last_attempt=is_last_attempt
+        return await self.deps.sync_event(
+            source_of(event), payload_of(event), attempt=attempt, is_last_attempt=is_last_attempt
         )
+
+    def use_gateway(self, gateway: Any) -> None:
+        """Send through `gateway` from now on (a wrapper of `self.gateway`)."""
+        self.deps = dataclasses.replace(self.deps, netsuite=gateway)
 
 
 def placed(event_id: str = "e1", occurred_at: str = "2026-11-24T09:15:00+11:00", **data: Any) -> OrderPlaced:
@@ -326,7 +124,7 @@ async def test_an_unknown_supplier_fails_as_not_configured_and_is_kept_for_resyn
     assert outcome.data.error.code is ErrorCode.INTEGRATION_NOT_CONFIGURED  # type: ignore[union-attr]
     assert outcome.data.error.retryable is False  # type: ignore[union-attr]
     world.integrations.settings["sup_1"] = integration()
-    [again] = (await resync(world.deps, "sup_1")).outcomes
+    [again] = (await Resync(world.deps).records("sup_1")).outcomes
     assert again.event_type == "netsuite.order.synced"
     assert again.data.source_event_id == "e1"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -11,10 +10,16 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from fakes import RecordingPublisher, integration_settings
+from fakes import (
+    FakeStockNetSuite,
+    FakeStockProducts,
+    FakeStockSnapshots,
+    RecordingPublisher,
+    integration_settings,
+)
 from om_contracts import IntegrationSettings, NetSuiteStockChanged
-from stock_sync.domain.levels import BadConfiguration, ItemLevels, Published, StockView
-from stock_sync.service_layer.ports import Snapshot, StockReadFailed
+from stock_sync.domain.levels import BadConfiguration
+from stock_sync.service_layer.ports import StockReadFailed
 from stock_sync.service_layer.sync import ScanLimits, StockRun, UnknownLocations
 
 
@@ -26,82 +31,6 @@ def integration(**stock: Any) -> IntegrationSettings:
     return integration_settings(
         concurrency_limit=3, stock={"enabled": True, "field": "available", "location_ids": "3,1", **stock}
     )
-
-
-class FakeNetSuite:
-    """Items 1..n with quantities per location; `fail_after` pages raise like an exhausted retry."""
-
-    def __init__(
-        self, levels: dict[str, dict[str, Decimal]], locations: Iterable[str] = ("1", "2", "3")
-    ) -> None:
-        self.levels = levels
-        self.locations = set(locations)
-        self.page_size = 4
-        self.fail_at_page: int | None = None
-        self.pages_served = 0
-
-    async def known_locations(self, location_ids: tuple[str, ...]) -> set[str]:
-        return self.locations & set(location_ids)
-
-    async def id_range(self) -> tuple[int, int] | None:
-        ids = [int(i) for i in self.levels]
-        return (min(ids), max(ids)) if ids else None
-
-    async def pages(self, view: StockView, after: int, up_to: int) -> AsyncIterator[list[ItemLevels]]:
-        ids = sorted(int(i) for i in self.levels if after < int(i) <= up_to)
-        for start in range(0, len(ids), self.page_size):
-            if self.fail_at_page is not None and self.pages_served >= self.fail_at_page:
-                raise StockReadFailed("NETSUITE_UNAVAILABLE", "429 after retries", retryable=True)
-            self.pages_served += 1
-            yield [
-                ItemLevels(
-                    str(i), tuple(self.levels[str(i)].get(loc, Decimal(0)) for loc in view.location_ids)
-                )
-                for i in ids[start : start + self.page_size]
-            ]
-
-
-class FakeSnapshots:
-    def __init__(self) -> None:
-        self.docs: dict[tuple[str, str], Snapshot] = {}
-        self.marks: list[tuple[str, list[Snapshot]]] = []
-
-    async def published(self, supplier_id: str, item_ids: Sequence[str]) -> dict[str, Published]:
-        return {
-            i: Published(self.docs[(supplier_id, i)].fingerprint, self.docs[(supplier_id, i)].seq)
-            for i in item_ids
-            if (supplier_id, i) in self.docs
-        }
-
-    async def save(self, supplier_id: str, snapshots: Sequence[Snapshot]) -> None:
-        for snap in snapshots:
-            self.docs[(supplier_id, snap.item_id)] = snap
-
-    async def pending(self, supplier_id: str) -> dict[str, Published]:
-        found: dict[str, Published] = {}
-        for supplier, snaps in self.marks:
-            for snap in snaps:
-                if supplier == supplier_id and (
-                    snap.item_id not in found or snap.seq > found[snap.item_id].seq
-                ):
-                    found[snap.item_id] = Published(snap.fingerprint, snap.seq)
-        return found
-
-    async def mark_pending(self, supplier_id: str, snapshots: Sequence[Snapshot]) -> None:
-        self.marks.append((supplier_id, list(snapshots)))
-
-    async def clear_pending(self, supplier_id: str) -> None:
-        self.marks = [(supplier, snaps) for supplier, snaps in self.marks if supplier != supplier_id]
-
-
-class FakeProducts:
-    def __init__(self, mapping: dict[str, str]) -> None:
-        self.mapping = mapping
-
-    async def products_for(
-        self, supplier_id: str, integration: IntegrationSettings, item_ids: Iterable[str]
-    ) -> dict[str, str]:
-        return {i: self.mapping[i] for i in item_ids if i in self.mapping}
 
 
 @dataclass
@@ -120,11 +49,11 @@ class CrashingPublisher(RecordingPublisher):
 
 class World:
     def __init__(self, items: int = 10) -> None:
-        self.netsuite = FakeNetSuite(
+        self.netsuite = FakeStockNetSuite(
             {str(i): {"3": Decimal(i), "1": Decimal(i * 2)} for i in range(1, items + 1)}
         )
-        self.snapshots = FakeSnapshots()
-        self.products = FakeProducts({str(i): f"prd_{i}" for i in range(1, items + 1)})
+        self.snapshots = FakeStockSnapshots()
+        self.products = FakeStockProducts({str(i): f"prd_{i}" for i in range(1, items + 1)})
         self.publisher = CrashingPublisher()
         self.integration = integration()
         self.max_stripes = 3

@@ -13,7 +13,15 @@ from decimal import Decimal
 
 import pytest
 
-from fakes import FakeIntegrations, FakeLease, FakeLeases, RecordingPublisher
+from fakes import (
+    FakeIntegrations,
+    FakeLease,
+    FakeLeases,
+    FakeStockNetSuite,
+    FakeStockProducts,
+    FakeStockSnapshots,
+    RecordingPublisher,
+)
 from om_contracts import IntegrationSettings
 from om_platform.core.connections import AlwaysConnected, ConnectionDown
 from om_platform.core.ports import LeaseLost
@@ -24,7 +32,7 @@ from stock_sync.service_layer.ports import InterruptedRun, StockReader
 from stock_sync.service_layer.runs import OnDemandRuns, StockDue, StockRuns
 from stock_sync.service_layer.sync import ScanLimits
 
-from .test_run_unit import FakeNetSuite, FakeProducts, FakeSnapshots, integration
+from .test_run_unit import integration
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 
@@ -66,10 +74,10 @@ class Breaker(AlwaysConnected):
 
 
 class Readers:
-    def __init__(self, netsuite: FakeNetSuite) -> None:
+    def __init__(self, netsuite: FakeStockNetSuite) -> None:
         self.netsuite = netsuite
 
-    def reader(self, supplier_id: str, integration: IntegrationSettings) -> StockReader:
+    def for_supplier(self, supplier_id: str, integration: IntegrationSettings) -> StockReader:
         return self.netsuite
 
 
@@ -79,7 +87,7 @@ class Stock:
     def __init__(self, *suppliers: str) -> None:
         self.integrations = FakeIntegrations({s: integration() for s in suppliers or ("sup_1",)})
         self.run_log = FakeRunLog()
-        self.netsuite = FakeNetSuite({str(i): {"3": Decimal(i), "1": Decimal(i)} for i in range(1, 11)})
+        self.netsuite = FakeStockNetSuite({str(i): {"3": Decimal(i), "1": Decimal(i)} for i in range(1, 11)})
         self.publisher = RecordingPublisher()
         self.breaker = Breaker()
         self.reports: list[RunReport] = []
@@ -88,8 +96,8 @@ class Stock:
             self.integrations,
             self.run_log,
             Readers(self.netsuite),
-            FakeSnapshots(),
-            FakeProducts({str(i): f"prd_{i}" for i in range(1, 11)}),
+            FakeStockSnapshots(),
+            FakeStockProducts({str(i): f"prd_{i}" for i in range(1, 11)}),
             self.publisher,
             lambda: NOW,
             ScanLimits(max_stripes=2),

@@ -21,12 +21,12 @@ from finance_sync.adapters.mongo import (
     PublishedStore,
     ReconciliationLedger,
 )
-from finance_sync.adapters.netsuite_gateway import FinanceGateway
+from finance_sync.adapters.netsuite_gateway import FinanceGateways
 from finance_sync.adapters.time_zones import AccountZones
 from finance_sync.domain.features import Feature
 from finance_sync.entrypoints import Entrypoints
 from finance_sync.service_layer.feature_runs import FeatureRuns, FeedOptions
-from finance_sync.service_layer.hourly_runs import HourlyRuns, ScheduleOptions
+from finance_sync.service_layer.hourly_runs import EveryEnabledFeature, HourlyRuns, ScheduleOptions, SlotRuns
 from finance_sync.service_layer.parked_redrive import ParkedRedrive
 from finance_sync.service_layer.polling import WindowOptions
 from finance_sync.service_layer.reconcile import Reconciler
@@ -43,10 +43,14 @@ from om_contracts import (
     NetSuiteInvoicePaid,
     ReconciliationEvent,
 )
+from om_netsuite import NetSuiteSession
 from om_platform.adapters.mongo.freshness import slots_freshness
 from om_platform.adapters.mongo.integrations import IntegrationStore
 from om_platform.adapters.mongo.mappings import MappingStore
+from om_platform.core.connections import ConnectionView
 from om_platform.core.decoding import contract_decoder
+from om_platform.core.ports import Integrations, Leases
+from om_platform.core.supplier_jobs import SupplierJobs
 from om_platform.runtime import ServiceRuntime
 
 Clock = Callable[[], datetime]
@@ -94,64 +98,33 @@ def wire(settings: Settings, *, clock: Clock = _utc_now, owner: str | None = Non
     cursors, job_runs = CursorStore(runtime), JobRuns(runtime)
     published, ledger = PublishedStore(runtime), ReconciliationLedger(runtime)
     versions = InvoiceVersionStore(runtime)
-    invoices = runtime.publisher(NETSUITE_INVOICES_TOPIC, schema=InvoiceDocumentEvent)
-
     zones = AccountZones(runtime, timedelta(minutes=settings.finance_time_zone_relearn_minutes), clock)
 
-    def gateway(supplier_id: str, integration: IntegrationSettings) -> FinanceGateway:
-        session = runtime.netsuite.session(supplier_id, integration)
-        zone = functools.partial(zones.zone, supplier_id, session)
-        return FinanceGateway(session, settings.finance_page_size, zone)
+    def session_for(supplier_id: str, integration: IntegrationSettings) -> NetSuiteSession:
+        return runtime.netsuite.session(supplier_id, integration)  # built in the runtime's lifespan
 
-    run_feature = FeatureRuns(
-        feeds_for=gateway,
-        mappings=mappings,
-        versions=versions,
-        cursors=cursors,
-        published=published,
-        publishers={
-            Feature.FINALISED_INVOICES: invoices.publish,
-            Feature.INVOICE_CHANGES: invoices.publish,
-            Feature.CREDIT_NOTES: runtime.publisher(
-                CREDIT_NOTES_TOPIC, schema=NetSuiteCreditNoteCreated
-            ).publish,
-            Feature.PAID_INVOICES: runtime.publisher(
-                INVOICE_PAYMENTS_TOPIC, schema=NetSuiteInvoicePaid
-            ).publish,
-        },
-        metrics=PrometheusRunMetrics(runtime.metrics),
-        window=WindowOptions(
-            overlap=timedelta(minutes=settings.finance_overlap_minutes),
-            max_rows=settings.finance_max_rows_per_run,
-            page_size=settings.finance_page_size,
-            initial_lookback=timedelta(hours=settings.finance_initial_lookback_hours),
-        ),
-        options=FeedOptions(
-            default_currency=settings.finance_default_currency,
-            paid_lookback=timedelta(days=settings.finance_paid_invoice_max_age_days),
-        ),
-        clock=clock,
+    gateways = FinanceGateways(session_for, zones, settings.finance_page_size)
+
+    run_feature = _feature_runs(runtime, settings, gateways, mappings, versions, cursors, published, clock)
+    options = ScheduleOptions(
+        owner=identity,
+        lease_ttl_s=settings.finance_lease_ttl_s,
+        max_catch_up_hours=settings.finance_max_catch_up_hours,
+        concurrency=settings.finance_concurrent_runs,
+        poll_s=settings.finance_schedule_poll_s,
     )
+    slots = SlotRuns(job_runs=job_runs, run_window=run_feature, clock=clock, options=options)
     scheduler = HourlyRuns(
-        connections=runtime.connections,
         integrations=integrations,
-        leases=RuntimeLeases(runtime, identity),
-        job_runs=job_runs,
-        run_window=run_feature,
-        clock=clock,
-        options=ScheduleOptions(
-            owner=identity,
-            lease_ttl_s=settings.finance_lease_ttl_s,
-            max_catch_up_hours=settings.finance_max_catch_up_hours,
-            concurrency=settings.finance_concurrent_runs,
-            poll_s=settings.finance_schedule_poll_s,
-        ),
+        jobs=hourly_jobs(integrations, RuntimeLeases(runtime, identity), runtime.connections, slots, clock),
+        slots=slots,
+        connections=runtime.connections,
     )
     reconciler = Reconciler(
         integrations=integrations,
         ledger=ledger,
         mappings=mappings,
-        gateway_for=gateway,
+        netsuite=gateways,
         publisher=runtime.publisher(RECONCILIATION_TOPIC, schema=ReconciliationEvent).publish,
     )
     redrive = ParkedRedrive(
@@ -187,6 +160,69 @@ def wire(settings: Settings, *, clock: Clock = _utc_now, owner: str | None = Non
         runtime, entrypoints, integrations, mappings, cursors, job_runs, published, ledger, versions,
         scheduler, reconciler, run_feature, zones,
     )  # fmt: skip
+
+
+def _feature_runs(
+    runtime: ServiceRuntime,
+    settings: Settings,
+    gateways: FinanceGateways,
+    mappings: MappingStore,
+    versions: InvoiceVersionStore,
+    cursors: CursorStore,
+    published: PublishedStore,
+    clock: Clock,
+) -> FeatureRuns:
+    """One window of a supplier's polled feature, published on the feature's topic."""
+    invoices = runtime.publisher(NETSUITE_INVOICES_TOPIC, schema=InvoiceDocumentEvent)
+    return FeatureRuns(
+        netsuite=gateways,
+        mappings=mappings,
+        versions=versions,
+        cursors=cursors,
+        published=published,
+        publishers={
+            Feature.FINALISED_INVOICES: invoices.publish,
+            Feature.INVOICE_CHANGES: invoices.publish,
+            Feature.CREDIT_NOTES: runtime.publisher(
+                CREDIT_NOTES_TOPIC, schema=NetSuiteCreditNoteCreated
+            ).publish,
+            Feature.PAID_INVOICES: runtime.publisher(
+                INVOICE_PAYMENTS_TOPIC, schema=NetSuiteInvoicePaid
+            ).publish,
+        },
+        metrics=PrometheusRunMetrics(runtime.metrics),
+        window=WindowOptions(
+            overlap=timedelta(minutes=settings.finance_overlap_minutes),
+            max_rows=settings.finance_max_rows_per_run,
+            page_size=settings.finance_page_size,
+            initial_lookback=timedelta(hours=settings.finance_initial_lookback_hours),
+        ),
+        options=FeedOptions(
+            default_currency=settings.finance_default_currency,
+            paid_lookback=timedelta(days=settings.finance_paid_invoice_max_age_days),
+        ),
+        clock=clock,
+    )
+
+
+def hourly_jobs(
+    integrations: Integrations, leases: Leases, connections: ConnectionView, slots: SlotRuns, clock: Clock
+) -> SupplierJobs[list[datetime]]:
+    """The hourly schedule's runner: `slots.run_slots` for every enabled feature of every
+    configured supplier, under the lease ``finance:<feature>:<supplier>``."""
+    return SupplierJobs(
+        "finance",
+        integrations=integrations,
+        leases=leases,
+        due=EveryEnabledFeature(),
+        run=slots.run_slots,
+        connections=connections,
+        clock=clock,
+        concurrency=slots.options.concurrency,
+        lease_ttl_s=slots.options.lease_ttl_s,
+        tick_s=slots.options.poll_s,
+        rounds=True,
+    )
 
 
 def _payment_or_payout_id(event: Any) -> str:

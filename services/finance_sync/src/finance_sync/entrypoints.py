@@ -31,8 +31,8 @@ class Entrypoints:
 
     # -- consumers ----------------------------------------------------------------------------
 
-    async def on_payment(self, event: PaymentSucceeded | PayoutSettled, ctx: RecordContext) -> None:
-        await self.reconciler.handle(event, ctx)
+    async def on_payment(self, event: PaymentSucceeded | PayoutSettled, _ctx: RecordContext) -> None:
+        await self.reconciler.handle(event)
 
     # -- listeners ----------------------------------------------------------------------------
 
@@ -40,7 +40,7 @@ class Entrypoints:
         # The slots skipped while the connection was down run now, not at the next poll; its
         # parked payments are sent again.
         self.scheduler.wake()
-        self.redrive.want(supplier_id)
+        await self.redrive.when_connected.on_recovered(supplier_id)
 
     async def on_settings_change(self, supplier_id: str, change: SettingsChange) -> None:
         self.redrive.on_settings_change(supplier_id, change.credentials)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from om_contracts import STOCK_LEVELS_TOPIC, NetSuiteStockChanged
 from om_platform.adapters.mongo.freshness import runs_freshness
 from om_platform.core.supplier_jobs import SupplierJobs
+from om_platform.core.waiting import ResumeWhenConnected
 from om_platform.runtime import ServiceRuntime
 from stock_sync.adapters.leases import RuntimeLeases
 from stock_sync.adapters.metrics import StockMetrics
@@ -22,7 +23,7 @@ from stock_sync.adapters.netsuite_gateway import NetSuiteStockReaders
 from stock_sync.adapters.products import StoredProductMap
 from stock_sync.domain.run_report import RunReport
 from stock_sync.entrypoints import Entrypoints
-from stock_sync.service_layer.runs import OnDemandRuns, StockDue, StockRuns
+from stock_sync.service_layer.runs import HeldRuns, OnDemandRuns, StockDue, StockRuns
 from stock_sync.service_layer.sync import ScanLimits
 from stock_sync.settings import Settings
 
@@ -85,7 +86,8 @@ def wire(settings: Settings, *, clock: Callable[[], datetime] = _now, owner: str
         on_held=runs.mark_waiting,
     )
     on_demand = OnDemandRuns(jobs, integrations, run_log, clock)
-    entrypoints = Entrypoints(on_demand, jobs)
+    entrypoints = Entrypoints(on_demand, jobs, ResumeWhenConnected(runtime.connections, HeldRuns(jobs)))
+    runtime.connections.on_recovered(entrypoints.on_connection_back)
     runtime.on_start(snapshots.ensure_indexes)
     runtime.freshness("stock_runs", lambda: runs_freshness(runtime.db[RUNS]))
     runtime.supervise("stock-scheduler", entrypoints.run_stock_runs)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from om_platform.core.supplier_jobs import SupplierJobs
+from om_platform.core.waiting import ResumeWhenConnected
 from stock_sync.domain.run_report import RunReport
 from stock_sync.service_layer.runs import OnDemandRuns
 
@@ -20,9 +21,14 @@ from stock_sync.service_layer.runs import OnDemandRuns
 class Entrypoints:
     on_demand: OnDemandRuns
     jobs: SupplierJobs[RunReport | None]
+    when_connected: ResumeWhenConnected
+    """Held runs (`HeldRuns`) resumed when a supplier's connection comes back."""
+
+    async def on_connection_back(self, supplier_id: str) -> None:
+        await self.when_connected.on_recovered(supplier_id)
 
     async def on_run_stock_command(
-        self, supplier_id: str | None, args: Mapping[str, Any]
+        self, supplier_id: str | None, _args: Mapping[str, Any]
     ) -> Mapping[str, Any]:
         """`omctl run stock --supplier S`: run now here, or leave the trigger for the replica running it."""
         if not supplier_id:

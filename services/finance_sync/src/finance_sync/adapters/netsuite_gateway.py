@@ -25,11 +25,14 @@ What SuiteQL exposes, with the public sources the queries rely on:
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import inspect
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
+from finance_sync.adapters.time_zones import AccountZones
 from finance_sync.domain.cursors import Position
 from finance_sync.domain.documents import (
     CreditMemoRow,
@@ -48,8 +51,10 @@ from finance_sync.domain.reconciliation import (
     RecordedPayment,
     RecordedRef,
 )
-from finance_sync.service_layer.ports import RefusedByNetSuite
-from om_netsuite import NetSuiteSession, PermanentError
+from finance_sync.service_layer.ports import NetSuiteAuthFailed, RefusedByNetSuite
+from om_contracts import IntegrationSettings
+from om_netsuite import AuthenticationFailed, NetSuiteError, NetSuiteSession, PermanentError
+from om_platform.core.failures import PermanentFailure, TransientFailure
 
 MASK = "'YYYY-MM-DD HH24:MI:SS'"
 PY_MASK = "%Y-%m-%d %H:%M:%S"
@@ -58,6 +63,10 @@ LINE_IDS_PER_QUERY = 1000
 """SuiteQL refuses ``IN`` lists of more than 1,000 values."""
 
 ZoneSource = Callable[[], Awaitable[tzinfo]]
+SessionFor = Callable[[str, IntegrationSettings], NetSuiteSession]
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
 """The account's SuiteQL time zone (`time_zones.AccountZones.zone` bound to a supplier)."""
 
 # The main line holds a document's ``createdfrom``; ``t`` is the document, ``so`` its order.
@@ -120,8 +129,38 @@ def _marks(count: int) -> str:
     return ", ".join("?" for _ in range(count))
 
 
+def _translated(error: NetSuiteError) -> Exception:
+    """The client's error as the service's failure (`service_layer.ports`, the core taxonomy)."""
+    if isinstance(error, AuthenticationFailed):
+        return NetSuiteAuthFailed(str(error))
+    if error.retryable:
+        return TransientFailure(f"NetSuite unavailable ({type(error).__name__}): {error}")
+    return PermanentFailure(getattr(error, "code", None) or "PERMANENT_ERROR", str(error))
+
+
+def _translating(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    @functools.wraps(method)
+    async def translated(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await method(*args, **kwargs)
+        except NetSuiteError as exc:
+            raise _translated(exc) from exc
+
+    return translated
+
+
+def _translates(cls: type[T]) -> type[T]:
+    """Every public coroutine method of `cls` raises the service's failures, not the client's."""
+    for name, member in list(vars(cls).items()):
+        if not name.startswith("_") and inspect.iscoroutinefunction(member):
+            setattr(cls, name, _translating(member))
+    return cls
+
+
+@_translates
 class FinanceGateway:
-    """Queries and writes of one supplier's NetSuite account."""
+    """Queries and writes of one supplier's NetSuite account; its methods raise the service's
+    failures (`NetSuiteAuthFailed`, `RefusedByNetSuite`, the core's transient/permanent ones)."""
 
     def __init__(
         self, session: NetSuiteSession, page_size: int = 1000, zone: ZoneSource | None = None
@@ -455,3 +494,19 @@ def _invoice_row(row: dict[str, Any], zone: tzinfo) -> InvoiceRow:
 
 def _with_lines(row: InvoiceRow, lines: Iterable[LineRow]) -> InvoiceRow:
     return InvoiceRow(**{**row.__dict__, "lines": tuple(lines)})
+
+
+class FinanceGateways:
+    """`FeedSources` and `ReconciliationGateways`: a `FinanceGateway` over each supplier's own
+    session, its account's SuiteQL time zone learnt once (`time_zones.AccountZones`)."""
+
+    def __init__(self, session_for: SessionFor, zones: AccountZones, page_size: int) -> None:
+        self._session_for = session_for
+        self._zones = zones
+        self._page_size = page_size
+
+    def for_supplier(self, supplier_id: str, integration: IntegrationSettings) -> FinanceGateway:
+        session = self._session_for(supplier_id, integration)
+        return FinanceGateway(
+            session, self._page_size, functools.partial(self._zones.zone, supplier_id, session)
+        )

@@ -176,6 +176,17 @@ def allocation_label(allocation: Allocation, sync_type: SyncType) -> str:
     return f"invoice {name}" if name else "an allocation without an invoice"
 
 
+def _not_applicable(match: AllocationMatch, customer: str) -> str | None:
+    """Why an allocation's invoices cannot take any of the payment (None: they can)."""
+    if not match.found:
+        return f"{match.label} was not found in NetSuite"
+    if match.entity_id is not None and match.entity_id != customer:
+        return f"{match.label} belongs to another NetSuite customer"
+    if not match.invoices:
+        return f"{match.label} is not invoiced yet"
+    return None
+
+
 def plan_payment(
     payment: Payment,
     sync_type: SyncType,
@@ -202,14 +213,9 @@ def plan_payment(
     due: dict[str, Decimal] = {}
     payment_left = payment.amount
     for match in matches:
-        if not match.found:
-            reasons.append(f"{match.label} was not found in NetSuite")
-            continue
-        if match.entity_id is not None and match.entity_id != customer:
-            reasons.append(f"{match.label} belongs to another NetSuite customer")
-            continue
-        if not match.invoices:
-            reasons.append(f"{match.label} is not invoiced yet")
+        skipped = _not_applicable(match, customer)
+        if skipped is not None:
+            reasons.append(skipped)
             continue
         left = match.allocation.amount
         for invoice in match.invoices:

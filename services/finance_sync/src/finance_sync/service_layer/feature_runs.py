@@ -16,12 +16,9 @@ from finance_sync.domain.cursors import Cursor
 from finance_sync.domain.features import Feature
 from finance_sync.service_layer.feeds import feed
 from finance_sync.service_layer.polling import RunResult, WindowOptions, run_window
-from finance_sync.service_layer.ports import DocumentFeeds, InvoiceVersions, Mappings, Published, RunMetrics
+from finance_sync.service_layer.ports import FeedSources, InvoiceVersions, Mappings, Published, RunMetrics
 from om_contracts import IntegrationSettings
 from om_platform.core.ports import Cursors, Publish
-
-FeedsFor = Callable[[str, IntegrationSettings], DocumentFeeds]
-"""The NetSuite change feeds of one supplier's account."""
 
 
 @dataclass(frozen=True)
@@ -36,7 +33,7 @@ class FeedOptions:
 class FeatureRuns:
     """Runs one window of a supplier's feature (a `hourly_runs.RunWindow`)."""
 
-    feeds_for: FeedsFor
+    netsuite: FeedSources
     mappings: Mappings
     versions: InvoiceVersions
     cursors: Cursors[Cursor]
@@ -54,7 +51,7 @@ class FeatureRuns:
             feature,
             supplier_id,
             integration,
-            self.feeds_for(supplier_id, integration),
+            self.netsuite.for_supplier(supplier_id, integration),
             self.mappings,
             default_currency=self.options.default_currency,
             paid_lookback=self.options.paid_lookback,

@@ -2,7 +2,8 @@
 
 The loop, the leases, the concurrency and the hold while a connection is down are the shared
 per-supplier job runner's (`om_platform.supplier_jobs.SupplierJobs`, one job per supplier and
-feature); what is finance's is here: the due rule and the slots of one job (`run_slots`).
+feature, built in `app.py`); what is finance's is here: the due rule and the slots of one job
+(`SlotRuns.run_slots`).
 
 A supplier whose NetSuite connection is down (its breaker is open, `om_platform.connections`) is
 skipped without taking a lease; its slots stay not done and run once the connection is back.
@@ -29,7 +30,7 @@ from finance_sync.service_layer.polling import RunResult
 from finance_sync.service_layer.ports import JobRunLog
 from om_contracts import IntegrationSettings
 from om_platform.core.connections import AlwaysConnected, ConnectionView
-from om_platform.core.ports import Cursors, Integrations, LeaseCheck, Leases
+from om_platform.core.ports import Cursors, Integrations, LeaseCheck
 from om_platform.core.supplier_jobs import SupplierJob, SupplierJobs
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class ScheduleOptions:
 class EveryEnabledFeature:
     """The due rule: every enabled feature of every configured supplier, at every tick.
 
-    Which of its hours are due is read under the job's lease (`HourlyRuns.run_slots`), from the
+    Which of its hours are due is read under the job's lease (`SlotRuns.run_slots`), from the
     run log: a feature whose hour another replica ran finds nothing due there.
     """
 
@@ -67,8 +68,63 @@ class EveryEnabledFeature:
             for feature in enabled_features(integration)
         ]
 
-    async def still_due(self, job: SupplierJob, now: datetime) -> bool:
+    async def still_due(self, _job: SupplierJob, _now: datetime) -> bool:
         return True
+
+
+@dataclass(kw_only=True)
+class SlotRuns:
+    """The job `SupplierJobs` runs for the hourly schedule (built in `app.py` over `run_slots`):
+    one supplier feature's due hours, oldest first, under the job's lease."""
+
+    job_runs: JobRunLog
+    run_window: RunWindow
+    clock: Callable[[], datetime]
+    options: ScheduleOptions
+
+    async def run_slots(self, job: SupplierJob, lease: LeaseCheck) -> list[datetime]:
+        """Run the job's due hours oldest first (its lease held); returns the slots run here."""
+        supplier_id, integration, feature = job.supplier_id, job.integration, Feature(job.part)
+        ran: list[datetime] = []
+        last_slot = await self.job_runs.last_slot(feature, supplier_id)
+        for slot in due_slots(last_slot, job.at or self.clock(), self.options.max_catch_up_hours):
+            lease.check()
+            if await self.job_runs.is_done(feature, supplier_id, slot):
+                await self.job_runs.complete_slot(feature, supplier_id, slot)
+                continue
+            result = await self.until_complete(supplier_id, integration, feature, slot, lease.check)
+            await self.job_runs.mark_done(feature, supplier_id, slot, self.options.owner, result.published)
+            await self.job_runs.complete_slot(feature, supplier_id, slot)
+            log.info(
+                "finance slot done",
+                extra={
+                    "supplier_id": supplier_id,
+                    "feature": str(feature),
+                    "slot": slot.isoformat(),
+                    "rows": result.rows,
+                    "published": result.published,
+                },
+            )
+            ran.append(slot)
+        return ran
+
+    async def until_complete(
+        self,
+        supplier_id: str,
+        integration: IntegrationSettings,
+        feature: Feature,
+        until: datetime,
+        check: Callable[[], None],
+    ) -> RunResult:
+        """Run windows of `feature` until one reaches `until` (`check` raises once the lease is lost)."""
+        rows = published = 0
+        while True:
+            check()
+            result = await self.run_window(supplier_id, integration, feature, until)
+            rows += result.rows
+            published += result.published
+            if result.complete:
+                return RunResult(rows, published, complete=True)
 
 
 @dataclass(kw_only=True)
@@ -76,32 +132,14 @@ class HourlyRuns:
     """Runs every due hourly slot of every configured supplier's enabled features.
 
     The loop, the breaker hold, the leases (``finance:<feature>:<supplier>``) and the concurrency
-    are `om_platform.supplier_jobs.SupplierJobs`'; the slots of one feature are `run_slots`.
+    are `jobs`' (`om_platform.supplier_jobs.SupplierJobs` over `SlotRuns.run_slots` and
+    `EveryEnabledFeature`, built in `app.py`); the slots of one feature are `SlotRuns`'.
     """
 
     integrations: Integrations
-    leases: Leases
-    job_runs: JobRunLog
-    run_window: RunWindow
-    clock: Callable[[], datetime]
-    options: ScheduleOptions
+    jobs: SupplierJobs[list[datetime]]
+    slots: SlotRuns
     connections: ConnectionView = field(default_factory=AlwaysConnected)
-    jobs: SupplierJobs[list[datetime]] = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.jobs = SupplierJobs(
-            "finance",
-            integrations=self.integrations,
-            leases=self.leases,
-            due=EveryEnabledFeature(),
-            run=self.run_slots,
-            connections=self.connections,
-            clock=self.clock,
-            concurrency=self.options.concurrency,
-            lease_ttl_s=self.options.lease_ttl_s,
-            tick_s=self.options.poll_s,
-            rounds=True,
-        )
 
     def wake(self) -> None:
         """Look for due slots now, not at the next poll (e.g. a supplier's connection came back)."""
@@ -131,32 +169,6 @@ class HourlyRuns:
         outcome = await self.jobs.run_now(SupplierJob(supplier_id, integration, str(feature), at=now))
         return outcome.result or []
 
-    async def run_slots(self, job: SupplierJob, lease: LeaseCheck) -> list[datetime]:
-        """Run the job's due hours oldest first (its lease held); returns the slots run here."""
-        supplier_id, integration, feature = job.supplier_id, job.integration, Feature(job.part)
-        ran: list[datetime] = []
-        last_slot = await self.job_runs.last_slot(feature, supplier_id)
-        for slot in due_slots(last_slot, job.at or self.clock(), self.options.max_catch_up_hours):
-            lease.check()
-            if await self.job_runs.is_done(feature, supplier_id, slot):
-                await self.job_runs.complete_slot(feature, supplier_id, slot)
-                continue
-            result = await self._until_complete(supplier_id, integration, feature, slot, lease.check)
-            await self.job_runs.mark_done(feature, supplier_id, slot, self.options.owner, result.published)
-            await self.job_runs.complete_slot(feature, supplier_id, slot)
-            log.info(
-                "finance slot done",
-                extra={
-                    "supplier_id": supplier_id,
-                    "feature": str(feature),
-                    "slot": slot.isoformat(),
-                    "rows": result.rows,
-                    "published": result.published,
-                },
-            )
-            ran.append(slot)
-        return ran
-
     async def run_now(
         self, supplier_id: str, integration: IntegrationSettings, feature: Feature
     ) -> RunResult:
@@ -166,12 +178,12 @@ class HourlyRuns:
         resolution and windows end strictly before their end, so a record created earlier in the
         current second is included rather than left for the next run's overlap.
         """
-        clock = self.clock()
+        clock = self.slots.clock()
         now = clock.replace(microsecond=0) + timedelta(seconds=1) if clock.microsecond else clock
         async with self.jobs.hold(SupplierJob(supplier_id, integration, str(feature))) as lease:
             if lease is None:
                 raise LeaseBusy(f"{feature} of {supplier_id} is running elsewhere")
-            return await self._until_complete(supplier_id, integration, feature, now, lease.check)
+            return await self.slots.until_complete(supplier_id, integration, feature, now, lease.check)
 
     async def run_features_now(self, supplier_id: str, feature: str | None) -> dict[Feature, RunResult]:
         """Run `feature`, or every feature the supplier enabled, up to now (the operator's command)."""
@@ -181,23 +193,6 @@ class HourlyRuns:
         await self.connections.refresh(supplier_id)  # the shared state now, not this process's last read
         features = [Feature(feature)] if feature else enabled_features(integration)
         return {f: await self.run_now(supplier_id, integration, f) for f in features}
-
-    async def _until_complete(
-        self,
-        supplier_id: str,
-        integration: IntegrationSettings,
-        feature: Feature,
-        until: datetime,
-        check: Callable[[], None],
-    ) -> RunResult:
-        rows = published = 0
-        while True:
-            check()
-            result = await self.run_window(supplier_id, integration, feature, until)
-            rows += result.rows
-            published += result.published
-            if result.complete:
-                return RunResult(rows, published, complete=True)
 
 
 async def rewind_cursor(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from finance_sync.service_layer.ports import Connections, Ledger
 from finance_sync.service_layer.reconcile import Reconciler, Redrive
+from om_platform.core.waiting import ResumeWhenConnected
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +40,20 @@ class ParkedRedrive:
         if credentials_changed and not self.connections.is_open(supplier_id):
             self.want(supplier_id)
 
+    @property
+    def when_connected(self) -> ResumeWhenConnected:
+        """The platform's waiting mechanism over the parked events (this is their `WaitingWork`)."""
+        return ResumeWhenConnected(self.connections, self)
+
+    async def waiting_suppliers(self) -> set[str]:
+        return {entry["supplier_id"] for entry in await self.ledger.parked()}
+
+    async def resume(self, supplier_id: str) -> None:
+        self.want(supplier_id)
+
     async def run_forever(self) -> None:
         # At start: what a recovery seen by no running replica left parked (breaker closed now).
-        parked = sorted({entry["supplier_id"] for entry in await self.ledger.parked()})
-        for supplier_id, status in (await self.connections.load(parked)).items():
-            if not status.breaker_open:
-                self.want(supplier_id)
+        await self.when_connected.catch_up()
         while True:
             await self._wanted.wait()
             self._wanted.clear()

@@ -116,6 +116,13 @@ class RefusedByNetSuite(Exception):
         self.code = code
 
 
+class NetSuiteAuthFailed(Exception):
+    """NetSuite refused the supplier's credentials (401/403): the gateway's translation of the
+    client's `AuthenticationFailed`; what needs NetSuite parks until the connection is back."""
+
+    code = "NETSUITE_AUTH_FAILED"
+
+
 class DocumentFeeds(Protocol):
     """NetSuite's change feeds of the polled features, read in (timestamp, id) order after a position."""
 
@@ -137,7 +144,9 @@ class ReconciliationGateway(Protocol):
     """What auto-reconciliation asks NetSuite and writes there.
 
     `upsert_customer_payment` and `upsert_customer_deposit` raise `RefusedByNetSuite` when
-    NetSuite refuses the record.
+    NetSuite refuses the record; every method raises `NetSuiteAuthFailed` for refused
+    credentials, a `TransientFailure` for an outage and a `PermanentFailure` otherwise (the
+    adapter translates the client's errors).
     """
 
     async def find_invoices(
@@ -148,3 +157,15 @@ class ReconciliationGateway(Protocol):
     async def upsert_customer_payment(self, external_id: str, body: dict[str, Any]) -> str: ...
     async def upsert_customer_deposit(self, external_id: str, body: dict[str, Any]) -> str: ...
     async def upsert_deposit(self, external_id: str, body: dict[str, Any]) -> str: ...
+
+
+class FeedSources(Protocol):
+    def for_supplier(self, supplier_id: str, integration: IntegrationSettings) -> DocumentFeeds:
+        """The NetSuite change feeds of one supplier's account."""
+        ...
+
+
+class ReconciliationGateways(Protocol):
+    def for_supplier(self, supplier_id: str, integration: IntegrationSettings) -> ReconciliationGateway:
+        """What auto-reconciliation asks of and writes to one supplier's account."""
+        ...

@@ -52,7 +52,14 @@ from finance_sync.domain.reconciliation import (
     plan_payment,
     reconciliation_data,
 )
-from finance_sync.service_layer.ports import Ledger, Mappings, ReconciliationGateway, RefusedByNetSuite
+from finance_sync.service_layer.ports import (
+    Ledger,
+    Mappings,
+    NetSuiteAuthFailed,
+    ReconciliationGateway,
+    ReconciliationGateways,
+    RefusedByNetSuite,
+)
 from om_contracts import (
     ExternalIdKind,
     IntegrationSettings,
@@ -66,11 +73,9 @@ from om_contracts import (
     derived_event_id,
     external_id,
 )
-from om_netsuite import AuthenticationFailed
 from om_platform.core.connections import ConnectionDown
 from om_platform.core.failures import PermanentFailure, TransientFailure
 from om_platform.core.ports import Integrations, Publish
-from om_platform.core.records import RecordContext
 
 log = logging.getLogger(__name__)
 
@@ -107,11 +112,11 @@ class Reconciler:
     integrations: Integrations
     ledger: Ledger
     mappings: Mappings
-    gateway_for: Callable[[str, IntegrationSettings], ReconciliationGateway]
+    netsuite: ReconciliationGateways
     publisher: Publish
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
-    async def handle(self, event: PaymentSucceeded | PayoutSettled, ctx: RecordContext) -> None:
+    async def handle(self, event: PaymentSucceeded | PayoutSettled) -> None:
         """Edge handler of `ordermentum.payments.v1`."""
         integration = await self.integrations.get(event.supplier_id)
         if integration is None:
@@ -124,12 +129,16 @@ class Reconciler:
                 await self.reconcile_payment(event, integration)
             else:
                 await self.deposit_payout(event, integration)
-        except (ConnectionDown, AuthenticationFailed, PaymentsParked) as exc:
+        except (ConnectionDown, NetSuiteAuthFailed, PaymentsParked) as exc:
             await self._park(event, exc)
 
-    async def _park(self, event: PaymentSucceeded | PayoutSettled, exc: Exception) -> None:
+    async def _park(
+        self,
+        event: PaymentSucceeded | PayoutSettled,
+        exc: ConnectionDown | NetSuiteAuthFailed | PaymentsParked,
+    ) -> None:
         kind = PAYMENT if isinstance(event, PaymentSucceeded) else PAYOUT
-        code = exc.code if isinstance(exc, ConnectionDown | PaymentsParked) else "NETSUITE_AUTH_FAILED"
+        code = exc.code
         parked = {
             "code": code,
             "message": str(exc)[:300],
@@ -165,9 +174,9 @@ class Reconciler:
     async def reconcile_payment(self, event: PaymentSucceeded, integration: IntegrationSettings) -> None:
         supplier_id, payment = event.supplier_id, event.data
         entry = await self.ledger.get(supplier_id, PAYMENT, payment.id)
-        if await self._finish_recorded(supplier_id, PAYMENT, payment.id, entry):
+        if _published(entry):
             return
-        gateway = self.gateway_for(supplier_id, integration)
+        gateway = self.netsuite.for_supplier(supplier_id, integration)
         if entry is not None and entry.get("status") == "planned" and entry.get("plan"):
             plan = PaymentPlan.from_document(entry["plan"])
         else:
@@ -286,7 +295,7 @@ class Reconciler:
     async def deposit_payout(self, event: PayoutSettled, integration: IntegrationSettings) -> None:
         supplier_id, payout = event.supplier_id, event.data
         entry = await self.ledger.get(supplier_id, PAYOUT, payout.id)
-        if await self._finish_recorded(supplier_id, PAYOUT, payout.id, entry):
+        if _published(entry):
             return
         settings = integration.auto_reconciliation
         if settings.bank_account_id is None:
@@ -323,7 +332,7 @@ class Reconciler:
             fees=payout.fees,
             fees_account_id=settings.fees_account_id,
         )
-        deposit_id = await self.gateway_for(supplier_id, integration).upsert_deposit(
+        deposit_id = await self.netsuite.for_supplier(supplier_id, integration).upsert_deposit(
             external_id(ExternalIdKind.PAYOUT, payout.id), body
         )
         fees = fee_booking(payout.fees, settings.fees_account_id)
@@ -346,12 +355,6 @@ class Reconciler:
         )
 
     # -- shared -------------------------------------------------------------------------------
-
-    async def _finish_recorded(
-        self, supplier_id: str, kind: str, oid: str, entry: dict[str, Any] | None
-    ) -> bool:
-        """True when nothing is left to do: the outcome was published already."""
-        return entry is not None and entry.get("status") == "published"
 
     async def _record_and_publish(
         self,
@@ -383,3 +386,8 @@ def _being_sent_again(parked: dict[str, Any], now: datetime) -> bool:
     if isinstance(until, datetime) and until.tzinfo is None:
         until = until.replace(tzinfo=UTC)
     return isinstance(until, datetime) and until > now
+
+
+def _published(entry: dict[str, Any] | None) -> bool:
+    """True when nothing is left to do: the outcome was published already."""
+    return entry is not None and entry.get("status") == "published"

@@ -20,23 +20,36 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from om_contracts import (
+    ErrorDetail,
     IntegrationSettings,
     NetSuiteCustomer,
     NetSuiteItem,
     NetSuiteRecordRef,
     TransactionTotals,
 )
-from om_netsuite import NetSuiteSession, PermanentError
+from om_netsuite import (
+    AuthenticationFailed,
+    NetSuiteError,
+    NetSuiteHTTPError,
+    NetSuiteSession,
+    PermanentError,
+)
 from om_platform.adapters.mongo.reference_data import ReferenceDataStore
+from om_platform.core.failures import PermanentFailure
 from om_transactions.mapping import TransactionBody
 from order_sync.domain.netsuite_records import CatalogChange, FoundTransaction, Written
-from order_sync.service_layer.ports import CatalogKind
+from order_sync.service_layer.ports import (
+    CatalogKind,
+    NetSuiteAuthFailed,
+    NetSuiteRejected,
+    NetSuiteUnavailable,
+)
 
 SessionFor = Callable[[str, IntegrationSettings], NetSuiteSession]
 MAX_BATCH = 500
@@ -166,8 +179,34 @@ async def _read_back(session: NetSuiteSession, ids: list[str]) -> dict[str, Read
     return found
 
 
+@contextlib.contextmanager
+def translated() -> Iterator[None]:
+    """The NetSuite client's errors as the service's failures (`service_layer.ports`): a refused
+    login, a rejection with what NetSuite named, an outage to retry, or another permanent error."""
+    try:
+        yield
+    except AuthenticationFailed as exc:
+        raise NetSuiteAuthFailed(
+            str(exc.code or exc.status), detail=exc.detail, netsuite_code=exc.code
+        ) from exc
+    except NetSuiteError as exc:
+        if exc.retryable:
+            raise NetSuiteUnavailable(str(exc), cause=type(exc).__name__) from exc
+        if isinstance(exc, NetSuiteHTTPError):
+            details = tuple(
+                ErrorDetail(reason=d.detail or "rejected", path=d.path, netsuite_code=d.code)
+                for d in exc.details
+            )
+            raise NetSuiteRejected(
+                f"NetSuite rejected the record: {exc.detail or exc.code or exc.status}",
+                details or (ErrorDetail(reason=str(exc), netsuite_code=exc.code),),
+            ) from exc
+        raise PermanentFailure("PERMANENT_ERROR", str(exc)) from exc
+
+
 class NetSuiteGateway:
-    """Implements `service_layer.ports.Gateway` for one supplier."""
+    """Implements `service_layer.ports.Gateway` (and `CatalogSource`) for one supplier; every
+    method raises the service's failures (`translated`), never the client's errors."""
 
     def __init__(
         self, session: NetSuiteSession, reader: TranIdReader, references: ReferenceDataStore, account_id: str
@@ -178,66 +217,72 @@ class NetSuiteGateway:
         self._account_id = account_id
 
     async def currency_id(self, iso_code: str) -> str | None:
-        # Read when the integration was configured and kept in memory (om_platform.reference_data):
-        # no request on the order path in steady state.
-        reference = await self._references.get(
-            self._account_id, self._session, has=lambda r: iso_code in r.currencies()
-        )
-        return reference.currencies().get(iso_code)
+        with translated():
+            # Read when the integration was configured and kept in memory (om_platform.reference_data):
+            # no request on the order path in steady state.
+            reference = await self._references.get(
+                self._account_id, self._session, has=lambda r: iso_code in r.currencies()
+            )
+            return reference.currencies().get(iso_code)
 
     async def upsert(self, transaction: TransactionBody, *, known_tran_id: str | None) -> Written:
-        self._reader.upsert_started()
-        try:
-            internal_id = await self._session.upsert(
-                transaction.record_type, transaction.external_id, transaction.body, replace=["item"]
+        with translated():
+            self._reader.upsert_started()
+            try:
+                internal_id = await self._session.upsert(
+                    transaction.record_type, transaction.external_id, transaction.body, replace=["item"]
+                )
+            finally:
+                self._reader.upsert_finished()
+            found = await self._reader.read(self._session, internal_id)
+            record = NetSuiteRecordRef(
+                record_type=transaction.record_type,
+                internal_id=internal_id,
+                external_id=transaction.external_id,
+                tran_id=(found.tran_id if found else None) or known_tran_id,
             )
-        finally:
-            self._reader.upsert_finished()
-        found = await self._reader.read(self._session, internal_id)
-        record = NetSuiteRecordRef(
-            record_type=transaction.record_type,
-            internal_id=internal_id,
-            external_id=transaction.external_id,
-            tran_id=(found.tran_id if found else None) or known_tran_id,
-        )
-        return Written(record, found.totals if found else None)
+            return Written(record, found.totals if found else None)
 
     async def find(self, record_type: str, external_id: str) -> FoundTransaction | None:
-        try:
-            record = await self._session.get(record_type, f"eid:{external_id}", expand_sub_resources=True)
-        except PermanentError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return transaction_of(record_type, external_id, record)
+        with translated():
+            try:
+                record = await self._session.get(record_type, f"eid:{external_id}", expand_sub_resources=True)
+            except PermanentError as exc:
+                if exc.status == 404:
+                    return None
+                raise
+            return transaction_of(record_type, external_id, record)
 
     async def close_lines(self, found: FoundTransaction) -> None:
-        lines = [dict(line) for line in found.lines_to_close]
-        await self._session.update(
-            found.ref.record_type, found.ref.internal_id, {"item": {"items": lines}}, replace=["item"]
-        )
+        with translated():
+            lines = [dict(line) for line in found.lines_to_close]
+            await self._session.update(
+                found.ref.record_type, found.ref.internal_id, {"item": {"items": lines}}, replace=["item"]
+            )
 
     async def credit_invoice(self, invoice_id: str, credit_external_id: str, memo: str) -> str:
-        body = {"externalId": credit_external_id, "memo": memo}
-        try:
-            return await self._session.transform("invoice", invoice_id, "creditMemo", body)
-        except PermanentError:
-            # A lost response may have created it already: the external id tells.
-            existing = await self.find("creditMemo", credit_external_id)
-            if existing is not None:
-                return existing.ref.internal_id
-            raise
+        with translated():
+            body = {"externalId": credit_external_id, "memo": memo}
+            try:
+                return await self._session.transform("invoice", invoice_id, "creditMemo", body)
+            except PermanentError:
+                # A lost response may have created it already: the external id tells.
+                existing = await self.find("creditMemo", credit_external_id)
+                if existing is not None:
+                    return existing.ref.internal_id
+                raise
 
     async def changed(
         self, kind: CatalogKind, after_modified: str, after_position: int, limit: int
     ) -> list[CatalogChange]:
-        params: list[object] = [after_modified, after_modified, after_position]
-        changes: list[CatalogChange] = []
-        async for row in self._session.suiteql(CATALOG_QUERIES[kind], params, page_size=limit):
-            changes.append(catalog_change_of(kind, row))
-            if len(changes) == limit:
-                break
-        return changes
+        with translated():
+            params: list[object] = [after_modified, after_modified, after_position]
+            changes: list[CatalogChange] = []
+            async for row in self._session.suiteql(CATALOG_QUERIES[kind], params, page_size=limit):
+                changes.append(catalog_change_of(kind, row))
+                if len(changes) == limit:
+                    break
+            return changes
 
 
 # -- record parsing (NetSuite's JSON -> domain.netsuite_records) ----------------------------------

@@ -12,10 +12,10 @@ Two kinds of heal requests (durable, one per supplier and kind of blocker):
   made while the connection is down again is dropped: the next recovery asks again.
 
 Triggers (a `customer.upserted`/`product.upserted`, integration settings, an operator's import)
-call `request_heals` with what they provide, after the new value is stored. It keeps the ids that
+call `Healing.request_heals` with what they provide, after the new value is stored. It keeps the ids that
 the latest failure of some record waits for (ledger index) and that resolve now, and stores one
-durable request per (supplier, id). `heal_supplier` (run by a supervised loop, one replica per
-supplier under a lease) turns a supplier's pending requests into one `resync_selected` run over
+durable request per (supplier, id). `Healing.heal_supplier` (run by a supervised loop, one replica per
+supplier under a lease) turns a supplier's pending requests into one `Resync.selected` run over
 the records waiting for any of them, oldest first within the supplier's budget, and marks them
 done only when the run ended without errors. A crash anywhere leaves the request pending.
 
@@ -30,302 +30,285 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from om_contracts import IntegrationSettings, SyncFailed
-from om_platform.core.connections import AlwaysConnected, ConnectionView
 from om_platform.core.mappings import MappedEntity
 from om_platform.core.ports import Leases
 from om_platform.core.settings_changes import SettingsChange
+from om_platform.core.waiting import ResumeWhenConnected
 from order_sync.domain import healing
 from order_sync.domain.blockers import blockers, customer_blocker, freight_blocker, product_blocker
 from order_sync.domain.healing import CONNECTION, INTEGRATION, WAITING_FOR, parse_blocker
 from order_sync.domain.outcomes import Outcome
-from order_sync.service_layer.events import TransactionEvent, payload_of, source_of
 from order_sync.service_layer.ports import ConnectionStates, HealRequest, HealRequests, Selection
-from order_sync.service_layer.resync import ResyncReport, republish_abandoned, resync_selected
-from order_sync.service_layer.sync import SyncDeps, sync_event
+from order_sync.service_layer.resync import Resync, ResyncReport
+from order_sync.service_layer.sync import TransactionSync
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class HealDeps:
-    sync: SyncDeps
-    """Its `integrations` must read fresh settings: a change applied by another replica reaches
-    this one's cache only after its TTL, and a heal must see the change that triggered it."""
+@dataclass(frozen=True)
+class Healing:
+    """Use case: heal requests taken (the triggers) and run (the heal job)."""
+
+    resync: Resync
+    """Its `sync.integrations` must read fresh settings: a change applied by another replica
+    reaches this one's cache only after its TTL, and a heal must see the change that triggered it."""
     requests: HealRequests
-    claim_ttl_s: float
-    connections: ConnectionView = field(default_factory=AlwaysConnected)
+    leases: Leases
+    connections: ConnectionStates
     """Whether a supplier's NetSuite breaker is open (a connection heal waits until it is not)."""
+    poll_s: float = 1.0
+    lease_ttl_s: float = 60.0
 
+    @property
+    def sync(self) -> TransactionSync:
+        return self.resync.sync
 
-# -- triggers -----------------------------------------------------------------------------------
+    # -- triggers -----------------------------------------------------------------------------------
 
+    async def after_mapping(
+        self, supplier_id: str, kind: Literal["customer", "product"], entity: MappedEntity
+    ) -> set[str]:
+        """A customer/product upsert was stored (`om_platform.mappings`): heal what it unblocks."""
+        return await self.request_heals(supplier_id, healing.provided_by_entity(kind, entity))
 
-async def sync_and_recheck(
-    deps: SyncDeps,
-    heal: HealDeps | None,
-    event: TransactionEvent,
-    *,
-    attempt: int = 1,
-    is_last_attempt: bool = False,
-) -> Outcome | None:
-    """Apply an order/invoice event (`sync.sync_event`); with healing on, `recheck` its failure."""
-    outcome = await sync_event(
-        deps, source_of(event), payload_of(event), attempt=attempt, is_last_attempt=is_last_attempt
-    )
-    if outcome is not None and heal is not None:
-        await recheck(heal, outcome)
-    return outcome
-
-
-async def after_mapping(
-    deps: HealDeps, supplier_id: str, kind: Literal["customer", "product"], entity: MappedEntity
-) -> set[str]:
-    """A customer/product upsert was stored (`om_platform.mappings`): heal what it unblocks."""
-    return await request_heals(deps, supplier_id, healing.provided_by_entity(kind, entity))
-
-
-async def after_settings_change(deps: HealDeps, supplier_id: str, change: SettingsChange) -> None:
-    """New mappings in the integration's tabs, or a new surcharge item: heal what they unblock."""
-    provided = healing.provided_by_settings(
-        change.customers, change.products, surcharge_item=change.surcharge_item
-    )
-    if change.connected:  # mappings stored while disconnected could not heal anything then
-        provided += tuple(await deps.sync.ledger.blocking(supplier_id, None))
-        await request_code_heal(deps, supplier_id, INTEGRATION)
-    if change.credentials:  # refused logins may pass now (an open breaker waits for its probe)
-        await request_code_heal(deps, supplier_id, CONNECTION)
-    await request_heals(deps, supplier_id, provided)
-
-
-async def request_import_heals(
-    deps: HealDeps, supplier_id: str, ids: Mapping[Literal["customer", "product"], Iterable[str]]
-) -> set[str]:
-    """`omctl mappings import` mapped these Ordermentum ids (`customer`, `product`): heal them."""
-    return await request_heals(deps, supplier_id, healing.provided_by_import(ids))
-
-
-async def request_heals(deps: HealDeps, supplier_id: str, provided: Iterable[str]) -> set[str]:
-    """Request a heal for what `provided` (already stored) unblocks; returns the ids requested."""
-    candidates = set(provided)
-    if not candidates:
-        return set()
-    waiting = await deps.sync.ledger.blocking(supplier_id, candidates)
-    if not waiting:
-        return set()
-    integration = await deps.sync.integrations.get(supplier_id)
-    if integration is None:
-        return set()
-    ready = await resolvable(deps.sync, supplier_id, integration, waiting)
-    if ready:
-        await deps.requests.add(supplier_id, ready)
-        log.info("heal requested for %s", ", ".join(sorted(ready)), extra={"supplier_id": supplier_id})
-    return ready
-
-
-async def request_code_heal(deps: HealDeps, supplier_id: str, blocker: str) -> bool:
-    """Request a `connection` / `integration` heal if some record failed with a code it heals."""
-    if not await deps.sync.ledger.failing_with(WAITING_FOR[blocker], supplier_id):
-        return False
-    await deps.requests.add(supplier_id, [blocker])
-    log.info("%s heal requested", blocker, extra={"supplier_id": supplier_id})
-    return True
-
-
-async def recheck(deps: HealDeps, outcome: Outcome) -> set[str]:
-    """After a mapping failure: request a heal for what it names that resolves by now."""
-    data = outcome.data
-    named = blockers(data.error) if isinstance(data, SyncFailed) else ()
-    if not named:
-        return set()
-    integration = await deps.sync.integrations.get(outcome.supplier_id)
-    if integration is None:
-        return set()
-    ready = await resolvable(deps.sync, outcome.supplier_id, integration, named)
-    if ready:
-        await deps.requests.add(outcome.supplier_id, ready)
-        log.info(
-            "a mapping arrived while the record failed for it; heal requested",
-            extra={"supplier_id": outcome.supplier_id, "event_id": data.source_event_id},
+    async def after_settings_change(self, supplier_id: str, change: SettingsChange) -> None:
+        """New mappings in the integration's tabs, or a new surcharge item: heal what they unblock."""
+        provided = healing.provided_by_settings(
+            change.customers, change.products, surcharge_item=change.surcharge_item
         )
-    return ready
+        if change.connected:  # mappings stored while disconnected could not heal anything then
+            provided += tuple(await self.sync.ledger.blocking(supplier_id, None))
+            await self.request_code_heal(supplier_id, INTEGRATION)
+        if change.credentials:  # refused logins may pass now (an open breaker waits for its probe)
+            await self.request_code_heal(supplier_id, CONNECTION)
+        await self.request_heals(supplier_id, provided)
 
+    async def request_import_heals(
+        self, supplier_id: str, ids: Mapping[Literal["customer", "product"], Iterable[str]]
+    ) -> set[str]:
+        """`omctl mappings import` mapped these Ordermentum ids (`customer`, `product`): heal them."""
+        return await self.request_heals(supplier_id, healing.provided_by_import(ids))
 
-# -- the heal job ---------------------------------------------------------------------------------
+    async def request_heals(self, supplier_id: str, provided: Iterable[str]) -> set[str]:
+        """Request a heal for what `provided` (already stored) unblocks; returns the ids requested."""
+        candidates = set(provided)
+        if not candidates:
+            return set()
+        waiting = await self.sync.ledger.blocking(supplier_id, candidates)
+        if not waiting:
+            return set()
+        integration = await self.sync.integrations.get(supplier_id)
+        if integration is None:
+            return set()
+        ready = await self.resolvable(supplier_id, integration, waiting)
+        if ready:
+            await self.requests.add(supplier_id, ready)
+            log.info("heal requested for %s", ", ".join(sorted(ready)), extra={"supplier_id": supplier_id})
+        return ready
 
+    async def request_code_heal(self, supplier_id: str, blocker: str) -> bool:
+        """Request a `connection` / `integration` heal if some record failed with a code it heals."""
+        if not await self.sync.ledger.failing_with(WAITING_FOR[blocker], supplier_id):
+            return False
+        await self.requests.add(supplier_id, [blocker])
+        log.info("%s heal requested", blocker, extra={"supplier_id": supplier_id})
+        return True
 
-async def catch_up(deps: HealDeps, connections: ConnectionStates) -> None:
-    """At start: what a recovery or an integration would have healed while no replica ran.
+    async def recheck(self, outcome: Outcome) -> set[str]:
+        """After a mapping failure: request a heal for what it names that resolves by now."""
+        data = outcome.data
+        named = blockers(data.error) if isinstance(data, SyncFailed) else ()
+        if not named:
+            return set()
+        integration = await self.sync.integrations.get(outcome.supplier_id)
+        if integration is None:
+            return set()
+        ready = await self.resolvable(outcome.supplier_id, integration, named)
+        if ready:
+            await self.requests.add(outcome.supplier_id, ready)
+            log.info(
+                "a mapping arrived while the record failed for it; heal requested",
+                extra={"supplier_id": outcome.supplier_id, "event_id": data.source_event_id},
+            )
+        return ready
 
-    A connection that came back, or settings that arrived, while this service was down (or
-    between its transition and its heal request) left records failed with a code they heal.
-    """
-    ledger = deps.sync.ledger
-    parked = await ledger.failing_with(WAITING_FOR[CONNECTION])
-    states = await connections.load(parked)
-    for supplier_id in parked:
-        if not states[supplier_id].breaker_open:
-            await request_code_heal(deps, supplier_id, CONNECTION)
-    for supplier_id in await ledger.failing_with(WAITING_FOR[INTEGRATION]):
-        if await deps.sync.integrations.get(supplier_id) is not None:
-            await request_code_heal(deps, supplier_id, INTEGRATION)
+    # -- the heal job ---------------------------------------------------------------------------------
 
+    @property
+    def when_connected(self) -> ResumeWhenConnected:
+        """The platform's waiting mechanism over this service's waiting work (`ConnectionHeals`)."""
+        return ResumeWhenConnected(self.connections, ConnectionHeals(self))
 
-async def heal_forever(
-    deps: HealDeps, leases: Leases, connections: ConnectionStates, *, poll_s: float, lease_ttl_s: float
-) -> None:
-    """Heal every supplier with pending requests, each in its own task (one replica per supplier)."""
-    running: dict[str, asyncio.Task[None]] = {}
-    caught_up = False
-    try:
-        while True:
-            if not caught_up:
+    async def catch_up(self) -> None:
+        """At start: what a recovery or an integration would have healed while no replica ran.
+
+        A connection that came back, or settings that arrived, while this service was down (or
+        between its transition and its heal request) left records failed with a code they heal.
+        """
+        await self.when_connected.catch_up()
+        for supplier_id in await self.sync.ledger.failing_with(WAITING_FOR[INTEGRATION]):
+            if await self.sync.integrations.get(supplier_id) is not None:
+                await self.request_code_heal(supplier_id, INTEGRATION)
+
+    async def heal_forever(self) -> None:
+        """Heal every supplier with pending requests, each in its own task (one replica per supplier)."""
+        running: dict[str, asyncio.Task[None]] = {}
+        caught_up = False
+        try:
+            while True:
+                if not caught_up:
+                    try:
+                        await self.catch_up()
+                        caught_up = True
+                    except Exception:
+                        log.exception("catching up on heals at start failed; retrying")
                 try:
-                    await catch_up(deps, connections)
-                    caught_up = True
+                    await self.resync.republish_abandoned()
+                    for supplier_id in await self.requests.suppliers():
+                        if supplier_id not in running:
+                            running[supplier_id] = asyncio.create_task(
+                                self._heal_under_lease(supplier_id),
+                                name=f"heal:{supplier_id}",
+                            )
                 except Exception:
-                    log.exception("catching up on heals at start failed; retrying")
-            try:
-                await republish_abandoned(deps.sync, deps.claim_ttl_s)
-                for supplier_id in await deps.requests.suppliers():
-                    if supplier_id not in running:
-                        running[supplier_id] = asyncio.create_task(
-                            _heal_under_lease(deps, leases, supplier_id, lease_ttl_s),
-                            name=f"heal:{supplier_id}",
-                        )
-            except Exception:
-                log.exception("looking for heal requests failed; retrying")
-            for supplier_id in [s for s, task in running.items() if task.done()]:
-                running.pop(supplier_id)
-            await deps.requests.wait(poll_s)
-    finally:
-        for task in running.values():
-            task.cancel()
-        with contextlib.suppress(Exception):
-            await asyncio.gather(*running.values(), return_exceptions=True)
+                    log.exception("looking for heal requests failed; retrying")
+                for supplier_id in [s for s, task in running.items() if task.done()]:
+                    running.pop(supplier_id)
+                await self.requests.wait(self.poll_s)
+        finally:
+            for task in running.values():
+                task.cancel()
+            with contextlib.suppress(Exception):
+                await asyncio.gather(*running.values(), return_exceptions=True)
 
+    async def _heal_under_lease(self, supplier_id: str) -> None:
+        try:
+            async with self.leases.hold(f"order_sync.heal:{supplier_id}", self.lease_ttl_s) as lease:
+                if lease is not None:  # else another replica heals this supplier now
+                    await self.heal_supplier(supplier_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The requests stay pending: the next round tries again.
+            log.exception("heal failed", extra={"supplier_id": supplier_id})
 
-async def _heal_under_lease(deps: HealDeps, leases: Leases, supplier_id: str, lease_ttl_s: float) -> None:
-    try:
-        async with leases.hold(f"order_sync.heal:{supplier_id}", lease_ttl_s) as lease:
-            if lease is not None:  # else another replica heals this supplier now
-                await heal_supplier(deps, supplier_id)
-    except asyncio.CancelledError:
-        raise
-    except Exception:
-        # The requests stay pending: the next round tries again.
-        log.exception("heal failed", extra={"supplier_id": supplier_id})
+    async def heal_supplier(self, supplier_id: str) -> ResyncReport:
+        """Re-sync every record of the supplier waiting for a pending request (module docstring)."""
+        pending = await self.requests.pending(supplier_id)
+        if not pending:
+            return ResyncReport()
+        integration = await self.sync.integrations.get(supplier_id)
+        report = ResyncReport()
+        requests: list[HealRequest] = []
+        for request in pending:
+            if request.blocker in WAITING_FOR:
+                report = _merged(report, await self._heal_by_code(supplier_id, integration, request))
+            else:
+                requests.append(request)
+        if not requests:
+            return report
+        return _merged(report, await self._heal_mappings(supplier_id, integration, requests))
 
-
-async def heal_supplier(deps: HealDeps, supplier_id: str) -> ResyncReport:
-    """Re-sync every record of the supplier waiting for a pending request (module docstring)."""
-    pending = await deps.requests.pending(supplier_id)
-    if not pending:
-        return ResyncReport()
-    integration = await deps.sync.integrations.get(supplier_id)
-    report = ResyncReport()
-    requests: list[HealRequest] = []
-    for request in pending:
-        if request.blocker in WAITING_FOR:
-            report = _merged(report, await _heal_by_code(deps, supplier_id, integration, request))
+    async def _heal_by_code(
+        self, supplier_id: str, integration: IntegrationSettings | None, request: HealRequest
+    ) -> ResyncReport:
+        """A `connection` or `integration` request: every record failed with a code it heals, once."""
+        report = ResyncReport()
+        ready = integration is not None and not (
+            request.blocker == CONNECTION and self.connections.is_open(supplier_id)
+        )
+        if ready and integration is not None:
+            selection = Selection(
+                supplier_id, codes=WAITING_FOR[request.blocker], written_before=request.requested_at
+            )
+            report = await self.resync.selected(selection, concurrency=integration.concurrency_limit)
+            log.info(
+                "%s heal: %d record(s) re-synced, %d synced, %d still failing, %d error(s)",
+                request.blocker,
+                len(report.outcomes),
+                len(report.synced),
+                len(report.failed),
+                report.errors,
+                extra={"supplier_id": supplier_id},
+            )
         else:
-            requests.append(request)
-    if not requests:
+            log.info("%s heal dropped: not ready again", request.blocker, extra={"supplier_id": supplier_id})
+        if not report.errors:
+            await self.requests.finish(supplier_id, [request])
         return report
-    return _merged(report, await _heal_mappings(deps, supplier_id, integration, requests))
 
+    async def _heal_mappings(
+        self, supplier_id: str, integration: IntegrationSettings | None, requests: list[HealRequest]
+    ) -> ResyncReport:
+        wanted = {r.blocker for r in requests}
+        ready = await self.resolvable(supplier_id, integration, wanted) if integration else set()
+        if wanted - ready:  # e.g. disconnected, or a newer event removed the mapping again
+            log.info(
+                "heal dropped, no longer resolvable: %s",
+                sorted(wanted - ready),
+                extra={"supplier_id": supplier_id},
+            )
+        report = ResyncReport()
+        if ready and integration is not None:
+            selection = Selection(supplier_id, blocked_by=tuple(sorted(ready)))
+            report = await self.resync.selected(selection, concurrency=integration.concurrency_limit)
+            for failed in report.failed:
+                await self.recheck(failed)  # something it still waits for may have arrived meanwhile
+            log.info(
+                "healed %d record(s): %d synced, %d still failing, %d error(s)",
+                len(report.outcomes),
+                len(report.synced),
+                len(report.failed),
+                report.errors,
+                extra={"supplier_id": supplier_id},
+            )
+        finished = [r for r in requests if r.blocker not in ready or not report.errors]
+        await self.requests.finish(supplier_id, finished)
+        return report
 
-async def _heal_by_code(
-    deps: HealDeps, supplier_id: str, integration: IntegrationSettings | None, request: HealRequest
-) -> ResyncReport:
-    """A `connection` or `integration` request: every record failed with a code it heals, once."""
-    report = ResyncReport()
-    ready = integration is not None and not (
-        request.blocker == CONNECTION and deps.connections.is_open(supplier_id)
-    )
-    if ready and integration is not None:
-        selection = Selection(
-            supplier_id, codes=WAITING_FOR[request.blocker], written_before=request.requested_at
-        )
-        report = await resync_selected(
-            deps.sync, selection, concurrency=integration.concurrency_limit, claim_ttl_s=deps.claim_ttl_s
-        )
-        log.info(
-            "%s heal: %d record(s) re-synced, %d synced, %d still failing, %d error(s)",
-            request.blocker,
-            len(report.outcomes),
-            len(report.synced),
-            len(report.failed),
-            report.errors,
-            extra={"supplier_id": supplier_id},
-        )
-    else:
-        log.info("%s heal dropped: not ready again", request.blocker, extra={"supplier_id": supplier_id})
-    if not report.errors:
-        await deps.requests.finish(supplier_id, [request])
-    return report
+    async def resolvable(
+        self, supplier_id: str, integration: IntegrationSettings, named: Iterable[str]
+    ) -> set[str]:
+        """Which of the named ids have a value now (tab, stored mapping, freight item, surcharge item)."""
+        by_kind: dict[str, set[str]] = {"customer": set(), "product": set(), "freight": set()}
+        found: set[str] = set()
+        for blocker in named:
+            parsed = parse_blocker(blocker)
+            if parsed is None:
+                continue
+            kind, om_id = parsed
+            if kind == "surcharge":
+                if integration.surcharge_item_id is not None:
+                    found.add(blocker)
+            else:
+                by_kind[kind].add(om_id)
+        customers = await self.sync.mappings.mapped(supplier_id, integration, "customer", by_kind["customer"])
+        products = await self.sync.mappings.mapped(supplier_id, integration, "product", by_kind["product"])
+        found.update(customer_blocker(i) for i in customers)
+        found.update(product_blocker(i) for i in products)
+        for customer_id in sorted(by_kind["freight"]):
+            if await self.sync.mappings.freight_item(supplier_id, customer_id) is not None:
+                found.add(freight_blocker(customer_id))
+        return found
 
 
 def _merged(first: ResyncReport, second: ResyncReport) -> ResyncReport:
     return ResyncReport(first.outcomes + second.outcomes, first.errors + second.errors)
 
 
-async def _heal_mappings(
-    deps: HealDeps, supplier_id: str, integration: IntegrationSettings | None, requests: list[HealRequest]
-) -> ResyncReport:
-    wanted = {r.blocker for r in requests}
-    ready = await resolvable(deps.sync, supplier_id, integration, wanted) if integration else set()
-    if wanted - ready:  # e.g. disconnected, or a newer event removed the mapping again
-        log.info(
-            "heal dropped, no longer resolvable: %s",
-            sorted(wanted - ready),
-            extra={"supplier_id": supplier_id},
-        )
-    report = ResyncReport()
-    if ready and integration is not None:
-        selection = Selection(supplier_id, blocked_by=tuple(sorted(ready)))
-        report = await resync_selected(
-            deps.sync, selection, concurrency=integration.concurrency_limit, claim_ttl_s=deps.claim_ttl_s
-        )
-        for failed in report.failed:
-            await recheck(deps, failed)  # something it still waits for may have arrived meanwhile
-        log.info(
-            "healed %d record(s): %d synced, %d still failing, %d error(s)",
-            len(report.outcomes),
-            len(report.synced),
-            len(report.failed),
-            report.errors,
-            extra={"supplier_id": supplier_id},
-        )
-    finished = [r for r in requests if r.blocker not in ready or not report.errors]
-    await deps.requests.finish(supplier_id, finished)
-    return report
+@dataclass(frozen=True)
+class ConnectionHeals:
+    """order_sync's `WaitingWork`: records whose latest outcome failed with a code a connection
+    heals (the ledger's index); a supplier's are resumed by a durable `connection` heal request."""
 
+    healing: Healing
 
-async def resolvable(
-    deps: SyncDeps, supplier_id: str, integration: IntegrationSettings, named: Iterable[str]
-) -> set[str]:
-    """Which of the named ids have a value now (tab, stored mapping, freight item, surcharge item)."""
-    by_kind: dict[str, set[str]] = {"customer": set(), "product": set(), "freight": set()}
-    found: set[str] = set()
-    for blocker in named:
-        parsed = parse_blocker(blocker)
-        if parsed is None:
-            continue
-        kind, om_id = parsed
-        if kind == "surcharge":
-            if integration.surcharge_item_id is not None:
-                found.add(blocker)
-        else:
-            by_kind[kind].add(om_id)
-    customers = await deps.mappings.mapped(supplier_id, integration, "customer", by_kind["customer"])
-    products = await deps.mappings.mapped(supplier_id, integration, "product", by_kind["product"])
-    found.update(customer_blocker(i) for i in customers)
-    found.update(product_blocker(i) for i in products)
-    for customer_id in sorted(by_kind["freight"]):
-        if await deps.mappings.freight_item(supplier_id, customer_id) is not None:
-            found.add(freight_blocker(customer_id))
-    return found
+    async def waiting_suppliers(self) -> list[str]:
+        return await self.healing.sync.ledger.failing_with(WAITING_FOR[CONNECTION])
+
+    async def resume(self, supplier_id: str) -> None:
+        await self.healing.request_code_heal(supplier_id, CONNECTION)

@@ -15,6 +15,7 @@ from typing import Any, Literal, Protocol
 from om_contracts import (
     Customer,
     ErrorCode,
+    ErrorDetail,
     IntegrationSettings,
     NetSuiteRecordRef,
     Product,
@@ -22,6 +23,7 @@ from om_contracts import (
 )
 from om_platform.core.connections import ConnectionView
 from om_platform.core.connections import Status as ConnectionStatus
+from om_platform.core.failures import PermanentFailure, TransientFailure
 from om_transactions.mapping import TransactionBody
 from order_sync.domain.netsuite_records import CatalogChange, FoundTransaction, Written
 from order_sync.domain.outcomes import Outcome, Status
@@ -219,8 +221,42 @@ class ConnectionStates(ConnectionView, Protocol):
     async def load(self, supplier_ids: list[str]) -> Mapping[str, ConnectionStatus]: ...
 
 
+class NetSuiteAuthFailed(Exception):
+    """NetSuite refused the supplier's credentials (401/403); heals once a login works again."""
+
+    def __init__(self, reason: str, *, detail: str | None = None, netsuite_code: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+        self.netsuite_code = netsuite_code
+
+
+class NetSuiteRejected(PermanentFailure):
+    """NetSuite answered that the request cannot succeed as it is, with what it named."""
+
+    def __init__(
+        self, message: str, details: tuple[ErrorDetail, ...], *, code: str = "NETSUITE_REJECTED"
+    ) -> None:
+        super().__init__(code, message)
+        self.details = details
+
+
+class NetSuiteUnavailable(TransientFailure):
+    """NetSuite did not answer usefully this time (outage, timeout, rate limit): retry later.
+
+    `cause` names what happened (the client's error type), for outcomes and logs."""
+
+    def __init__(self, message: str, *, cause: str) -> None:
+        super().__init__(message)
+        self.cause = cause
+
+
 class Gateway(Protocol):
-    """One supplier's NetSuite account, in the terms order_sync needs."""
+    """One supplier's NetSuite account, in the terms order_sync needs.
+
+    Every method raises only the failures above (`NetSuiteAuthFailed`, `NetSuiteRejected`,
+    `NetSuiteUnavailable`), `om_platform`'s `ConnectionDown`, `CredentialError` or another
+    `PermanentFailure`: the adapter translates the NetSuite client's errors."""
 
     async def currency_id(self, iso_code: str) -> str | None: ...
 

@@ -210,7 +210,7 @@ class NetSuiteStockReaders:
         self._item_types = item_types
         self._page_size = page_size
 
-    def reader(self, supplier_id: str, integration: IntegrationSettings) -> NetSuiteStockReader:
+    def for_supplier(self, supplier_id: str, integration: IntegrationSettings) -> NetSuiteStockReader:
         return NetSuiteStockReader(
             self._access.netsuite.session(supplier_id, integration),
             item_types=self._item_types,

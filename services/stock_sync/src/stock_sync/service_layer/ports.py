@@ -39,7 +39,7 @@ class StockReader(Protocol):
 class StockReaders(Protocol):
     """The `StockReader` of each supplier's NetSuite account."""
 
-    def reader(self, supplier_id: str, integration: IntegrationSettings) -> StockReader: ...
+    def for_supplier(self, supplier_id: str, integration: IntegrationSettings) -> StockReader: ...
 
 
 @dataclass(frozen=True, slots=True)

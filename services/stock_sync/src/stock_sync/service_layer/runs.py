@@ -94,7 +94,7 @@ class StockRuns:
         run = StockRun(
             supplier_id,
             integration,
-            self.readers.reader(supplier_id, integration),
+            self.readers.for_supplier(supplier_id, integration),
             self.snapshots,
             self.products,
             self.publish,
@@ -204,3 +204,19 @@ class OnDemandRuns:
             raise ValueError(f"stock sync is not enabled for {supplier_id}")
         await self.request_run(supplier_id)
         return None
+
+
+@dataclass(frozen=True)
+class HeldRuns:
+    """stock_sync's `WaitingWork` (`om_platform.core.waiting`): the runs the runner holds while a
+    supplier's connection is down. They stay due in `stock_runs` (`next_run_at`), which the runner
+    reads at every tick, so its first tick after start is their catch-up; a recovery wakes the
+    runner at once rather than at its next tick."""
+
+    jobs: SupplierJobs[RunReport | None]
+
+    async def waiting_suppliers(self) -> list[str]:
+        return []  # kept due by the schedule itself (see above)
+
+    async def resume(self, _supplier_id: str) -> None:
+        self.jobs.wake()
