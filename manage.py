@@ -4,7 +4,14 @@
     python3 manage.py dev      # install everything, run the demo: embedded stack, three services, a supplier day
     python3 manage.py test     # install everything, run the quality gates and the whole test suite
 
-Other commands: ``setup`` (install only), ``lint``, ``typecheck``, ``pytest [args]``, ``run <cmd>``.
+Other commands: ``setup`` (install only), ``lint``, ``typecheck``, ``pytest [args]`` (serial, or
+``-n N`` for N processes), ``run <cmd>``.
+
+``test [args]`` runs the gates (``ruff format --check``, ``ruff check``, ``mypy --strict``) in a child
+process alongside the suite -- their output is printed after the tests' -- and the suite in
+``OM_TEST_WORKERS`` (default 3) pytest-xdist processes, each with its own embedded stack
+(tests/conftest.py says how tests are grouped); it exits non-zero if either failed. Extra args go
+to pytest (``-n 0`` runs serially).
 
 Installation: a private virtualenv ``.tools/`` receives a pinned ``uv`` from PyPI; uv then builds
 ``.venv/`` from ``uv.lock`` with every workspace member and the dev tools. Two test tools come from
@@ -191,10 +198,46 @@ def typecheck() -> None:
     _run(tool("mypy"), "libs", "services", "tools", "tests/fakes.py", "tests/support.py")
 
 
+TEST_WORKERS = "3"  # two cores: most of the suite waits on sockets and processes, not the CPU
+INTERRUPTED = {2, 128 + signal.SIGINT, 128 + signal.SIGTERM, 128 + signal.SIGHUP, 128 + signal.SIGKILL}
+"""Exit codes of a pytest run that was stopped (2: pytest's "interrupted") rather than one that failed."""
+
+
+def test(rest: list[str]) -> None:
+    """The gates in a child process while the suite runs; non-zero if either failed."""
+    workers = os.environ.get("OM_TEST_WORKERS", TEST_WORKERS)
+    with tempfile.TemporaryFile(prefix="om-gates-") as output:
+        print("+ gates (ruff format --check, ruff check, mypy --strict) alongside the tests", flush=True)
+        gates = subprocess.Popen(  # it dies with us (PR_SET_PDEATHSIG), like every child of _run
+            [sys.executable, str(Path(__file__).resolve()), "gates"],
+            cwd=ROOT, env=_env(), stdout=output, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent(),  # noqa: PLW1509
+        )  # fmt: skip
+        tests: SystemExit | None = None
+        try:
+            _run(tool("pytest"), "-n", workers, "--dist", "loadgroup", "--no-loadscope-reorder", *rest)
+        except SystemExit as failed:
+            tests = failed
+        finally:
+            if tests is not None and tests.code in INTERRUPTED:  # stopped, not failed: no gates either
+                gates.terminate()
+            code = gates.wait()
+            output.seek(0)
+            sys.stdout.buffer.write(output.read())
+            sys.stdout.flush()
+    if code != 0:
+        sys.exit(f"the gates failed (exit {code}); tests: {'failed' if tests else 'passed'}")
+    if tests is not None:
+        raise tests
+
+
 def main(argv: list[str]) -> None:
     command, rest = (argv[0], argv[1:]) if argv else ("help", [])
     if command == "help":
         print(__doc__)
+        return
+    if command == "gates":  # `test`'s child: setup has run already
+        lint()
+        typecheck()
         return
     setup()
     if command == "setup":
@@ -202,9 +245,7 @@ def main(argv: list[str]) -> None:
     if command == "dev":
         _run(tool("python"), "-m", "om_demo", *rest, own_group=True)
     elif command == "test":
-        lint()
-        typecheck()
-        _run(tool("pytest"), *rest)
+        test(rest)
     elif command == "lint":
         lint()
     elif command == "typecheck":
