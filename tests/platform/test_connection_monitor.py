@@ -198,6 +198,35 @@ async def test_an_outage_opens_the_breaker_and_a_probe_closes_it_once_netsuite_a
     await session.get("currency", "1")  # sent again
 
 
+async def test_a_recovery_a_poll_adopts_while_it_is_being_stored_is_heard_once(
+    processes: Any, unique_name: str
+) -> None:
+    """The monitor's loop polls while a request's recovery is between its write and its read back.
+
+    Under load the poll adopted the stored `connected` first (telling the listeners), then the
+    writer adopted it again against the state it had read before writing, and the listeners heard
+    the recovery twice (order_sync and finance_sync would re-sync what they parked twice).
+    """
+    process = processes()
+    monitor = process.monitor
+    supplier_id = f"sup_{unique_name}"
+    assert await monitor.observe(supplier_id, Signal("unreachable", code="NetSuiteTimeout", message="t"))
+    store = monitor._store
+    assert store is not None
+    transition = store.transition
+
+    async def transition_then_poll(*args: Any) -> bool:
+        stored: bool = await transition(*args)
+        if stored:
+            await monitor.poll()  # the loop's poll, between this process's write and its read
+        return stored
+
+    store.transition = transition_then_poll  # type: ignore[method-assign]
+    assert await monitor.observe(supplier_id, Signal("answered"))
+    assert process.recovered == [supplier_id]
+    assert not monitor.is_open(supplier_id)
+
+
 async def test_two_processes_seeing_the_same_refusal_store_and_publish_it_once(
     processes: Any, simulator: SimulatorServer, unique_name: str
 ) -> None:

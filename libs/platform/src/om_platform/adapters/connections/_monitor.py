@@ -321,7 +321,12 @@ class ConnectionMonitor:
 
     async def _adopt(self, status: Status, previous: Status | None = None) -> None:
         """Take `status` as the shared state; tell the listeners if the connection came back."""
-        before = previous or self._statuses.get(status.supplier_id) or Status(status.supplier_id)
+        known = self._statuses.get(status.supplier_id)
+        before = previous or known or Status(status.supplier_id)
+        if known is not None and known.version > before.version:
+            # Adopted meanwhile (a poll read the decision while this process was storing it): the
+            # listeners heard that change already, and a newer state is never replaced by an older.
+            before = known
         if status.version < before.version:
             return
         self._statuses[status.supplier_id] = status
