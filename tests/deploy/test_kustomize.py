@@ -107,7 +107,7 @@ def test_msk_and_plain_kafka_have_no_strimzi_or_keda_object(rendered) -> None:
     account = msk[("ServiceAccount", "ordermentum-netsuite", "order-sync")]
     assert "eks.amazonaws.com/role-arn" in account["metadata"]["annotations"]
     config = msk[("ConfigMap", "ordermentum-netsuite", "om-netsuite-config")]["data"]
-    assert config["KAFKA_SASL_OAUTH_TOKEN_PROVIDER"] == "om_platform.kafka_security:aws_msk_iam"
+    assert config["KAFKA_SASL_OAUTH_TOKEN_PROVIDER"] == "om_platform.adapters.kafka.security:aws_msk_iam"
     image = msk[("StatefulSet", "ordermentum-netsuite", "order-sync")]["spec"]["template"]["spec"][
         "containers"
     ][0]

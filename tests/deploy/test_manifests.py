@@ -260,7 +260,7 @@ def test_oauthbearer_needs_a_keda_authentication_of_your_own(tmp_path: Path) -> 
     overlay = tmp_path / "msk.yaml"
     overlay.write_text(
         "config:\n  KAFKA_SECURITY_PROTOCOL: SASL_SSL\n  KAFKA_SASL_MECHANISM: OAUTHBEARER\n"
-        "  KAFKA_SASL_OAUTH_TOKEN_PROVIDER: om_platform.kafka_security:aws_msk_iam\n"
+        "  KAFKA_SASL_OAUTH_TOKEN_PROVIDER: om_platform.adapters.kafka.security:aws_msk_iam\n"
     )
     with pytest.raises(manifests.ValuesError, match="kafka/keda/authenticationSpec"):
         manifests.load_values([DEPLOY / "values.yaml", overlay], DEPLOY / "values.schema.json")

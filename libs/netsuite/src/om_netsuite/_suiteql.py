@@ -25,6 +25,7 @@ __all__ = [
     "MAX_REACHABLE_ROWS",
     "Param",
     "bind_keyset",
+    "check_arity",
     "check_page",
     "count_placeholders",
     "normalize_row",
@@ -213,3 +214,10 @@ def normalize_row(item: Mapping[str, Any], converters: Mapping[str, Converter]) 
         conv = converters.get(column)
         row[column] = conv(value) if conv is not None and isinstance(value, str) else value
     return row
+
+
+def check_arity(query: str, params: Sequence[str]) -> None:
+    """Refuse a query whose ``?`` markers and bound params differ in number (before any request)."""
+    expected = count_placeholders(query)
+    if expected != len(params):
+        raise ValueError(f"query has {expected} '?' placeholders but {len(params)} params")

@@ -1003,8 +1003,8 @@ OVERLAYS: dict[str, dict[str, Any]] = {
                 "KAFKA_BOOTSTRAP_SERVERS": "b-1.example.kafka.eu-west-1.amazonaws.com:9098",
                 "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
                 "KAFKA_SASL_MECHANISM": "OAUTHBEARER",
-                # the signer takes the region from the broker's hostname (kafka_security.msk_region)
-                "KAFKA_SASL_OAUTH_TOKEN_PROVIDER": "om_platform.kafka_security:aws_msk_iam",
+                # the signer takes the region from the broker's hostname (security.msk_region)
+                "KAFKA_SASL_OAUTH_TOKEN_PROVIDER": "om_platform.adapters.kafka.security:aws_msk_iam",
             },
             "kafka": {"brokerPort": 9098, "keda": {"enabled": False}},
             "serviceAccount": {
