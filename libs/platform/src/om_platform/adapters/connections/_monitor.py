@@ -18,11 +18,10 @@
 The monitor's loop (`run`, supervised by the runtime) is `_loop.py`: polls, unpublished changes,
 probes, and how new credentials lift a refused login.
 
-When a supplier's state leaves a broken one (`recovers`), the monitor calls the services'
-`on_recovered` listeners (order_sync re-syncs what it parked, finance_sync runs its skipped slots
-at once; stock_sync's scheduler simply stops skipping the supplier). A listener hears the change
-from the process that made it or, within one poll, from any other process; a process that was not
-running then catches up on its own at start (order_sync's re-sync of parked records).
+When a supplier's state leaves a broken one (`recovers`), the monitor calls the `on_recovered`
+listeners: each service's `om_platform.core.waiting.ResumeWhenConnected`, which resumes the work
+that waited on that supplier. A listener hears the change from the process that made it or, within
+one poll, from any other; a process not running then catches up at start (`catch_up`).
 """
 
 from __future__ import annotations
@@ -100,10 +99,8 @@ class ConnectionMonitor:
         self._loop.attach(store, settings_of, probe_session)
 
     def on_recovered(self, listener: Recovered) -> None:
-        """Call `listener(supplier_id)` when a supplier's connection comes back (see `recovers`).
-
-        Listeners run inside the request or poll that saw the change: they must be quick (note the
-        work, durably if it must survive a crash, and let a loop of the service do it)."""
+        """Call `listener(supplier_id)` once when a supplier's connection comes back (`recovers`),
+        inside the request or poll that saw it: be quick (note the work; let a loop do it)."""
         self._listeners.append(listener)
 
     def guard(
@@ -320,13 +317,12 @@ class ConnectionMonitor:
         return fields
 
     async def _adopt(self, status: Status, previous: Status | None = None) -> None:
-        """Take `status` as the shared state; tell the listeners if the connection came back."""
+        """Take `status` as the shared state (never an older one); tell the listeners if the
+        connection came back, once, even when a poll adopted it first."""
         known = self._statuses.get(status.supplier_id)
         before = previous or known or Status(status.supplier_id)
         if known is not None and known.version > before.version:
-            # Adopted meanwhile (a poll read the decision while this process was storing it): the
-            # listeners heard that change already, and a newer state is never replaced by an older.
-            before = known
+            before = known  # a poll adopted it (listeners heard) while this process was storing it
         if status.version < before.version:
             return
         self._statuses[status.supplier_id] = status
