@@ -45,6 +45,7 @@ from pydantic import SecretStr
 
 from om_contracts import (
     INTEGRATIONS_TOPIC,
+    MAX_MAPPINGS,
     PRODUCTS_TOPIC,
     STOCK_LEVELS_TOPIC,
     IntegrationSettings,
@@ -236,8 +237,28 @@ async def run(args: argparse.Namespace, child: subprocess.Popen[str]) -> int:
             app = runtime.app()
             await app.start()
             try:
-                # The mapping comes from the integration's product tab (100,000 pairs): written as the
-                # integrations consumer would store it, since one Kafka record that size exceeds 1 MB.
+                # The integration's product tab holds at most MAX_MAPPINGS (50,000) pairs: the first
+                # half of the catalog is mapped there (written as the integrations consumer would
+                # store it), the rest as product.upserted events with a netsuite_id would have
+                # stored it; a scan resolves both (the tab first, then one stored-mapping query).
+                tab_items = sim["items"][:MAX_MAPPINGS]
+                await runtime.db["mappings"].insert_many(
+                    [
+                        {
+                            "_id": f"{SUPPLIER}:product:prd_{item}",
+                            "supplier_id": SUPPLIER,
+                            "kind": "product",
+                            "ordermentum_id": f"prd_{item}",
+                            "event_netsuite_id": item,
+                            "event_properties": {},
+                            "name": None,
+                            "occurred_at": datetime.now(UTC),
+                            "event_id": f"evt_prd_{item}",
+                            "updated_at": datetime.now(UTC),
+                        }
+                        for item in sim["items"][MAX_MAPPINGS:]
+                    ]
+                )
                 integration = IntegrationSettings.model_validate(
                     {
                         "account_id": ACCOUNT,
@@ -254,7 +275,7 @@ async def run(args: argparse.Namespace, child: subprocess.Popen[str]) -> int:
                             "field": "available",
                             "location_ids": ",".join(sim["locations"]),
                         },
-                        "product_mappings": {f"prd_{item}": item for item in sim["items"]},
+                        "product_mappings": {f"prd_{item}": item for item in tab_items},
                     }
                 )
                 await runtime.db["integrations"].replace_one(
