@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from finance_sync.adapters.leases import RuntimeLeases
 from finance_sync.adapters.metrics import PrometheusRunMetrics
 from finance_sync.adapters.mongo import (
     CursorStore,
@@ -44,8 +43,10 @@ from om_contracts import (
     ReconciliationEvent,
 )
 from om_netsuite import NetSuiteSession
+from om_platform.adapters.mongo.database import late_collection
 from om_platform.adapters.mongo.freshness import slots_freshness
 from om_platform.adapters.mongo.integrations import IntegrationStore
+from om_platform.adapters.mongo.leases import LeaseStore
 from om_platform.adapters.mongo.mappings import MappingStore
 from om_platform.core.connections import ConnectionView
 from om_platform.core.decoding import contract_decoder
@@ -116,7 +117,13 @@ def wire(settings: Settings, *, clock: Clock = _utc_now, owner: str | None = Non
     slots = SlotRuns(job_runs=job_runs, run_window=run_feature, clock=clock, options=options)
     scheduler = HourlyRuns(
         integrations=integrations,
-        jobs=hourly_jobs(integrations, RuntimeLeases(runtime, identity), runtime.connections, slots, clock),
+        jobs=hourly_jobs(
+            integrations,
+            LeaseStore(late_collection(runtime, "leases"), owner=identity),
+            runtime.connections,
+            slots,
+            clock,
+        ),
         slots=slots,
         connections=runtime.connections,
     )

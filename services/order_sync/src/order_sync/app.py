@@ -24,6 +24,7 @@ from om_contracts import (
 )
 from om_netsuite import NetSuiteSession
 from om_platform.adapters.currencies import currency_ids
+from om_platform.adapters.mongo.database import late_collection
 from om_platform.adapters.mongo.freshness import ledger_freshness
 from om_platform.adapters.mongo.integrations import IntegrationStore
 from om_platform.adapters.mongo.leases import LeaseStore
@@ -36,7 +37,6 @@ from om_platform.runtime import ServiceRuntime
 from order_sync.adapters.counters import PrometheusCounters
 from order_sync.adapters.cursors import MongoCursors
 from order_sync.adapters.heal_requests import MongoHealRequests
-from order_sync.adapters.late import late_collection
 from order_sync.adapters.ledger import MongoLedger
 from order_sync.adapters.mappings import FreshIntegrations, StoreMappings
 from order_sync.adapters.netsuite_gateway import Gateways
