@@ -14,7 +14,8 @@ from typing import Any
 
 from finance_sync.adapters.metrics import PrometheusRunMetrics
 from finance_sync.adapters.mongo import (
-    CursorStore,
+    CURSORS,
+    CursorCodec,
     InvoiceVersionStore,
     JobRuns,
     PublishedStore,
@@ -22,6 +23,7 @@ from finance_sync.adapters.mongo import (
 )
 from finance_sync.adapters.netsuite_gateway import FinanceGateways
 from finance_sync.adapters.time_zones import AccountZones
+from finance_sync.domain.cursors import Cursor
 from finance_sync.domain.features import Feature
 from finance_sync.entrypoints import Entrypoints
 from finance_sync.service_layer.feature_runs import FeatureRuns, FeedOptions
@@ -43,6 +45,7 @@ from om_contracts import (
     ReconciliationEvent,
 )
 from om_netsuite import NetSuiteSession
+from om_platform.adapters.mongo.cursors import MongoCursors
 from om_platform.adapters.mongo.database import late_collection
 from om_platform.adapters.mongo.freshness import slots_freshness
 from om_platform.adapters.mongo.integrations import IntegrationStore
@@ -70,7 +73,7 @@ class Wired:
     # The projections and stores (usable once the runtime started), for tests to look into:
     integrations: IntegrationStore
     mappings: MappingStore
-    cursors: CursorStore
+    cursors: MongoCursors[Cursor]
     job_runs: JobRuns
     # (the feature runs' de-duplication and the reconciliation ledger)
     published: PublishedStore
@@ -96,7 +99,8 @@ def wire(settings: Settings, *, clock: Clock = _utc_now, owner: str | None = Non
             "product": "Products, to map NetSuite items on invoices and credit notes back to Ordermentum.",
         },
     )
-    cursors, job_runs = CursorStore(runtime), JobRuns(runtime)
+    cursors = MongoCursors(late_collection(runtime, CURSORS), CursorCodec(), stream_field="feature")
+    job_runs = JobRuns(runtime)
     published, ledger = PublishedStore(runtime), ReconciliationLedger(runtime)
     versions = InvoiceVersionStore(runtime)
     zones = AccountZones(runtime, timedelta(minutes=settings.finance_time_zone_relearn_minutes), clock)
@@ -175,7 +179,7 @@ def _feature_runs(
     gateways: FinanceGateways,
     mappings: MappingStore,
     versions: InvoiceVersionStore,
-    cursors: CursorStore,
+    cursors: MongoCursors[Cursor],
     published: PublishedStore,
     clock: Clock,
 ) -> FeatureRuns:
