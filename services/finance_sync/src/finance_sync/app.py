@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from finance_sync.adapters.leases import RuntimeLeases
 from finance_sync.adapters.metrics import PrometheusRunMetrics
 from finance_sync.adapters.mongo import (
-    CursorStore,
+    CURSORS,
+    CursorCodec,
     InvoiceVersionStore,
     JobRuns,
     PublishedStore,
@@ -23,6 +23,7 @@ from finance_sync.adapters.mongo import (
 )
 from finance_sync.adapters.netsuite_gateway import FinanceGateways
 from finance_sync.adapters.time_zones import AccountZones
+from finance_sync.domain.cursors import Cursor
 from finance_sync.domain.features import Feature
 from finance_sync.entrypoints import Entrypoints
 from finance_sync.service_layer.feature_runs import FeatureRuns, FeedOptions
@@ -44,8 +45,11 @@ from om_contracts import (
     ReconciliationEvent,
 )
 from om_netsuite import NetSuiteSession
+from om_platform.adapters.mongo.cursors import MongoCursors
+from om_platform.adapters.mongo.database import late_collection
 from om_platform.adapters.mongo.freshness import slots_freshness
 from om_platform.adapters.mongo.integrations import IntegrationStore
+from om_platform.adapters.mongo.leases import LeaseStore
 from om_platform.adapters.mongo.mappings import MappingStore
 from om_platform.core.connections import ConnectionView
 from om_platform.core.decoding import contract_decoder
@@ -69,7 +73,7 @@ class Wired:
     # The projections and stores (usable once the runtime started), for tests to look into:
     integrations: IntegrationStore
     mappings: MappingStore
-    cursors: CursorStore
+    cursors: MongoCursors[Cursor]
     job_runs: JobRuns
     # (the feature runs' de-duplication and the reconciliation ledger)
     published: PublishedStore
@@ -95,7 +99,8 @@ def wire(settings: Settings, *, clock: Clock = _utc_now, owner: str | None = Non
             "product": "Products, to map NetSuite items on invoices and credit notes back to Ordermentum.",
         },
     )
-    cursors, job_runs = CursorStore(runtime), JobRuns(runtime)
+    cursors = MongoCursors(late_collection(runtime, CURSORS), CursorCodec(), stream_field="feature")
+    job_runs = JobRuns(runtime)
     published, ledger = PublishedStore(runtime), ReconciliationLedger(runtime)
     versions = InvoiceVersionStore(runtime)
     zones = AccountZones(runtime, timedelta(minutes=settings.finance_time_zone_relearn_minutes), clock)
@@ -116,7 +121,13 @@ def wire(settings: Settings, *, clock: Clock = _utc_now, owner: str | None = Non
     slots = SlotRuns(job_runs=job_runs, run_window=run_feature, clock=clock, options=options)
     scheduler = HourlyRuns(
         integrations=integrations,
-        jobs=hourly_jobs(integrations, RuntimeLeases(runtime, identity), runtime.connections, slots, clock),
+        jobs=hourly_jobs(
+            integrations,
+            LeaseStore(late_collection(runtime, "leases"), owner=identity),
+            runtime.connections,
+            slots,
+            clock,
+        ),
         slots=slots,
         connections=runtime.connections,
     )
@@ -168,7 +179,7 @@ def _feature_runs(
     gateways: FinanceGateways,
     mappings: MappingStore,
     versions: InvoiceVersionStore,
-    cursors: CursorStore,
+    cursors: MongoCursors[Cursor],
     published: PublishedStore,
     clock: Clock,
 ) -> FeatureRuns:

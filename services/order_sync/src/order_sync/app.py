@@ -24,6 +24,8 @@ from om_contracts import (
 )
 from om_netsuite import NetSuiteSession
 from om_platform.adapters.currencies import currency_ids
+from om_platform.adapters.mongo.cursors import MongoCursors
+from om_platform.adapters.mongo.database import late_collection
 from om_platform.adapters.mongo.freshness import ledger_freshness
 from om_platform.adapters.mongo.integrations import IntegrationStore
 from om_platform.adapters.mongo.leases import LeaseStore
@@ -34,9 +36,8 @@ from om_platform.core.mappings import Kind, MappedEntity
 from om_platform.core.supplier_jobs import EverySupplier, JobOutcome, SupplierJobs
 from om_platform.runtime import ServiceRuntime
 from order_sync.adapters.counters import PrometheusCounters
-from order_sync.adapters.cursors import MongoCursors
+from order_sync.adapters.cursors import HighWaterCodec
 from order_sync.adapters.heal_requests import MongoHealRequests
-from order_sync.adapters.late import late_collection
 from order_sync.adapters.ledger import MongoLedger
 from order_sync.adapters.mappings import FreshIntegrations, StoreMappings
 from order_sync.adapters.netsuite_gateway import Gateways
@@ -73,7 +74,7 @@ class _Adapters:
     refresher: Refresher
     gateways: Gateways
     leases: LeaseStore
-    cursors: MongoCursors
+    cursors: MongoCursors[str]
 
 
 def _adapters(
@@ -104,7 +105,9 @@ def _adapters(
         ),
         gateways=Gateways(session_for, references, read_window_s=settings.tranid_read_window_s),
         leases=LeaseStore(late_collection(runtime, "leases"), owner=owner),
-        cursors=MongoCursors(late_collection(runtime, "catalog_cursors")),
+        cursors=MongoCursors(
+            late_collection(runtime, "catalog_cursors"), HighWaterCodec(), stream_field="kind"
+        ),
     )
 
 

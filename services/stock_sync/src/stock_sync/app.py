@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from om_contracts import STOCK_LEVELS_TOPIC, NetSuiteStockChanged
+from om_platform.adapters.mongo.database import late_collection
 from om_platform.adapters.mongo.freshness import runs_freshness
+from om_platform.adapters.mongo.leases import LeaseStore
 from om_platform.core.supplier_jobs import SupplierJobs
 from om_platform.core.waiting import ResumeWhenConnected
 from om_platform.runtime import ServiceRuntime
-from stock_sync.adapters.leases import RuntimeLeases
 from stock_sync.adapters.metrics import StockMetrics
 from stock_sync.adapters.mongo import RUNS, MongoRuns, MongoSnapshots
 from stock_sync.adapters.netsuite_gateway import NetSuiteStockReaders
@@ -75,7 +76,7 @@ def wire(settings: Settings, *, clock: Callable[[], datetime] = _now, owner: str
     jobs = SupplierJobs[RunReport | None](
         "stock",  # leases `stock:<supplier>`
         integrations=integrations,
-        leases=RuntimeLeases(runtime, owner=owner),
+        leases=LeaseStore(late_collection(runtime, "leases"), owner=owner),
         due=StockDue(run_log),
         run=runs.run,
         connections=runtime.connections,

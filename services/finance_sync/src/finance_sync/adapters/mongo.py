@@ -12,7 +12,7 @@ Collections (all in the service's database):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,33 +40,21 @@ class _Repository:
         return self._holder.db[self.name]
 
 
-class CursorStore(_Repository):
-    name = "cursors"
+CURSORS = "cursors"
 
-    async def get(self, supplier_id: str, feature: str) -> Cursor | None:
-        document = await self.collection.find_one({"_id": f"{supplier_id}:{feature}"})
-        if document is None:
-            return None
+
+class CursorCodec:
+    """`CursorCodec[Cursor]` of the platform's `MongoCursors` (collection ``cursors``, stream
+    field ``feature``): a document without a position yet (only its run log) is at `NEVER`."""
+
+    def encode(self, position: Cursor) -> dict[str, Any]:
+        return {"at": position.position.at, "last_id": position.position.id, "resume": position.resume}
+
+    def decode(self, document: Mapping[str, Any]) -> Cursor | None:
         at = document.get("at")
         return Cursor(
             Position(_utc(at) if at else NEVER, int(document.get("last_id", 0))),
             resume=bool(document.get("resume", False)),
-        )
-
-    async def save(self, supplier_id: str, feature: str, position: Cursor) -> None:
-        await self.collection.update_one(
-            {"_id": f"{supplier_id}:{feature}"},
-            {
-                "$set": {
-                    "supplier_id": supplier_id,
-                    "feature": feature,
-                    "at": position.position.at,
-                    "last_id": position.position.id,
-                    "resume": position.resume,
-                    "updated_at": datetime.now(UTC),
-                }
-            },
-            upsert=True,
         )
 
 
@@ -85,7 +73,7 @@ class JobRuns(_Repository):
 
     @property
     def _cursors(self) -> AsyncCollection[dict[str, Any]]:
-        return self._holder.db[CursorStore.name]
+        return self._holder.db[CURSORS]
 
     async def last_slot(self, feature: str, supplier_id: str) -> datetime | None:
         document = await self._cursors.find_one({"_id": f"{supplier_id}:{feature}"}, {"last_slot": 1})

@@ -1,32 +1,20 @@
-"""Catalog polling cursors (high-water marks) per supplier and kind, in MongoDB (`om_platform.ports.Cursors[str]`)."""
+"""How a catalog polling cursor (the high-water mark per supplier and kind) sits in its document.
+
+The store is the platform's `MongoCursors` (collection `catalog_cursors`, stream field `kind`).
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Mapping
 from typing import Any
 
-from pymongo.asynchronous.collection import AsyncCollection
 
+class HighWaterCodec:
+    """`CursorCodec[str]`: the position is the `high_water` string (absent or not a string: none)."""
 
-class MongoCursors:
-    def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
-        self._collection = collection
+    def encode(self, position: str) -> dict[str, Any]:
+        return {"high_water": position}
 
-    async def get(self, supplier_id: str, stream: str) -> str | None:
-        document = await self._collection.find_one({"_id": f"{supplier_id}:{stream}"})
-        value = document.get("high_water") if document else None
+    def decode(self, document: Mapping[str, Any]) -> str | None:
+        value = document.get("high_water")
         return value if isinstance(value, str) else None
-
-    async def save(self, supplier_id: str, stream: str, position: str) -> None:
-        await self._collection.update_one(
-            {"_id": f"{supplier_id}:{stream}"},
-            {
-                "$set": {
-                    "high_water": position,
-                    "supplier_id": supplier_id,
-                    "kind": stream,
-                    "updated_at": datetime.now(UTC),
-                }
-            },
-            upsert=True,
-        )

@@ -75,6 +75,14 @@ class TranIdReader:
     The trade-off (README, "tranId read window"): an account writing r orders/s pays
     1 + 1 / (1 + r * window_s) NetSuite requests per order on average, and every outcome waits up
     to `window_s` longer (half of it on average when orders arrive evenly).
+
+    Why this is not an `om_platform.core.batching.Batch` (the dead-letter memory's group commit
+    is): its two waits are not the `Batch`'s. With `window_s` 0 it lingers while upserts of the
+    account are in flight (`upsert_started`/`upsert_finished`), because their reads are known to
+    follow within one round trip; a `Batch` never waits then. With `window_s` > 0 it always waits
+    the window, where a `Batch` waits only once requests came at least two per window. Both are
+    measured choices (README, "tranId read window"); folding them into `Batch` would add two modes
+    only this reader uses.
     """
 
     def __init__(self, linger_s: float = 0.02, *, window_s: float = 0.0) -> None:

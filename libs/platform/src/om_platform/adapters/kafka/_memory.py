@@ -7,19 +7,22 @@ accepted the letter. `MongoDeadLetterMemory` keeps the ids in MongoDB, coalescin
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import PyMongoError
 
+from om_platform.core.batching import Batch
+
 log = logging.getLogger(__name__)
 
 ItemT = TypeVar("ItemT")
 ResultT = TypeVar("ResultT")
+
+_UNBOUNDED = 2**31  # a burst goes in one command whatever its size, as before the `Batch`
 
 
 class DeadLetterMemory(Protocol):
@@ -30,85 +33,51 @@ class DeadLetterMemory(Protocol):
     async def remember(self, letter_id: str, facts: dict[str, Any]) -> None: ...
 
 
-class _Coalesced(Generic[ItemT, ResultT]):
-    """Requests made while a round trip is under way wait for the next one and share it.
+def _coalesced(
+    run: Callable[[dict[str, ItemT]], Awaitable[Mapping[str, ResultT]]], *, name: str
+) -> Batch[tuple[str, ItemT], ResultT]:
+    """A `Batch` of `(key, item)` requests whose round trip carries each key once.
 
     Dead letters come in bursts (a poll returns many records, a bad producer sends many), and each
-    would otherwise cost two MongoDB round trips; this turns a burst into two round trips in all.
-    Every caller awaits its own answer, so nothing is acknowledged before it is durable.
+    would otherwise cost two MongoDB round trips; the `Batch` turns a burst into two round trips in
+    all (its group commit, a failure or cancellation reaching every waiter, are what this needs).
+    What it adds: requests for one letter id share one entry of the command (the first item given
+    for the key is the one sent) and each hears that key's answer.
     """
 
-    def __init__(self, run: Callable[[dict[str, ItemT]], Awaitable[Mapping[str, ResultT]]]) -> None:
-        self._run = run
-        self._pending: dict[str, tuple[ItemT, list[asyncio.Future[ResultT]]]] = {}
-        self._worker: asyncio.Task[None] | None = None
+    async def run_once_per_key(requests: list[tuple[str, ItemT]]) -> list[ResultT]:
+        unique: dict[str, ItemT] = {}
+        for key, item in requests:
+            unique.setdefault(key, item)
+        answers = await run(unique)
+        return [answers[key] for key, _ in requests]
 
-    async def __call__(self, key: str, item: ItemT) -> ResultT:
-        future: asyncio.Future[ResultT] = asyncio.get_running_loop().create_future()
-        self._pending.setdefault(key, (item, []))[1].append(future)
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.create_task(self._drain(), name="dead-letter-memory")
-        return await future
-
-    async def _drain(self) -> None:
-        try:
-            await asyncio.sleep(0)  # let the requests of this burst join
-            while self._pending:
-                batch, self._pending = self._pending, {}
-                try:
-                    results = await self._run({key: item for key, (item, _) in batch.items()})
-                except asyncio.CancelledError:
-                    self._pending.update(batch)
-                    raise
-                except Exception as exc:  # every waiter gets the failure; this worker carries on
-                    _settle(batch, exc)
-                    continue
-                _settle(batch, results)
-        except asyncio.CancelledError:
-            pending, self._pending = self._pending, {}
-            for _, waiters in pending.values():
-                for waiter in waiters:
-                    waiter.cancel()
-            raise
-
-
-def _settle(
-    batch: Mapping[str, tuple[Any, list[asyncio.Future[Any]]]], answers: Mapping[str, Any] | Exception
-) -> None:
-    """Give each waiter of the batch still waiting its answer, or the batch's failure."""
-    for key, (_, waiters) in batch.items():
-        for waiter in waiters:
-            if waiter.done():
-                continue
-            if isinstance(answers, Exception):
-                waiter.set_exception(answers)
-            else:
-                waiter.set_result(answers[key])
+    return Batch(run_once_per_key, name=name, max_size=_UNBOUNDED)
 
 
 class MongoDeadLetterMemory:
     """`DeadLetterMemory` in a MongoDB collection, `_id` = the letter id.
 
-    Concurrent recalls share one `find`, concurrent remembers one `bulk_write` (see `_Coalesced`).
+    Concurrent recalls share one `find`, concurrent remembers one `bulk_write` (see `_coalesced`).
     Failing to read or write is not a reason to hold a record: the letter is then published (once
     more, at worst), and `omctl dlq` collapses letters that share an id.
     """
 
     def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
         self._collection = collection
-        self._recall = _Coalesced[None, bool](self._find)
-        self._remember = _Coalesced[dict[str, Any], None](self._write)
+        self._recall = _coalesced(self._find, name="dead-letter-recall")
+        self._remember = _coalesced(self._write, name="dead-letter-remember")
 
     async def recall(self, letter_id: str) -> bool:
         try:
-            return await self._recall(letter_id, None)
+            return await self._recall.submit((letter_id, None))
         except PyMongoError as exc:
             log.warning("dead-letter memory unavailable, publishing anyway: %s", exc)
             return False
 
     async def remember(self, letter_id: str, facts: dict[str, Any]) -> None:
         try:
-            await self._remember(letter_id, facts)
+            await self._remember.submit((letter_id, facts))
         except PyMongoError as exc:
             log.warning("dead-letter memory unavailable, a redelivery may publish it again: %s", exc)
 

@@ -1,2 +1,2 @@
-"""The platform's MongoDB stores: leases, integrations, mappings, connection states, freshness
+"""The platform's MongoDB stores: leases, cursors, integrations, mappings, connection states, freshness
 readers, reference data, operator commands, and `HasDatabase` (what a store needs of the runtime)."""
