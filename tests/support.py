@@ -1,7 +1,13 @@
-"""Shared test support (not port fakes: those are in fakes.py): the payloads every service's tests send."""
+"""Shared test support (not port fakes: those are in fakes.py): the payloads every service's tests
+send, and a service run as its own process for the kill tests."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from om_contracts import KeyRing
@@ -22,3 +28,46 @@ def integration(account_id: str, ring: KeyRing, creds: TbaCredentials, **setting
         "sync_type": "orders",
         **settings,
     }
+
+
+class ServiceProcess:
+    """`python -m <service>` with its settings in the environment and its output in `log` (or
+    discarded), for tests that SIGKILL or stop it."""
+
+    def __init__(self, service: str, env: dict[str, str], log: Path | None = None) -> None:
+        self.service = service
+        self.env = env
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        if self.log is None:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", self.service],
+                env={**os.environ, **self.env},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            return
+        with self.log.open("ab") as sink:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", self.service], env={**os.environ, **self.env}, stdout=sink, stderr=sink
+            )
+
+    def check_alive(self) -> None:
+        if self.process is not None and self.process.poll() is not None:
+            tail = self.log.read_text(errors="replace")[-3000:] if self.log is not None else ""
+            raise AssertionError(f"{self.service} exited with {self.process.returncode}:\n{tail}")
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def terminate(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import subprocess
-import sys
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -21,6 +17,7 @@ from pymongo import AsyncMongoClient
 from finance_sync.app import Wired
 from om_contracts import PAYMENTS_TOPIC, RECONCILIATION_TOPIC, dead_letter_topic
 from om_netsuite_sim import SimulatorServer
+from support import ServiceProcess
 
 from .conftest import MakeSupplier, events_on, wait_consumed
 from .helpers import KEY
@@ -29,35 +26,6 @@ from .test_reconciliation_flow import RECONCILE, catalogue, envelope, invoice, p
 pytestmark = pytest.mark.integration
 
 PAYMENTS = 30
-
-
-class ServiceProcess:
-    """`python -m finance_sync` with its settings in the environment."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.env = env
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "finance_sync"],
-            env={**os.environ, **self.env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(10)
-
-    def terminate(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 @pytest.fixture
@@ -136,7 +104,7 @@ async def test_a_process_killed_mid_reconciliation_records_each_payment_once_aft
     account.faults.latency = 0.25  # slow enough NetSuite that the kill lands mid-way
     client: AsyncMongoClient[Any] = AsyncMongoClient(mongo_url)
     db = client[service_env["MONGODB_DATABASE"]]
-    process = ServiceProcess(service_env)
+    process = ServiceProcess("finance_sync", service_env)
     try:
         process.start()
         for _ in range(1200):  # the new process has projected the supplier's settings

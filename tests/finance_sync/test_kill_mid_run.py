@@ -19,11 +19,11 @@ from pymongo import AsyncMongoClient
 from finance_sync.app import Wired
 from om_contracts import NETSUITE_INVOICES_TOPIC
 from om_platform.adapters.mongo.commands import CommandQueue
+from support import ServiceProcess
 
 from . import test_kill_flow
 from .conftest import MakeSupplier, events_on
 from .test_documents_flow import sales_order, supplier_with_catalogue
-from .test_kill_flow import ServiceProcess
 
 service_env = test_kill_flow.service_env  # the fixture: the process's settings, its databases dropped after
 
@@ -67,7 +67,7 @@ async def test_a_process_killed_mid_run_publishes_every_invoice_once_after_resta
     client: AsyncMongoClient[Any] = AsyncMongoClient(mongo_url)
     db = client[env["MONGODB_DATABASE"]]
     queue = CommandQueue(db)
-    process = ServiceProcess(env)
+    process = ServiceProcess("finance_sync", env)
     try:
         process.start()
         for _ in range(1200):  # the new process has projected the supplier's settings

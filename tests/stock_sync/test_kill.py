@@ -11,10 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,6 +20,7 @@ from typing import Any
 import pytest
 
 from stock_sync.domain.levels import canonical
+from support import ServiceProcess
 
 from .conftest import KEYS, Harness, StockEvents, quantities
 
@@ -32,42 +29,6 @@ pytestmark = pytest.mark.integration
 ITEMS = 20_000
 IDENTITY = "stock-sync-0"
 BUMP = 5_000  # the changed level: on hand + BUMP
-
-
-class ServiceProcess:
-    """`python -m stock_sync` with its settings in the environment and its log in a file."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env = env
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as sink:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "stock_sync"],
-                env={**os.environ, **self.env},
-                stdout=sink,
-                stderr=sink,
-            )
-
-    def check_alive(self) -> None:
-        if self.process is not None and self.process.poll() is not None:
-            tail = self.log.read_text(errors="replace")[-3000:]
-            raise AssertionError(f"stock_sync exited with {self.process.returncode}:\n{tail}")
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(10)
-
-    def terminate(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 @dataclass
@@ -171,7 +132,7 @@ async def test_a_process_killed_twice_mid_publish_leaves_every_product_at_its_la
 ) -> None:
     catalogue = Catalogue.seed(harness, ITEMS)
     events = await harness.events(supplier)
-    process = ServiceProcess(process_env(harness), tmp_path / "stock_sync.log")
+    process = ServiceProcess("stock_sync", process_env(harness), tmp_path / "stock_sync.log")
     # A replica of another identity, in this process (its scheduler runs only when asked to).
     other = await harness.start(instance_id="stock-sync-1", kafka_consumer_group=f"stock-{harness.unique}-b")
     lease = f"stock:{supplier}"
