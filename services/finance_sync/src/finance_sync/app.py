@@ -111,26 +111,7 @@ def wire(settings: Settings, *, clock: Clock = _utc_now, owner: str | None = Non
     gateways = FinanceGateways(session_for, zones, settings.finance_page_size)
 
     run_feature = _feature_runs(runtime, settings, gateways, mappings, versions, cursors, published, clock)
-    options = ScheduleOptions(
-        owner=identity,
-        lease_ttl_s=settings.finance_lease_ttl_s,
-        max_catch_up_hours=settings.finance_max_catch_up_hours,
-        concurrency=settings.finance_concurrent_runs,
-        poll_s=settings.finance_schedule_poll_s,
-    )
-    slots = SlotRuns(job_runs=job_runs, run_window=run_feature, clock=clock, options=options)
-    scheduler = HourlyRuns(
-        integrations=integrations,
-        jobs=hourly_jobs(
-            integrations,
-            LeaseStore(late_collection(runtime, "leases"), owner=identity),
-            runtime.connections,
-            slots,
-            clock,
-        ),
-        slots=slots,
-        connections=runtime.connections,
-    )
+    scheduler = _hourly(runtime, settings, integrations, job_runs, run_feature, clock, identity)
     reconciler = Reconciler(
         integrations=integrations,
         ledger=ledger,
@@ -171,6 +152,38 @@ def wire(settings: Settings, *, clock: Clock = _utc_now, owner: str | None = Non
         runtime, entrypoints, integrations, mappings, cursors, job_runs, published, ledger, versions,
         scheduler, reconciler, run_feature, zones,
     )  # fmt: skip
+
+
+def _hourly(
+    runtime: ServiceRuntime,
+    settings: Settings,
+    integrations: IntegrationStore,
+    job_runs: JobRuns,
+    run_feature: FeatureRuns,
+    clock: Clock,
+    identity: str,
+) -> HourlyRuns:
+    """The hourly slots of every supplier and their scheduler (leases carry the process identity)."""
+    options = ScheduleOptions(
+        owner=identity,
+        lease_ttl_s=settings.finance_lease_ttl_s,
+        max_catch_up_hours=settings.finance_max_catch_up_hours,
+        concurrency=settings.finance_concurrent_runs,
+        poll_s=settings.finance_schedule_poll_s,
+    )
+    slots = SlotRuns(job_runs=job_runs, run_window=run_feature, clock=clock, options=options)
+    return HourlyRuns(
+        integrations=integrations,
+        jobs=hourly_jobs(
+            integrations,
+            LeaseStore(late_collection(runtime, "leases"), owner=identity),
+            runtime.connections,
+            slots,
+            clock,
+        ),
+        slots=slots,
+        connections=runtime.connections,
+    )
 
 
 def _feature_runs(
