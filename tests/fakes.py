@@ -152,7 +152,7 @@ class FakeConnections:
 
     down: set[str] = field(default_factory=set)
 
-    def is_open(self, supplier_id: str) -> bool:
+    def is_open(self, supplier_id: str, _credentials: str | None = None) -> bool:
         return supplier_id in self.down
 
     async def refresh(self, supplier_id: str) -> None:

@@ -166,7 +166,7 @@ class Breaker(AlwaysConnected):
     def __init__(self) -> None:
         self.open: set[str] = set()
 
-    def is_open(self, supplier_id: str) -> bool:
+    def is_open(self, supplier_id: str, _credentials: str | None = None) -> bool:
         return supplier_id in self.open
 
 

@@ -227,6 +227,20 @@ async def test_a_recovery_a_poll_adopts_while_it_is_being_stored_is_heard_once(
     assert not monitor.is_open(supplier_id)
 
 
+async def test_a_login_refused_for_old_credentials_does_not_hold_back_work_with_new_ones(
+    processes: Any, unique_name: str
+) -> None:
+    """A replica that heard a recovery before it read the supplier's new credentials re-syncs with
+    the old ones and records their refusal again: the breaker is open, but only for those."""
+    process = processes()
+    monitor = process.monitor
+    supplier_id = f"sup_{unique_name}"
+    refused = Signal("auth_failed", code="INVALID_LOGIN", message="Invalid login attempt.", credentials="old")
+    assert await monitor.observe(supplier_id, refused)
+    assert monitor.is_open(supplier_id, "old")
+    assert not monitor.is_open(supplier_id, "new")
+
+
 async def test_two_processes_seeing_the_same_refusal_store_and_publish_it_once(
     processes: Any, simulator: SimulatorServer, unique_name: str
 ) -> None:

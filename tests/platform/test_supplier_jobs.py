@@ -35,7 +35,7 @@ def suppliers(*ids: str) -> FakeIntegrations:
 class Breaker(AlwaysConnected):
     open: set[str] = field(default_factory=set)
 
-    def is_open(self, supplier_id: str) -> bool:
+    def is_open(self, supplier_id: str, _credentials: str | None = None) -> bool:
         return supplier_id in self.open
 
 

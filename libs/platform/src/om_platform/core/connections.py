@@ -172,8 +172,12 @@ class ConnectionSettings:
 class ConnectionView(Protocol):
     """What schedulers and use cases ask of the monitor (a port; `AlwaysConnected` in unit tests)."""
 
-    def is_open(self, supplier_id: str) -> bool:
-        """Whether the supplier's breaker is open: its work would be refused, so it waits."""
+    def is_open(self, supplier_id: str, credentials: str | None = None) -> bool:
+        """Whether the supplier's breaker is open: its work would be refused, so it waits.
+
+        `credentials` (a `credentials_fingerprint`): asked for work that will use these; a refused
+        login recorded for other credentials does not hold it back (`Status.refuses`).
+        """
         ...
 
     async def refresh(self, supplier_id: str) -> None:
@@ -184,7 +188,7 @@ class ConnectionView(Protocol):
 class AlwaysConnected:
     """A `ConnectionView` whose breakers never open."""
 
-    def is_open(self, _supplier_id: str) -> bool:
+    def is_open(self, _supplier_id: str, _credentials: str | None = None) -> bool:
         return False
 
     async def refresh(self, _supplier_id: str) -> None:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from om_contracts import IntegrationSettings, SyncFailed
+from om_platform.core.connections import credentials_fingerprint
 from om_platform.core.mappings import MappedEntity
 from om_platform.core.ports import Leases
 from om_platform.core.settings_changes import SettingsChange
@@ -218,8 +219,11 @@ class Healing:
     ) -> ResyncReport:
         """A `connection` or `integration` request: every record failed with a code it heals, once."""
         report = ResyncReport()
+        # Asked for the credentials the re-sync will use: a refused login recorded for older ones
+        # (a replica re-syncing with them before it read the new settings) does not hold it back.
         ready = integration is not None and not (
-            request.blocker == CONNECTION and self.connections.is_open(supplier_id)
+            request.blocker == CONNECTION
+            and self.connections.is_open(supplier_id, credentials_fingerprint(integration))
         )
         if ready and integration is not None:
             selection = Selection(

@@ -165,8 +165,8 @@ class ConnectionMonitor:
                 await self._adopt(status)
         return found
 
-    def is_open(self, supplier_id: str) -> bool:
-        return self.open_state(supplier_id) is not None
+    def is_open(self, supplier_id: str, credentials: str | None = None) -> bool:
+        return self.open_state(supplier_id, credentials) is not None
 
     async def refresh(self, supplier_id: str) -> None:
         """Take the supplier's shared state from MongoDB now, whatever this process last read."""
