@@ -502,6 +502,9 @@ def summarise(console: Console, outbox: Any, checks: list[tuple[str, bool, str]]
     for name, ok, seen in checks:
         verdicts.add_row(name, "[green]✓[/]" if ok else "[red]✗[/]", seen)
     console.print(verdicts)
+    for name, ok, seen in checks:  # again in one line each, so the end of a failed run names them
+        if not ok:
+            console.print(f"[red]✗ check failed:[/] {name} (seen: {seen})", soft_wrap=True)
     console.print(f"Demo finished in {seconds:.0f}s.")
 
 
