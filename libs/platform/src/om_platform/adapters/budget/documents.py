@@ -231,9 +231,10 @@ class Planner:
         account.gate.wake(self._holder.usable(account))
 
     def _adopt_noop(self, account: Account, result: Plan, need: Need) -> None:
-        if account.suspect:
-            account.suspect = False  # computed from a fresh read that holds our entry
-            account.gate.wake(self._holder.usable(account))
+        account.suspect = False  # computed from a fresh read that holds our entry
+        # Nothing changed in the document, but the gate may have closed while the heartbeat was
+        # overdue (a slot released then): a poll that finds the grant unchanged reopens it.
+        account.gate.wake(self._holder.usable(account))
         if not result.leave:
             self.settle(account, result, need)
         elif not account.registered:

@@ -37,7 +37,12 @@ class Heartbeat:
         lapsed = self.beaten and int(doc.get("before", 0)) <= now_ms
         self.beaten = True
         timing = self._holder.timing
+        overdue = time.monotonic() >= self._holder.deadline
         self._holder.deadline = sent + timing.lease_s - timing.margin_s
+        if overdue:
+            # Past the old deadline every gate of this process closed as its slots were released
+            # (usable() was 0); the grants it holds count again, so its waiters may start.
+            self._holder.reopen()
         return {str(account_id) for account_id in doc.get("asked") or ()}, lapsed
 
     async def ensure(self) -> None:

@@ -135,6 +135,17 @@ class Holder:
         """What ``account`` may start now (see :meth:`Account.usable`)."""
         return account.usable(time.monotonic(), self.deadline)
 
+    def reopen(self) -> None:
+        """Hand each waiting gate what its account may start now. A gate's limit is set from
+        :meth:`usable` when a slot is taken or released and when a share changes; the deadline
+        moving on (a heartbeat after an overdue one) changes ``usable`` too, and a waiter whose
+        gate closed meanwhile would otherwise wait for a release that never comes (seen: an
+        account of limit 5 and a grant of 1, its one request waiting behind a gate of 0 until
+        ``max_wait``, holding its Kafka partition's commits)."""
+        for account in self.accounts.values():
+            if account.gate.waiters:
+                account.gate.wake(self.usable(account))
+
     def changed(self, kind: str) -> None:
         if self.on_share_change is not None:
             self.on_share_change(kind)
