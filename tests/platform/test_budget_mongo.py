@@ -363,6 +363,42 @@ async def test_a_waiter_starts_once_an_overdue_heartbeat_is_renewed(mongo_db: As
     await budget.aclose()
 
 
+async def test_a_request_arriving_at_a_reopened_gate_serves_the_one_waiting_first(
+    mongo_db: AsyncDatabase[Any],
+) -> None:
+    """The gate's limit is recomputed when a request arrives; if it grew, the requests already
+    waiting go first (and do go): the newcomer must not queue behind a waiter nobody wakes."""
+    budget = MongoBudget(mongo_db["shares"], timing=QUIET)
+    holding, release = asyncio.Event(), asyncio.Event()
+    order: list[str] = []
+
+    async def first() -> None:
+        async with budget.slot("A", 1):
+            holding.set()
+            await release.wait()
+
+    async def request(name: str) -> None:
+        async with budget.slot("A", 1):
+            order.append(name)
+
+    holder = asyncio.create_task(first())
+    await holding.wait()
+    waiter = asyncio.create_task(request("waiting"))
+    gate = budget.gate("A")
+    assert gate is not None
+    await eventually(lambda: len(gate.waiters) == 1 and not budget._tasks)
+    overdue = budget._holder.deadline
+    budget._holder.deadline = time.monotonic() - 0.01  # released while the heartbeat is overdue
+    release.set()
+    await holder
+    assert gate.limit == 0
+    budget._holder.deadline = overdue  # the deadline is good again (no heartbeat ran here)
+    async with asyncio.timeout(5):
+        await asyncio.gather(waiter, request("newcomer"))
+    assert order == ["waiting", "newcomer"]
+    await budget.aclose()
+
+
 async def test_a_cancelled_holder_gives_its_slot_back(mongo_db: AsyncDatabase[Any]) -> None:
     budget = MongoBudget(mongo_db["shares"], timing=FAST)
     entered = asyncio.Event()

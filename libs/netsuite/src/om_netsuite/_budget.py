@@ -53,7 +53,7 @@ class FifoGate:
     async def acquire(self, limit: int | None = None) -> None:
         """Take a slot when fewer than ``limit`` (default: :attr:`limit`) are in use, in turn."""
         if limit is not None:
-            self.limit = limit
+            self.wake(limit)  # a limit that grew serves those already waiting first
         if self.in_use < self.limit and not self.waiters:
             self._take()
             return

@@ -106,7 +106,10 @@ class MongoBudget:
         elif limit != account.limit:
             self._limit_seen(account, limit)
         gate = account.gate
-        gate.limit = self._holder.usable(account)
+        # Waking, not only setting: a limit that grew since it was last set (a gate closed while
+        # the heartbeat was overdue) serves the requests already waiting first, in their order; a
+        # plain assignment left them waiting, and this request queued behind them.
+        gate.wake(self._holder.usable(account))
         if gate.in_use < gate.limit and not gate.waiters:
             await gate.acquire()  # free: returns without suspending
             account.peak_demand = max(account.peak_demand, gate.in_use)
