@@ -39,7 +39,7 @@ _PROCESS_TESTS = (
     "tests/finance_sync/test_kill_mid_run.py",
     "tests/stock_sync/test_kill.py",
     "tests/order_sync/test_resilience.py",
-    "tests/netsuite/test_ns_budget_processes.py",
+    "tests/platform/test_budget_processes.py",
 )
 
 # Directories by their wall time in one serial run (slowest first); unlisted ones come last.

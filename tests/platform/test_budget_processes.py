@@ -263,6 +263,35 @@ async def test_a_stalled_mongo_server_never_lets_the_limit_be_exceeded(shared: S
     assert sum(1 for s in summaries for t in s["starts"] if t > resumed_at) > 0
 
 
+async def test_after_a_stall_shorter_than_the_lease_every_process_starts_requests_again(
+    shared: Shared,
+) -> None:
+    """MongoDB stalls past each process's local deadline (lease - margin) but not past its lease:
+    requests stop starting, slots are released meanwhile, and once MongoDB answers the heartbeat
+    did not lapse. Every process must start requests again (a gate left at 0 kept its waiters until
+    max_wait, and with them a Kafka partition's commits)."""
+    procs = list(await asyncio.gather(*(shared.worker(demand=3, seed=seed) for seed in range(3))))
+    shared.account.reset_peak()
+    for proc in procs:
+        go(proc)
+    await asyncio.sleep(2.0)
+    mongo_pid = shared.stack.pids()["mongo"]
+    os.kill(mongo_pid, signal.SIGSTOP)
+    try:
+        await asyncio.sleep(TIMING["lease_s"] - TIMING["margin_s"] + 0.3)
+    finally:
+        os.kill(mongo_pid, signal.SIGCONT)
+    resumed_at = time.time()
+    await asyncio.sleep(4.0)
+    summaries = list(await asyncio.gather(*(stop(proc) for proc in procs)))
+
+    assert shared.account.peak_in_flight <= LIMIT
+    for summary in summaries:
+        assert summary["errors"] == {}
+        # Three callers each, all the time: a process that starts nothing for seconds is stuck.
+        assert any(t > resumed_at + 2.0 for t in summary["starts"]), max(summary["starts"]) - resumed_at
+
+
 async def test_three_processes_on_a_limit_of_one_take_turns_within_the_bound(shared: Shared) -> None:
     procs = list(await asyncio.gather(*(shared.worker(demand=1, limit=1) for _ in range(3))))
     shared.account.reset_peak()
