@@ -20,7 +20,7 @@ from om_netsuite import NetSuiteClient, NetSuiteSession, RequestRetryPolicy, Tba
 from om_netsuite_sim import SimulatorServer
 from om_platform.adapters.currencies import currency_ids
 from om_platform.adapters.mongo.reference_data import ReferenceDataStore
-from order_sync.adapters.netsuite_gateway import Gateways, TranIdReader
+from order_sync.adapters.netsuite_gateway import BUSY_UPSERTS, Gateways, TranIdReader
 from order_sync.app import Wired
 
 pytestmark = pytest.mark.integration
@@ -141,6 +141,12 @@ async def test_reads_of_one_account_within_the_window_share_one_query(
     for internal_id in ("900004", "900005"):
         assert await unwindowed.read(session, internal_id) is None
     assert _queries(sim_account) == 3  # alone, each read is sent at once
+    busy = TranIdReader(window_s=30)
+    for _ in range(BUSY_UPSERTS):
+        busy.upsert_started()  # an account with upserts in flight: their reads follow at once
+    async with asyncio.timeout(10):  # far less than the window: it did not wait for it
+        assert await busy.read(session, "900006") is None
+    assert _queries(sim_account) == 4
 
 
 async def test_the_service_reads_an_account_when_its_integration_is_configured_before_any_order(

@@ -55,17 +55,18 @@ class Settings(ServiceSettings):
         ge=0,
         description="How long the tranId/totals read of a written order waits for other orders of the same "
         "account to share its SuiteQL request; no outcome waits longer than this for it. An account writing r "
-        "orders/s pays about 1 + 1/(1 + r x window) NetSuite requests per order (README, 'tranId read window'); "
-        "0: share only with upserts already in flight.",
+        "orders/s pays about 1 + 1/(1 + r x window) NetSuite requests per order (README, 'tranId read window'). "
+        "An account with two or more upserts in flight does not wait for it (their reads follow within a round "
+        "trip); 0: share only with upserts already in flight.",
     )
     ledger_window_s: float = Field(
         0.2,
         ge=0,
         description="How long a ledger read or write waits for those of other records to share its MongoDB "
         "command (issue 26): at r orders/s a process pays about 2/(1 + r x window) ledger commands per order, "
-        "and an outcome waits at most twice this longer (not at all below two orders per window); a supplier making more than its NetSuite concurrency limit "
-        "of orders within the window fills commands by itself and never waits. 0: only records arriving together "
-        "share a command.",
+        "and an outcome waits at most twice this longer (not at all below two orders per window); a supplier "
+        "making more than its NetSuite concurrency limit of orders per window (on average over max(1 s, 5 "
+        "windows)) fills commands by itself and never waits. 0: only records arriving together share a command.",
     )
     reference_refresh_s: float = Field(
         86_400.0,
