@@ -3,6 +3,7 @@ send, and a service run as its own process for the kill tests."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -28,6 +29,23 @@ def integration(account_id: str, ring: KeyRing, creds: TbaCredentials, **setting
         "sync_type": "orders",
         **settings,
     }
+
+
+def print_tasks(file: Any = None) -> None:
+    """Every asyncio task's await chain, innermost last: where something that never ends waits."""
+    out = file or sys.stdout
+    for task in asyncio.all_tasks():
+        if task is asyncio.current_task():
+            continue
+        print(f"--- {task.get_name()}", file=out)
+        link: Any = task.get_coro()
+        while link is not None:
+            frame = getattr(link, "cr_frame", None) or getattr(link, "gi_frame", None)
+            if frame is None:
+                print(f"    awaits {link!r}"[:300], file=out)
+                break
+            print(f"    {frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}", file=out)
+            link = getattr(link, "cr_await", None) or getattr(link, "gi_yieldfrom", None)
 
 
 class ServiceProcess:

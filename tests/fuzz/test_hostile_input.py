@@ -46,6 +46,7 @@ from om_contracts import (
 )
 from om_devstack.stack import EmbeddedStack
 from om_netsuite_sim import SimulatorServer
+from support import print_tasks
 
 from .hostile_records import HostileRecords, Produced
 
@@ -263,7 +264,7 @@ async def test_every_hostile_record_ends_in_exactly_one_outcome_and_every_valid_
         deadline = produced_at + 150
         while behind := await lagging(own_broker.kafka_bootstrap, services):
             if time.monotonic() >= deadline:
-                _print_tasks()  # where the record that holds the partition is waiting
+                print_tasks()  # where the record that holds the partition is waiting
                 raise AssertionError(f"committed offsets never reached the end: {behind}")
             await asyncio.sleep(0.25)  # commits are another component's progress: nothing to await
         done_at = time.monotonic()
@@ -306,22 +307,6 @@ async def test_every_hostile_record_ends_in_exactly_one_outcome_and_every_valid_
 
     # 5. Every valid order is exactly one NetSuite sales order with one outcome event.
     _assert_every_valid_order_synced_once(suppliers, records, outcomes)
-
-
-def _print_tasks() -> None:
-    """Every task's await chain, innermost last: where a record that holds a partition waits."""
-    for task in asyncio.all_tasks():
-        if task is asyncio.current_task():
-            continue
-        print(f"--- {task.get_name()}")
-        link: Any = task.get_coro()
-        while link is not None:
-            frame = getattr(link, "cr_frame", None) or getattr(link, "gi_frame", None)
-            if frame is None:
-                print(f"    awaits {link!r}"[:300])
-                break
-            print(f"    {frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}")
-            link = getattr(link, "cr_await", None) or getattr(link, "gi_yieldfrom", None)
 
 
 def _assert_one_outcome_class_per_record(services: list[Running], records: list[Produced]) -> None:

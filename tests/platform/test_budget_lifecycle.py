@@ -18,6 +18,7 @@ from om_netsuite import BudgetTimeout, TbaAuth, TbaCredentials
 from om_platform.adapters.netsuite_access import BUDGET_COLLECTION
 from om_platform.runtime import ServiceRuntime
 from om_platform.settings import ServiceSettings
+from support import print_tasks
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +35,12 @@ class Served:
 
     async def stop(self) -> None:
         self.server.should_exit = True
-        await self.task
+        try:
+            async with asyncio.timeout(60):  # the service's own shutdown is bounded well below this
+                await asyncio.shield(self.task)
+        except TimeoutError:
+            print_tasks()  # what the shutdown waits for
+            raise
 
 
 async def eventually(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
