@@ -236,6 +236,18 @@ async def test_lost_budget_documents_do_not_let_anyone_exceed_the_limit(shared: 
     assert all(any(t > dropped_at + 0.5 for t in summary["starts"]) for summary in summaries)
 
 
+async def stall_mongo(shared: Shared, seconds: float) -> tuple[float, float]:
+    """Stop the Mongo-protocol server (SIGSTOP) for `seconds`; when it stalled and when it resumed."""
+    mongo_pid = shared.stack.pids()["mongo"]
+    os.kill(mongo_pid, signal.SIGSTOP)
+    stalled_at = time.time()
+    try:
+        await asyncio.sleep(seconds)
+    finally:
+        os.kill(mongo_pid, signal.SIGCONT)
+    return stalled_at, time.time()
+
+
 async def test_a_stalled_mongo_server_never_lets_the_limit_be_exceeded(shared: Shared) -> None:
     shared.account.faults.latency = 0.5  # requests in flight through the stall
     procs = list(await asyncio.gather(*(shared.worker(demand="random", seed=seed) for seed in range(3))))
@@ -243,14 +255,8 @@ async def test_a_stalled_mongo_server_never_lets_the_limit_be_exceeded(shared: S
     for proc in procs:
         go(proc)
     await asyncio.sleep(2.0)
-    mongo_pid = shared.stack.pids()["mongo"]
-    os.kill(mongo_pid, signal.SIGSTOP)  # slower than any timeout: every renewal gives up after the margin
-    stalled_at = time.time()
-    try:
-        await asyncio.sleep(TIMING["lease_s"] + 1.0)
-    finally:
-        os.kill(mongo_pid, signal.SIGCONT)
-    resumed_at = time.time()
+    # Slower than any timeout: every renewal gives up after the margin.
+    stalled_at, resumed_at = await stall_mongo(shared, TIMING["lease_s"] + 1.0)
     await asyncio.sleep(3.0)
     summaries = list(await asyncio.gather(*(stop(proc) for proc in procs)))
 
@@ -275,13 +281,7 @@ async def test_after_a_stall_shorter_than_the_lease_every_process_starts_request
     for proc in procs:
         go(proc)
     await asyncio.sleep(2.0)
-    mongo_pid = shared.stack.pids()["mongo"]
-    os.kill(mongo_pid, signal.SIGSTOP)
-    try:
-        await asyncio.sleep(TIMING["lease_s"] - TIMING["margin_s"] + 0.3)
-    finally:
-        os.kill(mongo_pid, signal.SIGCONT)
-    resumed_at = time.time()
+    _, resumed_at = await stall_mongo(shared, TIMING["lease_s"] - TIMING["margin_s"] + 0.3)
     await asyncio.sleep(4.0)
     summaries = list(await asyncio.gather(*(stop(proc) for proc in procs)))
 

@@ -24,10 +24,11 @@ waits up to that long for others to share its command: at r orders/s a process p
 in a later write's command), and an outcome waits at most twice the window longer (a process
 seeing fewer than two orders per window does not wait: `Batch`). A busy
 supplier fills commands by itself, and waiting would only add the window to each of its records
-(and keep more of them in flight against the edge's cap): a request of a supplier reading more than its
-NetSuite concurrency limit (`limit_for`) of records per window, on average over max(1 s, 5 windows)
-(a decaying count), is urgent, and sends whatever is queued at once, as without a window. The outcome is still published only after
-the command carrying its write returned.
+(and keep more of them in flight against the edge's cap): a request of a supplier reading more
+than its NetSuite concurrency limit (`limit_for`) of records per window, on average over
+max(1 s, 5 windows) (a decaying count), is urgent, and sends whatever is queued at once, as
+without a window. The outcome is still published only after the command carrying its write
+returned.
 
 Re-syncs (README, "Automatic re-sync") find records through indexes: `(supplier_id, status,
 last_error.code)` (by failure code: the records a connection or an integration heals) and
