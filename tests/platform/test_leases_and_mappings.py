@@ -90,6 +90,31 @@ async def test_a_lease_written_before_identities_is_taken_only_once_expired(mong
     assert await LeaseStore(mongo_db["leases"], owner="a1b2c3").try_acquire("job", 30)
 
 
+class _AnswersWithoutDocument:
+    """The leases collection, answering a take that landed without its document (what the
+    embedded Mongo-protocol server answered once when a take raced the previous holder's release:
+    `{n: 1}` and no value)."""
+
+    def __init__(self, collection: Any) -> None:
+        self._collection = collection
+
+    async def find_one_and_update(self, *args: Any, **kwargs: Any) -> None:
+        await self._collection.find_one_and_update(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._collection, name)
+
+
+async def test_a_take_answered_without_its_document_is_read_back_and_released(mongo_db: Any) -> None:
+    store = LeaseStore(_AnswersWithoutDocument(mongo_db["leases"]), owner="finance-0")  # type: ignore[arg-type]
+    async with store.hold("finance:credit_notes:sup_1", 120) as lease:
+        assert lease is not None  # it landed: held, not refused as busy
+    other = LeaseStore(mongo_db["leases"], owner="finance-1")
+    assert await other.try_acquire("finance:credit_notes:sup_1", 30)  # released, not held for 120 s
+    busy = LeaseStore(_AnswersWithoutDocument(mongo_db["leases"]), owner="finance-2")  # type: ignore[arg-type]
+    assert not await busy.try_acquire("finance:credit_notes:sup_1", 30)  # a take that did not land
+
+
 def customer(cid: str, netsuite_id: str | None = None) -> Customer:
     props = {"netsuite_id": netsuite_id} if netsuite_id else {}
     return Customer.model_validate({"id": cid, "name": "Café Luna", "properties": props})

@@ -1,6 +1,7 @@
 """Leases in MongoDB: "at most one holder at a time" for jobs across all replicas.
 
-A lease is one document `{_id: name, owner, incarnation, expires_at, acquired_at}`. `owner` is the
+A lease is one document `{_id: name, owner, incarnation, expires_at, acquired_at, token}`
+(`token`: the take that holds it). `owner` is the
 identity of the process that holds it (`ServiceSettings.instance_identity`: the StatefulSet pod
 name in production), `incarnation` the `LeaseStore` object that took it (random, one per process
 start). Taking a lease is a single atomic `find_one_and_update` that matches a free or expired
@@ -75,6 +76,7 @@ class LeaseStore:
     async def try_acquire(self, name: str, ttl_s: float) -> bool:
         """Take `name` if it is free, expired, or held by an earlier incarnation of our identity."""
         now = datetime.now(UTC)
+        token = secrets.token_hex(8)  # this take's own mark: whether it landed can be read back
         free_or_ours = [
             {"expires_at": {"$lte": now}},
             {"owner": self.owner, "incarnation": {"$ne": self.incarnation}},
@@ -88,6 +90,7 @@ class LeaseStore:
                         "incarnation": self.incarnation,
                         "expires_at": now + timedelta(seconds=ttl_s),
                         "acquired_at": now,
+                        "token": token,
                     }
                 },
                 upsert=True,
@@ -95,7 +98,14 @@ class LeaseStore:
             )
         except DuplicateKeyError:
             return False  # held by someone else, or by this incarnation already
-        return document is not None and document.get("incarnation") == self.incarnation
+        if document is None:
+            # An upsert answers with the document; an answer without one (the embedded
+            # Mongo-protocol server's `{n: 1}` and no value, when the take raced the previous
+            # holder's release) says nothing about whether it landed. Read it back by this take's
+            # token: taken as "busy", a take that landed held the lease, unreleased, for its TTL
+            # (the demo's on-demand finance run was refused for 60 s that way).
+            document = await self._collection.find_one({"_id": name, "token": token})
+        return document is not None and document.get("token") == token
 
     async def renew(self, name: str, ttl_s: float) -> bool:
         result = await self._collection.update_one(
