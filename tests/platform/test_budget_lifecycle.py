@@ -137,6 +137,32 @@ async def test_liveness_fails_when_the_renewal_loop_dies(
     assert response.json()["problems"] == {"netsuite-budget": "background loop stopped"}
 
 
+async def test_the_service_stops_although_its_renewal_loop_lost_a_cancellation(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On Python 3.11 a cancellation arriving with a MongoDB command's answer can be lost inside
+    PyMongo (`asyncio.wait_for`); the loop then goes on, and the shutdown used to wait for it forever."""
+    budget = served.runtime.netsuite.budget
+    entered = asyncio.Event()
+    lost: list[bool] = []
+
+    async def renew_losing_a_cancellation() -> None:
+        entered.set()
+        if lost:  # one lost cancellation is the race; the next one is seen
+            await asyncio.sleep(3600)
+        try:
+            await asyncio.sleep(3600)  # a command under way when the shutdown cancels the loop
+        except asyncio.CancelledError:
+            lost.append(True)  # the answer "arrived with" the cancellation: the loop goes on
+
+    monkeypatch.setattr(budget, "renew", renew_losing_a_cancellation)
+    async with asyncio.timeout(10):
+        await entered.wait()
+    await served.stop()  # bounded at 60 s: this used to hang
+    assert lost == [True]
+    assert not budget.running
+
+
 def test_a_lease_shorter_than_a_renewal_plus_the_margin_is_refused() -> None:
     with pytest.raises(ValueError, match="NETSUITE_BUDGET_LEASE_S"):
         ServiceSettings(

@@ -6,5 +6,5 @@ module here in a fresh interpreter and checks). Holds the failure taxonomy (`fai
 (`ports`), the connection states and view (`connections`), mapped-entity kinds (`mappings`),
 settings changes (`settings_changes`), freshness values (`freshness`), what the Kafka edge hands a
 handler (`records`) and the contract decoder (`decoding`), group commit (`batching`) and the
-per-supplier job scheduler (`supplier_jobs`).
+per-supplier job scheduler (`supplier_jobs`), and stopping tasks for sure (`tasks`).
 """

@@ -65,6 +65,7 @@ from typing import Generic, Literal, Protocol, TypeVar
 from om_contracts import IntegrationSettings
 from om_platform.core.connections import AlwaysConnected, ConnectionDown, ConnectionView
 from om_platform.core.ports import Integrations, LeaseCheck, LeaseLost, Leases
+from om_platform.core.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -328,9 +329,4 @@ class SupplierJobs(Generic[R]):
 
     async def cancel(self) -> None:
         """Cancel the jobs this process started (their leases are released on the way out)."""
-        tasks = list(self._running.values())
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(list(self._running.values()))

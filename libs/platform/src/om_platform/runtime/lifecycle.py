@@ -30,6 +30,7 @@ from om_platform.adapters.kafka.security import kafka_client_kwargs
 from om_platform.adapters.mongo.connections import COLLECTION as CONNECTIONS
 from om_platform.adapters.mongo.connections import ConnectionStore
 from om_platform.adapters.netsuite_access import NetSuiteAccess
+from om_platform.core.tasks import cancel_and_wait
 from om_platform.settings import ServiceSettings
 
 if TYPE_CHECKING:
@@ -148,10 +149,7 @@ class Lifecycle:
         results = await asyncio.gather(*(c.drain(grace) for c in runtime.consumers))
         if not all(results):
             log.warning("shutdown abandoned in-flight records; they will be redelivered")
-        tasks = [*self.background, *([self._gate] if self._gate is not None else [])]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait([*self.background, *([self._gate] if self._gate is not None else [])])
         await runtime.connections.stop()
         for hook in reversed(self.stop_hooks):
             await hook()

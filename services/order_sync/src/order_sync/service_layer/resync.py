@@ -19,12 +19,12 @@ which records; `Resync.selected` then guarantees, for any selection:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from dataclasses import dataclass, field
 
 from om_contracts import ErrorCode
+from om_platform.core.tasks import cancel_and_wait
 from order_sync.domain.outcomes import Outcome, parse_outcome
 from order_sync.service_layer.events import parse_stored, source_of
 from order_sync.service_layer.ports import Claim, LedgerEntry, Selection
@@ -102,9 +102,7 @@ class Resync:
                 for _ in range(workers):
                     group.create_task(work())
         finally:
-            renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewer
+            await cancel_and_wait([renewer])
         return run.report
 
     async def republish_abandoned(self) -> int:

@@ -17,6 +17,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import PyMongoError
 
 from om_netsuite import BudgetTimeout, FifoGate
+from om_platform.core.tasks import cancel_and_wait
 
 from .allocation import Need
 from .documents import Planner
@@ -277,8 +278,5 @@ class MongoBudget:
         if self._closed:
             return
         self._holder.closed = True
-        tasks = [task for task in (self._runner, *self._tasks) if task is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait([task for task in (self._runner, *self._tasks) if task is not None])
         await self._renewal.return_all()

@@ -30,6 +30,7 @@ from om_contracts import IntegrationSettings
 from om_netsuite import NetSuiteSession
 from om_platform.adapters.mongo.connections import ConnectionStore
 from om_platform.core.connections import ConnectionSettings, Status
+from om_platform.core.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +157,4 @@ class StatusLoop:
             log.info("NetSuite probe failed: %s", exc, extra={"supplier_id": supplier_id})
 
     async def stop(self) -> None:
-        tasks = list(self._probing.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(list(self._probing.values()))

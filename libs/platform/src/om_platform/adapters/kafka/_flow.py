@@ -20,6 +20,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 
 from om_platform.adapters.kafka._lanes import LaneScheduler
 from om_platform.adapters.kafka._offsets import PartitionOffsets
+from om_platform.core.tasks import cancel_and_wait
 from om_platform.metrics import Metrics
 
 if TYPE_CHECKING:
@@ -128,8 +129,7 @@ class PartitionFlow:
             await self._scheduler.cancel_all()
         await self.commit(list(self._offsets.keys()))
         if self._committer is not None:
-            self._committer.cancel()
-            await asyncio.gather(self._committer, return_exceptions=True)
+            await cancel_and_wait([self._committer])
         return finished
 
     async def _on_revoked(self, revoked: set[TopicPartition]) -> None:

@@ -13,6 +13,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from om_platform.core.tasks import cancel_and_wait
+
 Job = Callable[[], Awaitable[None]]
 
 
@@ -103,9 +105,7 @@ class LaneScheduler:
         self._cancelling = True
         try:
             while self._tasks:
-                for task in list(self._tasks):
-                    task.cancel()
-                await asyncio.gather(*self._tasks, return_exceptions=True)
+                await cancel_and_wait(list(self._tasks))
         finally:
             self._cancelling = False
             self._lanes.clear()

@@ -48,6 +48,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from om_platform.core.ports import LeaseLost
+from om_platform.core.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -151,9 +152,7 @@ class LeaseStore:
         try:
             yield lease
         finally:
-            renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewer
+            await cancel_and_wait([renewer])
             if not lease.lost:
                 with contextlib.suppress(Exception):
                     await self.release(name)
