@@ -27,7 +27,6 @@ mapping failure it asks whether what the failure names resolves now, and request
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from om_platform.core.connections import credentials_fingerprint
 from om_platform.core.mappings import MappedEntity
 from om_platform.core.ports import Leases
 from om_platform.core.settings_changes import SettingsChange
+from om_platform.core.tasks import cancel_and_wait
 from om_platform.core.waiting import ResumeWhenConnected
 from order_sync.domain import healing
 from order_sync.domain.blockers import blockers, customer_blocker, freight_blocker, product_blocker
@@ -61,7 +61,7 @@ class Healing:
     leases: Leases
     connections: ConnectionStates
     """Whether a supplier's NetSuite breaker is open (a connection heal waits until it is not)."""
-    poll_s: float = 1.0
+    poll_s: float = 5.0
     lease_ttl_s: float = 60.0
 
     @property
@@ -181,10 +181,7 @@ class Healing:
                     running.pop(supplier_id)
                 await self.requests.wait(self.poll_s)
         finally:
-            for task in running.values():
-                task.cancel()
-            with contextlib.suppress(Exception):
-                await asyncio.gather(*running.values(), return_exceptions=True)
+            await cancel_and_wait(list(running.values()))
 
     async def _heal_under_lease(self, supplier_id: str) -> None:
         try:
