@@ -4,7 +4,8 @@
                                               [--rounds 2] [--light 20] [--many 20,100,1000]
                                               [--total 1000] [--per-many 3] [--fetch-wait-ms 50]
                                               [--steady 20,1000,5000] [--steady-rate 50]
-                                              [--steady-orders 1500] [--read-window-s 0.2]
+                                              [--steady-orders 1500] [--settle-s 15]
+                                              [--read-window-s 0.2]
                                               [--ledger-window-s 0.2]
 
 `--quick`: 400 orders, one round, 400 orders per many-supplier phase, one order each for 1,000
@@ -32,7 +33,9 @@ off the order path). In one run:
    share, settings, an unshared tranId read), `--total` orders sent round robin over them
    (`--per-many` each when there are at least `--total` suppliers), NetSuite requests per order by
    operation.
-4. steady state: a pool of max(`--steady`) suppliers, each warmed with one order, then for each
+4. steady state: a pool of max(`--steady`) suppliers, each warmed with one order, then
+   `--settle-s` seconds of the steady traffic over the smallest size (unmeasured: a supplier's
+   budget share grows to its peak concurrency once, then is kept), then for each
    size `--steady-orders` orders at `--steady-rate` orders/s in total, each to a supplier drawn at
    random among the first `size`. Targets: NetSuite requests/order <= 1.15 and MongoDB
    commands/order <= 0.3 at every size; CPU/order at the largest <= 1.2 x at the smallest. Also
@@ -258,19 +261,32 @@ class Outcomes:
         await self.consumer.stop()
 
 
-async def scrape(port: int) -> dict[str, float]:
-    """NetSuite request counts by operation from the service's /metrics."""
+BUDGET_COUNTERS = {  # the budget's own counters, to say why it touched MongoDB in a phase
+    "om_netsuite_budget_share_changes_total{": "change",
+    "om_netsuite_budget_mongo_operations_total{": "operation",
+}
+
+
+async def scrape(port: int) -> tuple[dict[str, float], dict[str, float]]:
+    """From the service's /metrics: NetSuite request counts by operation, and the budget's share
+    changes and MongoDB commands (keys `change:grow`, `operation:findAndModify`, ...)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
     body = (await reader.read()).decode()
     writer.close()
     counts: dict[str, float] = {}
+    budget: dict[str, float] = {}
     for line in body.splitlines():
         if line.startswith("om_netsuite_request_seconds_count{"):
             labels, value = line.rsplit(" ", 1)
             operation = labels.split('operation="', 1)[1].split('"', 1)[0]
             counts[operation] = counts.get(operation, 0.0) + float(value)
-    return counts
+        for prefix, label in BUDGET_COUNTERS.items():
+            if line.startswith(prefix):
+                labels, value = line.rsplit(" ", 1)
+                name = labels.split(label + '="', 1)[1].split('"', 1)[0]
+                budget[f"{label}:{name}"] = budget.get(f"{label}:{name}", 0.0) + float(value)
+    return counts, budget
 
 
 @dataclass
@@ -292,6 +308,7 @@ class Phase:
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds by process, and the machine's
     latencies: list[float] = field(default_factory=list)  # ms, order produced -> outcome produced (paced)
     operations: dict[str, float] = field(default_factory=dict)  # NetSuite requests by operation
+    budget: dict[str, float] = field(default_factory=dict)  # the budget's share changes and commands
 
     def where(self) -> str:
         """Where the machine's CPU went during the phase, in cores."""
@@ -390,7 +407,7 @@ class Bench:
         account_ids = [self.accounts[i]["account_id"] for i in supplier_indexes]
         before_counts = self.sim_call({"stats": account_ids})
         self.sim_call({"reset": account_ids})
-        operations_before = await scrape(self.http_port)
+        operations_before, budget_before = await scrape(self.http_port)
         top_before = await self.top()
         service_cpu, mongo_cpu = cpu_s(self.service_pid), cpu_s(self.mongo_pid)
         cpu_before = self.cpu_now()
@@ -413,11 +430,14 @@ class Bench:
         cpu_after = self.cpu_now()
         load_after = load_average()
         top_after = await self.top()
-        operations_after = await scrape(self.http_port)
+        operations_after, budget_after = await scrape(self.http_port)
         operations = {
             k: v - operations_before.get(k, 0.0)
             for k, v in operations_after.items()
             if v > operations_before.get(k, 0.0)
+        }
+        budget = {
+            k: v - budget_before.get(k, 0.0) for k, v in budget_after.items() if v > budget_before.get(k, 0.0)
         }
         stats = self.sim_call({"stats": account_ids})
         created = sum(stats[a]["salesOrder"] - before_counts[a]["salesOrder"] for a in account_ids)
@@ -432,6 +452,7 @@ class Bench:
             },
             requests=sum(operations.values()),
             operations=operations,
+            budget=budget,
             latencies=sorted(1000 * (self.outcomes.broker_time[i] - sent_at[i]) for i in sent_at),
             peak=max(stats[a]["peak"] for a in account_ids),
             duplicates=max(0, created - len(ids)) + sum(self.outcomes.seen[i] - 1 for i in ids),
@@ -790,7 +811,8 @@ class Bench:
         """Phase 4: `--steady` configured suppliers all sending orders at the same total rate.
 
         One pool of max(--steady) suppliers, each warmed with one order first (its first touch:
-        budget share, settings, ledger), then each size sends `--steady-orders` orders at
+        budget share, settings, ledger), then `--settle-s` s of the smallest size's traffic, then
+        each size sends `--steady-orders` orders at
         `--steady-rate` orders/s to suppliers drawn at random from the first `size` of the pool."""
         args = self.args
         pool = list(range(first, first + max(args.steady)))
@@ -802,6 +824,23 @@ class Bench:
         )
         warm = await self.measure(f"warm-up of {len(pool)} suppliers x 1", pool, 1)
         print(f"   {warm.line(args.limit)} (first touch, info)")
+        if args.settle_s > 0:
+            # A supplier's share grows to its peak concurrency once, and is then kept while the
+            # supplier keeps sending (NETSUITE_BUDGET_KEEP_IDLE_S): those grows belong to the
+            # first minutes of a day, not to its steady state.
+            size = min(args.steady)
+            settle = await self.measure(
+                f"settling {size} suppliers",
+                pool[:size],
+                1,
+                rate=args.steady_rate,
+                orders=max(1, round(args.settle_s * args.steady_rate)),
+            )
+            print(f"   {settle.line(args.limit)} (first {args.settle_s:.0f} s at the steady rate, info)")
+            print(
+                "     the budget per order: "
+                + ", ".join(f"{k} {v / settle.orders:.3f}" for k, v in sorted(settle.budget.items()))
+            )
         steady: dict[int, Phase] = {}
         for size in args.steady:
             phase = await self.measure(
@@ -818,6 +857,10 @@ class Bench:
                 + ", ".join(f"{k} {v / phase.orders:.2f}" for k, v in sorted(phase.operations.items()))
                 + f" per order; {per_account:.3f} orders/s per account: the read window predicts "
                 f"{expected:.2f} requests/order; {phase.where()}"
+            )
+            print(
+                "     the budget per order: "
+                + ", ".join(f"{k} {v / phase.orders:.3f}" for k, v in sorted(phase.budget.items()))
             )
             print(
                 f"     requests/order {phase.requests / phase.orders:.2f} "
@@ -845,6 +888,12 @@ def main() -> None:
     parser.add_argument("--steady", default="20,1000,5000", help="supplier counts of the steady-state phase")
     parser.add_argument("--steady-rate", type=float, default=50.0, help="total orders/s of the steady state")
     parser.add_argument("--steady-orders", type=int, default=1500, help="orders per steady-state size")
+    parser.add_argument(
+        "--settle-s",
+        type=float,
+        default=15.0,
+        help="seconds of the steady traffic over the smallest size before measuring (shares reach their peak)",
+    )
     parser.add_argument("--read-window-s", type=float, default=0.2, help="the service's TRANID_READ_WINDOW_S")
     parser.add_argument("--ledger-window-s", type=float, default=0.2, help="the service's LEDGER_WINDOW_S")
     parser.add_argument(
