@@ -218,6 +218,19 @@ METRICS: Final[tuple[_Spec, ...]] = (
         "Age of the oldest polling cursor, per job",
         ("sync_job",),
     ),
+    _Spec(
+        "gc_full_collection_seconds",
+        Histogram,
+        "om_gc_full_collection_seconds",
+        "How long each full garbage collection stopped the process (GC_FREEZE_PAUSE_MS)",
+        buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+    ),
+    _Spec(
+        "gc_freezes",
+        Counter,
+        "om_gc_freezes_total",
+        "Times the objects that survived a slow full garbage collection were frozen (gc.freeze)",
+    ),
 )
 """Every metric of a service, in registration order (label policy: module docstring)."""
 
@@ -255,6 +268,8 @@ class Metrics:
     suppliers_failing: Gauge = field(init=False, repr=False)
     integrations_catch_up_seconds: Gauge = field(init=False, repr=False)
     cursor_age_seconds: Gauge = field(init=False, repr=False)
+    gc_full_collection_seconds: Histogram = field(init=False, repr=False)
+    gc_freezes: Counter = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         # process_* (CPU, memory, file descriptors), python_info and python_gc_*: what

@@ -89,6 +89,12 @@ class ServiceSettings(KafkaConnectionSettings):
         ge=0,
         description="On SIGTERM, how long in-flight events may finish before being abandoned (uncommitted).",
     )
+    gc_freeze_pause_ms: float = Field(
+        50.0,
+        ge=0,
+        description="After a full garbage collection that stopped the process this long or longer, freeze "
+        "what survived it (gc.freeze), so that later collections skip it; 0 never freezes.",
+    )
     mongodb_url: SecretStr = Field(
         SecretStr("mongodb://127.0.0.1:27017/?directConnection=true"),
         description="MongoDB connection string.",

@@ -38,6 +38,7 @@ from om_platform.core.records import Decoder, Handler
 from om_platform.metrics import Metrics
 from om_platform.runtime import broker, commands, health, projections, routes, serve
 from om_platform.runtime.gate import StartupGate
+from om_platform.runtime.gc_freeze import GcFreezer
 from om_platform.runtime.lifecycle import Hook, Lifecycle
 from om_platform.settings import ServiceSettings
 from om_platform.tracing import Tracing
@@ -75,6 +76,14 @@ class ServiceRuntime:
         self.connections.on_refused = self.metrics.netsuite_requests_refused.inc
         """Each supplier's NetSuite connection state and circuit breaker (om_platform.adapters.connections)."""
         self.health_gauges = health.HealthGauges(self.metrics, self.connections)
+        self.gc_freezer: GcFreezer | None = None
+        if settings.gc_freeze_pause_ms > 0:
+            self.gc_freezer = GcFreezer(
+                settings.gc_freeze_pause_ms / 1000,
+                observe=self.metrics.gc_full_collection_seconds.observe,
+                counted=self.metrics.gc_freezes.inc,
+            )
+            self.supervise("gc-freeze", self.gc_freezer.run)
         self._status = self.publisher(
             INTEGRATION_STATUS_TOPIC,
             schema=NetSuiteIntegrationStatus,
